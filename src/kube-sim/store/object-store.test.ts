@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StatusError } from '../api/status.ts';
+import type { KubeObject } from '../model/wire.ts';
+import type { StoreEvent } from './object-store.ts';
+import { ObjectStore } from './object-store.ts';
+
+function pod(namespace: string, name: string, node?: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, uid: `${namespace}-${name}`, resourceVersion: '', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: node ? { nodeName: node } : {},
+  };
+}
+
+function newStore(historyLimit?: number): ObjectStore {
+  const store = new ObjectStore(historyLimit !== undefined ? { historyLimit } : {});
+  store.register('core/pods', { group: '', plural: 'pods' });
+  store.addIndex('core/pods', 'spec.nodeName', (o) => (typeof o.spec?.['nodeName'] === 'string' ? [o.spec['nodeName']] : []));
+  return store;
+}
+
+describe('ObjectStore', () => {
+  it('stamps a new resourceVersion on every write and rejects duplicates with 409 AlreadyExists', () => {
+    const store = newStore();
+    const a = store.create('core/pods', pod('default', 'a'));
+    const b = store.update('core/pods', { ...a, spec: { nodeName: 'n1' } });
+    assert.notEqual(a.metadata.resourceVersion, b.metadata.resourceVersion);
+    assert.throws(
+      () => store.create('core/pods', pod('default', 'a')),
+      (err: unknown) => err instanceof StatusError && err.code === 409 && err.reason === 'AlreadyExists' && err.message === 'pods "a" already exists',
+    );
+  });
+
+  it('refuses an update with a stale resourceVersion (409 Conflict)', () => {
+    const store = newStore();
+    const a = store.create('core/pods', pod('default', 'a'));
+    store.update('core/pods', { ...a, spec: { nodeName: 'n1' } });
+    assert.throws(
+      () => store.update('core/pods', { ...a, spec: { nodeName: 'n2' } }, a.metadata.resourceVersion),
+      (err: unknown) => err instanceof StatusError && err.reason === 'Conflict' && /the object has been modified/.test(err.message),
+    );
+  });
+
+  it('does not write when only the resourceVersion would change', () => {
+    const store = newStore();
+    const a = store.create('core/pods', pod('default', 'a'));
+    const again = store.update('core/pods', { ...a });
+    assert.equal(again.metadata.resourceVersion, a.metadata.resourceVersion);
+  });
+
+  it('lists in key order by namespace and pages with limit and afterKey', () => {
+    const store = newStore();
+    for (const name of ['c', 'a', 'b']) store.create('core/pods', pod('ns1', name));
+    store.create('core/pods', pod('ns0', 'z'));
+    store.create('core/pods', pod('ns2', 'y'));
+    assert.deepEqual(store.list('core/pods', { namespace: 'ns1' }).items.map((o) => o.metadata.name), ['a', 'b', 'c']);
+    const first = store.list('core/pods', { limit: 2 });
+    assert.deepEqual(first.items.map((o) => o.metadata.name), ['z', 'a']);
+    assert.equal(first.lastKey, 'ns1/a');
+    const second = store.list('core/pods', { limit: 2, afterKey: first.lastKey as string });
+    assert.deepEqual(second.items.map((o) => o.metadata.name), ['b', 'c']);
+    const third = store.list('core/pods', { limit: 2, afterKey: second.lastKey as string });
+    assert.deepEqual(third.items.map((o) => o.metadata.name), ['y']);
+    assert.equal(third.lastKey, undefined);
+  });
+
+  it('keeps the secondary index in line with updates and deletes', () => {
+    const store = newStore();
+    const a = store.create('core/pods', pod('default', 'a', 'n1'));
+    store.create('core/pods', pod('default', 'b', 'n1'));
+    assert.equal(store.byIndex('core/pods', 'spec.nodeName', 'n1').length, 2);
+    store.update('core/pods', { ...a, spec: { nodeName: 'n2' } });
+    assert.deepEqual(store.byIndex('core/pods', 'spec.nodeName', 'n1').map((o) => o.metadata.name), ['b']);
+    store.remove('core/pods', 'default', 'b');
+    assert.equal(store.byIndex('core/pods', 'spec.nodeName', 'n1').length, 0);
+    assert.equal(store.list('core/pods', { index: { name: 'spec.nodeName', value: 'n2' } }).items.length, 1);
+  });
+
+  it('replays history to a watch that starts from a past revision', () => {
+    const store = newStore();
+    const a = store.create('core/pods', pod('default', 'a'));
+    store.update('core/pods', { ...a, spec: { nodeName: 'n1' } });
+    store.remove('core/pods', 'default', 'a');
+    const live: StoreEvent[] = [];
+    const { replay, stop } = store.watch('core/pods', Number(a.metadata.resourceVersion), (e) => live.push(e));
+    assert.deepEqual(replay.map((e) => e.type), ['MODIFIED', 'DELETED']);
+    store.create('core/pods', pod('default', 'b'));
+    assert.deepEqual(live.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED b']);
+    stop();
+  });
+
+  it('answers 410 Expired to a watch from a compacted revision', () => {
+    const store = newStore(2);
+    const a = store.create('core/pods', pod('default', 'a'));
+    for (let i = 0; i < 5; i++) store.create('core/pods', pod('default', `p${i}`));
+    assert.throws(
+      () => store.watch('core/pods', Number(a.metadata.resourceVersion), () => {}),
+      (err: unknown) => err instanceof StatusError && err.code === 410 && /too old resource version/.test(err.message),
+    );
+  });
+
+  it('tells dropped watchers and restores a dump', () => {
+    const store = newStore();
+    store.create('core/pods', pod('default', 'a'));
+    const snapshot = store.dump();
+    store.create('core/pods', pod('default', 'b'));
+    let dropped = 0;
+    store.watch('core/pods', undefined, () => {}, () => (dropped += 1));
+    assert.equal(store.dropWatchers(), 1);
+    assert.equal(dropped, 1);
+    store.restore(snapshot);
+    assert.deepEqual(store.list('core/pods').items.map((o) => o.metadata.name), ['a']);
+  });
+});
