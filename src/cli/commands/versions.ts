@@ -1,0 +1,85 @@
+/**
+ * `kup versions [--kubeconfig F [--context C]] [-o json]`: the catalog in force, and, for a cluster, what it can
+ * move to. `kup catalog update --from FILE|URL`: install a newer catalog without a new kup.
+ */
+import { parseArgs } from 'node:util';
+import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
+import { connect } from '../../cluster/connect.ts';
+import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
+import type { CliIo } from '../io.ts';
+import { UsageError, dataDir } from '../io.ts';
+
+/** Usage of `kup versions`. */
+export const VERSIONS_USAGE = `Usage: kup versions [--kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D]
+
+Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and, with --kubeconfig, the
+versions that cluster can move to (newer patches, the next minor, the one-patch-back downgrade).`;
+
+/** Usage of `kup catalog update`. */
+export const CATALOG_USAGE = `Usage: kup catalog update --from FILE|URL [--data-dir D]
+
+Validates a catalog (JSON) and installs it as the catalog in force: new patch releases arrive without a new kup.`;
+
+/** `kup versions`. */
+export async function runVersionsCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
+  const v = parse(args, { kubeconfig: { type: 'string' }, context: { type: 'string' }, output: { type: 'string', short: 'o' }, all: { type: 'boolean' }, 'data-dir': { type: 'string' } }, VERSIONS_USAGE);
+  const output = v['output'] ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${String(output)}" is not one of table, json`);
+  if (v['context'] !== undefined && v['kubeconfig'] === undefined) throw new UsageError('--context needs --kubeconfig');
+  const { catalog, source } = await activeCatalog(dataDir(v['data-dir'] as string | undefined));
+  const overview = catalogOverview(catalog, now).filter((m) => v['all'] === true || m.classification !== 'expired');
+  let cluster: { name: string; version: string; upgrades: ReturnType<typeof availableUpgrades> } | undefined;
+  if (typeof v['kubeconfig'] === 'string') {
+    const conn = connect({ kubeconfigPath: v['kubeconfig'], ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}) });
+    const res = await conn.getText('/version');
+    if (res.status !== 200) throw new Error(`KUP-CLUSTER-004: ${conn.server}/version answered ${res.status}: ${res.body.slice(0, 200)}`);
+    const version = String((JSON.parse(res.body) as { gitVersion?: unknown }).gitVersion ?? '');
+    cluster = { name: conn.name, version, upgrades: availableUpgrades(version, catalog, now) };
+  }
+  if (output === 'json') {
+    io.stdout.write(JSON.stringify({ catalogSource: source, minors: overview, ...(cluster ? { cluster } : {}) }, null, 2) + '\n');
+    return 0;
+  }
+  const rows = [['MINOR', 'LATEST', 'CLASSIFICATION', 'RELEASED', 'END OF SUPPORT']];
+  for (const m of overview) rows.push([m.minor, m.latest ?? '-', m.classification, m.releaseDate, m.endOfLife]);
+  io.stdout.write(`Kubernetes releases (catalog: ${source})\n${table(rows)}\n`);
+  if (cluster) {
+    const u = cluster.upgrades;
+    io.stdout.write(`\nCluster ${cluster.name} runs ${cluster.version}.\n`);
+    if (!u.known) io.stdout.write('  This version is not in the catalog: update the catalog (kup catalog update).\n');
+    const line = (label: string, list: readonly { version: string; classification: string }[]) =>
+      io.stdout.write(`  ${label}: ${list.length ? list.map((x) => `${x.version} (${x.classification})`).join(', ') : 'none'}\n`);
+    line('newer patches', u.patches);
+    line('next minor', u.nextMinor);
+    io.stdout.write(`  downgrade: ${u.downgrade ? `${u.downgrade.version} (one patch back)` : 'none'}\n`);
+  }
+  return 0;
+}
+
+/** `kup catalog update --from FILE|URL`. */
+export async function runCatalogCommand(args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'update') throw new UsageError(`unknown catalog command "${sub ?? ''}"\n\n${CATALOG_USAGE}`);
+  const v = parse(rest, { from: { type: 'string' }, 'data-dir': { type: 'string' } }, CATALOG_USAGE);
+  if (typeof v['from'] !== 'string') throw new UsageError(`--from FILE|URL is required\n\n${CATALOG_USAGE}`);
+  const dir = dataDir(v['data-dir'] as string | undefined);
+  const catalog = await installCatalog(dir, v['from']);
+  const newest = catalog.releases[catalog.releases.length - 1]?.version ?? 'none';
+  io.stdout.write(`catalog installed from ${v['from']}: ${catalog.minors.length} minors, ${catalog.releases.length} releases (newest ${newest})\n`);
+  return 0;
+}
+
+type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+function parse(args: string[], options: Spec, usage: string): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${usage}`);
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()).join('\n');
+}

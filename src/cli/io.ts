@@ -1,0 +1,20 @@
+/**
+ * What every kup command shares: where it writes, the usage error (exit 2), and the data directory.
+ */
+import { resolve } from 'node:path';
+
+/** The streams a command writes to. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Bad input on the command line: exit code 2, the message names the flag or value. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** kup's data directory: `--data-dir`, else KUP_DATA_DIR, else `.kup` in the working directory. */
+export function dataDir(flag?: string): string {
+  return resolve(flag ?? process.env['KUP_DATA_DIR'] ?? '.kup');
+}

@@ -1,0 +1,90 @@
+/**
+ * The `kup` command line. Each command maps its failures to exit codes here, in one place:
+ * 0 success, 1 the operation failed (or found blockers), 2 bad input.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { CliIo } from './io.ts';
+import { UsageError } from './io.ts';
+
+const USAGE = `kup: upgrade Kubernetes clusters safely.
+
+Usage:
+  kup demo                       start a simulated demo cluster and show how to use it
+  kup versions [--kubeconfig F]  the Kubernetes releases kup knows, and what a cluster can move to
+  kup catalog update --from SRC  install a newer version catalog (file or URL)
+  kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
+  kup help                       this text`;
+
+/** Runs kup with `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [command, ...rest] = argv;
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      case 'versions': {
+        // Commands load their modules on use: `kup versions` should not load the simulator.
+        const { VERSIONS_USAGE, runVersionsCommand } = await import('./commands/versions.ts');
+        if (wantsHelp) return help(io, VERSIONS_USAGE);
+        return await runVersionsCommand(rest, io);
+      }
+      case 'catalog': {
+        const { CATALOG_USAGE, runCatalogCommand } = await import('./commands/versions.ts');
+        if (wantsHelp) return help(io, CATALOG_USAGE);
+        return await runCatalogCommand(rest, io);
+      }
+      case 'demo':
+        return await demo(rest);
+      case 'sim': {
+        const { SIM_START_USAGE, runSimStart } = await import('../kube-sim/main.ts');
+        if (rest[0] === 'start') {
+          if (rest.includes('--help') || rest.includes('-h')) {
+            process.stdout.write(`${SIM_START_USAGE}\n`);
+            return 0;
+          }
+          await runSimStart(rest.slice(1));
+          return 0;
+        }
+        throw new UsageError(`unknown sim command "${rest[0] ?? ''}"\n\n${SIM_START_USAGE}`);
+      }
+      default:
+            throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    return exitCodeFor(err, io);
+  }
+}
+
+function help(io: CliIo, usage: string): number {
+  io.stdout.write(`${usage}\n`);
+  return 0;
+}
+
+/** The one place errors become exit codes and messages. */
+function exitCodeFor(err: unknown, io: CliIo): number {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (e instanceof UsageError || ['SimUsageError', 'ScenarioError', 'CatalogSourceError'].includes(e.name)) {
+    io.stderr.write(`kup: ${e.message}\n`);
+    return 2;
+  }
+  // Named kup errors carry a stable code and say what went wrong: no stack trace for the user.
+  io.stderr.write(`kup: ${/^KUP-[A-Z]+-\d+/.test(e.message) ? e.message : (e.stack ?? e.message)}\n`);
+  return 1;
+}
+
+/** `kup demo`: the embedded default. Until the service exists, one demo cluster and how to reach it. */
+async function demo(args: string[]): Promise<number> {
+  const dir = resolve(process.env['KUP_DATA_DIR'] ?? '.kup', 'demo');
+  await mkdir(dir, { recursive: true });
+  const kubeconfig = join(dir, 'kubeconfig');
+  process.stdout.write('kup demo: starting a simulated cluster (kube-sim) with the demo scenario...\n');
+  const { runSimStart } = await import('../kube-sim/main.ts');
+  await runSimStart(['--kubeconfig', kubeconfig, ...args]);
+  return 0;
+}

@@ -1,0 +1,59 @@
+/**
+ * Errors of talking to a cluster, with a stable code in the message and the cluster named.
+ */
+
+/** Stable codes of cluster errors. */
+export const ClusterErrorCode = {
+  kubeconfig: 'KUP-CLUSTER-001',
+  unreachable: 'KUP-CLUSTER-002',
+  unauthorized: 'KUP-CLUSTER-003',
+  api: 'KUP-CLUSTER-004',
+} as const;
+/** One of ClusterErrorCode's values. */
+export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode];
+
+/** A failure to reach or use a cluster's API. */
+export class ClusterError extends Error {
+  override readonly name = 'ClusterError';
+  constructor(
+    readonly code: ClusterErrorCode,
+    message: string,
+    readonly details: { cluster?: string; status?: number; reason?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+  }
+}
+
+/** The HTTP status of a client-node error (ApiException or a raw request error), if any. */
+export function statusOf(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    const statusCode = (err as { statusCode?: unknown }).statusCode;
+    if (typeof statusCode === 'number') return statusCode;
+  }
+  return undefined;
+}
+
+/** The `kind: Status` body of a client-node ApiException, parsed, if it has one. */
+export function statusBodyOf(err: unknown): { message?: string; reason?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as unknown;
+      return typeof parsed === 'object' && parsed !== null ? (parsed as ReturnType<typeof statusBodyOf>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof body === 'object' && body !== null ? (body as ReturnType<typeof statusBodyOf>) : undefined;
+}
+
+/** Whether an error is worth retrying: never 4xx but 429 (and 409 conflicts, which the caller re-reads for). */
+export function isRetryable(err: unknown): boolean {
+  const status = statusOf(err);
+  if (status === undefined) return true; // network errors
+  return status === 429 || status >= 500;
+}

@@ -1,0 +1,37 @@
+/**
+ * Starts everything that runs behind the simulated apiserver, in the order a real control plane comes up, and
+ * returns one stop function. The availability monitor is started by the cluster (its report is served by the
+ * infrastructure API), not here.
+ */
+import type { SimRuntime } from '../runtime.ts';
+import { startDaemonSetController } from './daemonset.ts';
+import { startDeploymentController } from './deployment.ts';
+import { startDisruptionController } from './disruption.ts';
+import { startGarbageCollector } from './garbage-collector.ts';
+import { startKubelets } from './kubelet.ts';
+import { startNamespaceController } from './namespace.ts';
+import { startNodeLifecycleController } from './node-lifecycle.ts';
+import { startPodGarbageCollector } from './pod-gc.ts';
+import { startReplicaSetController } from './replicaset.ts';
+import { startScheduler } from './scheduler.ts';
+import { startStatefulSetController } from './statefulset.ts';
+
+/** Starts the simulated controllers, scheduler and kubelets; the returned function stops them all. */
+export function startControllers(runtime: SimRuntime): () => void {
+  const stops = [
+    startKubelets(runtime),
+    startNodeLifecycleController(runtime),
+    startScheduler(runtime),
+    startDeploymentController(runtime),
+    startReplicaSetController(runtime),
+    startDaemonSetController(runtime),
+    startStatefulSetController(runtime),
+    startDisruptionController(runtime),
+    startGarbageCollector(runtime),
+    startNamespaceController(runtime),
+    startPodGarbageCollector(runtime),
+  ];
+  return () => {
+    for (const stop of stops.reverse()) stop();
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * A deduplicating work queue, as client-go's workqueue: a key added many times before it is processed is processed
+ * once; processing happens in batches off the store's write path (store listeners are synchronous, so a controller
+ * must never write from inside one); a key whose processing throws is retried later with backoff.
+ */
+import type { SimRuntime } from '../runtime.ts';
+
+/** Options of a work queue. */
+export interface WorkQueueOptions {
+  /** Controller name, for error messages. */
+  name: string;
+  /** Keys processed per batch before yielding to the event loop. @default 500 */
+  batchSize?: number;
+  /** First retry delay after an error, doubled per failure, capped at 5 s. @default 50 */
+  retryBaseMs?: number;
+}
+
+/** A deduplicating, batching work queue. */
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private scheduled = false;
+  private readonly batchSize: number;
+  private readonly retryBaseMs: number;
+
+  constructor(
+    private readonly runtime: SimRuntime,
+    private readonly process: (key: string) => void,
+    private readonly options: WorkQueueOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+    this.retryBaseMs = options.retryBaseMs ?? 50;
+  }
+
+  /** Queues a key for processing. */
+  add(key: string): void {
+    this.pending.add(key);
+    this.schedule();
+  }
+
+  /** Queues a key after a delay (a requeue, e.g. to re-check when a timer would fire). */
+  addAfter(key: string, ms: number): void {
+    this.runtime.after(ms, () => this.add(key));
+  }
+
+  /** Keys waiting. */
+  get length(): number {
+    return this.pending.size;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.runtime.stopped()) return;
+    this.scheduled = true;
+    setImmediate(() => this.drain());
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    if (this.runtime.stopped()) return;
+    let n = 0;
+    for (const key of this.pending) {
+      if (n++ >= this.batchSize) break;
+      this.pending.delete(key);
+      try {
+        this.process(key);
+        this.failures.delete(key);
+      } catch (err) {
+        const count = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, count);
+        const delay = Math.min(5_000, this.retryBaseMs * 2 ** (count - 1));
+        if (count === 1 || count % 20 === 0) {
+          console.error(`kube-sim ${this.options.name}: ${key}: ${(err as Error).message} (retry in ${delay} ms)`);
+        }
+        this.addAfter(key, delay);
+      }
+    }
+    if (this.pending.size > 0) this.schedule();
+  }
+}

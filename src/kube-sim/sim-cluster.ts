@@ -1,0 +1,241 @@
+/**
+ * One simulated cluster: the apiserver over HTTPS on loopback, the controllers and kubelets behind it, and the
+ * infrastructure API beside it. `startSimCluster` is the library entry (tests and the demo start several in one
+ * process); `main.ts` is the command-line entry.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { evictPod } from './api/eviction.ts';
+import { createApiHandler } from './api/http-server.ts';
+import { ApiMetrics } from './api/metrics.ts';
+import { Registry, rfc3339 } from './api/registry.ts';
+import type { ApiContext, ServerVersion } from './api/request-context.ts';
+import { ALL_RESOURCES, servedResources } from './api/resources.ts';
+import type { ResourceDef } from './api/resources.ts';
+import { startAvailabilityMonitor } from './controllers/availability.ts';
+import { startControllers } from './controllers/start.ts';
+import { buildCluster } from './infra/build.ts';
+import { createInfraHandler } from './infra/handler.ts';
+import { buildKubeconfig } from './kubeconfig.ts';
+import type { KubeObject, OwnerReference } from './model/wire.ts';
+import type { Cancel, Machine, SimFaults, SimRuntime } from './runtime.ts';
+import { kindDef } from './runtime.ts';
+import { defaultDemoScenario } from './scenario/generate.ts';
+import type { Scenario } from './scenario/types.ts';
+import { ObjectStore } from './store/object-store.ts';
+import { generateServingPki } from './tls.ts';
+
+/** Options of startSimCluster. */
+export interface SimClusterOptions {
+  /** The cluster to build. @default the demo scenario */
+  scenario?: Scenario;
+  /** Port on 127.0.0.1. @default 0 (any free port) */
+  port?: number;
+  /** Bearer token clients must send. @default random */
+  token?: string;
+  /** Where to write the kubeconfig, if anywhere. */
+  kubeconfigPath?: string;
+  /** Events kept per collection for watch resumption. @default 100000 */
+  historyLimit?: number;
+}
+
+/** A running simulated cluster. */
+export interface SimCluster {
+  readonly name: string;
+  /** https://127.0.0.1:PORT */
+  readonly url: string;
+  readonly token: string;
+  readonly caCertPem: string;
+  /** A kubeconfig for this cluster (YAML). */
+  readonly kubeconfig: string;
+  readonly runtime: SimRuntime;
+  readonly metrics: ApiMetrics;
+  /** The version /version reports now. */
+  version(): ServerVersion;
+  /** Stops serving and every controller and timer. */
+  stop(): Promise<void>;
+}
+
+/** Starts a simulated cluster and resolves once it serves and its scenario is loaded. */
+export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
+  const scenario = options.scenario ?? defaultDemoScenario();
+  const token = options.token ?? randomBytes(24).toString('hex');
+  const store = new ObjectStore({ historyLimit: options.historyLimit ?? 100_000 });
+  for (const def of ALL_RESOURCES) store.register(def.storage, { group: def.group, plural: def.plural });
+  store.addIndex('core/pods', 'spec.nodeName', (o) => {
+    const node = o.spec?.['nodeName'];
+    return typeof node === 'string' && node ? [node] : [];
+  });
+  for (const storage of store.storages()) {
+    store.addIndex(storage, 'owner', (o) => (o.metadata.ownerReferences ?? []).map((r: OwnerReference) => r.uid));
+  }
+  const registry = new Registry(store, Date.now);
+  const metrics = new ApiMetrics();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  const faults: SimFaults = {
+    errorRate: scenario.faults.apiErrorRate,
+    latencyMs: scenario.faults.apiLatencyMs,
+    nodesNeverReady: new Set(scenario.faults.nodesNeverReady),
+    evictionRefused: [...scenario.faults.evictionRefused],
+    snapshotFailure: scenario.faults.snapshotFailure,
+  };
+  const machines = new Map<string, Machine>();
+  const runtime: SimRuntime = {
+    store,
+    registry,
+    timings: { ...scenario.timings },
+    faults,
+    machines,
+    now: Date.now,
+    after(ms: number, fn: () => void): Cancel {
+      if (stopping) return () => {};
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (!stopping) fn();
+      }, Math.max(0, ms));
+      timers.add(t);
+      return () => {
+        clearTimeout(t);
+        timers.delete(t);
+      };
+    },
+    recordEvent: (about, type, reason, message, component) => recordEvent(runtime, about, type, reason, message, component),
+    stopped: () => stopping,
+  };
+
+  let unavailableUntil = 0;
+  const version = (): ServerVersion => controlPlaneVersion(machines, scenario.kubernetesVersion);
+  let servedCache: { minor: string; resources: readonly ResourceDef[] } | undefined;
+  const context: ApiContext = {
+    store,
+    registry,
+    metrics,
+    token,
+    faults,
+    now: Date.now,
+    version,
+    resources() {
+      const minor = version().minor;
+      if (servedCache?.minor !== minor) servedCache = { minor, resources: servedResources(Number(minor)) };
+      return servedCache.resources;
+    },
+    unavailableUntil: () => unavailableUntil,
+    evict: (namespace, name, body) => evictPod(runtime, namespace, name, body),
+  };
+
+  const stopControllers = startControllers(runtime);
+  const availability = startAvailabilityMonitor(runtime);
+  await buildCluster(runtime, scenario);
+
+  const pki = await generateServingPki({ commonName: 'kube-apiserver' });
+  const infra = createInfraHandler({
+    runtime,
+    scenario,
+    availability,
+    setUnavailableFor: (ms) => {
+      unavailableUntil = Math.max(unavailableUntil, Date.now() + ms);
+    },
+  });
+  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, createApiHandler(context, infra));
+  server.keepAliveTimeout = 60_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://127.0.0.1:${port}`;
+  const kubeconfig = buildKubeconfig({ name: scenario.name, server: url, caCertPem: pki.caCertPem, token });
+  if (options.kubeconfigPath) await writeFile(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
+
+  return {
+    name: scenario.name,
+    url,
+    token,
+    caCertPem: pki.caCertPem,
+    kubeconfig,
+    runtime,
+    metrics,
+    version,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      availability.stop();
+      stopControllers();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      store.dropWatchers();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+/**
+ * The version the apiserver reports: the lowest kube-apiserver among control-plane nodes (a client behind the load
+ * balancer may reach any of them, so kube-sim reports the one every client can count on).
+ */
+function controlPlaneVersion(machines: Map<string, Machine>, fallback: string): ServerVersion {
+  let lowest: number[] | undefined;
+  for (const m of machines.values()) {
+    const v = m.components?.['kube-apiserver'];
+    if (!v) continue;
+    const parts = v.replace(/^v/, '').split('.').map(Number);
+    if (!lowest || compareParts(parts, lowest) < 0) lowest = parts;
+  }
+  const [major = 1, minor = 0, patch = 0] = lowest ?? fallback.replace(/^v/, '').split('.').map(Number);
+  return { major: String(major), minor: String(minor), gitVersion: `v${major}.${minor}.${patch}` };
+}
+
+function compareParts(a: number[], b: number[]): number {
+  for (let i = 0; i < 3; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+let eventCounter = 0;
+
+/** Records a core/v1 Event in the object's namespace (cluster-scoped objects: default), as components do. */
+function recordEvent(runtime: SimRuntime, about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
+  const namespace = about.metadata.namespace ?? 'default';
+  if (!runtime.store.get('core/namespaces', undefined, namespace)) return;
+  const now = rfc3339(runtime.now());
+  eventCounter += 1;
+  try {
+    runtime.registry.create(kindDef('Event'), namespace, {
+      metadata: { name: `${about.metadata.name}.${Date.now().toString(16)}${eventCounter.toString(16)}`, namespace },
+      involvedObject: {
+        kind: about.kind,
+        namespace: about.metadata.namespace,
+        name: about.metadata.name,
+        uid: about.metadata.uid,
+        apiVersion: about.apiVersion,
+        resourceVersion: about.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type,
+      source: { component },
+      reportingComponent: component,
+      reportingInstance: component,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      eventTime: null,
+      count: 1,
+    });
+  } catch {
+    // Events are best effort, as in a real cluster.
+  }
+}

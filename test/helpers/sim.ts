@@ -1,0 +1,83 @@
+/**
+ * Starts kube-sim clusters for end-to-end tests from small YAML scenarios, and reads them back through plain HTTPS
+ * (the infrastructure API and the Kubernetes API) the way any client would.
+ */
+import { request } from 'node:https';
+import { parseScenario } from '../../src/kube-sim/scenario/parse.ts';
+import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
+import { startSimCluster } from '../../src/kube-sim/sim-cluster.ts';
+
+/** Starts a cluster from scenario YAML. */
+export async function startFromYaml(yaml: string): Promise<SimCluster> {
+  return startSimCluster({ scenario: parseScenario(yaml, 'test scenario') });
+}
+
+/** A JSON request to a simulated cluster, authenticated with its token. */
+export function api(
+  cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const req = request(
+      `${cluster.url}${path}`,
+      {
+        method,
+        ca: cluster.caCertPem,
+        headers: {
+          Authorization: `Bearer ${cluster.token}`,
+          Accept: 'application/json',
+          ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Sums apiserver_request_total from /metrics for the series whose labels include every given label. */
+export async function requestCount(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>, labels: Record<string, string>): Promise<number> {
+  const res = await api(cluster, 'GET', '/metrics', undefined, { Accept: 'text/plain' });
+  let total = 0;
+  for (const line of String(res.body).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
