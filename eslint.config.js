@@ -37,7 +37,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/engine/**', '**/versions/**', '**/checks/**', '**/drain/**', '**/rollout/**', '**/cli/**', '**/server/**', '**/store/**'], message: 'kube-sim imports nothing from kup.' }] },
+        { patterns: [{ group: ['**/engine/**', '**/versions/**', '**/checks/**', '**/drain/**', '**/rollout/**', '**/cli/**', '**/server/**', '**/persistence/**', '**/cluster/**', '**/catalog/**'], message: 'kube-sim imports nothing from kup.' }] },
       ],
     },
   },

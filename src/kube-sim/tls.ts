@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { webcrypto, randomBytes } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -28,7 +28,7 @@ export async function generateServingPki(options: { commonName: string; dnsNames
     name: `CN=${options.commonName}-ca`,
     notBefore,
     notAfter,
-    keys: caKeys as CryptoKeyPair,
+    keys: caKeys as webcrypto.CryptoKeyPair,
     signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
@@ -46,8 +46,8 @@ export async function generateServingPki(options: { commonName: string; dnsNames
     issuer: ca.subject,
     notBefore,
     notAfter,
-    signingKey: (caKeys as CryptoKeyPair).privateKey,
-    publicKey: (serverKeys as CryptoKeyPair).publicKey,
+    signingKey: (caKeys as webcrypto.CryptoKeyPair).privateKey,
+    publicKey: (serverKeys as webcrypto.CryptoKeyPair).publicKey,
     signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -56,7 +56,7 @@ export async function generateServingPki(options: { commonName: string; dnsNames
       new x509.SubjectAlternativeNameExtension(names, false),
     ],
   });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', (serverKeys as CryptoKeyPair).privateKey);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', (serverKeys as webcrypto.CryptoKeyPair).privateKey);
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`;
   return { caCertPem: ca.toString('pem') + '\n', certPem: cert.toString('pem') + '\n', keyPem };
 }

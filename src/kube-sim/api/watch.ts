@@ -36,6 +36,8 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
     fromRevision = Number(rv);
   }
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // The apiserver sends the headers at once: clients (client-node's fetch) wait for them before reading events.
+  res.flushHeaders();
   let open = true;
   const write = (type: string, object: unknown) => {
     if (open) res.write(JSON.stringify({ type, object }) + '\n');

@@ -1,0 +1,306 @@
+/**
+ * A small SimRuntime for unit tests, built as `startSimCluster` builds its own (same collections, same indexes, a real
+ * ObjectStore and Registry) but without HTTP. Timers are real `setTimeout`s that `stop()` cancels; zero-delay timings
+ * by default so tests run at once.
+ */
+import { Registry } from '../api/registry.ts';
+import { ALL_RESOURCES } from '../api/resources.ts';
+import type { KubeObject, OwnerReference } from '../model/wire.ts';
+import type { Cancel, Machine, SimFaults, SimRuntime } from '../runtime.ts';
+import { kindDef } from '../runtime.ts';
+import { ZERO_DELAY_TIMINGS } from '../scenario/defaults.ts';
+import type { Timings } from '../scenario/types.ts';
+import { ObjectStore } from '../store/object-store.ts';
+
+/** Options of createTestRuntime. */
+export interface TestRuntimeOptions {
+  /** Timings; missing fields are 0. @default zero delays */
+  timings?: Partial<Timings>;
+  /** Faults to start with. @default none */
+  faults?: Partial<SimFaults>;
+  /** The clock. @default Date.now */
+  now?: () => number;
+  /**
+   * A clock the test moves by hand: `now` defaults to it, and `after(ms > 0)` waits for `clock.advance` instead of
+   * real time (0-ms timers still run on the next turn of the event loop). @default none (real timers)
+   */
+  clock?: ManualClock;
+}
+
+/** A clock tests move by hand, so minutes-long timeouts (e.g. the PDB DeletionTimeout) take no real time. */
+export class ManualClock {
+  private current: number;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+
+  /** @param start ms since the epoch. @default 2025-01-01T00:00:00Z */
+  constructor(start: number = Date.UTC(2025, 0, 1)) {
+    this.current = start;
+  }
+
+  /** The current time, ms since the epoch. */
+  readonly now = (): number => this.current;
+
+  /** Runs `fn` once the clock has been advanced `ms` past now; returns a cancel function. */
+  schedule(ms: number, fn: () => void): Cancel {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.current + Math.max(0, ms), fn });
+    return () => {
+      this.timers.delete(id);
+    };
+  }
+
+  /**
+   * Moves time forward by `ms`, running every timer that comes due at its own time, in order, and letting the event
+   * loop run queued work (work queues, 0-ms timers) after each one and at the end.
+   */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.timers) {
+        if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry;
+      }
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.current = Math.max(this.current, next[1].at);
+      next[1].fn();
+      await settle();
+    }
+    this.current = target;
+    await settle();
+  }
+}
+
+/** Lets queued work run: several turns of the event loop (work queues drain on setImmediate, 0-ms timers on setTimeout). */
+export async function settle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
+
+/** A test runtime and what a test needs to end it. */
+export interface TestRuntime extends SimRuntime {
+  /** Events recorded through recordEvent, newest last (kept in memory only: tests assert on them without a store scan). */
+  readonly events: { reason: string; type: string; message: string; object: string }[];
+  /** Cancels every timer; later `after` calls do nothing. */
+  stop(): void;
+}
+
+/** Registers every kube-sim collection and the indexes controllers rely on ('spec.nodeName' on pods, 'owner'). */
+export function createTestStore(): ObjectStore {
+  const store = new ObjectStore();
+  for (const def of ALL_RESOURCES) store.register(def.storage, { group: def.group, plural: def.plural });
+  store.addIndex('core/pods', 'spec.nodeName', (o) => {
+    const node = o.spec?.['nodeName'];
+    return typeof node === 'string' && node ? [node] : [];
+  });
+  for (const storage of store.storages()) {
+    store.addIndex(storage, 'owner', (o) => (o.metadata.ownerReferences ?? []).map((r: OwnerReference) => r.uid));
+  }
+  return store;
+}
+
+/** Builds a SimRuntime over a fresh store, for unit tests. Call `stop()` at the end of the test. */
+export function createTestRuntime(options: TestRuntimeOptions = {}): TestRuntime {
+  const store = createTestStore();
+  const clock = options.clock;
+  const now = options.now ?? clock?.now ?? Date.now;
+  const registry = new Registry(store, now);
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  const faults: SimFaults = {
+    errorRate: 0,
+    latencyMs: 0,
+    nodesNeverReady: new Set(),
+    evictionRefused: [],
+    snapshotFailure: false,
+    ...options.faults,
+  };
+  const events: TestRuntime['events'] = [];
+  return {
+    store,
+    registry,
+    timings: { ...ZERO_DELAY_TIMINGS, ...options.timings },
+    faults,
+    machines: new Map<string, Machine>(),
+    now,
+    events,
+    after(ms: number, fn: () => void): Cancel {
+      if (stopping) return () => {};
+      if (clock && ms > 0) {
+        return clock.schedule(ms, () => {
+          if (!stopping) fn();
+        });
+      }
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (!stopping) fn();
+      }, Math.max(0, ms));
+      timers.add(t);
+      return () => {
+        clearTimeout(t);
+        timers.delete(t);
+      };
+    },
+    recordEvent(about, type, reason, message) {
+      events.push({ reason, type, message, object: `${about.kind}/${about.metadata.namespace ? `${about.metadata.namespace}/` : ''}${about.metadata.name}` });
+    },
+    stopped: () => stopping,
+    stop() {
+      stopping = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
+
+// ---- fixtures: objects written through the registry, as a user or a controller would ---------------------------
+
+/** Creates a namespace (idempotent). */
+export function createNamespace(rt: SimRuntime, name: string): void {
+  if (!rt.store.get('core/namespaces', undefined, name)) rt.registry.create(kindDef('Namespace'), undefined, { metadata: { name } });
+}
+
+/** The controller owner reference pointing at `owner`. */
+export function controllerRef(owner: KubeObject): OwnerReference {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** Options of createWorkload. */
+export interface WorkloadFixtureOptions {
+  replicas: number;
+  /** Pod template labels (and selector). @default { app: name } */
+  labels?: Record<string, string>;
+}
+
+/** Creates a Deployment, StatefulSet, ReplicaSet or DaemonSet (its namespace too); no pods. */
+export function createWorkload(
+  rt: SimRuntime,
+  kind: 'Deployment' | 'StatefulSet' | 'ReplicaSet' | 'DaemonSet',
+  namespace: string,
+  name: string,
+  options: WorkloadFixtureOptions,
+  ownerReferences?: OwnerReference[],
+): KubeObject {
+  createNamespace(rt, namespace);
+  const labels = options.labels ?? { app: name };
+  return rt.registry.create(kindDef(kind), namespace, {
+    metadata: { name, ...(ownerReferences ? { ownerReferences } : {}) },
+    spec: {
+      ...(kind === 'DaemonSet' ? {} : { replicas: options.replicas }),
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9' }] } },
+    },
+  });
+}
+
+/** Options of createPod. */
+export interface PodFixtureOptions {
+  labels?: Record<string, string>;
+  /** The pod's controller. */
+  owner?: KubeObject;
+  /** @default 'node-1' */
+  nodeName?: string;
+  /** @default 'Running' */
+  phase?: string;
+  /** Condition Ready=True. @default true */
+  ready?: boolean;
+  terminationGracePeriodSeconds?: number;
+}
+
+/** Creates a pod as if scheduled and started (Running, Ready unless told otherwise). */
+export function createPod(rt: SimRuntime, namespace: string, name: string, options: PodFixtureOptions = {}): KubeObject {
+  createNamespace(rt, namespace);
+  const ready = options.ready ?? true;
+  return rt.registry.create(kindDef('Pod'), namespace, {
+    metadata: {
+      name,
+      labels: options.labels ?? {},
+      ...(options.owner ? { ownerReferences: [controllerRef(options.owner)] } : {}),
+    },
+    spec: {
+      nodeName: options.nodeName ?? 'node-1',
+      containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9' }],
+      ...(options.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds } : {}),
+    },
+    status: {
+      phase: options.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z') }],
+    },
+  });
+}
+
+/** Sets a pod's Ready condition (a status write, as the kubelet does). */
+export function setPodReady(rt: SimRuntime, namespace: string, name: string, ready: boolean): KubeObject {
+  const pod = rt.store.mustGet('core/pods', namespace, name);
+  const conditions = (Array.isArray(pod.status?.['conditions']) ? pod.status['conditions'] : []).filter(
+    (c: unknown) => !(typeof c === 'object' && c !== null && (c as Record<string, unknown>)['type'] === 'Ready'),
+  );
+  conditions.push({ type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z') });
+  return rt.registry.update(kindDef('Pod'), namespace, name, { metadata: {}, status: { ...pod.status, conditions } }, { subresource: 'status' });
+}
+
+// ---- a stand-in for the scheduler and kubelets, for controller tests --------------------------------------------
+
+/** Options of startFakeKubelet. */
+export interface FakeKubeletOptions {
+  /** Bind unbound pods to this node first (the scheduler's job). @default none: unbound pods start unbound */
+  bindTo?: string;
+  /** ms from a pod seen to the pod Running and Ready. @default 0 */
+  startMs?: number;
+  /** Pods it must not start (they stay Pending); their deletions are still finished. @default none */
+  skip?: (pod: KubeObject) => boolean;
+}
+
+/**
+ * A few lines of kubelet for controller tests: pods become Running and Ready (bound to `bindTo` first when given),
+ * and graceful deletions finish at once (delete with grace 0), as a kubelet with nothing to stop would. Returns its
+ * stop function.
+ */
+export function startFakeKubelet(rt: SimRuntime, options: FakeKubeletOptions = {}): () => void {
+  const podDef = kindDef('Pod');
+  const scheduled = new Set<string>();
+  let stopped = false;
+  const handle = (namespace: string | undefined, name: string, uid: string): void => {
+    const pod = rt.store.get('core/pods', namespace, name);
+    if (stopped || !pod || pod.metadata.uid !== uid) return;
+    if (pod.metadata.deletionTimestamp) {
+      rt.registry.delete(podDef, namespace, name, { gracePeriodSeconds: 0 });
+      return;
+    }
+    if (options.skip?.(pod)) return;
+    let current = pod;
+    if (options.bindTo && !pod.spec?.['nodeName']) {
+      current = rt.registry.update(podDef, namespace, name, { ...pod, spec: { ...pod.spec, nodeName: options.bindTo } });
+    }
+    if (current.status?.['phase'] === 'Running') return;
+    const now = new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const conditions = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now }));
+    rt.registry.update(podDef, namespace, name, { ...current, status: { ...current.status, phase: 'Running', conditions, startTime: now } }, { subresource: 'status' });
+  };
+  const unsubscribe = rt.store.subscribe((event) => {
+    if (event.storage !== 'core/pods' || event.type === 'DELETED') return;
+    const pod = event.object;
+    const terminating = pod.metadata.deletionTimestamp !== undefined;
+    if (!terminating && pod.status?.['phase'] === 'Running' && (!options.bindTo || pod.spec?.['nodeName'])) return;
+    const key = `${pod.metadata.uid}:${terminating ? 'delete' : 'start'}`;
+    if (scheduled.has(key)) return;
+    scheduled.add(key);
+    rt.after(terminating ? 0 : (options.startMs ?? 0), () => {
+      scheduled.delete(key);
+      handle(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid);
+    });
+  });
+  return () => {
+    stopped = true;
+    unsubscribe();
+  };
+}
+
+/** Waits until `check()` holds, polling every few ms; fails with `message` after `timeoutMs`. */
+export async function waitFor(check: () => boolean, message: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${message}`);
+    await new Promise<void>((resolve) => setTimeout(resolve, 2));
+  }
+}
