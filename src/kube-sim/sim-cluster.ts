@@ -124,7 +124,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       return servedCache.resources;
     },
     unavailableUntil: () => unavailableUntil,
-    evict: (namespace, name, body) => evictPod(runtime, namespace, name, body),
+    evict: (namespace, name, body, options) => evictPod(runtime, namespace, name, body, options),
   };
 
   const stopControllers = startControllers(runtime);

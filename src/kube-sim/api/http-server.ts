@@ -208,7 +208,7 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
     case 'create': {
       const body = await readJson(req);
       if (subresource === 'eviction') {
-        const result = ctx.evict(namespace as string, name as string, body);
+        const result = ctx.evict(namespace as string, name as string, body, { dryRun });
         sendJson(res, result.code, result.body);
         return result.code;
       }

@@ -35,5 +35,5 @@ export interface ApiContext {
   /** When set and in the future, the API answers 503 (the only apiserver is restarting). */
   unavailableUntil(): number;
   /** Handles POST pods/<name>/eviction; returns the reply body and code or throws a StatusError. */
-  evict(namespace: string, name: string, body: unknown): { code: number; body: unknown };
+  evict(namespace: string, name: string, body: unknown, options: { dryRun: boolean }): { code: number; body: unknown };
 }
