@@ -12,6 +12,8 @@ const USAGE = `kup: upgrade Kubernetes clusters safely.
 Usage:
   kup demo                       start a simulated demo cluster and show how to use it
   kup versions [--kubeconfig F]  the Kubernetes releases kup knows, and what a cluster can move to
+  kup precheck --kubeconfig F --to V   is the cluster ready for an upgrade to V (exit 1 on blockers)
+  kup drain NODE --kubeconfig F  cordon and drain a node, kubectl-compatible flags, PDBs honoured
   kup catalog update --from SRC  install a newer version catalog (file or URL)
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup help                       this text`;
@@ -39,6 +41,14 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         if (wantsHelp) return help(io, CATALOG_USAGE);
         return await runCatalogCommand(rest, io);
       }
+      case 'precheck': {
+        const { runPrecheckCommand } = await import('./commands/precheck.ts');
+        return await runPrecheckCommand(rest, io, { signal: interruptSignal(io) });
+      }
+      case 'drain': {
+        const { runDrainCommand } = await import('./commands/drain.ts');
+        return await runDrainCommand(rest, io, { signal: interruptSignal(io) });
+      }
       case 'demo':
         return await demo(rest);
       case 'sim': {
@@ -59,6 +69,22 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   } catch (err) {
     return exitCodeFor(err, io);
   }
+}
+
+/**
+ * An AbortSignal that the first SIGINT/SIGTERM aborts, so a command can stop cleanly (a drain prints the node's
+ * state, a precheck stops reading); a second signal exits at once.
+ */
+function interruptSignal(io: CliIo): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    io.stderr.write(`kup: ${signal}: stopping (again to exit at once)\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
 }
 
 function help(io: CliIo, usage: string): number {

@@ -1,0 +1,71 @@
+/**
+ * `api-health`: the API server answers, `/readyz` is healthy (every verbose check `[+]`), `/version` answers, and
+ * every part of the snapshot could be read.
+ *
+ * @module
+ */
+import type { Finding, Rule } from '../types.ts';
+
+/** The failing checks of a `/readyz?verbose` body (`[-]etcd failed: reason withheld` lines). */
+export function failingReadyzChecks(body: string): string[] {
+  return body
+    .split('\n')
+    .filter((line) => line.startsWith('[-]'))
+    .map((line) => line.slice(3).trim());
+}
+
+/** The rule. */
+export const apiHealthRule: Rule = {
+  id: 'api-health',
+  title: 'API server reachable and /readyz healthy',
+  phases: ['precheck', 'postcheck'],
+  check({ snapshot }) {
+    const findings: Finding[] = [];
+    const { readyz } = snapshot;
+    if (!readyz.ok) {
+      findings.push({
+        rule: 'api-health',
+        severity: 'blocker',
+        objects: [],
+        message: `the API server ${snapshot.server} did not answer /readyz: ${readyz.error}`,
+        remediation:
+          'Check that the kubeconfig points at the cluster, that the network reaches it and that the credentials are valid; then run the precheck again.',
+      });
+    } else {
+      const failing = failingReadyzChecks(readyz.body);
+      if (readyz.status !== 200 || failing.length > 0) {
+        findings.push({
+          rule: 'api-health',
+          severity: 'blocker',
+          objects: [],
+          message: `/readyz answered ${readyz.status}${failing.length > 0 ? `; failing checks: ${failing.join(', ')}` : `: ${readyz.body.trim().slice(0, 200)}`}`,
+          remediation:
+            'Fix the failing API server checks (kubectl get --raw "/readyz?verbose") before upgrading: an unhealthy control plane is not a starting point for an upgrade.',
+        });
+      }
+    }
+    if (snapshot.gitVersion === undefined && readyz.ok) {
+      findings.push({
+        rule: 'api-health',
+        severity: 'blocker',
+        objects: [],
+        message: 'the API server did not report its version (/version)',
+        remediation:
+          'Check the API server and the credentials (kubectl version); kup needs the control-plane version to plan the path.',
+      });
+    }
+    for (const problem of snapshot.problems) {
+      // When /readyz itself failed, the same cause is behind every other part: one blocker says it.
+      if (!readyz.ok) break;
+      findings.push({
+        rule: 'api-health',
+        severity: problem.part === 'nodes' || problem.part === 'pods' ? 'blocker' : 'warning',
+        objects: [],
+        message: `could not read ${problem.part}: ${problem.message}; the checks that need it are incomplete`,
+        remediation:
+          'Check the credentials allow list on that resource (kubectl auth can-i list <resource> -A) and run the precheck again.',
+      });
+    }
+    return findings;
+  },
+};

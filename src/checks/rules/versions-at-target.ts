@@ -1,0 +1,72 @@
+/**
+ * `versions-at-target` (postcheck): the API server reports the target version, every control-plane component runs
+ * it, and every node's kubelet does.
+ *
+ * @module
+ */
+import { compareVersions, parseKubeletVersion, tryParseVersion } from '../../versions/index.ts';
+import type { Finding, Rule } from '../types.ts';
+import { componentPods } from './control-plane.ts';
+
+function sameVersion(reported: string, target: string): boolean {
+  const t = tryParseVersion(target);
+  if (t === undefined) return false;
+  try {
+    return compareVersions(parseKubeletVersion(reported).version, t) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The rule. */
+export const versionsAtTargetRule: Rule = {
+  id: 'versions-at-target',
+  title: 'Control plane and nodes at the target version',
+  phases: ['postcheck'],
+  check({ snapshot, plan }) {
+    const findings: Finding[] = [];
+    const target = plan.to;
+    if (snapshot.gitVersion !== undefined && !sameVersion(snapshot.gitVersion, target)) {
+      findings.push({
+        rule: 'versions-at-target',
+        severity: 'blocker',
+        objects: [],
+        message: `the API server reports ${snapshot.gitVersion}, not the target ${target}`,
+        remediation: 'The control-plane upgrade did not finish: resume the run, or check the control-plane nodes.',
+      });
+    }
+    for (const c of componentPods(snapshot.pods)) {
+      if (
+        c.component === 'etcd' ||
+        c.version === undefined ||
+        c.pod.deletingAt !== undefined ||
+        sameVersion(c.version, target)
+      )
+        continue;
+      findings.push({
+        rule: 'versions-at-target',
+        severity: 'blocker',
+        objects: [{ kind: 'Pod', namespace: c.pod.namespace, name: c.pod.name }],
+        message: `${c.component} on ${c.pod.node ?? '?'} runs ${c.version}, not the target ${target}`,
+        remediation: `Finish the control-plane upgrade of ${c.pod.node ?? 'that node'}.`,
+      });
+    }
+    const behind = new Map<string, string[]>();
+    for (const node of snapshot.nodes) {
+      if (sameVersion(node.kubeletVersion, target)) continue;
+      const key = `${node.pool}|${node.kubeletVersion}`;
+      behind.set(key, [...(behind.get(key) ?? []), node.name]);
+    }
+    for (const [key, nodes] of behind) {
+      const [pool, version] = key.split('|');
+      findings.push({
+        rule: 'versions-at-target',
+        severity: 'blocker',
+        objects: nodes.map((name) => ({ kind: 'Node', name })),
+        message: `${nodes.length} node${nodes.length === 1 ? '' : 's'} of pool ${pool} run${nodes.length === 1 ? 's' : ''} kubelet ${version || 'unknown'}, not the target ${target}`,
+        remediation: `Finish the upgrade of pool ${pool} (resume the run).`,
+      });
+    }
+    return findings;
+  },
+};

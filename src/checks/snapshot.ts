@@ -1,0 +1,453 @@
+/**
+ * Gathers the one read of a cluster that every rule works from: nodes, pods, workloads, PodDisruptionBudgets,
+ * PersistentVolumeClaims, terminating namespaces, objects last applied at removed API versions, `/readyz?verbose`,
+ * `/version` and `/metrics`. The reads run concurrently through the connection's rate limiter; lists are paged
+ * (500 a page) and each page is reduced to compact records before the next is fetched, so a 50,000-pod cluster
+ * never sits in memory as API objects.
+ *
+ * A part that cannot be read is recorded as a problem (data), not thrown: the `api-health` rule reports it, and
+ * the other rules work with what was read.
+ *
+ * @module
+ */
+import type {
+  ConfigurationOptions,
+  ObservableMiddleware,
+  RequestContext,
+  ResponseContext,
+} from '@kubernetes/client-node';
+import { Observable } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { ClusterConnection } from '../cluster/connect.ts';
+import { statusBodyOf, statusOf } from '../cluster/errors.ts';
+import type { RemovedApi } from '../versions/index.ts';
+import { PrecheckError } from './errors.ts';
+import { RecordConverter, timeOf } from './records.ts';
+import type {
+  ClusterSnapshot,
+  DeprecatedApiRequest,
+  EndpointResult,
+  LastAppliedRecord,
+  NodeRecord,
+  PdbRecord,
+  PodRecord,
+  PvcRecord,
+  SnapshotProblem,
+  TerminatingNamespace,
+  WorkloadRecord,
+} from './snapshot-types.ts';
+
+/** Options of {@link gatherSnapshot}. */
+export interface GatherSnapshotOptions {
+  /** Cancels every request. */
+  readonly signal?: AbortSignal;
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+  /** Items per list page. @default 500 */
+  readonly pageSize?: number;
+  /**
+   * Removed API versions to look for in last-applied configurations (the catalog's table). Kinds not otherwise
+   * listed are listed for this, through discovery, when the cluster serves them. @default none
+   */
+  readonly removedApis?: readonly RemovedApi[];
+}
+
+/** Kinds never stored (reviews) or not applied by people (events): not worth listing for last-applied evidence. */
+const NOT_APPLIED_KINDS = new Set([
+  'TokenReview',
+  'SubjectAccessReview',
+  'LocalSubjectAccessReview',
+  'SelfSubjectAccessReview',
+  'Event',
+]);
+
+/** Kinds the snapshot lists anyway; their last-applied annotations are read from those lists. */
+const LISTED_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'PodDisruptionBudget']);
+
+/** The error of a run whose signal aborted, saying why (a timeout, an interrupt). */
+export function cancelled(signal: AbortSignal): PrecheckError {
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
+  return new PrecheckError('KUP-PRECHECK-004', `the run was cancelled: ${why}`, { cause: reason });
+}
+
+/** Per-request options for client-node 1.4: the AbortSignal, attached through its middleware. */
+function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions<ObservableMiddleware> {
+  const middleware: ObservableMiddleware = {
+    pre(context: RequestContext): Observable<RequestContext> {
+      if (signal) context.setSignal(signal);
+      return new Observable(Promise.resolve(context));
+    },
+    post(context: ResponseContext): Observable<ResponseContext> {
+      return new Observable(Promise.resolve(context));
+    },
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+}
+
+function describeError(err: unknown): string {
+  const status = statusOf(err);
+  const body = statusBodyOf(err);
+  const message = body?.message ?? (err instanceof Error ? err.message : String(err));
+  return status !== undefined ? `HTTP ${status}: ${message}` : message;
+}
+
+/** A page of a list, as the typed clients return it. */
+interface Page<T> {
+  items: T[];
+  metadata?: { _continue?: string };
+}
+
+/**
+ * Reads a whole list page by page, handing each item to `each`. An expired continue token (410) restarts the list
+ * once from the beginning, after `reset`.
+ */
+async function listAll<T>(
+  conn: ClusterConnection,
+  signal: AbortSignal | undefined,
+  pageSize: number,
+  call: (
+    params: { limit: number; _continue?: string },
+    options: ConfigurationOptions<ObservableMiddleware>,
+  ) => Promise<Page<T>>,
+  each: (item: T) => void,
+  reset: () => void,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    let token: string | undefined;
+    try {
+      do {
+        await conn.limiter.acquire(signal);
+        const page = await call({ limit: pageSize, ...(token ? { _continue: token } : {}) }, requestOptions(signal));
+        for (const item of page.items) each(item);
+        token = page.metadata?._continue || undefined;
+      } while (token !== undefined);
+      return;
+    } catch (err) {
+      if (statusOf(err) === 410 && attempt === 0) {
+        reset();
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+async function getText(
+  conn: ClusterConnection,
+  path: string,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; body: string }> {
+  await conn.limiter.acquire(signal);
+  return conn.getText(path, signal);
+}
+
+/** Parses the `apiserver_requested_deprecated_apis` series out of a Prometheus text exposition. */
+export function parseDeprecatedApiMetric(text: string): DeprecatedApiRequest[] {
+  const found = new Map<string, DeprecatedApiRequest>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_requested_deprecated_apis{')) continue;
+    const close = line.lastIndexOf('}');
+    const value = Number(
+      line
+        .slice(close + 1)
+        .trim()
+        .split(/\s+/)[0],
+    );
+    if (!(value > 0)) continue; // a gauge of 0 means not requested since the server started
+    const labels: Record<string, string> = {};
+    for (const m of line.slice(line.indexOf('{') + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[m[1] ?? ''] = m[2] ?? '';
+    const request: DeprecatedApiRequest = {
+      group: labels['group'] ?? '',
+      version: labels['version'] ?? '',
+      resource: labels['resource'] ?? '',
+      subresource: labels['subresource'] ?? '',
+      removedRelease: labels['removed_release'] ?? '',
+    };
+    found.set(`${request.group}/${request.version}/${request.resource}/${request.subresource}`, request);
+  }
+  return [...found.values()];
+}
+
+interface ApiGroupList {
+  groups?: { name?: string; preferredVersion?: { groupVersion?: string }; versions?: { groupVersion?: string }[] }[];
+}
+interface ApiResourceList {
+  resources?: { name?: string; kind?: string; namespaced?: boolean }[];
+}
+interface RawList {
+  metadata?: { continue?: string };
+  items?: { metadata?: V1ObjectMeta }[];
+}
+
+/**
+ * Finds the objects, of kinds the snapshot does not list anyway, whose last-applied configuration names a removed
+ * API version. Kinds are looked up through discovery in the removed API's group and its replacement's group.
+ */
+async function scanLastApplied(
+  conn: ClusterConnection,
+  signal: AbortSignal | undefined,
+  pageSize: number,
+  removedApis: readonly RemovedApi[],
+  converter: RecordConverter,
+  keep: (apiVersion: string, kind: string) => boolean,
+  out: LastAppliedRecord[],
+  problems: SnapshotProblem[],
+): Promise<void> {
+  const wanted = new Map<string, Set<string>>(); // kind -> groups to look in
+  for (const api of removedApis) {
+    if (NOT_APPLIED_KINDS.has(api.kind) || LISTED_KINDS.has(api.kind)) continue;
+    const groups = wanted.get(api.kind) ?? new Set<string>();
+    groups.add(api.group);
+    if (api.replacement) groups.add(api.replacement.includes('/') ? (api.replacement.split('/')[0] ?? '') : '');
+    wanted.set(api.kind, groups);
+  }
+  if (wanted.size === 0) return;
+  const groupsRes = await getText(conn, '/apis', signal);
+  if (groupsRes.status !== 200) {
+    problems.push({ part: 'discovery /apis', message: `HTTP ${groupsRes.status}` });
+    return;
+  }
+  // Each group is listed at a version the removal table does not name (preferred first), so that kup's own reads
+  // never show up in apiserver_requested_deprecated_apis; a group served only at such versions is skipped.
+  const removedVersions = new Set(removedApis.map((a) => (a.group ? `${a.group}/${a.version}` : a.version)));
+  const served = new Map<string, string>(); // group -> groupVersion to list at
+  for (const g of (JSON.parse(groupsRes.body) as ApiGroupList).groups ?? []) {
+    const candidates = [g.preferredVersion?.groupVersion, ...(g.versions ?? []).map((v) => v.groupVersion)];
+    const gv = candidates.find((c): c is string => c !== undefined && !removedVersions.has(c));
+    if (g.name !== undefined && gv !== undefined) served.set(g.name, gv);
+  }
+  served.set('', 'v1');
+  const neededGroups = new Set([...wanted.values()].flatMap((s) => [...s]).filter((g) => served.has(g)));
+  const resources = new Map<string, { path: string; kind: string }>(); // kind -> list path (first group that serves it)
+  await Promise.all(
+    [...neededGroups].map(async (group) => {
+      const gv = served.get(group) ?? 'v1';
+      const base = group === '' ? '/api/v1' : `/apis/${gv}`;
+      const res = await getText(conn, base, signal);
+      if (res.status !== 200) return;
+      for (const r of (JSON.parse(res.body) as ApiResourceList).resources ?? []) {
+        if (r.kind === undefined || r.name === undefined || r.name.includes('/')) continue;
+        if (wanted.get(r.kind)?.has(group) && !resources.has(r.kind))
+          resources.set(r.kind, { path: `${base}/${r.name}`, kind: r.kind });
+      }
+    }),
+  );
+  await Promise.all(
+    [...resources.values()].map(async ({ path, kind }) => {
+      try {
+        let token: string | undefined;
+        do {
+          const res = await getText(
+            conn,
+            `${path}?limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+            signal,
+          );
+          if (res.status !== 200) {
+            problems.push({ part: `${kind} (last-applied scan)`, message: `HTTP ${res.status}` });
+            return;
+          }
+          const list = JSON.parse(res.body) as RawList;
+          for (const item of list.items ?? []) {
+            const record = converter.lastApplied(kind, item.metadata, keep);
+            if (record) out.push(record);
+          }
+          token = list.metadata?.continue || undefined;
+        } while (token !== undefined);
+      } catch (err) {
+        signal?.throwIfAborted();
+        problems.push({ part: `${kind} (last-applied scan)`, message: describeError(err) });
+      }
+    }),
+  );
+}
+
+/**
+ * Reads the cluster once for all rules.
+ *
+ * @throws {PrecheckError} `KUP-PRECHECK-004` only when the signal aborts; everything else is a recorded problem.
+ */
+export async function gatherSnapshot(
+  conn: ClusterConnection,
+  options: GatherSnapshotOptions = {},
+): Promise<ClusterSnapshot> {
+  const { signal } = options;
+  const now = options.now ?? Date.now;
+  const pageSize = options.pageSize ?? 500;
+  const takenAt = now();
+  const converter = new RecordConverter();
+  const problems: SnapshotProblem[] = [];
+  const removedSet = new Set(
+    (options.removedApis ?? []).map((a) => `${a.group ? `${a.group}/` : ''}${a.version}|${a.kind}`),
+  );
+  const keep = (apiVersion: string, kind: string): boolean => removedSet.has(`${apiVersion}|${kind}`);
+
+  let readyz: EndpointResult = { ok: false, error: 'not read' };
+  let gitVersion: string | undefined;
+  let metricsRead = false;
+  let deprecatedApiRequests: DeprecatedApiRequest[] = [];
+  let nodes: NodeRecord[] = [];
+  let pods: PodRecord[] = [];
+  let workloads: WorkloadRecord[] = [];
+  let pdbs: PdbRecord[] = [];
+  let pvcs: PvcRecord[] = [];
+  let terminatingNamespaces: TerminatingNamespace[] = [];
+  const lastApplied: LastAppliedRecord[] = [];
+
+  const part = async (name: string, read: () => Promise<void>): Promise<void> => {
+    try {
+      await read();
+    } catch (err) {
+      if (signal?.aborted) throw cancelled(signal);
+      problems.push({ part: name, message: describeError(err) });
+    }
+  };
+
+  type WorkloadObject = Parameters<RecordConverter['workload']>[1];
+  type ListCall = (
+    p: { limit: number; _continue?: string },
+    o: ConfigurationOptions<ObservableMiddleware>,
+  ) => Promise<Page<WorkloadObject>>;
+  const workloadList = (kind: WorkloadRecord['kind'], call: ListCall) => {
+    const records: WorkloadRecord[] = [];
+    const applied: LastAppliedRecord[] = [];
+    const read = part(`${kind.toLowerCase()}s`, () =>
+      listAll(
+        conn,
+        signal,
+        pageSize,
+        call,
+        (item) => {
+          records.push(converter.workload(kind, item));
+          const a = converter.lastApplied(kind, item.metadata, keep);
+          if (a) applied.push(a);
+        },
+        () => {
+          records.length = 0;
+          applied.length = 0;
+        },
+      ),
+    );
+    return { records, applied, read };
+  };
+  const workloadLists = [
+    workloadList('Deployment', (p, o) => conn.apps.listDeploymentForAllNamespaces(p, o)),
+    workloadList('StatefulSet', (p, o) => conn.apps.listStatefulSetForAllNamespaces(p, o)),
+    workloadList('DaemonSet', (p, o) => conn.apps.listDaemonSetForAllNamespaces(p, o)),
+    workloadList('ReplicaSet', (p, o) => conn.apps.listReplicaSetForAllNamespaces(p, o)),
+  ];
+
+  const pdbApplied: LastAppliedRecord[] = [];
+  await Promise.all([
+    part('/readyz', async () => {
+      try {
+        const res = await getText(conn, '/readyz?verbose', signal);
+        readyz = { ok: true, status: res.status, body: res.body };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        readyz = { ok: false, error: describeError(err) };
+      }
+    }),
+    part('/version', async () => {
+      const res = await getText(conn, '/version', signal);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      const parsed = JSON.parse(res.body) as { gitVersion?: unknown };
+      if (typeof parsed.gitVersion === 'string') gitVersion = parsed.gitVersion;
+    }),
+    part('/metrics', async () => {
+      const res = await getText(conn, '/metrics', signal);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      deprecatedApiRequests = parseDeprecatedApiMetric(res.body);
+      metricsRead = true;
+    }),
+    part('nodes', () =>
+      listAll(
+        conn,
+        signal,
+        pageSize,
+        (p, o) => conn.core.listNode(p, o),
+        (n) => nodes.push(converter.node(n)),
+        () => (nodes = []),
+      ),
+    ),
+    part('pods', () =>
+      listAll(
+        conn,
+        signal,
+        pageSize,
+        (p, o) => conn.core.listPodForAllNamespaces(p, o),
+        (p) => pods.push(converter.pod(p)),
+        () => (pods = []),
+      ),
+    ),
+    part('poddisruptionbudgets', () =>
+      listAll(
+        conn,
+        signal,
+        pageSize,
+        (p, o) => conn.policy.listPodDisruptionBudgetForAllNamespaces(p, o),
+        (b) => {
+          pdbs.push(converter.pdb(b));
+          const a = converter.lastApplied('PodDisruptionBudget', b.metadata, keep);
+          if (a) pdbApplied.push(a);
+        },
+        () => {
+          pdbs = [];
+          pdbApplied.length = 0;
+        },
+      ),
+    ),
+    part('persistentvolumeclaims', () =>
+      listAll(
+        conn,
+        signal,
+        pageSize,
+        (p, o) => conn.core.listPersistentVolumeClaimForAllNamespaces(p, o),
+        (c) => pvcs.push(converter.pvc(c)),
+        () => (pvcs = []),
+      ),
+    ),
+    part('namespaces', () =>
+      listAll(
+        conn,
+        signal,
+        pageSize,
+        (p, o) => conn.core.listNamespace(p, o),
+        (ns) => {
+          if (ns.status?.phase !== 'Terminating' && ns.metadata?.deletionTimestamp === undefined) return;
+          const deletingAt = timeOf(ns.metadata?.deletionTimestamp);
+          terminatingNamespaces.push({
+            name: ns.metadata?.name ?? '',
+            ...(deletingAt !== undefined ? { deletingAt } : {}),
+          });
+        },
+        () => (terminatingNamespaces = []),
+      ),
+    ),
+    part('last-applied scan', () =>
+      scanLastApplied(conn, signal, pageSize, options.removedApis ?? [], converter, keep, lastApplied, problems),
+    ),
+    ...workloadLists.map((w) => w.read),
+  ]);
+  workloads = workloadLists.flatMap((w) => w.records);
+  lastApplied.push(...pdbApplied, ...workloadLists.flatMap((w) => w.applied));
+
+  return {
+    cluster: conn.name,
+    server: conn.server,
+    takenAt,
+    ...(gitVersion !== undefined ? { gitVersion } : {}),
+    readyz,
+    metricsRead,
+    deprecatedApiRequests,
+    nodes,
+    pods,
+    workloads,
+    pdbs,
+    pvcs,
+    terminatingNamespaces,
+    lastApplied,
+    problems,
+  };
+}
