@@ -366,7 +366,10 @@ export class ObjectStore {
 
   private emit(c: Collection, event: StoreEvent): void {
     c.history.push(event);
-    if (c.history.length > this.historyLimit) {
+    // Trimming the front of a large history is O(history) per call: a large history is trimmed in chunks (keeping
+    // up to 1/16 more than the limit), or every write past the limit would shift 100,000 events.
+    const slack = this.historyLimit >= 1024 ? this.historyLimit >> 4 : 0;
+    if (c.history.length > this.historyLimit + slack) {
       const dropped = c.history.splice(0, c.history.length - this.historyLimit);
       c.compactedRevision = dropped[dropped.length - 1]?.revision ?? c.compactedRevision;
     }
@@ -401,6 +404,37 @@ function firstAfter(history: readonly StoreEvent[], revision: number): number {
 
 /** True when two objects differ at most in resourceVersion. */
 function sameContent(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: '' } });
-  return strip(a) === strip(b);
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (key === 'metadata') continue;
+    if (!deepEqual(a[key], b[key])) return false;
+  }
+  const am = a.metadata;
+  const bm = b.metadata;
+  for (const key of new Set([...Object.keys(am), ...Object.keys(bm)])) {
+    if (key !== 'resourceVersion' && !deepEqual(am[key], bm[key])) return false;
+  }
+  return true;
+}
+
+/** Structural equality of JSON values; a key holding undefined counts as absent, as in JSON. */
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ar = a as Record<string, unknown>;
+  const br = b as Record<string, unknown>;
+  let na = 0;
+  for (const key in ar) {
+    if (ar[key] === undefined) continue;
+    na += 1;
+    if (!deepEqual(ar[key], br[key])) return false;
+  }
+  let nb = 0;
+  for (const key in br) if (br[key] !== undefined) nb += 1;
+  return na === nb;
 }

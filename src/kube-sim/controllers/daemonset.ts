@@ -1,0 +1,612 @@
+/**
+ * The DaemonSet controller (kube-controller-manager `daemonset`): one pod on every node the DaemonSet's pods fit
+ * (nodeSelector, required node affinity, taints against tolerations plus the tolerations upstream adds to every
+ * daemon pod), rolling updates with maxUnavailable/maxSurge, ControllerRevisions, and status. Nodes that appear get
+ * a pod; the pods of nodes that disappear are force-deleted by the pod garbage collector, as upstream.
+ */
+import { isRecord } from '../model/wire.ts';
+import type { KubeObject } from '../model/wire.ts';
+import type { SimRuntime } from '../runtime.ts';
+import { kindDef } from '../runtime.ts';
+import type { Toleration } from '../scenario/types.ts';
+import {
+  canonicalJson,
+  computeHash,
+  createPod,
+  delayedRequeue,
+  deletePod,
+  enqueueOwnersOfPod,
+  errorMessage,
+  int,
+  isPodAvailable,
+  isPodReady,
+  isPodTerminal,
+  isPodTerminating,
+  keyOf,
+  msUntilAvailable,
+  namespaceTerminating,
+  normalizedTemplate,
+  omitZero,
+  ownedPods,
+  podFromTemplate,
+  podNodeName,
+  rec,
+  scaledValue,
+  specOrMetaChanged,
+  splitKey,
+  syncControllerRevisions,
+  truncateRevisionHistory,
+  writeStatus,
+} from './replicaset.ts';
+import type { Requeue } from './replicaset.ts';
+import { WorkQueue } from './work-queue.ts';
+
+/** The label with the template hash on daemon pods and their ControllerRevisions. */
+const HASH_LABEL = 'controller-revision-hash';
+/** Pods one sync creates at most (upstream `BurstReplicas`). */
+const BURST_REPLICAS = 250;
+const COMPONENT = 'daemonset-controller';
+/** Back-off before a failed daemon pod on a node is replaced: doubles from 1 s up to 15 min, as upstream. */
+const FAILED_BACKOFF_MS = { initial: 1_000, max: 15 * 60_000 };
+
+/**
+ * The tolerations upstream adds to every daemon pod (`AddOrUpdateDaemonPodTolerations`): daemons stay on nodes
+ * that are not ready or unreachable, and land on nodes under pressure or cordoned.
+ */
+const DAEMON_TOLERATIONS: readonly Toleration[] = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+const HOST_NETWORK_TOLERATION: Toleration = { key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' };
+
+/**
+ * Starts the DaemonSet controller. It wakes on DaemonSet changes, on changes of its pods, and on nodes appearing,
+ * disappearing or changing labels or taints (not on status heartbeats). A DaemonSet sync looks at every node, so on
+ * a large cluster the syncs that pod and node events trigger are spaced out in proportion to what a sync costs
+ * (a change to the DaemonSet itself is handled at once). Returns the function that stops it.
+ */
+export function startDaemonSetController(runtime: SimRuntime): () => void {
+  const { store } = runtime;
+  let stopped = false;
+  const backoff = new Map<string, { delayMs: number; until: number }>();
+  /** Per DaemonSet key: when a sync may run again, and whether one is already waiting for that. */
+  const throttle = new Map<string, { notBefore: number; waiting: boolean }>();
+  const queue = new WorkQueue(
+    runtime,
+    (key) => {
+      if (stopped) return;
+      const started = performance.now();
+      syncDaemonSet(runtime, requeue, backoff, key);
+      const cost = performance.now() - started;
+      // Cheap syncs run whenever asked; costly ones (thousands of nodes) take at most about a tenth of the time.
+      throttle.set(key, { notBefore: runtime.now() + (cost > 2 ? cost * 9 : 0), waiting: false });
+    },
+    { name: 'daemonset' },
+  );
+  const requeue = delayedRequeue(runtime, queue);
+  const enqueueAll = () => {
+    for (const ds of store.all('apps/daemonsets')) enqueueThrottled(keyOf(ds));
+  };
+  /** Queues a DaemonSet now, or when its throttle allows. */
+  function enqueueThrottled(key: string): void {
+    const t = throttle.get(key);
+    const wait = t ? t.notBefore - runtime.now() : 0;
+    if (wait <= 0) queue.add(key);
+    else if (t && !t.waiting) {
+      t.waiting = true;
+      runtime.after(wait, () => queue.add(key));
+    }
+  }
+  const unsubscribe = store.subscribe((event) => {
+    if (event.storage === 'apps/daemonsets') {
+      if (event.type === 'DELETED') throttle.delete(keyOf(event.object));
+      else if (specOrMetaChanged(event)) queue.add(keyOf(event.object));
+    } else if (event.storage === 'core/pods') {
+      enqueueOwnersOfPod(event, 'DaemonSet', enqueueThrottled);
+    } else if (event.storage === 'core/nodes') {
+      if (event.type !== 'MODIFIED' || nodeSchedulingChanged(event.previous, event.object)) enqueueAll();
+    }
+  });
+  enqueueAll();
+  return () => {
+    stopped = true;
+    unsubscribe();
+  };
+}
+
+/** Whether a node update can change where daemons run: labels, taints, or its name-bound fields. */
+function nodeSchedulingChanged(before: KubeObject | undefined, after: KubeObject): boolean {
+  if (!before) return true;
+  if (before.metadata.labels !== after.metadata.labels && canonicalJson(before.metadata.labels ?? {}) !== canonicalJson(after.metadata.labels ?? {})) return true;
+  return canonicalJson(before.spec?.['taints'] ?? []) !== canonicalJson(after.spec?.['taints'] ?? []);
+}
+
+/** What a DaemonSet's pods need of a node, computed once per sync. */
+interface Placement {
+  nodeName: string;
+  nodeSelector: Record<string, unknown>;
+  /** Required node affinity terms (OR); undefined when there are none. */
+  terms: Record<string, unknown>[] | undefined;
+  tolerations: Toleration[];
+}
+
+function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<string, { delayMs: number; until: number }>, key: string): void {
+  const { store } = runtime;
+  const [namespace, name] = splitKey(key);
+  const ds = store.get('apps/daemonsets', namespace, name);
+  if (!ds || ds.metadata.deletionTimestamp) return;
+  const spec = rec(ds.spec);
+  const template = normalizedTemplate(spec['template']);
+  const templateSpec = rec(template['spec']);
+  const collisionCount = typeof rec(ds.status)['collisionCount'] === 'number' ? (rec(ds.status)['collisionCount'] as number) : undefined;
+  const hash = computeHash(template, collisionCount);
+  const revisions = syncControllerRevisions(runtime, ds, {
+    data: { spec: { template: { ...template, $patch: 'replace' } } },
+    hash,
+    hashLabel: HASH_LABEL,
+    templateLabels: rec(rec(template['metadata'])['labels']) as Record<string, string>,
+  });
+  if (!revisions) {
+    writeStatus(runtime, kindDef('DaemonSet'), ds, { ...rec(ds.status), collisionCount: (collisionCount ?? 0) + 1 });
+    requeue(key, 0);
+    return;
+  }
+
+  const placement: Placement = {
+    nodeName: typeof templateSpec['nodeName'] === 'string' ? templateSpec['nodeName'] : '',
+    nodeSelector: rec(templateSpec['nodeSelector']),
+    terms: requiredTerms(templateSpec),
+    tolerations: daemonTolerations(templateSpec),
+  };
+  const nodes = new Map<string, KubeObject>();
+  /** Where this DaemonSet's pods fit, per node name: computed once per sync. */
+  const fit = new Map<string, { shouldRun: boolean; shouldContinueRunning: boolean }>();
+  const placementKey = `${ds.metadata.uid}/${hash}`;
+  for (const node of store.all('core/nodes')) {
+    nodes.set(node.metadata.name, node);
+    fit.set(node.metadata.name, cachedFit(node, placementKey, placement));
+  }
+  const shouldRunOn = (nodeName: string): boolean => fit.get(nodeName)?.shouldRun === true;
+  const now = runtime.now();
+  const minReadySeconds = int(spec['minReadySeconds'], 0);
+  let recheckInMs: number | undefined;
+
+  // Pod lists are read again only after this sync wrote something.
+  let writes = 0;
+  let owned = ownedPods(store, ds);
+  const refresh = () => {
+    if (writes > 0) owned = ownedPods(store, ds);
+    writes = 0;
+    return owned;
+  };
+
+  // Manage: a pod where one should run, none where none may, failed ones replaced after a back-off.
+  const byNode = podsByNode(owned);
+  const toCreate: string[] = [];
+  const toDelete: KubeObject[] = [];
+  const surge = surgeAllowed(spec);
+  // Pods bound to nodes that no longer exist are the pod garbage collector's (pod-gc.ts): it force-deletes them,
+  // as no kubelet is left to finish a graceful deletion. Here, as upstream, only nodes that exist are looked at.
+  for (const node of nodes.values()) {
+    const { shouldRun, shouldContinueRunning } = fit.get(node.metadata.name) ?? { shouldRun: false, shouldContinueRunning: false };
+    const pods = byNode.get(node.metadata.name) ?? [];
+    if (shouldRun && pods.length === 0) {
+      toCreate.push(node.metadata.name);
+    } else if (shouldContinueRunning) {
+      const running: KubeObject[] = [];
+      for (const pod of pods) {
+        if (isPodTerminating(pod)) continue;
+        if (isPodTerminal(pod)) {
+          // A kubelet that keeps failing a daemon pod must not make the controller hot-loop: the first failure is
+          // replaced at once, the next ones after a growing back-off.
+          const backoffKey = `${ds.metadata.uid}/${node.metadata.name}`;
+          const b = backoff.get(backoffKey);
+          if (b && b.until > now) {
+            recheckInMs = Math.min(recheckInMs ?? Infinity, b.until - now);
+            continue;
+          }
+          const delayMs = b ? Math.min(b.delayMs * 2, FAILED_BACKOFF_MS.max) : FAILED_BACKOFF_MS.initial;
+          backoff.set(backoffKey, { delayMs, until: now + delayMs });
+          if (rec(pod.status)['phase'] === 'Failed') {
+            runtime.recordEvent(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${namespace}/${pod.metadata.name} on node ${node.metadata.name}, will try to kill it`, COMPONENT);
+          }
+          toDelete.push(pod);
+        } else {
+          running.push(pod);
+        }
+      }
+      if (running.length > 1) toDelete.push(...excessPods(running, hash, surge, minReadySeconds, now));
+    } else {
+      for (const pod of pods) if (!isPodTerminating(pod)) toDelete.push(pod);
+    }
+  }
+
+  const dsTerminating = namespaceTerminating(store, namespace);
+  const createOn = (nodeNames: readonly string[]) => {
+    if (dsTerminating) return;
+    for (const nodeName of nodeNames.slice(0, BURST_REPLICAS)) {
+      try {
+        createPod(runtime, daemonPod(ds, template, hash, nodeName, placement.tolerations));
+        writes++;
+      } catch (err) {
+        runtime.recordEvent(ds, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, COMPONENT);
+        break;
+      }
+    }
+    if (nodeNames.length > BURST_REPLICAS) requeue(key, 0);
+  };
+  const remove = (pods: readonly KubeObject[]) => {
+    for (const pod of pods) deletePod(runtime, pod);
+    writes += pods.length;
+  };
+  createOn(toCreate);
+  remove(toDelete);
+
+  // Rolling update: replace pods of older templates within maxUnavailable / maxSurge.
+  const strategy = rec(spec['updateStrategy']);
+  const outdated = (pods: readonly KubeObject[]) => pods.some((p) => !isPodTerminating(p) && p.metadata.labels?.[HASH_LABEL] !== hash);
+  if (strategy['type'] !== 'OnDelete' && outdated(refresh())) {
+    const desired = [...nodes.keys()].filter(shouldRunOn).length;
+    const current = podsByNode(owned);
+    const rolling = rec(strategy['rollingUpdate']);
+    const { deletes, creates, waitMs } = surge
+      ? surgeRollingUpdate(current, shouldRunOn, hash, scaledValue(rolling['maxSurge'], desired, true), desired, minReadySeconds, now)
+      : rollingUpdate(current, hash, Math.max(1, scaledValue(rolling['maxUnavailable'] ?? 1, desired, true)), minReadySeconds, now);
+    if (waitMs !== undefined) recheckInMs = Math.min(recheckInMs ?? Infinity, waitMs);
+    createOn(creates);
+    remove(deletes);
+  }
+
+  // History: keep revisionHistoryLimit old revisions besides those live pods still run.
+  const live = refresh();
+  const inUse = new Set<string>([revisions.update.metadata.name]);
+  for (const pod of live) {
+    const h = pod.metadata.labels?.[HASH_LABEL];
+    if (h) inUse.add(`${name}-${h}`);
+  }
+  truncateRevisionHistory(runtime, revisions.revisions, inUse, int(spec['revisionHistoryLimit'], 10));
+
+  // Status, from the oldest live pod on each node.
+  const finalByNode = podsByNode(live);
+  let desiredNumberScheduled = 0;
+  let currentNumberScheduled = 0;
+  let numberMisscheduled = 0;
+  let numberReady = 0;
+  let numberAvailable = 0;
+  let updatedNumberScheduled = 0;
+  for (const node of nodes.values()) {
+    const pods = finalByNode.get(node.metadata.name) ?? [];
+    if (!shouldRunOn(node.metadata.name)) {
+      if (pods.length > 0) numberMisscheduled++;
+      continue;
+    }
+    desiredNumberScheduled++;
+    const oldest = pods.length > 1 ? [...pods].sort(byScheduledThenAge)[0] : pods[0];
+    if (!oldest) continue;
+    currentNumberScheduled++;
+    if (isPodReady(oldest)) {
+      numberReady++;
+      const wait = msUntilAvailable(oldest, minReadySeconds, now);
+      if (wait === 0) numberAvailable++;
+      else recheckInMs = Math.min(recheckInMs ?? Infinity, wait);
+    }
+    if (oldest.metadata.labels?.[HASH_LABEL] === hash) updatedNumberScheduled++;
+  }
+  const previous = rec(ds.status);
+  writeStatus(runtime, kindDef('DaemonSet'), ds, {
+    currentNumberScheduled,
+    numberMisscheduled,
+    desiredNumberScheduled,
+    numberReady,
+    ...omitZero('observedGeneration', ds.metadata.generation ?? 0),
+    ...omitZero('updatedNumberScheduled', updatedNumberScheduled),
+    ...omitZero('numberAvailable', numberAvailable),
+    ...omitZero('numberUnavailable', desiredNumberScheduled - numberAvailable),
+    ...(typeof previous['collisionCount'] === 'number' ? { collisionCount: previous['collisionCount'] } : {}),
+    ...(Array.isArray(previous['conditions']) ? { conditions: previous['conditions'] } : {}),
+  });
+  if (recheckInMs !== undefined && Number.isFinite(recheckInMs)) requeue(key, recheckInMs);
+}
+
+/**
+ * The pod for one node. The controller sets the node through required node affinity `metadata.name In [node]`, as
+ * upstream does for the scheduler to honour, and ALSO binds the pod directly with spec.nodeName at creation: simpler,
+ * what kwok-era simulators do, and it keeps daemon pods off the simulated scheduler's queue.
+ */
+function daemonPod(ds: KubeObject, template: Record<string, unknown>, hash: string, nodeName: string, tolerations: Toleration[]) {
+  const templateSpec = rec(template['spec']);
+  const affinity = rec(templateSpec['affinity']);
+  const nodeAffinity = rec(affinity['nodeAffinity']);
+  return podFromTemplate(ds, template, {
+    generateName: `${ds.metadata.name}-`,
+    labels: { [HASH_LABEL]: hash },
+    spec: {
+      nodeName,
+      tolerations,
+      affinity: {
+        ...affinity,
+        nodeAffinity: {
+          ...nodeAffinity,
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }],
+          },
+        },
+      },
+    },
+  });
+}
+
+/** The template's tolerations plus the daemon ones it lacks. */
+function daemonTolerations(templateSpec: Record<string, unknown>): Toleration[] {
+  const own = (Array.isArray(templateSpec['tolerations']) ? templateSpec['tolerations'] : []).filter(isRecord) as unknown as Toleration[];
+  const wanted = templateSpec['hostNetwork'] === true ? [...DAEMON_TOLERATIONS, HOST_NETWORK_TOLERATION] : DAEMON_TOLERATIONS;
+  const out = [...own];
+  for (const t of wanted) {
+    if (!own.some((o) => o.key === t.key && (o.operator ?? 'Equal') === t.operator && o.effect === t.effect)) out.push(t);
+  }
+  return out;
+}
+
+function requiredTerms(templateSpec: Record<string, unknown>): Record<string, unknown>[] | undefined {
+  const required = rec(rec(rec(templateSpec['affinity'])['nodeAffinity'])['requiredDuringSchedulingIgnoredDuringExecution']);
+  const terms = required['nodeSelectorTerms'];
+  return Array.isArray(terms) ? terms.filter(isRecord) : undefined;
+}
+
+/** Fit results per node object and placement: nodes are immutable objects, replaced on every write. */
+const fitCache = new WeakMap<KubeObject, { key: string; fit: { shouldRun: boolean; shouldContinueRunning: boolean } }>();
+
+/** nodeShouldRunDaemonPod, remembered while neither the node nor the DaemonSet's template changes. */
+function cachedFit(node: KubeObject, placementKey: string, placement: Placement): { shouldRun: boolean; shouldContinueRunning: boolean } {
+  const cached = fitCache.get(node);
+  if (cached?.key === placementKey) return cached.fit;
+  const fit = nodeShouldRunDaemonPod(node, placement);
+  // One entry per node: with several DaemonSets the cache only helps the last one, which is the common case to
+  // repeat (a sync per pod event of the same DaemonSet).
+  fitCache.set(node, { key: placementKey, fit });
+  return fit;
+}
+
+/**
+ * `NodeShouldRunDaemonPod`: shouldRun when nodeName, nodeSelector, required node affinity and NoSchedule/NoExecute
+ * taints all allow a new pod; shouldContinueRunning also when only NoSchedule taints are not tolerated.
+ */
+function nodeShouldRunDaemonPod(node: KubeObject, placement: Placement): { shouldRun: boolean; shouldContinueRunning: boolean } {
+  const no = { shouldRun: false, shouldContinueRunning: false };
+  if (placement.nodeName && placement.nodeName !== node.metadata.name) return no;
+  const labels = node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(placement.nodeSelector)) if (labels[k] !== v) return no;
+  if (placement.terms && !placement.terms.some((term) => termMatches(term, node))) return no;
+  const taints = (Array.isArray(node.spec?.['taints']) ? node.spec['taints'] : []).filter(isRecord);
+  let noSchedule = false;
+  for (const taint of taints) {
+    const effect = taint['effect'];
+    if (effect !== 'NoSchedule' && effect !== 'NoExecute') continue;
+    if (placement.tolerations.some((t) => tolerates(t, taint))) continue;
+    if (effect === 'NoExecute') return no;
+    noSchedule = true;
+  }
+  return { shouldRun: !noSchedule, shouldContinueRunning: true };
+}
+
+/** `Toleration.ToleratesTaint`. */
+function tolerates(t: Toleration, taint: Record<string, unknown>): boolean {
+  if (t.effect && t.effect !== taint['effect']) return false;
+  if (t.key && t.key !== taint['key']) return false;
+  if (t.operator === 'Exists') return true;
+  return (t.value ?? '') === (taint['value'] ?? '');
+}
+
+/** A node selector term: every expression (labels) and field requirement (metadata.name) holds; empty matches none. */
+function termMatches(term: Record<string, unknown>, node: KubeObject): boolean {
+  const expressions = (Array.isArray(term['matchExpressions']) ? term['matchExpressions'] : []).filter(isRecord);
+  const fields = (Array.isArray(term['matchFields']) ? term['matchFields'] : []).filter(isRecord);
+  if (expressions.length === 0 && fields.length === 0) return false;
+  const labels = node.metadata.labels ?? {};
+  for (const e of expressions) if (!requirementMatches(e, labels)) return false;
+  for (const f of fields) {
+    if (f['key'] !== 'metadata.name') return false;
+    if (!requirementMatches(f, { 'metadata.name': node.metadata.name })) return false;
+  }
+  return true;
+}
+
+function requirementMatches(req: Record<string, unknown>, labels: Record<string, string>): boolean {
+  const key = typeof req['key'] === 'string' ? req['key'] : '';
+  const values = Array.isArray(req['values']) ? req['values'].map(String) : [];
+  const has = Object.hasOwn(labels, key);
+  const value = labels[key];
+  switch (req['operator']) {
+    case 'In':
+      return has && values.includes(value ?? '');
+    case 'NotIn':
+      return !has || !values.includes(value ?? '');
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    case 'Gt':
+    case 'Lt': {
+      const actual = Number.parseInt(value ?? '', 10);
+      const bound = Number.parseInt(values[0] ?? '', 10);
+      if (!has || Number.isNaN(actual) || Number.isNaN(bound)) return false;
+      return req['operator'] === 'Gt' ? actual > bound : actual < bound;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Daemon pods by the node they are bound to, leaving out finished pods already being deleted. */
+function podsByNode(pods: readonly KubeObject[]): Map<string, KubeObject[]> {
+  const out = new Map<string, KubeObject[]>();
+  for (const pod of pods) {
+    if (isPodTerminal(pod) && isPodTerminating(pod)) continue;
+    const node = podNodeName(pod) || affinityNode(pod);
+    let list = out.get(node);
+    if (!list) out.set(node, (list = []));
+    list.push(pod);
+  }
+  return out;
+}
+
+/** The node named by a daemon pod's `metadata.name In [node]` affinity (an unbound daemon pod). */
+function affinityNode(pod: KubeObject): string {
+  const terms = requiredTerms(rec(pod.spec)) ?? [];
+  for (const term of terms) {
+    for (const f of (Array.isArray(term['matchFields']) ? term['matchFields'] : []).filter(isRecord)) {
+      if (f['key'] === 'metadata.name' && Array.isArray(f['values']) && typeof f['values'][0] === 'string') return f['values'][0];
+    }
+  }
+  return '';
+}
+
+/** Scheduled before unscheduled, then oldest first, then by name (`podByCreationTimestampAndPhase`). */
+function byScheduledThenAge(a: KubeObject, b: KubeObject): number {
+  const sa = podNodeName(a) ? 0 : 1;
+  const sb = podNodeName(b) ? 0 : 1;
+  if (sa !== sb) return sa - sb;
+  const d = (Date.parse(a.metadata.creationTimestamp) || 0) - (Date.parse(b.metadata.creationTimestamp) || 0);
+  return d !== 0 ? d : a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+function surgeAllowed(spec: Record<string, unknown>): boolean {
+  const strategy = rec(spec['updateStrategy']);
+  if (strategy['type'] === 'OnDelete') return false;
+  const surge = rec(strategy['rollingUpdate'])['maxSurge'];
+  return surge !== undefined && surge !== 0 && surge !== '0%' && surge !== '0';
+}
+
+/**
+ * More than one running daemon pod on a node: without surge keep the oldest; with surge keep the oldest of the
+ * current template and the oldest of an older one, dropping the old one once the new one is available.
+ */
+function excessPods(running: KubeObject[], hash: string, surge: boolean, minReadySeconds: number, now: number): KubeObject[] {
+  const sorted = [...running].sort(byScheduledThenAge);
+  if (!surge) return sorted.slice(1);
+  const out: KubeObject[] = [];
+  let oldestNew: KubeObject | undefined;
+  let oldestOld: KubeObject | undefined;
+  for (const pod of sorted) {
+    if (pod.metadata.labels?.[HASH_LABEL] === hash) {
+      if (!oldestNew) {
+        oldestNew = pod;
+        continue;
+      }
+    } else if (!oldestOld) {
+      oldestOld = pod;
+      continue;
+    }
+    out.push(pod);
+  }
+  if (oldestNew && oldestOld && (!isPodReady(oldestOld) || isPodAvailable(oldestNew, minReadySeconds, now))) out.push(oldestOld);
+  return out;
+}
+
+/** A node's one new-template pod and one old-template pod; not ok when it has more of either. */
+function updatedPodsOnNode(pods: readonly KubeObject[], hash: string): { newPod?: KubeObject; oldPod?: KubeObject; ok: boolean } {
+  let newPod: KubeObject | undefined;
+  let oldPod: KubeObject | undefined;
+  for (const pod of pods) {
+    if (isPodTerminating(pod)) continue;
+    if (pod.metadata.labels?.[HASH_LABEL] === hash) {
+      if (newPod) return { ok: false };
+      newPod = pod;
+    } else {
+      if (oldPod) return { ok: false };
+      oldPod = pod;
+    }
+  }
+  return { newPod, oldPod, ok: true };
+}
+
+interface RollingStep {
+  deletes: KubeObject[];
+  creates: string[];
+  /** When a pod becomes available (minReadySeconds), to look again. */
+  waitMs?: number;
+}
+
+/** Rolling update without surge: delete old pods while fewer than maxUnavailable nodes lack an available pod. */
+function rollingUpdate(byNode: Map<string, KubeObject[]>, hash: string, maxUnavailable: number, minReadySeconds: number, now: number): RollingStep {
+  let numUnavailable = 0;
+  const allowed: KubeObject[] = [];
+  const candidates: KubeObject[] = [];
+  let waitMs: number | undefined;
+  for (const pods of byNode.values()) {
+    const { newPod, oldPod, ok } = updatedPodsOnNode(pods, hash);
+    if (!ok || (!oldPod && !newPod) || (oldPod && newPod)) {
+      numUnavailable++;
+    } else if (newPod) {
+      const wait = msUntilAvailable(newPod, minReadySeconds, now);
+      if (wait !== 0) {
+        numUnavailable++;
+        if (Number.isFinite(wait)) waitMs = Math.min(waitMs ?? Infinity, wait);
+      }
+    } else if (oldPod) {
+      if (!isPodAvailable(oldPod, minReadySeconds, now)) allowed.push(oldPod);
+      else if (numUnavailable < maxUnavailable) candidates.push(oldPod);
+    }
+  }
+  const remaining = Math.min(Math.max(0, maxUnavailable - numUnavailable), candidates.length);
+  return { deletes: [...allowed, ...candidates.slice(0, remaining)], creates: [], ...(waitMs !== undefined ? { waitMs } : {}) };
+}
+
+/**
+ * Rolling update with surge: start a new pod beside an old one (at most maxSurge at a time, at once where the old
+ * one is unavailable), and delete the old pod when the new one is available.
+ */
+function surgeRollingUpdate(
+  byNode: Map<string, KubeObject[]>,
+  shouldRunOn: (nodeName: string) => boolean,
+  hash: string,
+  maxSurge: number,
+  desired: number,
+  minReadySeconds: number,
+  now: number,
+): RollingStep {
+  const deletes: KubeObject[] = [];
+  const shouldNotRun: KubeObject[] = [];
+  const candidates: string[] = [];
+  const allowedNew: string[] = [];
+  let numSurge = 0;
+  let numAvailable = 0;
+  let waitMs: number | undefined;
+  for (const [nodeName, pods] of byNode) {
+    const { newPod, oldPod, ok } = updatedPodsOnNode(pods, hash);
+    if (!ok) {
+      numSurge++;
+      continue;
+    }
+    const shown = oldPod ?? newPod;
+    if (shown && isPodAvailable(shown, minReadySeconds, now)) numAvailable++;
+    if (!oldPod) continue;
+    const shouldRun = shouldRunOn(nodeName);
+    if (!newPod) {
+      if (!isPodAvailable(oldPod, minReadySeconds, now)) {
+        if (!shouldRun) deletes.push(oldPod);
+        else allowedNew.push(nodeName);
+      } else if (!shouldRun) {
+        shouldNotRun.push(oldPod);
+      } else if (numSurge < maxSurge) {
+        candidates.push(nodeName);
+      }
+    } else {
+      const wait = msUntilAvailable(newPod, minReadySeconds, now);
+      if (wait !== 0) {
+        numSurge++;
+        if (Number.isFinite(wait)) waitMs = Math.min(waitMs ?? Infinity, wait);
+        continue;
+      }
+      deletes.push(oldPod);
+    }
+  }
+  const deletable = Math.min(Math.max(0, numAvailable - desired), shouldNotRun.length);
+  deletes.push(...shouldNotRun.slice(0, deletable));
+  const remainingSurge = Math.min(Math.max(0, maxSurge - numSurge), candidates.length);
+  return { deletes, creates: [...allowedNew, ...candidates.slice(0, remainingSurge)], ...(waitMs !== undefined ? { waitMs } : {}) };
+}
