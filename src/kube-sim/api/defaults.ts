@@ -8,7 +8,11 @@ import { isRecord } from '../model/wire.ts';
 export function applyDefaults(obj: KubeObject): KubeObject {
   switch (obj.kind) {
     case 'Pod':
-      return { ...obj, spec: podSpecDefaults(obj.spec ?? {}), status: { phase: 'Pending', ...(obj.status ?? {}) } };
+      return {
+        ...obj,
+        spec: withDefaultTolerationSeconds(podSpecDefaults(obj.spec ?? {})),
+        status: { phase: 'Pending', ...(obj.status ?? {}) },
+      };
     case 'Deployment':
       return {
         ...obj,
@@ -85,4 +89,24 @@ function podSpecDefaults(spec: Record<string, unknown>): Record<string, unknown>
         : c,
     ),
   };
+}
+
+/**
+ * The DefaultTolerationSeconds admission plugin (on in every real apiserver): a pod that does not tolerate the
+ * not-ready and unreachable NoExecute taints gets tolerations for 300 s, which is how long its pods stay bound to a
+ * node that stopped reporting before the taint manager evicts them.
+ */
+function withDefaultTolerationSeconds(spec: Record<string, unknown>): Record<string, unknown> {
+  const tolerations = Array.isArray(spec['tolerations']) ? (spec['tolerations'] as unknown[]) : [];
+  const tolerates = (key: string) =>
+    tolerations.some(
+      (t) =>
+        isRecord(t) &&
+        (t['key'] === key || t['key'] === undefined || t['key'] === '') &&
+        (t['effect'] === 'NoExecute' || t['effect'] === undefined || t['effect'] === ''),
+    );
+  const added = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']
+    .filter((key) => !tolerates(key))
+    .map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }));
+  return added.length === 0 ? spec : { ...spec, tolerations: [...tolerations, ...added] };
 }
