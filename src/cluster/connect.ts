@@ -3,6 +3,7 @@
  * limiter shared by every caller, and raw GETs for the endpoints the typed clients do not cover (/readyz, /metrics).
  */
 import { request } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { ClusterError, ClusterErrorCode } from './errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -67,7 +68,7 @@ export function connect(options: ConnectOptions): ClusterConnection {
 }
 
 async function getText(kc: k8s.KubeConfig, server: string, path: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
-  const opts: import('node:https').RequestOptions = { method: 'GET', headers: { Accept: 'application/json, text/plain, */*' } };
+  const opts: RequestOptions = { method: 'GET', headers: { Accept: 'application/json, text/plain, */*' } };
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, server), { ...opts, ...(signal ? { signal } : {}) }, (res) => {

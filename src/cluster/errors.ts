@@ -43,12 +43,12 @@ export function statusBodyOf(err: unknown): { message?: string; reason?: string;
   if (typeof body === 'string') {
     try {
       const parsed = JSON.parse(body) as unknown;
-      return typeof parsed === 'object' && parsed !== null ? (parsed as ReturnType<typeof statusBodyOf>) : undefined;
+      return typeof parsed === 'object' && parsed !== null ? (parsed) : undefined;
     } catch {
       return undefined;
     }
   }
-  return typeof body === 'object' && body !== null ? (body as ReturnType<typeof statusBodyOf>) : undefined;
+  return typeof body === 'object' && body !== null ? (body) : undefined;
 }
 
 /** Whether an error is worth retrying: never 4xx but 429 (and 409 conflicts, which the caller re-reads for). */

@@ -28,7 +28,7 @@ export async function generateServingPki(options: { commonName: string; dnsNames
     name: `CN=${options.commonName}-ca`,
     notBefore,
     notAfter,
-    keys: caKeys as webcrypto.CryptoKeyPair,
+    keys: caKeys,
     signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
@@ -46,8 +46,8 @@ export async function generateServingPki(options: { commonName: string; dnsNames
     issuer: ca.subject,
     notBefore,
     notAfter,
-    signingKey: (caKeys as webcrypto.CryptoKeyPair).privateKey,
-    publicKey: (serverKeys as webcrypto.CryptoKeyPair).publicKey,
+    signingKey: (caKeys).privateKey,
+    publicKey: (serverKeys).publicKey,
     signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -56,7 +56,7 @@ export async function generateServingPki(options: { commonName: string; dnsNames
       new x509.SubjectAlternativeNameExtension(names, false),
     ],
   });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', (serverKeys as webcrypto.CryptoKeyPair).privateKey);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', (serverKeys).privateKey);
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`;
   return { caCertPem: ca.toString('pem') + '\n', certPem: cert.toString('pem') + '\n', keyPem };
 }

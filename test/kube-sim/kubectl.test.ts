@@ -48,22 +48,36 @@ interface PodLite {
   owner: string | undefined;
 }
 
+/** The fields of pods and nodes these tests read. */
+interface WirePod {
+  metadata: { name: string; deletionTimestamp?: string; ownerReferences?: { kind: string }[] };
+  spec: { nodeName?: string };
+  status: { conditions?: { type: string; status: string }[] };
+}
+interface WireNode {
+  spec: { unschedulable?: boolean; taints?: { key: string }[] };
+}
+
 async function pods(cluster: SimCluster, namespace = 'default'): Promise<PodLite[]> {
   const res = await api(cluster, 'GET', `/api/v1/namespaces/${namespace}/pods`);
-  const items = (res.body as { items: Array<Record<string, any>> }).items;
+  const items = (res.body as { items: WirePod[] }).items;
   return items.map((p) => ({
-    name: p['metadata'].name,
-    node: p['spec'].nodeName,
-    ready: (p['status'].conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
-    terminating: p['metadata'].deletionTimestamp !== undefined,
-    owner: p['metadata'].ownerReferences?.[0]?.kind,
+    name: p.metadata.name,
+    node: p.spec.nodeName,
+    ready: (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    terminating: p.metadata.deletionTimestamp !== undefined,
+    owner: p.metadata.ownerReferences?.[0]?.kind,
   }));
 }
 
-async function node(cluster: SimCluster, name: string): Promise<Record<string, any>> {
+async function node(cluster: SimCluster, name: string): Promise<WireNode> {
   const res = await api(cluster, 'GET', `/api/v1/nodes/${name}`);
   assert.equal(res.status, 200);
-  return res.body as Record<string, any>;
+  return res.body as WireNode;
+}
+
+function hasTaint(n: WireNode, key: string): boolean {
+  return (n.spec.taints ?? []).some((t) => t.key === key);
 }
 
 for (const version of ['1.29.10', '1.32.2']) {
@@ -82,9 +96,9 @@ for (const version of ['1.29.10', '1.32.2']) {
     after(async () => cluster?.stop());
 
     it('version reports the simulated server', async () => {
-      const out = JSON.parse(await ok(kubectl(['version', '-o', 'json']))) as Record<string, any>;
-      assert.equal(out['serverVersion'].gitVersion, `v${version}`);
-      assert.match(out['clientVersion'].gitVersion, new RegExp(`^v${version.split('.').slice(0, 2).join('\\.')}\\.`));
+      const out = JSON.parse(await ok(kubectl(['version', '-o', 'json']))) as { serverVersion: { gitVersion: string }; clientVersion: { gitVersion: string } };
+      assert.equal(out.serverVersion.gitVersion, `v${version}`);
+      assert.match(out.clientVersion.gitVersion, new RegExp(`^v${version.split('.').slice(0, 2).join('\\.')}\\.`));
     });
 
     it('get nodes -o wide prints STATUS, ROLES, VERSION and the wide columns', async () => {
@@ -125,7 +139,7 @@ for (const version of ['1.29.10', '1.32.2']) {
       assert.match(await ok(kubectl(['create', '--validate=false', '-f', '-'], { input: manifest })), /configmap\/settings created/);
       const created = await api(cluster, 'GET', '/api/v1/namespaces/default/configmaps/settings');
       assert.equal(created.status, 200);
-      assert.deepEqual((created.body as Record<string, any>)['data'], { mode: 'fast' });
+      assert.deepEqual((created.body as { data?: unknown }).data, { mode: 'fast' });
       const again = await kubectl(['create', '--validate=false', '-f', '-'], { input: manifest });
       assert.notEqual(again.code, 0);
       assert.match(again.stderr, /AlreadyExists|already exists/);
@@ -140,16 +154,12 @@ for (const version of ['1.29.10', '1.32.2']) {
       const name = 'workers-1';
       assert.match(await ok(kubectl(['cordon', name])), new RegExp(`node/${name} cordoned`));
       const cordoned = await node(cluster, name);
-      assert.equal(cordoned['spec'].unschedulable, true);
-      await eventually('unschedulable taint', async () =>
-        ((await node(cluster, name))['spec'].taints ?? []).some((t: any) => t.key === 'node.kubernetes.io/unschedulable') ? true : undefined,
-      );
+      assert.equal(cordoned.spec.unschedulable, true);
+      await eventually('unschedulable taint', async () => (hasTaint(await node(cluster, name), 'node.kubernetes.io/unschedulable') ? true : undefined));
       assert.match(await ok(kubectl(['get', 'node', name])), /Ready,SchedulingDisabled/);
       assert.match(await ok(kubectl(['uncordon', name])), new RegExp(`node/${name} uncordoned`));
-      assert.equal((await node(cluster, name))['spec'].unschedulable, undefined);
-      await eventually('taint removed', async () =>
-        ((await node(cluster, name))['spec'].taints ?? []).some((t: any) => t.key === 'node.kubernetes.io/unschedulable') ? undefined : true,
-      );
+      assert.equal((await node(cluster, name)).spec.unschedulable, undefined);
+      await eventually('taint removed', async () => (hasTaint(await node(cluster, name), 'node.kubernetes.io/unschedulable') ? undefined : true));
     });
 
     it('drain waits on a blocking PDB, then completes as replacements come up elsewhere', async () => {
@@ -164,7 +174,7 @@ for (const version of ['1.29.10', '1.32.2']) {
       assert.match(r.stdout + r.stderr, /Cannot evict pod as it would violate the pod's disruption budget/);
       assert.match(r.stdout, new RegExp(`node/${target} drained`));
       const drained = await node(cluster, target);
-      assert.equal(drained['spec'].unschedulable, true);
+      assert.equal(drained.spec.unschedulable, true);
       const after = await pods(cluster);
       const left = after.filter((p) => p.node === target && p.owner !== 'DaemonSet');
       assert.deepEqual(left, [], 'only DaemonSet pods stay on a drained node');

@@ -33,7 +33,8 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
     const conn = connect({ kubeconfigPath: v['kubeconfig'], ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}) });
     const res = await conn.getText('/version');
     if (res.status !== 200) throw new Error(`KUP-CLUSTER-004: ${conn.server}/version answered ${res.status}: ${res.body.slice(0, 200)}`);
-    const version = String((JSON.parse(res.body) as { gitVersion?: unknown }).gitVersion ?? '');
+    const reported = (JSON.parse(res.body) as { gitVersion?: unknown }).gitVersion;
+    const version = typeof reported === 'string' ? reported : '';
     cluster = { name: conn.name, version, upgrades: availableUpgrades(version, catalog, now) };
   }
   if (output === 'json') {
@@ -73,7 +74,7 @@ type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 function parse(args: string[], options: Spec, usage: string): Record<string, string | boolean | undefined> {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${usage}`);
   }

@@ -371,7 +371,7 @@ function bindPod(ctx: ApiContext, res: ServerResponse, def: ResourceDef, namespa
   if (!node) throw badRequest('binding target name is required');
   const pod = ctx.registry.get(def, namespace, name);
   if (pod.spec?.['nodeName']) {
-    throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${String(pod.spec['nodeName'])}"`);
+    throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${JSON.stringify(pod.spec['nodeName'])}"`);
   }
   ctx.registry.update(def, namespace, name, { ...pod, spec: { ...pod.spec, nodeName: node } });
   sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
@@ -418,14 +418,14 @@ async function deleteOptionsOf(req: IncomingMessage, q: URLSearchParams): Promis
   const propagation = q.get('propagationPolicy') ?? body['propagationPolicy'];
   if (propagation === 'Foreground' || propagation === 'Background' || propagation === 'Orphan') options.propagationPolicy = propagation;
   if (body['orphanDependents'] === true || q.get('orphanDependents') === 'true') options.propagationPolicy = 'Orphan';
-  if (isRecord(body['preconditions'])) options.preconditions = body['preconditions'] as DeleteOptions['preconditions'] & object;
+  if (isRecord(body['preconditions'])) options.preconditions = body['preconditions'];
   if (Array.isArray(body['dryRun']) && body['dryRun'].includes('All')) options.dryRun = true;
   return options;
 }
 
 function asInput(body: unknown): ObjectInput {
   if (!isRecord(body)) throw badRequest('the request body must be a JSON object');
-  return body as ObjectInput;
+  return body;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

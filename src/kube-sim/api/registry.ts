@@ -87,7 +87,7 @@ export class Registry {
       apiVersion: storageGroupVersion(def),
       kind: def.kind,
       metadata,
-    } as KubeObject);
+    });
     validateObject(def, obj);
     if (options.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.currentRevision()) } };
     return this.store.create(def.storage, obj);
@@ -125,7 +125,7 @@ export class Registry {
             : {}),
         },
         ...(hasStatusSubresource(def) && current.status !== undefined ? { status: current.status } : {}),
-      } as KubeObject;
+      };
       if (!hasStatusSubresource(def) && isRecord(input['status'])) next.status = input['status'];
       if (next.metadata.generation !== undefined && JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
         next.metadata.generation += 1;
@@ -150,7 +150,7 @@ export class Registry {
     // A patch is applied to what the client saw: a resourceVersion inside the patch is a precondition.
     const patchMeta = isRecord(patch) && isRecord(patch['metadata']) ? patch['metadata'] : {};
     const rv = typeof patchMeta['resourceVersion'] === 'string' ? patchMeta['resourceVersion'] : current.metadata.resourceVersion;
-    return this.update(def, namespace, name, { ...patched, metadata: { ...meta, resourceVersion: rv } } as ObjectInput, options);
+    return this.update(def, namespace, name, { ...patched, metadata: { ...meta, resourceVersion: rv } }, options);
   }
 
   /**
@@ -250,7 +250,7 @@ function assertPodUpdateAllowed(current: KubeObject, next: KubeObject): void {
   const currentSpec = current.spec ?? {};
   const nextSpec = next.spec ?? {};
   const bound = !currentSpec['nodeName'] && nextSpec['nodeName'] ? { ...nextSpec, nodeName: undefined } : nextSpec;
-  if (strip(currentSpec) !== strip(bound as Record<string, unknown>)) {
+  if (strip(currentSpec) !== strip(bound)) {
     throw invalid('Pod', '', current.metadata.name, [
       {
         reason: 'FieldValueForbidden',

@@ -55,8 +55,6 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
     else if (before) write('DELETED', req.render(event.object, 'DELETED'));
   };
   let subscription: { replay: StoreEvent[]; stop: () => void } | undefined;
-  let timeout: NodeJS.Timeout | undefined;
-  let bookmarks: NodeJS.Timeout | undefined;
   try {
     subscription = store.watch(req.def.storage, fromRevision, (event) => deliver(event), () => finish());
   } catch (err) {
@@ -80,10 +78,10 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
   } else {
     for (const event of subscription.replay) deliver(event);
   }
-  bookmarks = req.allowBookmarks
+  const bookmarks = req.allowBookmarks
     ? setInterval(() => write('BOOKMARK', bookmark(req.def, String(store.currentRevision()), false)), BOOKMARK_INTERVAL_MS)
     : undefined;
-  timeout = setTimeout(() => finish(), req.timeoutSeconds * 1000);
+  const timeout = setTimeout(() => finish(), req.timeoutSeconds * 1000);
   function finish() {
     if (!open) return;
     open = false;

@@ -59,7 +59,7 @@ describe('ObjectStore', () => {
     const first = store.list('core/pods', { limit: 2 });
     assert.deepEqual(first.items.map((o) => o.metadata.name), ['z', 'a']);
     assert.equal(first.lastKey, 'ns1/a');
-    const second = store.list('core/pods', { limit: 2, afterKey: first.lastKey as string });
+    const second = store.list('core/pods', { limit: 2, afterKey: first.lastKey });
     assert.deepEqual(second.items.map((o) => o.metadata.name), ['b', 'c']);
     const third = store.list('core/pods', { limit: 2, afterKey: second.lastKey as string });
     assert.deepEqual(third.items.map((o) => o.metadata.name), ['y']);

@@ -226,7 +226,7 @@ export class ObjectStore {
       items.push(obj);
     }
     if (items.length >= limit && i < end) {
-      return { items, revision, lastKey: keys[i - 1] as string, remaining: end - i };
+      return { items, revision, lastKey: keys[i - 1], remaining: end - i };
     }
     return { items, revision };
   }

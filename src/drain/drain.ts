@@ -1,0 +1,470 @@
+/**
+ * Draining one node, with kubectl's semantics and kubectl's flags, faster and more telling:
+ *
+ *   cordon -> list the node's pods once -> kubectl's filters (refusals stop the drain before any eviction) ->
+ *   evict every pod concurrently (bounded requests in flight, the connection's rate limiter) -> wait on one watch
+ *   until every evicted pod is gone (deleted, or replaced under a new UID).
+ *
+ * PodDisruptionBudgets are honoured through the Eviction API, and watched (pdb-gate.ts): a pod whose budget has no
+ * disruption left waits for the budget's status to allow one instead of being refused again and again, and every
+ * pod left at a timeout is named with the budget holding it. `--timeout` is one deadline for all of it. A drain
+ * never uncordons: whatever happens, the result says plainly whether the node is left cordoned, and the caller
+ * decides (kubectl leaves it cordoned too). Failures are data: the result carries a DrainError.
+ */
+import { setMaxListeners } from 'node:events';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ClusterConnection } from '../cluster/connect.ts';
+import { statusOf } from '../cluster/errors.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { systemClock } from './clock.ts';
+import { cordonNode } from './cordon.ts';
+import type { PdbHold, PodIssue } from './errors.ts';
+import { DrainError, DrainErrorCode, describeIssues } from './errors.ts';
+import type { BlockedAttempt, RemovalMethod } from './evict.ts';
+import { messageOf, removePod } from './evict.ts';
+import type { DaemonSetLookup, FilterWarning, SkippedPod } from './filters.ts';
+import { daemonSetsToLookUp, filterPods, formatRefusals } from './filters.ts';
+import type { PdbGate } from './pdb-gate.ts';
+import { createPdbGate } from './pdb-gate.ts';
+import { sendWithRetry } from './requests.ts';
+import { assertLabelSelector } from './selectors.ts';
+import { Semaphore } from './semaphore.ts';
+import type { DrainClock, DryRun, PodRef } from './types.ts';
+import { formatPod, podRef } from './types.ts';
+import type { PodPresence } from './wait.ts';
+import { watchNodePods } from './wait.ts';
+
+/** Options of drainNode: kubectl drain's flags, and kup's own (rate and concurrency come with the connection). */
+export interface DrainOptions {
+  /** `--ignore-daemonsets`: leave DaemonSet pods instead of refusing the drain. @default false */
+  ignoreDaemonSets?: boolean;
+  /** `--delete-emptydir-data`: evict pods with emptyDir volumes (their data is lost). @default false */
+  deleteEmptyDirData?: boolean;
+  /** `--force`: evict pods without a controller (nothing recreates them) and orphaned DaemonSet pods. @default false */
+  force?: boolean;
+  /** `--grace-period`: seconds each pod gets to terminate; negative uses the pod's own. @default -1 */
+  gracePeriodSeconds?: number;
+  /** `--timeout`: one deadline for the whole drain, in milliseconds; 0 waits forever (as kubectl). @default 0 */
+  timeoutMs?: number;
+  /** `--pod-selector`: only pods with these labels are considered. @default '' (all) */
+  podSelector?: string;
+  /** `--disable-eviction`: DELETE the pods, bypassing PodDisruptionBudgets. Use with care. @default false */
+  disableEviction?: boolean;
+  /** `--dry-run`. @default 'none' */
+  dryRun?: DryRun;
+  /** `--skip-wait-for-delete-timeout`: skip pods deleted more than this many seconds ago; 0 never. @default 0 */
+  skipWaitForDeleteTimeoutSeconds?: number;
+  /** `--chunk-size`: page size of the pod list. @default 500 */
+  chunkSize?: number;
+  /** Eviction requests in flight at once (waits between retries hold none). @default 50 */
+  concurrency?: number;
+  /** Cancels the drain; the result then says how the node was left (KUP-DRAIN-005). */
+  signal?: AbortSignal;
+  /** Progress, as it happens (the CLI prints kubectl-like lines from these; the engine records them). */
+  onProgress?: (event: DrainEvent) => void;
+  /** Backoff of refused evictions. @default 100 ms doubling to 2 s, 20% jitter */
+  backoff?: BackoffOptions;
+  /** @default the system clock */
+  clock?: DrainClock;
+  /** [0,1) for jitter. @default Math.random */
+  random?: () => number;
+}
+
+/** Something a drain did or saw. `dryRun` is set on events of a dry run. */
+export type DrainEvent =
+  | { type: 'cordoned'; node: string; alreadyCordoned: boolean; dryRun: DryRun }
+  | { type: 'filtered'; node: string; pods: PodRef[]; skipped: SkippedPod[]; warnings: FilterWarning[] }
+  | { type: 'evicting'; pod: PodRef; method: RemovalMethod; dryRun: DryRun }
+  /**
+   * An eviction held by a budget: refused (`status` 429, or a 5xx being retried) and about to be retried, or held back
+   * before its first request because its budget has no disruption left (`status` undefined). Sent when the pod is
+   * first held and when the message changes.
+   */
+  | { type: 'blocked'; pod: PodRef; holds: PdbHold[]; message: string; status: number | undefined; retryInMs: number }
+  /** The pod is gone after an eviction (`alreadyGone`: the eviction found no such pod). */
+  | { type: 'evicted'; pod: PodRef; alreadyGone: boolean }
+  /** The pod is gone after a DELETE (`--disable-eviction`). */
+  | { type: 'deleted'; pod: PodRef; alreadyGone: boolean }
+  /** Every request is accepted; only these pods' termination is awaited. */
+  | { type: 'waiting'; pods: PodRef[] }
+  | { type: 'drained'; node: string; dryRun: DryRun };
+
+/** What a drain did; on failure, `error` says why and which pods are left, and `nodeCordoned` how the node is. */
+export type DrainResult = DrainSucceeded | DrainFailed;
+
+interface DrainResultCommon {
+  node: string;
+  /** Whether the node is (as far as this drain knows) left unschedulable. A drain never uncordons. */
+  nodeCordoned: boolean;
+  /** Whether this drain cordoned it (it was schedulable before). */
+  cordonedByDrain: boolean;
+  dryRun: DryRun;
+  /** Pods gone after an eviction (or, under dry-run, that would be evicted). */
+  evicted: PodRef[];
+  /** Pods gone after a DELETE. */
+  deleted: PodRef[];
+  skipped: SkippedPod[];
+  warnings: FilterWarning[];
+  durationMs: number;
+}
+
+/** A drain that finished: every pod it had to remove is gone. */
+export interface DrainSucceeded extends DrainResultCommon {
+  status: 'drained';
+}
+
+/** A drain that did not finish. */
+export interface DrainFailed extends DrainResultCommon {
+  status: 'failed';
+  error: DrainError;
+  /** The pods that kept the node from draining (the same as `error.pods`). */
+  remaining: PodIssue[];
+}
+
+type TrackState = 'pending' | 'requesting' | 'blocked' | 'terminating' | 'gone' | 'failed';
+
+interface Track {
+  pod: V1Pod;
+  ref: PodRef;
+  state: TrackState;
+  blocked?: BlockedAttempt;
+  failure?: { reason: string; holds: PdbHold[] };
+}
+
+/** Why the drain's internal signal fired when the caller's did not. */
+class DeadlineReached extends Error {
+  override readonly name = 'DeadlineReached';
+}
+
+function secondsText(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s}s` : `${s.toFixed(1)}s`;
+}
+
+/**
+ * Drains a node: see the module comment. Resolves to a DrainResult for every outcome of the drain itself (node
+ * missing, pods refused, timeout, failed evictions, cancellation); rejects only when the signal is already aborted
+ * at the call, or `podSelector` is not a label selector (LabelSelectorSyntaxError), before anything is sent.
+ */
+export async function drainNode(
+  conn: ClusterConnection,
+  nodeName: string,
+  options: DrainOptions = {},
+): Promise<DrainResult> {
+  options.signal?.throwIfAborted();
+  const podSelector = options.podSelector ?? '';
+  assertLabelSelector(podSelector);
+  const clock = options.clock ?? systemClock;
+  const dryRun = options.dryRun ?? 'none';
+  const timeoutMs = options.timeoutMs ?? 0;
+  const emit = (event: DrainEvent) => options.onProgress?.(event);
+  const started = clock.now();
+
+  // One signal for every request and wait: the caller's, or the deadline.
+  const ctl = new AbortController();
+  setMaxListeners(0, ctl.signal); // every pod in flight listens to it (a sleep, a wait): not a leak
+  const onCallerAbort = () => ctl.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const timer = new AbortController();
+  if (timeoutMs > 0) {
+    clock.sleep(timeoutMs, timer.signal).then(
+      () => ctl.abort(new DeadlineReached(`drain of node ${nodeName} timed out after ${secondsText(timeoutMs)}`)),
+      () => undefined, // the drain ended first
+    );
+  }
+  const signal = ctl.signal;
+
+  let nodeCordoned = false;
+  let cordonedByDrain = false;
+  const evicted: PodRef[] = [];
+  const deleted: PodRef[] = [];
+  let skipped: SkippedPod[] = [];
+  let warnings: FilterWarning[] = [];
+  let presence: PodPresence | undefined;
+  let gate: PdbGate | undefined;
+
+  const common = (): DrainResultCommon => ({
+    node: nodeName,
+    nodeCordoned,
+    cordonedByDrain,
+    dryRun,
+    evicted,
+    deleted,
+    skipped,
+    warnings,
+    durationMs: clock.now() - started,
+  });
+  const fail = (error: DrainError): DrainFailed => ({
+    ...common(),
+    status: 'failed',
+    error,
+    remaining: [...error.pods],
+  });
+  /** The error for an abort: the caller's cancellation, or the deadline. */
+  const abortError = (issues: PodIssue[], cause: unknown): DrainError => {
+    if (options.signal?.aborted) {
+      return new DrainError(
+        DrainErrorCode.cancelled,
+        `drain of node ${nodeName} cancelled${issues.length ? `: ${describeIssues(issues)}` : ''}`,
+        nodeName,
+        nodeCordoned,
+        issues,
+        { cause },
+      );
+    }
+    return new DrainError(
+      DrainErrorCode.timedOut,
+      `drain of node ${nodeName} timed out after ${secondsText(timeoutMs)}${issues.length ? `: ${describeIssues(issues)}` : ''}`,
+      nodeName,
+      nodeCordoned,
+      issues,
+      { cause },
+    );
+  };
+  const apiError = (what: string, err: unknown): DrainError =>
+    new DrainError(
+      DrainErrorCode.apiFailure,
+      `drain of node ${nodeName}: ${what}: ${messageOf(err)}`,
+      nodeName,
+      nodeCordoned,
+      [],
+      { cause: err },
+    );
+
+  try {
+    // 1. Cordon.
+    try {
+      const c = await cordonNode(conn, nodeName, { dryRun, signal, clock });
+      nodeCordoned = dryRun === 'none' ? true : c.wasUnschedulable;
+      cordonedByDrain = dryRun === 'none' && c.changed;
+      emit({ type: 'cordoned', node: nodeName, alreadyCordoned: !c.changed, dryRun });
+    } catch (err) {
+      if (err instanceof DrainError) return fail(err);
+      if (signal.aborted) return fail(abortError([], err));
+      return fail(apiError('cannot cordon the node', err));
+    }
+
+    // 2. List the node's pods, once.
+    const pods: V1Pod[] = [];
+    let listVersion = '';
+    try {
+      let token: string | undefined;
+      do {
+        const page = await sendWithRetry(conn, signal, clock, (o) =>
+          conn.core.listPodForAllNamespaces(
+            {
+              fieldSelector: `spec.nodeName=${nodeName}`,
+              ...(podSelector ? { labelSelector: podSelector } : {}),
+              limit: options.chunkSize ?? 500,
+              ...(token ? { _continue: token } : {}),
+            },
+            o,
+          ),
+        );
+        pods.push(...page.items);
+        listVersion ||= page.metadata?.resourceVersion ?? '';
+        token = page.metadata?._continue || undefined;
+      } while (token);
+    } catch (err) {
+      if (signal.aborted) return fail(abortError([], err));
+      return fail(apiError('cannot list its pods', err));
+    }
+
+    // 3. The DaemonSets the pods name, each looked up once, then kubectl's filters.
+    const daemonSets = new Map<string, ReturnType<DaemonSetLookup>>();
+    const wanted = daemonSetsToLookUp(pods);
+    try {
+      if (wanted.length > 1) {
+        // kubectl GETs the DaemonSet of every DaemonSet pod; one LIST answers the same question for all of them.
+        try {
+          const all = await sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o));
+          const present = new Set(all.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`));
+          for (const { namespace, name } of wanted)
+            daemonSets.set(`${namespace}/${name}`, present.has(`${namespace}/${name}`) ? 'found' : 'not-found');
+        } catch (err) {
+          if (signal.aborted) throw err;
+          for (const { namespace, name } of wanted) daemonSets.set(`${namespace}/${name}`, { error: messageOf(err) });
+        }
+      }
+      for (const { namespace, name } of wanted.length === 1 ? wanted : []) {
+        try {
+          await sendWithRetry(conn, signal, clock, (o) => conn.apps.readNamespacedDaemonSet({ namespace, name }, o));
+          daemonSets.set(`${namespace}/${name}`, 'found');
+        } catch (err) {
+          if (signal.aborted) throw err;
+          daemonSets.set(`${namespace}/${name}`, statusOf(err) === 404 ? 'not-found' : { error: messageOf(err) });
+        }
+      }
+    } catch (err) {
+      return fail(abortError([], err));
+    }
+    const verdict = filterPods(pods, (ns, name) => daemonSets.get(`${ns}/${name}`) ?? 'not-found', {
+      ignoreDaemonSets: options.ignoreDaemonSets ?? false,
+      deleteEmptyDirData: options.deleteEmptyDirData ?? false,
+      force: options.force ?? false,
+      skipWaitForDeleteTimeoutSeconds: options.skipWaitForDeleteTimeoutSeconds ?? 0,
+      now: () => clock.now(),
+    });
+    skipped = verdict.skip;
+    warnings = verdict.warnings;
+    if (verdict.errors.length > 0) {
+      const issues: PodIssue[] = verdict.errors.map((e) => ({
+        pod: e.pod,
+        state: 'refused',
+        reason: e.reason,
+        ...(e.flag ? { flag: e.flag } : {}),
+      }));
+      return fail(
+        new DrainError(
+          DrainErrorCode.podsRefused,
+          `cannot drain node ${nodeName}: ${formatRefusals(verdict.errors)}`,
+          nodeName,
+          nodeCordoned,
+          issues,
+        ),
+      );
+    }
+    emit({ type: 'filtered', node: nodeName, pods: verdict.delete.map(podRef), skipped, warnings });
+
+    const method: RemovalMethod = options.disableEviction ? 'delete' : 'eviction';
+    const done = method === 'eviction' ? evicted : deleted;
+
+    // 4. Client dry-run: say what would be evicted, send nothing.
+    if (dryRun === 'client') {
+      for (const pod of verdict.delete) {
+        emit({ type: 'evicting', pod: podRef(pod), method, dryRun });
+        done.push(podRef(pod));
+      }
+      emit({ type: 'drained', node: nodeName, dryRun });
+      return { ...common(), status: 'drained' };
+    }
+
+    // 5. Evict everything at once (bounded in flight), and wait on one watch.
+    if (dryRun === 'none' && verdict.delete.length > 0) {
+      presence = watchNodePods(
+        conn,
+        nodeName,
+        { pods, resourceVersion: listVersion },
+        { signal, clock, chunkSize: options.chunkSize ?? 500 },
+      );
+    }
+    const slots = new Semaphore(options.concurrency ?? 50);
+    gate = method === 'eviction' ? createPdbGate(conn, { signal, clock }) : undefined;
+    const tracks = verdict.delete.map((pod): Track => ({ pod, ref: podRef(pod), state: 'pending' }));
+    let waitingSent = false;
+    const maybeWaiting = () => {
+      if (waitingSent) return;
+      if (tracks.some((t) => t.state === 'pending' || t.state === 'requesting' || t.state === 'blocked')) return;
+      const left = tracks.filter((t) => t.state === 'terminating');
+      if (left.length === 0) return;
+      waitingSent = true;
+      emit({ type: 'waiting', pods: left.map((t) => t.ref) });
+    };
+
+    const handle = async (t: Track): Promise<void> => {
+      try {
+        t.state = 'requesting';
+        emit({ type: 'evicting', pod: t.ref, method, dryRun });
+        const outcome = await removePod(conn, t.pod, {
+          method,
+          gracePeriodSeconds: options.gracePeriodSeconds ?? -1,
+          dryRun,
+          signal,
+          clock,
+          slots,
+          ...(gate ? { gate, waitForBudgetFirst: dryRun === 'none' } : {}),
+          ...(options.backoff ? { backoff: options.backoff } : {}),
+          ...(options.random ? { random: options.random } : {}),
+          onBlocked: (b) => {
+            const changed = t.blocked?.message !== b.message;
+            t.state = 'blocked';
+            t.blocked = b;
+            if (changed)
+              emit({
+                type: 'blocked',
+                pod: t.ref,
+                holds: b.holds,
+                message: b.message,
+                status: b.status,
+                retryInMs: b.retryInMs,
+              });
+          },
+        });
+        switch (outcome.kind) {
+          case 'failed':
+            t.state = 'failed';
+            t.failure = { reason: outcome.reason, holds: outcome.holds };
+            return;
+          case 'gone':
+            t.state = 'gone';
+            done.push(t.ref);
+            emit({ type: method === 'eviction' ? 'evicted' : 'deleted', pod: t.ref, alreadyGone: true });
+            return;
+          case 'accepted':
+            if (!presence) {
+              // Server dry-run: the API server checked the request and persisted nothing; there is nothing to wait for.
+              t.state = 'gone';
+              done.push(t.ref);
+              return;
+            }
+            t.state = 'terminating';
+            maybeWaiting();
+            await presence.whenGone(t.ref.uid, signal);
+            t.state = 'gone';
+            done.push(t.ref);
+            emit({ type: method === 'eviction' ? 'evicted' : 'deleted', pod: t.ref, alreadyGone: false });
+            return;
+        }
+      } catch (err) {
+        if (!signal.aborted) throw err; // a bug, not an outcome
+      } finally {
+        maybeWaiting();
+      }
+    };
+    await Promise.all(tracks.map(handle));
+
+    const issueOf = (t: Track): PodIssue | undefined => {
+      switch (t.state) {
+        case 'gone':
+          return undefined;
+        case 'failed':
+          return { pod: t.ref, state: 'failed', reason: t.failure?.reason ?? 'failed', holds: t.failure?.holds ?? [] };
+        case 'blocked':
+          return {
+            pod: t.ref,
+            state: 'blocked',
+            reason: t.blocked?.message ?? 'eviction refused',
+            holds: t.blocked?.holds ?? [],
+          };
+        case 'terminating':
+          return { pod: t.ref, state: 'terminating', reason: 'evicted, not gone yet' };
+        case 'pending':
+        case 'requesting':
+          return { pod: t.ref, state: 'pending', reason: 'not evicted yet' };
+      }
+    };
+    const issues = tracks.map(issueOf).filter((i): i is PodIssue => i !== undefined);
+    if (signal.aborted) return fail(abortError(issues, signal.reason));
+    if (issues.length > 0) {
+      const failed = issues.filter((i) => i.state === 'failed');
+      const what = method === 'eviction' ? 'eviction' : 'deletion';
+      return fail(
+        new DrainError(
+          DrainErrorCode.evictionFailed,
+          `drain of node ${nodeName} failed: ${what} of ${failed.map((i) => `${formatPod(i.pod)} failed: ${i.reason}${i.holds?.length ? ` (PDBs ${i.holds.map((h) => `${h.pdb.namespace}/${h.pdb.name}`).join(', ')})` : ''}`).join('; ')}`,
+          nodeName,
+          nodeCordoned,
+          issues,
+        ),
+      );
+    }
+    emit({ type: 'drained', node: nodeName, dryRun });
+    return { ...common(), status: 'drained' };
+  } finally {
+    timer.abort();
+    options.signal?.removeEventListener('abort', onCallerAbort);
+    ctl.abort(new Error('drain finished')); // ends any request or wait still running
+    await presence?.close();
+    await gate?.close();
+  }
+}

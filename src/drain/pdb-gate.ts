@@ -1,0 +1,225 @@
+/**
+ * The drain's live view of the PodDisruptionBudgets: which budgets hold a pod (to name them), and waiting until a
+ * budget allows a disruption, on a watch, instead of asking for the eviction again and again (kubectl retries every
+ * blocked pod every 5 s and GETs it each time).
+ *
+ * The eviction API decides from the budget's status (`disruptionsAllowed`), so a blocked eviction can only succeed
+ * after the disruption controller writes a status that allows one. The gate lists the budgets once, watches them
+ * from the first wait on, and for each status it sees lets through as many waiting pods as that status allows
+ * disruptions: ten pods behind one budget that allows one disruption make one request, not ten. A wait also ends
+ * after `maxMs`, so a missed event costs time, never the drain; if budgets cannot be listed (RBAC), waits are plain
+ * sleeps and no budget is named.
+ */
+import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { ClusterConnection } from '../cluster/connect.ts';
+import { abortReason } from './abort.ts';
+import type { PdbHold } from './errors.ts';
+import { send } from './requests.ts';
+import { selectorMatches } from './selectors.ts';
+import type { DrainClock, PdbRef } from './types.ts';
+import { runResumableWatch } from './watch-loop.ts';
+
+/** How a gate wait ended. */
+export type GateOutcome = 'allowed' | 'timeout';
+
+/** Options of createPdbGate. */
+export interface PdbGateOptions {
+  /** Stops the gate's watch (the drain's signal). */
+  signal: AbortSignal;
+  clock: DrainClock;
+}
+
+/** Lets blocked evictions go when their budget allows, and names the budgets holding a pod. */
+export interface PdbGate {
+  /** Lists the budgets (once); false if they cannot be read. Every other method waits for it. */
+  ready(): Promise<boolean>;
+  /** The budgets selecting the pod, with their last status seen; empty when none does or the list failed. */
+  holdsFor(pod: V1Pod): Promise<PdbHold[]>;
+  /**
+   * Resolves `allowed` when a status of `pdb` with a disruption nobody was given yet is seen and this caller's turn
+   * comes (at once if the last status seen still has one), else `timeout` after `maxMs`. If budgets cannot be read,
+   * it sleeps `fallbackMs` and resolves `timeout`.
+   */
+  wait(
+    pdb: PdbRef,
+    times: { maxMs: number; fallbackMs: number },
+    signal: AbortSignal,
+    onQueued?: () => void,
+  ): Promise<GateOutcome>;
+  /** What the gate did, for tests and benchmarks. */
+  readonly stats: { watches: number; relists: number; grants: number };
+  /** Stops watching; resolves when the watch loop has ended. */
+  close(): Promise<void>;
+}
+
+interface Budget {
+  ref: PdbRef;
+  object: V1PodDisruptionBudget;
+  /** The resourceVersion of the status the grants count against. */
+  version: string;
+  allowed: number;
+  granted: number;
+  waiters: Array<() => void>;
+}
+
+function keyOf(namespace: string | undefined, name: string | undefined): string {
+  return `${namespace ?? ''}/${name ?? ''}`;
+}
+
+function asBudget(obj: unknown): V1PodDisruptionBudget | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const pdb = obj as V1PodDisruptionBudget;
+  return pdb.metadata?.name ? pdb : undefined;
+}
+
+/** A gate over every PDB of the cluster. */
+export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions): PdbGate {
+  const { clock, signal } = options;
+  const budgets = new Map<string, Budget>();
+  const stats = { watches: 0, relists: 0, grants: 0 };
+  let listed: Promise<{ ok: true; resourceVersion: string } | { ok: false }> | undefined;
+  let watching: Promise<void> | undefined;
+
+  const budget = (ref: PdbRef): Budget => {
+    const key = keyOf(ref.namespace, ref.name);
+    let b = budgets.get(key);
+    if (!b) budgets.set(key, (b = { ref, object: {}, version: '', allowed: 0, granted: 0, waiters: [] }));
+    return b;
+  };
+  const grant = (b: Budget) => {
+    b.granted += 1;
+    stats.grants += 1;
+  };
+  const pump = (b: Budget) => {
+    while (b.waiters.length > 0 && b.granted < b.allowed) {
+      grant(b);
+      b.waiters.shift()?.();
+    }
+  };
+  const observe = (obj: unknown) => {
+    const pdb = asBudget(obj);
+    if (!pdb) return;
+    const b = budget({ namespace: pdb.metadata?.namespace ?? '', name: pdb.metadata?.name ?? '' });
+    b.object = pdb;
+    const version = pdb.metadata?.resourceVersion ?? '';
+    if (b.version === version) return;
+    b.version = version;
+    b.allowed = pdb.status?.disruptionsAllowed ?? 0;
+    b.granted = 0; // a new status: its allowance is fresh
+    pump(b);
+  };
+  const forget = (key: string) => {
+    const b = budgets.get(key);
+    budgets.delete(key);
+    for (const w of [...(b?.waiters ?? [])]) w(); // the budget is gone: nothing holds the pods any more
+  };
+  const list = async (s: AbortSignal) => {
+    const l = await send(conn, s, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o));
+    return { items: l.items as unknown[], resourceVersion: l.metadata?.resourceVersion ?? '' };
+  };
+
+  const ready = async (): Promise<boolean> => {
+    listed ??= list(signal).then(
+      (first) => {
+        for (const item of first.items) observe(item);
+        return { ok: true as const, resourceVersion: first.resourceVersion };
+      },
+      () => ({ ok: false as const }),
+    );
+    return (await listed).ok;
+  };
+
+  /** The watch starts with the first wait, from the list's version, so nothing in between is missed. */
+  const watch = async () => {
+    const first = await listed;
+    if (!first?.ok || watching) return;
+    watching = runResumableWatch(conn, {
+      path: '/apis/policy/v1/poddisruptionbudgets',
+      resourceVersion: first.resourceVersion,
+      relist: list,
+      onEvent: (type, obj) => {
+        const pdb = asBudget(obj);
+        if (type === 'DELETED') {
+          if (pdb) forget(keyOf(pdb.metadata?.namespace, pdb.metadata?.name));
+        } else observe(obj);
+      },
+      onRelist: (items) => {
+        const keep = new Set<string>();
+        for (const item of items) {
+          observe(item);
+          const pdb = asBudget(item);
+          if (pdb) keep.add(keyOf(pdb.metadata?.namespace, pdb.metadata?.name));
+        }
+        for (const [key, b] of budgets) if (!keep.has(key) && b.version !== '') forget(key);
+      },
+      signal,
+      clock,
+      stats,
+    });
+  };
+
+  return {
+    stats,
+    ready,
+    async holdsFor(pod) {
+      if (!(await ready())) return [];
+      const namespace = pod.metadata?.namespace ?? '';
+      const labels = pod.metadata?.labels ?? {};
+      const holds: PdbHold[] = [];
+      for (const b of budgets.values()) {
+        if (b.ref.namespace !== namespace || b.version === '' || !selectorMatches(b.object.spec?.selector, labels))
+          continue;
+        const status = b.object.status;
+        holds.push({
+          pdb: b.ref,
+          ...(status ? { desiredHealthy: status.desiredHealthy, currentHealthy: status.currentHealthy } : {}),
+        });
+      }
+      return holds;
+    },
+    async wait(pdb, times, waitSignal, onQueued) {
+      waitSignal.throwIfAborted();
+      if (!(await ready())) {
+        await clock.sleep(times.fallbackMs, waitSignal);
+        return 'timeout';
+      }
+      await watch();
+      const b = budget(pdb);
+      if (b.granted < b.allowed) {
+        grant(b); // the last status seen still has a disruption nobody was given: take it now
+        return 'allowed';
+      }
+      return new Promise<GateOutcome>((resolve, reject) => {
+        const timer = new AbortController();
+        const done = () => {
+          timer.abort();
+          waitSignal.removeEventListener('abort', onAbort);
+          const i = b.waiters.indexOf(onGrant);
+          if (i >= 0) b.waiters.splice(i, 1);
+        };
+        const onAbort = () => {
+          done();
+          reject(abortReason(waitSignal));
+        };
+        const onGrant = () => {
+          done();
+          resolve('allowed');
+        };
+        b.waiters.push(onGrant);
+        waitSignal.addEventListener('abort', onAbort, { once: true });
+        onQueued?.();
+        clock.sleep(times.maxMs, timer.signal).then(
+          () => {
+            done();
+            resolve('timeout');
+          },
+          () => undefined, // granted or aborted first
+        );
+      });
+    },
+    async close() {
+      await listed;
+      await watching;
+    },
+  };
+}
