@@ -13,13 +13,11 @@
 import type {
   ConfigurationOptions,
   ObservableMiddleware,
-  RequestContext,
-  ResponseContext,
 } from '@kubernetes/client-node';
-import { Observable } from '@kubernetes/client-node';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
 import { statusBodyOf, statusOf } from '../cluster/errors.ts';
+import { send } from '../cluster/requests.ts';
 import type { RemovedApi } from '../versions/index.ts';
 import { PrecheckError } from './errors.ts';
 import { RecordConverter, timeOf } from './records.ts';
@@ -71,20 +69,6 @@ export function cancelled(signal: AbortSignal): PrecheckError {
   return new PrecheckError('KUP-PRECHECK-004', `the run was cancelled: ${why}`, { cause: reason });
 }
 
-/** Per-request options for client-node 1.4: the AbortSignal, attached through its middleware. */
-function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions<ObservableMiddleware> {
-  const middleware: ObservableMiddleware = {
-    pre(context: RequestContext): Observable<RequestContext> {
-      if (signal) context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post(context: ResponseContext): Observable<ResponseContext> {
-      return new Observable(Promise.resolve(context));
-    },
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
-}
-
 function describeError(err: unknown): string {
   const status = statusOf(err);
   const body = statusBodyOf(err);
@@ -117,8 +101,7 @@ async function listAll<T>(
     let token: string | undefined;
     try {
       do {
-        await conn.limiter.acquire(signal);
-        const page = await call({ limit: pageSize, ...(token ? { _continue: token } : {}) }, requestOptions(signal));
+        const page = await send(conn, signal, (options) => call({ limit: pageSize, ...(token ? { _continue: token } : {}) }, options));
         for (const item of page.items) each(item);
         token = page.metadata?._continue || undefined;
       } while (token !== undefined);

@@ -19,7 +19,7 @@ import { abortReason } from './abort.ts';
 import { retryDelay } from './backoff.ts';
 import type { PdbHold } from './errors.ts';
 import type { PdbGate } from './pdb-gate.ts';
-import { send } from './requests.ts';
+import { send } from '../cluster/requests.ts';
 import type { Semaphore } from './semaphore.ts';
 import type { DrainClock, DryRun, PdbRef } from './types.ts';
 import { podRef } from './types.ts';

@@ -14,7 +14,7 @@ import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
 import { abortReason } from './abort.ts';
 import type { PdbHold } from './errors.ts';
-import { send } from './requests.ts';
+import { send } from '../cluster/requests.ts';
 import { selectorMatches } from './selectors.ts';
 import type { DrainClock, PdbRef } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';

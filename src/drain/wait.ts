@@ -8,7 +8,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
 import { abortReason } from './abort.ts';
-import { send } from './requests.ts';
+import { send } from '../cluster/requests.ts';
 import type { DrainClock } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';
 
