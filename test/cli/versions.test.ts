@@ -1,0 +1,90 @@
+/**
+ * `kup versions` and `kup catalog update`: the catalog in force, what a live cluster can move to, and a catalog
+ * update from a file or a URL that is validated whole before it replaces anything.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { main } from '../../src/cli/main.ts';
+import { startFromYaml } from '../helpers/sim.ts';
+
+async function kup(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (s: string) => void) => new Writable({ write: (chunk: Buffer, _e, cb) => (append(chunk.toString()), cb()) });
+  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) });
+  return { code, stdout, stderr };
+}
+
+const shipped = JSON.parse(readFileSync(join(import.meta.dirname, '../../src/versions/catalog-data.json'), 'utf8')) as {
+  releases: { version: string; releaseDate: string }[];
+};
+
+describe('kup versions and kup catalog update', () => {
+  it('installs a newer catalog from a file, and a later `kup versions` uses it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kup-cat-'));
+    const newer = { ...shipped, releases: [...shipped.releases, { version: '1.36.9', releaseDate: '2026-11-10' }] };
+    const file = join(dataDir, 'newer.json');
+    writeFileSync(file, JSON.stringify(newer));
+    const update = await kup(['catalog', 'update', '--from', file, '--data-dir', dataDir]);
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stdout, /newest 1\.36\.9/);
+    const versions = await kup(['versions', '-o', 'json', '--data-dir', dataDir]);
+    const doc = JSON.parse(versions.stdout) as { catalogSource: string; minors: { minor: string; latest?: string }[] };
+    assert.equal(doc.catalogSource, 'installed');
+    assert.equal(doc.minors.find((m) => m.minor === '1.36')?.latest, '1.36.9');
+  });
+
+  it('fetches a catalog from a URL', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kup-cat-'));
+    const server = createServer((_req, res) => res.end(JSON.stringify(shipped)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/catalog.json`;
+      const update = await kup(['catalog', 'update', '--from', url, '--data-dir', dataDir]);
+      assert.equal(update.code, 0, update.stderr);
+      assert.ok(existsSync(join(dataDir, 'catalog.json')));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses an invalid catalog and keeps the one in force', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kup-cat-'));
+    const bad = join(dataDir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...shipped, releases: [{ version: '1.3x.0', releaseDate: '2026-01-01' }] }));
+    const update = await kup(['catalog', 'update', '--from', bad, '--data-dir', dataDir]);
+    assert.equal(update.code, 2);
+    assert.match(update.stderr, /KUP-CATALOG-010: .*bad\.json: KUP-CATALOG-001: releases\[0\]\.version/);
+    assert.equal(existsSync(join(dataDir, 'catalog.json')), false);
+    const notJson = join(dataDir, 'x.json');
+    writeFileSync(notJson, '{');
+    assert.equal((await kup(['catalog', 'update', '--from', notJson, '--data-dir', dataDir])).code, 2);
+    assert.equal((await kup(['catalog', 'update', '--data-dir', dataDir])).code, 2);
+  });
+
+  it('shows what a live cluster can move to', async () => {
+    const cluster = await startFromYaml('name: versions\nkubernetesVersion: 1.35.2\ncontrolPlane:\n  nodes: 1\npools:\n  - name: w\n    nodes: 1\ntimings:\n  zeroDelay: true\n');
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'kup-cat-'));
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(kubeconfig, cluster.kubeconfig);
+      const out = await kup(['versions', '--kubeconfig', kubeconfig, '-o', 'json', '--data-dir', dir]);
+      assert.equal(out.code, 0, out.stderr);
+      const doc = JSON.parse(out.stdout) as { cluster: { version: string; upgrades: { patches: { version: string }[]; nextMinor: { version: string }[]; downgrade?: { version: string } } } };
+      assert.equal(doc.cluster.version, 'v1.35.2');
+      assert.ok(doc.cluster.upgrades.patches.some((p) => p.version === '1.35.3'));
+      assert.ok(doc.cluster.upgrades.nextMinor.every((p) => p.version.startsWith('1.36.')) && doc.cluster.upgrades.nextMinor.length > 0);
+      assert.equal(doc.cluster.upgrades.downgrade?.version, '1.35.1');
+      const table = await kup(['versions', '--kubeconfig', kubeconfig, '--data-dir', dir]);
+      assert.match(table.stdout, /Cluster versions runs v1\.35\.2\./);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
