@@ -1,0 +1,281 @@
+/**
+ * The provider interface: what the rollout engine asks of the infrastructure under a cluster. The engine owns this
+ * interface and every provider (`sim`, later kubeadm over SSH or a cloud's node groups) implements it; the engine
+ * never reaches a machine any other way, and a provider never touches the Kubernetes objects the engine manages
+ * (cordon, drain, readiness are the engine's, through the Kubernetes API).
+ *
+ * ## Idempotency
+ * Every call that changes something takes an idempotency `key`: the key of the run step it serves (stable across
+ * restarts of kup, unique per step). The engine persists "step started" before the call and "step done" after it, so
+ * after a crash it cannot know whether the call took effect: it calls again with the same key, and the provider
+ * must then act at most once. A repeated call with the same key and the same arguments resolves as the first did
+ * (the same new node, the same snapshot), waiting for the first call's work to finish if it still runs. Reusing a
+ * key with different arguments is a programming error and rejects. Calls whose effect converges (delete a node,
+ * restore a snapshot) are idempotent by nature; they still take the key so that every call reads the same.
+ *
+ * ## Cancellation
+ * Every call takes an `AbortSignal`. When it aborts, the call stops waiting and rejects with `signal.reason` as is
+ * (not wrapped), so the engine can tell its own cancellation from a failure. Aborting does not undo what the provider
+ * already started: an upgrade or a replacement the infrastructure accepted goes on; calling again with the same key
+ * picks it up where it is. A call whose signal is aborted before it starts does nothing.
+ *
+ * ## Errors
+ * Failures reject with a {@link ProviderError}: a stable code (`KUP-PROVIDER-0NN`), whether trying again later may
+ * help (`retryable`), and the node, pool or snapshot concerned. Providers retry transient failures themselves within
+ * a bounded budget (an apiserver that restarts answers 503 for a while); what reaches the engine is what the budget
+ * could not absorb.
+ *
+ * @module
+ */
+
+/** Control-plane components a provider upgrades, in kubeadm's order. */
+export type ControlPlaneComponent =
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'cloud-controller-manager';
+
+/** The version each control-plane component of a node runs (components a provider does not run are absent). */
+export type ControlPlaneComponentVersions = Readonly<Partial<Record<ControlPlaneComponent, string>>>;
+
+/** One control-plane node as the infrastructure sees it. */
+export interface ControlPlaneNodeTopology {
+  /** Node name (the Node object's name). */
+  readonly node: string;
+  /** Version the node's kubelet runs, e.g. `1.30.4`. */
+  readonly kubeletVersion: string;
+  /** Version of each control-plane component on the node. */
+  readonly components: ControlPlaneComponentVersions;
+  /** Machine image the node boots from. */
+  readonly machineImage: string;
+}
+
+/** One worker node of a pool as the infrastructure sees it. */
+export interface WorkerNodeTopology {
+  /** Node name (the Node object's name). */
+  readonly node: string;
+  /** Version the node's kubelet runs. */
+  readonly kubeletVersion: string;
+  /** Machine image the node boots from. */
+  readonly machineImage: string;
+}
+
+/** A worker pool (node group, machine deployment): identical nodes created from one template. */
+export interface PoolTopology {
+  /** Pool name. */
+  readonly name: string;
+  /** Kubelet version new nodes of the pool get (the template's). */
+  readonly kubeletVersion: string;
+  /** Machine image new nodes of the pool get (the template's). */
+  readonly machineImage: string;
+  /** The pool's nodes, booting ones included. */
+  readonly nodes: readonly WorkerNodeTopology[];
+}
+
+/** The machines under a cluster: its control-plane nodes and its worker pools. */
+export interface Topology {
+  readonly controlPlane: readonly ControlPlaneNodeTopology[];
+  readonly pools: readonly PoolTopology[];
+}
+
+/** A snapshot of the cluster's state (etcd) and of what its hosts run, taken before the first change of a run. */
+export interface SnapshotInfo {
+  /** The provider's id of the snapshot; pass it to {@link Provider.restoreSnapshot}. */
+  readonly id: string;
+  /** When it was taken, RFC 3339. */
+  readonly takenAt: string;
+  /** Size of the snapshot in bytes. */
+  readonly sizeBytes: number;
+}
+
+/** What a worker node should run after a replacement or an in-place upgrade. */
+export interface WorkerNodeTarget {
+  /** Kubelet version, e.g. `1.31.2`. */
+  readonly version: string;
+  /** Machine image. @default the provider's image for `version` */
+  readonly machineImage?: string;
+}
+
+/** What {@link Provider.replaceWorkerNode} created. */
+export interface ReplaceResult {
+  /** Name of the new node (registered with the API server, not necessarily Ready yet). */
+  readonly newNode: string;
+  /** The pool both nodes belong to. */
+  readonly pool: string;
+}
+
+/** Where the upgrade of one control-plane node stands, as {@link Provider.upgradeControlPlaneNode} reports it. */
+export interface ControlPlaneProgress {
+  /** The node being upgraded. */
+  readonly node: string;
+  /**
+   * What is happening now: a component being upgraded, its kubelet, `api-health` while the call waits for the
+   * Kubernetes API to answer healthy again, `done` at the end.
+   */
+  readonly step: ControlPlaneComponent | 'kubelet' | 'api-health' | 'done';
+  /** A line for the run's events, e.g. `upgrading kube-apiserver to 1.31.2`. */
+  readonly message: string;
+}
+
+/** Receives progress of a control-plane node upgrade; it must not throw (what it throws is ignored). */
+export type ControlPlaneProgressListener = (progress: ControlPlaneProgress) => void;
+
+/** What a provider can do; the planner picks rolling replacement or in-place upgrades from it. */
+export interface ProviderCapabilities {
+  /** Worker nodes can be replaced by new ones at the target version (rolling replacement, with surge). */
+  readonly replace: boolean;
+  /** Worker nodes can be upgraded in place. */
+  readonly inPlace: boolean;
+  /** Snapshots can be taken and restored (without it, a run has no rollback). */
+  readonly snapshot: boolean;
+}
+
+/**
+ * The infrastructure under one cluster. Every method takes the step's idempotency `key` and an `AbortSignal`; see
+ * the module documentation for what both promise. Methods reject with {@link ProviderError}, or with the signal's
+ * reason when it aborts.
+ */
+export interface Provider {
+  /** Provider name, as the cluster registry spells it (`sim`). */
+  readonly name: string;
+  /** What this provider can do. */
+  readonly capabilities: ProviderCapabilities;
+
+  /** The control-plane nodes and worker pools, with the versions and images they run. Reads only. */
+  describeTopology(signal: AbortSignal): Promise<Topology>;
+
+  /**
+   * Takes a snapshot of the cluster's state and of the versions its hosts run. A repeated call with the same key
+   * returns the snapshot the first call took.
+   */
+  takeSnapshot(key: string, signal: AbortSignal): Promise<SnapshotInfo>;
+
+  /**
+   * Restores a snapshot: the cluster's state and the versions and images of the control plane and the nodes that
+   * existed when it was taken. Idempotent by nature: restoring the same snapshot again converges to the same state.
+   */
+  restoreSnapshot(id: string, key: string, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Upgrades one control-plane node in place, component by component (etcd, kube-apiserver, controller-manager,
+   * scheduler, then the kubelet), and resolves when all of that node's components run `version` and the Kubernetes
+   * API answers healthy again. A node already at `version` resolves without change.
+   * @param onProgress - told each time the upgrade moves to another component.
+   */
+  upgradeControlPlaneNode(
+    node: string,
+    version: string,
+    key: string,
+    signal: AbortSignal,
+    onProgress?: ControlPlaneProgressListener,
+  ): Promise<void>;
+
+  /**
+   * Rolling replacement: creates a NEW node in the same pool at the target version and image and resolves once it
+   * has registered with the API server (waiting for Ready, moving pods and deleting the old node are the engine's
+   * steps). The old node is not touched. A repeated call with the same key returns the node the first call created.
+   */
+  replaceWorkerNode(node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal): Promise<ReplaceResult>;
+
+  /** Deletes a worker node's machine (its Node object goes with it). A node already gone resolves. */
+  deleteWorkerNode(node: string, key: string, signal: AbortSignal): Promise<void>;
+
+  /** Upgrades a worker node's kubelet (and image) in place; resolves when the node reports the target version. */
+  upgradeWorkerNodeInPlace(node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal): Promise<void>;
+
+  /** Releases what the provider holds open (idle connections); the engine calls it when it is done with it. */
+  close?(): void;
+}
+
+/**
+ * The time a provider waits by: polling intervals, retry backoff and deadlines all go through it, so tests can
+ * drive time (no hidden clocks).
+ */
+export interface ProviderClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`; rejects with `signal.reason` when the signal aborts first. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Stable codes of provider errors. */
+export const ProviderErrorCode = {
+  /** The provider's settings or the cluster's kubeconfig cannot be used. */
+  configuration: 'KUP-PROVIDER-001',
+  /** The infrastructure could not be reached, or stayed unavailable past the retry budget. */
+  unreachable: 'KUP-PROVIDER-002',
+  /** The provider refused the credentials (401, 403). */
+  unauthorized: 'KUP-PROVIDER-003',
+  /** The node, pool, snapshot or operation does not exist. */
+  notFound: 'KUP-PROVIDER-004',
+  /** The request was refused as invalid (a version skew violation, a bad field). */
+  rejected: 'KUP-PROVIDER-005',
+  /** The request conflicts with the state: the node is busy, or the key was used for another request. */
+  conflict: 'KUP-PROVIDER-006',
+  /** An operation the provider ran ended in failure. */
+  operationFailed: 'KUP-PROVIDER-007',
+  /** Waiting for an operation, a node's registration or the API's health took longer than allowed. */
+  timedOut: 'KUP-PROVIDER-008',
+  /** The provider failed on its side (a 5xx), e.g. a snapshot that could not be written. */
+  serverError: 'KUP-PROVIDER-009',
+  /** The provider answered something kup does not understand. */
+  protocol: 'KUP-PROVIDER-010',
+  /** The provider does not offer what was asked (see {@link ProviderCapabilities}). */
+  unsupported: 'KUP-PROVIDER-011',
+  /** No provider has that name. */
+  unknownProvider: 'KUP-PROVIDER-012',
+} as const;
+/** One of ProviderErrorCode's values. */
+export type ProviderErrorCode = (typeof ProviderErrorCode)[keyof typeof ProviderErrorCode];
+
+/** What a provider error is about. */
+export interface ProviderErrorDetails {
+  /** Whether trying again later (with the same key) may succeed. @default false */
+  readonly retryable?: boolean;
+  /** The provider's name. */
+  readonly provider?: string;
+  /** The node concerned. */
+  readonly node?: string;
+  /** The pool concerned. */
+  readonly pool?: string;
+  /** The snapshot concerned. */
+  readonly snapshot?: string;
+  /** The provider's operation id, when an operation failed or timed out. */
+  readonly operation?: string;
+  /** HTTP status of the provider's answer, if there was one. */
+  readonly status?: number;
+  /** The provider's reason (a Kubernetes Status reason, e.g. `Conflict`). */
+  readonly reason?: string;
+}
+
+/**
+ * A provider call that failed. The message starts with the code and carries the provider's own words, e.g.
+ * `KUP-PROVIDER-009: sim: snapshot failed: etcdserver: snapshot failed: ...`.
+ */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  /** Whether trying again later (with the same key) may succeed. */
+  readonly retryable: boolean;
+  readonly provider: string | undefined;
+  readonly node: string | undefined;
+  readonly pool: string | undefined;
+  readonly snapshot: string | undefined;
+  readonly operation: string | undefined;
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+
+  constructor(
+    /** Stable code, also at the start of the message. */
+    readonly code: ProviderErrorCode,
+    message: string,
+    details: ProviderErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+    this.retryable = details.retryable ?? false;
+    this.provider = details.provider;
+    this.node = details.node;
+    this.pool = details.pool;
+    this.snapshot = details.snapshot;
+    this.operation = details.operation;
+    this.status = details.status;
+    this.reason = details.reason;
+  }
+}

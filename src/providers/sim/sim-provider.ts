@@ -1,0 +1,474 @@
+/**
+ * The `sim` provider: kup's provider interface over kube-sim's infrastructure API (`/sim/v1/` beside the Kubernetes
+ * API, same server, same CA and token, all taken from the cluster's kubeconfig). It knows the sim only through HTTP,
+ * as a cloud provider plug-in knows its cloud.
+ *
+ * How the interface's promises are kept:
+ * - idempotency: replace and in-place/control-plane upgrades send the step's key as the sim's `idempotencyKey`, so a
+ *   repeated call gets the first call's new node or operation back; a snapshot is taken under the key as its name
+ *   and looked up by it first; deleting a node that is gone and restoring a snapshot again converge by nature.
+ * - waiting: upgrades are sim operations, polled until they end; a replacement is done once its Node object exists.
+ * - cancellation: the signal stops the waiting (and any request in flight) and the call rejects with its reason; the
+ *   sim's operation goes on, and the same key picks it up again.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { abortableSleep } from '../../cluster/rate-limiter.ts';
+import type {
+  ControlPlaneProgress,
+  ControlPlaneProgressListener,
+  Provider,
+  ProviderCapabilities,
+  ProviderClock,
+  ReplaceResult,
+  SnapshotInfo,
+  Topology,
+  WorkerNodeTarget,
+} from '../../engine/provider.ts';
+import { ProviderError, ProviderErrorCode } from '../../engine/provider.ts';
+import { DEFAULT_RETRY_POLICY, InfraClient, replyMessage } from './infra-client.ts';
+import type { RetryPolicy, Subject } from './infra-client.ts';
+import type { SimOperation } from './wire.ts';
+import { parseOperation, parseReplacement, parseSnapshotList, parseSnapshot, parseTopology } from './wire.ts';
+
+/** The provider's name in the cluster registry. */
+export const SIM_PROVIDER_NAME = 'sim';
+
+/** Options of {@link createSimProvider}. Give `kubeconfigPath` or `kubeconfig`. */
+export interface SimProviderOptions {
+  /** Path of the cluster's kubeconfig file. */
+  readonly kubeconfigPath?: string;
+  /** The kubeconfig document itself (YAML or JSON), instead of a file. */
+  readonly kubeconfig?: string;
+  /** Context to use. @default the kubeconfig's current context */
+  readonly context?: string;
+  /** Time source for polling, backoff and deadlines. @default the wall clock */
+  readonly clock?: ProviderClock;
+  /** Jitter source for backoff, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** How often operations and node registrations are polled. @default 100 */
+  readonly pollIntervalMs?: number;
+  /** Retry of transient failures (503, network errors) per request. @default DEFAULT_RETRY_POLICY */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Longest wait for one upgrade operation. @default 1800000 (30 min) */
+  readonly operationTimeoutMs?: number;
+  /** Longest wait for a new node to register. @default 900000 (15 min) */
+  readonly registrationTimeoutMs?: number;
+  /** Longest wait for the Kubernetes API to answer healthy after a control-plane node upgrade. @default 300000 */
+  readonly apiHealthTimeoutMs?: number;
+  /** Longest a single HTTP request may take. @default 30000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/** The sim provider; `close` releases its idle connections (it stays usable: the next call opens new ones). */
+export interface SimProvider extends Provider {
+  close(): void;
+}
+
+/** The wall clock. */
+const wallClock: ProviderClock = { now: () => Date.now(), sleep: (ms, signal) => abortableSleep(ms, signal) };
+
+/** The components whose version equals the Kubernetes version (etcd has its own numbering). */
+const VERSIONED_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+
+/**
+ * Creates the sim provider for one cluster.
+ * @throws ProviderError `KUP-PROVIDER-001` when the kubeconfig cannot be read or has no such context.
+ */
+export function createSimProvider(options: SimProviderOptions): SimProvider {
+  const kc = loadKubeConfig(options);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw configError('the kubeconfig has no current cluster: name a context');
+  const clock = options.clock ?? wallClock;
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const operationTimeoutMs = options.operationTimeoutMs ?? 1_800_000;
+  const registrationTimeoutMs = options.registrationTimeoutMs ?? 900_000;
+  const apiHealthTimeoutMs = options.apiHealthTimeoutMs ?? 300_000;
+  const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const client = new InfraClient({
+    kubeConfig: kc,
+    server: cluster.server,
+    provider: SIM_PROVIDER_NAME,
+    clock,
+    random: options.random ?? Math.random,
+    retry,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+  });
+  const capabilities: ProviderCapabilities = Object.freeze({ replace: true, inPlace: true, snapshot: true });
+  const seg = encodeURIComponent;
+
+  const describeTopology = async (signal: AbortSignal): Promise<Topology> => {
+    const reply = await client.send({
+      method: 'GET',
+      path: '/sim/v1/topology',
+      signal,
+      idempotent: true,
+      action: 'describe the topology',
+    });
+    return parseTopology(reply.body);
+  };
+
+  /**
+   * Polls an operation until it ends. Polling, not watching: the infrastructure API has no watch, as most cloud
+   * APIs hand out an operation id to poll. `onStep` hears each step the first time a poll sees it.
+   */
+  const waitForOperation = async (
+    first: SimOperation,
+    action: string,
+    signal: AbortSignal,
+    onStep?: (op: SimOperation) => void,
+  ): Promise<SimOperation> => {
+    const deadline = clock.now() + operationTimeoutMs;
+    const subject: Subject = { node: first.node, operation: first.id };
+    let op = first;
+    let lastStep: string | undefined;
+    for (;;) {
+      if (op.step !== lastStep) {
+        lastStep = op.step;
+        onStep?.(op);
+      }
+      if (op.state === 'succeeded') return op;
+      if (op.state === 'failed') {
+        throw new ProviderError(
+          ProviderErrorCode.operationFailed,
+          `${SIM_PROVIDER_NAME}: ${action}: operation ${op.id} failed: ${op.message}`,
+          {
+            provider: SIM_PROVIDER_NAME,
+            ...subject,
+          },
+        );
+      }
+      if (clock.now() + pollIntervalMs > deadline) {
+        throw new ProviderError(
+          ProviderErrorCode.timedOut,
+          `${SIM_PROVIDER_NAME}: ${action}: operation ${op.id} still ${op.state} after ${operationTimeoutMs} ms (${op.message})`,
+          { retryable: true, provider: SIM_PROVIDER_NAME, ...subject },
+        );
+      }
+      await clock.sleep(pollIntervalMs, signal);
+      const reply = await client.send({
+        method: 'GET',
+        path: `/sim/v1/operations/${seg(op.id)}`,
+        signal,
+        idempotent: true,
+        action,
+        subject,
+      });
+      op = parseOperation(reply.body);
+    }
+  };
+
+  /**
+   * Waits until the Kubernetes API answers `/readyz` with 200. While the only kube-apiserver restarts it answers
+   * 503 (a load balancer with no backend does the same): retried with backoff, bounded by `apiHealthTimeoutMs`.
+   */
+  const waitForApiHealth = async (
+    node: string,
+    signal: AbortSignal,
+    report: (p: ControlPlaneProgress) => void,
+  ): Promise<void> => {
+    const deadline = clock.now() + apiHealthTimeoutMs;
+    const { initialDelayMs, maxDelayMs } = retry;
+    let last = 'no answer yet';
+    let reported = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await client.send({
+          method: 'GET',
+          path: '/readyz',
+          signal,
+          once: true,
+          action: 'check API health',
+          subject: { node },
+        });
+        if (reply.status === 200) return;
+        last = `HTTP ${reply.status}: ${replyMessage(reply)}`;
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        last = (err as Error).message;
+      }
+      if (!reported) {
+        reported = true;
+        report({ node, step: 'api-health', message: `waiting for the Kubernetes API to answer healthy (${last})` });
+      }
+      const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt, 30));
+      if (clock.now() + delay > deadline) {
+        throw new ProviderError(
+          ProviderErrorCode.timedOut,
+          `${SIM_PROVIDER_NAME}: the Kubernetes API is not healthy ${apiHealthTimeoutMs} ms after upgrading control-plane node ${node}: ${last}`,
+          { retryable: true, provider: SIM_PROVIDER_NAME, node },
+        );
+      }
+      await clock.sleep(delay, signal);
+    }
+  };
+
+  /** Waits until the Node object of a new machine exists (the kubelet registered it after booting). */
+  const waitForRegistration = async (node: string, pool: string, signal: AbortSignal): Promise<void> => {
+    const deadline = clock.now() + registrationTimeoutMs;
+    const subject: Subject = { node, pool };
+    for (;;) {
+      const reply = await client.send({
+        method: 'GET',
+        path: `/api/v1/nodes/${seg(node)}`,
+        signal,
+        idempotent: true,
+        accept: [404],
+        action: `wait for node ${node} to register`,
+        subject,
+      });
+      if (reply.status === 200) return;
+      if (clock.now() + pollIntervalMs > deadline) {
+        throw new ProviderError(
+          ProviderErrorCode.timedOut,
+          `${SIM_PROVIDER_NAME}: new node ${node} of pool ${pool} did not register within ${registrationTimeoutMs} ms`,
+          {
+            retryable: true,
+            provider: SIM_PROVIDER_NAME,
+            ...subject,
+          },
+        );
+      }
+      await clock.sleep(pollIntervalMs, signal);
+    }
+  };
+
+  const upgradeControlPlaneNode = async (
+    node: string,
+    version: string,
+    key: string,
+    signal: AbortSignal,
+    onProgress?: ControlPlaneProgressListener,
+  ): Promise<void> => {
+    signal.throwIfAborted();
+    const report = (p: ControlPlaneProgress): void => {
+      try {
+        onProgress?.(p);
+      } catch {
+        // A listener's failure must not fail the upgrade it reports on.
+      }
+    };
+    const action = `upgrade control-plane node ${node} to ${version}`;
+    const before = controlPlaneNode(await describeTopology(signal), node, action);
+    // Already there (a repeated call after the step took effect, or a node upgraded by hand): nothing to restart.
+    if (!runsVersion(before, version)) {
+      const reply = await client.send({
+        method: 'POST',
+        path: `/sim/v1/control-plane/${seg(node)}/upgrade`,
+        body: { version, idempotencyKey: key },
+        signal,
+        idempotent: true,
+        action,
+        subject: { node },
+      });
+      await waitForOperation(parseOperation(reply.body), action, signal, (op) => {
+        const step = progressStep(op.step);
+        if (op.state === 'running' && step !== undefined) report({ node, step, message: op.message });
+      });
+    }
+    await waitForApiHealth(node, signal, report);
+    const after = controlPlaneNode(await describeTopology(signal), node, action);
+    if (!runsVersion(after, version)) {
+      throw new ProviderError(
+        ProviderErrorCode.operationFailed,
+        `${SIM_PROVIDER_NAME}: ${action}: the upgrade ended but the node runs ${describeNode(after)}`,
+        { provider: SIM_PROVIDER_NAME, node },
+      );
+    }
+    report({ node, step: 'done', message: `control plane of ${node} runs ${version}` });
+  };
+
+  const replaceWorkerNode = async (
+    node: string,
+    target: WorkerNodeTarget,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ReplaceResult> => {
+    signal.throwIfAborted();
+    const action = `replace node ${node} with one at ${target.version}`;
+    const reply = await client.send({
+      method: 'POST',
+      path: `/sim/v1/nodes/${seg(node)}/replace`,
+      body: {
+        version: target.version,
+        ...(target.machineImage !== undefined ? { machineImage: target.machineImage } : {}),
+        idempotencyKey: key,
+      },
+      signal,
+      idempotent: true,
+      action,
+      subject: { node },
+    });
+    const { newNode, pool } = parseReplacement(reply.body);
+    await waitForRegistration(newNode, pool, signal);
+    return { newNode, pool };
+  };
+
+  const deleteWorkerNode = async (node: string, _key: string, signal: AbortSignal): Promise<void> => {
+    signal.throwIfAborted();
+    // No key on the sim's side: deleting is idempotent by nature, and a node already gone (404) is done.
+    await client.send({
+      method: 'DELETE',
+      path: `/sim/v1/nodes/${seg(node)}`,
+      signal,
+      idempotent: true,
+      accept: [404],
+      action: `delete node ${node}`,
+      subject: { node },
+    });
+  };
+
+  const upgradeWorkerNodeInPlace = async (
+    node: string,
+    target: WorkerNodeTarget,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    signal.throwIfAborted();
+    const action = `upgrade node ${node} in place to ${target.version}`;
+    const reply = await client.send({
+      method: 'POST',
+      path: `/sim/v1/nodes/${seg(node)}/upgrade`,
+      body: {
+        version: target.version,
+        ...(target.machineImage !== undefined ? { machineImage: target.machineImage } : {}),
+        idempotencyKey: key,
+      },
+      signal,
+      idempotent: true,
+      action,
+      subject: { node },
+    });
+    await waitForOperation(parseOperation(reply.body), action, signal);
+  };
+
+  const takeSnapshot = async (key: string, signal: AbortSignal): Promise<SnapshotInfo> => {
+    signal.throwIfAborted();
+    // The sim has no idempotency key for snapshots: the key is the snapshot's name, and a snapshot of that name
+    // already taken (by a call whose reply a crash lost) is the answer.
+    const listed = await client.send({
+      method: 'GET',
+      path: '/sim/v1/snapshots',
+      signal,
+      idempotent: true,
+      action: 'list snapshots',
+    });
+    const existing = parseSnapshotList(listed.body).find((s) => s.name === key);
+    if (existing) return snapshotInfo(existing);
+    const reply = await client.send({
+      method: 'POST',
+      path: '/sim/v1/snapshots',
+      body: { name: key },
+      signal,
+      action: 'take a snapshot',
+    });
+    return snapshotInfo(parseSnapshot(reply.body));
+  };
+
+  const restoreSnapshot = async (id: string, _key: string, signal: AbortSignal): Promise<void> => {
+    signal.throwIfAborted();
+    // Restoring puts back one fixed state: doing it twice converges, so no key is needed on the sim's side.
+    await client.send({
+      method: 'POST',
+      path: `/sim/v1/snapshots/${seg(id)}/restore`,
+      body: {},
+      signal,
+      idempotent: true,
+      action: `restore snapshot ${id}`,
+      subject: { snapshot: id },
+    });
+  };
+
+  return {
+    name: SIM_PROVIDER_NAME,
+    capabilities,
+    describeTopology,
+    takeSnapshot,
+    restoreSnapshot,
+    upgradeControlPlaneNode,
+    replaceWorkerNode,
+    deleteWorkerNode,
+    upgradeWorkerNodeInPlace,
+    close: () => client.close(),
+  };
+}
+
+function loadKubeConfig(options: SimProviderOptions): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (options.kubeconfig !== undefined) kc.loadFromString(options.kubeconfig);
+    else if (options.kubeconfigPath !== undefined) kc.loadFromFile(options.kubeconfigPath);
+    else throw new Error('give kubeconfigPath or kubeconfig');
+  } catch (err) {
+    throw configError(
+      `cannot read the kubeconfig${options.kubeconfigPath !== undefined ? ` ${options.kubeconfigPath}` : ''}: ${(err as Error).message}`,
+      err,
+    );
+  }
+  if (options.context !== undefined) {
+    if (!kc.getContextObject(options.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw configError(
+        `context "${options.context}" is not in the kubeconfig (it has: ${known.join(', ') || 'none'})`,
+      );
+    }
+    kc.setCurrentContext(options.context);
+  }
+  return kc;
+}
+
+function configError(message: string, cause?: unknown): ProviderError {
+  return new ProviderError(
+    ProviderErrorCode.configuration,
+    `${SIM_PROVIDER_NAME}: ${message}`,
+    { provider: SIM_PROVIDER_NAME },
+    cause !== undefined ? { cause } : undefined,
+  );
+}
+
+type ControlPlaneNode = Topology['controlPlane'][number];
+
+function controlPlaneNode(topology: Topology, node: string, action: string): ControlPlaneNode {
+  const found = topology.controlPlane.find((n) => n.node === node);
+  if (found) return found;
+  const known = topology.controlPlane.map((n) => n.node).join(', ') || 'none';
+  throw new ProviderError(
+    ProviderErrorCode.notFound,
+    `${SIM_PROVIDER_NAME}: ${action}: no control-plane node "${node}" (control-plane nodes: ${known})`,
+    {
+      provider: SIM_PROVIDER_NAME,
+      node,
+    },
+  );
+}
+
+function runsVersion(n: ControlPlaneNode, version: string): boolean {
+  return (
+    n.kubeletVersion === version &&
+    VERSIONED_COMPONENTS.every((c) => n.components[c] === undefined || n.components[c] === version)
+  );
+}
+
+function describeNode(n: ControlPlaneNode): string {
+  return [...VERSIONED_COMPONENTS.map((c) => `${c} ${n.components[c] ?? '-'}`), `kubelet ${n.kubeletVersion}`].join(
+    ', ',
+  );
+}
+
+function progressStep(step: string): ControlPlaneProgress['step'] | undefined {
+  switch (step) {
+    case 'etcd':
+    case 'kube-apiserver':
+    case 'kube-controller-manager':
+    case 'kube-scheduler':
+    case 'cloud-controller-manager':
+    case 'kubelet':
+    case 'done':
+      return step;
+    default:
+      return undefined;
+  }
+}
+
+function snapshotInfo(s: SnapshotInfo): SnapshotInfo {
+  return { id: s.id, takenAt: s.takenAt, sizeBytes: s.sizeBytes };
+}
