@@ -14,6 +14,12 @@ Usage:
   kup versions [--kubeconfig F]  the Kubernetes releases kup knows, and what a cluster can move to
   kup precheck --kubeconfig F --to V   is the cluster ready for an upgrade to V (exit 1 on blockers)
   kup drain NODE --kubeconfig F  cordon and drain a node, kubectl-compatible flags, PDBs honoured
+  kup cluster add|list|show|remove   the clusters kup manages
+  kup plan CLUSTER --to V        what an upgrade would do, before anything moves
+  kup upgrade CLUSTER --to V     create a run (--wait to follow it in the foreground)
+  kup status RUN|CLUSTER [--watch]   a run's progress and events
+  kup pause|resume|cancel|rollback RUN
+  kup work [--run RUN]           execute runs (resumes runs whose executor died)
   kup catalog update --from SRC  install a newer version catalog (file or URL)
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup help                       this text`;
@@ -48,6 +54,27 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       case 'drain': {
         const { runDrainCommand } = await import('./commands/drain.ts');
         return await runDrainCommand(rest, io, { signal: interruptSignal(io) });
+      }
+      case 'cluster': {
+        const { CLUSTER_USAGE, runClusterCommand } = await import('./commands/cluster.ts');
+        if (wantsHelp) return help(io, CLUSTER_USAGE);
+        return await runClusterCommand(rest, io, { signal: interruptSignal(io) });
+      }
+      case 'plan':
+      case 'upgrade':
+      case 'work':
+      case 'status':
+      case 'pause':
+      case 'resume':
+      case 'cancel':
+      case 'rollback': {
+        const runs = await import('./commands/runs.ts');
+        if (wantsHelp) return help(io, runs.RUN_USAGE);
+        if (command === 'plan') return await runs.runPlanCommand(rest, io, interruptSignal(io));
+        if (command === 'upgrade') return await runs.runUpgradeCommand(rest, io, interruptSignal(io));
+        if (command === 'work') return await runs.runWorkCommand(rest, io, interruptSignal(io));
+        if (command === 'status') return await runs.runStatusCommand(rest, io, interruptSignal(io));
+        return await runs.runControlCommand(command, rest, io);
       }
       case 'demo':
         return await demo(rest);

@@ -1,0 +1,358 @@
+/**
+ * `kup cluster add|list|show|remove`: the clusters kup manages. `list` and `show` ask each cluster for its version
+ * and nodes and the catalog for the upgrades open to it; an unreachable cluster is listed as such.
+ * Exit codes: 0 done, 1 refused or failed (a duplicate name, a cluster with an active run), 2 bad input (the
+ * argument or flag is named).
+ */
+import { parseArgs } from 'node:util';
+import { activeCatalog } from '../../catalog/catalog-file.ts';
+import type { ClusterInspection } from '../../clusters/registry.ts';
+import { ClusterRegistry, ClusterRegistryError, inspectCluster } from '../../clusters/registry.ts';
+import type { RegistryField } from '../../clusters/registry.ts';
+import type { ClusterRow } from '../../persistence/clusters-repo.ts';
+import type { RunSummary } from '../../persistence/runs-repo.ts';
+import type { KupStore } from '../../persistence/store.ts';
+import { openSqliteStore } from '../../persistence/store.ts';
+import type { AvailableUpgrades } from '../../versions/index.ts';
+import type { CliIo } from '../io.ts';
+import { UsageError, dataDir } from '../io.ts';
+
+/** Usage of `kup cluster`. */
+export const CLUSTER_USAGE = `Usage:
+  kup cluster add NAME --kubeconfig FILE [--context C] --provider sim
+  kup cluster list [-o table|json]
+  kup cluster show NAME [-o table|json]
+  kup cluster remove NAME
+
+The clusters kup manages. 'add' checks the name (a DNS label), that the kubeconfig exists and has the context, and
+that the provider is known; 'list' and 'show' ask each cluster for its version and nodes, and the catalog for the
+upgrades open to it; 'remove' refuses while a run of the cluster is active.
+
+Flags:
+  --kubeconfig FILE          kubeconfig of the cluster (add)
+  --context C                kubeconfig context (default: the file's current one, recorded at add)
+  --provider P               what changes the cluster's machines: sim (kube-sim's infrastructure API)
+  -o, --output table|json    output format of list and show (default table)
+  --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
+
+Exit codes: 0 done, 1 refused or failed, 2 bad input.`;
+
+/** Options of {@link runClusterCommand}. */
+export interface ClusterCommandOptions {
+  /** Stops the command (the lead wires SIGINT to it). */
+  readonly signal?: AbortSignal;
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+  /** How long each cluster has to answer `list` and `show`. @default 5000 */
+  readonly probeTimeoutMs?: number;
+}
+
+type Output = 'table' | 'json';
+
+interface ParsedArgs {
+  readonly sub: 'add' | 'list' | 'show' | 'remove';
+  readonly name?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly provider?: string;
+  readonly output: Output;
+  readonly dataDir?: string;
+}
+
+const SUBCOMMANDS = ['add', 'list', 'show', 'remove'] as const;
+
+/**
+ * Runs `kup cluster` with `args` (after `cluster`); resolves to the exit code: 0 done, 1 refused or failed, 2 bad
+ * input. Never throws.
+ */
+export async function runClusterCommand(args: string[], io: CliIo, options: ClusterCommandOptions = {}): Promise<number> {
+  const usageFail = (message: string): number => {
+    io.stderr.write(`kup cluster: ${message}\n\nRun 'kup cluster --help' for the usage.\n`);
+    return 2;
+  };
+  let parsed: ParsedArgs | 'help';
+  try {
+    parsed = parse(args);
+  } catch (err) {
+    if (err instanceof UsageError) return usageFail(err.message);
+    throw err;
+  }
+  if (parsed === 'help') {
+    io.stdout.write(`${CLUSTER_USAGE}\n`);
+    return 0;
+  }
+  const now = options.now ?? Date.now;
+  let store: KupStore | undefined;
+  try {
+    options.signal?.throwIfAborted();
+    store = openSqliteStore({ dataDir: dataDir(parsed.dataDir), now });
+    const registry = new ClusterRegistry({ clusters: store.clusters, now });
+    return await dispatch(parsed, registry, store, io, { ...options, now });
+  } catch (err) {
+    if (err instanceof ClusterRegistryError && err.isInputError) {
+      return usageFail(`${flagOf(err.details.field)}: ${err.message}`);
+    }
+    io.stderr.write(`kup cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await store?.close();
+  }
+}
+
+function dispatch(args: ParsedArgs, registry: ClusterRegistry, store: KupStore, io: CliIo, live: Live): Promise<number> {
+  switch (args.sub) {
+    case 'add':
+      return add(args, registry, io);
+    case 'list':
+      return list(args, registry, io, live);
+    case 'show':
+      return show(args, registry, store, io, live);
+    case 'remove':
+      return remove(args, registry, io);
+  }
+}
+
+async function add(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): Promise<number> {
+  const cluster = await registry.add({
+    name: args.name ?? '',
+    kubeconfigPath: args.kubeconfig ?? '',
+    ...(args.context !== undefined ? { context: args.context } : {}),
+    provider: args.provider ?? '',
+  });
+  io.stdout.write(
+    `cluster ${cluster.name} added: provider ${cluster.provider}, kubeconfig ${cluster.kubeconfigPath}, context ${cluster.context ?? '(current)'}\n`,
+  );
+  return 0;
+}
+
+interface Live {
+  readonly now: () => number;
+  readonly signal?: AbortSignal;
+  readonly probeTimeoutMs?: number;
+}
+
+/** Asks every cluster at once (each within the probe timeout) and the catalog in force. */
+async function inspectAll(clusters: readonly ClusterRow[], live: Live, dataDirFlag: string | undefined): Promise<ClusterInspection[]> {
+  const { catalog } = await activeCatalog(dataDir(dataDirFlag));
+  const now = new Date(live.now());
+  return Promise.all(
+    clusters.map((c) =>
+      inspectCluster(c, {
+        catalog,
+        now,
+        ...(live.signal ? { signal: live.signal } : {}),
+        ...(live.probeTimeoutMs !== undefined ? { timeoutMs: live.probeTimeoutMs } : {}),
+      }),
+    ),
+  );
+}
+
+async function list(args: ParsedArgs, registry: ClusterRegistry, io: CliIo, live: Live): Promise<number> {
+  const clusters = await registry.list();
+  const inspections = await inspectAll(clusters, live, args.dataDir);
+  if (args.output === 'json') {
+    io.stdout.write(`${JSON.stringify(clusters.map((c, i) => clusterDocument(c, inspections[i])), null, 2)}\n`);
+    return 0;
+  }
+  if (clusters.length === 0) {
+    io.stdout.write('No clusters registered. Add one: kup cluster add NAME --kubeconfig FILE --provider sim\n');
+    return 0;
+  }
+  const rows = [['NAME', 'PROVIDER', 'VERSION', 'NODES', 'UPGRADE']];
+  clusters.forEach((c, i) => {
+    const s = inspections[i];
+    rows.push(
+      s?.reachable === true
+        ? [c.name, c.provider, s.version, String(s.nodes), upgradeSummary(s.upgrades)]
+        : [c.name, c.provider, 'unreachable', '-', '-'],
+    );
+  });
+  io.stdout.write(`${table(rows)}\n`);
+  return 0;
+}
+
+async function show(args: ParsedArgs, registry: ClusterRegistry, store: KupStore, io: CliIo, live: Live): Promise<number> {
+  const cluster = await registry.show(args.name ?? '');
+  const [inspection] = await inspectAll([cluster], live, args.dataDir);
+  const runs = await store.runs.list({ cluster: cluster.name });
+  if (args.output === 'json') {
+    io.stdout.write(`${JSON.stringify({ ...clusterDocument(cluster, inspection), runs: runs.map(runDocument) }, null, 2)}\n`);
+    return 0;
+  }
+  const lines: [string, string][] = [
+    ['Name', cluster.name],
+    ['Provider', `${cluster.provider}${settingsText(cluster.providerSettings)}`],
+    ['Kubeconfig', cluster.kubeconfigPath],
+    ['Context', cluster.context ?? '(current)'],
+    ['Added', new Date(cluster.addedAt).toISOString()],
+  ];
+  if (inspection?.reachable === true) {
+    const versions = Object.entries(inspection.kubeletVersions)
+      .map(([v, n]) => `${v} x${n}`)
+      .join(', ');
+    const u = inspection.upgrades;
+    const listOf = (xs: readonly { version: string; classification: string }[]) =>
+      xs.length > 0 ? xs.map((x) => `${x.version}${x.classification === 'supported' ? '' : ` (${x.classification})`}`).join(', ') : 'none';
+    lines.push(
+      ['Server', inspection.server],
+      ['Version', inspection.version],
+      ['Nodes', `${inspection.nodes}${versions ? ` (kubelet ${versions})` : ''}`],
+      ['Upgrades', upgradeSummary(u)],
+    );
+    if (u.known) lines.push(['  newer patches', listOf(u.patches)], ['  next minor', listOf(u.nextMinor)]);
+  } else {
+    lines.push(['Server', inspection?.server ?? '-'], ['Version', `unreachable: ${inspection?.error ?? 'not inspected'}`]);
+  }
+  const active = runs.filter((r) => r.active);
+  lines.push(['Runs', `${runs.length}${active.length > 0 ? ` (active: ${active.map((r) => `${r.id} ${r.phase}`).join(', ')})` : ''}`]);
+  const width = Math.max(...lines.map(([k]) => k.length)) + 1;
+  io.stdout.write(`${lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n')}\n`);
+  return 0;
+}
+
+async function remove(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): Promise<number> {
+  const { cluster, runsRemoved } = await registry.remove(args.name ?? '');
+  io.stdout.write(
+    `cluster ${cluster.name} removed${runsRemoved > 0 ? `, with ${runsRemoved} finished run${runsRemoved === 1 ? '' : 's'} and their events` : ''}\n`,
+  );
+  return 0;
+}
+
+/** The UPGRADE column: the newest patch and the newest release of the next minor the catalog offers. */
+function upgradeSummary(u: AvailableUpgrades): string {
+  if (!u.known) return 'unknown version (kup catalog update)';
+  const parts: string[] = [];
+  const patch = u.patches[u.patches.length - 1];
+  const minor = u.nextMinor[u.nextMinor.length - 1];
+  if (patch) parts.push(`patch ${patch.version}`);
+  if (minor) parts.push(`minor ${minor.version}`);
+  return parts.length > 0 ? parts.join(', ') : 'up to date';
+}
+
+function clusterDocument(c: ClusterRow, s: ClusterInspection | undefined): Record<string, unknown> {
+  const base = {
+    name: c.name,
+    provider: c.provider,
+    providerSettings: c.providerSettings,
+    kubeconfig: c.kubeconfigPath,
+    context: c.context ?? null,
+    addedAt: new Date(c.addedAt).toISOString(),
+  };
+  if (s?.reachable !== true) return { ...base, reachable: false, server: s?.server ?? null, error: s?.error ?? 'not inspected' };
+  const u = s.upgrades;
+  return {
+    ...base,
+    reachable: true,
+    server: s.server,
+    version: s.version,
+    nodes: s.nodes,
+    kubeletVersions: s.kubeletVersions,
+    upgrades: {
+      known: u.known,
+      newestPatch: u.patches[u.patches.length - 1]?.version ?? null,
+      newestNextMinor: u.nextMinor[u.nextMinor.length - 1]?.version ?? null,
+      patches: u.patches,
+      nextMinor: u.nextMinor,
+      downgrade: u.downgrade ?? null,
+    },
+  };
+}
+
+function runDocument(r: RunSummary): Record<string, unknown> {
+  return {
+    id: r.id,
+    target: r.target,
+    phase: r.phase,
+    active: r.active,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+  };
+}
+
+function settingsText(settings: unknown): string {
+  if (typeof settings !== 'object' || settings === null || Object.keys(settings).length === 0) return '';
+  return ` ${JSON.stringify(settings)}`;
+}
+
+function flagOf(field: RegistryField | undefined): string {
+  switch (field) {
+    case 'name':
+      return 'NAME';
+    case 'kubeconfig':
+      return '--kubeconfig';
+    case 'context':
+      return '--context';
+    case 'provider':
+      return '--provider';
+    case undefined:
+      return 'input';
+  }
+}
+
+function parse(args: string[]): ParsedArgs | 'help' {
+  if (args.includes('--help') || args.includes('-h')) return 'help';
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        provider: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        'data-dir': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [sub, ...rest] = positionals;
+  if (sub === undefined) throw new UsageError(`a subcommand is required: one of ${SUBCOMMANDS.join(', ')}`);
+  if (!isSubcommand(sub)) throw new UsageError(`unknown subcommand "${sub}": one of ${SUBCOMMANDS.join(', ')}`);
+  const str = (key: string): string | undefined => (typeof values[key] === 'string' ? values[key] : undefined);
+  const output = str('output') ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
+
+  const allowed: Record<ParsedArgs['sub'], readonly string[]> = {
+    add: ['kubeconfig', 'context', 'provider', 'data-dir'],
+    list: ['output', 'data-dir'],
+    show: ['output', 'data-dir'],
+    remove: ['data-dir'],
+  };
+  for (const key of Object.keys(values)) {
+    if (!allowed[sub].includes(key)) throw new UsageError(`${key === 'output' ? '-o' : `--${key}`}: not a flag of 'kup cluster ${sub}'`);
+  }
+  const wantsName = sub !== 'list';
+  if (wantsName && rest.length === 0) throw new UsageError(`NAME is required: kup cluster ${sub} NAME`);
+  if (rest.length > (wantsName ? 1 : 0)) throw new UsageError(`unexpected argument "${rest[wantsName ? 1 : 0] ?? ''}"`);
+  if (sub === 'add') {
+    if (str('kubeconfig') === undefined) throw new UsageError('--kubeconfig FILE is required');
+    if (str('provider') === undefined) throw new UsageError('--provider is required (sim)');
+  }
+  const name = rest[0];
+  const kubeconfig = str('kubeconfig');
+  const context = str('context');
+  const provider = str('provider');
+  const dir = str('data-dir');
+  return {
+    sub,
+    output,
+    ...(name !== undefined ? { name } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(context !== undefined ? { context } : {}),
+    ...(provider !== undefined ? { provider } : {}),
+    ...(dir !== undefined ? { dataDir: dir } : {}),
+  };
+}
+
+function isSubcommand(s: string): s is ParsedArgs['sub'] {
+  return (SUBCOMMANDS as readonly string[]).includes(s);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()).join('\n');
+}

@@ -1,0 +1,381 @@
+/**
+ * The commands of runs: `kup plan`, `kup upgrade`, `kup work`, `kup pause|resume|cancel|rollback`, `kup status`.
+ * A run is created by `upgrade` and stepped by an executor: in the foreground with `--wait`, else by a detached
+ * `kup work --run ID` process. Any kup process can pause, resume, cancel or roll back a run, and a restarted
+ * `kup work` resumes every run whose executor died.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { activeCatalog } from '../../catalog/catalog-file.ts';
+import { parseAcknowledgement } from '../../checks/acknowledge.ts';
+import type { Acknowledgement } from '../../checks/types.ts';
+import type { EngineClock } from '../../engine/context.ts';
+import { executeRun, RunLeaseHeldError } from '../../engine/executor.ts';
+import { loadRun } from '../../engine/apply-event.ts';
+import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
+import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster, planUpgrade, runRequest } from '../../engine/runs.ts';
+import { openSqliteStore } from '../../persistence/store.ts';
+import type { KupStore } from '../../persistence/store.ts';
+import { progressOf } from '../../rollout/machine/progress.ts';
+import { isTerminal } from '../../rollout/machine/state.ts';
+import type { DrainTimeoutPolicy, RunState } from '../../rollout/machine/types.ts';
+import type { RolloutPlan } from '../../rollout/plan.ts';
+import type { CliIo } from '../io.ts';
+import { UsageError, dataDir } from '../io.ts';
+
+/** Usage of the run commands. */
+export const RUN_USAGE = `Usage:
+  kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
+                   [--strategy replace|in-place] [--max-surge N] [--soak 30s] [-o json]
+  kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
+                   [--acknowledge RULE[/OBJECT]=REASON ...] [--yes] [--wait]
+  kup status RUN|CLUSTER [--watch] [-o json]
+  kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
+  kup work [--run RUN]        step runs (every active one whose executor is gone) until they end`;
+
+const clock: EngineClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal?.reason as Error);
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const PLAN_FLAGS = {
+  to: { type: 'string' },
+  image: { type: 'string' },
+  pool: { type: 'string', multiple: true },
+  'batch-policy': { type: 'string' },
+  strategy: { type: 'string' },
+  'max-surge': { type: 'string' },
+  soak: { type: 'string' },
+  'worker-strategy': { type: 'string' },
+  'allow-preview': { type: 'boolean' },
+  'allow-expired': { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  'data-dir': { type: 'string' },
+} as const;
+
+const UPGRADE_FLAGS = {
+  ...PLAN_FLAGS,
+  'drain-timeout-policy': { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'node-ready-timeout': { type: 'string' },
+  'max-pause': { type: 'string' },
+  acknowledge: { type: 'string', multiple: true },
+  yes: { type: 'boolean', short: 'y' },
+  wait: { type: 'boolean' },
+} as const;
+
+function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args, options, strict: true, allowPositionals: true });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${RUN_USAGE}`);
+  }
+}
+
+/** `30s`, `10m`, `2h`, `1d`, or plain milliseconds. */
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text);
+  if (!m) throw new UsageError(`${flag}: "${text}" is not a duration like 30s, 10m, 2h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Math.round(Number(m[1]) * unit);
+}
+
+function upgradeRequest(v: Values): UpgradeRequest {
+  const to = typeof v['to'] === 'string' ? v['to'].replace(/^v/, '') : undefined;
+  const image = typeof v['image'] === 'string' ? v['image'] : undefined;
+  if (!to && !image) throw new UsageError('give --to VERSION, --image IMAGE, or both');
+  const strategy = v['strategy'];
+  if (strategy !== undefined && strategy !== 'replace' && strategy !== 'in-place') throw new UsageError(`--strategy: "${String(strategy)}" is not replace or in-place`);
+  const policy = v['drain-timeout-policy'];
+  if (policy !== undefined && policy !== 'pause' && policy !== 'quarantine' && policy !== 'force') {
+    throw new UsageError(`--drain-timeout-policy: "${String(policy)}" is not pause, quarantine or force`);
+  }
+  const workerStrategy = v['worker-strategy'];
+  if (workerStrategy !== undefined && workerStrategy !== 'follow' && workerStrategy !== 'minimal') throw new UsageError(`--worker-strategy: "${String(workerStrategy)}" is not follow or minimal`);
+  const acks: Acknowledgement[] = [];
+  for (const a of (v['acknowledge'] as string[] | undefined) ?? []) {
+    try {
+      acks.push(parseAcknowledgement(a));
+    } catch (err) {
+      throw new UsageError(`--acknowledge: ${(err as Error).message}`);
+    }
+  }
+  const surge = v['max-surge'];
+  return {
+    ...(to ? { to } : {}),
+    ...(image ? { image } : {}),
+    ...(Array.isArray(v['pool']) ? { pools: v['pool'] } : {}),
+    poolOptions: {
+      ...(typeof v['batch-policy'] === 'string' ? { batchPolicy: v['batch-policy'] } : {}),
+      ...(strategy ? { strategy } : {}),
+      ...(typeof surge === 'string' ? { maxSurge: /^\d+$/.test(surge) ? Number(surge) : surge } : {}),
+    },
+    ...(typeof v['soak'] === 'string' ? { soakMs: parseDuration('--soak', v['soak']) } : {}),
+    ...(workerStrategy ? { workerStrategy } : {}),
+    ...(v['allow-preview'] ? { allowPreview: true } : {}),
+    ...(v['allow-expired'] ? { allowExpired: true } : {}),
+    run: {
+      ...(policy ? { drainTimeoutPolicy: policy as DrainTimeoutPolicy } : {}),
+      ...(typeof v['max-pause'] === 'string' ? { maxPauseMs: parseDuration('--max-pause', v['max-pause']) } : {}),
+    },
+    ...(acks.length ? { acknowledgements: acks } : {}),
+    ...(typeof v['drain-timeout'] === 'string' ? { drainTimeoutMs: parseDuration('--drain-timeout', v['drain-timeout']) } : {}),
+    ...(typeof v['node-ready-timeout'] === 'string' ? { nodeReadyTimeoutMs: parseDuration('--node-ready-timeout', v['node-ready-timeout']) } : {}),
+  };
+}
+
+function openStore(v: Values): KupStore {
+  return openSqliteStore({ dataDir: dataDir(v['data-dir'] as string | undefined) });
+}
+
+/** `kup plan`. */
+export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(args, PLAN_FLAGS);
+  const name = positionals[0];
+  if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
+  const request = upgradeRequest(values);
+  const store = openStore(values);
+  try {
+    const cluster = await openCluster(store, name, clock);
+    const { catalog } = await activeCatalog(dataDir(values['data-dir'] as string | undefined));
+    const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal);
+    if (values['output'] === 'json') io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+    else io.stdout.write(formatPlan(plan));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `kup upgrade`. */
+export async function runUpgradeCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(args, UPGRADE_FLAGS);
+  const name = positionals[0];
+  if (!name) throw new UsageError(`kup upgrade needs a CLUSTER\n\n${RUN_USAGE}`);
+  const request = upgradeRequest(values);
+  if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
+  const dir = dataDir(values['data-dir'] as string | undefined);
+  const store = openStore(values);
+  let runId: string;
+  try {
+    const cluster = await openCluster(store, name, clock);
+    const { catalog } = await activeCatalog(dir);
+    if (!values['yes']) {
+      const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal);
+      io.stdout.write(formatPlan(plan));
+      if (!(await confirm(io, `Upgrade cluster ${name}? [y/N] `))) {
+        io.stdout.write('not started\n');
+        return 1;
+      }
+    }
+    const state = await createRun(store, cluster, request, catalog, clock, signal);
+    runId = state.runId;
+    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}, expected ${formatMs(state.plan.expectedDurationMs)}\n`);
+    if (values['wait']) return await work(store, dir, [runId], io, signal, true);
+  } finally {
+    if (!values['wait']) await store.close();
+  }
+  const child = spawnWorker(dir, runId);
+  io.stdout.write(`executing in the background (pid ${child}); follow it with: kup status ${runId} --watch\n`);
+  return 0;
+}
+
+/** `kup work`: step the given run, or every active run whose executor is gone. */
+export async function runWorkCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  const { values } = parse(args, { run: { type: 'string', multiple: true }, 'data-dir': { type: 'string' }, quiet: { type: 'boolean' } });
+  const dir = dataDir(values['data-dir'] as string | undefined);
+  const store = openStore(values);
+  const ids = (values['run'] as string[] | undefined) ?? (await store.runs.list({ active: true, claimableAt: clock.now() })).map((r) => r.id);
+  if (ids.length === 0) {
+    io.stdout.write('no run to execute\n');
+    await store.close();
+    return 0;
+  }
+  return work(store, dir, ids, io, signal, !values['quiet']);
+}
+
+async function work(store: KupStore, dir: string, ids: readonly string[], io: CliIo, signal: AbortSignal, verbose: boolean): Promise<number> {
+  const owner = executorId();
+  const leaseTtlMs = Number(process.env['KUP_LEASE_TTL_MS'] ?? 15_000);
+  try {
+    const finals = await Promise.all(
+      ids.map(async (runId) => {
+        const row = await store.runs.get(runId);
+        if (!row) throw new Error(`KUP-RUN-404: run ${runId} does not exist`);
+        const cluster = await openCluster(store, row.cluster, clock);
+        const request = await runRequest(store, runId);
+        const { catalog } = await activeCatalog(dir);
+        const settings = actionSettings(request, request as Partial<ReturnType<typeof actionSettings>>);
+        let last = '';
+        for (;;) {
+          try {
+            return await executeRun({
+              store,
+              runId,
+              owner,
+              leaseTtlMs,
+              signal,
+              ctx: engineContext(cluster, catalog, clock, settings),
+              onState: (state) => {
+                const line = progressLine(state);
+                if (verbose && line !== last) io.stdout.write(`${new Date(clock.now()).toISOString().slice(11, 19)} ${runId} ${line}\n`);
+                last = line;
+              },
+            });
+          } catch (err) {
+            // A dead executor's lease has to expire before this one can take over: wait for it.
+            if (err instanceof RunLeaseHeldError && !signal.aborted) {
+              await clock.sleep(Math.max(100, err.expiresAt - clock.now() + 50), signal).catch(() => undefined);
+              if (signal.aborted) return (await loadRun(store, runId)).state;
+              continue;
+            }
+            throw err;
+          }
+        }
+      }),
+    );
+    return finals.every((s) => s.status.phase === 'succeeded' || s.status.phase === 'rolled-back' || s.status.phase === 'cancelled') ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `kup pause|resume|cancel|rollback RUN`. */
+export async function runControlCommand(command: RunCommand, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, message: { type: 'string' } });
+  const runId = positionals[0];
+  if (!runId) throw new UsageError(`kup ${command} needs a RUN id\n\n${RUN_USAGE}`);
+  const store = openStore(values);
+  try {
+    const state = await commandRun(store, runId, command, clock.now(), values['message'] as string | undefined);
+    io.stdout.write(`run ${runId}: ${progressLine(state)}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `kup status RUN|CLUSTER [--watch]`. */
+export async function runStatusCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, watch: { type: 'boolean', short: 'w' }, output: { type: 'string', short: 'o' } });
+  const target = positionals[0];
+  if (!target) throw new UsageError(`kup status needs a RUN id or a CLUSTER\n\n${RUN_USAGE}`);
+  const store = openStore(values);
+  try {
+    let runId = target;
+    if (!target.startsWith('run-')) {
+      const latest = (await store.runs.list({ cluster: target, limit: 1 }))[0];
+      if (!latest) throw new UsageError(`no run for cluster "${target}"`);
+      runId = latest.id;
+    }
+    let lastSeq = 0;
+    const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
+    for (;;) {
+      const { state } = await loadRun(store, runId);
+      if (values['output'] === 'json') {
+        io.stdout.write(JSON.stringify({ runId, status: state.status, progress: progressOf(state, state.plan, clock.now()) }, null, 2) + '\n');
+        return 0;
+      }
+      const events = await store.events.list(runId, { afterSeq: lastSeq });
+      for (const e of events) {
+        io.stdout.write(`${new Date(e.at).toISOString().slice(11, 19)} ${e.outcome.padEnd(10)} ${e.step}${e.node ? ` ${e.node}` : ''}: ${e.message}\n`);
+        lastSeq = e.seq;
+      }
+      io.stdout.write(tty ? `\r${progressBar(state)} ${progressLine(state)}\x1b[K` : `${progressLine(state)}\n`);
+      if (!values['watch'] || isTerminal(state) || signal.aborted) {
+        if (tty) io.stdout.write('\n');
+        return 0;
+      }
+      await clock.sleep(500, signal).catch(() => undefined);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** One line of progress: phase, control-plane node i of n, nodes upgraded per pool, ETA. */
+export function progressLine(state: RunState): string {
+  const p = progressOf(state, state.plan, clock.now());
+  const status = state.status;
+  const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : status.phase];
+  if (p.controlPlane.n > 0) parts.push(`control plane ${p.controlPlane.i}/${p.controlPlane.n}`);
+  for (const pool of p.pools) parts.push(`${pool.name} ${pool.upgraded}/${pool.total}${pool.batches > 0 ? ` batch ${pool.currentBatch}/${pool.batches}` : ''}`);
+  if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatMs(p.eta.remainingMs)}`);
+  if (status.phase === 'failed') parts.push(status.reason);
+  return parts.join(' | ');
+}
+
+function progressBar(state: RunState): string {
+  const p = progressOf(state, state.plan, clock.now());
+  const total = p.controlPlane.n + p.pools.reduce((n, x) => n + x.total, 0);
+  const done = p.controlPlane.i + p.pools.reduce((n, x) => n + x.upgraded, 0);
+  const width = 24;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** The plan for people: path, snapshot, control plane in order, pools' batches, duration, point of no return. */
+export function formatPlan(plan: RolloutPlan): string {
+  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatMs(plan.expectedDurationMs)}`];
+  for (const phase of plan.phases) {
+    switch (phase.kind) {
+      case 'snapshot':
+        lines.push('  1. etcd snapshot (rollback restores it)');
+        break;
+      case 'control-plane':
+        lines.push(`  control plane ${phase.from} -> ${phase.to}: ${phase.batches.flatMap((b) => b.steps.map((s) => ('node' in s ? s.node : s.key))).join(' -> ')} (one at a time; etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet; API health checked between nodes)`);
+        break;
+      case 'pool':
+        lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${phase.strategy}, ${phase.batchPolicy}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}`);
+        break;
+      default:
+        lines.push('  post-upgrade validation');
+    }
+  }
+  lines.push(plan.pointOfNoReturn ? `  point of no return: ${plan.pointOfNoReturn.message}` : '  point of no return: none (a rollback moves nodes back)');
+  for (const note of plan.notes) lines.push(`  note: ${note}`);
+  return lines.join('\n') + '\n';
+}
+
+function formatMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+async function confirm(io: CliIo, question: string): Promise<boolean> {
+  io.stdout.write(question);
+  const answer = await new Promise<string>((resolve) => process.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  process.stdin.pause();
+  return /^y(es)?$/i.test(answer);
+}
+
+function spawnWorker(dir: string, runId: string): number {
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const out = openSync(join(logs, `${runId}.log`), 'a');
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', '..', 'bin', 'kup.mjs'), 'work', '--run', runId, '--data-dir', dir], {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  child.unref();
+  return child.pid ?? 0;
+}

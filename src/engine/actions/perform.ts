@@ -1,0 +1,199 @@
+/**
+ * Performs one effect of the run state machine against the cluster and the provider, and says what happened as
+ * the event the machine takes next. Expected failures are events (step-failed with a cause, drain-timed-out), not
+ * exceptions; only cancellation (the signal) rejects.
+ */
+import { runChecks } from '../../checks/runner.ts';
+import { statusOf } from '../../cluster/errors.ts';
+import { send } from '../../cluster/requests.ts';
+import { cordonNode, uncordonNode } from '../../drain/cordon.ts';
+import { drainNode } from '../../drain/drain.ts';
+import { DrainErrorCode, type PodIssue } from '../../drain/errors.ts';
+import type { NodeTarget } from '../../rollout/plan.ts';
+import type { ActionEffect, BlockedPod, RunEvent } from '../../rollout/machine/types.ts';
+import type { EngineContext } from '../context.ts';
+import { ProviderError } from '../provider.ts';
+import { waitForNodeReady } from './node-wait.ts';
+import { validateBatch } from './validate.ts';
+
+/** Performs `effect`; resolves to the event that reports it. Rejects only when `signal` aborts. */
+export async function performEffect(effect: ActionEffect, ctx: EngineContext, signal: AbortSignal): Promise<RunEvent> {
+  const ok = (result?: { newNode?: string; snapshot?: string; message?: string }): RunEvent => ({
+    type: 'step-succeeded',
+    key: effect.key,
+    action: effect.type,
+    ...(result ? { result } : {}),
+  });
+  try {
+    if (effect.notBefore !== null && effect.notBefore > ctx.clock.now()) await ctx.clock.sleep(effect.notBefore - ctx.clock.now(), signal);
+    switch (effect.type) {
+      case 'precheck': {
+        const report = await runChecks(ctx.conn, {
+          target: ctx.settings.targetVersion,
+          phase: 'precheck',
+          catalog: ctx.catalog,
+          acknowledgements: ctx.settings.acknowledgements,
+          signal,
+        });
+        const blockers = report.findings.filter((f) => f.severity === 'blocker' && !f.acknowledged);
+        if (blockers.length > 0) {
+          return {
+            type: 'precheck-failed',
+            blockers: blockers.map((b) => ({ rule: b.rule, message: b.message, objects: b.objects.map((o) => (o.namespace ? `${o.kind} ${o.namespace}/${o.name}` : `${o.kind} ${o.name}`)) })),
+          };
+        }
+        const acknowledged = report.findings.flatMap((f) =>
+          f.severity === 'blocker' && f.acknowledged ? [{ rule: f.rule, ...(f.objects[0] ? { object: f.objects[0].name } : {}), reason: f.acknowledged.reason }] : [],
+        );
+        return { type: 'precheck-passed', acknowledged };
+      }
+      case 'take-snapshot': {
+        const snap = await ctx.provider.takeSnapshot(effect.idempotencyKey, signal);
+        return ok({ snapshot: snap.id, message: `snapshot ${snap.id} (${snap.sizeBytes} bytes)` });
+      }
+      case 'upgrade-cp-node':
+        await ctx.provider.upgradeControlPlaneNode(effect.node, effect.version, effect.idempotencyKey, signal);
+        return ok({ message: `${effect.node} runs ${effect.version}` });
+      case 'check-api-health': {
+        const deadline = ctx.clock.now() + 60_000;
+        for (;;) {
+          const res = await ctx.conn.getText('/readyz', signal).catch((err: unknown) => ({ status: 0, body: String(err) }));
+          if (res.status === 200) return ok();
+          if (ctx.clock.now() > deadline) throw new Error(`KUP-ENGINE-004: /readyz answered ${res.status} for 60s after ${effect.node}: ${res.body.slice(0, 200)}`);
+          await ctx.clock.sleep(500, signal);
+        }
+      }
+      case 'cordon':
+        await cordonNode(ctx.conn, effect.node, { signal });
+        return ok();
+      case 'uncordon':
+        await uncordonNode(ctx.conn, effect.node, { signal });
+        return ok();
+      case 'drain':
+        return await drain(effect, ctx, signal);
+      case 'replace-node': {
+        const target = workerTarget(effect.target);
+        const { newNode } = await ctx.provider.replaceWorkerNode(effect.node, target, effect.idempotencyKey, signal);
+        return ok({ newNode, message: `${newNode} replaces ${effect.node}` });
+      }
+      case 'upgrade-node-in-place': {
+        const target = workerTarget(effect.target);
+        await ctx.provider.upgradeWorkerNodeInPlace(effect.node, target, effect.idempotencyKey, signal);
+        return ok();
+      }
+      case 'wait-node-ready':
+        await waitForNodeReady(
+          ctx.conn,
+          effect.node,
+          effect.target ? workerTarget(effect.target) : {},
+          ctx.settings.nodeReadyTimeoutMs,
+          ctx.clock,
+          signal,
+        );
+        return ok();
+      case 'delete-old-node':
+        await ctx.provider.deleteWorkerNode(effect.node, effect.idempotencyKey, signal);
+        return ok();
+      case 'label-node':
+        await send(ctx.conn, signal, (o) => ctx.conn.core.patchNode({ name: effect.node, body: { metadata: { labels: effect.labels } } }, o), {
+          'Content-Type': 'application/merge-patch+json',
+        });
+        return ok();
+      case 'validate-batch':
+        await validateBatch(ctx.conn, effect.nodes, ctx.settings.validateTimeoutMs, ctx.clock, signal);
+        return ok();
+      case 'soak':
+        if (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
+        return { type: 'soak-elapsed', key: effect.key };
+      case 'postcheck': {
+        const report = await runChecks(ctx.conn, { target: ctx.settings.targetVersion, phase: 'postcheck', catalog: ctx.catalog, signal });
+        const blockers = report.findings.filter((f) => f.severity === 'blocker');
+        if (blockers.length > 0) throw new Error(`KUP-ENGINE-005: post-upgrade validation failed: ${blockers.map((b) => `${b.rule}: ${b.message}`).join('; ')}`);
+        return ok();
+      }
+      case 'rollback-node': {
+        const target = workerTarget(effect.target);
+        if (effect.strategy === 'replace') {
+          const { newNode } = await ctx.provider.replaceWorkerNode(effect.node, target, effect.idempotencyKey, signal);
+          return ok({ newNode, message: `${newNode} replaces ${effect.node} at ${effect.target.version}` });
+        }
+        await ctx.provider.upgradeWorkerNodeInPlace(effect.node, target, effect.idempotencyKey, signal);
+        return ok();
+      }
+      case 'restore-snapshot': {
+        await ctx.provider.restoreSnapshot(effect.snapshot, effect.idempotencyKey, signal);
+        for (const node of effect.staleNodes) {
+          await send(ctx.conn, signal, (o) => ctx.conn.core.deleteNode({ name: node }, o)).catch((err: unknown) => {
+            if (statusOf(err) !== 404) throw err;
+          });
+        }
+        return ok({ message: `snapshot ${effect.snapshot} restored` });
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    return failed(effect, err);
+  }
+}
+
+async function drain(effect: Extract<ActionEffect, { type: 'drain' }>, ctx: EngineContext, signal: AbortSignal): Promise<RunEvent> {
+  const result = await drainNode(ctx.conn, effect.node, {
+    ignoreDaemonSets: true,
+    deleteEmptyDirData: true,
+    timeoutMs: ctx.settings.drainTimeoutMs,
+    // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
+    disableEviction: effect.force,
+    signal,
+  });
+  if (result.status === 'drained') return { type: 'step-succeeded', key: effect.key, action: 'drain', result: { message: `${result.evicted.length + result.deleted.length} pods moved` } };
+  if (signal.aborted) throw signal.reason;
+  if (result.error.code === DrainErrorCode.timedOut) {
+    return { type: 'drain-timed-out', key: effect.key, pods: result.remaining.map(blockedPod), message: result.error.message };
+  }
+  const first = result.remaining[0];
+  const hold = first?.holds?.[0];
+  return {
+    type: 'step-failed',
+    key: effect.key,
+    action: 'drain',
+    error: { code: result.error.code, message: result.error.message },
+    retryable: result.error.code === DrainErrorCode.apiFailure,
+    cause: {
+      node: effect.node,
+      ...(first ? { pod: `${first.pod.namespace}/${first.pod.name}` } : {}),
+      ...(hold ? { pdb: `${hold.pdb.namespace}/${hold.pdb.name}` } : {}),
+      pods: result.remaining.map(blockedPod),
+      code: result.error.code,
+    },
+  };
+}
+
+function blockedPod(issue: PodIssue): BlockedPod {
+  const hold = issue.holds?.[0];
+  return {
+    pod: `${issue.pod.namespace}/${issue.pod.name}`,
+    ...(hold ? { pdb: `${hold.pdb.namespace}/${hold.pdb.name}` } : {}),
+    reason: issue.reason,
+  };
+}
+
+function failed(effect: ActionEffect, err: unknown): RunEvent {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const ownCode: unknown = (e as unknown as { code?: unknown }).code;
+  const code = typeof ownCode === 'string' ? ownCode : /^(KUP-[A-Z]+-\d+)/.exec(e.message)?.[1];
+  const retryable = e instanceof ProviderError ? e.retryable : statusOf(err) === undefined || (statusOf(err) ?? 0) >= 500 || statusOf(err) === 429;
+  const node = 'node' in effect && typeof effect.node === 'string' ? effect.node : undefined;
+  return {
+    type: 'step-failed',
+    key: effect.key,
+    action: effect.type,
+    error: { ...(code ? { code } : {}), message: e.message },
+    retryable,
+    cause: { ...(node ? { node } : {}), ...(code ? { code } : {}) },
+  };
+}
+
+/** The provider's and the node check's view of a plan target (`image` is the machine image). */
+function workerTarget(target: NodeTarget): { version: string; machineImage?: string } {
+  return { version: target.version, ...(target.image ? { machineImage: target.image } : {}) };
+}

@@ -1,0 +1,89 @@
+/**
+ * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
+ * desired healthy pods again, and no pod is stuck Pending unschedulable. It polls (once a second) because the
+ * condition spans nodes, pods and budgets at once; one list of each per round keeps that cheap.
+ */
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { ClusterConnection } from '../../cluster/connect.ts';
+import { send } from '../../cluster/requests.ts';
+import type { EngineClock } from '../context.ts';
+
+/** One problem found by a validation round. */
+export interface ValidationProblem {
+  kind: 'node' | 'pdb' | 'pod';
+  /** `namespace/name` or node name. */
+  name: string;
+  message: string;
+}
+
+/** A batch that did not validate in time. */
+export class BatchValidationError extends Error {
+  override readonly name = 'BatchValidationError';
+  readonly code = 'KUP-ENGINE-003';
+  constructor(
+    readonly problems: readonly ValidationProblem[],
+    timeoutMs: number,
+  ) {
+    super(
+      `KUP-ENGINE-003: the batch did not validate within ${Math.round(timeoutMs / 1000)}s: ${problems
+        .slice(0, 5)
+        .map((p) => `${p.kind} ${p.name}: ${p.message}`)
+        .join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`,
+    );
+  }
+}
+
+/** Waits until the batch validates; throws BatchValidationError with the last problems after `timeoutMs`. */
+export async function validateBatch(
+  conn: ClusterConnection,
+  nodes: readonly string[],
+  timeoutMs: number,
+  clock: EngineClock,
+  signal: AbortSignal,
+): Promise<void> {
+  const deadline = clock.now() + timeoutMs;
+  let problems: ValidationProblem[] = [];
+  for (;;) {
+    problems = await validationProblems(conn, nodes, signal);
+    if (problems.length === 0) return;
+    if (clock.now() >= deadline) throw new BatchValidationError(problems, timeoutMs);
+    await clock.sleep(1000, signal);
+  }
+}
+
+/** One round: what is wrong now. */
+export async function validationProblems(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<ValidationProblem[]> {
+  const [nodeList, pdbList, pendingList] = await Promise.all([
+    send(conn, signal, (o) => conn.core.listNode({}, o)),
+    send(conn, signal, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o)),
+    send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }, o)),
+  ]);
+  const problems: ValidationProblem[] = [];
+  const byName = new Map(nodeList.items.map((n: V1Node) => [n.metadata?.name ?? '', n]));
+  for (const name of nodes) {
+    const node = byName.get(name);
+    const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
+    if (!node) problems.push({ kind: 'node', name, message: 'not found' });
+    else if (ready?.status !== 'True') problems.push({ kind: 'node', name, message: `Ready=${ready?.status ?? 'missing'}` });
+    else if (node.spec?.unschedulable) problems.push({ kind: 'node', name, message: 'still cordoned' });
+  }
+  for (const pdb of pdbList.items as V1PodDisruptionBudget[]) {
+    const s = pdb.status;
+    if (!s) continue;
+    if (s.currentHealthy < s.desiredHealthy) {
+      problems.push({
+        kind: 'pdb',
+        name: `${pdb.metadata?.namespace}/${pdb.metadata?.name}`,
+        message: `${s.currentHealthy} healthy pods, needs ${s.desiredHealthy}`,
+      });
+    }
+  }
+  for (const pod of pendingList.items as V1Pod[]) {
+    if (pod.metadata?.deletionTimestamp) continue;
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+      problems.push({ kind: 'pod', name: `${pod.metadata?.namespace}/${pod.metadata?.name}`, message: `Pending: ${scheduled.message ?? 'unschedulable'}` });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,38 @@
+/**
+ * What the engine's actions need to act on one cluster: the Kubernetes API connection, the provider, the catalog,
+ * a clock and the run's settings for drains and validation.
+ */
+import type { Acknowledgement } from '../checks/types.ts';
+import type { Catalog } from '../versions/index.ts';
+import type { ClusterConnection } from '../cluster/connect.ts';
+import type { Provider } from './provider.ts';
+
+/** The engine's clock: time and cancellable sleeps (tests pass a fast one). */
+export interface EngineClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Settings of the actions of one run. */
+export interface ActionSettings {
+  /** A node's drain deadline, ms. @default 600000 */
+  drainTimeoutMs: number;
+  /** How long a new or upgraded node may take to be Ready, ms. @default 900000 */
+  nodeReadyTimeoutMs: number;
+  /** How long a batch's validation waits for workloads to be healthy again, ms. @default 600000 */
+  validateTimeoutMs: number;
+  /** The target version of the run (for prechecks and postchecks). */
+  targetVersion: string;
+  /** Precheck blockers the operator accepted for this run, with the reason (recorded in the run). */
+  acknowledgements: readonly Acknowledgement[];
+}
+
+/** Everything an action performer gets. */
+export interface EngineContext {
+  readonly cluster: string;
+  readonly conn: ClusterConnection;
+  readonly provider: Provider;
+  readonly catalog: Catalog;
+  readonly clock: EngineClock;
+  readonly settings: ActionSettings;
+}

@@ -1,0 +1,139 @@
+/**
+ * The executor steps one run until it ends: it holds the run's lease, asks the state machine which effects are due
+ * (`pendingEffects`: issued and not yet reported), performs each once in this process, and applies the event each
+ * one reports. The state is persisted before anything is performed, and every effect carries an idempotency key, so
+ * a kup killed at any moment and started again re-issues exactly the unfinished effects: no node is replaced twice,
+ * none is left cordoned, no event is lost. Operators' commands change the stored state; the executor sees them on
+ * its next read (it re-reads each round, so a second process's pause lands within a poll interval).
+ */
+import type { KupStore } from '../persistence/store.ts';
+import { LeaseLostError } from '../persistence/errors.ts';
+import { pendingEffects } from '../rollout/machine/effects.ts';
+import { isTerminal } from '../rollout/machine/state.ts';
+import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.ts';
+import { performEffect } from './actions/perform.ts';
+import { applyEvent, loadRun } from './apply-event.ts';
+import type { EngineContext } from './context.ts';
+
+/** Options of executeRun. */
+export interface ExecuteRunOptions {
+  store: KupStore;
+  runId: string;
+  /** Who holds the lease: unique per process (host, pid, random). */
+  owner: string;
+  ctx: EngineContext;
+  /** Stops the executor (not the run): in-flight effects are aborted and re-issued by the next executor. */
+  signal: AbortSignal;
+  /** The lease's time to live; renewed at a third of it. @default 15000 */
+  leaseTtlMs?: number;
+  /** How often the executor re-reads the run when nothing finished. @default 250 */
+  pollMs?: number;
+  /** How often time passes for the machine (`tick`: the pause expiry). @default 60000 */
+  tickMs?: number;
+  /** Called after each state the executor commits or reads anew. */
+  onState?: (state: RunState) => void;
+}
+
+/** Another kup holds the run. */
+export class RunLeaseHeldError extends Error {
+  override readonly name = 'RunLeaseHeldError';
+  readonly code = 'KUP-RUN-409';
+  constructor(
+    readonly runId: string,
+    readonly holder: string,
+    readonly expiresAt: number,
+  ) {
+    super(`KUP-RUN-409: run ${runId} is being executed by ${holder} (lease until ${new Date(expiresAt).toISOString()})`);
+  }
+}
+
+/** Steps the run until it is terminal (resolves with the final state) or `signal` aborts (resolves with the last). */
+export async function executeRun(options: ExecuteRunOptions): Promise<RunState> {
+  const { store, runId, owner, ctx, signal } = options;
+  const clock = ctx.clock;
+  const ttl = options.leaseTtlMs ?? 15_000;
+  const pollMs = options.pollMs ?? 250;
+  const tickMs = options.tickMs ?? 60_000;
+  const lease = await store.runs.acquireLease(runId, owner, ttl, clock.now());
+  if (!lease.acquired) throw new RunLeaseHeldError(runId, lease.holder.owner, lease.holder.expiresAt);
+
+  const running = new Map<string, AbortController>();
+  /** Idempotency keys whose step-started this executor reported (after a crash the next one reports it again). */
+  const startedUnits = new Set<string>();
+  let wake: () => void = () => {};
+  let failure: unknown;
+  // Events are applied one at a time in this process: concurrent completions would only conflict with each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const apply = (event: RunEvent) => {
+    const next = queue.then(() => applyEvent(store, runId, event, clock.now(), { leaseOwner: owner }));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const renew = setInterval(() => {
+    store.runs.renewLease(runId, owner, ttl, clock.now()).catch((err: unknown) => {
+      failure = err;
+      wake();
+    });
+  }, Math.max(50, Math.floor(ttl / 3)));
+  let lastTick = clock.now();
+  let state = (await loadRun(store, runId)).state;
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      state = (await loadRun(store, runId)).state;
+      options.onState?.(state);
+      if (signal.aborted) break;
+      if (clock.now() - lastTick >= tickMs) {
+        lastTick = clock.now();
+        state = (await apply({ type: 'tick' })).state;
+      }
+      if (state.status.phase === 'pending') state = (await apply({ type: 'started' })).state;
+      const due = new Map(pendingEffects(state).map((e) => [e.idempotencyKey, e]));
+      // An effect the machine no longer asks for (a pause dropped a step not yet started) is stopped here.
+      for (const [key, controller] of running) if (!due.has(key)) controller.abort(new Error('no longer asked for by the run'));
+      if (isTerminal(state) && running.size === 0) break;
+      for (const effect of due.values()) if (!running.has(effect.idempotencyKey)) start(effect);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        wake = done;
+        const timer = setTimeout(done, pollMs);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  } finally {
+    clearInterval(renew);
+    for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
+    await queue;
+    await store.runs.releaseLease(runId, owner).catch(() => false);
+  }
+  return state;
+
+  function start(effect: ActionEffect): void {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    running.set(effect.idempotencyKey, controller);
+    void (async () => {
+      try {
+        if (!startedUnits.has(effect.idempotencyKey)) {
+          await apply({ type: 'step-started', key: effect.key, action: effect.type });
+          startedUnits.add(effect.idempotencyKey);
+        }
+        const event = await performEffect(effect, ctx, controller.signal);
+        await apply(event);
+      } catch (err) {
+        // Aborted effects are re-issued by whoever executes next; a lost lease stops this executor.
+        if (err instanceof LeaseLostError) failure = err;
+        else if (!controller.signal.aborted) failure = err;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        running.delete(effect.idempotencyKey);
+        wake();
+      }
+    })();
+  }
+}

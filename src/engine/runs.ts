@@ -1,0 +1,191 @@
+/**
+ * Runs as the operator sees them: plan an upgrade of a registered cluster, create the run (persisted, nothing moved
+ * yet), and ask for pause, resume, cancel or rollback. Each command is an event applied to the stored state, so it
+ * works from any process while an executor steps the run elsewhere.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Acknowledgement } from '../checks/types.ts';
+import { connect } from '../cluster/connect.ts';
+import type { ClusterRow } from '../persistence/clusters-repo.ts';
+import { newRunId } from '../persistence/runs-repo.ts';
+import type { KupStore } from '../persistence/store.ts';
+import { providerFor } from '../providers/registry.ts';
+import { createRunState } from '../rollout/machine/state.ts';
+import type { RunOptions, RunState } from '../rollout/machine/types.ts';
+import type { PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
+import { buildPlan } from '../rollout/plan.ts';
+import type { Catalog, WorkerStrategy } from '../versions/index.ts';
+import { planUpgradePath } from '../versions/index.ts';
+import { applyEvent } from './apply-event.ts';
+import type { ActionSettings, EngineClock, EngineContext } from './context.ts';
+import type { Provider, Topology } from './provider.ts';
+
+/** A cluster the engine can act on: its API connection and its provider. */
+export interface OpenCluster {
+  row: ClusterRow;
+  conn: ReturnType<typeof connect>;
+  provider: Provider;
+}
+
+/** A cluster not in the registry. */
+export class ClusterNotRegisteredError extends Error {
+  override readonly name = 'ClusterNotRegisteredError';
+  readonly code = 'KUP-RUN-001';
+  constructor(readonly cluster: string) {
+    super(`KUP-RUN-001: cluster "${cluster}" is not registered (kup cluster add ${cluster} --kubeconfig F --provider sim)`);
+  }
+}
+
+/** Opens a registered cluster. */
+export async function openCluster(store: KupStore, name: string, clock?: EngineClock): Promise<OpenCluster> {
+  const row = await store.clusters.get(name);
+  if (!row) throw new ClusterNotRegisteredError(name);
+  const conn = connect({ kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) });
+  const settings = (typeof row.providerSettings === 'object' && row.providerSettings !== null ? row.providerSettings : {}) as Record<string, unknown>;
+  const provider = providerFor(row.provider, settings, { name: row.name, kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
+  return { row, conn, provider };
+}
+
+/** What to upgrade to and how. */
+export interface UpgradeRequest {
+  /** Target Kubernetes version; absent for an image-only upgrade. */
+  to?: string;
+  /** New machine image for the pools moved (all, or `pools`). */
+  image?: string;
+  /** Only these pools (an image-only upgrade, or pools lagging). @default all */
+  pools?: readonly string[];
+  /** Pool options applied to every pool moved: batch policy, strategy, surge. */
+  poolOptions?: PoolRolloutOptions;
+  /** Soak after each batch, ms. @default 0 */
+  soakMs?: number;
+  workerStrategy?: WorkerStrategy;
+  allowPreview?: boolean;
+  allowExpired?: boolean;
+  /** Run options: drain-timeout policy, pause expiry, retries. */
+  run?: RunOptions;
+  acknowledgements?: readonly Acknowledgement[];
+}
+
+/** Builds the plan for a request against the cluster as it is now. */
+export async function planUpgrade(cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, now: number, signal: AbortSignal): Promise<{ plan: RolloutPlan; topology: Topology }> {
+  const topology = await cluster.provider.describeTopology(signal);
+  const planTopology = toPlanTopology(topology);
+  const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
+  const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
+  let change: PlanChange;
+  if (request.to) {
+    const controlPlane = lowestApiserver(topology);
+    const path = planUpgradePath(
+      { controlPlane, pools: topology.pools.map((p) => ({ name: p.name, kubelet: p.kubeletVersion })), target: request.to },
+      catalog,
+      {
+        now: new Date(now),
+        ...(request.allowPreview ? { allowPreview: true } : {}),
+        ...(request.allowExpired ? { allowExpired: true } : {}),
+        ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+      },
+    );
+    change = { kind: 'version', path, ...(images ? { images } : {}) };
+  } else if (images) {
+    change = { kind: 'image', images };
+  } else {
+    throw new Error('KUP-RUN-002: nothing to do: give --to VERSION, --image IMAGE, or both');
+  }
+  const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));
+  const plan = buildPlan({ cluster: cluster.row.name, topology: planTopology, change, pools, ...(request.soakMs ? { soakMs: request.soakMs } : {}) });
+  return { plan, topology };
+}
+
+/** Creates a run (persisted, pending): nothing moves until an executor steps it. */
+export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: EngineClock, signal: AbortSignal): Promise<RunState> {
+  const now = clock.now();
+  const { plan } = await planUpgrade(cluster, request, catalog, now, signal);
+  const runId = newRunId(now);
+  const state = createRunState(plan, { runId, now, ...(request.run ?? {}) });
+  await store.runs.create(
+    // The row's plan column keeps what the run was asked for beside the plan: the executor needs the target and the
+    // acknowledgements, and the state only ever holds what the machine owns.
+    { id: runId, cluster: cluster.row.name, target: request.to ?? request.image ?? '', plan: { plan, request: serializableRequest(request) }, state, phase: state.status.phase, createdAt: now },
+    [{ at: now, step: 'run', outcome: 'created', message: `run created: ${describeRequest(request)}` }],
+  );
+  return state;
+}
+
+/** The request a run was created with (kept beside its state: the executor needs the target and the acks). */
+export async function runRequest(store: KupStore, runId: string): Promise<UpgradeRequest> {
+  const row = await store.runs.get(runId);
+  const raw = (row?.plan as { request?: UpgradeRequest } | undefined)?.request;
+  return raw ?? {};
+}
+
+/** The settings of a run's actions. */
+export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}): ActionSettings {
+  return {
+    drainTimeoutMs: 600_000,
+    nodeReadyTimeoutMs: 900_000,
+    validateTimeoutMs: 600_000,
+    targetVersion: request.to ?? '',
+    acknowledgements: request.acknowledgements ?? [],
+    ...overrides,
+  };
+}
+
+/** Builds the context an executor needs for a run's cluster. */
+export function engineContext(cluster: OpenCluster, catalog: Catalog, clock: EngineClock, settings: ActionSettings): EngineContext {
+  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock, settings };
+}
+
+/** An operator command on a run. */
+export type RunCommand = 'pause' | 'resume' | 'cancel' | 'rollback';
+
+/** Applies an operator command; the machine refuses what the run's status does not allow (with the reason). */
+export async function commandRun(store: KupStore, runId: string, command: RunCommand, now: number, message?: string): Promise<RunState> {
+  const event =
+    command === 'pause'
+      ? { type: 'pause-requested' as const, ...(message ? { message } : {}) }
+      : command === 'resume'
+        ? { type: 'resume-requested' as const }
+        : command === 'cancel'
+          ? { type: 'cancel-requested' as const }
+          : { type: 'rollback-requested' as const };
+  return (await applyEvent(store, runId, event, now)).state;
+}
+
+/** A lease owner id unique to this process. */
+export function executorId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+}
+
+function toPlanTopology(t: Topology): PlanTopology {
+  return {
+    controlPlane: t.controlPlane.map((n) => ({ node: n.node, kubeletVersion: n.kubeletVersion, components: n.components, machineImage: n.machineImage })),
+    pools: t.pools.map((p) => ({
+      name: p.name,
+      kubeletVersion: p.kubeletVersion,
+      machineImage: p.machineImage,
+      nodes: p.nodes.map((n) => ({ node: n.node, kubeletVersion: n.kubeletVersion, machineImage: n.machineImage })),
+    })),
+  };
+}
+
+function lowestApiserver(t: Topology): string {
+  const versions = t.controlPlane.map((n) => n.components['kube-apiserver'] ?? n.kubeletVersion).map((v) => v.replace(/^v/, ''));
+  versions.sort((a, b) => {
+    const pa = a.split('.').map(Number);
+    const pb = b.split('.').map(Number);
+    for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+    return 0;
+  });
+  const lowest = versions[0];
+  if (!lowest) throw new Error('KUP-RUN-003: the provider reports no control-plane node');
+  return lowest;
+}
+
+function serializableRequest(r: UpgradeRequest): UpgradeRequest {
+  return JSON.parse(JSON.stringify(r)) as UpgradeRequest;
+}
+
+function describeRequest(r: UpgradeRequest): string {
+  return [r.to ? `to ${r.to}` : undefined, r.image ? `image ${r.image}` : undefined, r.pools?.length ? `pools ${r.pools.join(',')}` : undefined].filter(Boolean).join(', ');
+}

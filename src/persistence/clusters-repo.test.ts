@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { ClusterRow } from './clusters-repo.ts';
+import { StoreError } from './errors.ts';
+import type { KupStore } from './store.ts';
+import { openSqliteStore } from './store.ts';
+
+let store: KupStore;
+
+beforeEach(() => {
+  store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), 'kup-clusters-')) });
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+const prod: ClusterRow = {
+  name: 'prod',
+  kubeconfigPath: '/etc/kup/prod.kubeconfig',
+  context: 'prod-admin',
+  provider: 'sim',
+  providerSettings: { region: 'eu-1', zones: ['a', 'b'] },
+  addedAt: 1000,
+};
+
+describe('clusters', () => {
+  it('adds, reads and lists clusters by name', async () => {
+    assert.deepEqual(await store.clusters.add(prod), prod);
+    const noContext: ClusterRow = { name: 'dev', kubeconfigPath: '/k/dev', provider: 'sim', providerSettings: {}, addedAt: 2000 };
+    await store.clusters.add(noContext);
+    assert.deepEqual(await store.clusters.get('prod'), prod);
+    assert.deepEqual(await store.clusters.get('dev'), noContext);
+    assert.equal(await store.clusters.get('nope'), undefined);
+    assert.deepEqual((await store.clusters.list()).map((c) => c.name), ['dev', 'prod']);
+  });
+
+  it('refuses a second cluster of the same name', async () => {
+    await store.clusters.add(prod);
+    await assert.rejects(store.clusters.add({ ...prod, kubeconfigPath: '/other' }), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.message, 'KUP-STORE-007: a cluster named prod is already registered');
+      return true;
+    });
+    assert.equal((await store.clusters.get('prod'))?.kubeconfigPath, prod.kubeconfigPath);
+  });
+
+  it('refuses to remove a cluster with an active run, naming it; removes it with its finished runs otherwise', async () => {
+    await store.clusters.add(prod);
+    const run = (id: string, active: boolean) => ({ id, cluster: 'prod', target: '1.31.5', plan: {}, state: {}, phase: active ? 'paused' : 'succeeded', active, createdAt: 1 });
+    await store.runs.create(run('run-old', false), [{ at: 1, step: 'created', outcome: 'info', message: 'created' }]);
+    await store.runs.create(run('run-live', true));
+    assert.deepEqual(await store.clusters.remove('prod'), { status: 'busy', activeRuns: ['run-live'] });
+    assert.ok(await store.clusters.get('prod'), 'a busy cluster stays');
+
+    await store.runs.saveState('run-live', 1, { state: {}, phase: 'cancelled', active: false, at: 2 });
+    assert.deepEqual(await store.clusters.remove('prod'), { status: 'removed', cluster: prod, runsRemoved: 2 });
+    assert.equal(await store.clusters.get('prod'), undefined);
+    assert.equal(await store.runs.get('run-old'), undefined);
+    assert.deepEqual(await store.events.list('run-old'), []);
+    assert.deepEqual(await store.clusters.remove('prod'), { status: 'not-found' });
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Errors of kup's store, with a stable code in the message and the run or cluster named. Expected outcomes that a
+ * caller branches on (a lease held by another kup, a cluster that still has an active run) are returned as data by
+ * the repositories; these errors are for what a caller cannot go on from.
+ */
+
+/** Stable codes of store errors. */
+export const StoreErrorCode = {
+  /** The database cannot be opened or configured. */
+  open: 'KUP-STORE-001',
+  /** The database was written by a newer kup (its schema is ahead of this one's migrations). */
+  schemaTooNew: 'KUP-STORE-002',
+  /** A migration failed; the database is left at the last version that applied whole. */
+  migration: 'KUP-STORE-003',
+  /** No run with that id. */
+  runNotFound: 'KUP-STORE-004',
+  /** Another writer saved the run first (optimistic concurrency). */
+  runConflict: 'KUP-STORE-005',
+  /** The caller does not hold the run's lease (any more). */
+  leaseLost: 'KUP-STORE-006',
+  /** A cluster with that name is already registered. */
+  clusterExists: 'KUP-STORE-007',
+  /** The cluster a run names is not registered. */
+  clusterNotFound: 'KUP-STORE-008',
+  /** A value cannot be stored as JSON (undefined, a cycle, a BigInt). */
+  notJson: 'KUP-STORE-009',
+  /** A step outcome is finished before it was begun. */
+  stepNotBegun: 'KUP-STORE-010',
+  /** A run with that id already exists. */
+  runExists: 'KUP-STORE-011',
+} as const;
+/** One of StoreErrorCode's values. */
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+/** What a store error is about. */
+export interface StoreErrorDetails {
+  readonly run?: string;
+  readonly cluster?: string;
+  readonly path?: string;
+  readonly stepKey?: string;
+}
+
+/** A failure of kup's store. */
+export class StoreError extends Error {
+  override readonly name: string = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly details: StoreErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+  }
+}
+
+/**
+ * A run was saved by another writer after the caller read it: the caller's `expectedVersion` is stale. The caller
+ * re-reads the run (and, if it no longer holds the lease, stops stepping it).
+ */
+export class RunConflictError extends StoreError {
+  override readonly name = 'RunConflictError';
+  constructor(
+    readonly runId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      StoreErrorCode.runConflict,
+      `run ${runId} was saved by another writer: expected version ${expectedVersion}, it is at ${actualVersion}`,
+      { run: runId },
+    );
+  }
+}
+
+/** The caller does not hold a run's lease: another kup took it over (after it expired) or it was released. */
+export class LeaseLostError extends StoreError {
+  override readonly name = 'LeaseLostError';
+  constructor(
+    readonly runId: string,
+    readonly owner: string,
+    /** Who holds it now, if anyone. */
+    readonly holder: string | undefined,
+  ) {
+    super(
+      StoreErrorCode.leaseLost,
+      `${owner} does not hold the lease of run ${runId}${holder === undefined ? ' (nobody does)' : `: ${holder} does`}`,
+      { run: runId },
+    );
+  }
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { databasePath, openDatabase } from './database.ts';
+import { StoreError } from './errors.ts';
+import type { Migration } from './migrations.ts';
+import { MIGRATIONS, migrate, schemaVersion } from './migrations.ts';
+import { openSqliteStore } from './store.ts';
+
+const freshDir = (): string => mkdtempSync(join(tmpdir(), 'kup-migrations-'));
+const tables = (db: ReturnType<typeof openDatabase>): string[] =>
+  db
+    .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((r) => r.name);
+
+describe('openDatabase', () => {
+  it('creates <dataDir>/kup.db in WAL mode, synchronous=FULL, with foreign keys and a busy timeout, at the latest schema', () => {
+    const dir = join(freshDir(), 'nested', 'data');
+    const db = openDatabase({ dataDir: dir, busyTimeoutMs: 1234 });
+    try {
+      assert.equal(db.name, databasePath(dir));
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
+      assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+      assert.equal(db.pragma('busy_timeout', { simple: true }), 1234);
+      assert.equal(schemaVersion(db), MIGRATIONS.length);
+      assert.deepEqual(tables(db), ['clusters', 'run_events', 'runs', 'schema_migrations', 'step_outcomes']);
+      const recorded = db.prepare<[], { version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version').all();
+      assert.deepEqual(recorded, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('applies nothing when reopened at the latest version', () => {
+    const dir = freshDir();
+    openDatabase({ dataDir: dir }).close();
+    const db = openDatabase({ dataDir: dir });
+    try {
+      assert.deepEqual(migrate(db), { from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('migrates a file written at schema version 1, keeping its clusters, runs and events', async () => {
+    const dir = freshDir();
+    // A kup of schema version 1 wrote this file.
+    const old = openDatabase({ dataDir: dir, migrations: MIGRATIONS.slice(0, 1), now: () => 1000 });
+    assert.equal(schemaVersion(old), 1);
+    assert.ok(!tables(old).includes('step_outcomes'));
+    old
+      .prepare('INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('prod', '/etc/kup/prod.kubeconfig', 'prod-admin', 'sim', '{}', 1000);
+    old
+      .prepare(
+        `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, plan, state, version)
+         VALUES ('run-1', 'prod', 1000, 2000, '1.31.4', 'paused', 1, '{"hops":["1.31.4"]}', '{"phase":"paused"}', 7)`,
+      )
+      .run();
+    old
+      .prepare(`INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES ('run-1', 1, 1500, 'snapshot', NULL, 'succeeded', 'snapshot taken', '{"id":"snap-1"}')`)
+      .run();
+    old.close();
+
+    const store = openSqliteStore({ dataDir: dir, now: () => 5000 });
+    try {
+      const run = await store.runs.get('run-1');
+      assert.ok(run);
+      assert.equal(run.version, 7);
+      assert.deepEqual(run.plan, { hops: ['1.31.4'] });
+      assert.deepEqual(run.state, { phase: 'paused' });
+      assert.equal(run.lease, undefined, 'the new lease columns start empty');
+      assert.deepEqual(await store.events.list('run-1'), [
+        { runId: 'run-1', seq: 1, at: 1500, step: 'snapshot', outcome: 'succeeded', message: 'snapshot taken', data: { id: 'snap-1' } },
+      ]);
+      assert.deepEqual(await store.clusters.get('prod'), {
+        name: 'prod',
+        kubeconfigPath: '/etc/kup/prod.kubeconfig',
+        context: 'prod-admin',
+        provider: 'sim',
+        providerSettings: {},
+        addedAt: 1000,
+      });
+      // What version 2 added works on the old run.
+      const lease = await store.runs.acquireLease('run-1', 'kup-a', 30_000, 6000);
+      assert.equal(lease.acquired, true);
+      assert.equal((await store.stepOutcomes.begin('run-1', 'replace/app/app-0', 6000)).firstAttempt, true);
+    } finally {
+      await store.close();
+    }
+    const db = openDatabase({ dataDir: dir });
+    try {
+      assert.deepEqual(
+        db.prepare<[], { version: number; applied_at: number }>('SELECT version, applied_at FROM schema_migrations ORDER BY version').all(),
+        [
+          { version: 1, applied_at: 1000 },
+          { version: 2, applied_at: 5000 },
+        ],
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a file written by a newer kup, and leaves it as it is', () => {
+    const dir = freshDir();
+    const future: Migration = { version: MIGRATIONS.length + 1, name: 'from the future', sql: 'CREATE TABLE future (x INTEGER) STRICT' };
+    openDatabase({ dataDir: dir, migrations: [...MIGRATIONS, future] }).close();
+    assert.throws(
+      () => openDatabase({ dataDir: dir }),
+      (err: unknown) =>
+        err instanceof StoreError &&
+        err.code === 'KUP-STORE-002' &&
+        err.message.includes(`schema version ${MIGRATIONS.length + 1}`) &&
+        err.message.includes('newer kup'),
+    );
+    const db = openDatabase({ dataDir: dir, migrations: [...MIGRATIONS, future] });
+    try {
+      assert.ok(tables(db).includes('future'));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('rolls a failing migration back whole: the file stays at the last version that applied', () => {
+    const dir = freshDir();
+    const broken: Migration = {
+      version: MIGRATIONS.length + 1,
+      name: 'half-written',
+      sql: 'CREATE TABLE first_half (x INTEGER) STRICT; INSERT INTO no_such_table VALUES (1);',
+    };
+    assert.throws(
+      () => openDatabase({ dataDir: dir, migrations: [...MIGRATIONS, broken] }),
+      (err: unknown) => err instanceof StoreError && err.code === 'KUP-STORE-003' && /migration 3 \(half-written\) failed: no such table/.test(err.message),
+    );
+    const db = openDatabase({ dataDir: dir });
+    try {
+      assert.equal(schemaVersion(db), MIGRATIONS.length);
+      assert.ok(!tables(db).includes('first_half'), 'the failed migration left nothing behind');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a migration list with a gap', () => {
+    const gap: Migration[] = [MIGRATIONS[0] as Migration, { version: 3, name: 'skips 2', sql: 'SELECT 1' }];
+    assert.throws(
+      () => openDatabase({ dataDir: freshDir(), migrations: gap }),
+      (err: unknown) => err instanceof StoreError && err.code === 'KUP-STORE-003' && err.message.includes('position 2 holds version 3'),
+    );
+  });
+});

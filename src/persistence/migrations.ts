@@ -1,0 +1,180 @@
+/**
+ * The schema of kup's SQLite store, as numbered, forward-only migrations. Each migration is applied in its own
+ * transaction and recorded in `schema_migrations`, so a database is always at exactly one version of the list:
+ * a crash during a migration leaves it at the previous one, and the next open applies it again. A database written
+ * by a newer kup (a version this list does not have) is refused rather than guessed at.
+ *
+ * Never edit a migration that has shipped: add the next one.
+ */
+import type { Database } from 'better-sqlite3';
+import { StoreError, StoreErrorCode } from './errors.ts';
+
+/** One schema change. */
+export interface Migration {
+  /** 1, 2, 3...: the list is contiguous. */
+  readonly version: number;
+  /** What it does, recorded beside the version. */
+  readonly name: string;
+  /** The statements, run in one transaction. */
+  readonly sql: string;
+}
+
+/** kup's migrations, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'clusters, runs and run events',
+    sql: `
+      CREATE TABLE clusters (
+        name              TEXT PRIMARY KEY,
+        kubeconfig_path   TEXT NOT NULL,
+        context           TEXT,
+        provider          TEXT NOT NULL,
+        provider_settings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(provider_settings)),
+        added_at          INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE runs (
+        id         TEXT PRIMARY KEY,
+        cluster    TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        target     TEXT NOT NULL,
+        phase      TEXT NOT NULL,
+        active     INTEGER NOT NULL CHECK (active IN (0, 1)),
+        plan       TEXT NOT NULL CHECK (json_valid(plan)),
+        state      TEXT NOT NULL CHECK (json_valid(state)),
+        version    INTEGER NOT NULL CHECK (version >= 1)
+      ) STRICT;
+      CREATE INDEX runs_by_cluster ON runs (cluster, created_at);
+      CREATE INDEX runs_active ON runs (created_at) WHERE active = 1;
+
+      CREATE TABLE run_events (
+        run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL CHECK (seq >= 1),
+        at      INTEGER NOT NULL,
+        step    TEXT NOT NULL,
+        node    TEXT,
+        outcome TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data    TEXT CHECK (data IS NULL OR json_valid(data)),
+        PRIMARY KEY (run_id, seq)
+      ) STRICT;
+      -- Events are a record of what happened: they are appended, never rewritten (removing a cluster removes its
+      -- runs and their events with it).
+      CREATE TRIGGER run_events_append_only BEFORE UPDATE ON run_events
+      BEGIN
+        SELECT RAISE(ABORT, 'run events are append-only');
+      END;
+    `,
+  },
+  {
+    version: 2,
+    name: 'run leases and step idempotency records',
+    sql: `
+      ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+      ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+
+      CREATE TABLE step_outcomes (
+        run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step_key    TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        outcome     TEXT CHECK (outcome IS NULL OR json_valid(outcome)),
+        PRIMARY KEY (run_id, step_key)
+      ) STRICT;
+    `,
+  },
+];
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** The migrations to apply. @default MIGRATIONS */
+  readonly migrations?: readonly Migration[];
+  /** The clock `applied_at` is read from. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What {@link migrate} did. */
+export interface MigrationResult {
+  /** The version the database was at. */
+  readonly from: number;
+  /** The version it is at now. */
+  readonly to: number;
+  /** The versions applied by this call, in order. */
+  readonly applied: readonly number[];
+}
+
+/** The schema version of a database: the highest recorded migration, 0 for a new database. */
+export function schemaVersion(db: Database): number {
+  ensureMigrationsTable(db);
+  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+  return row.version ?? 0;
+}
+
+/**
+ * Brings a database to the last version of `migrations`, one transaction per migration.
+ *
+ * @throws {StoreError} KUP-STORE-002 when the database is ahead of the list; KUP-STORE-003 when a migration fails
+ *   (that migration is rolled back; those before it stay applied).
+ */
+export function migrate(db: Database, options: MigrateOptions = {}): MigrationResult {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const now = options.now ?? Date.now;
+  checkList(migrations);
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  const from = schemaVersion(db);
+  if (from > latest) {
+    throw new StoreError(
+      StoreErrorCode.schemaTooNew,
+      `the database is at schema version ${from}, this kup knows versions up to ${latest}: it was written by a newer kup`,
+      { path: db.name },
+    );
+  }
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (migration.version <= from) continue;
+    // IMMEDIATE: two kups opening the same file at once queue here; the second sees the migration recorded.
+    const apply = db.transaction(() => {
+      const done = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version);
+      if (done !== undefined) return false;
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        now(),
+      );
+      return true;
+    });
+    try {
+      if (apply.immediate()) applied.push(migration.version);
+    } catch (err) {
+      throw new StoreError(
+        StoreErrorCode.migration,
+        `migration ${migration.version} (${migration.name}) failed: ${(err as Error).message}`,
+        { path: db.name },
+        { cause: err },
+      );
+    }
+  }
+  return { from, to: Math.max(from, latest), applied };
+}
+
+function ensureMigrationsTable(db: Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+}
+
+function checkList(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new StoreError(
+        StoreErrorCode.migration,
+        `migration list is not contiguous: position ${i + 1} holds version ${m.version} (${m.name})`,
+      );
+    }
+  });
+}

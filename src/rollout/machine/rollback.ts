@@ -1,0 +1,281 @@
+/**
+ * Rollback: whether a run can be rolled back now, and the steps that bring the cluster back to what it ran before.
+ *
+ * - Before the point of no return (`nodes` mode): every worker node slot that changed goes back to the version and
+ *   image it had, by the pool's strategy (a replacement at the old version, or an in-place downgrade), pool batches in
+ *   reverse order; then control-plane nodes moved by a one-patch hop go back, last first.
+ * - After it (`snapshot` mode): the worker nodes go back first, then the snapshot is restored, which brings back the
+ *   cluster's state and the control plane's versions together (Rancher only restores state; kup restores both, as
+ *   seed 003 asks). Nodes whose old kubelet would be out of the skew policy against the upgraded control plane go
+ *   back after the restore instead. Without a snapshot this is refused.
+ * - A node that only got cordoned (or quarantined) is uncordoned (and unlabelled); a replacement that was created but
+ *   whose old node still exists is drained and deleted, keeping the old node.
+ * A rollback ends with the post-upgrade checks, run against the restored cluster.
+ *
+ * @module
+ */
+import type { ActionType, NodeTarget, WorkerNodeStep, ControlPlaneNodeStep } from '../plan.ts';
+import { planSteps, stepActions } from '../plan.ts';
+import type { KubeVersion } from '../../versions/index.ts';
+import { compareVersions, parseKubeletVersion } from '../../versions/index.ts';
+import type { RollbackRefusal } from './errors.ts';
+import type { RollbackAction, RollbackBatch, RollbackMode, RollbackStep, RunState, UnitProgress } from './types.ts';
+import { currentNode, indexPlan, inFlightUnits } from './state.ts';
+
+/** Whether a rollback is possible now, and if so how. */
+export type RollbackAvailability =
+  | { readonly ok: true; readonly mode: RollbackMode; readonly batches: readonly RollbackBatch[] }
+  | { readonly ok: false; readonly refusal: RollbackRefusal; readonly reason: string };
+
+/** Key of the rollback's snapshot restore step. */
+export const RESTORE_KEY = 'rollback/restore-snapshot';
+/** Key of the rollback's final checks. */
+export const ROLLBACK_POSTCHECK_KEY = 'rollback/postcheck';
+
+/**
+ * Whether the run can be rolled back now, with the steps it would take or the reason it cannot. Pure; the
+ * `rollback-requested` event uses it and refuses with its reason.
+ */
+export function rollbackAvailability(state: RunState): RollbackAvailability {
+  const phase = state.status.phase;
+  if (phase === 'rolling-back' || phase === 'rolled-back') {
+    return { ok: false, refusal: 'already-rolled-back', reason: `the run is ${phase} already` };
+  }
+  if (phase === 'pending' || phase === 'prechecking') {
+    return { ok: false, refusal: 'nothing-changed', reason: `the run is ${phase}: nothing has changed yet` };
+  }
+  if (phase !== 'paused' && phase !== 'failed' && phase !== 'cancelled' && phase !== 'succeeded') {
+    return {
+      ok: false,
+      refusal: 'not-stopped',
+      reason: `the run is ${phase}: pause it (or cancel it) and let the started nodes finish before rolling back`,
+    };
+  }
+  const flying = inFlightUnits(state);
+  if (flying.length > 0) {
+    const keys = flying.map((u) => u.key);
+    return {
+      ok: false,
+      refusal: 'in-flight',
+      reason: `${keys.length} step(s) still running (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', ...' : ''}): wait until they finish`,
+    };
+  }
+  const mode: RollbackMode = state.pointOfNoReturnPassedAt !== null ? 'snapshot' : 'nodes';
+  if (mode === 'snapshot' && state.snapshot === null) {
+    const ponr = state.plan.pointOfNoReturn;
+    const where = ponr ? `${ponr.key} (${ponr.node}: ${ponr.from} -> ${ponr.to})` : 'a control-plane node';
+    return {
+      ok: false,
+      refusal: 'no-snapshot',
+      reason:
+        `the control plane passed the point of no return at ${where}, and only restoring a snapshot can bring it ` +
+        `back, but this run has no snapshot (${state.plan.phases.some((p) => p.kind === 'snapshot') ? 'it was not taken' : 'snapshots were turned off'})`,
+    };
+  }
+  const batches = rollbackBatches(state, mode);
+  if (batches.length === 0) {
+    return { ok: false, refusal: 'nothing-changed', reason: 'no node was changed by this run' };
+  }
+  return { ok: true, mode, batches };
+}
+
+interface SlotHistory {
+  readonly slot: string;
+  readonly units: { readonly step: WorkerNodeStep; readonly unit: UnitProgress }[];
+}
+
+function rollbackBatches(state: RunState, mode: RollbackMode): RollbackBatch[] {
+  const { plan } = state;
+  const estimates = plan.estimates;
+  const estimate = (actions: readonly RollbackAction[]): number => actions.reduce((s, a) => s + estimates[a.type], 0);
+  const index = indexPlan(plan);
+
+  // Every started worker step, per slot, in plan order; control-plane steps per node.
+  const slots = new Map<string, SlotHistory>();
+  const cps = new Map<string, { step: ControlPlaneNodeStep; unit: UnitProgress }[]>();
+  for (const step of planSteps(plan)) {
+    const unit = state.units[step.key];
+    if (!unit || unit.stage === 'skipped') continue;
+    if (step.kind === 'worker-node') {
+      const id = `${step.pool}/${step.node}`;
+      let h = slots.get(id);
+      if (!h) slots.set(id, (h = { slot: step.node, units: [] }));
+      h.units.push({ step, unit });
+    } else if (step.kind === 'control-plane-node') {
+      let list = cps.get(step.node);
+      if (!list) cps.set(step.node, (list = []));
+      list.push({ step, unit });
+    }
+  }
+
+  // The control plane's version now: the highest hop any node was asked to move to.
+  let cpNow = parse(plan.from);
+  for (const list of cps.values()) {
+    for (const { step, unit } of list) {
+      const v = parse(step.to);
+      if (unit.attempted.includes('upgrade-cp-node') && compareVersions(v, cpNow) > 0) cpNow = v;
+    }
+  }
+
+  // Worker steps, grouped by the forward batch of the slot's last started step.
+  const before: Map<string, RollbackStep[]> = new Map();
+  const after: Map<string, RollbackStep[]> = new Map();
+  const batchOrder: string[] = [];
+  for (const h of slots.values()) {
+    const first = h.units[0];
+    const last = h.units[h.units.length - 1];
+    if (!first || !last) continue;
+    const original = first.step.from;
+    const actions = slotActions(state, last.step, last.unit, original);
+    if (actions.length === 0) continue;
+    const ref = index.steps.get(last.step.key);
+    const batchKey = ref ? (plan.phases[ref.phase]?.batches[ref.batch]?.key ?? last.step.key) : last.step.key;
+    if (!batchOrder.includes(batchKey)) batchOrder.push(batchKey);
+    const step: RollbackStep = {
+      key: `rollback/pool/${last.step.pool}/${h.slot}`,
+      kind: 'worker-node',
+      node: h.slot,
+      pool: last.step.pool,
+      strategy: last.step.strategy,
+      target: original,
+      actions,
+      estimateMs: estimate(actions),
+    };
+    // After a restore, an old kubelet must not be newer than the restored control plane; before it, it must be
+    // within three minors of the upgraded one.
+    const late = mode === 'snapshot' && parse(original.version).minor < cpNow.minor - 3;
+    const into = late ? after : before;
+    let list = into.get(batchKey);
+    if (!list) into.set(batchKey, (list = []));
+    list.push(step);
+  }
+  const reversed = [...batchOrder].reverse();
+  const batches: RollbackBatch[] = [];
+  const push = (steps: RollbackStep[] | undefined): void => {
+    if (!steps || steps.length === 0) return;
+    batches.push({ key: `rollback/batch-${batches.length + 1}`, steps });
+  };
+  for (const key of reversed) push(before.get(key));
+
+  if (mode === 'snapshot') {
+    push([
+      {
+        key: RESTORE_KEY,
+        kind: 'restore-snapshot',
+        actions: [{ type: 'restore-snapshot' }],
+        estimateMs: estimates['restore-snapshot'],
+      },
+    ]);
+    for (const key of reversed) push(after.get(key));
+  } else {
+    // Control-plane nodes moved by an undoable (one-patch) hop: back, last upgraded first.
+    const order = [...plan.controlPlaneNodes].reverse();
+    for (const node of order) {
+      const list = cps.get(node);
+      const first = list?.[0];
+      if (!list || !first || !list.some((e) => e.unit.attempted.includes('upgrade-cp-node'))) continue;
+      const actions: RollbackAction[] = [
+        { type: 'upgrade-cp-node', node },
+        { type: 'check-api-health', node },
+      ];
+      push([
+        {
+          key: `rollback/cp/${node}`,
+          kind: 'control-plane-node',
+          node,
+          target: { version: first.step.from },
+          components: first.step.components.map((c) => ({
+            component: c.component,
+            ...(c.to !== undefined ? { from: c.to } : {}),
+            ...(c.from !== undefined ? { to: c.from } : {}),
+          })),
+          actions,
+          estimateMs: estimate(actions),
+        },
+      ]);
+    }
+  }
+  if (batches.length === 0) return [];
+  push([
+    {
+      key: ROLLBACK_POSTCHECK_KEY,
+      kind: 'postcheck',
+      actions: [{ type: 'postcheck' }],
+      estimateMs: estimates.postcheck,
+    },
+  ]);
+  return batches;
+}
+
+/** The rollback actions of one slot, from the state its last started step left it in. */
+function slotActions(state: RunState, step: WorkerNodeStep, unit: UnitProgress, original: NodeTarget): RollbackAction[] {
+  const script = unit.script ?? stepActions(step);
+  const done = new Set<ActionType>(script.slice(0, unit.done));
+  const attempted = new Set<ActionType>(unit.attempted);
+  const n = unit.node ?? currentNode(state, step.node);
+  const m = unit.newNode;
+  const quarantined = unit.stage === 'quarantined';
+
+  let keep: string;
+  let runs: NodeTarget;
+  if (step.strategy === 'in-place') {
+    keep = n;
+    // An in-place upgrade that was tried may have taken effect: treat the node as moved (moving back is idempotent).
+    runs = attempted.has('upgrade-node-in-place') ? step.to : step.from;
+  } else if (m !== undefined && attempted.has('delete-old-node')) {
+    keep = m;
+    runs = step.to;
+  } else {
+    keep = n;
+    runs = step.from;
+  }
+  const needsMove = differs(runs, original);
+  const actions: RollbackAction[] = [];
+  const nStays = keep === n && (!needsMove || step.strategy === 'in-place');
+  if (keep === n && !needsMove && attempted.has('cordon') && !done.has('uncordon')) {
+    actions.push({ type: 'uncordon', node: n });
+  }
+  if (quarantined && nStays) {
+    actions.push({ type: 'label-node', node: n, labels: { [state.options.quarantineLabel]: null } });
+  }
+  if (needsMove) {
+    if (step.strategy === 'in-place') {
+      actions.push(
+        { type: 'cordon', node: keep },
+        { type: 'drain', node: keep },
+        { type: 'rollback-node', node: keep },
+        { type: 'wait-node-ready', node: keep },
+        { type: 'uncordon', node: keep },
+      );
+    } else if (step.surge) {
+      actions.push(
+        { type: 'rollback-node', node: keep },
+        { type: 'wait-node-ready' },
+        { type: 'cordon', node: keep },
+        { type: 'drain', node: keep },
+        { type: 'delete-old-node', node: keep },
+      );
+    } else {
+      actions.push(
+        { type: 'cordon', node: keep },
+        { type: 'drain', node: keep },
+        { type: 'rollback-node', node: keep },
+        { type: 'wait-node-ready' },
+        { type: 'delete-old-node', node: keep },
+      );
+    }
+  }
+  if (step.strategy === 'replace' && m !== undefined && keep === n) {
+    actions.push({ type: 'cordon', node: m }, { type: 'drain', node: m }, { type: 'delete-old-node', node: m });
+  }
+  return actions;
+}
+
+function differs(a: NodeTarget, b: NodeTarget): boolean {
+  if (compareVersions(parse(a.version), parse(b.version)) !== 0) return true;
+  return a.image !== undefined && b.image !== undefined && a.image !== b.image;
+}
+
+function parse(text: string): KubeVersion {
+  return parseKubeletVersion(text).version;
+}

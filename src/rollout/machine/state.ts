@@ -1,0 +1,261 @@
+/**
+ * Creating a run's state, reading one back from storage, and the lookups every part of the machine shares: which
+ * unit a key names, what its actions are, which node it acts on.
+ *
+ * @module
+ */
+import type { ActionType, PlanBatch, PlanPhase, PlanStep, RolloutPlan } from '../plan.ts';
+import { stepActions } from '../plan.ts';
+import { RunErrorCode, RunTransitionError } from './errors.ts';
+import type {
+  ActivePhase,
+  ResolvedRunOptions,
+  RollbackState,
+  RollbackStep,
+  RunOptions,
+  RunPhase,
+  RunState,
+  UnitProgress,
+  UnitStage,
+} from './types.ts';
+
+/** Fifteen days: ACK ends an upgrade paused longer. */
+export const DEFAULT_MAX_PAUSE_MS = 15 * 24 * 60 * 60 * 1000;
+
+/** Key of the precheck unit. */
+export const PRECHECK_KEY = 'precheck';
+
+/** The defaults of {@link RunOptions}. */
+export const DEFAULT_RUN_OPTIONS: ResolvedRunOptions = Object.freeze({
+  drainTimeoutPolicy: 'pause',
+  maxPauseMs: DEFAULT_MAX_PAUSE_MS,
+  maxAutoRetries: 2,
+  retryBaseDelayMs: 5_000,
+  retryMaxDelayMs: 60_000,
+  quarantineLabel: 'kup.dev/quarantined',
+});
+
+/** What {@link createRunState} needs besides the plan. */
+export interface CreateRunOptions extends RunOptions {
+  readonly runId: string;
+  /** Creation time, milliseconds since the epoch. */
+  readonly now: number;
+}
+
+/** The state of a new run: `pending`, nothing started. */
+export function createRunState(plan: RolloutPlan, options: CreateRunOptions): RunState {
+  const { runId, now, ...rest } = options;
+  const resolved: ResolvedRunOptions = { ...DEFAULT_RUN_OPTIONS };
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) Object.assign(resolved, { [k]: v });
+  if (!['pause', 'quarantine', 'force'].includes(resolved.drainTimeoutPolicy)) {
+    throw new RunTransitionError(
+      RunErrorCode.invalidState,
+      `drain-timeout policy "${String(resolved.drainTimeoutPolicy)}" is not pause, quarantine or force`,
+      { runId },
+    );
+  }
+  return {
+    schema: 1,
+    runId,
+    plan,
+    options: resolved,
+    status: { phase: 'pending' },
+    cursor: { phase: 0, batch: 0 },
+    units: {},
+    lineage: {},
+    snapshot: null,
+    pointOfNoReturnPassedAt: null,
+    acknowledged: [],
+    precheckBlockers: [],
+    quarantined: [],
+    forcedDrains: [],
+    rollback: null,
+    createdAt: now,
+    runningSince: null,
+    pausedTotalMs: 0,
+    seq: 0,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Reads back a persisted state (the parsed JSON). Checks the schema and the fields the machine relies on.
+ * @throws {RunTransitionError} `KUP-RUN-003` when it is not a run state of this schema.
+ */
+export function reviveRunState(value: unknown): RunState {
+  const fail = (why: string): never => {
+    throw new RunTransitionError(RunErrorCode.invalidState, `persisted run state ${why}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('is not an object');
+  const v = value as Record<string, unknown>;
+  if (v['schema'] !== 1) return fail(`has schema ${JSON.stringify(v['schema'])}, expected 1`);
+  if (typeof v['runId'] !== 'string') return fail('has no runId');
+  const plan = v['plan'];
+  if (typeof plan !== 'object' || plan === null || (plan as Record<string, unknown>)['schema'] !== 1) {
+    return fail('has no plan of schema 1');
+  }
+  const status = v['status'];
+  if (typeof status !== 'object' || status === null || typeof (status as Record<string, unknown>)['phase'] !== 'string') {
+    return fail('has no status');
+  }
+  for (const field of ['units', 'lineage', 'cursor', 'options']) {
+    if (typeof v[field] !== 'object' || v[field] === null) fail(`has no ${field}`);
+  }
+  return value as RunState;
+}
+
+// ---- lookups -------------------------------------------------------------------------------------------------------
+
+/** Where a plan step sits. */
+export interface StepRef {
+  readonly step: PlanStep;
+  readonly phase: number;
+  readonly batch: number;
+}
+
+/** Where a batch sits. */
+export interface BatchRef {
+  readonly batch: PlanBatch;
+  readonly phase: number;
+}
+
+interface PlanIndex {
+  readonly steps: Map<string, StepRef>;
+  readonly batches: Map<string, BatchRef>;
+}
+
+// The plan is immutable data; indexing it once per plan object keeps each transition O(1) in the plan's size.
+const planIndexes = new WeakMap<RolloutPlan, PlanIndex>();
+const rollbackIndexes = new WeakMap<RollbackState, Map<string, RollbackStep>>();
+
+/** The plan's steps and batches by key. */
+export function indexPlan(plan: RolloutPlan): PlanIndex {
+  let index = planIndexes.get(plan);
+  if (index) return index;
+  index = { steps: new Map(), batches: new Map() };
+  plan.phases.forEach((phase, p) => {
+    phase.batches.forEach((batch, b) => {
+      index.batches.set(batch.key, { batch, phase: p });
+      for (const step of batch.steps) index.steps.set(step.key, { step, phase: p, batch: b });
+    });
+  });
+  planIndexes.set(plan, index);
+  return index;
+}
+
+/** The rollback's steps by key. */
+export function indexRollback(rollback: RollbackState): Map<string, RollbackStep> {
+  let index = rollbackIndexes.get(rollback);
+  if (index) return index;
+  index = new Map();
+  for (const batch of rollback.batches) for (const step of batch.steps) index.set(step.key, step);
+  rollbackIndexes.set(rollback, index);
+  return index;
+}
+
+/** What a unit's key names. */
+export type UnitSpec =
+  | { readonly kind: 'precheck'; readonly actions: readonly ActionType[] }
+  | { readonly kind: 'step'; readonly ref: StepRef; readonly actions: readonly ActionType[] }
+  | { readonly kind: 'gate'; readonly ref: BatchRef; readonly actions: readonly ActionType[] }
+  | { readonly kind: 'rollback'; readonly step: RollbackStep; readonly actions: readonly ActionType[] };
+
+/** The unit a key names, or undefined for an unknown key. */
+export function unitSpec(state: RunState, key: string): UnitSpec | undefined {
+  if (key === PRECHECK_KEY) return { kind: 'precheck', actions: ['precheck'] };
+  const index = indexPlan(state.plan);
+  const step = index.steps.get(key);
+  if (step) return { kind: 'step', ref: step, actions: stepActions(step.step) };
+  const batch = index.batches.get(key);
+  if (batch) return { kind: 'gate', ref: batch, actions: batch.batch.gate };
+  if (state.rollback) {
+    const r = indexRollback(state.rollback).get(key);
+    if (r) return { kind: 'rollback', step: r, actions: r.actions.map((a) => a.type) };
+  }
+  return undefined;
+}
+
+/** The actions a unit runs: the plan's, or its own after a quarantine. */
+export function unitActions(spec: UnitSpec, unit: UnitProgress | undefined): readonly ActionType[] {
+  return unit?.script ?? spec.actions;
+}
+
+/** Whether every action of the unit is finished. */
+export function unitFinished(state: RunState, unit: UnitProgress): boolean {
+  if (unit.stage === 'skipped') return true;
+  const spec = unitSpec(state, unit.key);
+  if (!spec) return true;
+  return unit.done >= unitActions(spec, unit).length;
+}
+
+/** The node a slot names now (its replacement, once it has been replaced during the run). */
+export function currentNode(state: RunState, slot: string): string {
+  return state.lineage[slot] ?? slot;
+}
+
+/** The stage a finished action leaves a step at. */
+export function stageAfter(action: ActionType): UnitStage {
+  switch (action) {
+    case 'cordon':
+      return 'cordoned';
+    case 'drain':
+      return 'drained';
+    case 'replace-node':
+      return 'replaced';
+    case 'upgrade-node-in-place':
+    case 'upgrade-cp-node':
+      return 'upgraded';
+    case 'wait-node-ready':
+    case 'check-api-health':
+      return 'ready';
+    case 'uncordon':
+      return 'uncordoned';
+    case 'delete-old-node':
+      return 'old-node-deleted';
+    case 'rollback-node':
+      return 'rolled-back';
+    default:
+      return 'running';
+  }
+}
+
+/** Statuses after which nothing more happens (a rolled-back or failed run can still be rolled back? see rollback). */
+export const TERMINAL_PHASES: readonly RunPhase[] = Object.freeze(['succeeded', 'cancelled', 'failed', 'rolled-back']);
+
+/** Whether the run has ended. */
+export function isTerminal(state: RunState): boolean {
+  return TERMINAL_PHASES.includes(state.status.phase);
+}
+
+/** The statuses of a forward run past its prechecks. */
+export type ForwardPhase = Exclude<ActivePhase, 'prechecking' | 'rolling-back'>;
+
+/** The status phase of a plan phase's kind (`validating` past the last phase). */
+export function activePhaseOf(phase: PlanPhase | undefined): ForwardPhase {
+  switch (phase?.kind) {
+    case 'snapshot':
+      return 'snapshotting';
+    case 'control-plane':
+      return 'upgrading-control-plane';
+    case 'pool':
+      return 'upgrading-pools';
+    case 'validation':
+    case undefined:
+      return 'validating';
+  }
+}
+
+/** Units with an action asked of the executor and not reported back. */
+export function inFlightUnits(state: RunState): UnitProgress[] {
+  return Object.values(state.units).filter((u) => u.inFlight !== null);
+}
+
+/** Units whose last action failed and paused the run. */
+export function failedUnits(state: RunState): UnitProgress[] {
+  return Object.values(state.units).filter((u) => u.failure !== null);
+}
+
+/** The idempotency key of one try of one action of a unit: `<key>/<action>`, `#<attempt>` from the second try. */
+export function idempotencyKey(key: string, action: ActionType, attempt: number): string {
+  return attempt > 1 ? `${key}/${action}#${attempt}` : `${key}/${action}`;
+}
