@@ -83,6 +83,14 @@ describe('kup versions and kup catalog update', () => {
       assert.equal(doc.cluster.upgrades.downgrade?.version, '1.35.1');
       const table = await kup(['versions', '--kubeconfig', kubeconfig, '--data-dir', dir]);
       assert.match(table.stdout, /Cluster versions runs v1\.35\.2\./);
+      const added = await kup(['cluster', 'add', 'edge', '--kubeconfig', kubeconfig, '--provider', 'sim', '--data-dir', dir]);
+      assert.equal(added.code, 0, added.stderr);
+      const registered = await kup(['versions', '--cluster', 'edge', '--data-dir', dir]);
+      assert.equal(registered.code, 0, registered.stderr);
+      assert.match(registered.stdout, /runs v1\.35\.2\.\n\s+newer patches: 1\.35\.3/);
+      const unknown = await kup(['versions', '--cluster', 'nope', '--data-dir', dir]);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /--cluster: "nope" is not registered/);
     } finally {
       await cluster.stop();
     }

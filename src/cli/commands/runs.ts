@@ -83,7 +83,7 @@ const UPGRADE_FLAGS = {
 function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']): { values: Values; positionals: string[] } {
   try {
     const r = parseArgs({ args, options, strict: true, allowPositionals: true });
-    return { values: r.values as Values, positionals: r.positionals };
+    return { values: r.values, positionals: r.positionals };
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${RUN_USAGE}`);
   }
@@ -132,7 +132,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
     ...(v['allow-preview'] ? { allowPreview: true } : {}),
     ...(v['allow-expired'] ? { allowExpired: true } : {}),
     run: {
-      ...(policy ? { drainTimeoutPolicy: policy as DrainTimeoutPolicy } : {}),
+      ...(policy ? { drainTimeoutPolicy: policy } : {}),
       ...(typeof v['max-pause'] === 'string' ? { maxPauseMs: parseDuration('--max-pause', v['max-pause']) } : {}),
     },
     ...(acks.length ? { acknowledgements: acks } : {}),
@@ -222,7 +222,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         const cluster = await openCluster(store, row.cluster, clock);
         const request = await runRequest(store, runId);
         const { catalog } = await activeCatalog(dir);
-        const settings = actionSettings(request, request as Partial<ReturnType<typeof actionSettings>>);
+        const settings = actionSettings(request, request);
         let last = '';
         for (;;) {
           try {

@@ -10,10 +10,10 @@ import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 
 /** Usage of `kup versions`. */
-export const VERSIONS_USAGE = `Usage: kup versions [--kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D]
+export const VERSIONS_USAGE = `Usage: kup versions [--cluster NAME | --kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D]
 
-Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and, with --kubeconfig, the
-versions that cluster can move to (newer patches, the next minor, the one-patch-back downgrade).`;
+Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and, for a registered cluster
+(--cluster) or a kubeconfig, the versions it can move to (newer patches, the next minor, the one-patch-back downgrade).`;
 
 /** Usage of `kup catalog update`. */
 export const CATALOG_USAGE = `Usage: kup catalog update --from FILE|URL [--data-dir D]
@@ -22,11 +22,26 @@ Validates a catalog (JSON) and installs it as the catalog in force: new patch re
 
 /** `kup versions`. */
 export async function runVersionsCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
-  const v = parse(args, { kubeconfig: { type: 'string' }, context: { type: 'string' }, output: { type: 'string', short: 'o' }, all: { type: 'boolean' }, 'data-dir': { type: 'string' } }, VERSIONS_USAGE);
+  const v = parse(args, { cluster: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, output: { type: 'string', short: 'o' }, all: { type: 'boolean' }, 'data-dir': { type: 'string' } }, VERSIONS_USAGE);
   const output = v['output'] ?? 'table';
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${String(output)}" is not one of table, json`);
   if (v['context'] !== undefined && v['kubeconfig'] === undefined) throw new UsageError('--context needs --kubeconfig');
-  const { catalog, source } = await activeCatalog(dataDir(v['data-dir'] as string | undefined));
+  if (v['cluster'] !== undefined && v['kubeconfig'] !== undefined) throw new UsageError('--cluster and --kubeconfig exclude each other');
+  const dir = dataDir(v['data-dir'] as string | undefined);
+  const { catalog, source } = await activeCatalog(dir);
+  if (typeof v['cluster'] === 'string') {
+    // A registered cluster: its kubeconfig and context come from kup's registry.
+    const { openSqliteStore } = await import('../../persistence/store.ts');
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      const row = await store.clusters.get(v['cluster']);
+      if (!row) throw new UsageError(`--cluster: "${v['cluster']}" is not registered (kup cluster list shows the registered ones)`);
+      v['kubeconfig'] = row.kubeconfigPath;
+      if (row.context) v['context'] = row.context;
+    } finally {
+      await store.close();
+    }
+  }
   const overview = catalogOverview(catalog, now).filter((m) => v['all'] === true || m.classification !== 'expired');
   let cluster: { name: string; version: string; upgrades: ReturnType<typeof availableUpgrades> } | undefined;
   if (typeof v['kubeconfig'] === 'string') {

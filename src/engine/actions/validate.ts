@@ -67,7 +67,7 @@ export async function validationProblems(conn: ClusterConnection, nodes: readonl
     else if (ready?.status !== 'True') problems.push({ kind: 'node', name, message: `Ready=${ready?.status ?? 'missing'}` });
     else if (node.spec?.unschedulable) problems.push({ kind: 'node', name, message: 'still cordoned' });
   }
-  for (const pdb of pdbList.items as V1PodDisruptionBudget[]) {
+  for (const pdb of pdbList.items) {
     const s = pdb.status;
     if (!s) continue;
     if (s.currentHealthy < s.desiredHealthy) {
@@ -78,7 +78,7 @@ export async function validationProblems(conn: ClusterConnection, nodes: readonl
       });
     }
   }
-  for (const pod of pendingList.items as V1Pod[]) {
+  for (const pod of pendingList.items) {
     if (pod.metadata?.deletionTimestamp) continue;
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
