@@ -79,7 +79,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
   let state = (await loadRun(store, runId)).state;
   try {
     for (;;) {
-      if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
+      if (failure) throw failure instanceof Error ? failure : new Error('the executor failed');
       state = (await loadRun(store, runId)).state;
       options.onState?.(state);
       if (signal.aborted) break;

@@ -3,7 +3,7 @@
  * desired healthy pods again, and no pod is stuck Pending unschedulable. It polls (once a second) because the
  * condition spans nodes, pods and budgets at once; one list of each per round keeps that cheap.
  */
-import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../cluster/connect.ts';
 import { send } from '../../cluster/requests.ts';
 import type { EngineClock } from '../context.ts';
