@@ -3,6 +3,7 @@
  * 0 success, 1 the operation failed (or found blockers), 2 bad input.
  */
 import { mkdir } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { CliIo } from './io.ts';
 import { UsageError } from './io.ts';
@@ -77,7 +78,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         return await runs.runControlCommand(command, rest, io);
       }
       case 'demo':
-        return await demo(rest);
+        return await demo(rest, io);
       case 'sim': {
         const { SIM_START_USAGE, runSimStart } = await import('../kube-sim/main.ts');
         if (rest[0] === 'start') {
@@ -104,6 +105,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
  */
 function interruptSignal(io: CliIo): AbortSignal {
   const controller = new AbortController();
+  // Every concurrent request listens on this one signal: many listeners is the design, not a leak.
+  setMaxListeners(0, controller.signal);
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
     io.stderr.write(`kup: ${signal}: stopping (again to exit at once)\n`);
@@ -131,13 +134,40 @@ function exitCodeFor(err: unknown, io: CliIo): number {
   return 1;
 }
 
-/** `kup demo`: the embedded default. Until the service exists, one demo cluster and how to reach it. */
-async function demo(args: string[]): Promise<number> {
-  const dir = resolve(process.env['KUP_DATA_DIR'] ?? '.kup', 'demo');
+/**
+ * `kup demo`: the embedded default. A simulated cluster at a supported version one minor behind the newest, registered
+ * as `demo` in the data directory, and the commands to try on it. Runs in the foreground until Ctrl-C.
+ */
+async function demo(args: string[], io: CliIo): Promise<number> {
+  const dataDir = resolve(process.env['KUP_DATA_DIR'] ?? '.kup');
+  const dir = join(dataDir, 'demo');
   await mkdir(dir, { recursive: true });
   const kubeconfig = join(dir, 'kubeconfig');
-  process.stdout.write('kup demo: starting a simulated cluster (kube-sim) with the demo scenario...\n');
+  const { activeCatalog } = await import('../catalog/catalog-file.ts');
+  const { catalogOverview } = await import('../versions/index.ts');
+  const { catalog } = await activeCatalog(dataDir);
+  const supported = catalogOverview(catalog, new Date()).filter((m) => m.classification === 'supported' && m.latest);
+  const from = supported[1] ?? supported[0];
+  const version = from?.releases.find((r) => r.classification !== 'preview')?.version;
+  const to = supported[0]?.latest;
+  io.stdout.write(`kup demo: starting a simulated cluster (kube-sim)${version ? ` at Kubernetes ${version}` : ''}...\n`);
   const { runSimStart } = await import('../kube-sim/main.ts');
-  await runSimStart(['--kubeconfig', kubeconfig, ...args]);
+  const { openSqliteStore } = await import('../persistence/store.ts');
+  const register = async () => {
+    const store = openSqliteStore({ dataDir });
+    try {
+      if (await store.clusters.get('demo')) await store.clusters.remove('demo');
+      await store.clusters.add({ name: 'demo', kubeconfigPath: kubeconfig, provider: 'sim', providerSettings: {}, addedAt: Date.now() });
+    } finally {
+      await store.close();
+    }
+    io.stdout.write(
+      `kup demo: registered as cluster "demo" (data dir ${dataDir}). In another terminal:\n` +
+        `  npx kup cluster list\n  npx kup versions --cluster demo\n` +
+        (to ? `  npx kup precheck --kubeconfig ${kubeconfig} --to ${to}\n  npx kup plan demo --to ${to}\n  npx kup upgrade demo --to ${to} --yes --wait\n` : '') +
+        `  kubectl --kubeconfig ${kubeconfig} get nodes -o wide\nCtrl-C stops the cluster.\n`,
+    );
+  };
+  await runSimStart(['--kubeconfig', kubeconfig, ...(version && !args.includes('--version') ? ['--version', version] : []), ...args], io.stdout, register);
   return 0;
 }

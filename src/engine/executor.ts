@@ -6,6 +6,7 @@
  * none is left cordoned, no event is lost. Operators' commands change the stored state; the executor sees them on
  * its next read (it re-reads each round, so a second process's pause lands within a poll interval).
  */
+import { setMaxListeners } from 'node:events';
 import type { KupStore } from '../persistence/store.ts';
 import { LeaseLostError } from '../persistence/errors.ts';
 import { pendingEffects } from '../rollout/machine/effects.ts';
@@ -114,6 +115,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
 
   function start(effect: ActionEffect): void {
     const controller = new AbortController();
+    // An effect's requests (a drain's evictions, a precheck's lists) all listen on its signal at once.
+    setMaxListeners(0, controller.signal);
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     running.set(effect.idempotencyKey, controller);

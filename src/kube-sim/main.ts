@@ -91,7 +91,11 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 }
 
 /** Runs `sim start` in the foreground; resolves when a signal stopped the cluster. */
-export async function runSimStart(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function runSimStart(
+  args: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  onReady: () => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
   const { scenario, port, kubeconfigPath } = await simStartOptions(args);
   const started = Date.now();
   const cluster: SimCluster = await startSimCluster({ scenario, port, kubeconfigPath });
@@ -103,6 +107,7 @@ export async function runSimStart(args: string[], out: NodeJS.WritableStream = p
       `kube-sim: kubeconfig written to ${kubeconfigPath}\n` +
       `  kubectl --kubeconfig ${kubeconfigPath} get nodes\n`,
   );
+  await onReady();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       out.write(`kube-sim: ${signal}: stopping\n`);

@@ -29,7 +29,7 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
     switch (effect.type) {
       case 'precheck': {
         const report = await runChecks(ctx.conn, {
-          target: ctx.settings.targetVersion,
+          target: effect.target,
           phase: 'precheck',
           catalog: ctx.catalog,
           acknowledgements: ctx.settings.acknowledgements,
@@ -106,7 +106,7 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         if (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
         return { type: 'soak-elapsed', key: effect.key };
       case 'postcheck': {
-        const report = await runChecks(ctx.conn, { target: ctx.settings.targetVersion, phase: 'postcheck', catalog: ctx.catalog, signal });
+        const report = await runChecks(ctx.conn, { target: effect.target, phase: 'postcheck', catalog: ctx.catalog, signal });
         const blockers = report.findings.filter((f) => f.severity === 'blocker');
         if (blockers.length > 0) throw new Error(`KUP-ENGINE-005: post-upgrade validation failed: ${blockers.map((b) => `${b.rule}: ${b.message}`).join('; ')}`);
         return ok();
@@ -143,6 +143,8 @@ async function drain(effect: Extract<ActionEffect, { type: 'drain' }>, ctx: Engi
     timeoutMs: ctx.settings.drainTimeoutMs,
     // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
     disableEviction: effect.force,
+    // kubectl's --force (delete pods no controller recreates) only when the operator acknowledged that blocker.
+    force: ctx.settings.acknowledgements.some((a) => a.rule === 'drain-refusals'),
     signal,
   });
   if (result.status === 'drained') return { type: 'step-succeeded', key: effect.key, action: 'drain', result: { message: `${result.evicted.length + result.deleted.length} pods moved` } };

@@ -69,7 +69,9 @@ export async function validationProblems(conn: ClusterConnection, nodes: readonl
   }
   for (const pdb of pdbList.items) {
     const s = pdb.status;
-    if (!s) continue;
+    // A budget that selects no pods guards nothing the batch could have disturbed (a stale selector, a workload
+    // scaled to zero): it stays "unhealthy" forever and must not hold the run.
+    if (!s || s.expectedPods === 0) continue;
     if (s.currentHealthy < s.desiredHealthy) {
       problems.push({
         kind: 'pdb',
