@@ -87,7 +87,11 @@ describe('buildPlan: a version upgrade', () => {
     const e = DEFAULT_STEP_ESTIMATES;
     const worker = e['replace-node'] + e['wait-node-ready'] + e.cordon + e.drain + e['delete-old-node'];
     const expected =
-      e['take-snapshot'] + e['upgrade-cp-node'] + e['check-api-health'] + 3 * (worker + e['validate-batch']) + e.postcheck;
+      e['take-snapshot'] +
+      e['upgrade-cp-node'] +
+      e['check-api-health'] +
+      3 * (worker + e['validate-batch']) +
+      e.postcheck;
     assert.equal(plan.expectedDurationMs, expected);
     assert.deepEqual(plan.measured, []);
   });
@@ -125,7 +129,14 @@ describe('buildPlan: control-plane order and several hops', () => {
   it('plans two minors with minimal workers from the path planner: CP twice, pools once, 10 nodes in 1-node batches', () => {
     const topology = fakeTopology({ cp: 3, pools: { a: 10, b: 10 }, version: '1.29.10' });
     const upgradePath = planUpgradePath(
-      { controlPlane: '1.29.10', pools: [{ name: 'a', kubelet: '1.29.10' }, { name: 'b', kubelet: '1.29.10' }], target: '1.31.4' },
+      {
+        controlPlane: '1.29.10',
+        pools: [
+          { name: 'a', kubelet: '1.29.10' },
+          { name: 'b', kubelet: '1.29.10' },
+        ],
+        target: '1.31.4',
+      },
       defaultCatalog(),
       { now: new Date('2025-01-01'), workerStrategy: 'minimal', allowExpired: true },
     );
@@ -338,8 +349,18 @@ describe('buildPlan: batches, surge and options', () => {
 
   for (const [what, options, code, pattern] of [
     ['an unknown batch policy', { pools: { w: { batchPolicy: 'linear' } } }, 'KUP-PLAN-001', /pool "w": KUP-BATCH-001/],
-    ['maxSurge in place', { pools: { w: { strategy: 'in-place', maxSurge: 1 } } }, 'KUP-PLAN-001', /maxSurge needs the replace strategy/],
-    ['no surge and no unavailability', { pools: { w: { maxSurge: 0, maxUnavailable: 0 } } }, 'KUP-PLAN-001', /cannot both be 0/],
+    [
+      'maxSurge in place',
+      { pools: { w: { strategy: 'in-place', maxSurge: 1 } } },
+      'KUP-PLAN-001',
+      /maxSurge needs the replace strategy/,
+    ],
+    [
+      'no surge and no unavailability',
+      { pools: { w: { maxSurge: 0, maxUnavailable: 0 } } },
+      'KUP-PLAN-001',
+      /cannot both be 0/,
+    ],
     ['a bad surge', { pools: { w: { maxSurge: '150%' } } }, 'KUP-PLAN-001', /maxSurge "150%"/],
     ['options for a pool that does not exist', { pools: { x: {} } }, 'KUP-PLAN-002', /pool "x"/],
     ['a negative soak', { soakMs: -1 }, 'KUP-PLAN-001', /soakMs/],
@@ -347,7 +368,8 @@ describe('buildPlan: batches, surge and options', () => {
     it(`refuses ${what}`, () => {
       assert.throws(
         () => buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinor(['w']) }, ...options }),
-        (err: unknown) => err instanceof PlanError && err.code === code && pattern.test(err.message) && err.message.startsWith(code),
+        (err: unknown) =>
+          err instanceof PlanError && err.code === code && pattern.test(err.message) && err.message.startsWith(code),
       );
     });
   }
@@ -358,14 +380,23 @@ describe('buildPlan: batches, surge and options', () => {
         buildPlan({
           cluster: 'c',
           topology,
-          change: { kind: 'version', path: path('1.29.10', '1.30.4', [{ kind: 'control-plane', from: '1.29.10', to: '1.30.4' }]) },
+          change: {
+            kind: 'version',
+            path: path('1.29.10', '1.30.4', [{ kind: 'control-plane', from: '1.29.10', to: '1.30.4' }]),
+          },
         }),
-      (err: unknown) => err instanceof PlanError && err.code === 'KUP-PLAN-002' && /starts at 1\.29\.10/.test(err.message),
+      (err: unknown) =>
+        err instanceof PlanError && err.code === 'KUP-PLAN-002' && /starts at 1\.29\.10/.test(err.message),
     );
   });
 
   it('turns the snapshot off on request, which leaves the point of no return where it is', () => {
-    const plan = buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinor(['w']) }, snapshot: false });
+    const plan = buildPlan({
+      cluster: 'c',
+      topology,
+      change: { kind: 'version', path: oneMinor(['w']) },
+      snapshot: false,
+    });
     assert.equal(plan.phases[0]?.kind, 'control-plane');
     assert.notEqual(plan.pointOfNoReturn, null);
   });

@@ -480,7 +480,11 @@ export function poolBatchSizes(
   count: number,
   poolSize: number,
   policy: BatchPolicy,
-  limits: { readonly maxSurge: number | null; readonly maxUnavailable: number | null; readonly strategy: UpgradeStrategy },
+  limits: {
+    readonly maxSurge: number | null;
+    readonly maxUnavailable: number | null;
+    readonly strategy: UpgradeStrategy;
+  },
 ): number[] {
   let sizes: number[];
   if (policy.kind === 'exponential') {
@@ -519,7 +523,10 @@ function batchCap(limits: {
  * Exported for the run state machine's re-plan on resume; {@link buildPlan} uses it too.
  */
 export function poolBatches(
-  phase: Pick<PoolPhase, 'key' | 'pool' | 'strategy' | 'maxSurge' | 'maxUnavailable' | 'poolSize' | 'batchPolicy' | 'soakMs'>,
+  phase: Pick<
+    PoolPhase,
+    'key' | 'pool' | 'strategy' | 'maxSurge' | 'maxUnavailable' | 'poolSize' | 'batchPolicy' | 'soakMs'
+  >,
   nodes: readonly { readonly node: string; readonly from: NodeTarget; readonly to: NodeTarget }[],
   firstIndex: number,
   estimates: StepEstimates,
@@ -601,10 +608,107 @@ export function buildPlan(input: PlanInput): RolloutPlan {
   const measured = Object.keys(input.estimates ?? {}).filter((k): k is ActionType =>
     (ACTION_TYPES as readonly string[]).includes(k),
   );
-  const soakDefault = nonNegative(input.soakMs ?? 0, 'soakMs', cluster);
-  const notes: string[] = [];
+  const ctx: PlanContext = { cluster, estimates, notes: [], phases: [], pointOfNoReturn: null, hops: 0 };
+  const { cpNodes, cpState, cpVersion } = readControlPlane(input);
+  const pools = readPools(input, nonNegative(input.soakMs ?? 0, 'soakMs', cluster));
 
-  // Control-plane nodes, tracked through the hops.
+  let from = formatVersion(cpVersion);
+  let to = from;
+  const { change } = input;
+  if (change.kind === 'version') {
+    const { path } = change;
+    const images = change.images ?? {};
+    checkImages(images, pools, cluster, false);
+    const pathFrom = readVersion(path.from, cluster);
+    if (cpState.length > 0 && compareVersions(pathFrom, cpVersion) !== 0) {
+      throw new PlanError(
+        PlanErrorCode.topologyMismatch,
+        `the upgrade path starts at ${path.from} but the control plane runs ${formatVersion(cpVersion)}`,
+        { cluster },
+      );
+    }
+    from = formatVersion(pathFrom);
+    to = formatVersion(readVersion(path.to, cluster));
+    const lastMove = new Map<string, number>();
+    path.steps.forEach((s, i) => {
+      if (s.kind === 'pool') lastMove.set(s.pool, i);
+    });
+    path.steps.forEach((step, i) => {
+      if (step.kind === 'control-plane') {
+        addControlPlaneHop(ctx, cpState, readVersion(step.from, cluster), readVersion(step.to, cluster));
+        return;
+      }
+      const state = pools.get(step.pool);
+      if (!state) {
+        throw new PlanError(
+          PlanErrorCode.topologyMismatch,
+          `the upgrade path moves pool "${step.pool}", which the cluster does not have`,
+          { cluster, pool: step.pool },
+        );
+      }
+      const image = lastMove.get(step.pool) === i ? images[step.pool] : undefined;
+      const target = { version: readVersion(step.to, cluster), ...(image !== undefined ? { image } : {}) };
+      addPoolMove(ctx, state, target, step.reason);
+    });
+    // Pools given an image but no version move: an image move at the end.
+    for (const [name, image] of Object.entries(images)) {
+      const state = pools.get(name);
+      if (state && !lastMove.has(name)) addPoolMove(ctx, state, { image }, 'image');
+    }
+  } else {
+    checkImages(change.images, pools, cluster, true);
+    // In topology order, so the plan does not depend on the order of the record's keys.
+    for (const pool of input.topology.pools) {
+      const image = change.images[pool.name];
+      const state = pools.get(pool.name);
+      if (image !== undefined && state) addPoolMove(ctx, state, { image }, 'image');
+    }
+  }
+  for (const [name, state] of pools) {
+    if (!ctx.phases.some((p) => p.kind === 'pool' && p.pool === name)) {
+      ctx.notes.push(`pool ${name} is left as it is (${state.slots.length} nodes)`);
+    }
+  }
+
+  const phases = framePhases(ctx, input, to);
+  return {
+    schema: 1,
+    cluster,
+    kind: change.kind,
+    from,
+    to,
+    revision: 0,
+    phases,
+    controlPlaneNodes: cpNodes.map((n) => n.node),
+    pointOfNoReturn: ctx.pointOfNoReturn,
+    expectedDurationMs: phases.reduce((s, p) => s + p.estimateMs, 0),
+    estimates,
+    measured,
+    notes: ctx.notes,
+  };
+}
+
+/** What the planner accumulates. */
+interface PlanContext {
+  readonly cluster: string;
+  readonly estimates: StepEstimates;
+  readonly notes: string[];
+  readonly phases: PlanPhase[];
+  pointOfNoReturn: PointOfNoReturn | null;
+  hops: number;
+}
+
+interface ControlPlaneState {
+  readonly topo: PlanControlPlaneNode;
+  version: KubeVersion;
+}
+
+function readControlPlane(input: PlanInput): {
+  cpNodes: PlanControlPlaneNode[];
+  cpState: ControlPlaneState[];
+  cpVersion: KubeVersion;
+} {
+  const { cluster } = input;
   const cpNodes = [...input.topology.controlPlane].sort((a, b) => compareNodeNames(a.node, b.node));
   checkUnique(
     cpNodes.map((n) => n.node),
@@ -615,9 +719,11 @@ export function buildPlan(input: PlanInput): RolloutPlan {
     topo: n,
     version: readVersion(n.components['kube-apiserver'] ?? n.kubeletVersion, cluster, n.node),
   }));
-  const cpVersion = oldest(cpState.map((c) => c.version));
+  return { cpNodes, cpState, cpVersion: oldest(cpState.map((c) => c.version)) };
+}
 
-  // Pools, tracked through their moves.
+function readPools(input: PlanInput, soakDefault: number): Map<string, PoolState> {
+  const { cluster } = input;
   const pools = new Map<string, PoolState>();
   for (const pool of input.topology.pools) {
     if (pools.has(pool.name)) {
@@ -644,243 +750,182 @@ export function buildPlan(input: PlanInput): RolloutPlan {
   }
   for (const name of Object.keys(input.pools ?? {})) {
     if (!pools.has(name)) {
-      throw new PlanError(PlanErrorCode.topologyMismatch, `options name pool "${name}", which the cluster does not have`, {
+      throw new PlanError(
+        PlanErrorCode.topologyMismatch,
+        `options name pool "${name}", which the cluster does not have`,
+        { cluster, pool: name },
+      );
+    }
+  }
+  return pools;
+}
+
+function checkImages(
+  images: Readonly<Record<string, string>>,
+  pools: ReadonlyMap<string, PoolState>,
+  cluster: string,
+  required: boolean,
+): void {
+  if (required && Object.keys(images).length === 0) {
+    throw new PlanError(PlanErrorCode.invalidOption, 'an image-only plan needs a machine image for at least one pool', {
+      cluster,
+    });
+  }
+  for (const [name, image] of Object.entries(images)) {
+    if (!pools.has(name)) {
+      throw new PlanError(
+        PlanErrorCode.topologyMismatch,
+        `an image is given for pool "${name}", which the cluster does not have`,
+        { cluster, pool: name },
+      );
+    }
+    if (image.trim() === '') {
+      throw new PlanError(PlanErrorCode.invalidOption, `the image for pool "${name}" is empty`, {
         cluster,
         pool: name,
       });
     }
   }
+}
 
-  const phases: PlanPhase[] = [];
-  let pointOfNoReturn: PointOfNoReturn | null = null;
-  let hopCount = 0;
-
-  const addPoolMove = (state: PoolState, to: { version?: KubeVersion; image?: string }, reason: PoolMoveReason | 'image') => {
-    const moves: { node: string; from: NodeTarget; to: NodeTarget }[] = [];
-    for (const slot of state.slots) {
-      const version = to.version ?? slot.version;
-      const sameVersion = compareVersions(version, slot.version) === 0;
-      const sameImage = to.image === undefined ? sameVersion : to.image === slot.image;
-      if (sameVersion && sameImage) {
-        notes.push(`${slot.node} (pool ${state.pool.name}) already runs ${formatVersion(version)}${to.image ? ` on ${to.image}` : ''}: left out`);
-        continue;
-      }
-      moves.push({
-        node: slot.node,
-        from: { version: formatVersion(slot.version), image: slot.image },
-        to: { version: formatVersion(version), ...(to.image !== undefined ? { image: to.image } : {}) },
-      });
-      slot.version = version;
-      // Without an explicit image the provider picks the version's image: the planner cannot know its name.
-      if (to.image !== undefined) slot.image = to.image;
-    }
-    if (moves.length === 0) return;
-    const label = to.version !== undefined ? formatVersion(to.version) : `image-${sanitize(to.image ?? '')}`;
-    const key = `pool/${state.pool.name}/${label}`;
-    const common = {
-      key,
-      pool: state.pool.name,
-      strategy: state.options.strategy,
-      batchPolicy: formatBatchPolicy(state.options.policy),
-      maxSurge: state.options.maxSurge,
-      maxUnavailable: state.options.maxUnavailable,
-      poolSize: state.slots.length,
-      soakMs: state.options.soakMs,
-    };
-    const batches = poolBatches(common, moves, 1, estimates);
-    const target: NodeTarget = {
-      version: moves[0]?.to.version ?? '',
-      ...(to.image !== undefined ? { image: to.image } : {}),
-    };
-    phases.push({
-      kind: 'pool',
-      ...common,
-      to: target,
-      reason,
-      batches,
-      estimateMs: batches.reduce((s, b) => s + b.estimateMs, 0),
-    });
-  };
-
-  let from = formatVersion(cpVersion);
-  let to = from;
-  if (input.change.kind === 'version') {
-    const { path } = input.change;
-    const images = input.change.images ?? {};
-    for (const name of Object.keys(images)) {
-      if (!pools.has(name)) {
-        throw new PlanError(PlanErrorCode.topologyMismatch, `an image is given for pool "${name}", which the cluster does not have`, {
-          cluster,
-          pool: name,
-        });
-      }
-    }
-    const pathFrom = readVersion(path.from, cluster);
-    if (cpState.length > 0 && compareVersions(pathFrom, cpVersion) !== 0) {
-      throw new PlanError(
-        PlanErrorCode.topologyMismatch,
-        `the upgrade path starts at ${path.from} but the control plane runs ${formatVersion(cpVersion)}`,
-        { cluster },
+/** One control-plane hop: each node not at `to` yet, one per batch, in order; marks the point of no return. */
+function addControlPlaneHop(ctx: PlanContext, cpState: ControlPlaneState[], from: KubeVersion, to: KubeVersion): void {
+  ctx.hops += 1;
+  const key = `cp/${formatVersion(to)}`;
+  const batches: PlanBatch[] = [];
+  for (const cp of cpState) {
+    if (compareVersions(cp.version, to) === 0) {
+      ctx.notes.push(
+        `control-plane node ${cp.topo.node} already runs ${formatVersion(to)}: left out of hop ${ctx.hops}`,
       );
+      continue;
     }
-    from = formatVersion(pathFrom);
-    to = formatVersion(readVersion(path.to, cluster));
-    const lastMove = new Map<string, number>();
-    path.steps.forEach((s, i) => {
-      if (s.kind === 'pool') lastMove.set(s.pool, i);
-    });
-    path.steps.forEach((step, i) => {
-      if (step.kind === 'pool') {
-        const state = pools.get(step.pool);
-        if (!state) {
-          throw new PlanError(PlanErrorCode.topologyMismatch, `the upgrade path moves pool "${step.pool}", which the cluster does not have`, {
-            cluster,
-            pool: step.pool,
-          });
-        }
-        const image = lastMove.get(step.pool) === i ? images[step.pool] : undefined;
-        addPoolMove(state, { version: readVersion(step.to, cluster), ...(image !== undefined ? { image } : {}) }, step.reason);
-        return;
-      }
-      hopCount += 1;
-      const hopFrom = readVersion(step.from, cluster);
-      const hopTo = readVersion(step.to, cluster);
-      const minorChange = hopTo.major !== hopFrom.major || hopTo.minor !== hopFrom.minor;
-      const key = `cp/${formatVersion(hopTo)}`;
-      const batches: PlanBatch[] = [];
-      let ordinal = 0;
-      for (const cp of cpState) {
-        if (compareVersions(cp.version, hopTo) === 0) {
-          notes.push(`control-plane node ${cp.topo.node} already runs ${formatVersion(hopTo)}: left out of hop ${hopCount}`);
-          continue;
-        }
-        ordinal += 1;
-        const stepFrom = cp.version;
-        const step: ControlPlaneNodeStep = {
-          kind: 'control-plane-node',
-          key: `${key}/${cp.topo.node}`,
-          node: cp.topo.node,
-          ordinal,
-          from: formatVersion(stepFrom),
-          to: formatVersion(hopTo),
-          components: componentMoves(cp.topo, formatVersion(stepFrom), formatVersion(hopTo)),
-          estimateMs: sumActions(CONTROL_PLANE_ACTIONS, estimates),
-        };
-        cp.version = hopTo;
-        if (pointOfNoReturn === null && !undoableInPlace(stepFrom, hopTo)) {
-          pointOfNoReturn = {
-            key: step.key,
-            node: step.node,
-            action: 'upgrade-cp-node',
-            component: 'etcd',
-            from: step.from,
-            to: step.to,
-            message:
-              `once ${step.node} starts moving from ${step.from} to ${step.to} (etcd, then kube-apiserver, ` +
-              `rewrite the cluster's state), a rollback must restore the snapshot taken before the upgrade`,
-          };
-        }
-        batches.push({
-          key: `${key}/batch-${ordinal}`,
-          index: ordinal,
-          steps: [step],
-          gate: [],
-          soakMs: 0,
-          estimateMs: step.estimateMs,
-        });
-      }
-      if (batches.length === 0) return;
-      phases.push({
-        kind: 'control-plane',
-        key,
-        hop: hopCount,
-        from: formatVersion(hopFrom),
-        to: formatVersion(hopTo),
-        minorChange,
-        batches,
-        estimateMs: batches.reduce((s, b) => s + b.estimateMs, 0),
-      });
-    });
-    // Pools given an image but no version move: an image move at the end.
-    for (const [name, image] of Object.entries(images)) {
-      if (lastMove.has(name)) continue;
-      const state = pools.get(name);
-      if (state) addPoolMove(state, { image }, 'image');
-    }
-  } else {
-    const entries = Object.entries(input.change.images);
-    if (entries.length === 0) {
-      throw new PlanError(PlanErrorCode.invalidOption, 'an image-only plan needs a machine image for at least one pool', {
-        cluster,
-      });
-    }
-    for (const [name, image] of entries) {
-      if (!pools.has(name)) {
-        throw new PlanError(PlanErrorCode.topologyMismatch, `an image is given for pool "${name}", which the cluster does not have`, {
-          cluster,
-          pool: name,
-        });
-      }
-      if (image.trim() === '') {
-        throw new PlanError(PlanErrorCode.invalidOption, `the image for pool "${name}" is empty`, { cluster, pool: name });
-      }
-    }
-    // In topology order, so the plan does not depend on the order of the record's keys.
-    for (const pool of input.topology.pools) {
-      const image = input.change.images[pool.name];
-      const state = pools.get(pool.name);
-      if (image !== undefined && state) addPoolMove(state, { image }, 'image');
-    }
-  }
-  for (const [name, state] of pools) {
-    if (!phases.some((p) => p.kind === 'pool' && p.pool === name)) {
-      notes.push(`pool ${name} is left as it is (${state.slots.length} nodes)`);
-    }
-  }
-
-  const hasChanges = phases.length > 0;
-  const all: PlanPhase[] = [];
-  if (hasChanges && input.snapshot !== false) {
-    const step: SnapshotStep = {
-      kind: 'snapshot',
-      key: 'snapshot',
-      name: `kup-${cluster}-before-${input.change.kind === 'version' ? to : 'image-upgrade'}`,
-      estimateMs: estimates['take-snapshot'],
+    const ordinal = batches.length + 1;
+    const stepFrom = cp.version;
+    const step: ControlPlaneNodeStep = {
+      kind: 'control-plane-node',
+      key: `${key}/${cp.topo.node}`,
+      node: cp.topo.node,
+      ordinal,
+      from: formatVersion(stepFrom),
+      to: formatVersion(to),
+      components: componentMoves(cp.topo, formatVersion(stepFrom), formatVersion(to)),
+      estimateMs: sumActions(CONTROL_PLANE_ACTIONS, ctx.estimates),
     };
-    all.push({
-      kind: 'snapshot',
-      key: 'snapshot',
-      batches: [{ key: 'snapshot/batch-1', index: 1, steps: [step], gate: [], soakMs: 0, estimateMs: step.estimateMs }],
+    cp.version = to;
+    if (ctx.pointOfNoReturn === null && !undoableInPlace(stepFrom, to)) {
+      ctx.pointOfNoReturn = {
+        key: step.key,
+        node: step.node,
+        action: 'upgrade-cp-node',
+        component: 'etcd',
+        from: step.from,
+        to: step.to,
+        message:
+          `once ${step.node} starts moving from ${step.from} to ${step.to} (etcd, then kube-apiserver, ` +
+          `rewrite the cluster's state), a rollback must restore the snapshot taken before the upgrade`,
+      };
+    }
+    batches.push({
+      key: `${key}/batch-${ordinal}`,
+      index: ordinal,
+      steps: [step],
+      gate: [],
+      soakMs: 0,
       estimateMs: step.estimateMs,
     });
   }
-  all.push(...phases);
-  if (hasChanges) {
-    const step: PostcheckStep = { kind: 'postcheck', key: 'postcheck', estimateMs: estimates.postcheck };
-    all.push({
-      kind: 'validation',
-      key: 'postcheck',
-      batches: [{ key: 'postcheck/batch-1', index: 1, steps: [step], gate: [], soakMs: 0, estimateMs: step.estimateMs }],
-      estimateMs: step.estimateMs,
+  if (batches.length === 0) return;
+  ctx.phases.push({
+    kind: 'control-plane',
+    key,
+    hop: ctx.hops,
+    from: formatVersion(from),
+    to: formatVersion(to),
+    minorChange: to.major !== from.major || to.minor !== from.minor,
+    batches,
+    estimateMs: batches.reduce((s, b) => s + b.estimateMs, 0),
+  });
+}
+
+/** One move of a pool to a version and/or image: the slots not there yet, in batches. */
+function addPoolMove(
+  ctx: PlanContext,
+  state: PoolState,
+  to: { readonly version?: KubeVersion; readonly image?: string },
+  reason: PoolMoveReason | 'image',
+): void {
+  const moves: { node: string; from: NodeTarget; to: NodeTarget }[] = [];
+  for (const slot of state.slots) {
+    const version = to.version ?? slot.version;
+    const sameVersion = compareVersions(version, slot.version) === 0;
+    const sameImage = to.image === undefined ? sameVersion : to.image === slot.image;
+    if (sameVersion && sameImage) {
+      ctx.notes.push(
+        `${slot.node} (pool ${state.pool.name}) already runs ${formatVersion(version)}${to.image ? ` on ${to.image}` : ''}: left out`,
+      );
+      continue;
+    }
+    moves.push({
+      node: slot.node,
+      from: { version: formatVersion(slot.version), image: slot.image },
+      to: { version: formatVersion(version), ...(to.image !== undefined ? { image: to.image } : {}) },
     });
-  } else {
-    notes.push('nothing to do: every node already runs the target');
+    slot.version = version;
+    // Without an explicit image the provider picks the version's image: the planner cannot know its name.
+    if (to.image !== undefined) slot.image = to.image;
   }
-  return {
-    schema: 1,
-    cluster,
-    kind: input.change.kind,
-    from,
-    to,
-    revision: 0,
-    phases: all,
-    controlPlaneNodes: cpNodes.map((n) => n.node),
-    pointOfNoReturn,
-    expectedDurationMs: all.reduce((s, p) => s + p.estimateMs, 0),
-    estimates,
-    measured,
-    notes,
+  if (moves.length === 0) return;
+  const label = to.version !== undefined ? formatVersion(to.version) : `image-${sanitize(to.image ?? '')}`;
+  const common = {
+    key: `pool/${state.pool.name}/${label}`,
+    pool: state.pool.name,
+    strategy: state.options.strategy,
+    batchPolicy: formatBatchPolicy(state.options.policy),
+    maxSurge: state.options.maxSurge,
+    maxUnavailable: state.options.maxUnavailable,
+    poolSize: state.slots.length,
+    soakMs: state.options.soakMs,
   };
+  const batches = poolBatches(common, moves, 1, ctx.estimates);
+  ctx.phases.push({
+    kind: 'pool',
+    ...common,
+    to: { version: moves[0]?.to.version ?? '', ...(to.image !== undefined ? { image: to.image } : {}) },
+    reason,
+    batches,
+    estimateMs: batches.reduce((s, b) => s + b.estimateMs, 0),
+  });
+}
+
+/** The snapshot before and the validation after the changes (none when nothing changes). */
+function framePhases(ctx: PlanContext, input: PlanInput, to: string): PlanPhase[] {
+  if (ctx.phases.length === 0) {
+    ctx.notes.push('nothing to do: every node already runs the target');
+    return [];
+  }
+  const single = (kind: 'snapshot' | 'validation', step: SnapshotStep | PostcheckStep): PlanPhase => ({
+    kind,
+    key: step.key,
+    batches: [
+      { key: `${step.key}/batch-1`, index: 1, steps: [step], gate: [], soakMs: 0, estimateMs: step.estimateMs },
+    ],
+    estimateMs: step.estimateMs,
+  });
+  const all: PlanPhase[] = [];
+  if (input.snapshot !== false) {
+    all.push(
+      single('snapshot', {
+        kind: 'snapshot',
+        key: 'snapshot',
+        name: `kup-${ctx.cluster}-before-${input.change.kind === 'version' ? to : 'image-upgrade'}`,
+        estimateMs: ctx.estimates['take-snapshot'],
+      }),
+    );
+  }
+  all.push(...ctx.phases);
+  all.push(single('validation', { kind: 'postcheck', key: 'postcheck', estimateMs: ctx.estimates.postcheck }));
+  return all;
 }
 
 /** The node's components in upgrade order, those it runs, and the kubelet. */
@@ -894,7 +939,11 @@ function componentMoves(node: PlanControlPlaneNode, from: string, to: string): C
     const current = node.components[component];
     if (current === undefined) continue;
     // etcd follows the target release's pinned version, which only the provider knows.
-    moves.push(component === 'etcd' ? { component, from: current } : { component, from: component === 'kube-apiserver' ? from : normalize(current), to });
+    moves.push(
+      component === 'etcd'
+        ? { component, from: current }
+        : { component, from: component === 'kube-apiserver' ? from : normalize(current), to },
+    );
   }
   return moves;
 }
@@ -908,9 +957,13 @@ function resolveEstimates(input: PlanInput): StepEstimates {
   const out: Record<ActionType, number> = { ...DEFAULT_STEP_ESTIMATES };
   for (const [key, value] of Object.entries(input.estimates ?? {})) {
     if (!(ACTION_TYPES as readonly string[]).includes(key)) {
-      throw new PlanError(PlanErrorCode.invalidOption, `estimates: "${key}" is not an action (${ACTION_TYPES.join(', ')})`, {
-        cluster: input.cluster,
-      });
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `estimates: "${key}" is not an action (${ACTION_TYPES.join(', ')})`,
+        {
+          cluster: input.cluster,
+        },
+      );
     }
     if (value === undefined) continue;
     out[key as ActionType] = nonNegative(value, `estimates.${key}`, input.cluster);
@@ -918,58 +971,100 @@ function resolveEstimates(input: PlanInput): StepEstimates {
   return out;
 }
 
-function resolvePoolOptions(input: PlanInput, pool: PlanPool, cluster: string, soakDefault: number): ResolvedPoolOptions {
+function resolvePoolOptions(
+  input: PlanInput,
+  pool: PlanPool,
+  cluster: string,
+  soakDefault: number,
+): ResolvedPoolOptions {
   const given = { ...(input.defaults ?? {}), ...(input.pools?.[pool.name] ?? {}) };
   let policy: BatchPolicy;
   try {
-    policy = typeof given.batchPolicy === 'string' ? parseBatchPolicy(given.batchPolicy) : (given.batchPolicy ?? { kind: 'exponential' });
+    policy =
+      typeof given.batchPolicy === 'string'
+        ? parseBatchPolicy(given.batchPolicy)
+        : (given.batchPolicy ?? { kind: 'exponential' });
     // A parsed policy given as an object is re-read through its text form, so a bad size is refused the same way.
     policy = parseBatchPolicy(formatBatchPolicy(policy));
   } catch (cause) {
-    throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": ${(cause as Error).message}`, { cluster, pool: pool.name }, { cause });
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool.name}": ${(cause as Error).message}`,
+      { cluster, pool: pool.name },
+      { cause },
+    );
   }
   const strategy = given.strategy ?? 'replace';
   if (strategy !== 'replace' && strategy !== 'in-place') {
-    throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": strategy "${String(strategy)}" is not replace or in-place`, {
-      cluster,
-      pool: pool.name,
-    });
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool.name}": strategy "${String(strategy)}" is not replace or in-place`,
+      {
+        cluster,
+        pool: pool.name,
+      },
+    );
   }
   const size = pool.nodes.length;
   const soakMs = nonNegative(given.soakMs ?? soakDefault, `pools.${pool.name}.soakMs`, cluster);
   if (strategy === 'in-place') {
     if (given.maxSurge !== undefined && readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster) > 0) {
-      throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": maxSurge needs the replace strategy (in place adds no nodes)`, {
-        cluster,
-        pool: pool.name,
-      });
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `pool "${pool.name}": maxSurge needs the replace strategy (in place adds no nodes)`,
+        {
+          cluster,
+          pool: pool.name,
+        },
+      );
     }
-    const mu = given.maxUnavailable === undefined ? null : readCount(given.maxUnavailable, size, 'down', pool.name, 'maxUnavailable', cluster);
+    const mu =
+      given.maxUnavailable === undefined
+        ? null
+        : readCount(given.maxUnavailable, size, 'down', pool.name, 'maxUnavailable', cluster);
     if (mu === 0) {
-      throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": maxUnavailable 0 leaves an in-place upgrade nothing to do`, {
-        cluster,
-        pool: pool.name,
-      });
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `pool "${pool.name}": maxUnavailable 0 leaves an in-place upgrade nothing to do`,
+        {
+          cluster,
+          pool: pool.name,
+        },
+      );
     }
     return { policy, strategy, maxSurge: null, maxUnavailable: mu, soakMs };
   }
   if (given.maxSurge === undefined && given.maxUnavailable === undefined) {
     return { policy, strategy, maxSurge: null, maxUnavailable: null, soakMs };
   }
-  const maxSurge = given.maxSurge === undefined ? 1 : readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster);
+  const maxSurge =
+    given.maxSurge === undefined ? 1 : readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster);
   const maxUnavailable =
-    given.maxUnavailable === undefined ? 0 : readCount(given.maxUnavailable, size, 'down', pool.name, 'maxUnavailable', cluster);
+    given.maxUnavailable === undefined
+      ? 0
+      : readCount(given.maxUnavailable, size, 'down', pool.name, 'maxUnavailable', cluster);
   if (maxSurge + maxUnavailable < 1) {
-    throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": maxSurge and maxUnavailable cannot both be 0`, {
-      cluster,
-      pool: pool.name,
-    });
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool.name}": maxSurge and maxUnavailable cannot both be 0`,
+      {
+        cluster,
+        pool: pool.name,
+      },
+    );
   }
   return { policy, strategy, maxSurge, maxUnavailable, soakMs };
 }
 
 /** A count or a percentage of the pool (Cluster API rounds surge up and unavailability down). */
-function readCount(value: number | string, size: number, round: 'up' | 'down', pool: string, field: string, cluster: string): number {
+function readCount(
+  value: number | string,
+  size: number,
+  round: 'up' | 'down',
+  pool: string,
+  field: string,
+  cluster: string,
+): number {
   const fail = (): never => {
     throw new PlanError(
       PlanErrorCode.invalidOption,
@@ -991,9 +1086,13 @@ function readCount(value: number | string, size: number, round: 'up' | 'down', p
 
 function nonNegative(value: number, field: string, cluster: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new PlanError(PlanErrorCode.invalidOption, `${field} must be a number of milliseconds >= 0, not ${String(value)}`, {
-      cluster,
-    });
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `${field} must be a number of milliseconds >= 0, not ${String(value)}`,
+      {
+        cluster,
+      },
+    );
   }
   return value;
 }
@@ -1028,7 +1127,11 @@ function oldest(versions: readonly KubeVersion[]): KubeVersion {
 function checkUnique(names: readonly string[], cluster: string, what: string): void {
   const seen = new Set<string>();
   for (const name of names) {
-    if (seen.has(name)) throw new PlanError(PlanErrorCode.invalidTopology, `two of the ${what}s are named "${name}"`, { cluster, node: name });
+    if (seen.has(name))
+      throw new PlanError(PlanErrorCode.invalidTopology, `two of the ${what}s are named "${name}"`, {
+        cluster,
+        node: name,
+      });
     seen.add(name);
   }
 }

@@ -25,14 +25,14 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
   }
   const base = {
     key: unit.key,
-    idempotencyKey: idempotencyKey(unit.key, flight.action, flight.attempt),
+    idempotencyKey: idempotencyKey(unit.key, flight.action, flight.generation),
     attempt: flight.attempt,
     notBefore: flight.notBefore,
   };
   const node = unit.node ?? '';
   switch (spec.kind) {
     case 'precheck':
-      return { ...base, type: 'precheck' };
+      return { ...base, type: 'precheck', target: state.plan.to };
     case 'gate':
       return gateEffect(state, spec.ref.batch, flight.action, base, flight.until);
     case 'rollback':
@@ -45,10 +45,17 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
     case 'take-snapshot':
       return { ...base, type: 'take-snapshot', name: step.kind === 'snapshot' ? step.name : unit.key };
     case 'postcheck':
-      return { ...base, type: 'postcheck' };
+      return { ...base, type: 'postcheck', target: state.plan.to };
     case 'upgrade-cp-node':
       if (step.kind !== 'control-plane-node') break;
-      return { ...base, type: 'upgrade-cp-node', node: step.node, version: step.to, components: step.components, rollback: false };
+      return {
+        ...base,
+        type: 'upgrade-cp-node',
+        node: step.node,
+        version: step.to,
+        components: step.components,
+        rollback: false,
+      };
     case 'check-api-health':
       return { ...base, type: 'check-api-health', node };
     case 'cordon':
@@ -71,7 +78,12 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
         ...(step.kind === 'worker-node' ? { target: step.to } : {}),
       };
     case 'delete-old-node':
-      return { ...base, type: 'delete-old-node', node, ...(unit.newNode !== undefined ? { replacedBy: unit.newNode } : {}) };
+      return {
+        ...base,
+        type: 'delete-old-node',
+        node,
+        ...(unit.newNode !== undefined ? { replacedBy: unit.newNode } : {}),
+      };
     case 'label-node':
       return { ...base, type: 'label-node', node, labels: { [state.options.quarantineLabel]: 'true' } };
     default:
@@ -138,7 +150,8 @@ function rollbackEffect(
     case 'check-api-health':
       return { ...base, type: 'check-api-health', node };
     case 'postcheck':
-      return { ...base, type: 'postcheck' };
+      // The rollback's checks: the cluster must run what it ran before the run (plan.from), not the target.
+      return { ...base, type: 'postcheck', target: state.plan.from };
     case 'rollback-node':
       return {
         ...base,
@@ -160,9 +173,13 @@ function rollbackEffect(
     case 'restore-snapshot':
       return { ...base, type: 'restore-snapshot', snapshot: state.snapshot?.id ?? '', staleNodes: staleNodes(state) };
     default:
-      throw new RunTransitionError(RunErrorCode.invalidState, `rollback step ${step.key} cannot perform ${action.type}`, {
-        runId: state.runId,
-      });
+      throw new RunTransitionError(
+        RunErrorCode.invalidState,
+        `rollback step ${step.key} cannot perform ${action.type}`,
+        {
+          runId: state.runId,
+        },
+      );
   }
 }
 

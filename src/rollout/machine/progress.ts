@@ -132,10 +132,7 @@ function controlPlaneProgress(
   return { i, n: steps.length, hop: current.hop, hops: hops.length, to: current.to };
 }
 
-function poolsProgress(
-  plan: RolloutPlan,
-  unit: (key: string) => UnitProgress | undefined,
-): PoolProgress[] {
+function poolsProgress(plan: RolloutPlan, unit: (key: string) => UnitProgress | undefined): PoolProgress[] {
   const byPool = new Map<string, PoolPhase[]>();
   for (const phase of plan.phases) {
     if (phase.kind !== 'pool') continue;
@@ -145,8 +142,10 @@ function poolsProgress(
   }
   const out: PoolProgress[] = [];
   for (const [name, moves] of byPool) {
-    const startedMove = (m: PoolPhase): boolean => m.batches.some((b) => b.steps.some((s) => unit(s.key) !== undefined));
-    const finishedMove = (m: PoolPhase): boolean => m.batches.every((b) => b.steps.every((s) => done(unit(s.key), stepActions(s))));
+    const startedMove = (m: PoolPhase): boolean =>
+      m.batches.some((b) => b.steps.some((s) => unit(s.key) !== undefined));
+    const finishedMove = (m: PoolPhase): boolean =>
+      m.batches.every((b) => b.steps.every((s) => done(unit(s.key), stepActions(s))));
     // The move in progress, else the last one started, else the first.
     let index = moves.findIndex((m) => startedMove(m) && !finishedMove(m));
     if (index < 0) {
@@ -199,7 +198,13 @@ function rollbackProgress(
   for (const batch of state.rollback.batches) {
     for (const step of batch.steps) {
       total += 1;
-      if (done(unit(step.key), step.actions.map((a) => a.type))) finished += 1;
+      if (
+        done(
+          unit(step.key),
+          step.actions.map((a) => a.type),
+        )
+      )
+        finished += 1;
     }
   }
   return { done: finished, total };

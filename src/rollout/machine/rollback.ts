@@ -208,7 +208,12 @@ function rollbackBatches(state: RunState, mode: RollbackMode): RollbackBatch[] {
 }
 
 /** The rollback actions of one slot, from the state its last started step left it in. */
-function slotActions(state: RunState, step: WorkerNodeStep, unit: UnitProgress, original: NodeTarget): RollbackAction[] {
+function slotActions(
+  state: RunState,
+  step: WorkerNodeStep,
+  unit: UnitProgress,
+  original: NodeTarget,
+): RollbackAction[] {
   const script = unit.script ?? stepActions(step);
   const done = new Set<ActionType>(script.slice(0, unit.done));
   const attempted = new Set<ActionType>(unit.attempted);

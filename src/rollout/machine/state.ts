@@ -54,6 +54,22 @@ export function createRunState(plan: RolloutPlan, options: CreateRunOptions): Ru
       { runId },
     );
   }
+  for (const [field, value, min] of [
+    ['maxPauseMs', resolved.maxPauseMs, 1],
+    ['maxAutoRetries', resolved.maxAutoRetries, 0],
+    ['retryBaseDelayMs', resolved.retryBaseDelayMs, 0],
+    ['retryMaxDelayMs', resolved.retryMaxDelayMs, 0],
+  ] as const) {
+    if (!Number.isFinite(value) || value < min) {
+      throw new RunTransitionError(
+        RunErrorCode.invalidState,
+        `run option ${field} must be a number >= ${min}, not ${value}`,
+        {
+          runId,
+        },
+      );
+    }
+  }
   return {
     schema: 1,
     runId,
@@ -95,7 +111,11 @@ export function reviveRunState(value: unknown): RunState {
     return fail('has no plan of schema 1');
   }
   const status = v['status'];
-  if (typeof status !== 'object' || status === null || typeof (status as Record<string, unknown>)['phase'] !== 'string') {
+  if (
+    typeof status !== 'object' ||
+    status === null ||
+    typeof (status as Record<string, unknown>)['phase'] !== 'string'
+  ) {
     return fail('has no status');
   }
   for (const field of ['units', 'lineage', 'cursor', 'options']) {
@@ -144,7 +164,7 @@ export function indexPlan(plan: RolloutPlan): PlanIndex {
 }
 
 /** The rollback's steps by key. */
-export function indexRollback(rollback: RollbackState): Map<string, RollbackStep> {
+function indexRollback(rollback: RollbackState): Map<string, RollbackStep> {
   let index = rollbackIndexes.get(rollback);
   if (index) return index;
   index = new Map();
@@ -180,14 +200,6 @@ export function unitActions(spec: UnitSpec, unit: UnitProgress | undefined): rea
   return unit?.script ?? spec.actions;
 }
 
-/** Whether every action of the unit is finished. */
-export function unitFinished(state: RunState, unit: UnitProgress): boolean {
-  if (unit.stage === 'skipped') return true;
-  const spec = unitSpec(state, unit.key);
-  if (!spec) return true;
-  return unit.done >= unitActions(spec, unit).length;
-}
-
 /** The node a slot names now (its replacement, once it has been replaced during the run). */
 export function currentNode(state: RunState, slot: string): string {
   return state.lineage[slot] ?? slot;
@@ -219,7 +231,7 @@ export function stageAfter(action: ActionType): UnitStage {
   }
 }
 
-/** Statuses after which nothing more happens (a rolled-back or failed run can still be rolled back? see rollback). */
+/** Statuses after which the run does nothing more on its own (a rollback may still be asked of some: see rollback). */
 export const TERMINAL_PHASES: readonly RunPhase[] = Object.freeze(['succeeded', 'cancelled', 'failed', 'rolled-back']);
 
 /** Whether the run has ended. */
@@ -250,12 +262,7 @@ export function inFlightUnits(state: RunState): UnitProgress[] {
   return Object.values(state.units).filter((u) => u.inFlight !== null);
 }
 
-/** Units whose last action failed and paused the run. */
-export function failedUnits(state: RunState): UnitProgress[] {
-  return Object.values(state.units).filter((u) => u.failure !== null);
-}
-
-/** The idempotency key of one try of one action of a unit: `<key>/<action>`, `#<attempt>` from the second try. */
-export function idempotencyKey(key: string, action: ActionType, attempt: number): string {
-  return attempt > 1 ? `${key}/${action}#${attempt}` : `${key}/${action}`;
+/** The idempotency key of an action of a unit: `<key>/<action>`, `#<generation>` from the second generation. */
+export function idempotencyKey(key: string, action: ActionType, generation: number): string {
+  return generation > 1 ? `${key}/${action}#${generation}` : `${key}/${action}`;
 }

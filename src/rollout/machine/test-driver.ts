@@ -9,7 +9,12 @@ import type { PlanTopology, RolloutPlan } from '../plan.ts';
 import { pendingEffects } from './effects.ts';
 import { reviveRunState } from './state.ts';
 import { transition } from './transition.ts';
-import type { ActionEffect, Effect, RunEvent, RunLogEntry, RunState, StepResult } from './types.ts';
+import type { ActionEffect, Effect, RunEvent, RunLogEntry, RunPhase, RunState, StepResult } from './types.ts';
+
+/** The driver's status phase, unnarrowed (asserting on it must not narrow `driver.state` for the lines after). */
+export function phaseOf(driver: Driver): RunPhase {
+  return driver.state.status.phase;
+}
 
 /** A node of the fake cluster. */
 export interface FakeNode {
@@ -93,6 +98,11 @@ export class FakeCluster {
     }
   }
 
+  /** Whether an effect with this idempotency key has acted (a fault hook must then let the stored result answer). */
+  hasActed(idempotencyKey: string): boolean {
+    return this.results.has(idempotencyKey);
+  }
+
   /** Performs an effect at most once per idempotency key, returning the event that reports it. */
   perform(effect: ActionEffect): RunEvent {
     const seen = this.results.get(effect.idempotencyKey);
@@ -130,7 +140,10 @@ export class FakeCluster {
         return {};
       case 'take-snapshot': {
         const id = `snap-${this.snapshots.size + 1}`;
-        this.snapshots.set(id, [...this.nodes.values()].map((n) => ({ ...n, labels: { ...n.labels } })));
+        this.snapshots.set(
+          id,
+          [...this.nodes.values()].map((n) => ({ ...n, labels: { ...n.labels } })),
+        );
         return { snapshot: id };
       }
       case 'restore-snapshot': {
@@ -157,7 +170,8 @@ export class FakeCluster {
         this.node(effect.node).cordoned = false;
         return {};
       case 'drain':
-        if (!this.node(effect.node).cordoned) throw new Error(`fake cluster: drain of ${effect.node}, which is not cordoned`);
+        if (!this.node(effect.node).cordoned)
+          throw new Error(`fake cluster: drain of ${effect.node}, which is not cordoned`);
         return {};
       case 'replace-node':
       case 'rollback-node': {
@@ -275,7 +289,11 @@ export class Driver {
     this.now += this.options.stepMs ?? 1000;
     if (effect.notBefore !== null && effect.notBefore > this.now) this.now = effect.notBefore;
     if (effect.type === 'soak' && effect.until > this.now) this.now = effect.until;
-    const event = this.options.intercept?.(effect, this.cluster) ?? this.cluster.perform(effect);
+    // A provider answers a repeated key with the first call's result: faults apply to calls that have not acted.
+    const intercepted = this.cluster.hasActed(effect.idempotencyKey)
+      ? undefined
+      : this.options.intercept?.(effect, this.cluster);
+    const event = intercepted ?? this.cluster.perform(effect);
     this.send(event);
     return true;
   }

@@ -24,15 +24,7 @@ import { poolBatchSizes, poolBatches } from '../plan.ts';
 import { effectOf } from './effects.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import { rollbackAvailability } from './rollback.ts';
-import {
-  PRECHECK_KEY,
-  activePhaseOf,
-  currentNode,
-  isTerminal,
-  stageAfter,
-  unitActions,
-  unitSpec,
-} from './state.ts';
+import { PRECHECK_KEY, activePhaseOf, currentNode, isTerminal, stageAfter, unitActions, unitSpec } from './state.ts';
 import type {
   ActivePhase,
   BlockedPod,
@@ -91,7 +83,11 @@ class Draft {
     return this.s;
   }
 
-  log(outcome: RunLogEntry['outcome'], message: string, extra: Pick<RunLogEntry, 'key' | 'node' | 'action'> = {}): void {
+  log(
+    outcome: RunLogEntry['outcome'],
+    message: string,
+    extra: Pick<RunLogEntry, 'key' | 'node' | 'action'> = {},
+  ): void {
     const seq = this.s.seq + 1;
     this.set('seq', seq);
     this.effects.push({ type: 'emit-event', entry: { seq, at: this.now, outcome, ...extra, message } });
@@ -248,7 +244,8 @@ function onResume(d: Draft): void {
   if (status.phase !== 'paused') notAllowed(d, 'resume', 'only a paused run resumes');
   d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
   let to: ActivePhase = status.resumeTo;
-  if (to === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight === null) to = activePhaseOf(d.s.plan.phases[d.s.cursor.phase]);
+  if (to === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight === null)
+    to = activePhaseOf(d.s.plan.phases[d.s.cursor.phase]);
   if (to === 'rolling-back') d.setStatus({ phase: to, mode: d.s.rollback?.mode ?? 'nodes' });
   else d.setStatus({ phase: to });
   const retried = retryFailed(d);
@@ -268,7 +265,8 @@ function onCancel(d: Draft): void {
       d.log('cancelled', 'cancelled before any change');
       return;
     case 'paused': {
-      if (status.resumeTo === 'rolling-back') notAllowed(d, 'cancel', 'a rollback cannot be cancelled (it can be paused)');
+      if (status.resumeTo === 'rolling-back')
+        notAllowed(d, 'cancel', 'a rollback cannot be cancelled (it can be paused)');
       d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
       if (status.resumeTo === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight !== null) {
         d.setStatus({ phase: 'cancelled', at: d.now });
@@ -276,9 +274,13 @@ function onCancel(d: Draft): void {
         return;
       }
       d.setStatus({ phase: 'cancelling', requestedAt: d.now });
-      // Nodes whose upgrade started finish, a failed one included: it is retried.
-      const retried = retryFailed(d);
-      d.log('cancelling', `cancelling: started steps finish${retried > 0 ? ` (${retried} failed step(s) retried)` : ''}, no new ones start`);
+      // Nodes whose upgrade started finish, a failed one included: it is retried. A failed step that moves no node
+      // (precheck, snapshot, a batch's validation, postcheck) is dropped: the cancel must not wait on it.
+      const retried = retryFailed(d, (unit) => movesNode(d, unit));
+      d.log(
+        'cancelling',
+        `cancelling: started steps finish${retried > 0 ? ` (${retried} failed step(s) retried)` : ''}, no new ones start`,
+      );
       return;
     }
     case 'snapshotting':
@@ -296,12 +298,16 @@ function onCancel(d: Draft): void {
 function onRollback(d: Draft): void {
   const availability = rollbackAvailability(d.view());
   if (!availability.ok) {
-    throw new RunTransitionError(RunErrorCode.rollbackRefused, `run ${d.s.runId} cannot be rolled back: ${availability.reason}`, {
-      runId: d.s.runId,
-      phase: d.s.status.phase,
-      event: 'rollback',
-      refusal: availability.refusal,
-    });
+    throw new RunTransitionError(
+      RunErrorCode.rollbackRefused,
+      `run ${d.s.runId} cannot be rolled back: ${availability.reason}`,
+      {
+        runId: d.s.runId,
+        phase: d.s.status.phase,
+        event: 'rollback',
+        refusal: availability.refusal,
+      },
+    );
   }
   const status = d.s.status;
   if (status.phase === 'paused') d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
@@ -333,6 +339,7 @@ function onTick(d: Draft): void {
 
 interface IssueOptions {
   readonly attempt?: number;
+  readonly generation?: number;
   readonly autoRetries?: number;
   readonly notBefore?: number | null;
   readonly force?: boolean;
@@ -369,6 +376,7 @@ function issue(d: Draft, key: string, options: IssueOptions = {}): void {
       action,
       index: unit.done,
       attempt: options.attempt ?? 1,
+      generation: options.generation ?? 1,
       autoRetries: options.autoRetries ?? 0,
       issuedAt: d.now,
       startedAt: null,
@@ -394,21 +402,32 @@ function completeAction(d: Draft, unit: UnitProgress, result: StepResult | undef
   if (!flight || !spec) return;
   const action = flight.action;
   let newNode = unit.newNode;
-  if (action === 'replace-node' || (action === 'rollback-node' && spec.kind === 'rollback' && spec.step.strategy === 'replace')) {
+  if (
+    action === 'replace-node' ||
+    (action === 'rollback-node' && spec.kind === 'rollback' && spec.step.strategy === 'replace')
+  ) {
     if (result?.newNode === undefined || result.newNode === '') {
-      throw new RunTransitionError(RunErrorCode.invalidEvent, `${action} of ${unit.key} succeeded without the new node's name`, {
-        runId: d.s.runId,
-        event: 'step-succeeded',
-      });
+      throw new RunTransitionError(
+        RunErrorCode.invalidEvent,
+        `${action} of ${unit.key} succeeded without the new node's name`,
+        {
+          runId: d.s.runId,
+          event: 'step-succeeded',
+        },
+      );
     }
     newNode = result.newNode;
   }
   if (action === 'take-snapshot') {
     if (result?.snapshot === undefined || result.snapshot === '') {
-      throw new RunTransitionError(RunErrorCode.invalidEvent, `take-snapshot of ${unit.key} succeeded without the snapshot's id`, {
-        runId: d.s.runId,
-        event: 'step-succeeded',
-      });
+      throw new RunTransitionError(
+        RunErrorCode.invalidEvent,
+        `take-snapshot of ${unit.key} succeeded without the snapshot's id`,
+        {
+          runId: d.s.runId,
+          event: 'step-succeeded',
+        },
+      );
     }
     d.set('snapshot', { id: result.snapshot, takenAt: d.now });
   }
@@ -422,11 +441,15 @@ function completeAction(d: Draft, unit: UnitProgress, result: StepResult | undef
   };
   d.setUnit(updated);
   const node = targetNode(d, updated, action);
-  d.log('succeeded', `${action}${node ? ` ${node}` : ''}: done${result?.message ? ` (${result.message})` : ''}${newNode !== undefined && newNode !== unit.newNode ? `, new node ${newNode}` : ''}`, {
-    key: unit.key,
-    action,
-    ...(node ? { node } : {}),
-  });
+  d.log(
+    'succeeded',
+    `${action}${node ? ` ${node}` : ''}: done${result?.message ? ` (${result.message})` : ''}${newNode !== undefined && newNode !== unit.newNode ? `, new node ${newNode}` : ''}`,
+    {
+      key: unit.key,
+      action,
+      ...(node ? { node } : {}),
+    },
+  );
   const actions = unitActions(spec, updated);
   if (updated.done < actions.length) {
     issue(d, unit.key);
@@ -445,7 +468,9 @@ function finishUnit(d: Draft, unit: UnitProgress): void {
   if (spec?.kind === 'step' || spec?.kind === 'rollback') {
     d.log(
       quarantined ? 'quarantined' : 'succeeded',
-      quarantined ? `${unit.node ?? unit.key} left cordoned and labelled ${d.s.options.quarantineLabel}=true` : `step done`,
+      quarantined
+        ? `${unit.node ?? unit.key} left cordoned and labelled ${d.s.options.quarantineLabel}=true`
+        : `step done`,
       { key: unit.key, ...(unit.node !== undefined ? { node: unit.node } : {}) },
     );
   }
@@ -466,30 +491,49 @@ function failAction(d: Draft, unit: UnitProgress, event: Extract<RunEvent, { typ
   const options = d.s.options;
   if (event.retryable === true && flight.autoRetries < options.maxAutoRetries) {
     const delay = Math.min(options.retryMaxDelayMs, options.retryBaseDelayMs * 2 ** flight.autoRetries);
-    d.log('retrying', `${flight.action}${node ? ` ${node}` : ''} failed (${event.error.message}); retrying in ${delay} ms`, {
-      key: unit.key,
-      action: flight.action,
-      ...(node ? { node } : {}),
-    });
+    d.log(
+      'retrying',
+      `${flight.action}${node ? ` ${node}` : ''} failed (${event.error.message}); retrying in ${delay} ms`,
+      {
+        key: unit.key,
+        action: flight.action,
+        ...(node ? { node } : {}),
+      },
+    );
     issue(d, unit.key, {
       attempt: flight.attempt + 1,
+      generation: flight.generation,
       autoRetries: flight.autoRetries + 1,
       notBefore: d.now + delay,
       force: flight.force,
     });
     return;
   }
-  recordFailure(d, unit, cause, false);
+  recordFailure(d, unit, cause, { drainTimedOut: false, retryable: event.retryable === true });
   pauseForError(d, 'step-failed', cause, `${flight.action}${node ? ` of ${node}` : ''} failed: ${event.error.message}`);
 }
 
-function recordFailure(d: Draft, unit: UnitProgress, cause: FailureCause, drainTimedOut: boolean): void {
+function recordFailure(
+  d: Draft,
+  unit: UnitProgress,
+  cause: FailureCause,
+  how: { readonly drainTimedOut: boolean; readonly retryable: boolean },
+): void {
   const flight = unit.inFlight;
   if (!flight) return;
   d.setUnit({
     ...unit,
     inFlight: null,
-    failure: { action: flight.action, index: flight.index, attempt: flight.attempt, at: d.now, cause, drainTimedOut },
+    failure: {
+      action: flight.action,
+      index: flight.index,
+      attempt: flight.attempt,
+      generation: flight.generation,
+      retryable: how.retryable,
+      at: d.now,
+      cause,
+      drainTimedOut: how.drainTimedOut,
+    },
   });
   d.log('failed', cause.message, { key: unit.key, action: flight.action, ...(cause.node ? { node: cause.node } : {}) });
 }
@@ -524,22 +568,27 @@ function onDrainTimeout(d: Draft, unit: UnitProgress, pods: readonly BlockedPod[
       node,
       action: 'drain',
     });
-    issue(d, unit.key, { attempt: flight.attempt + 1, force: true });
+    issue(d, unit.key, { attempt: flight.attempt + 1, generation: flight.generation + 1, force: true });
     return;
   }
   if (policy === 'quarantine' && forward) {
     const actions = unitActions(spec, unit);
     d.set('quarantined', [...d.s.quarantined, { key: unit.key, node, pods, at: d.now }]);
     d.setUnit({ ...unit, inFlight: null, script: [...actions.slice(0, unit.done), 'label-node'] });
-    d.log('quarantined', `${text}; ${node} stays cordoned and is labelled ${d.s.options.quarantineLabel}=true (drain-timeout policy quarantine)`, {
-      key: unit.key,
-      node,
-      action: 'drain',
-    });
+    d.log(
+      'quarantined',
+      `${text}; ${node} stays cordoned and is labelled ${d.s.options.quarantineLabel}=true (drain-timeout policy quarantine)`,
+      {
+        key: unit.key,
+        node,
+        action: 'drain',
+      },
+    );
     issue(d, unit.key);
     return;
   }
-  recordFailure(d, unit, cause, true);
+  // A drain is the engine's own call, not the provider's: a new key is harmless.
+  recordFailure(d, unit, cause, { drainTimedOut: true, retryable: false });
   pauseForError(d, 'drain-timed-out', cause, text);
 }
 
@@ -574,18 +623,32 @@ function pauseForError(d: Draft, reason: PauseReason, cause: FailureCause, messa
   });
 }
 
-/** Issues again the failed action of every failed unit. Returns how many. */
-function retryFailed(d: Draft): number {
+/** Issues again the failed action of every failed unit (those `only` accepts; the others' failures are dropped). */
+function retryFailed(d: Draft, only?: (unit: UnitProgress) => boolean): number {
   let n = 0;
   for (const unit of d.allUnits()) {
     const failure = unit.failure;
     if (failure === null) continue;
+    if (only !== undefined && !only(unit)) {
+      d.setUnit({ ...unit, failure: null });
+      continue;
+    }
     n += 1;
     const force = failure.drainTimedOut && d.s.options.drainTimeoutPolicy === 'force';
     d.setUnit({ ...unit, failure: null });
-    issue(d, unit.key, { attempt: failure.attempt + 1, force });
+    issue(d, unit.key, {
+      attempt: failure.attempt + 1,
+      generation: failure.retryable && !force ? failure.generation : failure.generation + 1,
+      force,
+    });
   }
   return n;
+}
+
+/** Whether a unit moves a node (a worker or control-plane step), as opposed to a check, a snapshot or a gate. */
+function movesNode(d: Draft, unit: UnitProgress): boolean {
+  const spec = unitSpec(d.view(), unit.key);
+  return spec?.kind === 'step' && (spec.ref.step.kind === 'worker-node' || spec.ref.step.kind === 'control-plane-node');
 }
 
 // ---- scheduling ----------------------------------------------------------------------------------------------------
@@ -606,7 +669,12 @@ function advance(d: Draft): void {
   if (phase === 'prechecking') {
     const precheck = d.unit(PRECHECK_KEY);
     if (!precheck || precheck.done < 1) return;
-  } else if (phase !== 'snapshotting' && phase !== 'upgrading-control-plane' && phase !== 'upgrading-pools' && phase !== 'validating') {
+  } else if (
+    phase !== 'snapshotting' &&
+    phase !== 'upgrading-control-plane' &&
+    phase !== 'upgrading-pools' &&
+    phase !== 'validating'
+  ) {
     return;
   }
   const plan = d.s.plan;
@@ -687,10 +755,14 @@ function startStep(d: Draft, step: PlanStep): void {
     d.log('skipped', `${node} is quarantined: left out of this move`, { key: step.key, node });
     return;
   }
-  d.log('started', `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`, {
-    key: step.key,
-    node,
-  });
+  d.log(
+    'started',
+    `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`,
+    {
+      key: step.key,
+      node,
+    },
+  );
   startUnit(d, step.key, node);
 }
 
@@ -738,7 +810,10 @@ function replanAfterPause(d: Draft): void {
     expectedDurationMs: phases.reduce((s, x) => s + x.estimateMs, 0),
   };
   d.set('plan', replanned);
-  d.log('replanned', `pool ${phase.pool}: the ${steps.length} remaining node(s) re-planned in batches of ${sizes.join(', ')} (the first batch after a pause is one node)`);
+  d.log(
+    'replanned',
+    `pool ${phase.pool}: the ${steps.length} remaining node(s) re-planned in batches of ${sizes.join(', ')} (the first batch after a pause is one node)`,
+  );
 }
 
 // ---- words ---------------------------------------------------------------------------------------------------------
@@ -755,12 +830,16 @@ function targetNode(d: Draft, unit: UnitProgress, action: ActionType): string | 
 
 function describePods(pods: readonly BlockedPod[]): string {
   if (pods.length === 0) return '';
-  const shown = pods.slice(0, 3).map((p) => `${p.pod}${p.pdb ? ` blocked by PDB ${p.pdb}` : ''}${p.reason ? ` (${p.reason})` : ''}`);
+  const shown = pods
+    .slice(0, 3)
+    .map((p) => `${p.pod}${p.pdb ? ` blocked by PDB ${p.pdb}` : ''}${p.reason ? ` (${p.reason})` : ''}`);
   return `${shown.join(', ')}${pods.length > 3 ? ` and ${pods.length - 3} more pod(s)` : ''}`;
 }
 
 function describePlan(plan: RolloutPlan): string {
-  return plan.kind === 'image' ? `machine-image upgrade of ${plan.cluster}` : `${plan.cluster} ${plan.from} -> ${plan.to}`;
+  return plan.kind === 'image'
+    ? `machine-image upgrade of ${plan.cluster}`
+    : `${plan.cluster} ${plan.from} -> ${plan.to}`;
 }
 
 function describePhase(phase: RolloutPlan['phases'][number]): string {

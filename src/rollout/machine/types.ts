@@ -41,12 +41,7 @@ export type ResolvedRunOptions = Required<RunOptions>;
 
 /** Statuses in which the run is doing something. */
 export type ActivePhase =
-  | 'prechecking'
-  | 'snapshotting'
-  | 'upgrading-control-plane'
-  | 'upgrading-pools'
-  | 'validating'
-  | 'rolling-back';
+  'prechecking' | 'snapshotting' | 'upgrading-control-plane' | 'upgrading-pools' | 'validating' | 'rolling-back';
 
 /** Why a run is paused. */
 export type PauseReason =
@@ -139,8 +134,14 @@ export interface InFlightAction {
   readonly action: ActionType;
   /** Position of the action in the step's actions. */
   readonly index: number;
-  /** 1 on the first try; each retry (automatic or on resume) counts up, and changes the idempotency key. */
+  /** 1 on the first try; each retry (automatic or on resume) counts up. */
   readonly attempt: number;
+  /**
+   * Generation of the idempotency key: 1 at first. A retry after a transient failure keeps it (the first call may
+   * have taken effect: the same key makes the provider answer with that effect instead of acting again); a retry
+   * after a definitive failure, or with other arguments (a forced drain), takes the next one.
+   */
+  readonly generation: number;
   /** Automatic retries since the last operator retry. */
   readonly autoRetries: number;
   readonly issuedAt: number;
@@ -159,6 +160,9 @@ export interface UnitFailure {
   readonly action: ActionType;
   readonly index: number;
   readonly attempt: number;
+  readonly generation: number;
+  /** The failure was transient (its retry budget ran out): a retry keeps the idempotency key. */
+  readonly retryable: boolean;
   readonly at: number;
   readonly cause: FailureCause;
   /** The drain timed out (so a retry may force, under the `force` policy). */
@@ -378,8 +382,12 @@ export interface RunLogEntry {
 interface EffectBase {
   /** The step (or batch gate) the effect belongs to. */
   readonly key: string;
-  /** Key for the provider or the cluster call: the same on a re-issue after a crash, new on each retry. */
+  /**
+   * Key for the provider or the cluster call: `<key>/<action>`, with `#<generation>` after a definitive failure.
+   * The same on a re-issue after a crash and on a retry after a transient failure.
+   */
   readonly idempotencyKey: string;
+  /** 1 on the first try. */
   readonly attempt: number;
   /** Wait until this time before performing the effect (automatic retry backoff). */
   readonly notBefore: number | null;
@@ -391,7 +399,11 @@ interface EffectBase {
  * `emit-event` is a record, not an action: write it with the state, in the same transaction.
  */
 export type Effect =
-  | (EffectBase & { readonly type: 'precheck' })
+  | (EffectBase & {
+      readonly type: 'precheck';
+      /** The version the cluster is checked against: the plan's target (an image-only plan: the version it runs). */
+      readonly target: string;
+    })
   | (EffectBase & { readonly type: 'take-snapshot'; readonly name: string })
   | (EffectBase & {
       readonly type: 'upgrade-cp-node';
@@ -404,7 +416,12 @@ export type Effect =
   | (EffectBase & { readonly type: 'check-api-health'; readonly node: string })
   | (EffectBase & { readonly type: 'cordon'; readonly node: string })
   | (EffectBase & { readonly type: 'drain'; readonly node: string; readonly force: boolean })
-  | (EffectBase & { readonly type: 'replace-node'; readonly node: string; readonly pool: string; readonly target: NodeTarget })
+  | (EffectBase & {
+      readonly type: 'replace-node';
+      readonly node: string;
+      readonly pool: string;
+      readonly target: NodeTarget;
+    })
   | (EffectBase & {
       readonly type: 'upgrade-node-in-place';
       readonly node: string;
@@ -427,7 +444,11 @@ export type Effect =
       readonly nodes: readonly string[];
     })
   | (EffectBase & { readonly type: 'soak'; readonly durationMs: number; readonly until: number })
-  | (EffectBase & { readonly type: 'postcheck' })
+  | (EffectBase & {
+      readonly type: 'postcheck';
+      /** The version the cluster must run now: the plan's target, or after a rollback the version it had before. */
+      readonly target: string;
+    })
   | (EffectBase & {
       readonly type: 'rollback-node';
       readonly node: string;

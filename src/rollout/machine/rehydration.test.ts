@@ -1,0 +1,176 @@
+/**
+ * Persisted states read back from JSON behave exactly as the states that were written (as XState's
+ * rehydration.test.ts checks for actors): at every status phase, the next event gives the same state and effects
+ * from the rehydrated state as from the original.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { UpgradePath } from '../../versions/index.ts';
+import type { PlanInput } from '../plan.ts';
+import { buildPlan } from '../plan.ts';
+import { RunTransitionError } from './errors.ts';
+import { createRunState, reviveRunState } from './state.ts';
+import type { Intercept } from './test-driver.ts';
+import { Driver, FakeCluster, fakeTopology, phaseOf } from './test-driver.ts';
+import { transition } from './transition.ts';
+import type { RunEvent, RunPhase, RunState } from './types.ts';
+
+const T0 = Date.UTC(2025, 0, 1);
+
+const minor: UpgradePath = {
+  kind: 'upgrade',
+  from: '1.30.4',
+  to: '1.31.4',
+  workerStrategy: 'follow',
+  notes: [],
+  steps: [
+    { kind: 'control-plane', from: '1.30.4', to: '1.31.4' },
+    { kind: 'pool', pool: 'w', from: '1.30.4', to: '1.31.4', reason: 'target' },
+  ],
+};
+
+const ALL_PHASES: readonly RunPhase[] = [
+  'pending',
+  'prechecking',
+  'snapshotting',
+  'upgrading-control-plane',
+  'upgrading-pools',
+  'validating',
+  'succeeded',
+  'paused',
+  'cancelling',
+  'cancelled',
+  'failed',
+  'rolling-back',
+  'rolled-back',
+];
+
+const seen = new Set<RunPhase>();
+
+/** A driver whose every event is also applied to the JSON round trip of the state, and compared. */
+function checked(plan: Omit<PlanInput, 'cluster' | 'topology'>, intercept?: Intercept): Driver {
+  const topology = fakeTopology({ cp: 1, pools: { w: 4 }, version: '1.30.4' });
+  const state = createRunState(buildPlan({ cluster: 'c', topology, ...plan }), { runId: 'r', now: T0 });
+  const d = new Driver(state, new FakeCluster(topology), intercept ? { intercept } : {});
+  const send = d.send.bind(d);
+  d.send = (event: RunEvent) => {
+    const before: RunState = d.state;
+    seen.add(before.status.phase);
+    const revived = reviveRunState(JSON.parse(JSON.stringify(before)));
+    assert.deepEqual(revived, before);
+    let original: ReturnType<typeof transition> | Error;
+    let again: ReturnType<typeof transition> | Error;
+    try {
+      original = transition(before, event, d.now);
+    } catch (err) {
+      original = err as Error;
+    }
+    try {
+      again = transition(revived, event, d.now);
+    } catch (err) {
+      again = err as Error;
+    }
+    if (original instanceof Error || again instanceof Error) {
+      assert.ok(original instanceof Error && again instanceof Error, `only one of the two threw after ${event.type}`);
+      assert.equal(again.message, original.message);
+    } else {
+      assert.deepEqual(again.effects, original.effects, `effects differ after ${event.type}`);
+      assert.deepEqual(again.state, original.state, `states differ after ${event.type}`);
+    }
+    const effects = send(event);
+    seen.add(d.state.status.phase);
+    return effects;
+  };
+  return d;
+}
+
+describe('rehydration', () => {
+  it('a happy run, step by step', () => {
+    const d = checked({
+      change: { kind: 'version', path: minor },
+      soakMs: 10_000,
+      pools: { w: { batchPolicy: 'fixed:2' } },
+    });
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+  });
+
+  it('pause, resume, cancel', () => {
+    const d = checked({ change: { kind: 'version', path: minor } });
+    d.send({ type: 'started' });
+    d.run((s) => s.status.phase === 'upgrading-pools');
+    d.send({ type: 'pause-requested' });
+    d.run();
+    d.send({ type: 'resume-requested' });
+    d.run((s) => Object.keys(s.units).some((k) => k.includes('batch-3')));
+    d.send({ type: 'cancel-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'cancelled');
+  });
+
+  it('a failed precheck and an expired pause', () => {
+    const failed = checked({ change: { kind: 'version', path: minor } }, (e) =>
+      e.type === 'precheck'
+        ? { type: 'precheck-failed', blockers: [{ rule: 'etcd', message: 'etcd unhealthy' }] }
+        : undefined,
+    );
+    failed.send({ type: 'started' });
+    failed.run();
+    assert.equal(phaseOf(failed), 'failed');
+
+    const expired = checked({ change: { kind: 'version', path: minor } });
+    expired.send({ type: 'started' });
+    expired.send({ type: 'pause-requested' });
+    expired.run();
+    expired.now += 16 * 86_400_000;
+    expired.send({ type: 'tick' });
+    assert.equal(phaseOf(expired), 'failed');
+  });
+
+  it('an error, then a rollback', () => {
+    const d = checked({ change: { kind: 'version', path: minor } }, (e) =>
+      e.type === 'drain' && e.node === 'w-2'
+        ? { type: 'drain-timed-out', key: e.key, pods: [{ pod: 'a/b', pdb: 'a/pdb' }] }
+        : undefined,
+    );
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(phaseOf(d), 'paused');
+    d.send({ type: 'rollback-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'rolled-back');
+  });
+
+  it('covered every status phase', () => {
+    assert.deepEqual(
+      ALL_PHASES.filter((p) => !seen.has(p)),
+      [],
+    );
+  });
+
+  it('refuses what is not a persisted run state', () => {
+    const state = createRunState(
+      buildPlan({
+        cluster: 'c',
+        topology: fakeTopology({ cp: 1, pools: { w: 1 }, version: '1.30.4' }),
+        change: { kind: 'version', path: minor },
+      }),
+      {
+        runId: 'r',
+        now: T0,
+      },
+    );
+    for (const [value, pattern] of [
+      [null, /is not an object/],
+      [{ ...state, schema: 2 }, /schema 2, expected 1/],
+      [{ ...state, plan: undefined }, /has no plan/],
+      [{ ...state, units: undefined }, /has no units/],
+    ] as const) {
+      assert.throws(
+        () => reviveRunState(value),
+        (err: unknown) => err instanceof RunTransitionError && err.code === 'KUP-RUN-003' && pattern.test(err.message),
+      );
+    }
+  });
+});
