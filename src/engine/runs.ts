@@ -13,11 +13,12 @@ import type { KupStore } from '../persistence/store.ts';
 import { providerFor } from '../providers/registry.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
-import type { PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
+import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
 import { buildPlan } from '../rollout/plan.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvent } from './apply-event.ts';
+import { measuredEstimates } from './measured-estimates.ts';
 import type { ActionSettings, EngineClock, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
 
@@ -68,7 +69,14 @@ export interface UpgradeRequest {
 }
 
 /** Builds the plan for a request against the cluster as it is now. */
-export async function planUpgrade(cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, now: number, signal: AbortSignal): Promise<{ plan: RolloutPlan; topology: Topology }> {
+export async function planUpgrade(
+  cluster: OpenCluster,
+  request: UpgradeRequest,
+  catalog: Catalog,
+  now: number,
+  signal: AbortSignal,
+  estimates: Partial<Record<ActionType, number>> = {},
+): Promise<{ plan: RolloutPlan; topology: Topology }> {
   const topology = await cluster.provider.describeTopology(signal);
   const planTopology = toPlanTopology(topology);
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
@@ -93,14 +101,21 @@ export async function planUpgrade(cluster: OpenCluster, request: UpgradeRequest,
     throw new Error('KUP-RUN-002: nothing to do: give --to VERSION, --image IMAGE, or both');
   }
   const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));
-  const plan = buildPlan({ cluster: cluster.row.name, topology: planTopology, change, pools, ...(request.soakMs ? { soakMs: request.soakMs } : {}) });
+  const plan = buildPlan({
+    cluster: cluster.row.name,
+    topology: planTopology,
+    change,
+    pools,
+    estimates,
+    ...(request.soakMs ? { soakMs: request.soakMs } : {}),
+  });
   return { plan, topology };
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */
 export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: EngineClock, signal: AbortSignal): Promise<RunState> {
   const now = clock.now();
-  const { plan } = await planUpgrade(cluster, request, catalog, now, signal);
+  const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name));
   const runId = newRunId(now);
   const state = createRunState(plan, { runId, now, ...(request.run ?? {}) });
   await store.runs.create(
@@ -119,13 +134,16 @@ export async function runRequest(store: KupStore, runId: string): Promise<Upgrad
   return raw ?? {};
 }
 
-/** The settings of a run's actions. */
-export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}): ActionSettings {
+/**
+ * The settings of a run's actions. `plan` is the run's plan: an image-only request has no `to`, and its prechecks and
+ * postchecks check the cluster at the version it stays at (the plan's `to`).
+ */
+export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}, plan?: Pick<RolloutPlan, 'to'>): ActionSettings {
   return {
     drainTimeoutMs: 600_000,
     nodeReadyTimeoutMs: 900_000,
     validateTimeoutMs: 600_000,
-    targetVersion: request.to ?? '',
+    targetVersion: request.to ?? plan?.to ?? '',
     acknowledgements: request.acknowledgements ?? [],
     ...overrides,
   };

@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { activeCatalog } from '../../catalog/catalog-file.ts';
 import { parseAcknowledgement } from '../../checks/acknowledge.ts';
+import { formatReportTable, reportDocument } from '../../checks/report.ts';
+import { runChecks } from '../../checks/runner.ts';
 import type { Acknowledgement } from '../../checks/types.ts';
 import type { EngineClock } from '../../engine/context.ts';
 import { executeRun, RunLeaseHeldError } from '../../engine/executor.ts';
 import { loadRun } from '../../engine/apply-event.ts';
+import { measuredEstimates } from '../../engine/measured-estimates.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster, planUpgrade, runRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
@@ -28,9 +31,10 @@ import { UsageError, dataDir } from '../io.ts';
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
-                   [--strategy replace|in-place] [--max-surge N] [--soak 30s] [-o json]
+                   [--strategy replace|in-place] [--max-surge N] [--soak 30s]
+                   [--acknowledge RULE[/OBJECT]=REASON ...] [-o json]      (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
-                   [--acknowledge RULE[/OBJECT]=REASON ...] [--yes] [--wait]
+                   [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
   kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
   kup work [--run RUN]        step runs (every active one whose executor is gone) until they end`;
@@ -67,6 +71,7 @@ const PLAN_FLAGS = {
   'allow-expired': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   'data-dir': { type: 'string' },
+  acknowledge: { type: 'string', multiple: true },
 } as const;
 
 const UPGRADE_FLAGS = {
@@ -75,7 +80,6 @@ const UPGRADE_FLAGS = {
   'drain-timeout': { type: 'string' },
   'node-ready-timeout': { type: 'string' },
   'max-pause': { type: 'string' },
-  acknowledge: { type: 'string', multiple: true },
   yes: { type: 'boolean', short: 'y' },
   wait: { type: 'boolean' },
 } as const;
@@ -155,10 +159,27 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   try {
     const cluster = await openCluster(store, name, clock);
     const { catalog } = await activeCatalog(dataDir(values['data-dir'] as string | undefined));
-    const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal);
-    if (values['output'] === 'json') io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
-    else io.stdout.write(formatPlan(plan));
-    return 0;
+    const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
+    // The precheck report belongs to the plan: what would block or warn, before anything moves.
+    const report = request.to
+      ? await runChecks(cluster.conn, {
+          target: request.to,
+          phase: 'precheck',
+          catalog,
+          signal,
+          ...(request.acknowledgements ? { acknowledgements: request.acknowledgements } : {}),
+          ...(request.allowExpired ? { allowExpired: true } : {}),
+          ...(request.allowPreview ? { allowPreview: true } : {}),
+          ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+        })
+      : undefined;
+    if (values['output'] === 'json') {
+      io.stdout.write(JSON.stringify({ plan, ...(report ? { precheck: reportDocument(report) } : {}) }, null, 2) + '\n');
+    } else {
+      io.stdout.write(formatPlan(plan));
+      if (report) io.stdout.write(`\n${formatReportTable(report)}`);
+    }
+    return report && report.findings.some((f) => f.severity === 'blocker' && !f.acknowledged) ? 1 : 0;
   } finally {
     await store.close();
   }
@@ -178,7 +199,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     const cluster = await openCluster(store, name, clock);
     const { catalog } = await activeCatalog(dir);
     if (!values['yes']) {
-      const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal);
+      const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
       io.stdout.write(formatPlan(plan));
       if (!(await confirm(io, `Upgrade cluster ${name}? [y/N] `))) {
         io.stdout.write('not started\n');
@@ -222,7 +243,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         const cluster = await openCluster(store, row.cluster, clock);
         const request = await runRequest(store, runId);
         const { catalog } = await activeCatalog(dir);
-        const settings = actionSettings(request, request);
+        const settings = actionSettings(request, request, (await loadRun(store, runId)).state.plan);
         let last = '';
         for (;;) {
           try {
@@ -333,7 +354,8 @@ function progressBar(state: RunState): string {
 
 /** The plan for people: path, snapshot, control plane in order, pools' batches, duration, point of no return. */
 export function formatPlan(plan: RolloutPlan): string {
-  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatMs(plan.expectedDurationMs)}`];
+  const measured = plan.measured.length > 0 ? `from ${plan.measured.length} step times measured on this cluster` : 'from default step times: no run measured here yet';
+  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatMs(plan.expectedDurationMs)} (${measured})`];
   for (const phase of plan.phases) {
     switch (phase.kind) {
       case 'snapshot':
