@@ -21,7 +21,10 @@ export interface ActionSettings {
   nodeReadyTimeoutMs: number;
   /** How long a batch's validation waits for workloads to be healthy again, ms. @default 600000 */
   validateTimeoutMs: number;
-  /** The target version of the run (for prechecks and postchecks). */
+  /**
+   * The run's target version (an image-only run: the version it stays at). The checks do not read it: each precheck
+   * and postcheck effect carries its own target (the plan's, or after a rollback the version the cluster had).
+   */
   targetVersion: string;
   /** Precheck blockers the operator accepted for this run, with the reason (recorded in the run). */
   acknowledgements: readonly Acknowledgement[];

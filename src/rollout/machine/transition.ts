@@ -735,6 +735,8 @@ function advanceRollback(d: Draft): void {
 
 function startStep(d: Draft, step: PlanStep): void {
   if (step.kind !== 'worker-node') {
+    // A control-plane node's start is logged like a worker's: the log alone shows that they moved one at a time.
+    if (step.kind === 'control-plane-node') d.log('started', `upgrading control-plane node ${step.ordinal}: ${step.node} ${step.from} -> ${step.to}`, { key: step.key, node: step.node });
     startUnit(d, step.key, step.kind === 'control-plane-node' ? step.node : undefined);
     return;
   }
