@@ -16,7 +16,8 @@ import type {
 } from '@kubernetes/client-node';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
-import { statusBodyOf, statusOf } from '../cluster/errors.ts';
+import { isRetryable, statusBodyOf, statusOf } from '../cluster/errors.ts';
+import { abortableSleep } from '../cluster/rate-limiter.ts';
 import { send } from '../cluster/requests.ts';
 import type { RemovedApi } from '../versions/index.ts';
 import { PrecheckError } from './errors.ts';
@@ -101,7 +102,8 @@ async function listAll<T>(
     let token: string | undefined;
     try {
       do {
-        const page = await send(conn, signal, (options) => call({ limit: pageSize, ...(token ? { _continue: token } : {}) }, options));
+        const params = { limit: pageSize, ...(token ? { _continue: token } : {}) };
+        const page = await retryTransient(signal, () => send(conn, signal, (options) => call(params, options)));
         for (const item of page.items) each(item);
         token = page.metadata?._continue || undefined;
       } while (token !== undefined);
@@ -123,6 +125,43 @@ async function getText(
 ): Promise<{ status: number; body: string }> {
   await conn.limiter.acquire(signal);
   return conn.getText(path, signal);
+}
+
+/** Tries of one read of a list page or discovery document before its failure becomes a problem of the snapshot. */
+const READ_TRIES = 5;
+
+/**
+ * Runs `read` again, with backoff, while it fails transiently (a network error, 429, a 5xx): one flaky answer must not
+ * become an api-health blocker that fails the whole run. Other failures (4xx, 410) go to the caller at once.
+ */
+async function retryTransient<T>(signal: AbortSignal | undefined, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (signal?.aborted || !isRetryable(err) || attempt >= READ_TRIES) throw err;
+      await abortableSleep(100 * 2 ** (attempt - 1) * (0.8 + 0.4 * Math.random()), signal);
+    }
+  }
+}
+
+/** {@link getText} of a resource path, with a transient status (429, 5xx) retried as {@link retryTransient} does. */
+async function getListText(
+  conn: ClusterConnection,
+  path: string,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; body: string }> {
+  let last: { status: number; body: string } = { status: 0, body: '' };
+  try {
+    return await retryTransient(signal, async () => {
+      last = await getText(conn, path, signal);
+      if (last.status === 429 || last.status >= 500) throw Object.assign(new Error(`HTTP ${last.status}`), { statusCode: last.status });
+      return last;
+    });
+  } catch (err) {
+    if (statusOf(err) === last.status) return last;
+    throw err;
+  }
 }
 
 /** Parses the `apiserver_requested_deprecated_apis` series out of a Prometheus text exposition. */
@@ -187,7 +226,7 @@ async function scanLastApplied(
     wanted.set(api.kind, groups);
   }
   if (wanted.size === 0) return;
-  const groupsRes = await getText(conn, '/apis', signal);
+  const groupsRes = await getListText(conn, '/apis', signal);
   if (groupsRes.status !== 200) {
     problems.push({ part: 'discovery /apis', message: `HTTP ${groupsRes.status}` });
     return;
@@ -208,7 +247,7 @@ async function scanLastApplied(
     [...neededGroups].map(async (group) => {
       const gv = served.get(group) ?? 'v1';
       const base = group === '' ? '/api/v1' : `/apis/${gv}`;
-      const res = await getText(conn, base, signal);
+      const res = await getListText(conn, base, signal);
       if (res.status !== 200) return;
       for (const r of (JSON.parse(res.body) as ApiResourceList).resources ?? []) {
         if (r.kind === undefined || r.name === undefined || r.name.includes('/')) continue;
@@ -222,7 +261,7 @@ async function scanLastApplied(
       try {
         let token: string | undefined;
         do {
-          const res = await getText(
+          const res = await getListText(
             conn,
             `${path}?limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
             signal,

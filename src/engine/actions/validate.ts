@@ -1,10 +1,12 @@
 /**
  * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
- * desired healthy pods again, and no pod is stuck Pending unschedulable. It polls (once a second) because the
- * condition spans nodes, pods and budgets at once; one list of each per round keeps that cheap.
+ * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet). It polls
+ * (once a second) because the condition spans nodes, pods and budgets at once; one list of each per round keeps that
+ * cheap.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../cluster/connect.ts';
+import { isRetryable } from '../../cluster/errors.ts';
 import { send } from '../../cluster/requests.ts';
 import type { EngineClock } from '../context.ts';
 
@@ -44,8 +46,13 @@ export async function validateBatch(
   const deadline = clock.now() + timeoutMs;
   let problems: ValidationProblem[] = [];
   for (;;) {
-    problems = await validationProblems(conn, nodes, signal);
-    if (problems.length === 0) return;
+    try {
+      problems = await validationProblems(conn, nodes, signal);
+      if (problems.length === 0) return;
+    } catch (err) {
+      // A transient read failure (network, 429, 5xx) loses one round, not the batch: the next round reads again.
+      if (signal.aborted || !isRetryable(err) || clock.now() >= deadline) throw err;
+    }
     if (clock.now() >= deadline) throw new BatchValidationError(problems, timeoutMs);
     await clock.sleep(1000, signal);
   }
@@ -82,10 +89,17 @@ export async function validationProblems(conn: ClusterConnection, nodes: readonl
   }
   for (const pod of pendingList.items) {
     if (pod.metadata?.deletionTimestamp) continue;
+    // Every Pending pod holds the batch, not only unschedulable ones: a pod the drain evicted and its controller
+    // re-created is Pending until it runs on a node, and a budget allowing one disruption already counts as healthy
+    // without it. The batch is done when its pods are rescheduled and running again.
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-      problems.push({ kind: 'pod', name: `${pod.metadata?.namespace}/${pod.metadata?.name}`, message: `Pending: ${scheduled.message ?? 'unschedulable'}` });
-    }
+    const why =
+      scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
+        ? (scheduled.message ?? 'unschedulable')
+        : pod.spec?.nodeName
+          ? `starting on ${pod.spec.nodeName}`
+          : 'not scheduled yet';
+    problems.push({ kind: 'pod', name: `${pod.metadata?.namespace}/${pod.metadata?.name}`, message: `Pending: ${why}` });
   }
   return problems;
 }
