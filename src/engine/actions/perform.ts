@@ -4,7 +4,7 @@
  * exceptions; only cancellation (the signal) rejects.
  */
 import { runChecks } from '../../checks/runner.ts';
-import { statusOf } from '../../cluster/errors.ts';
+import { ClusterErrorCode, statusOf } from '../../cluster/errors.ts';
 import { send } from '../../cluster/requests.ts';
 import { cordonNode, uncordonNode } from '../../drain/cordon.ts';
 import { drainNode } from '../../drain/drain.ts';
@@ -183,7 +183,7 @@ function failed(effect: ActionEffect, err: unknown): RunEvent {
   const e = err instanceof Error ? err : new Error(String(err));
   const ownCode: unknown = (e as unknown as { code?: unknown }).code;
   const code = typeof ownCode === 'string' ? ownCode : /^(KUP-[A-Z]+-\d+)/.exec(e.message)?.[1];
-  const retryable = e instanceof ProviderError ? e.retryable : statusOf(err) === undefined || (statusOf(err) ?? 0) >= 500 || statusOf(err) === 429;
+  const retryable = isRetryableFailure(err);
   const node = 'node' in effect && typeof effect.node === 'string' ? effect.node : undefined;
   return {
     type: 'step-failed',
@@ -198,4 +198,20 @@ function failed(effect: ActionEffect, err: unknown): RunEvent {
 /** The provider's and the node check's view of a plan target (`image` is the machine image). */
 function workerTarget(target: NodeTarget): { version: string; machineImage?: string } {
   return { version: target.version, ...(target.image ? { machineImage: target.image } : {}) };
+}
+
+/** Socket-level failures worth another try: the API or the provider was briefly out of reach. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Whether the machine may retry a failed action by itself: providers say so; API answers are retryable on 429 and
+ * 5xx, never on other 4xx; network errors are. Anything else (a bad target, a timeout the action already waited
+ * out, a bug) pauses the run with its cause rather than being tried again blindly.
+ */
+function isRetryableFailure(err: unknown): boolean {
+  if (err instanceof ProviderError) return err.retryable;
+  const status = statusOf(err);
+  if (status !== undefined) return status === 429 || status >= 500;
+  const code = (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' && (NETWORK_ERRORS.has(code) || code === ClusterErrorCode.unreachable);
 }
