@@ -277,17 +277,11 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
     report({ node, step: 'done', message: `control plane of ${node} runs ${version}` });
   };
 
-  const replaceWorkerNode = async (
-    node: string,
-    target: WorkerNodeTarget,
-    key: string,
-    signal: AbortSignal,
-  ): Promise<ReplaceResult> => {
-    signal.throwIfAborted();
-    const action = `replace node ${node} with one at ${target.version}`;
-    const reply = await client.send({
+  /** POSTs a worker node's target (version, image) to one of the sim's node verbs, keyed for idempotency. */
+  const postNodeTarget = (verb: 'replace' | 'upgrade', node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal, action: string) =>
+    client.send({
       method: 'POST',
-      path: `/sim/v1/nodes/${seg(node)}/replace`,
+      path: `/sim/v1/nodes/${seg(node)}/${verb}`,
       body: {
         version: target.version,
         ...(target.machineImage !== undefined ? { machineImage: target.machineImage } : {}),
@@ -298,6 +292,15 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       action,
       subject: { node },
     });
+
+  const replaceWorkerNode = async (
+    node: string,
+    target: WorkerNodeTarget,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ReplaceResult> => {
+    signal.throwIfAborted();
+    const reply = await postNodeTarget('replace', node, target, key, signal, `replace node ${node} with one at ${target.version}`);
     const { newNode, pool } = parseReplacement(reply.body);
     await waitForRegistration(newNode, pool, signal);
     return { newNode, pool };
@@ -325,19 +328,7 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
   ): Promise<void> => {
     signal.throwIfAborted();
     const action = `upgrade node ${node} in place to ${target.version}`;
-    const reply = await client.send({
-      method: 'POST',
-      path: `/sim/v1/nodes/${seg(node)}/upgrade`,
-      body: {
-        version: target.version,
-        ...(target.machineImage !== undefined ? { machineImage: target.machineImage } : {}),
-        idempotencyKey: key,
-      },
-      signal,
-      idempotent: true,
-      action,
-      subject: { node },
-    });
+    const reply = await postNodeTarget('upgrade', node, target, key, signal, action);
     await waitForOperation(parseOperation(reply.body), action, signal);
   };
 
