@@ -106,10 +106,18 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         if (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
         return { type: 'soak-elapsed', key: effect.key };
       case 'postcheck': {
-        const report = await runChecks(ctx.conn, { target: effect.target, phase: 'postcheck', catalog: ctx.catalog, signal });
-        const blockers = report.findings.filter((f) => f.severity === 'blocker');
-        if (blockers.length > 0) throw new Error(`KUP-ENGINE-005: post-upgrade validation failed: ${blockers.map((b) => `${b.rule}: ${b.message}`).join('; ')}`);
-        return ok();
+        // Right after the last node (or a snapshot restore) pods are still starting: a blocker must persist through
+        // a settle window before it fails the run. Polls the whole check because its rules span every resource.
+        const deadline = ctx.clock.now() + Math.min(ctx.settings.validateTimeoutMs, POSTCHECK_SETTLE_MS);
+        for (;;) {
+          const report = await runChecks(ctx.conn, { target: effect.target, phase: 'postcheck', catalog: ctx.catalog, signal });
+          const blockers = report.findings.filter((f) => f.severity === 'blocker');
+          if (blockers.length === 0) return ok();
+          if (ctx.clock.now() >= deadline) {
+            throw new Error(`KUP-ENGINE-005: post-upgrade validation failed: ${blockers.map((b) => `${b.rule}: ${b.message}`).join('; ')}`);
+          }
+          await ctx.clock.sleep(2_000, signal);
+        }
       }
       case 'rollback-node': {
         const target = workerTarget(effect.target);
@@ -199,6 +207,9 @@ function failed(effect: ActionEffect, err: unknown): RunEvent {
 function workerTarget(target: NodeTarget): { version: string; machineImage?: string } {
   return { version: target.version, ...(target.image ? { machineImage: target.image } : {}) };
 }
+
+/** How long post-upgrade validation waits for transient blockers (pods still starting) to clear. */
+const POSTCHECK_SETTLE_MS = 120_000;
 
 /** Socket-level failures worth another try: the API or the provider was briefly out of reach. */
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
