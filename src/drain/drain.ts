@@ -64,6 +64,13 @@ export interface DrainOptions {
   onProgress?: (event: DrainEvent) => void;
   /** Backoff of refused evictions. @default 100 ms doubling to 2 s, 20% jitter */
   backoff?: BackoffOptions;
+  /**
+   * A budget gate (`createPdbGate`) shared with the drains running at the same time on this cluster: one watch of
+   * the budgets, and each disruption a budget allows handed to one pod across all of them. With a gate per drain,
+   * every drain sends a pod as soon as a budget allows one disruption, and all but one get a 429. The caller closes
+   * it. @default a gate of the drain's own
+   */
+  pdbGate?: PdbGate;
   /** @default the system clock */
   clock?: DrainClock;
   /** [0,1) for jitter. @default Math.random */
@@ -349,7 +356,7 @@ export async function drainNode(
       );
     }
     const slots = new Semaphore(options.concurrency ?? 50);
-    gate = method === 'eviction' ? createPdbGate(conn, { signal, clock }) : undefined;
+    gate = method === 'eviction' ? (options.pdbGate ?? createPdbGate(conn, { signal, clock })) : undefined;
     const tracks = verdict.delete.map((pod): Track => ({ pod, ref: podRef(pod), state: 'pending' }));
     let waitingSent = false;
     const maybeWaiting = () => {
@@ -465,6 +472,6 @@ export async function drainNode(
     options.signal?.removeEventListener('abort', onCallerAbort);
     ctl.abort(new Error('drain finished')); // ends any request or wait still running
     await presence?.close();
-    await gate?.close();
+    if (gate !== options.pdbGate) await gate?.close();
   }
 }

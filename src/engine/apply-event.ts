@@ -17,7 +17,16 @@ export interface ApplyEventOptions {
   leaseOwner?: string;
   /** Tries on version conflicts before giving up. @default 20 */
   maxConflicts?: number;
+  /**
+   * The run as the caller last committed or read it: transitioned without reading it again, and read again only when
+   * the commit finds a newer version (the executor's own commits are the common case: a read of a 1,000-node run's
+   * state costs more than the transition). @default read it
+   */
+  known?: { state: RunState; version: number };
 }
+
+/** What one of the events given to {@link applyEvents} did: its effects, or why the machine refused it. */
+export type AppliedEvent = { ok: true; effects: readonly Effect[] } | { ok: false; error: unknown };
 
 /** A run that does not exist. */
 export class RunNotFoundError extends Error {
@@ -43,37 +52,74 @@ export async function applyEvent(
   now: number,
   options: ApplyEventOptions = {},
 ): Promise<{ state: RunState; effects: readonly Effect[]; version: number }> {
+  const { state, version, results } = await applyEvents(store, runId, [event], now, options);
+  const result = results[0];
+  if (result?.ok !== true) throw result?.error;
+  return { state, effects: result.effects, version };
+}
+
+/**
+ * Applies `events` in order at time `now` and commits them together: one read (none with `known`), one write. The
+ * executor hands over every report that arrived while its last commit was being written, so a batch of a hundred
+ * nodes costs a few commits, not a thousand. An event the machine refuses is reported in its result and leaves the
+ * state as the events before it left it; the others still apply.
+ */
+export async function applyEvents(
+  store: KupStore,
+  runId: string,
+  events: readonly RunEvent[],
+  now: number,
+  options: ApplyEventOptions = {},
+): Promise<{ state: RunState; version: number; results: readonly AppliedEvent[] }> {
   const max = options.maxConflicts ?? 20;
+  let known = options.known;
   for (let attempt = 0; ; attempt++) {
-    const { state, version } = await loadRun(store, runId);
-    const result = transition(state, event, now);
-    const entries: NewRunEvent[] = result.effects.flatMap((e) =>
-      e.type === 'emit-event'
-        ? [
-            {
-              at: e.entry.at,
-              step: e.entry.key ?? 'run',
-              ...(e.entry.node ? { node: e.entry.node } : {}),
-              outcome: e.entry.outcome,
-              message: e.entry.message,
-              data: { seq: e.entry.seq, ...(e.entry.action ? { action: e.entry.action } : {}) },
-            },
-          ]
-        : [],
-    );
-    if (result.state === state && entries.length === 0) return { state, effects: result.effects, version };
+    const { state, version } = known ?? (await loadRun(store, runId));
+    known = undefined;
+    let next = state;
+    const entries: NewRunEvent[] = [];
+    const results: AppliedEvent[] = [];
+    for (const event of events) {
+      try {
+        const result = transition(next, event, now);
+        next = result.state;
+        entries.push(...logEntries(result.effects));
+        results.push({ ok: true, effects: result.effects });
+      } catch (error) {
+        results.push({ ok: false, error });
+      }
+    }
+    if (next === state && entries.length === 0) return { state, version, results };
     try {
       const committed = await store.runs.commitStep(
         runId,
         version,
-        { state: result.state, phase: result.state.status.phase, active: !isTerminal(result.state), at: now },
+        { state: next, phase: next.status.phase, active: !isTerminal(next), at: now },
         entries,
         options.leaseOwner ? { leaseOwner: options.leaseOwner } : {},
       );
-      return { state: result.state, effects: result.effects, version: committed.version };
+      return { state: next, version: committed.version, results };
     } catch (err) {
       if (err instanceof RunConflictError && attempt + 1 < max) continue;
       throw err;
     }
   }
+}
+
+/** The log entries a transition emitted, as the events repository stores them. */
+function logEntries(effects: readonly Effect[]): NewRunEvent[] {
+  return effects.flatMap((e) =>
+    e.type === 'emit-event'
+      ? [
+          {
+            at: e.entry.at,
+            step: e.entry.key ?? 'run',
+            ...(e.entry.node ? { node: e.entry.node } : {}),
+            outcome: e.entry.outcome,
+            message: e.entry.message,
+            data: { seq: e.entry.seq, ...(e.entry.action ? { action: e.entry.action } : {}) },
+          },
+        ]
+      : [],
+  );
 }

@@ -4,7 +4,8 @@
  * one reports. The state is persisted before anything is performed, and every effect carries an idempotency key, so
  * a kup killed at any moment and started again re-issues exactly the unfinished effects: no node is replaced twice,
  * none is left cordoned, no event is lost. Operators' commands change the stored state; the executor sees them on
- * its next read (it re-reads each round, so a second process's pause lands within a poll interval).
+ * its next read (it reads the run again whenever a poll interval passes without a report, so a second process's pause
+ * lands within a poll interval).
  */
 import { setMaxListeners } from 'node:events';
 import type { KupStore } from '../persistence/store.ts';
@@ -13,7 +14,7 @@ import { pendingEffects } from '../rollout/machine/effects.ts';
 import { isTerminal } from '../rollout/machine/state.ts';
 import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.ts';
 import { performEffect } from './actions/perform.ts';
-import { applyEvent, loadRun } from './apply-event.ts';
+import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
 
 /** Options of executeRun. */
@@ -63,13 +64,46 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
   const startedUnits = new Set<string>();
   let wake: () => void = () => {};
   let failure: unknown;
-  // Events are applied one at a time in this process: concurrent completions would only conflict with each other.
-  let queue: Promise<unknown> = Promise.resolve();
-  const apply = (event: RunEvent) => {
-    const next = queue.then(() => applyEvent(store, runId, event, clock.now(), { leaseOwner: owner }));
-    queue = next.catch(() => undefined);
-    return next;
+  // The run as last committed by this executor or read from the store: the newest version wins, so a read that raced
+  // with a commit never takes the loop back to a state in which a finished effect was still in flight.
+  let latest = await loadRun(store, runId);
+  const keep = (seen: { state: RunState; version: number }) => {
+    if (seen.version >= latest.version) latest = seen;
   };
+  // Reports are committed one at a time in this process (concurrent commits would only conflict with each other);
+  // those that arrive while one is being written go together in the next: with a hundred nodes moving at once, the
+  // commits (a read-free transition and one write of the whole state each) do not grow with the reports.
+  let waiting: { event: RunEvent; resolve: (state: RunState) => void; reject: (err: unknown) => void }[] = [];
+  let flushing: Promise<void> | undefined;
+  const flush = async () => {
+    for (;;) {
+      // A commit is synchronous (SQLite): yield to the event loop first, so the reports whose replies arrived
+      // meanwhile (and the step-started of every effect the loop just started) join this commit.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (waiting.length === 0) break;
+      const batch = waiting;
+      waiting = [];
+      try {
+        const applied = await applyEvents(
+          store,
+          runId,
+          batch.map((w) => w.event),
+          clock.now(),
+          { leaseOwner: owner, known: latest },
+        );
+        keep(applied);
+        applied.results.forEach((r, i) => (r.ok ? batch[i]?.resolve(applied.state) : batch[i]?.reject(r.error)));
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    flushing = undefined;
+  };
+  const apply = (event: RunEvent) =>
+    new Promise<RunState>((resolve, reject) => {
+      waiting.push({ event, resolve, reject });
+      flushing ??= flush();
+    });
   const renew = setInterval(() => {
     store.runs.renewLease(runId, owner, ttl, clock.now()).catch((err: unknown) => {
       failure = err;
@@ -77,38 +111,43 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     });
   }, Math.max(50, Math.floor(ttl / 3)));
   let lastTick = clock.now();
-  let state = (await loadRun(store, runId)).state;
+  let state = latest.state;
+  // The store is read again when the loop waited a whole poll interval (an operator's command lands that way); an
+  // effect's report wakes it with the state that report committed.
+  let reread = false;
   try {
     for (;;) {
       if (failure) throw failure instanceof Error ? failure : new Error('the executor failed');
-      state = (await loadRun(store, runId)).state;
+      if (reread) keep(await loadRun(store, runId));
+      state = latest.state;
       options.onState?.(state);
       if (signal.aborted) break;
       if (clock.now() - lastTick >= tickMs) {
         lastTick = clock.now();
-        state = (await apply({ type: 'tick' })).state;
+        state = await apply({ type: 'tick' });
       }
-      if (state.status.phase === 'pending') state = (await apply({ type: 'started' })).state;
+      if (state.status.phase === 'pending') state = await apply({ type: 'started' });
       const due = new Map(pendingEffects(state).map((e) => [e.idempotencyKey, e]));
       // An effect the machine no longer asks for (a pause dropped a step not yet started) is stopped here.
       for (const [key, controller] of running) if (!due.has(key)) controller.abort(new Error('no longer asked for by the run'));
       if (isTerminal(state) && running.size === 0) break;
       for (const effect of due.values()) if (!running.has(effect.idempotencyKey)) start(effect);
-      await new Promise<void>((resolve) => {
-        const done = () => {
+      reread = await new Promise<boolean>((resolve) => {
+        const done = (timedOut: boolean) => {
           clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
+          signal.removeEventListener('abort', onAbort);
+          resolve(timedOut);
         };
-        wake = done;
-        const timer = setTimeout(done, pollMs);
-        signal.addEventListener('abort', done, { once: true });
+        const onAbort = () => done(false);
+        wake = () => done(false);
+        const timer = setTimeout(() => done(true), pollMs);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   } finally {
     clearInterval(renew);
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
-    await queue;
+    await flushing;
     await store.runs.releaseLease(runId, owner).catch(() => false);
   }
   return state;
@@ -123,8 +162,13 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     void (async () => {
       try {
         if (!startedUnits.has(effect.idempotencyKey)) {
-          await apply({ type: 'step-started', key: effect.key, action: effect.type });
           startedUnits.add(effect.idempotencyKey);
+          // Only progress reads the start time, so the effect does not wait for it to be committed: the report is
+          // queued behind it, and a kup that dies before the commit leaves the next one to report it again.
+          apply({ type: 'step-started', key: effect.key, action: effect.type }).catch((err: unknown) => {
+            failure ??= err;
+            wake();
+          });
         }
         const event = await performEffect(effect, ctx, controller.signal);
         await apply(event);

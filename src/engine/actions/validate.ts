@@ -1,8 +1,9 @@
 /**
  * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
  * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet). It polls
- * (once a second) because the condition spans nodes, pods and budgets at once; one list of each per round keeps that
- * cheap.
+ * because the condition spans nodes, pods and budgets at once; one list of each per round keeps that cheap. The
+ * rounds start 100 ms apart and slow to one a second: a batch usually waits only for the pods it moved (and the new
+ * nodes' DaemonSet pods) to start, so a first round a second late would cost each batch most of a second.
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../cluster/connect.ts';
@@ -45,7 +46,7 @@ export async function validateBatch(
 ): Promise<void> {
   const deadline = clock.now() + timeoutMs;
   let problems: ValidationProblem[] = [];
-  for (;;) {
+  for (let round = 0; ; round++) {
     try {
       problems = await validationProblems(conn, nodes, signal);
       if (problems.length === 0) return;
@@ -54,7 +55,7 @@ export async function validateBatch(
       if (signal.aborted || !isRetryable(err) || clock.now() >= deadline) throw err;
     }
     if (clock.now() >= deadline) throw new BatchValidationError(problems, timeoutMs);
-    await clock.sleep(1000, signal);
+    await clock.sleep(Math.min(1000, 100 * 2 ** round), signal);
   }
 }
 
