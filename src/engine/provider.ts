@@ -95,7 +95,7 @@ export interface WorkerNodeTarget {
 
 /** What {@link Provider.replaceWorkerNode} created. */
 export interface ReplaceResult {
-  /** Name of the new node (registered with the API server, not necessarily Ready yet). */
+  /** Name the new node registers under (it may not have registered yet). */
   readonly newNode: string;
   /** The pool both nodes belong to. */
   readonly pool: string;
@@ -168,9 +168,11 @@ export interface Provider {
   ): Promise<void>;
 
   /**
-   * Rolling replacement: creates a NEW node in the same pool at the target version and image and resolves once it
-   * has registered with the API server (waiting for Ready, moving pods and deleting the old node are the engine's
-   * steps). The old node is not touched. A repeated call with the same key returns the node the first call created.
+   * Rolling replacement: creates a NEW node in the same pool at the target version and image and resolves once the
+   * provider has accepted the machine and named it, as Cluster API's Machine or a cloud's instance (waiting for it to
+   * boot, register and be Ready, moving pods and deleting the old node are the engine's steps: it waits on a watch
+   * of the Node, which no provider poll can match). The old node is not touched. A repeated call with the same key
+   * returns the node the first call created.
    */
   replaceWorkerNode(node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal): Promise<ReplaceResult>;
 
@@ -211,7 +213,7 @@ export const ProviderErrorCode = {
   conflict: 'KUP-PROVIDER-006',
   /** An operation the provider ran ended in failure. */
   operationFailed: 'KUP-PROVIDER-007',
-  /** Waiting for an operation, a node's registration or the API's health took longer than allowed. */
+  /** Waiting for an operation or the API's health took longer than allowed. */
   timedOut: 'KUP-PROVIDER-008',
   /** The provider failed on its side (a 5xx), e.g. a snapshot that could not be written. */
   serverError: 'KUP-PROVIDER-009',

@@ -36,7 +36,6 @@ export interface ProviderForOptions {
 const SIM_SETTINGS = [
   'pollIntervalMs',
   'operationTimeoutMs',
-  'registrationTimeoutMs',
   'apiHealthTimeoutMs',
   'requestTimeoutMs',
   'retryBudgetMs',

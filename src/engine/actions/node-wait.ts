@@ -58,9 +58,12 @@ export async function waitForNodeReady(
     if (reason === undefined) return;
     last = reason;
     // Watch this one node until it changes or a slice of the deadline passes, then re-read (the watch may drop).
-    await watchOnce(conn, name, resourceVersion, Math.min(30_000, Math.max(100, deadline - clock.now())), signal, (n) =>
-      nodeNotReadyReason(n, target) === undefined,
-    );
+    await watchOnce(conn, name, resourceVersion, Math.min(30_000, Math.max(100, deadline - clock.now())), signal, (n) => {
+      // What the watch shows is the latest word on the node: a timeout names that, not the last read's.
+      const why = nodeNotReadyReason(n, target);
+      if (why !== undefined) last = why;
+      return why === undefined;
+    });
   }
   throw new NodeWaitTimeout(name, timeoutMs, last);
 }

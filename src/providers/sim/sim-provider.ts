@@ -7,7 +7,8 @@
  * - idempotency: replace and in-place/control-plane upgrades send the step's key as the sim's `idempotencyKey`, so a
  *   repeated call gets the first call's new node or operation back; a snapshot is taken under the key as its name
  *   and looked up by it first; deleting a node that is gone and restoring a snapshot again converge by nature.
- * - waiting: upgrades are sim operations, polled until they end; a replacement is done once its Node object exists.
+ * - waiting: upgrades are sim operations, polled until they end; a replacement is done once the sim has the new machine
+ *   (its boot and registration are the engine's wait-node-ready, on a watch).
  * - cancellation: the signal stops the waiting (and any request in flight) and the call rejects with its reason; the
  *   sim's operation goes on, and the same key picks it up again.
  */
@@ -45,14 +46,12 @@ export interface SimProviderOptions {
   readonly clock?: ProviderClock;
   /** Jitter source for backoff, in [0, 1). @default Math.random */
   readonly random?: () => number;
-  /** How often operations and node registrations are polled. @default 100 */
+  /** How often operations are polled. @default 100 */
   readonly pollIntervalMs?: number;
   /** Retry of transient failures (503, network errors) per request. @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
   /** Longest wait for one upgrade operation. @default 1800000 (30 min) */
   readonly operationTimeoutMs?: number;
-  /** Longest wait for a new node to register. @default 900000 (15 min) */
-  readonly registrationTimeoutMs?: number;
   /** Longest wait for the Kubernetes API to answer healthy after a control-plane node upgrade. @default 300000 */
   readonly apiHealthTimeoutMs?: number;
   /** Longest a single HTTP request may take. @default 30000 */
@@ -81,7 +80,6 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
   const clock = options.clock ?? wallClock;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
   const operationTimeoutMs = options.operationTimeoutMs ?? 1_800_000;
-  const registrationTimeoutMs = options.registrationTimeoutMs ?? 900_000;
   const apiHealthTimeoutMs = options.apiHealthTimeoutMs ?? 300_000;
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const client = new InfraClient({
@@ -202,36 +200,6 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
     }
   };
 
-  /** Waits until the Node object of a new machine exists (the kubelet registered it after booting). */
-  const waitForRegistration = async (node: string, pool: string, signal: AbortSignal): Promise<void> => {
-    const deadline = clock.now() + registrationTimeoutMs;
-    const subject: Subject = { node, pool };
-    for (;;) {
-      const reply = await client.send({
-        method: 'GET',
-        path: `/api/v1/nodes/${seg(node)}`,
-        signal,
-        idempotent: true,
-        accept: [404],
-        action: `wait for node ${node} to register`,
-        subject,
-      });
-      if (reply.status === 200) return;
-      if (clock.now() + pollIntervalMs > deadline) {
-        throw new ProviderError(
-          ProviderErrorCode.timedOut,
-          `${SIM_PROVIDER_NAME}: new node ${node} of pool ${pool} did not register within ${registrationTimeoutMs} ms`,
-          {
-            retryable: true,
-            provider: SIM_PROVIDER_NAME,
-            ...subject,
-          },
-        );
-      }
-      await clock.sleep(pollIntervalMs, signal);
-    }
-  };
-
   const upgradeControlPlaneNode = async (
     node: string,
     version: string,
@@ -301,9 +269,7 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
   ): Promise<ReplaceResult> => {
     signal.throwIfAborted();
     const reply = await postNodeTarget('replace', node, target, key, signal, `replace node ${node} with one at ${target.version}`);
-    const { newNode, pool } = parseReplacement(reply.body);
-    await waitForRegistration(newNode, pool, signal);
-    return { newNode, pool };
+    return parseReplacement(reply.body);
   };
 
   const deleteWorkerNode = async (node: string, _key: string, signal: AbortSignal): Promise<void> => {

@@ -1,0 +1,88 @@
+/**
+ * Waiting for a node on kube-sim: a replacement the provider has only named yet (it registers once booted), through
+ * injected API errors, and the reason a wait that times out gives.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connect } from '../../cluster/connect.ts';
+import type { ClusterConnection } from '../../cluster/connect.ts';
+import { systemClock } from '../../drain/clock.ts';
+import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
+import { api, requestCount, startFromYaml } from '../../../test/helpers/sim.ts';
+import { NodeWaitTimeout, waitForNodeReady } from './node-wait.ts';
+
+const SCENARIO = `
+name: node-wait
+kubernetesVersion: '1.31.2'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: workers, nodes: 2, kubeletVersion: '1.30.4' }
+timings: { zeroDelay: true, nodeBoot: 400ms }
+`;
+
+const never = (): AbortSignal => new AbortController().signal;
+
+describe('waitForNodeReady', () => {
+  let cluster: SimCluster;
+  let conn: ClusterConnection;
+
+  before(async () => {
+    cluster = await startFromYaml(SCENARIO);
+    conn = connect({ kubeconfig: cluster.kubeconfig });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('waits for a replacement to register and be Ready at its version, through API errors', async () => {
+    const replaced = await api(cluster, 'POST', '/sim/v1/nodes/workers-0/replace', { version: '1.31.2', idempotencyKey: 'wait-1' });
+    assert.equal(replaced.status, 202, JSON.stringify(replaced.body));
+    const newNode = (replaced.body as { newNode: { name: string } }).newNode.name;
+    assert.equal((await api(cluster, 'GET', `/api/v1/nodes/${newNode}`)).status, 404, 'not registered while it boots');
+    // Every API request fails for the first second of the wait, then the API recovers.
+    assert.equal((await api(cluster, 'PUT', '/sim/v1/faults', { apiErrorRate: 1 })).status, 200);
+    const recover = setTimeout(() => void api(cluster, 'PUT', '/sim/v1/faults', { apiErrorRate: 0 }), 1_000);
+    try {
+      await waitForNodeReady(conn, newNode, { version: '1.31.2' }, 20_000, systemClock, never());
+    } finally {
+      clearTimeout(recover);
+      await api(cluster, 'PUT', '/sim/v1/faults', { apiErrorRate: 0 });
+    }
+    const node = (await api(cluster, 'GET', `/api/v1/nodes/${newNode}`)).body as {
+      status: { nodeInfo: { kubeletVersion: string }; conditions: { type: string; status: string }[] };
+    };
+    assert.equal(node.status.nodeInfo.kubeletVersion, 'v1.31.2');
+    assert.equal(node.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.ok((await requestCount(cluster, { resource: 'nodes', code: '500' })) > 0, 'some reads of the node failed');
+  });
+
+  it('times out naming why: not registered, or the wrong kubelet', async () => {
+    await assert.rejects(waitForNodeReady(conn, 'workers-nope', {}, 300, systemClock, never()), (err: unknown) => {
+      assert.ok(err instanceof NodeWaitTimeout);
+      assert.match(err.message, /^KUP-ENGINE-002: node workers-nope was not ready after 0s: not registered$/);
+      return true;
+    });
+    await assert.rejects(waitForNodeReady(conn, 'workers-1', { version: '1.31.2' }, 300, systemClock, never()), /workers-1 .*: kubelet v1\.30\.4, expected v1\.31\.2$/);
+  });
+
+  it('names what the node shows last: a replacement that registers but never becomes Ready', async () => {
+    assert.equal((await api(cluster, 'PUT', '/sim/v1/faults', { nodesNeverReady: ['workers-1'] })).status, 200);
+    const replaced = await api(cluster, 'POST', '/sim/v1/nodes/workers-1/replace', { version: '1.31.2', idempotencyKey: 'wait-2' });
+    const newNode = (replaced.body as { newNode: { name: string } }).newNode.name;
+    await assert.rejects(waitForNodeReady(conn, newNode, { version: '1.31.2' }, 1_500, systemClock, never()), (err: unknown) => {
+      assert.ok(err instanceof NodeWaitTimeout);
+      assert.match(err.message, new RegExp(`^KUP-ENGINE-002: node ${newNode} was not ready after 2s: Ready=`));
+      return true;
+    });
+  });
+
+  it('stops at once when its signal aborts', async () => {
+    const controller = new AbortController();
+    const waiting = waitForNodeReady(conn, 'workers-nope', {}, 60_000, systemClock, controller.signal);
+    const reason = new Error('run paused');
+    setTimeout(() => controller.abort(reason), 100);
+    const started = Date.now();
+    await assert.rejects(waiting, (err: unknown) => err === reason);
+    assert.ok(Date.now() - started < 2_000, 'aborted within the watch slice');
+  });
+});
