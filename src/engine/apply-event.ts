@@ -7,8 +7,9 @@
 import type { KupStore } from '../persistence/store.ts';
 import { RunConflictError } from '../persistence/errors.ts';
 import type { NewRunEvent } from '../persistence/events-repo.ts';
-import { isTerminal, reviveRunState } from '../rollout/machine/state.ts';
+import { isTerminal, reviveRunState, storedPlanRevision, storedRunState } from '../rollout/machine/state.ts';
 import { transition } from '../rollout/machine/transition.ts';
+import type { RolloutPlan } from '../rollout/plan.ts';
 import type { Effect, RunEvent, RunState } from '../rollout/machine/types.ts';
 
 /** Options of applyEvent. */
@@ -37,11 +38,40 @@ export class RunNotFoundError extends Error {
   }
 }
 
-/** Reads a run's state and version. */
-export async function loadRun(store: KupStore, runId: string): Promise<{ state: RunState; version: number }> {
+/**
+ * Plans as the store has them in a run's plan column. The state is committed without its plan (see
+ * `StoredRunState`), so a commit writes the plan only when it is not one of these: a new run's, or a re-plan's.
+ * Plans are immutable: a re-plan is a new object.
+ */
+const storedPlans = new WeakSet<RolloutPlan>();
+
+/**
+ * Reads a run's state and version. With `known` (the run as the caller last committed or read it), only what
+ * changed is read: nothing when the run is still at that version, the state without its plan when the plan is the
+ * same revision (what an executor polling a 1,000-node run does several times a second).
+ */
+export async function loadRun(store: KupStore, runId: string, known?: { state: RunState; version: number }): Promise<{ state: RunState; version: number }> {
+  if (known) {
+    const read = await store.runs.readState(runId, known.version);
+    if (!read) throw new RunNotFoundError(runId);
+    if (read.state === undefined) return known;
+    if (storedPlanRevision(read.state) === known.state.plan.revision) {
+      return { state: reviveRunState(read.state, known.state.plan), version: read.version };
+    }
+  }
   const row = await store.runs.get(runId);
   if (!row) throw new RunNotFoundError(runId);
-  return { state: reviveRunState(row.state), version: row.version };
+  const state = reviveRunState(row.state, row.plan);
+  // The plan came from the plan column, unless the state was written before plans were stored apart and carries its
+  // own: then the next commit stores that one in the plan column.
+  if (storedPlanRevision(row.state) !== undefined) storedPlans.add(state.plan);
+  return { state, version: row.version };
+}
+
+/** The plan column of a new run (see {@link storedPlans}): its state is committed without it from then on. */
+export function newRunColumns(state: RunState): { plan: RolloutPlan; state: unknown } {
+  storedPlans.add(state.plan);
+  return { plan: state.plan, state: storedRunState(state) };
 }
 
 /** Applies `event` at time `now`; resolves to the committed state and the effects the transition asked for. */
@@ -91,13 +121,21 @@ export async function applyEvents(
     }
     if (next === state && entries.length === 0) return { state, version, results };
     try {
+      const planChanged = !storedPlans.has(next.plan);
       const committed = await store.runs.commitStep(
         runId,
         version,
-        { state: next, phase: next.status.phase, active: !isTerminal(next), at: now },
+        {
+          state: storedRunState(next),
+          ...(planChanged ? { plan: next.plan } : {}),
+          phase: next.status.phase,
+          active: !isTerminal(next),
+          at: now,
+        },
         entries,
         options.leaseOwner ? { leaseOwner: options.leaseOwner } : {},
       );
+      if (planChanged) storedPlans.add(next.plan);
       return { state: next, version: committed.version, results };
     } catch (err) {
       if (err instanceof RunConflictError && attempt + 1 < max) continue;

@@ -118,7 +118,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
   try {
     for (;;) {
       if (failure) throw failure instanceof Error ? failure : new Error('the executor failed');
-      if (reread) keep(await loadRun(store, runId));
+      if (reread) keep(await loadRun(store, runId, latest));
       state = latest.state;
       options.onState?.(state);
       if (signal.aborted) break;

@@ -17,7 +17,7 @@ import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutP
 import { buildPlan } from '../rollout/plan.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
-import { applyEvent } from './apply-event.ts';
+import { applyEvent, newRunColumns } from './apply-event.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ActionSettings, EngineClock, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
@@ -128,9 +128,9 @@ export async function createRun(store: KupStore, cluster: OpenCluster, request: 
   const runId = newRunId(now);
   const state = createRunState(plan, { runId, now, ...(request.run ?? {}) });
   await store.runs.create(
-    // The row's plan column keeps what the run was asked for beside the plan: the executor needs the target and the
-    // acknowledgements, and the state only ever holds what the machine owns.
-    { id: runId, cluster: cluster.row.name, target: request.to ?? request.image ?? '', plan: { plan, request: serializableRequest(request) }, state, phase: state.status.phase, createdAt: now },
+    // The request is kept beside the run: the executor needs the target and the acknowledgements, and the state only
+    // ever holds what the machine owns.
+    { id: runId, cluster: cluster.row.name, target: request.to ?? request.image ?? '', ...newRunColumns(state), request: serializableRequest(request), phase: state.status.phase, createdAt: now },
     [{ at: now, step: 'run', outcome: 'created', message: `run created: ${describeRequest(request)}` }],
   );
   return state;
@@ -139,8 +139,7 @@ export async function createRun(store: KupStore, cluster: OpenCluster, request: 
 /** The request a run was created with (kept beside its state: the executor needs the target and the acks). */
 export async function runRequest(store: KupStore, runId: string): Promise<UpgradeRequest> {
   const row = await store.runs.get(runId);
-  const raw = (row?.plan as { request?: UpgradeRequest } | undefined)?.request;
-  return raw ?? {};
+  return (row?.request as UpgradeRequest | undefined) ?? {};
 }
 
 /**

@@ -61,6 +61,13 @@ describe('openDatabase', () => {
          VALUES ('run-1', 'prod', 1000, 2000, '1.31.4', 'paused', 1, '{"hops":["1.31.4"]}', '{"phase":"paused"}', 7)`,
       )
       .run();
+    // Before version 3 the engine kept a run's request beside its plan, in the plan column.
+    old
+      .prepare(
+        `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, plan, state, version)
+         VALUES ('run-2', 'prod', 1100, 2100, '1.31.4', 'paused', 1, '{"plan":{"schema":1},"request":{"to":"1.31.4"}}', '{"phase":"paused"}', 3)`,
+      )
+      .run();
     old
       .prepare(`INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES ('run-1', 1, 1500, 'snapshot', NULL, 'succeeded', 'snapshot taken', '{"id":"snap-1"}')`)
       .run();
@@ -74,6 +81,9 @@ describe('openDatabase', () => {
       assert.deepEqual(run.plan, { hops: ['1.31.4'] });
       assert.deepEqual(run.state, { phase: 'paused' });
       assert.equal(run.lease, undefined, 'the new lease columns start empty');
+      assert.equal(run.request, undefined);
+      const split = await store.runs.get('run-2');
+      assert.deepEqual([split?.plan, split?.request], [{ schema: 1 }, { to: '1.31.4' }], 'the request has a column of its own');
       assert.deepEqual(await store.events.list('run-1'), [
         { runId: 'run-1', seq: 1, at: 1500, step: 'snapshot', outcome: 'succeeded', message: 'snapshot taken', data: { id: 'snap-1' } },
       ]);
@@ -99,6 +109,7 @@ describe('openDatabase', () => {
         [
           { version: 1, applied_at: 1000 },
           { version: 2, applied_at: 5000 },
+          { version: 3, applied_at: 5000 },
         ],
       );
     } finally {
@@ -135,7 +146,7 @@ describe('openDatabase', () => {
     };
     assert.throws(
       () => openDatabase({ dataDir: dir, migrations: [...MIGRATIONS, broken] }),
-      (err: unknown) => err instanceof StoreError && err.code === 'KUP-STORE-003' && /migration 3 \(half-written\) failed: no such table/.test(err.message),
+      (err: unknown) => err instanceof StoreError && err.code === 'KUP-STORE-003' && err.message.includes(`migration ${MIGRATIONS.length + 1} (half-written) failed: no such table`),
     );
     const db = openDatabase({ dataDir: dir });
     try {

@@ -85,6 +85,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'run requests in a column of their own',
+    // The plan column held {plan, request}: the request moves to its own column and the plan column keeps the plan
+    // alone, so that the engine can store the plan once instead of inside every state it commits.
+    sql: `
+      ALTER TABLE runs ADD COLUMN request TEXT CHECK (request IS NULL OR json_valid(request));
+      UPDATE runs SET request = json_extract(plan, '$.request'), plan = json_extract(plan, '$.plan')
+        WHERE json_type(plan, '$.plan') = 'object' AND json_type(plan, '$.request') = 'object';
+    `,
+  },
 ];
 
 /** Options of {@link migrate}. */

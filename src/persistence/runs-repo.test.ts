@@ -142,6 +142,21 @@ describe('runs: optimistic concurrency', () => {
     );
   });
 
+  it('reads the state alone, and nothing but the version while the run is still at the version the caller knows', async () => {
+    await store.runs.create(newRun('run-r', { request: { to: '1.31.5' } }));
+    assert.deepEqual(await store.runs.readState('run-r'), { version: 1, state: { phase: 'pending' } });
+    assert.deepEqual(await store.runs.readState('run-r', 1), { version: 1 });
+    await store.runs.saveState('run-r', 1, { state: { phase: 'prechecking' }, phase: 'prechecking', active: true, at: 3000 });
+    assert.deepEqual(await store.runs.readState('run-r', 1), { version: 2, state: { phase: 'prechecking' } });
+    assert.equal(await store.runs.readState('run-none', 1), undefined);
+    // A commit with a plan replaces the plan column too; one without leaves it, and the request, as they were.
+    const replanned = { ...plan, revision: 1 };
+    await store.runs.saveState('run-r', 2, { state: { phase: 'paused' }, plan: replanned, phase: 'paused', active: true, at: 3001 });
+    await store.runs.saveState('run-r', 3, { state: { phase: 'upgrading-pools' }, phase: 'upgrading-pools', active: true, at: 3002 });
+    const run = await store.runs.get('run-r');
+    assert.deepEqual([run?.version, run?.plan, run?.request], [4, replanned, { to: '1.31.5' }]);
+  });
+
   it('names a missing run', async () => {
     await assert.rejects(
       store.runs.saveState('run-none', 1, { state: {}, phase: 'x', active: true, at: 1 }),

@@ -49,15 +49,25 @@ export interface RunSummary {
   readonly lease?: RunLease;
 }
 
-/** A run with its plan and state. */
+/** A run with its plan, state and request. */
 export interface RunRow extends RunSummary {
   readonly plan: unknown;
   readonly state: unknown;
+  /** What the run was asked for (undefined when none was stored). */
+  readonly request?: unknown;
+}
+
+/** A run's state as {@link RunsRepo.readState} read it: omitted when the run is still at the version the caller knew. */
+export interface StateRead {
+  readonly version: number;
+  readonly state?: unknown;
 }
 
 /** A new state to save, with the columns the store indexes it by (the engine derives them from the state). */
 export interface StateWrite {
   readonly state: unknown;
+  /** A new plan (the run was re-planned): replaces the plan column in the same transaction. @default the plan stays */
+  readonly plan?: unknown;
   readonly phase: string;
   readonly active: boolean;
   /** When (ms since the epoch): the run's `updatedAt`. */
@@ -71,6 +81,8 @@ export interface NewRun {
   readonly target: string;
   readonly plan: unknown;
   readonly state: unknown;
+  /** What the run was asked for, kept beside it. @default none */
+  readonly request?: unknown;
   readonly phase: string;
   /** @default true */
   readonly active?: boolean;
@@ -131,6 +143,11 @@ export interface RunsRepo {
    */
   create(run: NewRun, events?: readonly NewRunEvent[]): Promise<RunRow>;
   get(id: string): Promise<RunRow | undefined>;
+  /**
+   * A run's state and version alone, without parsing its plan; the state is left out when the run is still at
+   * `knownVersion` (what an executor polling for operators' commands needs, at the cost of one indexed read).
+   */
+  readState(id: string, knownVersion?: number): Promise<StateRead | undefined>;
   /** Runs, newest first. */
   list(filter?: RunFilter): Promise<readonly RunSummary[]>;
   /**
@@ -179,12 +196,13 @@ interface RunRecord {
   active: number;
   plan: string;
   state: string;
+  request: string | null;
   version: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
 }
 
-type SummaryRecord = Omit<RunRecord, 'plan' | 'state'>;
+type SummaryRecord = Omit<RunRecord, 'plan' | 'state' | 'request'>;
 
 const SUMMARY_COLUMNS = 'id, cluster, created_at, updated_at, target, phase, active, version, lease_owner, lease_expires_at';
 
@@ -213,14 +231,15 @@ export class SqliteRunsRepo implements RunsRepo {
     return promised(() => {
       const plan = toJson(run.plan, `plan of run ${run.id}`);
       const state = toJson(run.state, `state of run ${run.id}`);
+      const request = run.request === undefined ? null : toJson(run.request, `request of run ${run.id}`);
       const create = this.#db.transaction(() => {
         try {
           this.#db
             .prepare(
-              `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, plan, state, version)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+              `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, plan, state, request, version)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
             )
-            .run(run.id, run.cluster, run.createdAt, run.createdAt, run.target, run.phase, run.active === false ? 0 : 1, plan, state);
+            .run(run.id, run.cluster, run.createdAt, run.createdAt, run.target, run.phase, run.active === false ? 0 : 1, plan, state, request);
         } catch (err) {
           if (isForeignKeyViolation(err)) {
             throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered`, { run: run.id, cluster: run.cluster }, { cause: err });
@@ -241,6 +260,18 @@ export class SqliteRunsRepo implements RunsRepo {
 
   get(id: string): Promise<RunRow | undefined> {
     return promised(() => this.#getNow(id));
+  }
+
+  readState(id: string, knownVersion?: number): Promise<StateRead | undefined> {
+    return promised(() => {
+      const row = this.#db
+        .prepare<[number, string], { version: number; state: string | null }>(
+          'SELECT version, CASE WHEN version = ? THEN NULL ELSE state END AS state FROM runs WHERE id = ?',
+        )
+        .get(knownVersion ?? 0, id);
+      if (row === undefined) return undefined;
+      return row.state === null ? { version: row.version } : { version: row.version, state: fromJson(row.state) };
+    });
   }
 
   list(filter: RunFilter = {}): Promise<readonly RunSummary[]> {
@@ -276,6 +307,7 @@ export class SqliteRunsRepo implements RunsRepo {
   ): Promise<CommitResult> {
     return promised(() => {
       const state = toJson(write.state, `state of run ${id}`);
+      const plan = write.plan === undefined ? undefined : toJson(write.plan, `plan of run ${id}`);
       const commit = this.#db.transaction((): CommitResult => {
         const current = this.#db
           .prepare<[string], { version: number; lease_owner: string | null }>('SELECT version, lease_owner FROM runs WHERE id = ?')
@@ -288,6 +320,7 @@ export class SqliteRunsRepo implements RunsRepo {
         this.#db
           .prepare('UPDATE runs SET state = ?, phase = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?')
           .run(state, write.phase, write.active ? 1 : 0, write.at, id);
+        if (plan !== undefined) this.#db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(plan, id);
         const appended = this.#events.appendInTransaction(id, events);
         const steps = (options.finishSteps ?? []).map((f) => this.#steps.finishInTransaction(id, f));
         return { version: expectedVersion + 1, events: appended, steps };
@@ -351,7 +384,12 @@ export class SqliteRunsRepo implements RunsRepo {
   #getNow(id: string): RunRow | undefined {
     const row = this.#db.prepare<[string], RunRecord>('SELECT * FROM runs WHERE id = ?').get(id);
     if (row === undefined) return undefined;
-    return { ...toSummary(row), plan: fromJson(row.plan), state: fromJson(row.state) };
+    return {
+      ...toSummary(row),
+      plan: fromJson(row.plan),
+      state: fromJson(row.state),
+      ...(row.request !== null ? { request: fromJson(row.request) } : {}),
+    };
   }
 }
 

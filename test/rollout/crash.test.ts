@@ -23,7 +23,8 @@ import type { StoreEvent } from '../../src/kube-sim/store/object-store.ts';
 import type { RunEvent as StoredRunEvent } from '../../src/persistence/events-repo.ts';
 import { stepActions } from '../../src/rollout/plan.ts';
 import type { RolloutPlan } from '../../src/rollout/plan.ts';
-import { isTerminal, reviveRunState } from '../../src/rollout/machine/state.ts';
+import { loadRun } from '../../src/engine/apply-event.ts';
+import { isTerminal } from '../../src/rollout/machine/state.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
 import { defaultCatalog } from '../../src/versions/index.ts';
 import type { RolloutFixture } from '../helpers/rollout.ts';
@@ -168,9 +169,7 @@ function startKup(dataDir: string, runId: string): Life {
 }
 
 async function stateOf(fx: RolloutFixture, runId: string): Promise<RunState> {
-  const row = await fx.store.runs.get(runId);
-  assert.ok(row, `run ${runId} exists`);
-  return reviveRunState(row.state);
+  return (await loadRun(fx.store, runId)).state;
 }
 
 /** What a kill hit: the run's status and the actions in flight when the dead kup's last state was written. */

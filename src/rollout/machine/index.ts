@@ -20,8 +20,9 @@ export {
   idempotencyKey,
   isTerminal,
   reviveRunState,
+  storedRunState,
 } from './state.ts';
-export type { CreateRunOptions, ForwardPhase } from './state.ts';
+export type { CreateRunOptions, ForwardPhase, StoredRunState } from './state.ts';
 export { RunErrorCode, RunTransitionError } from './errors.ts';
 export type { RollbackRefusal } from './errors.ts';
 export type {

@@ -1,0 +1,122 @@
+/**
+ * How a run's state reaches the store and comes back: the plan stored once beside the state (and again only when the
+ * run is re-planned), reads that skip what did not change, and states written before plans were stored apart.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { KupStore } from '../persistence/store.ts';
+import { openSqliteStore } from '../persistence/store.ts';
+import { pendingEffects } from '../rollout/machine/effects.ts';
+import { createRunState } from '../rollout/machine/state.ts';
+import { fakeTopology } from '../rollout/machine/test-driver.ts';
+import type { RunState } from '../rollout/machine/types.ts';
+import { buildPlan } from '../rollout/plan.ts';
+import { applyEvent, loadRun, newRunColumns } from './apply-event.ts';
+
+const T0 = Date.UTC(2026, 0, 15, 9);
+
+let store: KupStore;
+
+beforeEach(async () => {
+  store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), 'kup-apply-')) });
+  await store.clusters.add({ name: 'prod', kubeconfigPath: '/k/prod', provider: 'sim', providerSettings: {}, addedAt: 1 });
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+/** An image-only run of one 40-node pool upgraded in place: exponential batches 1, 2, 4, 4, ... */
+function newState(runId: string): RunState {
+  const plan = buildPlan({
+    cluster: 'prod',
+    topology: fakeTopology({ cp: 1, pools: { w: 40 }, version: '1.31.4' }),
+    change: { kind: 'image', images: { w: 'img-2' } },
+    defaults: { strategy: 'in-place' },
+    snapshot: false,
+  });
+  return createRunState(plan, { runId, now: T0 });
+}
+
+async function create(state: RunState, columns: { plan: unknown; state: unknown } = newRunColumns(state)): Promise<void> {
+  await store.runs.create({ id: state.runId, cluster: 'prod', target: 'img-2', ...columns, phase: state.status.phase, createdAt: T0 });
+}
+
+/** Reports every action in flight as done until none is (the pool's first batch, here). */
+async function finishInFlight(runId: string): Promise<RunState> {
+  let { state } = await loadRun(store, runId);
+  for (let due = pendingEffects(state); due.length > 0; due = pendingEffects(state)) {
+    for (const effect of due) state = (await applyEvent(store, runId, { type: 'step-succeeded', key: effect.key, action: effect.type }, T0)).state;
+  }
+  return state;
+}
+
+describe('a run in the store', () => {
+  it('is stored without its plan inside the state, and read back whole', async () => {
+    const state = newState('run-1');
+    await create(state);
+    const row = await store.runs.get('run-1');
+    assert.deepEqual(row?.plan, state.plan);
+    assert.equal((row?.state as Record<string, unknown>)['plan'], undefined, 'the state does not repeat the plan');
+    assert.equal((row?.state as Record<string, unknown>)['planRevision'], 0);
+    assert.deepEqual((await loadRun(store, 'run-1')).state, state);
+
+    const started = await applyEvent(store, 'run-1', { type: 'started' }, T0 + 1);
+    const stored = await store.runs.get('run-1');
+    assert.equal((stored?.state as Record<string, unknown>)['plan'], undefined);
+    assert.deepEqual((await loadRun(store, 'run-1')).state, started.state);
+  });
+
+  it('reads nothing new while the run is at the version the caller knows, and keeps the plan object it has', async () => {
+    await create(newState('run-2'));
+    const known = await loadRun(store, 'run-2');
+    assert.equal(await loadRun(store, 'run-2', known), known, 'same version: the same object back');
+    // Another writer (an operator's command) moves the run: the new state comes back with the plan the caller had.
+    await applyEvent(store, 'run-2', { type: 'started' }, T0 + 1);
+    const moved = await loadRun(store, 'run-2', known);
+    assert.equal(moved.version, known.version + 1);
+    assert.equal(moved.state.status.phase, 'prechecking');
+    assert.equal(moved.state.plan, known.state.plan);
+  });
+
+  it('stores the plan again when a resume re-plans the batches, and a reader that knew the old plan gets the new one', async () => {
+    const state = newState('run-3');
+    await create(state);
+    await applyEvent(store, 'run-3', { type: 'started' }, T0);
+    await applyEvent(store, 'run-3', { type: 'precheck-passed' }, T0);
+    const before = await loadRun(store, 'run-3');
+    assert.equal(before.state.status.phase, 'upgrading-pools');
+    await applyEvent(store, 'run-3', { type: 'pause-requested', message: 'look first' }, T0);
+    assert.equal((await finishInFlight('run-3')).status.phase, 'paused');
+    const resumed = await applyEvent(store, 'run-3', { type: 'resume-requested' }, T0);
+    assert.equal(resumed.state.plan.revision, 1, 'the first batch after a pause is one node: re-planned');
+
+    const row = await store.runs.get('run-3');
+    assert.deepEqual(row?.plan, resumed.state.plan, 'the plan column holds the new plan');
+    assert.equal((row?.state as Record<string, unknown>)['planRevision'], 1);
+    const reread = await loadRun(store, 'run-3', before);
+    assert.deepEqual(reread.state.plan, resumed.state.plan);
+    assert.deepEqual(reread.state, resumed.state);
+  });
+
+  it('reads a state written before plans were stored apart, and stores its plan apart at the next commit', async () => {
+    const state = newState('run-4');
+    // Such a state carries its own plan; the plan column then held something else.
+    await create(state, { plan: {}, state });
+    assert.deepEqual((await loadRun(store, 'run-4')).state, state);
+    await applyEvent(store, 'run-4', { type: 'started' }, T0);
+    const row = await store.runs.get('run-4');
+    assert.deepEqual(row?.plan, state.plan);
+    assert.equal((row?.state as Record<string, unknown>)['plan'], undefined);
+    assert.equal((await loadRun(store, 'run-4')).state.status.phase, 'prechecking');
+  });
+
+  it('refuses a state whose plan beside it is of another revision', async () => {
+    const state = newState('run-5');
+    await create(state, { plan: { ...state.plan, revision: 3 }, state: newRunColumns(state).state });
+    await assert.rejects(loadRun(store, 'run-5'), /KUP-RUN-003: persisted run state was committed with plan revision 0, but the stored plan is revision 3/);
+  });
+});
