@@ -3,7 +3,7 @@
  * a clock and the run's settings for drains and validation.
  */
 import type { Acknowledgement } from '../checks/types.ts';
-import type { Catalog } from '../versions/index.ts';
+import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import type { ClusterConnection } from '../cluster/connect.ts';
 import type { Provider } from './provider.ts';
 
@@ -28,6 +28,11 @@ export interface ActionSettings {
   targetVersion: string;
   /** Precheck blockers the operator accepted for this run, with the reason (recorded in the run). */
   acknowledgements: readonly Acknowledgement[];
+  /**
+   * How the run's precheck judges the target, as the operator asked when planning it (`--allow-expired`,
+   * `--allow-preview`, the worker strategy): the run checks what `kup plan` checked.
+   */
+  precheck: { readonly allowExpired?: boolean; readonly allowPreview?: boolean; readonly workerStrategy?: WorkerStrategy };
 }
 
 /** Everything an action performer gets. */

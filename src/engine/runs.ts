@@ -153,6 +153,11 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
     validateTimeoutMs: 600_000,
     targetVersion: request.to ?? plan?.to ?? '',
     acknowledgements: request.acknowledgements ?? [],
+    precheck: {
+      ...(request.allowExpired ? { allowExpired: true } : {}),
+      ...(request.allowPreview ? { allowPreview: true } : {}),
+      ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+    },
     ...overrides,
   };
 }

@@ -256,6 +256,37 @@ ${TIMINGS}
     }
   });
 
+  it('an upgrade to an expired minor the operator allowed (--allow-expired) passes the run\'s own precheck', async () => {
+    // November 2026: 1.34 reached its end of life in October. kup plan checks with the request's allowExpired, and so
+    // must the precheck the run performs before its snapshot, or the run fails what its plan allowed.
+    const fx = await startRolloutFixture(
+      'expired',
+      `
+name: expired
+kubernetesVersion: '1.33.12'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: app, nodes: 2 }
+workloads:
+  - { kind: Deployment, name: web, namespace: shop, replicas: 2, pdb: { maxUnavailable: 1 } }
+${TIMINGS}
+`,
+    );
+    try {
+      const { state, events } = await runToEnd(fx, { to: '1.34.8', allowExpired: true });
+      assert.equal(state.status.phase, 'succeeded', describeRun(state, events));
+      assert.ok(events.some((e) => e.step === 'precheck' && e.message === 'precheck passed'), 'the run performed its precheck');
+      await assertClusterAt(fx.sim, {
+        version: '1.34.8',
+        controlPlane: { version: '1.34.8', image: image('1.33.12'), count: 1 },
+        pools: { app: { version: '1.34.8', image: image('1.34.8'), count: 2 } },
+      });
+      await assertNoOutage(fx.sim, ['shop/web']);
+    } finally {
+      await fx.close();
+    }
+  });
+
   it("an image-only upgrade of one pool (Gardener's machine-image upgrade) moves only that pool's nodes", async () => {
     const fx = await startRolloutFixture(
       'image',

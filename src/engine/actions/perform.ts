@@ -37,6 +37,7 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
           phase: 'precheck',
           catalog: ctx.catalog,
           acknowledgements: ctx.settings.acknowledgements,
+          ...ctx.settings.precheck,
           signal,
         });
         const blockers = report.findings.filter((f) => f.severity === 'blocker' && !f.acknowledged);
