@@ -37,6 +37,11 @@ describe('availableUpgrades', () => {
     const nov2026 = new Date('2026-11-15T12:00:00Z');
     const stuck = availableUpgrades('1.33.5', real, nov2026);
     assert.deepEqual([stuck.patches, stuck.nextMinor, stuck.downgrade], [[], [], undefined]);
+    assert.deepEqual(
+      stuck.withheld.map((v) => v.version),
+      ['1.33.6', '1.33.7', '1.33.8', '1.33.9', '1.33.10', '1.33.11', '1.33.12', ...Array.from({ length: 9 }, (_, i) => `1.34.${i}`)],
+      'newer but expired: withheld, not up to date',
+    );
     const allowed = availableUpgrades('1.33.5', real, nov2026, { allowExpired: true });
     assert.deepEqual(
       allowed.nextMinor.map((v) => v.classification),
@@ -66,6 +71,7 @@ describe('availableUpgrades', () => {
       known: false,
       patches: [],
       nextMinor: [],
+      withheld: [],
     });
     assert.throws(() => availableUpgrades('garbage', real, jan2025), VersionParseError);
   });

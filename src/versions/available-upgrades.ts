@@ -29,6 +29,11 @@ export interface AvailableUpgrades {
   readonly nextMinor: readonly AvailableVersion[];
   /** The previous patch of the current minor, if a downgrade to it is possible. */
   readonly downgrade?: AvailableVersion;
+  /**
+   * Newer versions of those minors left out because they are expired or previews and the options do not allow them,
+   * oldest first: a cluster with none listed but some withheld is not up to date, it is stuck (or asked to look ahead).
+   */
+  readonly withheld: readonly AvailableVersion[];
 }
 
 /** Options of {@link availableUpgrades}: the same switches as the planner's. */
@@ -54,26 +59,33 @@ export function availableUpgrades(
 ): AvailableUpgrades {
   const version = parseKubeletVersion(current).version;
   const base = { current: formatVersion(version) };
-  if (findRelease(catalog, version) === undefined) return { ...base, known: false, patches: [], nextMinor: [] };
+  if (findRelease(catalog, version) === undefined) return { ...base, known: false, patches: [], nextMinor: [], withheld: [] };
 
-  const view = (release: KubernetesRelease): AvailableVersion | undefined => {
+  const withheld: AvailableVersion[] = [];
+  const view = (release: KubernetesRelease, newer = true): AvailableVersion | undefined => {
     const classification = releaseClassification(catalog, release.version, now) ?? 'supported';
-    if (classification === 'preview' && options.allowPreview !== true) return undefined;
-    if (classification === 'expired' && options.allowExpired !== true) return undefined;
-    return { version: release.version, releaseDate: release.releaseDate, classification };
+    const found = { version: release.version, releaseDate: release.releaseDate, classification };
+    if ((classification === 'preview' && options.allowPreview !== true) || (classification === 'expired' && options.allowExpired !== true)) {
+      if (newer) withheld.push(found);
+      return undefined;
+    }
+    return found;
   };
   const newer = (r: KubernetesRelease): boolean => compareVersions(parseVersion(r.version), version) > 0;
   const usable = (releases: readonly KubernetesRelease[]): AvailableVersion[] =>
     releases.filter(newer).flatMap((r) => view(r) ?? []);
 
   const previous = previousPatch(catalog, version);
-  const downgrade = previous === undefined ? undefined : view(previous);
+  const downgrade = previous === undefined ? undefined : view(previous, false);
   const currentMinor = minorOf(version);
+  const patches = usable(releasesOfMinor(catalog, currentMinor));
+  const next = usable(releasesOfMinor(catalog, nextMinor(currentMinor)));
   return {
     ...base,
     known: true,
-    patches: usable(releasesOfMinor(catalog, currentMinor)),
-    nextMinor: usable(releasesOfMinor(catalog, nextMinor(currentMinor))),
+    patches,
+    nextMinor: next,
     ...(downgrade === undefined ? {} : { downgrade }),
+    withheld,
   };
 }

@@ -219,14 +219,17 @@ async function remove(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): P
 }
 
 /** The UPGRADE column: the newest patch and the newest release of the next minor the catalog offers. */
-function upgradeSummary(u: AvailableUpgrades): string {
+export function upgradeSummary(u: AvailableUpgrades): string {
   if (!u.known) return 'unknown version (kup catalog update)';
   const parts: string[] = [];
   const patch = u.patches[u.patches.length - 1];
   const minor = u.nextMinor[u.nextMinor.length - 1];
   if (patch) parts.push(`patch ${patch.version}`);
   if (minor) parts.push(`minor ${minor.version}`);
-  return parts.length > 0 ? parts.join(', ') : 'up to date';
+  if (parts.length > 0) return parts.join(', ');
+  // Newer versions exist but are past their end of support (or previews): the cluster is stuck, not up to date.
+  const newest = u.withheld[u.withheld.length - 1];
+  return newest ? `none supported (newest ${newest.version} is ${newest.classification}: --allow-${newest.classification})` : 'up to date';
 }
 
 function clusterDocument(c: ClusterRow, s: ClusterInspection | undefined): Record<string, unknown> {
