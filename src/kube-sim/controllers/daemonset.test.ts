@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
-import type { TestRuntime } from '../testing/runtime.ts';
+import { ManualClock, createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import type { TestRuntime, TestRuntimeOptions } from '../testing/runtime.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startPodGarbageCollector } from './pod-gc.ts';
 import { isPodReady } from './replicaset.ts';
@@ -13,16 +13,26 @@ const NS = 'kube-system';
 let rt: TestRuntime;
 let stops: (() => void)[];
 
-beforeEach(() => {
-  rt = createTestRuntime();
+function createRuntime(options: TestRuntimeOptions = {}): void {
+  rt = createTestRuntime(options);
   createNamespace(rt, NS);
-  stops = [startDaemonSetController(rt), startPodGarbageCollector(rt)];
-});
+  stops = [];
+}
 
-afterEach(() => {
+function startControllers(): void {
+  stops.push(startDaemonSetController(rt), startPodGarbageCollector(rt));
+}
+
+function stopAll(): void {
   for (const stop of stops) stop();
   rt.stop();
+}
+
+beforeEach(() => {
+  createRuntime();
+  startControllers();
 });
+afterEach(stopAll);
 
 function createNode(name: string, labels: Record<string, string> = {}, taints: unknown[] = []): KubeObject {
   return rt.registry.create(kindDef('Node'), undefined, {
@@ -244,5 +254,86 @@ describe('DaemonSet controller', () => {
     stop();
     assert.equal(minReady, 3, 'one node at a time');
     assert.equal(rt.store.byIndex('apps/controllerrevisions', 'owner', owner.metadata.uid).length, 2);
+  });
+});
+
+describe('DaemonSet controller, per node', () => {
+  /**
+   * A 1,000-node cluster running one DaemonSet, on a clock that moves only when the test moves it. The controller
+   * starts on it: its full syncs create the pods 250 at a time, so the last one is costly, and the controller spaces
+   * the next full sync out on that clock. Until the test advances it, whatever happens is the per-node work alone.
+   */
+  async function largeClusterWithSpacedOutSyncs(): Promise<ManualClock> {
+    stopAll();
+    const clock = new ManualClock();
+    createRuntime({ clock });
+    for (let i = 0; i < 1_000; i++) createNode(`n-${i}`);
+    createDaemonSet('agent');
+    startControllers();
+    await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 1_000, 'a daemon pod on every node', 30_000);
+    await settle();
+    return clock;
+  }
+
+  function podsOn(nodeName: string): KubeObject[] {
+    return rt.store.byIndex('core/pods', 'spec.nodeName', nodeName).filter((p) => p.metadata.ownerReferences?.[0]?.uid === ds('agent').metadata.uid);
+  }
+
+  it('starts the daemon pod of a node that registers at once, and follows its taints, without waiting for a full sync', async () => {
+    const clock = await largeClusterWithSpacedOutSyncs();
+
+    createNode('late');
+    await waitFor(() => podsOn('late').length === 1, 'a daemon pod on the new node');
+    assert.equal(ds('agent').status?.['desiredNumberScheduled'], 1_000, 'no full sync ran: the pod came from the per-node work');
+    const pod = podsOn('late')[0] as KubeObject;
+    assert.equal(pod.metadata.labels?.['controller-revision-hash'], podsOn('n-0')[0]?.metadata.labels?.['controller-revision-hash']);
+    assert.deepEqual(pod.spec?.['tolerations'], podsOn('n-0')[0]?.spec?.['tolerations']);
+
+    patchNode('late', (n) => ({ ...n, spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] } }));
+    await waitFor(() => podsOn('late').every((p) => p.metadata.deletionTimestamp !== undefined), 'the daemon pod leaving the NoExecute node');
+
+    // The full sync still comes, spaced out: the tainted node is not desired, and its pod (still terminating: no
+    // kubelet here) misscheduled.
+    await clock.advance(60_000);
+    await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 1_000 && ds('agent').status?.['numberMisscheduled'] === 1, 'the status after the full sync');
+  });
+
+  it('replaces a deleted daemon pod at once, without waiting for a full sync', async () => {
+    await largeClusterWithSpacedOutSyncs();
+    const old = podsOn('n-7')[0] as KubeObject;
+
+    rt.registry.delete(kindDef('Pod'), NS, old.metadata.name, { gracePeriodSeconds: 0 });
+    await waitFor(() => podsOn('n-7').length === 1 && podsOn('n-7')[0]?.metadata.uid !== old.metadata.uid, 'a new daemon pod on the node');
+  });
+
+  it('runs no full sync for node changes its pods tolerate (50 cordons), but does for those that move them', async () => {
+    for (let i = 0; i < 50; i++) createNode(`n-${i}`);
+    createDaemonSet('agent');
+    await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 50, 'a daemon pod on every node');
+    await settle();
+    const before = pods('agent').map((p) => p.metadata.uid).sort();
+
+    // A full sync writes the status from what it finds: a wrong value put there (a status-only write, which wakes
+    // nobody) survives only while no full sync runs.
+    const markStatus = () => {
+      const current = ds('agent');
+      rt.registry.update(kindDef('DaemonSet'), NS, 'agent', { ...current, status: { ...current.status, numberMisscheduled: 7 } }, { subresource: 'status' });
+    };
+    let fullSyncs = 0;
+    for (let i = 0; i < 50; i++) {
+      markStatus();
+      patchNode(`n-${i}`, (n) => ({ ...n, spec: { ...n.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } }));
+      await settle();
+      if (ds('agent').status?.['numberMisscheduled'] !== 7) fullSyncs++;
+    }
+    assert.equal(fullSyncs, 0, 'full syncs for 50 cordons');
+    assert.deepEqual(pods('agent').map((p) => p.metadata.uid).sort(), before, 'the cordons changed nothing');
+
+    markStatus();
+    patchNode('n-3', (n) => ({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, team: 'x' } } }));
+    await settle();
+    assert.equal(ds('agent').status?.['numberMisscheduled'], 7, 'a label no selector reads changes no placement');
+    patchNode('n-3', (n) => ({ ...n, spec: { ...n.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }));
+    await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 49 && ds('agent').status?.['numberMisscheduled'] === 1, 'a full sync counting the tainted node out');
   });
 });

@@ -4,11 +4,12 @@
  * daemon pod), rolling updates with maxUnavailable/maxSurge, ControllerRevisions, and status. Nodes that appear get
  * a pod; the pods of nodes that disappear are force-deleted by the pod garbage collector, as upstream.
  */
-import { isRecord } from '../model/wire.ts';
+import { controllerOf, isRecord } from '../model/wire.ts';
 import type { KubeObject } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import type { Toleration } from '../scenario/types.ts';
+import type { StoreEvent } from '../store/object-store.ts';
 import {
   canonicalJson,
   computeHash,
@@ -64,54 +65,86 @@ const DAEMON_TOLERATIONS: readonly Toleration[] = [
 const HOST_NETWORK_TOLERATION: Toleration = { key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' };
 
 /**
- * Starts the DaemonSet controller. It wakes on DaemonSet changes, on changes of its pods, and on nodes appearing,
- * disappearing or changing labels or taints (not on status heartbeats). A DaemonSet sync looks at every node, so on
- * a large cluster the syncs that pod and node events trigger are spaced out in proportion to what a sync costs
- * (a change to the DaemonSet itself is handled at once). Returns the function that stops it.
+ * Starts the DaemonSet controller. Two queues share the work:
+ * - per node (`daemonset-nodes`): a node that appears or changes labels or taints, or loses a daemon pod, gets the
+ *   pods it should run and loses those it may no longer run, at once. This only looks at that node, so it stays
+ *   cheap on a large cluster, and a new node's daemons start without waiting for a full sync.
+ * - per DaemonSet (`daemonset`): the full sync (every node and pod of the DaemonSet: failed pods, excess pods,
+ *   rolling updates, history, status). A change to the DaemonSet itself is synced at once; the full syncs that pod
+ *   and node events ask for are spaced out in proportion to what a sync costs, so that on a large cluster all
+ *   DaemonSets together take about a tenth of the time. A node change that moves no daemon (a cordon: daemons
+ *   tolerate it) asks for none: as upstream's `updateNode`, only DaemonSets whose fit on the node changed are synced.
+ * Returns the function that stops it.
  */
 export function startDaemonSetController(runtime: SimRuntime): () => void {
   const { store } = runtime;
   let stopped = false;
   const backoff = new Map<string, { delayMs: number; until: number }>();
-  /** Per DaemonSet key: when a sync may run again, and whether one is already waiting for that. */
+  /** Per DaemonSet key: when a full sync may run again, and whether one is already waiting for that. */
   const throttle = new Map<string, { notBefore: number; waiting: boolean }>();
-  const queue = new WorkQueue(
+  const syncs = new WorkQueue(
     runtime,
     (key) => {
       if (stopped) return;
       const started = performance.now();
       syncDaemonSet(runtime, requeue, backoff, key);
       const cost = performance.now() - started;
-      // Cheap syncs run whenever asked; costly ones (thousands of nodes) take at most about a tenth of the time.
-      throttle.set(key, { notBefore: runtime.now() + (cost > 2 ? cost * 9 : 0), waiting: false });
+      // Cheap syncs run whenever asked. A costly one (thousands of nodes) waits nine times its cost for each
+      // DaemonSet there is: all of them together then take at most about a tenth of the time.
+      const spacing = cost > 2 ? cost * 9 * Math.max(1, store.count('apps/daemonsets')) : 0;
+      throttle.set(key, { notBefore: runtime.now() + spacing, waiting: false });
     },
-    { name: 'daemonset' },
+    // One full sync per turn of the event loop, so that requests and the other controllers get in between.
+    { name: 'daemonset', batchSize: 1 },
   );
-  const requeue = delayedRequeue(runtime, queue);
-  const enqueueAll = () => {
-    for (const ds of store.all('apps/daemonsets')) enqueueThrottled(keyOf(ds));
-  };
-  /** Queues a DaemonSet now, or when its throttle allows. */
+  const requeue = delayedRequeue(runtime, syncs);
+  /** Queues a full sync now, or when its throttle allows. */
   function enqueueThrottled(key: string): void {
     const t = throttle.get(key);
     const wait = t ? t.notBefore - runtime.now() : 0;
-    if (wait <= 0) queue.add(key);
+    if (wait <= 0) syncs.add(key);
     else if (t && !t.waiting) {
       t.waiting = true;
-      runtime.after(wait, () => queue.add(key));
+      runtime.after(wait, () => syncs.add(key));
     }
   }
+
+  /**
+   * Nodes queued because the node itself changed, with the node as it was before the first change not handled yet
+   * (undefined: the node is new). Nodes queued for a pod event are not here: their placement did not change.
+   */
+  const nodeChanges = new Map<string, KubeObject | undefined>();
+  const nodeQueue = new WorkQueue(
+    runtime,
+    (nodeName) => {
+      if (stopped) return;
+      const change = nodeChanges.has(nodeName) ? { before: nodeChanges.get(nodeName) } : undefined;
+      placeOnNode(runtime, nodeName, change, enqueueThrottled);
+      // Only once handled: a retry after an error must still compare with the node as it was.
+      nodeChanges.delete(nodeName);
+    },
+    { name: 'daemonset-nodes' },
+  );
+  const nodeChanged = (event: StoreEvent) => {
+    if (event.type === 'MODIFIED' && !nodeSchedulingChanged(event.previous, event.object)) return;
+    const name = event.object.metadata.name;
+    if (!nodeChanges.has(name)) nodeChanges.set(name, event.type === 'DELETED' ? event.object : event.previous);
+    nodeQueue.add(name);
+  };
+
   const unsubscribe = store.subscribe((event) => {
     if (event.storage === 'apps/daemonsets') {
       if (event.type === 'DELETED') throttle.delete(keyOf(event.object));
-      else if (specOrMetaChanged(event)) queue.add(keyOf(event.object));
+      else if (specOrMetaChanged(event)) syncs.add(keyOf(event.object));
     } else if (event.storage === 'core/pods') {
       enqueueOwnersOfPod(event, 'DaemonSet', enqueueThrottled);
+      const nodeName = nodeThatMayNeedDaemonPod(event);
+      if (nodeName) nodeQueue.add(nodeName);
     } else if (event.storage === 'core/nodes') {
-      if (event.type !== 'MODIFIED' || nodeSchedulingChanged(event.previous, event.object)) enqueueAll();
+      nodeChanged(event);
     }
   });
-  enqueueAll();
+  for (const ds of store.all('apps/daemonsets')) syncs.add(keyOf(ds));
   return () => {
     stopped = true;
     unsubscribe();
@@ -125,7 +158,23 @@ function nodeSchedulingChanged(before: KubeObject | undefined, after: KubeObject
   return canonicalJson(before.spec?.['taints'] ?? []) !== canonicalJson(after.spec?.['taints'] ?? []);
 }
 
-/** What a DaemonSet's pods need of a node, computed once per sync. */
+/**
+ * The node of a daemon pod that went away or is going (deleted, being deleted, or no longer controlled by its
+ * DaemonSet): that node may need a new pod. '' for any other pod event; a pod that merely becomes Failed still counts
+ * as the node's pod until the full sync deletes it, after its back-off.
+ */
+function nodeThatMayNeedDaemonPod(event: StoreEvent): string {
+  const before = event.previous;
+  const pod = event.object;
+  if (controllerOf(before ?? pod)?.kind !== 'DaemonSet') return '';
+  const nodeName = podNodeName(before ?? pod);
+  if (event.type === 'DELETED') return nodeName;
+  if (event.type !== 'MODIFIED' || !before) return '';
+  const left = before.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp || before.metadata.ownerReferences !== pod.metadata.ownerReferences;
+  return left ? nodeName : '';
+}
+
+/** What a DaemonSet's pods need of a node. */
 interface Placement {
   nodeName: string;
   nodeSelector: Record<string, unknown>;
@@ -134,16 +183,108 @@ interface Placement {
   tolerations: Toleration[];
 }
 
+/** Where a DaemonSet's pods may be placed on one node and continue to run there. */
+interface Fit {
+  shouldRun: boolean;
+  shouldContinueRunning: boolean;
+}
+
+/** The fit of a node that does not exist. */
+const NO_FIT: Fit = { shouldRun: false, shouldContinueRunning: false };
+
+/** What a DaemonSet's current template makes of its pods, derived from the DaemonSet object alone. */
+interface DaemonTemplate {
+  /** The pod template, defaults filled in. */
+  template: Record<string, unknown>;
+  /** `status.collisionCount`, part of the hash. */
+  collisionCount: number | undefined;
+  /** The template hash: the `controller-revision-hash` label of current pods and the name of their revision. */
+  hash: string;
+  placement: Placement;
+  /** Identifies the placement in the fit cache. */
+  placementKey: string;
+}
+
+/** Stored objects are never mutated, so what a DaemonSet object's template makes can be kept as long as it lives. */
+const daemonTemplates = new WeakMap<KubeObject, DaemonTemplate>();
+
+function daemonTemplateOf(ds: KubeObject): DaemonTemplate {
+  const cached = daemonTemplates.get(ds);
+  if (cached) return cached;
+  const template = normalizedTemplate(rec(ds.spec)['template']);
+  const templateSpec = rec(template['spec']);
+  const collisionCount = typeof rec(ds.status)['collisionCount'] === 'number' ? (rec(ds.status)['collisionCount'] as number) : undefined;
+  const hash = computeHash(template, collisionCount);
+  const placement: Placement = {
+    nodeName: typeof templateSpec['nodeName'] === 'string' ? templateSpec['nodeName'] : '',
+    nodeSelector: rec(templateSpec['nodeSelector']),
+    terms: requiredTerms(templateSpec),
+    tolerations: daemonTolerations(templateSpec),
+  };
+  const out: DaemonTemplate = { template, collisionCount, hash, placement, placementKey: `${ds.metadata.uid}/${hash}` };
+  daemonTemplates.set(ds, out);
+  return out;
+}
+
+/**
+ * Handles one node for every DaemonSet: creates the pod a DaemonSet should run there and has not, deletes those it
+ * may no longer run there. For a node that changed (`change`), asks for a full sync of each DaemonSet whose fit
+ * on it changed (its status counts the node differently). Everything else is the full sync's.
+ */
+function placeOnNode(runtime: SimRuntime, nodeName: string, change: { before: KubeObject | undefined } | undefined, enqueueSync: (key: string) => void): void {
+  const { store } = runtime;
+  const node = store.get('core/nodes', undefined, nodeName);
+  // Pods of a node that is gone are the pod garbage collector's.
+  const onNode = node ? store.byIndex('core/pods', 'spec.nodeName', nodeName) : [];
+  for (const ds of store.all('apps/daemonsets')) {
+    if (ds.metadata.deletionTimestamp) continue;
+    const daemon = daemonTemplateOf(ds);
+    const fit = node ? cachedFit(node, daemon.placementKey, daemon.placement) : NO_FIT;
+    if (change) {
+      const was = change.before ? cachedFit(change.before, daemon.placementKey, daemon.placement) : NO_FIT;
+      if (was.shouldRun !== fit.shouldRun || was.shouldContinueRunning !== fit.shouldContinueRunning) enqueueSync(keyOf(ds));
+    }
+    if (!node) continue;
+    const uid = ds.metadata.uid;
+    const pods = onNode.filter((p) => controllerOf(p)?.uid === uid && countsOnNode(p));
+    if (fit.shouldRun && pods.length === 0) {
+      createOnNode(runtime, ds, daemon, nodeName, enqueueSync);
+    } else if (!fit.shouldContinueRunning) {
+      for (const pod of pods) if (!isPodTerminating(pod)) deletePod(runtime, pod);
+    }
+  }
+}
+
+/**
+ * Creates a DaemonSet's pod on a node, as the full sync would. Not before the full sync has made the ControllerRevision
+ * of the current template (a new or just changed DaemonSet, which the full sync handles at once): pods must not
+ * carry a hash no revision records.
+ */
+function createOnNode(runtime: SimRuntime, ds: KubeObject, daemon: DaemonTemplate, nodeName: string, enqueueSync: (key: string) => void): void {
+  const namespace = ds.metadata.namespace ?? '';
+  if (namespaceTerminating(runtime.store, namespace) || !revisionRecorded(runtime, ds, daemon.hash)) return;
+  try {
+    createPod(runtime, daemonPod(ds, daemon.template, daemon.hash, nodeName, daemon.placement.tolerations));
+  } catch (err) {
+    runtime.recordEvent(ds, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, COMPONENT);
+    // The full sync tries again.
+    enqueueSync(keyOf(ds));
+  }
+}
+
+/** Whether the DaemonSet's ControllerRevision of `hash` exists (`<name>-<hash>`, controlled by it). */
+function revisionRecorded(runtime: SimRuntime, ds: KubeObject, hash: string): boolean {
+  const revision = runtime.store.get('apps/controllerrevisions', ds.metadata.namespace, `${ds.metadata.name}-${hash}`);
+  return revision !== undefined && controllerOf(revision)?.uid === ds.metadata.uid;
+}
+
 function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<string, { delayMs: number; until: number }>, key: string): void {
   const { store } = runtime;
   const [namespace, name] = splitKey(key);
   const ds = store.get('apps/daemonsets', namespace, name);
   if (!ds || ds.metadata.deletionTimestamp) return;
   const spec = rec(ds.spec);
-  const template = normalizedTemplate(spec['template']);
-  const templateSpec = rec(template['spec']);
-  const collisionCount = typeof rec(ds.status)['collisionCount'] === 'number' ? (rec(ds.status)['collisionCount'] as number) : undefined;
-  const hash = computeHash(template, collisionCount);
+  const { template, collisionCount, hash, placement, placementKey } = daemonTemplateOf(ds);
   const revisions = syncControllerRevisions(runtime, ds, {
     data: { spec: { template: { ...template, $patch: 'replace' } } },
     hash,
@@ -156,16 +297,9 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
     return;
   }
 
-  const placement: Placement = {
-    nodeName: typeof templateSpec['nodeName'] === 'string' ? templateSpec['nodeName'] : '',
-    nodeSelector: rec(templateSpec['nodeSelector']),
-    terms: requiredTerms(templateSpec),
-    tolerations: daemonTolerations(templateSpec),
-  };
   const nodes = new Map<string, KubeObject>();
   /** Where this DaemonSet's pods fit, per node name: computed once per sync. */
-  const fit = new Map<string, { shouldRun: boolean; shouldContinueRunning: boolean }>();
-  const placementKey = `${ds.metadata.uid}/${hash}`;
+  const fit = new Map<string, Fit>();
   for (const node of store.all('core/nodes')) {
     nodes.set(node.metadata.name, node);
     fit.set(node.metadata.name, cachedFit(node, placementKey, placement));
@@ -192,7 +326,7 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
   // Pods bound to nodes that no longer exist are the pod garbage collector's (pod-gc.ts): it force-deletes them,
   // as no kubelet is left to finish a graceful deletion. Here, as upstream, only nodes that exist are looked at.
   for (const node of nodes.values()) {
-    const { shouldRun, shouldContinueRunning } = fit.get(node.metadata.name) ?? { shouldRun: false, shouldContinueRunning: false };
+    const { shouldRun, shouldContinueRunning } = fit.get(node.metadata.name) ?? NO_FIT;
     const pods = byNode.get(node.metadata.name) ?? [];
     if (shouldRun && pods.length === 0) {
       toCreate.push(node.metadata.name);
@@ -358,10 +492,10 @@ function requiredTerms(templateSpec: Record<string, unknown>): Record<string, un
 }
 
 /** Fit results per node object and placement: nodes are immutable objects, replaced on every write. */
-const fitCache = new WeakMap<KubeObject, { key: string; fit: { shouldRun: boolean; shouldContinueRunning: boolean } }>();
+const fitCache = new WeakMap<KubeObject, { key: string; fit: Fit }>();
 
 /** nodeShouldRunDaemonPod, remembered while neither the node nor the DaemonSet's template changes. */
-function cachedFit(node: KubeObject, placementKey: string, placement: Placement): { shouldRun: boolean; shouldContinueRunning: boolean } {
+function cachedFit(node: KubeObject, placementKey: string, placement: Placement): Fit {
   const cached = fitCache.get(node);
   if (cached?.key === placementKey) return cached.fit;
   const fit = nodeShouldRunDaemonPod(node, placement);
@@ -375,19 +509,18 @@ function cachedFit(node: KubeObject, placementKey: string, placement: Placement)
  * `NodeShouldRunDaemonPod`: shouldRun when nodeName, nodeSelector, required node affinity and NoSchedule/NoExecute
  * taints all allow a new pod; shouldContinueRunning also when only NoSchedule taints are not tolerated.
  */
-function nodeShouldRunDaemonPod(node: KubeObject, placement: Placement): { shouldRun: boolean; shouldContinueRunning: boolean } {
-  const no = { shouldRun: false, shouldContinueRunning: false };
-  if (placement.nodeName && placement.nodeName !== node.metadata.name) return no;
+function nodeShouldRunDaemonPod(node: KubeObject, placement: Placement): Fit {
+  if (placement.nodeName && placement.nodeName !== node.metadata.name) return NO_FIT;
   const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(placement.nodeSelector)) if (labels[k] !== v) return no;
-  if (placement.terms && !placement.terms.some((term) => termMatches(term, node))) return no;
+  for (const [k, v] of Object.entries(placement.nodeSelector)) if (labels[k] !== v) return NO_FIT;
+  if (placement.terms && !placement.terms.some((term) => termMatches(term, node))) return NO_FIT;
   const taints = (Array.isArray(node.spec?.['taints']) ? node.spec['taints'] : []).filter(isRecord);
   let noSchedule = false;
   for (const taint of taints) {
     const effect = taint['effect'];
     if (effect !== 'NoSchedule' && effect !== 'NoExecute') continue;
     if (placement.tolerations.some((t) => tolerates(t, taint))) continue;
-    if (effect === 'NoExecute') return no;
+    if (effect === 'NoExecute') return NO_FIT;
     noSchedule = true;
   }
   return { shouldRun: !noSchedule, shouldContinueRunning: true };
@@ -441,11 +574,16 @@ function requirementMatches(req: Record<string, unknown>, labels: Record<string,
   }
 }
 
+/** Whether a daemon pod counts as its node's: all do but finished pods already being deleted. */
+function countsOnNode(pod: KubeObject): boolean {
+  return !(isPodTerminal(pod) && isPodTerminating(pod));
+}
+
 /** Daemon pods by the node they are bound to, leaving out finished pods already being deleted. */
 function podsByNode(pods: readonly KubeObject[]): Map<string, KubeObject[]> {
   const out = new Map<string, KubeObject[]>();
   for (const pod of pods) {
-    if (isPodTerminal(pod) && isPodTerminating(pod)) continue;
+    if (!countsOnNode(pod)) continue;
     const node = podNodeName(pod) || affinityNode(pod);
     let list = out.get(node);
     if (!list) out.set(node, (list = []));
