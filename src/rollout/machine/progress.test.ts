@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { UpgradePath } from '../../versions/index.ts';
 import type { ActionType } from '../plan.ts';
 import { ACTION_TYPES, buildPlan } from '../plan.ts';
 import { progressOf } from './progress.ts';
 import { createRunState } from './state.ts';
-import { Driver, FakeCluster, fakeTopology } from './test-driver.ts';
+import { Driver, FakeCluster, fakeTopology, oneMinorPath } from './test-driver.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
-const minor: UpgradePath = {
-  kind: 'upgrade',
-  from: '1.30.4',
-  to: '1.31.4',
-  workerStrategy: 'follow',
-  notes: [],
-  steps: [
-    { kind: 'control-plane', from: '1.30.4', to: '1.31.4' },
-    { kind: 'pool', pool: 'w', from: '1.30.4', to: '1.31.4', reason: 'target' },
-    { kind: 'pool', pool: 'v', from: '1.30.4', to: '1.31.4', reason: 'target' },
-  ],
-};
+const minor = oneMinorPath(['w', 'v']);
 
 // Every action takes exactly the driver's clock step: the plan's estimates match the run, so the pace is 1.
 const oneSecondEach = Object.fromEntries(ACTION_TYPES.map((a) => [a, 1_000])) as Record<ActionType, number>;

@@ -5,29 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { UpgradePath } from '../../versions/index.ts';
 import type { PlanInput } from '../plan.ts';
 import { buildPlan } from '../plan.ts';
 import { RunTransitionError } from './errors.ts';
 import { createRunState, reviveRunState } from './state.ts';
 import type { Intercept } from './test-driver.ts';
-import { Driver, FakeCluster, fakeTopology, phaseOf } from './test-driver.ts';
+import { Driver, FakeCluster, fakeTopology, phaseOf, oneMinorPath } from './test-driver.ts';
 import { transition } from './transition.ts';
 import type { RunEvent, RunPhase, RunState } from './types.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
-const minor: UpgradePath = {
-  kind: 'upgrade',
-  from: '1.30.4',
-  to: '1.31.4',
-  workerStrategy: 'follow',
-  notes: [],
-  steps: [
-    { kind: 'control-plane', from: '1.30.4', to: '1.31.4' },
-    { kind: 'pool', pool: 'w', from: '1.30.4', to: '1.31.4', reason: 'target' },
-  ],
-};
+const minor = oneMinorPath();
 
 const ALL_PHASES: readonly RunPhase[] = [
   'pending',

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { UpgradePath } from '../../versions/index.ts';
 import type { PlanTopology, RolloutPlan } from '../plan.ts';
 import { pendingEffects } from './effects.ts';
 import { reviveRunState } from './state.ts';
@@ -57,6 +58,21 @@ export function fakeTopology(options: {
         machineImage: image,
       })),
     })),
+  };
+}
+
+/** The one-minor path 1.30.4 -> 1.31.4 of the fake topology: the control plane, then each of `pools`. */
+export function oneMinorPath(pools: readonly string[] = ['w']): UpgradePath {
+  return {
+    kind: 'upgrade',
+    from: '1.30.4',
+    to: '1.31.4',
+    workerStrategy: 'follow',
+    notes: [],
+    steps: [
+      { kind: 'control-plane', from: '1.30.4', to: '1.31.4' },
+      ...pools.map((pool) => ({ kind: 'pool' as const, pool, from: '1.30.4', to: '1.31.4', reason: 'target' as const })),
+    ],
   };
 }
 

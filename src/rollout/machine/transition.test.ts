@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { UpgradePath } from '../../versions/index.ts';
 import { defaultCatalog, planUpgradePath } from '../../versions/index.ts';
 import type { PlanInput, RolloutPlan } from '../plan.ts';
 import { buildPlan } from '../plan.ts';
 import { RunTransitionError } from './errors.ts';
 import { createRunState } from './state.ts';
 import type { Intercept } from './test-driver.ts';
-import { Driver, FakeCluster, fakeTopology, phaseOf } from './test-driver.ts';
+import { Driver, FakeCluster, fakeTopology, oneMinorPath, phaseOf } from './test-driver.ts';
 import { transition } from './transition.ts';
 import type { ActionEffect, RunOptions, RunPhase, RunState } from './types.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const DAY = 86_400_000;
 
-const oneMinor = (pools: string[]): UpgradePath => ({
-  kind: 'upgrade',
-  from: '1.30.4',
-  to: '1.31.4',
-  workerStrategy: 'follow',
-  steps: [
-    { kind: 'control-plane', from: '1.30.4', to: '1.31.4' },
-    ...pools.map((pool) => ({ kind: 'pool' as const, pool, from: '1.30.4', to: '1.31.4', reason: 'target' as const })),
-  ],
-  notes: [],
-});
 
 interface Setup {
   readonly cp?: number;
@@ -39,7 +27,7 @@ function setup(options: Setup = {}): Driver {
   const plan = buildPlan({
     cluster: 'test',
     topology,
-    change: { kind: 'version', path: oneMinor(Object.keys(options.pools ?? { w: 3 })) },
+    change: { kind: 'version', path: oneMinorPath(Object.keys(options.pools ?? { w: 3 })) },
     ...options.plan,
   });
   const state = createRunState(plan, { runId: 'run-1', now: T0, ...options.run });
