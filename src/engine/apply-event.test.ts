@@ -107,11 +107,24 @@ describe('a run in the store', () => {
     // Such a state carries its own plan; the plan column then held something else.
     await create(state, { plan: {}, state });
     assert.deepEqual((await loadRun(store, 'run-4')).state, state);
-    await applyEvent(store, 'run-4', { type: 'started' }, T0);
+    const started = await applyEvent(store, 'run-4', { type: 'started' }, T0);
     const row = await store.runs.get('run-4');
     assert.deepEqual(row?.plan, state.plan);
     assert.equal((row?.state as Record<string, unknown>)['plan'], undefined);
-    assert.equal((await loadRun(store, 'run-4')).state.status.phase, 'prechecking');
+    assert.deepEqual((await loadRun(store, 'run-4')).state, started.state, 'its units too, though the started event changed one');
+  });
+
+  it('commits the entries of the units a step changed, and reads back the state whole', async () => {
+    const state = newState('run-6');
+    await create(state);
+    await applyEvent(store, 'run-6', { type: 'started' }, T0);
+    const upgrading = await applyEvent(store, 'run-6', { type: 'precheck-passed' }, T0);
+    const started = Object.keys(upgrading.state.units).filter((k) => k !== 'precheck');
+    assert.ok(started.length > 0, 'the first batch has started');
+    // Each step reads the run back and commits the difference: a missed entry would show in the state read back.
+    const done = await finishInFlight('run-6');
+    assert.ok(Object.keys(done.units).length > started.length, 'the next batch has started');
+    assert.deepEqual((await loadRun(store, 'run-6')).state, done);
   });
 
   it('refuses a state whose plan beside it is of another revision', async () => {

@@ -7,9 +7,10 @@
 import type { KupStore } from '../persistence/store.ts';
 import { RunConflictError } from '../persistence/errors.ts';
 import type { NewRunEvent } from '../persistence/events-repo.ts';
-import { isTerminal, reviveRunState, storedPlanRevision, storedRunState } from '../rollout/machine/state.ts';
+import { isTerminal, reviveRunState, storedEntries, storedPlanRevision, storedRunState } from '../rollout/machine/state.ts';
 import { transition } from '../rollout/machine/transition.ts';
 import type { RolloutPlan } from '../rollout/plan.ts';
+import type { StoredEntry } from '../rollout/machine/state.ts';
 import type { Effect, RunEvent, RunState } from '../rollout/machine/types.ts';
 
 /** Options of applyEvent. */
@@ -68,10 +69,13 @@ export async function loadRun(store: KupStore, runId: string, known?: { state: R
   return { state, version: row.version };
 }
 
-/** The plan column of a new run (see {@link storedPlans}): its state is committed without it from then on. */
-export function newRunColumns(state: RunState): { plan: RolloutPlan; state: unknown } {
+/**
+ * What the store keeps of a new run: its plan (see {@link storedPlans}: its states are committed without it from
+ * then on), its state, and the entries of its per-node maps.
+ */
+export function newRunColumns(state: RunState): { plan: RolloutPlan; state: unknown; entries: readonly StoredEntry[] } {
   storedPlans.add(state.plan);
-  return { plan: state.plan, state: storedRunState(state) };
+  return { plan: state.plan, state: storedRunState(state), entries: storedEntries(undefined, state) };
 }
 
 /** Applies `event` at time `now`; resolves to the committed state and the effects the transition asked for. */
@@ -127,6 +131,9 @@ export async function applyEvents(
         version,
         {
           state: storedRunState(next),
+          // A plan the store does not have yet is a new run's, a re-plan's, or a state written before plans and
+          // entries were stored apart: its entries are written whole, as the store may not hold them.
+          entries: storedEntries(state, next, planChanged),
           ...(planChanged ? { plan: next.plan } : {}),
           phase: next.status.phase,
           active: !isTerminal(next),

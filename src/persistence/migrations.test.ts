@@ -27,7 +27,7 @@ describe('openDatabase', () => {
       assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(db.pragma('busy_timeout', { simple: true }), 1234);
       assert.equal(schemaVersion(db), MIGRATIONS.length);
-      assert.deepEqual(tables(db), ['clusters', 'run_events', 'runs', 'schema_migrations', 'step_outcomes']);
+      assert.deepEqual(tables(db), ['clusters', 'run_events', 'run_plans', 'run_state_entries', 'runs', 'schema_migrations', 'step_outcomes']);
       const recorded = db.prepare<[], { version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version').all();
       assert.deepEqual(recorded, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     } finally {
@@ -110,10 +110,52 @@ describe('openDatabase', () => {
           { version: 1, applied_at: 1000 },
           { version: 2, applied_at: 5000 },
           { version: 3, applied_at: 5000 },
+          { version: 4, applied_at: 5000 },
         ],
       );
     } finally {
       db.close();
+    }
+  });
+
+  it('migrates a file written at schema version 3: plans to their own table, the state maps to a row per entry', async () => {
+    const dir = freshDir();
+    const old = openDatabase({ dataDir: dir, migrations: MIGRATIONS.slice(0, 3), now: () => 1000 });
+    old
+      .prepare('INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('prod', '/k/prod', null, 'sim', '{}', 1000);
+    const state = {
+      schema: 1,
+      planRevision: 1,
+      status: { phase: 'paused', reason: 'drain timed out' },
+      units: { 'app/app-0': { key: 'app/app-0', stage: 'replaced', inFlight: null, attempts: [1, true, null] }, 'app/app-1': { key: 'app/app-1' } },
+      lineage: { 'app-0': 'app-0-r1', 'odd "slot".x': 'n' },
+      quarantined: ['app-9'],
+    };
+    old
+      .prepare(
+        `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, plan, state, request, version)
+         VALUES ('run-1', 'prod', 1000, 2000, '1.31.4', 'paused', 1, '{"schema":1,"revision":1}', ?, '{"to":"1.31.4"}', 7)`,
+      )
+      .run(JSON.stringify(state));
+    old.close();
+
+    const db = openDatabase({ dataDir: dir });
+    try {
+      assert.ok(!db.prepare<[], { name: string }>('PRAGMA table_info(runs)').all().some((c) => c.name === 'plan'), 'runs has no plan column');
+      const stored = db.prepare<[], { state: string }>("SELECT state FROM runs WHERE id = 'run-1'").get();
+      assert.deepEqual(JSON.parse(stored?.state ?? ''), { ...state, units: {}, lineage: {} }, 'the state row keeps the rest, its maps empty');
+      assert.equal(db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM run_state_entries').get()?.n, 4);
+    } finally {
+      db.close();
+    }
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      const run = await store.runs.get('run-1');
+      assert.deepEqual([run?.plan, run?.state, run?.request, run?.version], [{ schema: 1, revision: 1 }, state, { to: '1.31.4' }, 7]);
+      assert.deepEqual((await store.runs.readState('run-1'))?.state, state);
+    } finally {
+      await store.close();
     }
   });
 

@@ -96,6 +96,36 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE json_type(plan, '$.plan') = 'object' AND json_type(plan, '$.request') = 'object';
     `,
   },
+  {
+    version: 4,
+    name: 'run plans in a table of their own, run state maps in rows',
+    // SQLite rewrites a whole record on UPDATE, so a plan in the runs row was written again with every state, and a
+    // state was written whole after every step of every node. The plan moves to its own table; the state's maps keyed
+    // by unit and by node slot (units, lineage) move to one row per entry, so that a commit writes the entries that
+    // changed. The state column keeps the rest, with those maps empty.
+    sql: `
+      CREATE TABLE run_plans (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        plan   TEXT NOT NULL CHECK (json_valid(plan))
+      ) STRICT;
+      INSERT INTO run_plans (run_id, plan) SELECT id, plan FROM runs;
+      ALTER TABLE runs DROP COLUMN plan;
+
+      CREATE TABLE run_state_entries (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        map    TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL CHECK (json_valid(value)),
+        PRIMARY KEY (run_id, map, key)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO run_state_entries (run_id, map, key, value)
+        SELECT r.id, m.key, e.key, m.value -> e.fullkey
+        FROM runs r, json_each(r.state) m, json_each(m.value) e
+        WHERE m.key IN ('units', 'lineage') AND m.type = 'object';
+      UPDATE runs SET state = json_set(state, '$.units', json('{}')) WHERE json_type(state, '$.units') = 'object';
+      UPDATE runs SET state = json_set(state, '$.lineage', json('{}')) WHERE json_type(state, '$.lineage') = 'object';
+    `,
+  },
 ];
 
 /** Options of {@link migrate}. */

@@ -157,6 +157,40 @@ describe('runs: optimistic concurrency', () => {
     assert.deepEqual([run?.version, run?.plan, run?.request], [4, replanned, { to: '1.31.5' }]);
   });
 
+  it('stores a state’s map entries row by row: a commit sets or removes the ones it names, reads merge them all', async () => {
+    const entry = (key: string, value?: unknown) => ({ map: 'units', key, ...(value !== undefined ? { value } : {}) });
+    await store.runs.create(
+      newRun('run-e', {
+        state: { phase: 'pending', units: {}, lineage: {} },
+        entries: [entry('a', { stage: 'pending' }), entry('b', { stage: 'pending' }), { map: 'lineage', key: 'n-0', value: 'n-0-r1' }],
+      }),
+    );
+    const whole = (units: object) => ({ phase: 'upgrading-pools', units, lineage: { 'n-0': 'n-0-r1' } });
+    await store.runs.saveState('run-e', 1, {
+      state: { phase: 'upgrading-pools', units: {}, lineage: {} },
+      entries: [entry('a', { stage: 'drained' }), entry('b'), entry('c', { stage: 'cordoned' })],
+      phase: 'upgrading-pools',
+      active: true,
+      at: 3000,
+    });
+    const expected = whole({ a: { stage: 'drained' }, c: { stage: 'cordoned' } });
+    assert.deepEqual((await store.runs.get('run-e'))?.state, expected);
+    assert.deepEqual(await store.runs.readState('run-e', 1), { version: 2, state: expected });
+    // A commit that names no entry leaves them as they were.
+    await store.runs.saveState('run-e', 2, { state: { phase: 'upgrading-pools', units: {}, lineage: {} }, phase: 'upgrading-pools', active: true, at: 3001 });
+    assert.deepEqual((await store.runs.get('run-e'))?.state, expected);
+    // A failed commit writes none of its entries.
+    await assert.rejects(
+      store.runs.saveState('run-e', 2, { state: { phase: 'x' }, entries: [entry('z', { stage: 'pending' })], phase: 'x', active: true, at: 3002 }),
+      RunConflictError,
+    );
+    await assert.rejects(
+      store.runs.saveState('run-e', 3, { state: { phase: 'x' }, entries: [entry('z', 1n)], phase: 'x', active: true, at: 3002 }),
+      (err: unknown) => err instanceof StoreError && err.code === 'KUP-STORE-009' && err.message.includes('entry units.z of the state of run run-e'),
+    );
+    assert.deepEqual((await store.runs.get('run-e'))?.state, expected);
+  });
+
   it('names a missing run', async () => {
     await assert.rejects(
       store.runs.saveState('run-none', 1, { state: {}, phase: 'x', active: true, at: 1 }),

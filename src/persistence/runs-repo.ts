@@ -7,6 +7,9 @@
  * - **A step commits whole**: {@link RunsRepo.commitStep} writes the new state, appends the step's events and records
  *   the outcomes of its provider calls in one transaction, so after a crash state, events and idempotency records
  *   always agree.
+ * - **A commit writes what changed**: the plan is stored once, in a table of its own, and written again only when the
+ *   run is re-planned; a state's large maps (a unit per node) can be stored as {@link StateEntry} rows, so that a
+ *   commit writes the entries a step changed instead of the whole state. Reads give the state back whole.
  * - **Leases**: a run is stepped only by the kup that holds its lease (`lease_owner` until `lease_expires_at`). The
  *   holder renews it while it works; when a kup dies its lease expires and another kup (or the same one restarted)
  *   takes the run over and resumes it from the last committed step.
@@ -63,9 +66,24 @@ export interface StateRead {
   readonly state?: unknown;
 }
 
+/**
+ * One entry of one of a state's maps, stored in a row of its own: reads put it back at `state[map][key]`. A state
+ * whose maps hold an entry per node commits in O(entries changed) this way, not O(nodes).
+ */
+export interface StateEntry {
+  /** The name of a top-level field of the state that holds an object. */
+  readonly map: string;
+  readonly key: string;
+  /** The entry's value; undefined removes the entry. */
+  readonly value?: unknown;
+}
+
 /** A new state to save, with the columns the store indexes it by (the engine derives them from the state). */
 export interface StateWrite {
+  /** The state; with `entries`, the state without them (reads merge them back in). */
   readonly state: unknown;
+  /** Entries of the state's maps to set or remove, beside the ones already stored. @default none */
+  readonly entries?: readonly StateEntry[];
   /** A new plan (the run was re-planned): replaces the plan column in the same transaction. @default the plan stays */
   readonly plan?: unknown;
   readonly phase: string;
@@ -81,6 +99,8 @@ export interface NewRun {
   readonly target: string;
   readonly plan: unknown;
   readonly state: unknown;
+  /** Entries of the state's maps stored in rows of their own (see {@link StateEntry}). @default none */
+  readonly entries?: readonly StateEntry[];
   /** What the run was asked for, kept beside it. @default none */
   readonly request?: unknown;
   readonly phase: string;
@@ -204,6 +224,12 @@ interface RunRecord {
 
 type SummaryRecord = Omit<RunRecord, 'plan' | 'state' | 'request'>;
 
+interface EntryRecord {
+  map: string;
+  key: string;
+  value: string;
+}
+
 const SUMMARY_COLUMNS = 'id, cluster, created_at, updated_at, target, phase, active, version, lease_owner, lease_expires_at';
 
 /**
@@ -231,15 +257,16 @@ export class SqliteRunsRepo implements RunsRepo {
     return promised(() => {
       const plan = toJson(run.plan, `plan of run ${run.id}`);
       const state = toJson(run.state, `state of run ${run.id}`);
+      const entries = entryRows(run.id, run.entries ?? []);
       const request = run.request === undefined ? null : toJson(run.request, `request of run ${run.id}`);
       const create = this.#db.transaction(() => {
         try {
           this.#db
             .prepare(
-              `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, plan, state, request, version)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+              `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, state, request, version)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
             )
-            .run(run.id, run.cluster, run.createdAt, run.createdAt, run.target, run.phase, run.active === false ? 0 : 1, plan, state, request);
+            .run(run.id, run.cluster, run.createdAt, run.createdAt, run.target, run.phase, run.active === false ? 0 : 1, state, request);
         } catch (err) {
           if (isForeignKeyViolation(err)) {
             throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered`, { run: run.id, cluster: run.cluster }, { cause: err });
@@ -249,6 +276,8 @@ export class SqliteRunsRepo implements RunsRepo {
           }
           throw err;
         }
+        this.#db.prepare('INSERT INTO run_plans (run_id, plan) VALUES (?, ?)').run(run.id, plan);
+        this.#writeEntries(run.id, entries);
         this.#events.appendInTransaction(run.id, events);
         return this.#getNow(run.id);
       });
@@ -270,7 +299,7 @@ export class SqliteRunsRepo implements RunsRepo {
         )
         .get(knownVersion ?? 0, id);
       if (row === undefined) return undefined;
-      return row.state === null ? { version: row.version } : { version: row.version, state: fromJson(row.state) };
+      return row.state === null ? { version: row.version } : { version: row.version, state: this.#withEntries(id, row.state) };
     });
   }
 
@@ -307,6 +336,7 @@ export class SqliteRunsRepo implements RunsRepo {
   ): Promise<CommitResult> {
     return promised(() => {
       const state = toJson(write.state, `state of run ${id}`);
+      const entries = entryRows(id, write.entries ?? []);
       const plan = write.plan === undefined ? undefined : toJson(write.plan, `plan of run ${id}`);
       const commit = this.#db.transaction((): CommitResult => {
         const current = this.#db
@@ -320,7 +350,8 @@ export class SqliteRunsRepo implements RunsRepo {
         this.#db
           .prepare('UPDATE runs SET state = ?, phase = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?')
           .run(state, write.phase, write.active ? 1 : 0, write.at, id);
-        if (plan !== undefined) this.#db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(plan, id);
+        if (plan !== undefined) this.#db.prepare('UPDATE run_plans SET plan = ? WHERE run_id = ?').run(plan, id);
+        this.#writeEntries(id, entries);
         const appended = this.#events.appendInTransaction(id, events);
         const steps = (options.finishSteps ?? []).map((f) => this.#steps.finishInTransaction(id, f));
         return { version: expectedVersion + 1, events: appended, steps };
@@ -381,13 +412,47 @@ export class SqliteRunsRepo implements RunsRepo {
     return row.lease_owner === null ? undefined : { owner: row.lease_owner, expiresAt: row.lease_expires_at ?? 0 };
   }
 
+  /** Sets the entries' rows, or removes those whose value is null, inside the caller's transaction. */
+  #writeEntries(runId: string, rows: readonly [map: string, key: string, value: string | null][]): void {
+    if (rows.length === 0) return;
+    const upsert = this.#db.prepare(
+      'INSERT INTO run_state_entries (run_id, map, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, map, key) DO UPDATE SET value = excluded.value',
+    );
+    const remove = this.#db.prepare('DELETE FROM run_state_entries WHERE run_id = ? AND map = ? AND key = ?');
+    for (const [map, key, value] of rows) {
+      if (value === null) remove.run(runId, map, key);
+      else upsert.run(runId, map, key, value);
+    }
+  }
+
+  /** The state stored as `stateJson`, with its entries' rows merged back in. */
+  #withEntries(runId: string, stateJson: string): unknown {
+    const state = fromJson(stateJson);
+    const rows = this.#db
+      .prepare<[string], EntryRecord>('SELECT map, key, value FROM run_state_entries WHERE run_id = ?')
+      .all(runId);
+    if (rows.length === 0) return state;
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+      throw new StoreError(StoreErrorCode.notJson, `state of run ${runId} has entries but is not an object`, { run: runId });
+    }
+    const fields = state as Record<string, unknown>;
+    for (const { map, key, value } of rows) {
+      let target = fields[map];
+      if (typeof target !== 'object' || target === null || Array.isArray(target)) fields[map] = target = {};
+      (target as Record<string, unknown>)[key] = fromJson(value);
+    }
+    return state;
+  }
+
   #getNow(id: string): RunRow | undefined {
-    const row = this.#db.prepare<[string], RunRecord>('SELECT * FROM runs WHERE id = ?').get(id);
+    const row = this.#db
+      .prepare<[string], RunRecord>('SELECT runs.*, run_plans.plan FROM runs JOIN run_plans ON run_plans.run_id = runs.id WHERE runs.id = ?')
+      .get(id);
     if (row === undefined) return undefined;
     return {
       ...toSummary(row),
       plan: fromJson(row.plan),
-      state: fromJson(row.state),
+      state: this.#withEntries(id, row.state),
       ...(row.request !== null ? { request: fromJson(row.request) } : {}),
     };
   }
@@ -405,6 +470,11 @@ function toSummary(r: SummaryRecord): RunSummary {
     version: r.version,
     ...(r.lease_owner !== null ? { lease: { owner: r.lease_owner, expiresAt: r.lease_expires_at ?? 0 } } : {}),
   };
+}
+
+/** The entries as rows to write: [map, key, JSON value or null to remove]. */
+function entryRows(runId: string, entries: readonly StateEntry[]): [string, string, string | null][] {
+  return entries.map((e) => [e.map, e.key, e.value === undefined ? null : toJson(e.value, `entry ${e.map}.${e.key} of the state of run ${runId}`)]);
 }
 
 function runNotFound(id: string): StoreError {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { PlanInput } from '../plan.ts';
 import { buildPlan } from '../plan.ts';
 import { RunTransitionError } from './errors.ts';
-import { createRunState, reviveRunState } from './state.ts';
+import { createRunState, reviveRunState, storedEntries, storedRunState } from './state.ts';
 import type { Intercept } from './test-driver.ts';
 import { Driver, FakeCluster, fakeTopology, phaseOf, oneMinorPath } from './test-driver.ts';
 import { transition } from './transition.ts';
@@ -161,5 +161,31 @@ describe('rehydration', () => {
         (err: unknown) => err instanceof RunTransitionError && err.code === 'KUP-RUN-003' && pattern.test(err.message),
       );
     }
+  });
+});
+
+describe('the stored form of a state', () => {
+  it('names the entries of the per-node maps that a transition set or removed, and only those', () => {
+    const d = checked({ change: { kind: 'version', path: minor } });
+    d.send({ type: 'started' });
+    const cordoning = (s: RunState) => Object.values(s.units).some((u) => u.inFlight?.action === 'cordon');
+    d.run(cordoning);
+    const before = d.state;
+    const key = Object.keys(before.units).find((k) => before.units[k]?.inFlight?.action === 'cordon');
+    assert.ok(key !== undefined, 'a cordon is in flight');
+    const after = transition(before, { type: 'step-succeeded', key, action: 'cordon' }, d.now).state;
+    assert.deepEqual(
+      storedEntries(before, after).map((e) => `${e.map}/${e.key}`),
+      [`units/${key}`],
+    );
+    assert.equal(storedEntries(after, after).length, 0);
+    assert.deepEqual(
+      storedEntries(undefined, after).map((e) => e.key).sort(),
+      [...Object.keys(after.units), ...Object.keys(after.lineage)].sort(),
+    );
+    const removed = { ...after, units: {} };
+    assert.deepEqual(storedEntries(after, removed).map((e) => [e.key, 'value' in e]), Object.keys(after.units).map((k) => [k, false]));
+    const head = storedRunState(after);
+    assert.deepEqual([head.units, head.lineage, 'plan' in head], [{}, {}, false]);
   });
 });

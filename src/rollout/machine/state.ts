@@ -96,14 +96,43 @@ export function createRunState(plan: RolloutPlan, options: CreateRunOptions): Ru
 
 /**
  * A state as it is stored: everything but the plan, which is stored once beside it (a 1,000-node plan is 40 % of
- * the state, and states are committed after every step) and named here by its revision.
+ * the state, and states are committed after every step) and named here by its revision, and with its per-node maps
+ * empty: their entries are stored one by one ({@link storedEntries}).
  */
 export type StoredRunState = Omit<RunState, 'plan'> & { readonly planRevision: number };
 
-/** The stored form of `state` (see {@link StoredRunState}). */
+/** The maps of a state that hold an entry per unit or per node slot, stored entry by entry. */
+const ENTRY_MAPS = ['units', 'lineage'] as const;
+
+/** One entry of {@link ENTRY_MAPS} to store, or to remove (no value). */
+export interface StoredEntry {
+  readonly map: (typeof ENTRY_MAPS)[number];
+  readonly key: string;
+  readonly value?: unknown;
+}
+
+/** The stored form of `state` (see {@link StoredRunState}); its maps' entries are {@link storedEntries}. */
 export function storedRunState(state: RunState): StoredRunState {
   const { plan, ...rest } = state;
-  return { ...rest, planRevision: plan.revision };
+  return { ...rest, units: {}, lineage: {}, planRevision: plan.revision };
+}
+
+/**
+ * The entries of the state's per-node maps that `after` sets or removes compared with `before`. States are immutable
+ * and a transition copies only what it changes, so an entry is unchanged when it is the same value: a commit after a
+ * step of one node writes that node's entry, not a thousand. With `all` (or no `before`), every entry of `after` is
+ * set, for a store that may not hold them yet.
+ */
+export function storedEntries(before: RunState | undefined, after: RunState, all = before === undefined): StoredEntry[] {
+  const entries: StoredEntry[] = [];
+  for (const map of ENTRY_MAPS) {
+    const was: Readonly<Record<string, unknown>> = before?.[map] ?? {};
+    const now: Readonly<Record<string, unknown>> = after[map];
+    if (was === now && !all) continue;
+    for (const [key, value] of Object.entries(now)) if (all || was[key] !== value) entries.push({ map, key, value });
+    for (const key of Object.keys(was)) if (!Object.hasOwn(now, key)) entries.push({ map, key });
+  }
+  return entries;
 }
 
 /** The plan revision a stored state was committed with (undefined for a state that carries its plan itself). */
