@@ -181,11 +181,14 @@ export async function removePod(
   let tries = 0;
   let errorsInARow = 0;
   const gateMaxMs = options.gateMaxMs ?? 5000;
+  const podName = pod.metadata?.name ?? '';
+  /** The budget whose disruption the gate gave the next attempt: given back unless the eviction takes it. */
+  let given: PdbRef | undefined;
   if (options.waitForBudgetFirst && options.gate && signal && budgetApplies(pod)) {
     const holds = await options.gate.holdsFor(pod);
     const hold = holds[0];
     if (holds.length === 1 && hold) {
-      await options.gate.wait(hold.pdb, { maxMs: gateMaxMs, fallbackMs: 0 }, signal, () =>
+      const outcome = await options.gate.wait(hold.pdb, podName, { maxMs: gateMaxMs, fallbackMs: 0 }, signal, () =>
         options.onBlocked?.({
           holds,
           message: `the disruption budget ${hold.pdb.name} allows no disruption now; waiting for it to allow one`,
@@ -194,14 +197,19 @@ export async function removePod(
           attempt: 0,
         }),
       );
+      if (outcome === 'allowed') given = hold.pdb;
     }
   }
   for (;;) {
-    signal?.throwIfAborted();
     try {
+      signal?.throwIfAborted();
       await attempt(conn, pod, options);
+      // A server dry run takes no disruption: the budget's status will not count one.
+      if (given && options.dryRun === 'server') options.gate?.release(given, podName);
       return { kind: 'accepted' };
     } catch (err) {
+      if (given) options.gate?.release(given, podName);
+      given = undefined;
       if (signal?.aborted) throw abortReason(signal);
       const status = statusOf(err);
       if (status === 404) return { kind: 'gone' };
@@ -233,9 +241,10 @@ export async function removePod(
       options.onBlocked?.({ holds, message, status, retryInMs: gated ? gateMaxMs : delay, attempt: tries + 1 });
       tries += 1;
       const hold = holds[0];
-      if (gated && hold && options.gate && signal)
-        await options.gate.wait(hold.pdb, { maxMs: gateMaxMs, fallbackMs: delay }, signal);
-      else await clock.sleep(delay, signal);
+      if (gated && hold && options.gate && signal) {
+        const outcome = await options.gate.wait(hold.pdb, podName, { maxMs: gateMaxMs, fallbackMs: delay }, signal);
+        if (outcome === 'allowed') given = hold.pdb;
+      } else await clock.sleep(delay, signal);
     }
   }
 }

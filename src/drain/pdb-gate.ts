@@ -6,7 +6,10 @@
  * The eviction API decides from the budget's status (`disruptionsAllowed`), so a blocked eviction can only succeed
  * after the disruption controller writes a status that allows one. The gate lists the budgets once, watches them
  * from the first wait on, and for each status it sees lets through as many waiting pods as that status allows
- * disruptions: ten pods behind one budget that allows one disruption make one request, not ten. A wait also ends
+ * disruptions: ten pods behind one budget that allows one disruption make one request, not ten. A disruption given to
+ * a pod counts against every status until one lists the pod in `status.disruptedPods` (the API server records each
+ * eviction there as it takes the disruption), or until the caller releases it (its eviction was refused): a status
+ * written by one eviction while others are in flight does not hand their disruptions out a second time. A wait also ends
  * after `maxMs`, so a missed event costs time, never the drain; if budgets cannot be listed (RBAC), waits are plain
  * sleeps and no budget is named.
  */
@@ -38,14 +41,18 @@ export interface PdbGate {
   /**
    * Resolves `allowed` when a status of `pdb` with a disruption nobody was given yet is seen and this caller's turn
    * comes (at once if the last status seen still has one), else `timeout` after `maxMs`. If budgets cannot be read,
-   * it sleeps `fallbackMs` and resolves `timeout`.
+   * it sleeps `fallbackMs` and resolves `timeout`. `pod` (its name) is who the disruption is for: it stays given
+   * until a status lists the pod as disrupted or {@link PdbGate.release} gives it back.
    */
   wait(
     pdb: PdbRef,
+    pod: string,
     times: { maxMs: number; fallbackMs: number },
     signal: AbortSignal,
     onQueued?: () => void,
   ): Promise<GateOutcome>;
+  /** The eviction `pod` was given a disruption for did not take it (refused, failed, a dry run): give it back. */
+  release(pdb: PdbRef, pod: string): void;
   /** What the gate did, for tests and benchmarks. */
   readonly stats: { watches: number; relists: number; grants: number };
   /** Stops watching; resolves when the watch loop has ended. */
@@ -55,12 +62,20 @@ export interface PdbGate {
 interface Budget {
   ref: PdbRef;
   object: V1PodDisruptionBudget;
-  /** The resourceVersion of the status the grants count against. */
+  /** The resourceVersion of the last status seen. */
   version: string;
+  /** Its disruptionsAllowed. */
   allowed: number;
-  granted: number;
-  waiters: Array<() => void>;
+  /** Pods given a disruption that no status seen has counted yet (not in its disruptedPods), with when. */
+  given: Map<string, number>;
+  waiters: Array<{ pod: string; grant: () => void }>;
 }
+
+/**
+ * How long a disruption given stays counted when no status lists its pod: a bound for a status the gate never saw
+ * (missed during a relist, or an eviction the disruption controller already forgot), after which it is free again.
+ */
+const GIVEN_TTL_MS = 10_000;
 
 function keyOf(namespace: string | undefined, name: string | undefined): string {
   return `${namespace ?? ''}/${name ?? ''}`;
@@ -83,17 +98,20 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
   const budget = (ref: PdbRef): Budget => {
     const key = keyOf(ref.namespace, ref.name);
     let b = budgets.get(key);
-    if (!b) budgets.set(key, (b = { ref, object: {}, version: '', allowed: 0, granted: 0, waiters: [] }));
+    if (!b) budgets.set(key, (b = { ref, object: {}, version: '', allowed: 0, given: new Map(), waiters: [] }));
     return b;
   };
-  const grant = (b: Budget) => {
-    b.granted += 1;
+  const free = (b: Budget) => b.allowed - b.given.size;
+  const grant = (b: Budget, pod: string) => {
+    b.given.set(pod, clock.now());
     stats.grants += 1;
   };
   const pump = (b: Budget) => {
-    while (b.waiters.length > 0 && b.granted < b.allowed) {
-      grant(b);
-      b.waiters.shift()?.();
+    while (b.waiters.length > 0 && free(b) > 0) {
+      const next = b.waiters.shift();
+      if (!next) break;
+      grant(b, next.pod);
+      next.grant();
     }
   };
   const observe = (obj: unknown) => {
@@ -105,13 +123,16 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     if (b.version === version) return;
     b.version = version;
     b.allowed = pdb.status?.disruptionsAllowed ?? 0;
-    b.granted = 0; // a new status: its allowance is fresh
+    // The disruptions this status counts (in disruptedPods, and so out of disruptionsAllowed) are no longer owed.
+    const disrupted = pdb.status?.disruptedPods ?? {};
+    const expired = clock.now() - GIVEN_TTL_MS;
+    for (const [pod, at] of b.given) if (Object.hasOwn(disrupted, pod) || at <= expired) b.given.delete(pod);
     pump(b);
   };
   const forget = (key: string) => {
     const b = budgets.get(key);
     budgets.delete(key);
-    for (const w of [...(b?.waiters ?? [])]) w(); // the budget is gone: nothing holds the pods any more
+    for (const w of [...(b?.waiters ?? [])]) w.grant(); // the budget is gone: nothing holds the pods any more
   };
   const list = async (s: AbortSignal) => {
     const l = await send(conn, s, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o));
@@ -177,7 +198,11 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       }
       return holds;
     },
-    async wait(pdb, times, waitSignal, onQueued) {
+    release(pdb, pod) {
+      const b = budgets.get(keyOf(pdb.namespace, pdb.name));
+      if (b?.given.delete(pod)) pump(b);
+    },
+    async wait(pdb, pod, times, waitSignal, onQueued) {
       waitSignal.throwIfAborted();
       if (!(await ready())) {
         await clock.sleep(times.fallbackMs, waitSignal);
@@ -185,8 +210,8 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       }
       await watch();
       const b = budget(pdb);
-      if (b.granted < b.allowed) {
-        grant(b); // the last status seen still has a disruption nobody was given: take it now
+      if (free(b) > 0) {
+        grant(b, pod); // the last status seen still has a disruption nobody was given: take it now
         return 'allowed';
       }
       return new Promise<GateOutcome>((resolve, reject) => {
@@ -194,7 +219,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
         const done = () => {
           timer.abort();
           waitSignal.removeEventListener('abort', onAbort);
-          const i = b.waiters.indexOf(onGrant);
+          const i = b.waiters.indexOf(waiter);
           if (i >= 0) b.waiters.splice(i, 1);
         };
         const onAbort = () => {
@@ -205,7 +230,8 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
           done();
           resolve('allowed');
         };
-        b.waiters.push(onGrant);
+        const waiter = { pod, grant: onGrant };
+        b.waiters.push(waiter);
         waitSignal.addEventListener('abort', onAbort, { once: true });
         onQueued?.();
         clock.sleep(times.maxMs, timer.signal).then(

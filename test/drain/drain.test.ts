@@ -274,6 +274,28 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
     }
   });
 
+  it('hands each disruption a budget allows to one pod: evictions in flight are not given out again (no 429)', async () => {
+    // A budget allowing 3 disruptions over 12 pods: each eviction writes a status while others are in flight.
+    const c = await startCase(
+      drainScenario('pdb-in-flight', `  - { kind: Deployment, name: web, replicas: 12, pdb: { maxUnavailable: 3 } }`),
+      { expectOnTarget: 12 },
+    );
+    try {
+      await openSpare(c.cluster);
+      const evictionsBefore = await requestCount(c.cluster, { subresource: 'eviction' });
+      const r = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, timeoutMs: 60_000 });
+      drained(r);
+      assert.equal(r.evicted.filter((p) => p.name.startsWith('web-')).length, 12);
+      const evictions = (await requestCount(c.cluster, { subresource: 'eviction' })) - evictionsBefore;
+      const refused = await requestCount(c.cluster, { subresource: 'eviction', code: '429' });
+      assert.equal(refused, 0, `${refused} of ${evictions} evictions refused with 429`);
+      assert.equal(evictions, r.evicted.length, 'one eviction request per pod');
+      assert.deepEqual((await podsOn(c.cluster, TARGET)).filter((p) => p.ownerKind !== 'DaemonSet'), []);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('times out on a PDB that never allows a disruption: names the pod and the PDB, leaves the node cordoned, changes nothing else', async () => {
     const c = await startCase(
       drainScenario('pdb-timeout', `${DS}\n  - { kind: Deployment, name: web, replicas: 2, pdb: { minAvailable: 2 } }`),
