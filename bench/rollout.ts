@@ -306,6 +306,19 @@ timings: { ${Object.entries(TIMINGS)
 `;
 }
 
+/** User + system CPU seconds of a live process (Linux /proc; undefined elsewhere or once it has exited). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces, inside parentheses): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 function kup(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, [KUP, ...args], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -536,6 +549,7 @@ async function main(): Promise<void> {
           () => {},
         );
     const requestsBefore = await requestCounts(sim.cluster);
+    const simCpuBefore = cpuSeconds(sim.child.pid);
     const log = join(dir, 'upgrade.log');
     const out = createWriteStream(log);
     const t0 = performance.now();
@@ -546,8 +560,13 @@ async function main(): Promise<void> {
     );
     child.stdout.pipe(out);
     child.stderr.pipe(out);
+    // The process's CPU time, read while it lives (its /proc entry goes with it).
+    let kupCpu = 0;
+    const sampler = setInterval(() => (kupCpu = cpuSeconds(child.pid) ?? kupCpu), 250);
     const code = await new Promise<number>((done) => child.once('exit', (c) => done(c ?? 1)));
+    clearInterval(sampler);
     const processMs = performance.now() - t0;
+    const simCpu = (cpuSeconds(sim.child.pid) ?? 0) - (simCpuBefore ?? 0);
     if (code !== 0) throw new Error(`kup upgrade exited ${code}; see ${log}`);
 
     podWatch?.abort();
@@ -630,6 +649,9 @@ async function main(): Promise<void> {
     );
 
     const ratio = m.totalMs / bound.totalMs;
+    console.log(
+      `CPU time during the run: kube-sim ${simCpu.toFixed(1)} s (${((simCpu * 100_000) / processMs).toFixed(0)} % of one core), kup ${kupCpu.toFixed(1)} s (${((kupCpu * 100_000) / processMs).toFixed(0)} %)`,
+    );
     console.log(`\nrun (started -> succeeded): ${fmt(m.totalMs)}   kup upgrade process: ${fmt(processMs)}`);
     console.log(
       `critical-path bound:        ${fmt(bound.totalMs)}  (of which ${fmt(bound.budgetRoundsMs)} for drains that PodDisruptionBudgets make evict in rounds)`,
