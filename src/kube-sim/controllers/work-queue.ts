@@ -9,7 +9,11 @@ import type { SimRuntime } from '../runtime.ts';
 export interface WorkQueueOptions {
   /** Controller name, for error messages. */
   name: string;
-  /** Keys processed per batch before yielding to the event loop. @default 500 */
+  /**
+   * Keys processed per batch before yielding to the event loop. Small batches let the other controllers' queues and
+   * the API's requests in between: a burst of a few hundred pods becoming Ready at once then reaches the disruption
+   * controller, and the clients watching budgets, after the first fifty rather than after all of them. @default 50
+   */
   batchSize?: number;
   /** First retry delay after an error, doubled per failure, capped at 5 s. @default 50 */
   retryBaseMs?: number;
@@ -28,7 +32,7 @@ export class WorkQueue {
     private readonly process: (key: string) => void,
     private readonly options: WorkQueueOptions,
   ) {
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 50;
     this.retryBaseMs = options.retryBaseMs ?? 50;
   }
 
