@@ -51,6 +51,16 @@ describe('@kubernetes/client-node against kube-sim', () => {
     assert.ok(pods.metadata?.resourceVersion);
     const onNode = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${pods.items[0]?.spec?.nodeName}` });
     assert.ok(onNode.items.every((p) => p.spec?.nodeName === pods.items[0]?.spec?.nodeName));
+    // One object by name (read directly, not scanned): the others' selectors still apply, and a missing name is empty.
+    const cpName = cp?.metadata?.name ?? '';
+    const one = await core.listNode({ fieldSelector: `metadata.name=${cpName}` });
+    assert.deepEqual(one.items.map((n) => n.metadata?.name), [cpName]);
+    assert.deepEqual((await core.listNode({ fieldSelector: `metadata.name=${cpName}`, labelSelector: 'no-such-label' })).items, []);
+    assert.deepEqual((await core.listNode({ fieldSelector: 'metadata.name=no-such-node' })).items, []);
+    const pod = pods.items[0];
+    const byName = await core.listNamespacedPod({ namespace: 'default', fieldSelector: `metadata.name=${pod?.metadata?.name},status.phase=Running` });
+    assert.deepEqual(byName.items.map((p) => p.metadata?.uid), [pod?.metadata?.uid]);
+    assert.deepEqual((await core.listNamespacedPod({ namespace: 'kube-system', fieldSelector: `metadata.name=${pod?.metadata?.name}` })).items, []);
     const bad = await core.listNamespacedPod({ namespace: 'default', fieldSelector: 'spec.color=blue' }).then(
       () => undefined,
       (err: unknown) => err,

@@ -32,6 +32,8 @@ export interface StoreListOptions {
   namespace?: string;
   /** Use a secondary index instead of a scan. */
   index?: { name: string; value: string };
+  /** Only the object of this key (`ns/name`, or the name of a cluster-scoped object), if it exists. */
+  key?: string;
   /** Start after this key (a continue token's position). */
   afterKey?: string;
   /** Most items to return (items that pass `filter`). */
@@ -202,7 +204,10 @@ export class ObjectStore {
     let keys: readonly string[];
     let start = 0;
     let end: number;
-    if (options.index) {
+    if (options.key !== undefined) {
+      keys = c.items.has(options.key) ? [options.key] : [];
+      end = keys.length;
+    } else if (options.index) {
       keys = [...(this.indexOf(c, options.index.name).values.get(options.index.value) ?? [])].sort();
       end = keys.length;
     } else {
