@@ -57,13 +57,16 @@ export async function waitForNodeReady(
     const reason = nodeNotReadyReason(node, target);
     if (reason === undefined) return;
     last = reason;
-    // Watch this one node until it changes or a slice of the deadline passes, then re-read (the watch may drop).
-    await watchOnce(conn, name, resourceVersion, Math.min(30_000, Math.max(100, deadline - clock.now())), signal, (n) => {
+    // Watch this one node until it is ready or a slice of the deadline passes, then re-read (the watch may drop).
+    // A node the watch shows ready is ready: the watch delivers the node's versions in order, so reading it again
+    // would only repeat what it said.
+    const ready = await watchOnce(conn, name, resourceVersion, Math.min(30_000, Math.max(100, deadline - clock.now())), signal, (n) => {
       // What the watch shows is the latest word on the node: a timeout names that, not the last read's.
       const why = nodeNotReadyReason(n, target);
       if (why !== undefined) last = why;
       return why === undefined;
     });
+    if (ready) return;
   }
   throw new NodeWaitTimeout(name, timeoutMs, last);
 }
@@ -88,26 +91,27 @@ function watchOnce(
   ms: number,
   signal: AbortSignal,
   done: (node: V1Node) => boolean,
-): Promise<void> {
+): Promise<boolean> {
   return new Promise((resolve) => {
     let finished = false;
     let controller: AbortController | undefined;
-    const finish = () => {
+    const finish = (ready = false) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      signal.removeEventListener('abort', finish);
+      signal.removeEventListener('abort', onAbort);
       controller?.abort();
-      resolve();
+      resolve(ready && !signal.aborted);
     };
+    const onAbort = () => finish();
     const timer = setTimeout(finish, ms);
-    signal.addEventListener('abort', finish, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
     new Watch(conn.kubeConfig)
       .watch(
         '/api/v1/nodes',
         { fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: false },
         (_type: string, obj: V1Node) => {
-          if (done(obj)) finish();
+          if (done(obj)) finish(true);
         },
         (err: unknown) => {
           // A closed or failed watch (410 included) just ends this slice: the caller re-reads the node.
