@@ -651,7 +651,14 @@ export function startKubelets(runtime: SimRuntime): () => void {
       starting.add(key);
       runtime.after(delay, () => {
         starting.delete(key);
-        pods.add(key);
+        // Started when podStart says, not after the keys queued ahead: a batch of new nodes starts hundreds of
+        // pods at once, and through the queue the last of them came up 100 to 200 ms late. A timer is not a store
+        // listener, so writing here is safe; anything that fails goes through the queue and its retries.
+        try {
+          syncPod(key);
+        } catch {
+          pods.add(key);
+        }
       });
     } else if (phase === 'Running' && !podReady(pod)) {
       pods.add(key);
