@@ -9,9 +9,9 @@
  * disruptions: ten pods behind one budget that allows one disruption make one request, not ten. A disruption given to
  * a pod counts against every status until one lists the pod in `status.disruptedPods` (the API server records each
  * eviction there as it takes the disruption), or until the caller releases it (its eviction was refused): a status
- * written by one eviction while others are in flight does not hand their disruptions out a second time. A wait also ends
- * after `maxMs`, so a missed event costs time, never the drain; if budgets cannot be listed (RBAC), waits are plain
- * sleeps and no budget is named.
+ * written by one eviction while others are in flight does not hand their disruptions out a second time. A wait also
+ * ends after `maxMs` without a new status of its budget, so a missed event costs time, never the drain; if budgets
+ * cannot be listed (RBAC), waits are plain sleeps and no budget is named.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
@@ -40,7 +40,8 @@ export interface PdbGate {
   holdsFor(pod: V1Pod): Promise<PdbHold[]>;
   /**
    * Resolves `allowed` when a status of `pdb` with a disruption nobody was given yet is seen and this caller's turn
-   * comes (at once if the last status seen still has one), else `timeout` after `maxMs`. If budgets cannot be read,
+   * comes (at once if the last status seen still has one), else `timeout` once `maxMs` pass without a new status of
+   * the budget (the caller then asks the API server itself). If budgets cannot be read,
    * it sleeps `fallbackMs` and resolves `timeout`. `pod` (its name) is who the disruption is for: it stays given
    * until a status lists the pod as disrupted or {@link PdbGate.release} gives it back.
    */
@@ -68,7 +69,15 @@ interface Budget {
   allowed: number;
   /** Pods given a disruption that no status seen has counted yet (not in its disruptedPods), with when. */
   given: Map<string, number>;
-  waiters: Array<{ pod: string; grant: () => void }>;
+  waiters: Waiter[];
+}
+
+/** A pod waiting for a disruption of one budget. */
+interface Waiter {
+  readonly pod: string;
+  readonly grant: () => void;
+  /** A new status of the budget was seen since the waiter's timeout was last armed. */
+  news: boolean;
 }
 
 /**
@@ -127,6 +136,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     const disrupted = pdb.status?.disruptedPods ?? {};
     const expired = clock.now() - GIVEN_TTL_MS;
     for (const [pod, at] of b.given) if (Object.hasOwn(disrupted, pod) || at <= expired) b.given.delete(pod);
+    for (const w of b.waiters) w.news = true;
     pump(b);
   };
   const forget = (key: string) => {
@@ -230,17 +240,28 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
           done();
           resolve('allowed');
         };
-        const waiter = { pod, grant: onGrant };
+        const waiter: Waiter = { pod, grant: onGrant, news: false };
         b.waiters.push(waiter);
         waitSignal.addEventListener('abort', onAbort, { once: true });
         onQueued?.();
-        clock.sleep(times.maxMs, timer.signal).then(
-          () => {
-            done();
-            resolve('timeout');
-          },
-          () => undefined, // granted or aborted first
-        );
+        // The timeout is for silence (a status the watch missed), not for a long line: while the budget's statuses
+        // keep coming and go to the pods ahead, this one keeps its place. Giving up only to be refused with a 429
+        // and queue again at the back was 475 of the 1,000-node benchmark's 624 refusals.
+        const expire = (): void => {
+          clock.sleep(times.maxMs, timer.signal).then(
+            () => {
+              if (waiter.news) {
+                waiter.news = false;
+                expire();
+                return;
+              }
+              done();
+              resolve('timeout');
+            },
+            () => undefined, // granted or aborted first
+          );
+        };
+        expire();
       });
     },
     async close() {

@@ -296,6 +296,26 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
     }
   });
 
+  it('a line behind one budget longer than the gate’s 5 s keeps its place: no pod gives up to be refused (no 429)', async () => {
+    // 55 pods one at a time, a round every ~100 ms (podStart): the last waits about 5.5 s, with news all along.
+    const c = await startCase(
+      drainScenario('pdb-long-line', `  - { kind: Deployment, name: web, replicas: 55, pdb: { maxUnavailable: 1 } }`),
+      { expectOnTarget: 55 },
+    );
+    try {
+      await openSpare(c.cluster);
+      const started = Date.now();
+      const r = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, timeoutMs: 60_000 });
+      drained(r);
+      assert.ok(Date.now() - started > 5000, 'the line was longer than the gate’s timeout');
+      const refused = await requestCount(c.cluster, { subresource: 'eviction', code: '429' });
+      assert.equal(refused, 0, `${refused} evictions refused with 429`);
+      assert.equal(r.evicted.filter((p) => p.name.startsWith('web-')).length, 55);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('times out on a PDB that never allows a disruption: names the pod and the PDB, leaves the node cordoned, changes nothing else', async () => {
     const c = await startCase(
       drainScenario('pdb-timeout', `${DS}\n  - { kind: Deployment, name: web, replicas: 2, pdb: { minAvailable: 2 } }`),
