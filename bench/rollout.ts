@@ -10,7 +10,10 @@
  *
  * `--keep` leaves the data directory (the run and its events) in place and prints where it is; `--profile DIR` writes
  * V8 CPU profiles of the kup and kube-sim processes there (open them in Chrome's DevTools); `--evictions` watches
- * the pods during the run (a load of its own on the sim) and prints the bound again with the pods each drain found.
+ * the pods during the run (a load of its own on the sim) and prints the bound again with the pods each drain found;
+ * `--rounds` watches the budgets and splits each budget round into the sim's share (an eviction until the budget
+ * allows the next: the replacement created, bound, started, counted) and kup's (that status until kup's next
+ * eviction under the budget, both network hops included).
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -274,6 +277,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     profile: { type: 'string' },
     evictions: { type: 'boolean', default: false },
+    rounds: { type: 'boolean', default: false },
   },
 });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -304,6 +308,46 @@ timings: { ${Object.entries(TIMINGS)
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ')} }
 `;
+}
+
+/** A budget's status as the bench's watch saw it. */
+interface BudgetEvent {
+  readonly at: number;
+  readonly allowed: number;
+  readonly disrupted: readonly string[];
+}
+
+/**
+ * The budget rounds of one eviction each (a status that records one new disrupted pod, the next such status of the
+ * same budget 0.25 to 2 s later), each split where the budget first allowed a disruption again. Sorted, in ms.
+ */
+function roundsOf(events: ReadonlyMap<string, readonly BudgetEvent[]>): { gaps: number[]; sim: number[]; kup: number[] } {
+  const gaps: number[] = [];
+  const sim: number[] = [];
+  const kup: number[] = [];
+  for (const list of events.values()) {
+    let seen = new Set<string>();
+    let evictedAt: number | undefined;
+    let allowedAt: number | undefined;
+    for (const e of list) {
+      const added = e.disrupted.filter((pod) => !seen.has(pod));
+      seen = new Set(e.disrupted);
+      if (added.length === 0) {
+        if (e.allowed > 0 && evictedAt !== undefined && allowedAt === undefined) allowedAt = e.at;
+        continue;
+      }
+      const gap = evictedAt === undefined ? undefined : e.at - evictedAt;
+      if (added.length === 1 && gap !== undefined && gap >= 250 && gap <= 2000 && allowedAt !== undefined && evictedAt !== undefined) {
+        gaps.push(gap);
+        sim.push(allowedAt - evictedAt);
+        kup.push(e.at - allowedAt);
+      }
+      evictedAt = e.at;
+      allowedAt = undefined;
+    }
+  }
+  for (const list of [gaps, sim, kup]) list.sort((a, b) => a - b);
+  return { gaps, sim, kup };
 }
 
 /** User + system CPU seconds of a live process (Linux /proc; undefined elsewhere or once it has exited). */
@@ -513,7 +557,12 @@ async function main(): Promise<void> {
       sim.cluster,
       '/sim/v1/topology',
     );
-    const budgets = (await getJson<{ items: BudgetItem[] }>(sim.cluster, '/apis/policy/v1/poddisruptionbudgets')).items;
+    const budgetList = await getJson<{ items: BudgetItem[]; metadata: { resourceVersion: string } }>(
+      sim.cluster,
+      '/apis/policy/v1/poddisruptionbudgets',
+    );
+    const budgets = budgetList.items;
+    const budgetsVersion = budgetList.metadata.resourceVersion;
     const { evictions, disruptionsAllowed } = evictionsOf(pods, budgets);
 
     const added = await kup([
@@ -548,6 +597,24 @@ async function main(): Promise<void> {
           },
           () => {},
         );
+    const budgetEvents = new Map<string, BudgetEvent[]>();
+    const budgetWatch = !values.rounds
+      ? undefined
+      : await new Watch(connect({ kubeconfig: readFileSync(sim.kubeconfigPath, 'utf8') }).kubeConfig).watch(
+          '/apis/policy/v1/poddisruptionbudgets',
+          { resourceVersion: budgetsVersion },
+          (_type: string, pdb: BudgetItem & { status?: { disruptedPods?: Record<string, string> } }) => {
+            const key = `${pdb.metadata.namespace}/${pdb.metadata.name}`;
+            const list = budgetEvents.get(key) ?? [];
+            list.push({
+              at: performance.now(),
+              allowed: pdb.status?.disruptionsAllowed ?? 0,
+              disrupted: Object.keys(pdb.status?.disruptedPods ?? {}),
+            });
+            budgetEvents.set(key, list);
+          },
+          () => {},
+        );
     const requestsBefore = await requestCounts(sim.cluster);
     const simCpuBefore = cpuSeconds(sim.child.pid);
     const log = join(dir, 'upgrade.log');
@@ -570,6 +637,7 @@ async function main(): Promise<void> {
     if (code !== 0) throw new Error(`kup upgrade exited ${code}; see ${log}`);
 
     podWatch?.abort();
+    budgetWatch?.abort();
     const requestsAfter = await requestCounts(sim.cluster);
     const store = openSqliteStore({ dataDir });
     let state: RunState;
@@ -659,6 +727,16 @@ async function main(): Promise<void> {
     console.log(
       `run / bound:                ${ratio.toFixed(3)}  (goal <= 1.05: ${ratio <= 1.05 ? 'met' : 'NOT met'})`,
     );
+    if (budgetWatch) {
+      const r = roundsOf(budgetEvents);
+      const q = (list: number[], p: number) => `${Math.round(list[Math.floor((list.length - 1) * p)] ?? 0)}`;
+      console.log(
+        `budget rounds (${r.gaps.length}, one eviction each, from the budgets' statuses as a watch saw them), ms p50 / p90:` +
+          `\n  eviction to eviction ${q(r.gaps, 0.5)} / ${q(r.gaps, 0.9)} (the bound counts ${timings.podStart})` +
+          `\n  sim: eviction until the budget allows the next ${q(r.sim, 0.5)} / ${q(r.sim, 0.9)}` +
+          `\n  kup: that status until kup's next eviction ${q(r.kup, 0.5)} / ${q(r.kup, 0.9)}`,
+      );
+    }
     if (podWatch)
       console.log(
         `pods evicted: ${count(moved)} (${count(evictions)} ran on the workers at the start); with the pods each drain found, the bound is ${fmt(movedBound.totalMs)} and run / bound ${(m.totalMs / movedBound.totalMs).toFixed(3)}`,
