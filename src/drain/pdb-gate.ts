@@ -41,9 +41,9 @@ export interface PdbGate {
   /**
    * Resolves `allowed` when a status of `pdb` with a disruption nobody was given yet is seen and this caller's turn
    * comes (at once if the last status seen still has one), else `timeout` once `maxMs` pass without a new status of
-   * the budget (the caller then asks the API server itself). If budgets cannot be read,
-   * it sleeps `fallbackMs` and resolves `timeout`. `pod` (its name) is who the disruption is for: it stays given
-   * until a status lists the pod as disrupted or {@link PdbGate.release} gives it back.
+   * the budget (the caller then asks the API server itself). If budgets cannot be read, it sleeps `fallbackMs` and
+   * resolves `timeout`. `pod` (its name) is who the disruption is for: it stays given until a status lists the pod as
+   * disrupted or {@link PdbGate.release} gives it back.
    */
   wait(
     pdb: PdbRef,
