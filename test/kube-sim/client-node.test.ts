@@ -108,6 +108,30 @@ describe('@kubernetes/client-node against kube-sim', () => {
     assert.deepEqual(seen, ['ADDED watched', 'MODIFIED watched', 'DELETED watched']);
   });
 
+  it('watches one object by name, without a resourceVersion and from one, and hears of no other', async () => {
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'named-a' }, data: { a: '1' } } });
+    const seen: string[] = [];
+    const watch = new k8s.Watch(kc);
+    const req = await watch.watch(
+      '/api/v1/namespaces/default/configmaps',
+      { fieldSelector: 'metadata.name=named-a' },
+      (type: string, obj: k8s.V1ConfigMap) => seen.push(`${type} ${obj.metadata?.name} ${obj.data?.['a']}`),
+      () => {},
+    );
+    await eventually('the initial ADDED', () => (seen.length >= 1 ? seen : undefined), 5_000);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'named-b' }, data: { a: '1' } } });
+    for (const name of ['named-b', 'named-a']) {
+      await core.patchNamespacedConfigMap(
+        { namespace: 'default', name, body: { data: { a: '2' } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
+    await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'named-a' });
+    await eventually('three events', () => (seen.length >= 3 ? seen : undefined), 5_000);
+    req.abort();
+    assert.deepEqual(seen, ['ADDED named-a 1', 'MODIFIED named-a 2', 'DELETED named-a 2']);
+  });
+
   it('keeps an informer in sync across a dropped watch and a 410 Expired', async () => {
     const path = '/api/v1/namespaces/default/configmaps';
     const informer = k8s.makeInformer(kc, path, () => core.listNamespacedConfigMap({ namespace: 'default' }));

@@ -17,6 +17,7 @@ import { StatusError, badRequest, expired, methodNotAllowed } from './status.ts'
 import type { IncludeObject } from './tables.ts';
 import { buildTable } from './tables.ts';
 import { serveWatch } from './watch.ts';
+import type { WatchTrigger } from '../store/object-store.ts';
 import type { KubeObject, ObjectInput } from '../model/wire.ts';
 import { isRecord, objectKey } from '../model/wire.ts';
 
@@ -261,8 +262,21 @@ function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, u
   const shape = negotiate(req.headers.accept, { discovery: false });
   if (!shape) throw notAcceptable();
   const matches = selectorMatcher(def, q);
+  const fieldSelector = q.get('fieldSelector');
+  const fields = fieldSelector ? parseFieldSelector(fieldSelector, def) : undefined;
+  const nodeName = fields && def.kind === 'Pod' ? fieldEquality(fields, 'spec.nodeName') : undefined;
+  // As the apiserver's registry store (MatchesSingle): `metadata.name=X` within one namespace, or of a cluster-scoped
+  // resource, reads that one object instead of scanning (kup's node waits list one node of a thousand this way).
+  const name = fields && (namespace !== undefined || !def.namespaced) ? fieldEquality(fields, 'metadata.name') : undefined;
   if (watch) {
     const timeout = Number(q.get('timeoutSeconds') ?? '1800');
+    // As the watch cache's triggers: a watch of one node's pods, or of one object, hears only of those.
+    const trigger: WatchTrigger | undefined =
+      name !== undefined
+        ? { key: objectKey(namespace, name) }
+        : nodeName !== undefined
+          ? { index: 'spec.nodeName', value: nodeName }
+          : undefined;
     serveWatch(
       ctx.store,
       {
@@ -273,6 +287,7 @@ function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, u
         allowBookmarks: isTrue(q.get('allowWatchBookmarks')),
         sendInitialEvents: isTrue(q.get('sendInitialEvents')),
         matches,
+        ...(trigger ? { trigger } : {}),
         render: (obj) => renderOne(ctx, def, shape, obj, q),
       },
       res,
@@ -294,12 +309,6 @@ function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, u
   if (rvMatch === 'Exact' && rv && rv !== String(ctx.store.currentRevision())) {
     throw expired(`too old resource version: ${rv} (${ctx.store.currentRevision()})`);
   }
-  const fieldSelector = q.get('fieldSelector');
-  const fields = fieldSelector ? parseFieldSelector(fieldSelector, def) : undefined;
-  const nodeName = fields && def.kind === 'Pod' ? fieldEquality(fields, 'spec.nodeName') : undefined;
-  // As the apiserver's registry store (MatchesSingle): `metadata.name=X` within one namespace, or of a cluster-scoped
-  // resource, reads that one object instead of scanning (kup's node waits list one node of a thousand this way).
-  const name = fields && (namespace !== undefined || !def.namespaced) ? fieldEquality(fields, 'metadata.name') : undefined;
   const result = ctx.store.list(def.storage, {
     ...(namespace !== undefined ? { namespace } : {}),
     ...(name !== undefined ? { key: objectKey(namespace, name) } : {}),

@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ResourceDef } from './resources.ts';
 import { StatusError, badRequest } from './status.ts';
-import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
+import type { ObjectStore, StoreEvent, WatchTrigger } from '../store/object-store.ts';
 import type { KubeObject } from '../model/wire.ts';
 
 /** What a watch needs to know. */
@@ -20,6 +20,8 @@ export interface WatchRequest {
   allowBookmarks: boolean;
   sendInitialEvents: boolean;
   matches: (obj: KubeObject) => boolean;
+  /** The one value the field selector pins, if any: only objects with it are listed, and only their events come. */
+  trigger?: WatchTrigger;
   /** Turns a stored object into what is sent (version conversion, Table rows). */
   render: (obj: KubeObject, type: string) => unknown;
 }
@@ -56,7 +58,7 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
   };
   let subscription: { replay: StoreEvent[]; stop: () => void } | undefined;
   try {
-    subscription = store.watch(req.def.storage, fromRevision, (event) => deliver(event), () => finish());
+    subscription = store.watch(req.def.storage, fromRevision, (event) => deliver(event), () => finish(), req.trigger);
   } catch (err) {
     if (err instanceof StatusError) {
       write('ERROR', err.toStatus());
@@ -69,7 +71,8 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
   }
   if (fromRevision === undefined) {
     // Synthetic ADDED events for what exists now, then live events.
-    for (const obj of store.list(req.def.storage, { namespace: req.namespace }).items) {
+    const scope = req.trigger && ('key' in req.trigger ? { key: req.trigger.key } : { index: { name: req.trigger.index, value: req.trigger.value } });
+    for (const obj of store.list(req.def.storage, { namespace: req.namespace, ...scope }).items) {
       if (req.matches(obj)) write('ADDED', req.render(obj, 'ADDED'));
     }
     if (req.sendInitialEvents && req.allowBookmarks) {

@@ -113,4 +113,28 @@ describe('ObjectStore', () => {
     store.restore(snapshot);
     assert.deepEqual(store.list('core/pods').items.map((o) => o.metadata.name), ['a']);
   });
+
+  it('hands a triggered watch only the events of objects that have, or had, its value', () => {
+    const store = newStore();
+    const seen = (trigger: Parameters<ObjectStore['watch']>[4]) => {
+      const events: string[] = [];
+      const { stop } = store.watch('core/pods', undefined, (e) => events.push(`${e.type} ${e.object.metadata.name}`), () => {}, trigger);
+      return { events, stop };
+    };
+    const onN1 = seen({ index: 'spec.nodeName', value: 'n1' });
+    const named = seen({ key: 'default/b' });
+    const all = seen(undefined);
+    const a = store.create('core/pods', pod('default', 'a'));
+    const a1 = store.update('core/pods', { ...a, spec: { nodeName: 'n1' } });
+    const b = store.create('core/pods', pod('default', 'b', 'n2'));
+    store.update('core/pods', { ...a1, metadata: { ...a1.metadata, labels: { x: 'y' } } });
+    store.remove('core/pods', 'default', 'a');
+    named.stop();
+    store.update('core/pods', { ...b, metadata: { ...b.metadata, labels: { x: 'y' } } });
+    assert.deepEqual(onN1.events, ['MODIFIED a', 'MODIFIED a', 'DELETED a']);
+    assert.deepEqual(named.events, ['ADDED b']);
+    assert.equal(all.events.length, 6);
+    assert.equal(store.dropWatchers(), 2, 'the stopped watch is gone; the triggered and the plain one are dropped');
+  });
 });
+

@@ -41,6 +41,12 @@ export interface StoreListOptions {
   filter?: (obj: KubeObject) => boolean;
 }
 
+/**
+ * The one value a watch's field selector pins, as the apiserver's watch cache keys its triggers (pods by
+ * `spec.nodeName`, any object by name): the watch is only handed the events of objects that have (or had) it.
+ */
+export type WatchTrigger = { key: string } | { index: string; value: string };
+
 /** The result of a list. */
 export interface StoreListResult {
   items: KubeObject[];
@@ -71,8 +77,10 @@ class Collection {
   readonly history: StoreEvent[] = [];
   /** Revisions at or below this one are no longer in `history`. */
   compactedRevision = 0;
-  /** Watch listeners, each with what to call when the store drops it. */
+  /** Watch listeners without a trigger, each with what to call when the store drops it. */
   readonly watchers = new Map<StoreListener, () => void>();
+  /** Watch listeners with a trigger: by index name (`''` for the key), then value. */
+  readonly triggered = new Map<string, Map<string, Map<StoreListener, () => void>>>();
   readonly indexes = new Map<string, { fn: IndexFunction; values: Map<string, Set<string>> }>();
   private sorted: string[] | undefined;
 
@@ -295,6 +303,7 @@ export class ObjectStore {
     fromRevision: number | undefined,
     listener: StoreListener,
     onDrop: () => void = () => {},
+    trigger?: WatchTrigger,
   ): { replay: StoreEvent[]; stop: () => void } {
     const c = this.collection(storage);
     let replay: StoreEvent[] = [];
@@ -306,8 +315,25 @@ export class ObjectStore {
       const at = firstAfter(c.history, fromRevision);
       replay = c.history.slice(at);
     }
-    c.watchers.set(listener, onDrop);
-    return { replay, stop: () => c.watchers.delete(listener) };
+    if (!trigger) {
+      c.watchers.set(listener, onDrop);
+      return { replay, stop: () => c.watchers.delete(listener) };
+    }
+    const [name, value] = 'key' in trigger ? ['', trigger.key] : [trigger.index, trigger.value];
+    if (name !== '') this.indexOf(c, name);
+    let byValue = c.triggered.get(name);
+    if (!byValue) c.triggered.set(name, (byValue = new Map<string, Map<StoreListener, () => void>>()));
+    let watchers = byValue.get(value);
+    if (!watchers) byValue.set(value, (watchers = new Map<StoreListener, () => void>()));
+    watchers.set(listener, onDrop);
+    const own = watchers;
+    return {
+      replay,
+      stop: () => {
+        own.delete(listener);
+        if (own.size === 0 && byValue.get(value) === own) byValue.delete(value);
+      },
+    };
   }
 
   /** Subscribes to every change of every collection (kube-sim's own controllers). */
@@ -329,8 +355,10 @@ export class ObjectStore {
     let n = 0;
     for (const c of this.collections.values()) {
       const dropped = [...c.watchers.values()];
+      for (const byValue of c.triggered.values()) for (const watchers of byValue.values()) dropped.push(...watchers.values());
       n += dropped.length;
       c.watchers.clear();
+      c.triggered.clear();
       for (const onDrop of dropped) onDrop();
     }
     return n;
@@ -379,6 +407,7 @@ export class ObjectStore {
       c.compactedRevision = dropped[dropped.length - 1]?.revision ?? c.compactedRevision;
     }
     for (const w of c.watchers.keys()) w(event);
+    if (c.triggered.size > 0) for (const w of triggeredBy(c, event)) w(event);
     for (const l of this.listeners) l(event);
   }
 
@@ -442,4 +471,17 @@ function deepEqual(a: unknown, b: unknown): boolean {
   let nb = 0;
   for (const key in br) if (br[key] !== undefined) nb += 1;
   return na === nb;
+}
+
+/** The triggered watchers an event concerns: those whose value the object has, or had before the event. */
+function triggeredBy(c: Collection, event: StoreEvent): Set<StoreListener> {
+  const found = new Set<StoreListener>();
+  for (const [name, byValue] of c.triggered) {
+    const values = (obj: KubeObject | undefined): readonly string[] =>
+      !obj ? [] : name === '' ? [objectKey(obj.metadata.namespace, obj.metadata.name)] : (c.indexes.get(name)?.fn(obj) ?? []);
+    for (const obj of [event.object, event.previous]) {
+      for (const value of values(obj)) for (const w of byValue.get(value)?.keys() ?? []) found.add(w);
+    }
+  }
+  return found;
 }
