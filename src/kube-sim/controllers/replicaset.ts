@@ -63,12 +63,15 @@ function syncReplicaSet(runtime: SimRuntime, queue: WorkQueue, requeue: Requeue,
   const wanted = int(spec['replicas'], 1);
   const minReadySeconds = int(spec['minReadySeconds'], 0);
   let failure: string | undefined;
+  // The pods status counts: read again only when this sync created or deleted some.
+  let pods: KubeObject[] | undefined;
 
   // A ReplicaSet being deleted (foreground) keeps its pods for the garbage collector and only reports status.
   if (!rs.metadata.deletionTimestamp) {
     adoptOrphans(runtime, rs, 'core/pods', orphans);
     const active = ownedPods(store, rs).filter(isPodActive);
     const diff = active.length - wanted;
+    if (diff === 0) pods = active;
     if (diff < 0 && !namespaceTerminating(store, namespace)) {
       const toCreate = Math.min(-diff, BURST_REPLICAS);
       const template = rec(spec['template']);
@@ -87,15 +90,15 @@ function syncReplicaSet(runtime: SimRuntime, queue: WorkQueue, requeue: Requeue,
     }
   }
 
-  const pods = ownedPods(store, rs).filter(isPodActive);
+  pods ??= ownedPods(store, rs).filter(isPodActive);
   const now = runtime.now();
-  const templateLabels = rec(rec(rec(spec['template'])['metadata'])['labels']);
+  const templateLabels = Object.entries(rec(rec(rec(spec['template'])['metadata'])['labels']));
   let ready = 0;
   let available = 0;
   let fullyLabeled = 0;
   let recheckInMs: number | undefined;
   for (const pod of pods) {
-    if (labelsContain(pod.metadata.labels, templateLabels)) fullyLabeled++;
+    if (templateLabels.every(([k, v]) => pod.metadata.labels?.[k] === v)) fullyLabeled++;
     if (!isPodReady(pod)) continue;
     ready++;
     const wait = msUntilAvailable(pod, minReadySeconds, now);
