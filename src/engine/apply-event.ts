@@ -8,7 +8,8 @@ import type { KupStore } from '../persistence/store.ts';
 import { RunConflictError } from '../persistence/errors.ts';
 import type { NewRunEvent } from '../persistence/events-repo.ts';
 import { isTerminal, reviveRunState, storedEntries, storedPlanRevision, storedRunState } from '../rollout/machine/state.ts';
-import { transition } from '../rollout/machine/transition.ts';
+import type { BatchResult } from '../rollout/machine/transition.ts';
+import { transitionAll } from '../rollout/machine/transition.ts';
 import type { RolloutPlan } from '../rollout/plan.ts';
 import type { StoredEntry } from '../rollout/machine/state.ts';
 import type { Effect, RunEvent, RunState } from '../rollout/machine/types.ts';
@@ -28,7 +29,7 @@ export interface ApplyEventOptions {
 }
 
 /** What one of the events given to {@link applyEvents} did: its effects, or why the machine refused it. */
-export type AppliedEvent = { ok: true; effects: readonly Effect[] } | { ok: false; error: unknown };
+export type AppliedEvent = BatchResult;
 
 /** A run that does not exist. */
 export class RunNotFoundError extends Error {
@@ -110,19 +111,8 @@ export async function applyEvents(
   for (let attempt = 0; ; attempt++) {
     const { state, version } = known ?? (await loadRun(store, runId));
     known = undefined;
-    let next = state;
-    const entries: NewRunEvent[] = [];
-    const results: AppliedEvent[] = [];
-    for (const event of events) {
-      try {
-        const result = transition(next, event, now);
-        next = result.state;
-        entries.push(...logEntries(result.effects));
-        results.push({ ok: true, effects: result.effects });
-      } catch (error) {
-        results.push({ ok: false, error });
-      }
-    }
+    const { state: next, results } = transitionAll(state, events, now);
+    const entries = results.flatMap((r) => (r.ok ? logEntries(r.effects) : []));
     if (next === state && entries.length === 0) return { state, version, results };
     try {
       const planChanged = !storedPlans.has(next.plan);

@@ -7,8 +7,8 @@ import { RunTransitionError } from './errors.ts';
 import { createRunState } from './state.ts';
 import type { Intercept } from './test-driver.ts';
 import { Driver, FakeCluster, fakeTopology, oneMinorPath, phaseOf } from './test-driver.ts';
-import { transition } from './transition.ts';
-import type { ActionEffect, RunOptions, RunPhase, RunState } from './types.ts';
+import { transition, transitionAll } from './transition.ts';
+import type { ActionEffect, RunEvent, RunOptions, RunPhase, RunState } from './types.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const DAY = 86_400_000;
@@ -643,5 +643,39 @@ describe('plans without a control plane', () => {
     d.send({ type: 'started' });
     d.run();
     assert.equal(phaseOf(d), 'succeeded');
+  });
+});
+
+describe('a batch of events (transitionAll)', () => {
+  it('ends where the events one by one end, leaves the state it started from as it was, and skips a refused event', () => {
+    const d = setup({ pools: { w: 8 }, plan: { defaults: { batchPolicy: 'fixed:4' } } });
+    d.send({ type: 'started' });
+    const inFlight = (s: RunState) => Object.values(s.units).filter((u) => u.inFlight !== null && u.key.includes('/w/'));
+    d.run((s) => inFlight(s).length === 4);
+    const before = d.state;
+    const json = JSON.stringify(before);
+    const flying = inFlight(before);
+    const events: RunEvent[] = [
+      ...flying.map((u): RunEvent => ({ type: 'step-started', key: u.key, action: u.inFlight!.action })),
+      { type: 'resume-requested' },
+      ...flying.map((u, i): RunEvent => ({ type: 'step-succeeded', key: u.key, action: u.inFlight!.action, result: { newNode: `new-${i}` } })),
+    ];
+    const batch = transitionAll(before, events, d.now + 1_000);
+
+    let expected = before;
+    const refused: number[] = [];
+    events.forEach((event, i) => {
+      try {
+        expected = transition(expected, event, d.now + 1_000).state;
+      } catch {
+        refused.push(i);
+      }
+    });
+    assert.deepEqual(refused, [flying.length], 'resuming a run that is not paused is refused');
+    assert.deepEqual(batch.results.map((r) => r.ok), events.map((_, i) => i !== flying.length));
+    assert.deepEqual(batch.state, expected);
+    assert.equal(JSON.stringify(before), json, 'the state the batch started from is unchanged');
+    assert.notEqual(batch.state.units, before.units);
+    for (const u of flying) assert.notDeepEqual(batch.state.units[u.key], before.units[u.key]);
   });
 });

@@ -42,18 +42,42 @@ import type {
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** A transition being built: a shallow copy of the state, copy-on-write units, and the effects so far. */
+/**
+ * A transition being built: a shallow copy of the state, copy-on-write units, and the effects so far. Given `owned`
+ * (the units of the state it starts from, which nobody else holds), it writes units in place instead, remembering
+ * what each held before so that a transition that throws can be undone.
+ */
 class Draft {
   readonly s: Writable<RunState>;
   private units: Record<string, UnitProgress> | null = null;
+  /** In place: each unit set, as it was before (undefined: absent). */
+  private readonly undo: Map<string, UnitProgress | undefined> | null;
   readonly effects: Effect[] = [];
   changed = false;
 
   constructor(
     readonly original: RunState,
     readonly now: number,
+    owned?: Record<string, UnitProgress>,
   ) {
     this.s = { ...original };
+    const inPlace = owned !== undefined && owned === original.units;
+    this.units = inPlace ? owned : null;
+    this.undo = inPlace ? new Map() : null;
+  }
+
+  /** The units this draft wrote to, when it copied or owned them. */
+  ownedUnits(): Record<string, UnitProgress> | undefined {
+    return this.units ?? undefined;
+  }
+
+  /** Puts back, in owned units, what this draft changed. */
+  rollBack(): void {
+    if (!this.units || !this.undo) return;
+    for (const [key, unit] of this.undo) {
+      if (unit === undefined) delete this.units[key];
+      else this.units[key] = unit;
+    }
   }
 
   unit(key: string): UnitProgress | undefined {
@@ -69,6 +93,7 @@ class Draft {
       this.units = { ...this.s.units };
       this.s.units = this.units;
     }
+    if (this.undo && !this.undo.has(unit.key)) this.undo.set(unit.key, this.units[unit.key]);
     this.units[unit.key] = unit;
     this.changed = true;
   }
@@ -111,7 +136,44 @@ class Draft {
  *   rollback (with the reason), `-004` for a report the machine cannot use.
  */
 export function transition(state: RunState, event: RunEvent, now: number): TransitionResult {
-  const d = new Draft(state, now);
+  return transitionDraft(new Draft(state, now), event);
+}
+
+/** What one event of {@link transitionAll} did: its effects, or what it threw (its changes undone). */
+export type BatchResult = { ok: true; effects: readonly Effect[] } | { ok: false; error: unknown };
+
+/**
+ * Applies events one after the other, as many calls of {@link transition} would, and returns the last state. The
+ * states between the events are never seen outside, so the events share one copy of the units instead of copying a
+ * thousand nodes' units each: a batch of reports from a large pool costs one copy. An event that throws leaves the
+ * state as the events before it left it, and the others still apply. `state` itself is never changed.
+ */
+export function transitionAll(
+  state: RunState,
+  events: readonly RunEvent[],
+  now: number,
+): { state: RunState; results: BatchResult[] } {
+  let next = state;
+  let owned: Record<string, UnitProgress> | undefined;
+  const results: BatchResult[] = [];
+  for (const event of events) {
+    const d = new Draft(next, now, owned);
+    try {
+      const result = transitionDraft(d, event);
+      next = result.state;
+      owned = d.ownedUnits() ?? owned;
+      results.push({ ok: true, effects: result.effects });
+    } catch (error) {
+      d.rollBack();
+      results.push({ ok: false, error });
+    }
+  }
+  return { state: next, results };
+}
+
+function transitionDraft(d: Draft, event: RunEvent): TransitionResult {
+  const state = d.original;
+  const now = d.now;
   switch (event.type) {
     case 'started':
       onStarted(d);
