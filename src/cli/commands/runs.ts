@@ -245,6 +245,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         const { catalog } = await activeCatalog(dir);
         const settings = actionSettings(request, request, (await loadRun(store, runId)).state.plan);
         let last = '';
+        let lastState: RunState | undefined;
         for (;;) {
           try {
             return await executeRun({
@@ -254,9 +255,12 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
               leaseTtlMs,
               signal,
               ctx: engineContext(cluster, catalog, clock, settings),
+              // Progress reads every node of the plan: only worked out when it is printed, once per new state.
               onState: (state) => {
+                if (!verbose || state === lastState) return;
+                lastState = state;
                 const line = progressLine(state);
-                if (verbose && line !== last) io.stdout.write(`${new Date(clock.now()).toISOString().slice(11, 19)} ${runId} ${line}\n`);
+                if (line !== last) io.stdout.write(`${new Date(clock.now()).toISOString().slice(11, 19)} ${runId} ${line}\n`);
                 last = line;
               },
             });
