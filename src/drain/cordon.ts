@@ -37,6 +37,33 @@ export function cordonNode(conn: ClusterConnection, name: string, options: Cordo
   return setUnschedulable(conn, name, true, options);
 }
 
+/**
+ * Marks a node unschedulable with one request: the strategic-merge PATCH alone, without kubectl's GET first, for a
+ * caller that does not need to know whether it already was (the rollout engine, which cordons every node it moves
+ * and records that itself). Sending it again changes nothing. A missing node is a KUP-DRAIN-001 DrainError.
+ */
+export async function markUnschedulable(
+  conn: ClusterConnection,
+  name: string,
+  options: Pick<CordonOptions, 'signal' | 'clock'> = {},
+): Promise<V1Node> {
+  options.signal?.throwIfAborted();
+  try {
+    return await sendWithRetry(
+      conn,
+      options.signal,
+      options.clock ?? systemClock,
+      (o) => conn.core.patchNode({ name, body: { spec: { unschedulable: true } } }, o),
+      { 'Content-Type': PatchStrategy.StrategicMergePatch },
+    );
+  } catch (err) {
+    if (statusOf(err) === 404) {
+      throw new DrainError(DrainErrorCode.nodeNotFound, `node "${name}" not found`, name, false, [], { cause: err });
+    }
+    throw err;
+  }
+}
+
 /** Marks a node schedulable again. A missing node is a KUP-DRAIN-001 DrainError. */
 export function uncordonNode(
   conn: ClusterConnection,

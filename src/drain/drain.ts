@@ -17,7 +17,7 @@ import type { ClusterConnection } from '../cluster/connect.ts';
 import { statusOf } from '../cluster/errors.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { systemClock } from './clock.ts';
-import { cordonNode } from './cordon.ts';
+import { cordonNode, markUnschedulable } from './cordon.ts';
 import type { PdbHold, PodIssue } from './errors.ts';
 import { DrainError, DrainErrorCode, describeIssues } from './errors.ts';
 import type { BlockedAttempt, RemovalMethod } from './evict.ts';
@@ -52,6 +52,12 @@ export interface DrainOptions {
   disableEviction?: boolean;
   /** `--dry-run`. @default 'none' */
   dryRun?: DryRun;
+  /**
+   * The caller has cordoned the node and uncordons it (the rollout engine): the drain marks it unschedulable again
+   * with one request instead of reading it first, and a failed drain leaves it cordoned. Not with a dry run.
+   * @default false
+   */
+  cordoned?: boolean;
   /** `--skip-wait-for-delete-timeout`: skip pods deleted more than this many seconds ago; 0 never. @default 0 */
   skipWaitForDeleteTimeoutSeconds?: number;
   /** `--chunk-size`: page size of the pod list. @default 500 */
@@ -241,10 +247,16 @@ export async function drainNode(
   try {
     // 1. Cordon.
     try {
-      const c = await cordonNode(conn, nodeName, { dryRun, signal, clock });
-      nodeCordoned = dryRun === 'none' ? true : c.wasUnschedulable;
-      cordonedByDrain = dryRun === 'none' && c.changed;
-      emit({ type: 'cordoned', node: nodeName, alreadyCordoned: !c.changed, dryRun });
+      if (options.cordoned && dryRun === 'none') {
+        await markUnschedulable(conn, nodeName, { signal, clock });
+        nodeCordoned = true;
+        emit({ type: 'cordoned', node: nodeName, alreadyCordoned: true, dryRun });
+      } else {
+        const c = await cordonNode(conn, nodeName, { dryRun, signal, clock });
+        nodeCordoned = dryRun === 'none' ? true : c.wasUnschedulable;
+        cordonedByDrain = dryRun === 'none' && c.changed;
+        emit({ type: 'cordoned', node: nodeName, alreadyCordoned: !c.changed, dryRun });
+      }
     } catch (err) {
       if (err instanceof DrainError) return fail(err);
       if (signal.aborted) return fail(abortError([], err));

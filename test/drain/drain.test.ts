@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DrainEvent, DrainResult } from '../../src/drain/drain.ts';
-import { uncordonNode } from '../../src/drain/cordon.ts';
+import { markUnschedulable, uncordonNode } from '../../src/drain/cordon.ts';
 import { drainNode } from '../../src/drain/drain.ts';
 import { DrainError, DrainErrorCode } from '../../src/drain/errors.ts';
 import { watchNodePods } from '../../src/drain/wait.ts';
@@ -648,6 +648,29 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       assert.equal(r.nodeCordoned, true);
       assert.equal(await isCordoned(c.cluster, TARGET), true);
       await assert.rejects(drainNode(c.conn, TARGET, { signal: ctl.signal }), /operator pressed/);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('a node its caller cordoned (the engine): one PATCH each, no read of the node, and a failed drain leaves it cordoned', async () => {
+    const c = await startCase(
+      drainScenario('cordoned', `  - { kind: Deployment, name: web, replicas: 2, pdb: { minAvailable: 2 } }`),
+      { expectOnTarget: 2 },
+    );
+    try {
+      const reads = () => requestCount(c.cluster, { verb: 'GET', resource: 'nodes' });
+      const patches = () => requestCount(c.cluster, { verb: 'PATCH', resource: 'nodes' });
+      const [readsBefore, patchesBefore] = [await reads(), await patches()];
+      const node = await markUnschedulable(c.conn, TARGET);
+      assert.equal(node.spec?.unschedulable, true);
+      const r = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, cordoned: true, timeoutMs: 1_000 });
+      failed(r);
+      assert.equal(r.error.code, DrainErrorCode.timedOut);
+      assert.equal(r.nodeCordoned, true);
+      assert.deepEqual([(await reads()) - readsBefore, (await patches()) - patchesBefore], [0, 2]);
+      assert.equal(await isCordoned(c.cluster, TARGET), true);
+      await assert.rejects(markUnschedulable(c.conn, 'workers-9'), (err: unknown) => err instanceof DrainError && err.code === DrainErrorCode.nodeNotFound);
     } finally {
       await c.stop();
     }

@@ -6,7 +6,7 @@
 import { runChecks } from '../../checks/runner.ts';
 import { ClusterErrorCode, statusOf } from '../../cluster/errors.ts';
 import { send } from '../../cluster/requests.ts';
-import { cordonNode, uncordonNode } from '../../drain/cordon.ts';
+import { markUnschedulable, uncordonNode } from '../../drain/cordon.ts';
 import type { ClusterConnection } from '../../cluster/connect.ts';
 import { systemClock } from '../../drain/clock.ts';
 import { drainNode } from '../../drain/drain.ts';
@@ -69,7 +69,7 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         }
       }
       case 'cordon':
-        await cordonNode(ctx.conn, effect.node, { signal });
+        await markUnschedulable(ctx.conn, effect.node, { signal });
         return ok();
       case 'uncordon':
         await uncordonNode(ctx.conn, effect.node, { signal });
@@ -183,6 +183,8 @@ async function drain(effect: Extract<ActionEffect, { type: 'drain' }>, ctx: Engi
       pdbGate,
       ignoreDaemonSets: true,
       deleteEmptyDirData: true,
+      // The run cordoned the node in its step before, and uncordons it where the node stays.
+      cordoned: true,
       timeoutMs: ctx.settings.drainTimeoutMs,
       // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
       disableEviction: effect.force,
