@@ -24,6 +24,7 @@ export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly failures = new Map<string, number>();
   private scheduled = false;
+  private draining = false;
   private readonly batchSize: number;
   private readonly retryBaseMs: number;
 
@@ -55,12 +56,26 @@ export class WorkQueue {
   private schedule(): void {
     if (this.scheduled || this.runtime.stopped()) return;
     this.scheduled = true;
-    setImmediate(() => this.drain());
+    // An idle queue reacts as soon as the write that woke it is done (a replacement pod created as the eviction's
+    // request returns, bound as the ReplicaSet's sync returns); a queue with a backlog yields to the event loop
+    // between batches, so requests and timers get in.
+    if (this.draining) setImmediate(() => this.drain());
+    else queueMicrotask(() => this.drain());
   }
 
   private drain(): void {
     this.scheduled = false;
     if (this.runtime.stopped()) return;
+    this.draining = true;
+    try {
+      this.drainBatch();
+      if (this.pending.size > 0) this.schedule();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private drainBatch(): void {
     let n = 0;
     for (const key of this.pending) {
       if (n++ >= this.batchSize) break;
@@ -78,6 +93,5 @@ export class WorkQueue {
         this.addAfter(key, delay);
       }
     }
-    if (this.pending.size > 0) this.schedule();
   }
 }
