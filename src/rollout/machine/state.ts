@@ -114,7 +114,8 @@ export interface StoredEntry {
 /** The stored form of `state` (see {@link StoredRunState}); its maps' entries are {@link storedEntries}. */
 export function storedRunState(state: RunState): StoredRunState {
   const { plan, ...rest } = state;
-  return { ...rest, units: {}, lineage: {}, planRevision: plan.revision };
+  const emptied = Object.fromEntries(ENTRY_MAPS.map((map) => [map, {}])) as Record<(typeof ENTRY_MAPS)[number], Record<string, never>>;
+  return { ...rest, ...emptied, planRevision: plan.revision };
 }
 
 /**
