@@ -319,16 +319,26 @@ interface BudgetEvent {
 
 /**
  * The budget rounds of one eviction each (a status that records one new disrupted pod, the next such status of the
- * same budget 0.25 to 2 s later), each split where the budget first allowed a disruption again. Sorted, in ms.
+ * same budget 0.25 to 2 s later), each split where the budget first allowed a disruption again; and the gaps again by
+ * the round's place in its budget's run of rounds in one batch (the first, the second, the later ones), to tell the
+ * rounds slowed by a batch's start (its evictions, replacements and new nodes all at once) from the steady ones.
+ * Sorted, in ms.
  */
-function roundsOf(events: ReadonlyMap<string, readonly BudgetEvent[]>): { gaps: number[]; sim: number[]; kup: number[] } {
+function roundsOf(events: ReadonlyMap<string, readonly BudgetEvent[]>): {
+  gaps: number[];
+  sim: number[];
+  kup: number[];
+  byPlace: [number[], number[], number[]];
+} {
   const gaps: number[] = [];
   const sim: number[] = [];
   const kup: number[] = [];
+  const byPlace: [number[], number[], number[]] = [[], [], []];
   for (const list of events.values()) {
     let seen = new Set<string>();
     let evictedAt: number | undefined;
     let allowedAt: number | undefined;
+    let place = 0;
     for (const e of list) {
       const added = e.disrupted.filter((pod) => !seen.has(pod));
       seen = new Set(e.disrupted);
@@ -337,17 +347,20 @@ function roundsOf(events: ReadonlyMap<string, readonly BudgetEvent[]>): { gaps: 
         continue;
       }
       const gap = evictedAt === undefined ? undefined : e.at - evictedAt;
+      if (gap === undefined || gap > 2000) place = 0;
       if (added.length === 1 && gap !== undefined && gap >= 250 && gap <= 2000 && allowedAt !== undefined && evictedAt !== undefined) {
         gaps.push(gap);
         sim.push(allowedAt - evictedAt);
         kup.push(e.at - allowedAt);
+        byPlace[Math.min(place, 2)]?.push(gap);
+        place += 1;
       }
       evictedAt = e.at;
       allowedAt = undefined;
     }
   }
-  for (const list of [gaps, sim, kup]) list.sort((a, b) => a - b);
-  return { gaps, sim, kup };
+  for (const list of [gaps, sim, kup, ...byPlace]) list.sort((a, b) => a - b);
+  return { gaps, sim, kup, byPlace };
 }
 
 /** User + system CPU seconds of a live process (Linux /proc; undefined elsewhere or once it has exited). */
@@ -734,7 +747,11 @@ async function main(): Promise<void> {
         `budget rounds (${r.gaps.length}, one eviction each, from the budgets' statuses as a watch saw them), ms p50 / p90:` +
           `\n  eviction to eviction ${q(r.gaps, 0.5)} / ${q(r.gaps, 0.9)} (the bound counts ${timings.podStart})` +
           `\n  sim: eviction until the budget allows the next ${q(r.sim, 0.5)} / ${q(r.sim, 0.9)}` +
-          `\n  kup: that status until kup's next eviction ${q(r.kup, 0.5)} / ${q(r.kup, 0.9)}`,
+          `\n  kup: that status until kup's next eviction ${q(r.kup, 0.5)} / ${q(r.kup, 0.9)}` +
+          `\n  by place in a batch's run of rounds, first / second / later (n, p50 / p90, ms over the bound in all): ` +
+          r.byPlace
+            .map((l) => `${l.length}, ${q(l, 0.5)} / ${q(l, 0.9)}, ${fmt(l.reduce((sum, g) => sum + Math.max(0, g - timings.podStart), 0))}`)
+            .join('; '),
       );
     }
     if (podWatch)
