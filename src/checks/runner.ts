@@ -44,6 +44,11 @@ export interface EvaluateChecksOptions {
   readonly workerStrategy?: WorkerStrategy;
   /** The precheck's baseline, for the postcheck. */
   readonly baseline?: CheckBaseline;
+  /**
+   * Postcheck: nodes the run quarantined when their drain timed out (left cordoned and labelled, at their version,
+   * on purpose). Where they are not at the target, that is a warning naming the quarantine, not a blocker.
+   */
+  readonly quarantined?: readonly string[];
 }
 
 /** Options of {@link runChecks}. */
@@ -96,6 +101,7 @@ export function evaluateChecks(
     phase,
     now: now(),
     ...(options.baseline ? { baseline: options.baseline } : {}),
+    ...(options.quarantined ? { quarantined: options.quarantined } : {}),
   };
   const raw: Finding[] = [];
   const perRule = new Map<string, Finding[]>();

@@ -234,6 +234,7 @@ export interface RuleInputOptions {
   readonly now?: number;
   readonly allowExpired?: boolean;
   readonly baseline?: CheckBaseline;
+  readonly quarantined?: readonly string[];
 }
 
 /** A rule's input for a snapshot, with the plan made as the runner makes it. */
@@ -249,7 +250,15 @@ export function ruleInput(snapshot: ClusterSnapshot, o: RuleInputOptions = {}): 
     now: new Date(now),
     ...(o.allowExpired !== undefined ? { allowExpired: o.allowExpired } : {}),
   });
-  return { snapshot, plan, catalog, phase, now, ...(o.baseline ? { baseline: o.baseline } : {}) };
+  return {
+    snapshot,
+    plan,
+    catalog,
+    phase,
+    now,
+    ...(o.baseline ? { baseline: o.baseline } : {}),
+    ...(o.quarantined ? { quarantined: o.quarantined } : {}),
+  };
 }
 
 /** Runs a rule and returns its findings. */

@@ -119,6 +119,8 @@ export interface RuleInput {
   readonly now: number;
   /** What the precheck saw, for postcheck comparisons. */
   readonly baseline?: CheckBaseline;
+  /** Nodes the run quarantined (postcheck): see `EvaluateChecksOptions.quarantined` in runner.ts. */
+  readonly quarantined?: readonly string[];
 }
 
 /** One check. */

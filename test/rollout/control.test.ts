@@ -556,6 +556,26 @@ describe('the operator in control of a rollout', { timeout: 120_000 }, () => {
       });
     });
 
+    it('quarantine in a version upgrade: the postcheck accepts the node it quarantined, which keeps its version', async () => {
+      const fx = await startRolloutFixture('drain-quarantine-version', blocked);
+      const { image: _image, pools: _pools, ...rest } = upgrade('quarantine');
+      const run = await steerRun(fx, { ...rest, to: TO }, { settings });
+      await withRun(fx, run, async () => {
+        const final = await run.waitFor('the run to end', (s) => ['succeeded', 'failed', 'paused'].includes(s.status.phase), 60_000);
+        const events = await run.events();
+        assert.equal(final.status.phase, 'succeeded', describeRun(final, events));
+        assert.deepEqual(final.quarantined.map((q) => q.node), ['guarded-0']);
+        const nodes = await listNodes(fx.sim);
+        assert.deepEqual(nodes.filter((n) => n.unschedulable).map((n) => n.name), ['guarded-0']);
+        // The quarantined node keeps its version; every other node runs the target.
+        assert.deepEqual(
+          nodes.filter((n) => !n.kubeletVersion.endsWith(TO)).map((n) => [n.name, n.kubeletVersion]),
+          [['guarded-0', `v${FROM}`]],
+        );
+        await assertNoOutage(fx.sim, ['shop/web', 'bank/ledger']);
+      });
+    });
+
     it('force: the pods are deleted past the PDB, recorded in the run, and the run finishes', async () => {
       const fx = await startRolloutFixture('drain-force', blocked);
       const run = await steerRun(fx, upgrade('force'), { settings });

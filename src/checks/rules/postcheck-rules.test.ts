@@ -30,6 +30,16 @@ describe('versions-at-target (postcheck)', () => {
     ]);
     assert.match(findings[2]?.message ?? '', /2 nodes of pool workers run kubelet v1\.30\.4, not the target 1\.31\.4/);
   });
+
+  it('names a node the run quarantined as a warning, and still blocks the others that lag', () => {
+    const snapshot = testSnapshot({
+      gitVersion: 'v1.31.4',
+      nodes: [testNode('workers-0', { kubelet: 'v1.31.4' }), testNode('workers-1'), testNode('workers-2')],
+    });
+    const findings = run(versionsAtTargetRule, snapshot, { phase: 'postcheck', quarantined: ['workers-1'] });
+    assert.deepEqual(summary(findings), ['warning versions-at-target Node/workers-1', 'blocker versions-at-target Node/workers-2']);
+    assert.match(findings[0]?.message ?? '', /^node workers-1 of pool workers was quarantined by the run .* still runs kubelet v1\.30\.4/);
+  });
 });
 
 describe('pending-pods (postcheck)', () => {

@@ -23,8 +23,9 @@ export const versionsAtTargetRule: Rule = {
   id: 'versions-at-target',
   title: 'Control plane and nodes at the target version',
   phases: ['postcheck'],
-  check({ snapshot, plan }) {
+  check({ snapshot, plan, quarantined = [] }) {
     const findings: Finding[] = [];
+    const held = new Set(quarantined);
     const target = plan.to;
     if (snapshot.gitVersion !== undefined && !sameVersion(snapshot.gitVersion, target)) {
       findings.push({
@@ -54,6 +55,16 @@ export const versionsAtTargetRule: Rule = {
     const behind = new Map<string, string[]>();
     for (const node of snapshot.nodes) {
       if (sameVersion(node.kubeletVersion, target)) continue;
+      if (held.has(node.name)) {
+        findings.push({
+          rule: 'versions-at-target',
+          severity: 'warning',
+          objects: [{ kind: 'Node', name: node.name }],
+          message: `node ${node.name} of pool ${node.pool} was quarantined by the run (its drain timed out) and still runs kubelet ${node.kubeletVersion || 'unknown'}, not the target ${target}`,
+          remediation: `Find what kept its pods (the run's events name them), drain it (kubectl drain ${node.name}), then replace or remove it.`,
+        });
+        continue;
+      }
       const key = `${node.pool}|${node.kubeletVersion}`;
       behind.set(key, [...(behind.get(key) ?? []), node.name]);
     }

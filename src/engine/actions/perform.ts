@@ -115,7 +115,13 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         // a settle window before it fails the run. Polls the whole check because its rules span every resource.
         const deadline = ctx.clock.now() + Math.min(ctx.settings.validateTimeoutMs, POSTCHECK_SETTLE_MS);
         for (;;) {
-          const report = await runChecks(ctx.conn, { target: effect.target, phase: 'postcheck', catalog: ctx.catalog, signal });
+          const report = await runChecks(ctx.conn, {
+            target: effect.target,
+            phase: 'postcheck',
+            catalog: ctx.catalog,
+            signal,
+            ...(effect.quarantined ? { quarantined: effect.quarantined } : {}),
+          });
           const blockers = report.findings.filter((f) => f.severity === 'blocker');
           if (blockers.length === 0) return ok();
           if (ctx.clock.now() >= deadline) {

@@ -45,7 +45,12 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
     case 'take-snapshot':
       return { ...base, type: 'take-snapshot', name: step.kind === 'snapshot' ? step.name : unit.key };
     case 'postcheck':
-      return { ...base, type: 'postcheck', target: state.plan.to };
+      return {
+        ...base,
+        type: 'postcheck',
+        target: state.plan.to,
+        ...(state.quarantined.length > 0 ? { quarantined: state.quarantined.map((q) => q.node) } : {}),
+      };
     case 'upgrade-cp-node':
       if (step.kind !== 'control-plane-node') break;
       return {

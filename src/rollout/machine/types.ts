@@ -448,6 +448,8 @@ export type Effect =
       readonly type: 'postcheck';
       /** The version the cluster must run now: the plan's target, or after a rollback the version it had before. */
       readonly target: string;
+      /** Nodes the run quarantined and left at their version (the drain-timeout policy): named, not held against it. */
+      readonly quarantined?: readonly string[];
     })
   | (EffectBase & {
       readonly type: 'rollback-node';
