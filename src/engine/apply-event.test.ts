@@ -15,6 +15,7 @@ import { fakeTopology } from '../rollout/machine/test-driver.ts';
 import type { RunState } from '../rollout/machine/types.ts';
 import { buildPlan } from '../rollout/plan.ts';
 import { applyEvent, loadRun, newRunColumns } from './apply-event.ts';
+import { commandRun } from './runs.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 9);
 
@@ -131,5 +132,24 @@ describe('a run in the store', () => {
     const state = newState('run-5');
     await create(state, { plan: { ...state.plan, revision: 3 }, state: newRunColumns(state).state });
     await assert.rejects(loadRun(store, 'run-5'), /KUP-RUN-003: persisted run state was committed with plan revision 0, but the stored plan is revision 3/);
+  });
+
+  it('an operator command meets a run paused past its limit as ended, though no executor was there to end it', async () => {
+    await create(newState('run-6'));
+    await applyEvent(store, 'run-6', { type: 'started' }, T0);
+    const paused = await commandRun(store, 'run-6', 'pause', T0 + 1);
+    assert.equal(paused.status.phase, 'paused');
+    const DAY = 86_400_000;
+    await assert.rejects(
+      commandRun(store, 'run-6', 'resume', T0 + 1 + 16 * DAY),
+      /KUP-RUN-\d+: run run-6: resume is not allowed while the run is failed: paused for more than 15 days \(since 2026-01-15T09:00:00\.001Z\): the run ended/,
+    );
+    const { state } = await loadRun(store, 'run-6');
+    assert.deepEqual(state.status.phase === 'failed' ? [state.status.phase, state.status.code] : [state.status.phase], ['failed', 'pause-expired']);
+    // Within the limit, time passing changes nothing and the command goes through.
+    await create(newState('run-7'));
+    await applyEvent(store, 'run-7', { type: 'started' }, T0);
+    await commandRun(store, 'run-7', 'pause', T0);
+    assert.equal((await commandRun(store, 'run-7', 'resume', T0 + 14 * DAY)).status.phase, 'prechecking');
   });
 });

@@ -17,7 +17,7 @@ import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutP
 import { buildPlan } from '../rollout/plan.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
-import { applyEvent, newRunColumns } from './apply-event.ts';
+import { applyEvents, newRunColumns } from './apply-event.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ActionSettings, EngineClock, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
@@ -180,7 +180,12 @@ export async function commandRun(store: KupStore, runId: string, command: RunCom
         : command === 'cancel'
           ? { type: 'cancel-requested' as const }
           : { type: 'rollback-requested' as const };
-  return (await applyEvent(store, runId, event, now)).state;
+  // A run paused past its limit has ended even if no executor was there to see the time pass (the executor's tick):
+  // time passes first, and is committed whatever the machine says to the command.
+  const { state, results } = await applyEvents(store, runId, [{ type: 'tick' }, event], now);
+  const result = results[1];
+  if (result?.ok !== true) throw result?.error;
+  return state;
 }
 
 /** A lease owner id unique to this process. */

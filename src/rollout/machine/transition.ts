@@ -303,7 +303,9 @@ function onPause(d: Draft, message: string | undefined): void {
 
 function onResume(d: Draft): void {
   const status = d.s.status;
-  if (status.phase !== 'paused') notAllowed(d, 'resume', 'only a paused run resumes');
+  if (status.phase !== 'paused') {
+    notAllowed(d, 'resume', status.phase === 'failed' && status.code === 'pause-expired' ? status.reason : 'only a paused run resumes');
+  }
   d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
   let to: ActivePhase = status.resumeTo;
   if (to === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight === null)
