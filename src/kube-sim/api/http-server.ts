@@ -18,6 +18,7 @@ import type { IncludeObject } from './tables.ts';
 import { buildTable } from './tables.ts';
 import { serveWatch } from './watch.ts';
 import type { WatchTrigger } from '../store/object-store.ts';
+import { pinnedScope } from '../store/object-store.ts';
 import type { KubeObject, ObjectInput } from '../model/wire.ts';
 import { isRecord, objectKey } from '../model/wire.ts';
 
@@ -268,15 +269,15 @@ function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, u
   // As the apiserver's registry store (MatchesSingle): `metadata.name=X` within one namespace, or of a cluster-scoped
   // resource, reads that one object instead of scanning (kup's node waits list one node of a thousand this way).
   const name = fields && (namespace !== undefined || !def.namespaced) ? fieldEquality(fields, 'metadata.name') : undefined;
+  // A list reads only what this pins; a watch hears only of it, as the watch cache's triggers.
+  const pinned: WatchTrigger | undefined =
+    name !== undefined
+      ? { key: objectKey(namespace, name) }
+      : nodeName !== undefined
+        ? { index: 'spec.nodeName', value: nodeName }
+        : undefined;
   if (watch) {
     const timeout = Number(q.get('timeoutSeconds') ?? '1800');
-    // As the watch cache's triggers: a watch of one node's pods, or of one object, hears only of those.
-    const trigger: WatchTrigger | undefined =
-      name !== undefined
-        ? { key: objectKey(namespace, name) }
-        : nodeName !== undefined
-          ? { index: 'spec.nodeName', value: nodeName }
-          : undefined;
     serveWatch(
       ctx.store,
       {
@@ -287,7 +288,7 @@ function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, u
         allowBookmarks: isTrue(q.get('allowWatchBookmarks')),
         sendInitialEvents: isTrue(q.get('sendInitialEvents')),
         matches,
-        ...(trigger ? { trigger } : {}),
+        ...(pinned ? { trigger: pinned } : {}),
         render: (obj) => renderOne(ctx, def, shape, obj, q),
       },
       res,
@@ -311,8 +312,7 @@ function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, u
   }
   const result = ctx.store.list(def.storage, {
     ...(namespace !== undefined ? { namespace } : {}),
-    ...(name !== undefined ? { key: objectKey(namespace, name) } : {}),
-    ...(nodeName !== undefined ? { index: { name: 'spec.nodeName', value: nodeName } } : {}),
+    ...pinnedScope(pinned),
     ...(afterKey !== undefined ? { afterKey } : {}),
     ...(limit > 0 ? { limit } : {}),
     filter: matches,

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { ResourceDef } from './resources.ts';
 import { StatusError, badRequest } from './status.ts';
 import type { ObjectStore, StoreEvent, WatchTrigger } from '../store/object-store.ts';
+import { pinnedScope } from '../store/object-store.ts';
 import type { KubeObject } from '../model/wire.ts';
 
 /** What a watch needs to know. */
@@ -71,8 +72,7 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
   }
   if (fromRevision === undefined) {
     // Synthetic ADDED events for what exists now, then live events.
-    const scope = req.trigger && ('key' in req.trigger ? { key: req.trigger.key } : { index: { name: req.trigger.index, value: req.trigger.value } });
-    for (const obj of store.list(req.def.storage, { namespace: req.namespace, ...scope }).items) {
+    for (const obj of store.list(req.def.storage, { namespace: req.namespace, ...pinnedScope(req.trigger) }).items) {
       if (req.matches(obj)) write('ADDED', req.render(obj, 'ADDED'));
     }
     if (req.sendInitialEvents && req.allowBookmarks) {

@@ -92,13 +92,13 @@ function syncReplicaSet(runtime: SimRuntime, queue: WorkQueue, requeue: Requeue,
 
   pods ??= ownedPods(store, rs).filter(isPodActive);
   const now = runtime.now();
-  const templateLabels = Object.entries(rec(rec(rec(spec['template'])['metadata'])['labels']));
+  const templateLabels = rec(rec(rec(spec['template'])['metadata'])['labels']);
   let ready = 0;
   let available = 0;
   let fullyLabeled = 0;
   let recheckInMs: number | undefined;
   for (const pod of pods) {
-    if (templateLabels.every(([k, v]) => pod.metadata.labels?.[k] === v)) fullyLabeled++;
+    if (labelsContain(pod.metadata.labels, templateLabels)) fullyLabeled++;
     if (!isPodReady(pod)) continue;
     ready++;
     const wait = msUntilAvailable(pod, minReadySeconds, now);
@@ -365,7 +365,8 @@ export function ownedPods(store: ObjectStore, owner: KubeObject): KubeObject[] {
 
 /** Whether every label of `wanted` is on `labels`. */
 export function labelsContain(labels: Record<string, string> | undefined, wanted: Record<string, unknown>): boolean {
-  for (const [k, v] of Object.entries(wanted)) if (labels?.[k] !== v) return false;
+  // No entries array per call: a ReplicaSet's status pass asks this of each of its pods.
+  for (const k in wanted) if (labels?.[k] !== wanted[k]) return false;
   return true;
 }
 

@@ -47,6 +47,12 @@ export interface StoreListOptions {
  */
 export type WatchTrigger = { key: string } | { index: string; value: string };
 
+/** The list options that read only what a trigger pins: the one key, or the index value. */
+export function pinnedScope(trigger: WatchTrigger | undefined): Pick<StoreListOptions, 'key' | 'index'> {
+  if (!trigger) return {};
+  return 'key' in trigger ? { key: trigger.key } : { index: { name: trigger.index, value: trigger.value } };
+}
+
 /** The result of a list. */
 export interface StoreListResult {
   items: KubeObject[];
