@@ -11,7 +11,6 @@ import { kindDef } from '../runtime.ts';
 import type { Toleration } from '../scenario/types.ts';
 import type { StoreEvent } from '../store/object-store.ts';
 import {
-  canonicalJson,
   computeHash,
   createPod,
   delayedRequeue,
@@ -23,6 +22,7 @@ import {
   isPodReady,
   isPodTerminal,
   isPodTerminating,
+  jsonEqual,
   keyOf,
   msUntilAvailable,
   namespaceTerminating,
@@ -156,8 +156,9 @@ export function startDaemonSetController(runtime: SimRuntime): () => void {
 /** Whether a node update can change where daemons run: labels, taints, or its name-bound fields. */
 function nodeSchedulingChanged(before: KubeObject | undefined, after: KubeObject): boolean {
   if (!before) return true;
-  if (before.metadata.labels !== after.metadata.labels && canonicalJson(before.metadata.labels ?? {}) !== canonicalJson(after.metadata.labels ?? {})) return true;
-  return canonicalJson(before.spec?.['taints'] ?? []) !== canonicalJson(after.spec?.['taints'] ?? []);
+  if (before.metadata.labels !== after.metadata.labels && !jsonEqual(before.metadata.labels ?? {}, after.metadata.labels ?? {})) return true;
+  // Status writes (heartbeats) keep the spec object.
+  return before.spec !== after.spec && !jsonEqual(before.spec?.['taints'] ?? [], after.spec?.['taints'] ?? []);
 }
 
 /**

@@ -15,7 +15,7 @@ import { kindDef } from '../runtime.ts';
 import {
   OrphanIndex,
   adoptOrphans,
-  canonicalJson,
+  jsonEqual,
   computeHash,
   controllerRefTo,
   delayedRequeue,
@@ -260,7 +260,7 @@ class DeploymentSync {
       next[DESIRED_REPLICAS] = String(this.replicas);
       next[MAX_REPLICAS] = String(this.replicas + this.maxSurge());
     }
-    return canonicalJson(next) === canonicalJson(current) ? undefined : next;
+    return jsonEqual(next, current) ? undefined : next;
   }
 
   private copiedAnnotations(): Record<string, string> {

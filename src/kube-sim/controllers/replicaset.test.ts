@@ -4,7 +4,7 @@ import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
 import { createNamespace, createTestRuntime, setPodReady, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
-import { computeHash, podsToDelete, scaledValue, startReplicaSetController } from './replicaset.ts';
+import { canonicalJson, computeHash, jsonEqual, podsToDelete, scaledValue, startReplicaSetController } from './replicaset.ts';
 
 const NS = 'shop';
 
@@ -142,6 +142,26 @@ describe('workload helpers', () => {
     assert.equal(scaledValue('25%', 10, false), 2);
     assert.equal(scaledValue(2, 10, true), 2);
     assert.equal(scaledValue('0%', 10, true), 0);
+  });
+
+  it('compares JSON values as their canonical JSON does, without building it', () => {
+    const cases: [unknown, unknown][] = [
+      [{ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }],
+      [{ a: 1, gone: undefined }, { a: 1 }],
+      [{ a: 1 }, { a: 1, b: 0 }],
+      [[1, undefined], [1, null]],
+      [[1, 2], [2, 1]],
+      [{ a: [] }, { a: {} }],
+      [{}, []],
+      [{ a: { b: 1 } }, { a: { b: '1' } }],
+      [null, {}],
+      [{ conditions: [{ type: 'Ready', status: 'True' }] }, { conditions: [{ status: 'True', type: 'Ready' }] }],
+    ];
+    for (const [a, b] of cases) {
+      const same = canonicalJson(a) === canonicalJson(b);
+      assert.equal(jsonEqual(a, b), same, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      assert.equal(jsonEqual(b, a), same, `${JSON.stringify(b)} vs ${JSON.stringify(a)}`);
+    }
   });
 
   it('computes stable, upstream-looking hashes that change with the collision count', () => {

@@ -533,8 +533,34 @@ export function errorMessage(err: unknown): string {
 export function writeStatus(runtime: SimRuntime, def: ResourceDef, obj: KubeObject, status: Record<string, unknown>): KubeObject {
   const current = runtime.store.get(def.storage, obj.metadata.namespace, obj.metadata.name);
   if (!current || current.metadata.uid !== obj.metadata.uid) return obj;
-  if (canonicalJson(current.status ?? {}) === canonicalJson(status)) return current;
+  if (jsonEqual(current.status ?? {}, status)) return current;
   return runtime.registry.update(def, current.metadata.namespace, current.metadata.name, { ...current, status }, { subresource: 'status' });
+}
+
+/**
+ * Whether two JSON values are equal whatever order their keys were written in: what comparing their
+ * {@link canonicalJson} says, without building the strings (controllers compare their status on every sync).
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (isRecord(a)) {
+    if (!isRecord(b) || Array.isArray(b)) return false;
+    let defined = 0;
+    for (const k in a) {
+      const v = a[k];
+      if (v === undefined) continue;
+      defined++;
+      if (!jsonEqual(v, b[k])) return false;
+    }
+    for (const k in b) if (b[k] !== undefined) defined--;
+    return defined === 0;
+  }
+  return false;
 }
 
 /** JSON with object keys sorted, for comparing and hashing objects whatever order their keys were written in. */
