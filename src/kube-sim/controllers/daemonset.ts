@@ -322,6 +322,7 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
   };
 
   // Manage: a pod where one should run, none where none may, failed ones replaced after a back-off.
+  const firstOwned = owned;
   const byNode = podsByNode(owned);
   const toCreate: string[] = [];
   const toDelete: KubeObject[] = [];
@@ -408,7 +409,7 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
   truncateRevisionHistory(runtime, revisions.revisions, inUse, int(spec['revisionHistoryLimit'], 10));
 
   // Status, from the oldest live pod on each node.
-  const finalByNode = podsByNode(live);
+  const finalByNode = live === firstOwned ? byNode : podsByNode(live);
   let desiredNumberScheduled = 0;
   let currentNumberScheduled = 0;
   let numberMisscheduled = 0;
@@ -494,17 +495,27 @@ function requiredTerms(templateSpec: Record<string, unknown>): Record<string, un
   return Array.isArray(terms) ? terms.filter(isRecord) : undefined;
 }
 
-/** Fit results per node object and placement: nodes are immutable objects, replaced on every write. */
-const fitCache = new WeakMap<KubeObject, { key: string; fit: Fit }>();
+/**
+ * Fit results by what they depend on: the node's `spec` (taints) and labels objects, then the placement. Status
+ * writes (every heartbeat) keep both objects, so results outlive the node object; a write that changes either makes
+ * new ones. Every DaemonSet has its entry, so a full sync of one does not throw away another's.
+ */
+const fitCache = new WeakMap<object, WeakMap<object, Map<string, { name: string; fit: Fit }>>>();
 
-/** nodeShouldRunDaemonPod, remembered while neither the node nor the DaemonSet's template changes. */
+/** nodeShouldRunDaemonPod, remembered while neither the node's labels and taints nor the DaemonSet's template change. */
 function cachedFit(node: KubeObject, placementKey: string, placement: Placement): Fit {
-  const cached = fitCache.get(node);
-  if (cached?.key === placementKey) return cached.fit;
+  const { spec } = node;
+  const { labels, name } = node.metadata;
+  if (!spec || !labels) return nodeShouldRunDaemonPod(node, placement);
+  let byLabels = fitCache.get(spec);
+  if (!byLabels) fitCache.set(spec, (byLabels = new WeakMap<object, Map<string, { name: string; fit: Fit }>>()));
+  let byPlacement = byLabels.get(labels);
+  if (!byPlacement) byLabels.set(labels, (byPlacement = new Map<string, { name: string; fit: Fit }>()));
+  const cached = byPlacement.get(placementKey);
+  // The name counts too (a placement may pin it); objects are never shared between nodes, so this only guards.
+  if (cached?.name === name) return cached.fit;
   const fit = nodeShouldRunDaemonPod(node, placement);
-  // One entry per node: with several DaemonSets the cache only helps the last one, which is the common case to
-  // repeat (a sync per pod event of the same DaemonSet).
-  fitCache.set(node, { key: placementKey, fit });
+  byPlacement.set(placementKey, { name, fit });
   return fit;
 }
 
