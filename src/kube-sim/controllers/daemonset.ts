@@ -4,7 +4,7 @@
  * daemon pod), rolling updates with maxUnavailable/maxSurge, ControllerRevisions, and status. Nodes that appear get
  * a pod; the pods of nodes that disappear are force-deleted by the pod garbage collector, as upstream.
  */
-import { controllerOf, isRecord } from '../model/wire.ts';
+import { controllerOf, isRecord, jsonEqual } from '../model/wire.ts';
 import type { KubeObject } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
@@ -22,7 +22,6 @@ import {
   isPodReady,
   isPodTerminal,
   isPodTerminating,
-  jsonEqual,
   keyOf,
   msUntilAvailable,
   namespaceTerminating,

@@ -9,13 +9,12 @@
 import { rfc3339 } from '../api/registry.ts';
 import { StatusError } from '../api/status.ts';
 import type { KubeObject } from '../model/wire.ts';
-import { controllerOf, isRecord } from '../model/wire.ts';
+import { controllerOf, isRecord, jsonEqual } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import {
   OrphanIndex,
   adoptOrphans,
-  jsonEqual,
   computeHash,
   controllerRefTo,
   delayedRequeue,

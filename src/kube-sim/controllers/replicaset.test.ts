@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
+import { jsonEqual } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
 import { createNamespace, createTestRuntime, setPodReady, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
-import { canonicalJson, computeHash, jsonEqual, podsToDelete, scaledValue, startReplicaSetController } from './replicaset.ts';
+import { canonicalJson, computeHash, podsToDelete, scaledValue, startReplicaSetController } from './replicaset.ts';
 
 const NS = 'shop';
 

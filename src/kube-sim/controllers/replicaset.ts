@@ -12,7 +12,7 @@ import { rfc3339 } from '../api/registry.ts';
 import type { ResourceDef } from '../api/resources.ts';
 import { StatusError } from '../api/status.ts';
 import type { KubeObject, ObjectInput, OwnerReference } from '../model/wire.ts';
-import { controllerOf, isRecord } from '../model/wire.ts';
+import { controllerOf, isRecord, jsonEqual } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
@@ -535,32 +535,6 @@ export function writeStatus(runtime: SimRuntime, def: ResourceDef, obj: KubeObje
   if (!current || current.metadata.uid !== obj.metadata.uid) return obj;
   if (jsonEqual(current.status ?? {}, status)) return current;
   return runtime.registry.update(def, current.metadata.namespace, current.metadata.name, { ...current, status }, { subresource: 'status' });
-}
-
-/**
- * Whether two JSON values are equal whatever order their keys were written in: what comparing their
- * {@link canonicalJson} says, without building the strings (controllers compare their status on every sync).
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
-    return true;
-  }
-  if (isRecord(a)) {
-    if (!isRecord(b) || Array.isArray(b)) return false;
-    let defined = 0;
-    for (const k in a) {
-      const v = a[k];
-      if (v === undefined) continue;
-      defined++;
-      if (!jsonEqual(v, b[k])) return false;
-    }
-    for (const k in b) if (b[k] !== undefined) defined--;
-    return defined === 0;
-  }
-  return false;
 }
 
 /** JSON with object keys sorted, for comparing and hashing objects whatever order their keys were written in. */

@@ -54,6 +54,30 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Structural equality of JSON values, as their JSON says: key order does not count, a key holding undefined is
+ * absent, and an undefined array element is null. Compares without serializing (the store on every write, the
+ * controllers on every status they work out).
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (!isRecord(a) || !isRecord(b)) return false;
+  let defined = 0;
+  for (const k in a) {
+    const v = a[k];
+    if (v === undefined) continue;
+    defined++;
+    if (!jsonEqual(v, b[k])) return false;
+  }
+  for (const k in b) if (b[k] !== undefined) defined--;
+  return defined === 0;
+}
+
 /** A deep copy through JSON: stored objects are plain data. */
 export function cloneJson<T>(value: T): T {
   return structuredClone(value);

@@ -5,7 +5,7 @@
  */
 import { alreadyExists, conflict, expired, notFound } from '../api/status.ts';
 import type { KubeObject } from '../model/wire.ts';
-import { objectKey } from '../model/wire.ts';
+import { jsonEqual, objectKey } from '../model/wire.ts';
 
 /** The change a store event records. */
 export type StoreEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -446,37 +446,14 @@ function firstAfter(history: readonly StoreEvent[], revision: number): number {
 function sameContent(a: KubeObject, b: KubeObject): boolean {
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (key === 'metadata') continue;
-    if (!deepEqual(a[key], b[key])) return false;
+    if (!jsonEqual(a[key], b[key])) return false;
   }
   const am = a.metadata;
   const bm = b.metadata;
   for (const key of new Set([...Object.keys(am), ...Object.keys(bm)])) {
-    if (key !== 'resourceVersion' && !deepEqual(am[key], bm[key])) return false;
+    if (key !== 'resourceVersion' && !jsonEqual(am[key], bm[key])) return false;
   }
   return true;
-}
-
-/** Structural equality of JSON values; a key holding undefined counts as absent, as in JSON. */
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ar = a as Record<string, unknown>;
-  const br = b as Record<string, unknown>;
-  let na = 0;
-  for (const key in ar) {
-    if (ar[key] === undefined) continue;
-    na += 1;
-    if (!deepEqual(ar[key], br[key])) return false;
-  }
-  let nb = 0;
-  for (const key in br) if (br[key] !== undefined) nb += 1;
-  return na === nb;
 }
 
 /** The triggered watchers an event concerns: those whose value the object has, or had before the event. */
