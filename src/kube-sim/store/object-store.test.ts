@@ -66,13 +66,31 @@ describe('ObjectStore', () => {
     assert.equal(third.lastKey, undefined);
   });
 
+  it('keeps lists in key order through creates and deletes between them (a key deleted and created again too)', () => {
+    const store = newStore();
+    const names = (): string[] => store.list('core/pods').items.map((o) => o.metadata.name);
+    for (const name of ['d', 'b', 'f']) store.create('core/pods', pod('ns', name));
+    assert.deepEqual(names(), ['b', 'd', 'f']);
+    store.create('core/pods', pod('ns', 'e'));
+    store.remove('core/pods', 'ns', 'b');
+    store.create('core/pods', pod('ns', 'a'));
+    store.remove('core/pods', 'ns', 'd');
+    store.create('core/pods', pod('ns', 'd')); // deleted and created again: listed once
+    store.create('core/pods', pod('ns', 'c'));
+    store.remove('core/pods', 'ns', 'c'); // created and deleted between two lists: not listed
+    assert.deepEqual(names(), ['a', 'd', 'e', 'f']);
+    assert.deepEqual(store.list('core/pods', { limit: 2, afterKey: 'ns/a' }).items.map((o) => o.metadata.name), ['d', 'e']);
+  });
+
   it('keeps the secondary index in line with updates and deletes', () => {
     const store = newStore();
     const a = store.create('core/pods', pod('default', 'a', 'n1'));
     store.create('core/pods', pod('default', 'b', 'n1'));
     assert.equal(store.byIndex('core/pods', 'spec.nodeName', 'n1').length, 2);
-    store.update('core/pods', { ...a, spec: { nodeName: 'n2' } });
+    const moved = store.update('core/pods', { ...a, spec: { nodeName: 'n2' } });
     assert.deepEqual(store.byIndex('core/pods', 'spec.nodeName', 'n1').map((o) => o.metadata.name), ['b']);
+    const labelled = store.update('core/pods', { ...moved, metadata: { ...moved.metadata, labels: { x: 'y' } } });
+    assert.equal(store.byIndex('core/pods', 'spec.nodeName', 'n2')[0], labelled, 'the index hands out the object as stored now');
     store.remove('core/pods', 'default', 'b');
     assert.equal(store.byIndex('core/pods', 'spec.nodeName', 'n1').length, 0);
     assert.equal(store.list('core/pods', { index: { name: 'spec.nodeName', value: 'n2' } }).items.length, 1);

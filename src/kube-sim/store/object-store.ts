@@ -87,39 +87,65 @@ class Collection {
   readonly watchers = new Map<StoreListener, () => void>();
   /** Watch listeners with a trigger: by index name (`''` for the key), then value. */
   readonly triggered = new Map<string, Map<string, Map<StoreListener, () => void>>>();
-  readonly indexes = new Map<string, { fn: IndexFunction; values: Map<string, Set<string>> }>();
+  /** Secondary indexes: value -> key -> the object as stored now (a lookup by index reads no other map). */
+  readonly indexes = new Map<string, { fn: IndexFunction; values: Map<string, Map<string, KubeObject>> }>();
+  /**
+   * The keys in order, for lists, once one asked. Keys created and deleted since are merged in when a list needs them
+   * again: splicing each into a 10,000-key array as it came cost more than all the lists that read it.
+   */
   private sorted: string[] | undefined;
+  private readonly added = new Set<string>();
+  private readonly removed = new Set<string>();
 
   constructor(readonly identity: CollectionIdentity) {}
 
   sortedKeys(): string[] {
-    this.sorted ??= [...this.items.keys()].sort();
+    if (!this.sorted) this.sorted = [...this.items.keys()].sort();
+    else if (this.added.size > 0 || this.removed.size > 0) {
+      const kept = this.removed.size > 0 ? this.sorted.filter((k) => !this.removed.has(k)) : this.sorted;
+      this.sorted = mergeSorted(kept, [...this.added].sort());
+    }
+    this.added.clear();
+    this.removed.clear();
     return this.sorted;
   }
 
   keyAdded(key: string): void {
     if (!this.sorted) return;
-    this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+    // A key deleted and created again since the last list is still in `sorted`.
+    if (!this.removed.delete(key)) this.added.add(key);
   }
 
   keyRemoved(key: string): void {
     if (!this.sorted) return;
-    const at = lowerBound(this.sorted, key);
-    if (this.sorted[at] === key) this.sorted.splice(at, 1);
+    if (!this.added.delete(key)) this.removed.add(key);
   }
 
   reindex(key: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
     for (const index of this.indexes.values()) {
       if (before) for (const v of index.fn(before)) index.values.get(v)?.delete(key);
-      if (after) {
-        for (const v of index.fn(after)) {
-          let set = index.values.get(v);
-          if (!set) index.values.set(v, (set = new Set()));
-          set.add(key);
-        }
-      }
+      if (after) for (const v of index.fn(after)) indexEntry(index.values, v).set(key, after);
     }
   }
+}
+
+function indexEntry(values: Map<string, Map<string, KubeObject>>, value: string): Map<string, KubeObject> {
+  let entry = values.get(value);
+  if (!entry) values.set(value, (entry = new Map<string, KubeObject>()));
+  return entry;
+}
+
+/** The merge of two sorted arrays of distinct keys. */
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  if (b.length === 0) return a.slice();
+  const out = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = (a[i] as string) < (b[j] as string) ? (a[i++] as string) : (b[j++] as string);
+  while (i < a.length) out[k++] = a[i++] as string;
+  while (j < b.length) out[k++] = b[j++] as string;
+  return out;
 }
 
 /** First position in sorted `keys` whose key is >= `key`. */
@@ -153,15 +179,9 @@ export class ObjectStore {
   /** Adds a secondary index to a collection. */
   addIndex(storage: string, name: string, fn: IndexFunction): void {
     const c = this.collection(storage);
-    const index = { fn, values: new Map<string, Set<string>>() };
+    const index = { fn, values: new Map<string, Map<string, KubeObject>>() };
     c.indexes.set(name, index);
-    for (const [key, obj] of c.items) {
-      for (const v of fn(obj)) {
-        let set = index.values.get(v);
-        if (!set) index.values.set(v, (set = new Set()));
-        set.add(key);
-      }
-    }
+    for (const [key, obj] of c.items) for (const v of fn(obj)) indexEntry(index.values, v).set(key, obj);
   }
 
   /** The newest revision: what a list reports as its resourceVersion. */
@@ -196,14 +216,8 @@ export class ObjectStore {
   /** Objects by a secondary index value, without a scan. */
   byIndex(storage: string, indexName: string, value: string): KubeObject[] {
     const c = this.collection(storage);
-    const keys = this.indexOf(c, indexName).values.get(value);
-    if (!keys) return [];
-    const out: KubeObject[] = [];
-    for (const key of keys) {
-      const obj = c.items.get(key);
-      if (obj) out.push(obj);
-    }
-    return out;
+    const objects = this.indexOf(c, indexName).values.get(value);
+    return objects ? [...objects.values()] : [];
   }
 
   /** Every object of a collection (unordered), for controllers. */
@@ -222,7 +236,7 @@ export class ObjectStore {
       keys = c.items.has(options.key) ? [options.key] : [];
       end = keys.length;
     } else if (options.index) {
-      keys = [...(this.indexOf(c, options.index.name).values.get(options.index.value) ?? [])].sort();
+      keys = [...(this.indexOf(c, options.index.name).values.get(options.index.value)?.keys() ?? [])].sort();
       end = keys.length;
     } else {
       keys = c.sortedKeys();
