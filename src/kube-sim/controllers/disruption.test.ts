@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DELETION_TIMEOUT_MS,
+  PdbMembers,
   STALE_POD_DISRUPTION_TIMEOUT_MS,
   scaledValue,
   startDisruptionController,
@@ -375,6 +376,47 @@ describe('disruption controller: PDB status', () => {
     await settle();
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 3, allowed: 1 });
     assert.deepEqual(counts('all'), { expected: 3, desired: 3, current: 3, allowed: 0 });
+  });
+});
+
+describe('PdbMembers', () => {
+  const pod = (name: string, o: { ready?: boolean; deleting?: boolean; owner?: string }): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: NS,
+      uid: `uid-${name}`,
+      resourceVersion: '1',
+      creationTimestamp: rfc3339(0),
+      ...(o.deleting ? { deletionTimestamp: rfc3339(0) } : {}),
+      ...(o.owner
+        ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: `uid-${o.owner}`, controller: true }] }
+        : {}),
+    },
+    spec: {},
+    status: { conditions: [{ type: 'Ready', status: o.ready ? 'True' : 'False' }] },
+  });
+  const owners = (m: PdbMembers) => [...m.controllers()].map((r) => r.name).sort();
+
+  it('keeps its tallies through new versions of a pod, owner changes and removals', () => {
+    const m = new PdbMembers();
+    m.put(pod('a', { ready: true, owner: 'rs1' }));
+    m.put(pod('b', { ready: false, owner: 'rs1' }));
+    m.put(pod('c', { ready: true }));
+    assert.deepEqual([m.size, m.liveReady, owners(m), [...m.unmanaged]], [3, 2, ['rs1'], ['c']]);
+
+    m.put(pod('b', { ready: true, owner: 'rs2' })); // Ready now, and adopted by another controller
+    m.put(pod('a', { ready: true, deleting: true, owner: 'rs1' })); // terminating: no longer healthy
+    assert.deepEqual([m.size, m.liveReady, owners(m)], [3, 2, ['rs1', 'rs2']]);
+
+    m.remove('a');
+    m.remove('c');
+    m.remove('missing');
+    assert.deepEqual([m.size, m.liveReady, owners(m), [...m.unmanaged], m.get('b')?.metadata.name], [1, 1, ['rs2'], [], 'b']);
+    assert.equal(m.controlledBy('uid-rs2')?.metadata.name, 'b');
+    m.clear();
+    assert.deepEqual([m.size, m.liveReady, owners(m)], [0, 0, []]);
   });
 });
 

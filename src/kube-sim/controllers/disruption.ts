@@ -299,6 +299,96 @@ function goSelectorString(raw: unknown): string {
   return `&LabelSelector{MatchLabels:map[string]string{${ml}},MatchExpressions:[]LabelSelectorRequirement{${me}},}`;
 }
 
+/**
+ * The pods a PDB selects, kept current from the pod events (the objects, not their names: a sync reads no store), with
+ * the tallies its status needs kept as they change. A sync then costs the budget's disruptedPods and controllers, not
+ * its pods: the status of a 200-pod budget is computed after every eviction, replacement and readiness change.
+ */
+export class PdbMembers {
+  private readonly pods = new Map<string, KubeObject>();
+  private liveReadyCount = 0;
+  /** Controller uid -> its reference (from the latest member seen) and how many members it controls. */
+  private readonly byController = new Map<string, { ref: OwnerReference; count: number }>();
+  private readonly unmanagedNames = new Set<string>();
+
+  get size(): number {
+    return this.pods.size;
+  }
+
+  /** Members neither being deleted nor not Ready: the healthy ones, before `disruptedPods` is applied. */
+  get liveReady(): number {
+    return this.liveReadyCount;
+  }
+
+  /** The controllers of the members. */
+  *controllers(): IterableIterator<OwnerReference> {
+    for (const entry of this.byController.values()) yield entry.ref;
+  }
+
+  /** A member the controller of that uid controls. */
+  controlledBy(uid: string): KubeObject | undefined {
+    for (const pod of this.pods.values()) if (controllerOf(pod)?.uid === uid) return pod;
+    return undefined;
+  }
+
+  /** Members no controller owns. */
+  get unmanaged(): ReadonlySet<string> {
+    return this.unmanagedNames;
+  }
+
+  get(name: string): KubeObject | undefined {
+    return this.pods.get(name);
+  }
+
+  names(): IterableIterator<string> {
+    return this.pods.keys();
+  }
+
+  /** Adds a pod, or replaces the member of that name with its new version. */
+  put(pod: KubeObject): void {
+    const name = pod.metadata.name;
+    this.remove(name);
+    this.pods.set(name, pod);
+    if (isLiveAndReady(pod)) this.liveReadyCount += 1;
+    const ref = controllerOf(pod);
+    if (!ref) {
+      this.unmanagedNames.add(name);
+      return;
+    }
+    const entry = this.byController.get(ref.uid);
+    if (entry) {
+      entry.ref = ref;
+      entry.count += 1;
+    } else this.byController.set(ref.uid, { ref, count: 1 });
+  }
+
+  remove(name: string): void {
+    const pod = this.pods.get(name);
+    if (!pod) return;
+    this.pods.delete(name);
+    if (isLiveAndReady(pod)) this.liveReadyCount -= 1;
+    const ref = controllerOf(pod);
+    if (!ref) {
+      this.unmanagedNames.delete(name);
+      return;
+    }
+    const entry = this.byController.get(ref.uid);
+    if (entry && --entry.count === 0) this.byController.delete(ref.uid);
+  }
+
+  clear(): void {
+    this.pods.clear();
+    this.byController.clear();
+    this.unmanagedNames.clear();
+    this.liveReadyCount = 0;
+  }
+}
+
+/** Counts towards a budget's currentHealthy: not being deleted, and Ready. */
+function isLiveAndReady(pod: KubeObject): boolean {
+  return !pod.metadata.deletionTimestamp && isPodReady(pod);
+}
+
 /** A PDB as the controller indexes it. */
 interface TrackedPdb {
   key: string;
@@ -309,8 +399,8 @@ interface TrackedPdb {
   selector: LabelSelector | NothingSelector | Error;
   /** The `key\0value` the selector pins, under which the namespace index files it; undefined: tested for every pod. */
   pin: string | undefined;
-  /** Names of the pods it selects. */
-  members: Set<string>;
+  /** The pods it selects. */
+  members: PdbMembers;
   /** Event notices of the last sync (id -> message), so a condition is reported once, not at every sync. */
   notices: Map<string, string>;
   /** When a recheck (a disruptedPods entry expiring) is scheduled. */
@@ -449,10 +539,11 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     return out;
   }
 
-  function setMembership(podKey: string, podName: string, next: Set<string>): Set<string> {
+  /** Files the pod (its current version) under the PDBs of `next`, out of the others; returns the previous PDBs. */
+  function setMembership(podKey: string, pod: KubeObject, next: Set<string>): Set<string> {
     const previous = podPdbs.get(podKey) ?? new Set<string>();
-    for (const key of previous) if (!next.has(key)) pdbs.get(key)?.members.delete(podName);
-    for (const key of next) pdbs.get(key)?.members.add(podName);
+    for (const key of previous) if (!next.has(key)) pdbs.get(key)?.members.remove(pod.metadata.name);
+    for (const key of next) pdbs.get(key)?.members.put(pod);
     if (next.size > 0) podPdbs.set(podKey, next);
     else podPdbs.delete(podKey);
     return previous;
@@ -472,7 +563,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         selectorSource: source,
         selector: 'nothing',
         pin: undefined,
-        members: new Set(),
+        members: new PdbMembers(),
         notices: new Map(),
       };
       pdbs.set(key, t);
@@ -484,7 +575,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     t.pin = pinOf(t.selector);
     file(t);
     // A new or changed selector: find its pods once, through the pinned label or else by a scan of the namespace.
-    for (const name of t.members) {
+    for (const name of t.members.names()) {
       const podKey = objectKey(namespace, name);
       const set = podPdbs.get(podKey);
       set?.delete(key);
@@ -498,7 +589,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         : store.list(POD_STORAGE, { namespace }).items;
       for (const pod of candidates) {
         if (!selects(t, pod)) continue;
-        t.members.add(pod.metadata.name);
+        t.members.put(pod);
         const podKey = objectKey(namespace, pod.metadata.name);
         let set = podPdbs.get(podKey);
         if (!set) podPdbs.set(podKey, (set = new Set()));
@@ -512,7 +603,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     const t = pdbs.get(key);
     if (!t) return;
     unfile(t);
-    for (const name of t.members) {
+    for (const name of t.members.names()) {
       const podKey = objectKey(t.namespace, name);
       const set = podPdbs.get(podKey);
       set?.delete(key);
@@ -555,7 +646,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
       if (event.type !== 'DELETED') indexLabels(namespace, pod.metadata.name, pod.metadata.labels, true);
     }
     if (event.type === 'DELETED') {
-      const previous = setMembership(podKey, pod.metadata.name, new Set());
+      const previous = setMembership(podKey, pod, new Set());
       for (const key of previous) queue.add(key);
       warnedMultiple.delete(pod.metadata.uid);
       const check = staleChecks.get(podKey);
@@ -567,11 +658,12 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     let current: Set<string>;
     if (event.type === 'ADDED' || !before || !sameLabels(before.metadata.labels, pod.metadata.labels)) {
       current = matchingPdbs(pod);
-      const previous = setMembership(podKey, pod.metadata.name, current);
+      const previous = setMembership(podKey, pod, current);
       for (const key of previous) queue.add(key);
       for (const key of current) queue.add(key);
     } else {
       current = podPdbs.get(podKey) ?? new Set();
+      for (const key of current) pdbs.get(key)?.members.put(pod);
       const relevant =
         Boolean(before.metadata.deletionTimestamp) !== Boolean(pod.metadata.deletionTimestamp) ||
         podReadyChanged(before, pod) ||
@@ -679,17 +771,13 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
       failSafe(pdb, t.selector);
       return;
     }
-    const pods: KubeObject[] = [];
-    for (const name of t.members) {
-      const pod = store.get(POD_STORAGE, t.namespace, name);
-      if (pod) pods.push(pod);
-    }
-    if (pods.length === 0)
+    const members = t.members;
+    if (members.size === 0)
       notices.set('NoPods', { reason: 'NoPods', type: 'Normal', message: 'No matching pods found' });
 
-    let counts: { expected: number; desired: number; unmanaged: string[] };
+    let counts: { expected: number; desired: number; unmanaged: boolean };
     try {
-      counts = expectedPodCount(pdb, pods);
+      counts = expectedPodCount(pdb, members);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       notices.set('CalculateExpectedPodCountFailed', {
@@ -701,7 +789,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
       failSafe(pdb, e);
       return;
     }
-    if (counts.unmanaged.length > 0) {
+    if (counts.unmanaged) {
       notices.set('UnmanagedPods', {
         reason: 'UnmanagedPods',
         type: 'Warning',
@@ -717,12 +805,14 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     const disrupted: Record<string, string> = {};
     let recheckAt: number | undefined;
     const prior = current.disruptedPods ?? {};
-    const hasPrior = Object.keys(prior).length > 0;
-    for (const pod of hasPrior ? pods : []) {
-      if (pod.metadata.deletionTimestamp) continue; // already being deleted: the entry has done its job
-      const at = prior[pod.metadata.name];
-      if (at === undefined) continue;
+    // Healthy: Ready, not being deleted, and not disrupted (an eviction admitted, the pod not yet marked) recently.
+    let healthy = members.liveReady;
+    for (const [name, at] of Object.entries(prior)) {
+      const pod = members.get(name);
+      // Only entries of pods the budget still selects and that are not yet being deleted (those have done their job).
+      if (!pod || pod.metadata.deletionTimestamp) continue;
       const expires = Date.parse(at) + DELETION_TIMEOUT_MS;
+      if (expires > now && isPodReady(pod)) healthy -= 1;
       if (expires < now) {
         notices.set(`NotDeleted/${pod.metadata.name}`, {
           reason: 'NotDeleted',
@@ -731,16 +821,9 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
           about: pod,
         });
       } else {
-        disrupted[pod.metadata.name] = at;
+        disrupted[name] = at;
         if (recheckAt === undefined || expires < recheckAt) recheckAt = expires;
       }
-    }
-    let healthy = 0;
-    for (const pod of pods) {
-      if (pod.metadata.deletionTimestamp) continue;
-      const at = disrupted[pod.metadata.name];
-      if (at !== undefined && Date.parse(at) + DELETION_TIMEOUT_MS > now) continue;
-      if (isPodReady(pod)) healthy += 1;
     }
     notify(t, pdb, notices);
 
@@ -775,50 +858,46 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     if (recheckAt !== undefined) scheduleRecheck(t, recheckAt);
   }
 
-  /** Upstream `getExpectedPodCount`. */
+  /** Upstream `getExpectedPodCount`; `unmanaged`: some selected pod has no controller. */
   function expectedPodCount(
     pdb: KubeObject,
-    pods: readonly KubeObject[],
-  ): { expected: number; desired: number; unmanaged: string[] } {
+    members: PdbMembers,
+  ): { expected: number; desired: number; unmanaged: boolean } {
     const spec = pdb.spec ?? {};
     const maxUnavailable = spec['maxUnavailable'];
     const minAvailable = spec['minAvailable'];
     if (maxUnavailable !== undefined && maxUnavailable !== null) {
-      const { expected, unmanaged } = expectedScale(pods);
+      const { expected, unmanaged } = expectedScale(pdb, members);
       const mu = scaledValue(maxUnavailable, expected);
       return { expected, desired: Math.max(0, expected - mu), unmanaged };
     }
     if (minAvailable !== undefined && minAvailable !== null) {
       if (typeof minAvailable === 'number')
-        return { expected: pods.length, desired: Math.trunc(minAvailable), unmanaged: [] };
-      const { expected, unmanaged } = expectedScale(pods);
+        return { expected: members.size, desired: Math.trunc(minAvailable), unmanaged: false };
+      const { expected, unmanaged } = expectedScale(pdb, members);
       return { expected, desired: scaledValue(minAvailable, expected), unmanaged };
     }
-    return { expected: 0, desired: 0, unmanaged: [] };
+    return { expected: 0, desired: 0, unmanaged: false };
   }
 
-  /** Upstream `getExpectedScale`: the sum of the scales of the pods' controllers; pods without one are reported. */
-  function expectedScale(pods: readonly KubeObject[]): { expected: number; unmanaged: string[] } {
+  /**
+   * Upstream `getExpectedScale`: the sum of the scales of the pods' controllers (a Deployment's once, however many of
+   * its ReplicaSets own pods); pods without one are reported.
+   */
+  function expectedScale(pdb: KubeObject, members: PdbMembers): { expected: number; unmanaged: boolean } {
     const scales = new Map<string, number>();
-    const byRef = new Map<string, ControllerScale>();
-    const unmanaged: string[] = [];
-    for (const pod of pods) {
-      const ref = controllerOf(pod);
-      if (!ref) {
-        unmanaged.push(pod.metadata.name);
-        continue;
-      }
-      let found = byRef.get(ref.uid);
+    const namespace = pdb.metadata.namespace ?? '';
+    for (const ref of members.controllers()) {
+      const found = findControllerScale(runtime, ref, namespace);
       if (!found) {
-        found = findControllerScale(runtime, ref, pod.metadata.namespace ?? '');
-        if (!found) throw new Error(`found no controllers for pod ${JSON.stringify(pod.metadata.name)}`);
-        byRef.set(ref.uid, found);
+        const pod = members.controlledBy(ref.uid)?.metadata.name ?? '';
+        throw new Error(`found no controllers for pod ${JSON.stringify(pod)}`);
       }
       scales.set(found.uid, found.scale);
     }
     let expected = 0;
     for (const scale of scales.values()) expected += scale;
-    return { expected, unmanaged };
+    return { expected, unmanaged: members.unmanaged.size > 0 };
   }
 
   function scheduleRecheck(t: TrackedPdb, at: number): void {
