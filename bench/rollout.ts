@@ -322,19 +322,22 @@ interface BudgetEvent {
  * same budget 0.25 to 2 s later), each split where the budget first allowed a disruption again; and the gaps again by
  * the round's place in its budget's run of rounds in one batch (the first, the second, the later ones), to tell the
  * rounds slowed by a batch's start (its evictions, replacements and new nodes all at once) from the steady ones.
- * Sorted, in ms.
+ * Sorted, in ms. `runs`: each budget's runs of rounds (consecutive, in one batch), the longest first: the longest run
+ * of a batch is its critical chain, where every ms over the bound counts.
  */
 function roundsOf(events: ReadonlyMap<string, readonly BudgetEvent[]>): {
   gaps: number[];
   sim: number[];
   kup: number[];
   byPlace: [number[], number[], number[]];
+  runs: { budget: string; rounds: number; gapMs: number; simMs: number; kupMs: number }[];
 } {
   const gaps: number[] = [];
   const sim: number[] = [];
   const kup: number[] = [];
   const byPlace: [number[], number[], number[]] = [[], [], []];
-  for (const list of events.values()) {
+  const runs: { budget: string; rounds: number; gapMs: number; simMs: number; kupMs: number }[] = [];
+  for (const [budget, list] of events) {
     let seen = new Set<string>();
     let evictedAt: number | undefined;
     let allowedAt: number | undefined;
@@ -347,20 +350,31 @@ function roundsOf(events: ReadonlyMap<string, readonly BudgetEvent[]>): {
         continue;
       }
       const gap = evictedAt === undefined ? undefined : e.at - evictedAt;
-      if (gap === undefined || gap > 2000) place = 0;
+      if (gap === undefined || gap > 2000) {
+        place = 0;
+        runs.push({ budget, rounds: 0, gapMs: 0, simMs: 0, kupMs: 0 });
+      }
       if (added.length === 1 && gap !== undefined && gap >= 250 && gap <= 2000 && allowedAt !== undefined && evictedAt !== undefined) {
         gaps.push(gap);
         sim.push(allowedAt - evictedAt);
         kup.push(e.at - allowedAt);
         byPlace[Math.min(place, 2)]?.push(gap);
         place += 1;
+        const run = runs[runs.length - 1];
+        if (run) {
+          run.rounds += 1;
+          run.gapMs += gap;
+          run.simMs += allowedAt - evictedAt;
+          run.kupMs += e.at - allowedAt;
+        }
       }
       evictedAt = e.at;
       allowedAt = undefined;
     }
   }
   for (const list of [gaps, sim, kup, ...byPlace]) list.sort((a, b) => a - b);
-  return { gaps, sim, kup, byPlace };
+  runs.sort((a, b) => b.rounds - a.rounds);
+  return { gaps, sim, kup, byPlace, runs };
 }
 
 /** User + system CPU seconds of a live process (Linux /proc; undefined elsewhere or once it has exited). */
@@ -751,7 +765,15 @@ async function main(): Promise<void> {
           `\n  by place in a batch's run of rounds, first / second / later (n, p50 / p90, ms over the bound in all): ` +
           r.byPlace
             .map((l) => `${l.length}, ${q(l, 0.5)} / ${q(l, 0.9)}, ${fmt(l.reduce((sum, g) => sum + Math.max(0, g - timings.podStart), 0))}`)
-            .join('; '),
+            .join('; ') +
+          `\n  the longest runs of rounds (a batch's critical chain), mean ms per round (sim + kup): ` +
+          r.runs
+            .slice(0, 6)
+            .map((run) => {
+              const mean = (ms: number) => (ms / Math.max(1, run.rounds)).toFixed(0);
+              return `${run.rounds} x ${mean(run.gapMs)} (${mean(run.simMs)} + ${mean(run.kupMs)})`;
+            })
+            .join(', '),
       );
     }
     if (podWatch)
