@@ -54,10 +54,12 @@ export interface DrainOptions {
   dryRun?: DryRun;
   /**
    * The caller has cordoned the node and uncordons it (the rollout engine): the drain marks it unschedulable again
-   * with one request instead of reading it first, and a failed drain leaves it cordoned. Not with a dry run.
+   * with one request instead of reading it first (it may have been uncordoned since, across a restart of the caller),
+   * and a failed drain leaves it cordoned. `'just-now'`: the caller's own cordon was answered moments ago, so the
+   * drain does not repeat it (one round trip less, at the moment all of a batch's drains start). Not with a dry run.
    * @default false
    */
-  cordoned?: boolean;
+  cordoned?: boolean | 'just-now';
   /** `--skip-wait-for-delete-timeout`: skip pods deleted more than this many seconds ago; 0 never. @default 0 */
   skipWaitForDeleteTimeoutSeconds?: number;
   /** `--chunk-size`: page size of the pod list. @default 500 */
@@ -248,7 +250,7 @@ export async function drainNode(
     // 1. Cordon.
     try {
       if (options.cordoned && dryRun === 'none') {
-        await markUnschedulable(conn, nodeName, { signal, clock });
+        if (options.cordoned !== 'just-now') await markUnschedulable(conn, nodeName, { signal, clock });
         nodeCordoned = true;
         emit({ type: 'cordoned', node: nodeName, alreadyCordoned: true, dryRun });
       } else {
@@ -263,7 +265,13 @@ export async function drainNode(
       return fail(apiError('cannot cordon the node', err));
     }
 
-    // 2. List the node's pods, once.
+    // 2. List the node's pods, once; and the DaemonSets at the same time. kubectl GETs the DaemonSet of every
+    // DaemonSet pod after listing the pods: one LIST alongside answers the same question without a round trip more,
+    // at the moment a batch's drains all start. A DaemonSet it does not show (created since) is looked up on its own.
+    const daemonSetList = sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o)).then(
+      (list) => new Set(list.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`)),
+      (err: unknown) => err,
+    );
     const pods: V1Pod[] = [];
     let listVersion = '';
     try {
@@ -289,23 +297,15 @@ export async function drainNode(
       return fail(apiError('cannot list its pods', err));
     }
 
-    // 3. The DaemonSets the pods name, each looked up once, then kubectl's filters.
+    // 3. The DaemonSets the pods name (from the list, else each looked up once), then kubectl's filters.
     const daemonSets = new Map<string, ReturnType<DaemonSetLookup>>();
     const wanted = daemonSetsToLookUp(pods);
     try {
-      if (wanted.length > 1) {
-        // kubectl GETs the DaemonSet of every DaemonSet pod; one LIST answers the same question for all of them.
-        try {
-          const all = await sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o));
-          const present = new Set(all.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`));
-          for (const { namespace, name } of wanted)
-            daemonSets.set(`${namespace}/${name}`, present.has(`${namespace}/${name}`) ? 'found' : 'not-found');
-        } catch (err) {
-          if (signal.aborted) throw err;
-          for (const { namespace, name } of wanted) daemonSets.set(`${namespace}/${name}`, { error: messageOf(err) });
-        }
-      }
-      for (const { namespace, name } of wanted.length === 1 ? wanted : []) {
+      const listed = await daemonSetList;
+      if (signal.aborted) throw signal.reason;
+      const present = listed instanceof Set ? listed : new Set<string>();
+      for (const { namespace, name } of wanted) if (present.has(`${namespace}/${name}`)) daemonSets.set(`${namespace}/${name}`, 'found');
+      for (const { namespace, name } of wanted.filter((d) => !daemonSets.has(`${d.namespace}/${d.name}`))) {
         try {
           await sendWithRetry(conn, signal, clock, (o) => conn.apps.readNamespacedDaemonSet({ namespace, name }, o));
           daemonSets.set(`${namespace}/${name}`, 'found');
