@@ -653,7 +653,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
     }
   });
 
-  it('a node its caller cordoned (the engine): one PATCH each, no read of the node, and a failed drain leaves it cordoned', async () => {
+  it('a node its caller cordoned (the engine): one PATCH each (none when just now), no read of the node, and a failed drain leaves it cordoned', async () => {
     const c = await startCase(
       drainScenario('cordoned', `  - { kind: Deployment, name: web, replicas: 2, pdb: { minAvailable: 2 } }`),
       { expectOnTarget: 2 },
@@ -670,6 +670,12 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       assert.equal(r.nodeCordoned, true);
       assert.deepEqual([(await reads()) - readsBefore, (await patches()) - patchesBefore], [0, 2]);
       assert.equal(await isCordoned(c.cluster, TARGET), true);
+      // Cordoned by the caller just now: the drain does not repeat it.
+      const [readsThen, patchesThen] = [await reads(), await patches()];
+      const again = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, cordoned: 'just-now', timeoutMs: 500 });
+      failed(again);
+      assert.equal(again.nodeCordoned, true);
+      assert.deepEqual([(await reads()) - readsThen, (await patches()) - patchesThen], [0, 0]);
       await assert.rejects(markUnschedulable(c.conn, 'workers-9'), (err: unknown) => err instanceof DrainError && err.code === DrainErrorCode.nodeNotFound);
     } finally {
       await c.stop();

@@ -70,8 +70,10 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
       }
       case 'cordon':
         await markUnschedulable(ctx.conn, effect.node, { signal });
+        cordonedAt(ctx.conn).set(effect.node, ctx.clock.now());
         return ok();
       case 'uncordon':
+        cordonedAt(ctx.conn).delete(effect.node);
         await uncordonNode(ctx.conn, effect.node, { signal });
         return ok();
       case 'drain':
@@ -155,6 +157,19 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
   }
 }
 
+/**
+ * When this process last cordoned each node, by cluster. A drain right after its step's cordon need not cordon again;
+ * one that runs later (after a pause, or in a kup restarted since) does, as the node may have been uncordoned.
+ */
+const cordons = new WeakMap<ClusterConnection, Map<string, number>>();
+const FRESH_CORDON_MS = 5_000;
+
+function cordonedAt(conn: ClusterConnection): Map<string, number> {
+  let nodes = cordons.get(conn);
+  if (!nodes) cordons.set(conn, (nodes = new Map<string, number>()));
+  return nodes;
+}
+
 /** The budget gate of each cluster's drains running now, and how many use it (it goes when the last one ends). */
 const sharedGates = new WeakMap<ClusterConnection, { gate: PdbGate; users: number; stop: AbortController }>();
 
@@ -184,13 +199,16 @@ async function withSharedGate<T>(conn: ClusterConnection, use: (gate: PdbGate) =
 }
 
 async function drain(effect: Extract<ActionEffect, { type: 'drain' }>, ctx: EngineContext, signal: AbortSignal): Promise<RunEvent> {
+  const at = cordonedAt(ctx.conn).get(effect.node);
+  cordonedAt(ctx.conn).delete(effect.node);
+  const justCordoned = at !== undefined && ctx.clock.now() - at < FRESH_CORDON_MS;
   const result = await withSharedGate(ctx.conn, (pdbGate) =>
     drainNode(ctx.conn, effect.node, {
       pdbGate,
       ignoreDaemonSets: true,
       deleteEmptyDirData: true,
       // The run cordoned the node in its step before, and uncordons it where the node stays.
-      cordoned: true,
+      cordoned: justCordoned ? 'just-now' : true,
       timeoutMs: ctx.settings.drainTimeoutMs,
       // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
       disableEviction: effect.force,
