@@ -7,6 +7,7 @@ import type { RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { ClusterError, ClusterErrorCode } from './errors.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { sharedAgent } from './requests.ts';
 import type { RateLimiterOptions } from './rate-limiter.ts';
 
 /** Where a cluster's kubeconfig comes from. */
@@ -55,7 +56,7 @@ export function connect(options: ConnectOptions): ClusterConnection {
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ClusterError(ClusterErrorCode.kubeconfig, 'the kubeconfig has no current cluster: pass --context');
-  return {
+  const conn: ClusterConnection = {
     name: cluster.name,
     server: cluster.server,
     kubeConfig: kc,
@@ -63,13 +64,18 @@ export function connect(options: ConnectOptions): ClusterConnection {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     policy: kc.makeApiClient(k8s.PolicyV1Api),
     limiter: new RateLimiter(options.rate),
-    getText: (path, signal) => getText(kc, cluster.server, path, signal),
+    getText: (path, signal) => getText(conn, path, signal),
   };
+  return conn;
 }
 
-async function getText(kc: k8s.KubeConfig, server: string, path: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+async function getText(conn: ClusterConnection, path: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+  const server = conn.server;
   const opts: RequestOptions = { method: 'GET', headers: { Accept: 'application/json, text/plain, */*' } };
-  await kc.applyToHTTPSOptions(opts);
+  await conn.kubeConfig.applyToHTTPSOptions(opts);
+  // Over the connection's keep-alive pool, not the new agent (a new TLS connection) client-node makes each time.
+  const agent = await sharedAgent(conn);
+  if (agent) opts.agent = agent;
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, server), { ...opts, ...(signal ? { signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];

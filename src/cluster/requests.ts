@@ -5,45 +5,77 @@
  * a drain's 110 evictions were 110 TLS handshakes).
  */
 import { Agent } from 'node:https';
-import type { RequestOptions } from 'node:https';
+import type { AgentOptions, RequestOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { Observable } from '@kubernetes/client-node';
 import type {
   ConfigurationOptions,
+  KubeConfig,
   ObservableMiddleware,
   RequestContext,
   ResponseContext,
 } from '@kubernetes/client-node';
 import type { ClusterConnection } from './connect.ts';
 
-const agents = new WeakMap<ClusterConnection, Promise<Agent | undefined>>();
+/** The connection pools of one cluster connection: requests, and watches (which hold a connection each). */
+interface Pools {
+  readonly requests: Agent;
+  readonly watches: Agent;
+}
+
+const pools = new WeakMap<ClusterConnection, Promise<Pools | undefined>>();
 
 /**
- * One keep-alive https.Agent per connection, with the TLS settings of its kubeconfig. None (client-node's own agent
- * per request) for plain HTTP or a cluster behind a proxy, whose agents client-node builds itself.
+ * Keep-alive https.Agents per connection, with the TLS settings of its kubeconfig parsed once (one secure context)
+ * and TLS sessions resumed across connections. None (client-node's own agent per request) for plain HTTP or a
+ * cluster behind a proxy, whose agents client-node builds itself.
  */
-function sharedAgent(conn: ClusterConnection): Promise<Agent | undefined> {
-  let agent = agents.get(conn);
-  if (!agent) {
-    agent = (async () => {
+function poolsOf(conn: ClusterConnection): Promise<Pools | undefined> {
+  let found = pools.get(conn);
+  if (!found) {
+    found = (async () => {
       const cluster = conn.kubeConfig.getCurrentCluster();
       if (!cluster || cluster.proxyUrl || !cluster.server.startsWith('https:')) return undefined;
       const tls: RequestOptions = {};
       await conn.kubeConfig.applyToHTTPSOptions(tls);
-      return new Agent({
+      const options: AgentOptions = {
         keepAlive: true,
-        maxSockets: 64,
-        ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-        ...(tls.key !== undefined ? { key: tls.key } : {}),
-        ...(tls.pfx !== undefined ? { pfx: tls.pfx } : {}),
-        ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+        secureContext: createSecureContext({
+          ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+          ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+          ...(tls.key !== undefined ? { key: tls.key } : {}),
+          ...(tls.pfx !== undefined ? { pfx: tls.pfx } : {}),
+          ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+        }),
         ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
         ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
-      });
+      };
+      return { requests: new Agent({ ...options, maxSockets: 64 }), watches: new Agent(options) };
     })().catch(() => undefined);
-    agents.set(conn, agent);
+    pools.set(conn, found);
   }
-  return agent;
+  return found;
+}
+
+/** The connection's pool for requests (64 connections at most). */
+export async function sharedAgent(conn: ClusterConnection): Promise<Agent | undefined> {
+  return (await poolsOf(conn))?.requests;
+}
+
+/**
+ * The connection's kubeconfig as client-node's Watch should use it: over the connection's pool for watches. Its own
+ * agent per watch is a new TLS handshake each, for kup and the API server alike, and a batch's node waits and drains
+ * start tens of watches at once.
+ */
+export function watchConfig(conn: ClusterConnection): KubeConfig {
+  const kc = conn.kubeConfig;
+  const config = Object.create(kc) as KubeConfig;
+  config.applyToFetchOptions = async (opts) => {
+    const init = await kc.applyToFetchOptions(opts);
+    const agent = (await poolsOf(conn))?.watches;
+    return agent ? { ...init, agent } : init;
+  };
+  return config;
 }
 
 /** Per-request options for client-node 1.4's object-parameter API: the signal, extra headers, a shared agent. */

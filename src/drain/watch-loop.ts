@@ -6,6 +6,7 @@
  */
 import { Watch } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
+import { watchConfig } from '../cluster/requests.ts';
 import { backoffDelay } from './backoff.ts';
 import type { DrainClock } from './types.ts';
 
@@ -70,7 +71,7 @@ export async function runResumableWatch(conn: ClusterConnection, options: Resuma
         signal.removeEventListener('abort', onStop);
         resolve({ expired: expired || codeOf(err) === 410, err, events });
       };
-      new Watch(conn.kubeConfig)
+      new Watch(watchConfig(conn))
         .watch(
           options.path,
           {

@@ -6,7 +6,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { V1Node } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../cluster/connect.ts';
 import { statusOf } from '../../cluster/errors.ts';
-import { send } from '../../cluster/requests.ts';
+import { send, watchConfig } from '../../cluster/requests.ts';
 import type { EngineClock } from '../context.ts';
 
 /** What a node must show to count as ready for the run. */
@@ -106,7 +106,7 @@ function watchOnce(
     const onAbort = () => finish();
     const timer = setTimeout(finish, ms);
     signal.addEventListener('abort', onAbort, { once: true });
-    new Watch(conn.kubeConfig)
+    new Watch(watchConfig(conn))
       .watch(
         '/api/v1/nodes',
         { fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: false },
