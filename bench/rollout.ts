@@ -8,7 +8,8 @@
  *
  *   npm run bench:rollout -- [--nodes 1000] [--pods 10000] [--from 1.35.5] [--to 1.36.1] [--keep] [--profile DIR] [--evictions]
  *
- * `--keep` leaves the data directory (the run and its events) in place and prints where it is; `--profile DIR` writes
+ * `--keep` leaves the data directory (the run and its events, and with `--rounds` the budgets' statuses as seen, in
+ * budget-events.json) in place and prints where it is; `--profile DIR` writes
  * V8 CPU profiles of the kup and kube-sim processes there (open them in Chrome's DevTools); `--evictions` watches
  * the pods during the run (a load of its own on the sim) and prints the bound again with the pods each drain found;
  * `--rounds` watches the budgets and splits each budget round into the sim's share (an eviction until the budget
@@ -665,6 +666,8 @@ async function main(): Promise<void> {
 
     podWatch?.abort();
     budgetWatch?.abort();
+    // With --keep, the budgets' statuses as the watch saw them (ms since the bench started), to follow one chain.
+    if (values.keep && budgetWatch) writeFileSync(join(dir, 'budget-events.json'), JSON.stringify(Object.fromEntries(budgetEvents)));
     const requestsAfter = await requestCounts(sim.cluster);
     const store = openSqliteStore({ dataDir });
     let state: RunState;
