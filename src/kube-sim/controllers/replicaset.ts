@@ -33,7 +33,7 @@ export function startReplicaSetController(runtime: SimRuntime): () => void {
     (key) => {
       if (!stopped) syncReplicaSet(runtime, queue, requeue, orphans, key);
     },
-    { name: 'replicaset' },
+    { name: 'replicaset', ignoreOwnWrites: true },
   );
   const requeue = delayedRequeue(runtime, queue);
   const orphans = new OrphanIndex();
