@@ -13,19 +13,19 @@ import { createApiHandler } from './api/http-server.ts';
 import { ApiMetrics } from './api/metrics.ts';
 import { Registry, rfc3339 } from './api/registry.ts';
 import type { ApiContext, ServerVersion } from './api/request-context.ts';
-import { ALL_RESOURCES, servedResources } from './api/resources.ts';
+import { servedResources } from './api/resources.ts';
 import type { ResourceDef } from './api/resources.ts';
 import { startAvailabilityMonitor } from './controllers/availability.ts';
 import { startControllers } from './controllers/start.ts';
 import { buildCluster } from './infra/build.ts';
 import { createInfraHandler } from './infra/handler.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
-import type { KubeObject, OwnerReference } from './model/wire.ts';
+import type { KubeObject } from './model/wire.ts';
 import type { Cancel, Machine, SimFaults, SimRuntime } from './runtime.ts';
 import { kindDef } from './runtime.ts';
 import { defaultDemoScenario } from './scenario/generate.ts';
 import type { Scenario } from './scenario/types.ts';
-import { ObjectStore } from './store/object-store.ts';
+import { createClusterStore } from './store/cluster-store.ts';
 import { generateServingPki } from './tls.ts';
 
 /** Options of startSimCluster. */
@@ -63,15 +63,7 @@ export interface SimCluster {
 export async function startSimCluster(options: SimClusterOptions = {}): Promise<SimCluster> {
   const scenario = options.scenario ?? defaultDemoScenario();
   const token = options.token ?? randomBytes(24).toString('hex');
-  const store = new ObjectStore({ historyLimit: options.historyLimit ?? 100_000 });
-  for (const def of ALL_RESOURCES) store.register(def.storage, { group: def.group, plural: def.plural });
-  store.addIndex('core/pods', 'spec.nodeName', (o) => {
-    const node = o.spec?.['nodeName'];
-    return typeof node === 'string' && node ? [node] : [];
-  });
-  for (const storage of store.storages()) {
-    store.addIndex(storage, 'owner', (o) => (o.metadata.ownerReferences ?? []).map((r: OwnerReference) => r.uid));
-  }
+  const store = createClusterStore({ historyLimit: options.historyLimit ?? 100_000 });
   const registry = new Registry(store, Date.now);
   const metrics = new ApiMetrics();
   const timers = new Set<NodeJS.Timeout>();

@@ -4,13 +4,13 @@
  * by default so tests run at once.
  */
 import { Registry } from '../api/registry.ts';
-import { ALL_RESOURCES } from '../api/resources.ts';
 import type { KubeObject, OwnerReference } from '../model/wire.ts';
 import type { Cancel, Machine, SimFaults, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { ZERO_DELAY_TIMINGS } from '../scenario/defaults.ts';
 import type { Timings } from '../scenario/types.ts';
-import { ObjectStore } from '../store/object-store.ts';
+import { createClusterStore } from '../store/cluster-store.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 
 /** Options of createTestRuntime. */
 export interface TestRuntimeOptions {
@@ -85,18 +85,9 @@ export interface TestRuntime extends SimRuntime {
   stop(): void;
 }
 
-/** Registers every kube-sim collection and the indexes controllers rely on ('spec.nodeName' on pods, 'owner'). */
+/** A store as a simulated cluster has it (every collection, the indexes controllers rely on). */
 export function createTestStore(): ObjectStore {
-  const store = new ObjectStore();
-  for (const def of ALL_RESOURCES) store.register(def.storage, { group: def.group, plural: def.plural });
-  store.addIndex('core/pods', 'spec.nodeName', (o) => {
-    const node = o.spec?.['nodeName'];
-    return typeof node === 'string' && node ? [node] : [];
-  });
-  for (const storage of store.storages()) {
-    store.addIndex(storage, 'owner', (o) => (o.metadata.ownerReferences ?? []).map((r: OwnerReference) => r.uid));
-  }
-  return store;
+  return createClusterStore();
 }
 
 /** Builds a SimRuntime over a fresh store, for unit tests. Call `stop()` at the end of the test. */
