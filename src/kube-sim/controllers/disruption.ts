@@ -468,7 +468,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     (key) => {
       if (!stopped) sync(key);
     },
-    { name: 'disruption', ignoreOwnWrites: true },
+    { name: 'disruption' },
   );
   const staleQueue = new WorkQueue(
     runtime,

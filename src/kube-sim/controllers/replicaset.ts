@@ -33,7 +33,7 @@ export function startReplicaSetController(runtime: SimRuntime): () => void {
     (key) => {
       if (!stopped) syncReplicaSet(runtime, queue, requeue, orphans, key);
     },
-    { name: 'replicaset', ignoreOwnWrites: true },
+    { name: 'replicaset' },
   );
   const requeue = delayedRequeue(runtime, queue);
   const orphans = new OrphanIndex();

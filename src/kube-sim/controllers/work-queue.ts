@@ -17,13 +17,6 @@ export interface WorkQueueOptions {
   batchSize?: number;
   /** First retry delay after an error, doubled per failure, capped at 5 s. @default 50 */
   retryBaseMs?: number;
-  /**
-   * A key added while it is being processed is not queued again: the only writes that happen then are the sync's own
-   * (store listeners only queue), and a sync that reads its results back as it goes has nothing left to do for them.
-   * For controllers whose sync is complete in one pass (the ReplicaSet's pods created and counted, a budget's status
-   * written): a ReplicaSet that replaces an evicted pod was otherwise synced twice for each. @default false
-   */
-  ignoreOwnWrites?: boolean;
 }
 
 /** A deduplicating, batching work queue. */
@@ -32,8 +25,6 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private scheduled = false;
   private draining = false;
-  /** The key being processed now. */
-  private current: string | undefined;
   private readonly batchSize: number;
   private readonly retryBaseMs: number;
 
@@ -48,7 +39,6 @@ export class WorkQueue {
 
   /** Queues a key for processing. */
   add(key: string): void {
-    if (this.options.ignoreOwnWrites && key === this.current) return;
     this.pending.add(key);
     this.schedule();
   }
@@ -90,7 +80,6 @@ export class WorkQueue {
     for (const key of this.pending) {
       if (n++ >= this.batchSize) break;
       this.pending.delete(key);
-      this.current = key;
       try {
         this.process(key);
         this.failures.delete(key);
@@ -102,8 +91,6 @@ export class WorkQueue {
           console.error(`kube-sim ${this.options.name}: ${key}: ${(err as Error).message} (retry in ${delay} ms)`);
         }
         this.addAfter(key, delay);
-      } finally {
-        this.current = undefined;
       }
     }
   }
