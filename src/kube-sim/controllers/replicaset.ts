@@ -352,10 +352,9 @@ export function controllerRefTo(owner: KubeObject): OwnerReference {
   return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
-/** Objects of a storage whose controller is `owner`, through the 'owner' index. */
+/** Objects of a storage whose controller is `owner`, through the 'controller' index. */
 export function ownedBy(store: ObjectStore, storage: string, owner: KubeObject): KubeObject[] {
-  const uid = owner.metadata.uid;
-  return store.byIndex(storage, 'owner', uid).filter((o) => controllerOf(o)?.uid === uid);
+  return store.byIndex(storage, 'controller', owner.metadata.uid);
 }
 
 /** The pods `owner` controls. */
