@@ -220,7 +220,7 @@ class DeploymentSync {
    */
   private replicaSets(create: boolean): { newRS: KubeObject | undefined; oldRSs: KubeObject[]; collided?: boolean } {
     const template = normalizedTemplate(this.spec['template']);
-    const wanted = semanticJson(template);
+    const wanted = semanticKey(template);
     const all = [...this.rsByName.values()].sort(byCreation);
     const existing = all.find((rs) => templateKey(rs) === wanted);
     const oldRSs = all.filter((rs) => rs !== existing);
@@ -308,7 +308,7 @@ class DeploymentSync {
       if (
         existing &&
         controllerOf(existing)?.uid === d.metadata.uid &&
-        templateKey(existing) === semanticJson(template)
+        templateKey(existing) === semanticKey(template)
       ) {
         this.rsByName.set(name, existing);
         return existing;
@@ -743,6 +743,19 @@ function templateKey(rs: KubeObject): string {
 }
 
 const templateKeys = new WeakMap<Record<string, unknown>, string>();
+
+/**
+ * `semanticJson` of a Deployment's normalized template, kept while the template lives (normalized templates are cached
+ * per stored template, and stored objects are never mutated): a Deployment is synced after every status change of its
+ * ReplicaSets, a few times for each pod a drain evicts.
+ */
+function semanticKey(template: Record<string, unknown>): string {
+  let key = semanticKeys.get(template);
+  if (key === undefined) semanticKeys.set(template, (key = semanticJson(template)));
+  return key;
+}
+
+const semanticKeys = new WeakMap<Record<string, unknown>, string>();
 
 function specReplicas(rs: KubeObject): number {
   return int(rec(rs.spec)['replicas'], 1);
