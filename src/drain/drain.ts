@@ -270,7 +270,7 @@ export async function drainNode(
     // at the moment a batch's drains all start. A DaemonSet it does not show (created since) is looked up on its own.
     const daemonSetList = sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o)).then(
       (list) => new Set(list.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`)),
-      (err: unknown) => err,
+      () => new Set<string>(), // a failed list: every DaemonSet is looked up on its own
     );
     const pods: V1Pod[] = [];
     let listVersion = '';
@@ -301,9 +301,8 @@ export async function drainNode(
     const daemonSets = new Map<string, ReturnType<DaemonSetLookup>>();
     const wanted = daemonSetsToLookUp(pods);
     try {
-      const listed = await daemonSetList;
+      const present = await daemonSetList;
       if (signal.aborted) throw signal.reason;
-      const present = listed instanceof Set ? listed : new Set<string>();
       for (const { namespace, name } of wanted) if (present.has(`${namespace}/${name}`)) daemonSets.set(`${namespace}/${name}`, 'found');
       for (const { namespace, name } of wanted.filter((d) => !daemonSets.has(`${d.namespace}/${d.name}`))) {
         try {

@@ -135,9 +135,9 @@ function indexEntry(values: Map<string, Map<string, KubeObject>>, value: string)
   return entry;
 }
 
-/** The merge of two sorted arrays of distinct keys. */
-function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
-  if (b.length === 0) return a.slice();
+/** The merge of two sorted arrays of distinct keys (`a` itself when `b` is empty). */
+function mergeSorted(a: string[], b: readonly string[]): string[] {
+  if (b.length === 0) return a;
   const out = new Array<string>(a.length + b.length);
   let i = 0;
   let j = 0;
