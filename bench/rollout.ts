@@ -170,6 +170,17 @@ function phaseLabel(phase: PlanPhase): string {
 
 // ---- what the run did ----------------------------------------------------------------------------------------------
 
+/** One pool batch as it ran: its longest step (and that step's actions), its gate, its whole time. */
+interface MeasuredBatch {
+  readonly key: string;
+  readonly steps: number;
+  readonly longestStepMs: number;
+  /** The longest step's time from the batch's start to its first action's start, then per action. */
+  readonly longestStep: ReadonlyMap<string, number>;
+  readonly gateMs: number;
+  readonly totalMs: number;
+}
+
 /** Where a run's time went, from its events. */
 interface Measured {
   readonly totalMs: number;
@@ -178,7 +189,7 @@ interface Measured {
   /** Per action: how many, total ms, longest. */
   readonly actions: ReadonlyMap<string, { n: number; ms: number; max: number }>;
   /** Per pool batch: its longest step, its gate, and its whole time from the end of the batch before. */
-  readonly batches: readonly { key: string; steps: number; longestStepMs: number; gateMs: number; totalMs: number }[];
+  readonly batches: readonly MeasuredBatch[];
 }
 
 function measure(state: RunState, events: readonly StoredRunEvent[]): Measured {
@@ -201,27 +212,33 @@ function measure(state: RunState, events: readonly StoredRunEvent[]): Measured {
     actions.set(action, a);
   };
   const phases = new Map<string, number>();
-  const batches: { key: string; steps: number; longestStepMs: number; gateMs: number; totalMs: number }[] = [];
+  const batches: MeasuredBatch[] = [];
   let phaseStart = precheckDone;
   for (const phase of state.plan.phases) {
     let batchStart = phaseStart;
     for (const batch of phase.batches) {
       let stepsEnd = batchStart;
       let longest = 0;
+      let longestStep = new Map<string, number>();
       for (const step of batch.steps) {
         const own = byStep.get(step.key) ?? [];
         // A step's first action starts when the step does: its `started` event, else the batch's start.
         let t = own.find((e) => e.outcome === 'started')?.at ?? batchStart;
         const begin = t;
+        const times = new Map([['start', begin - batchStart]]);
         for (const action of stepActions(step)) {
           const done = own.find(
             (e) => e.outcome === 'succeeded' && (e.data as { action?: string } | undefined)?.action === action,
           );
           if (!done) continue;
           note(action, done.at - t);
+          times.set(action, done.at - t);
           t = done.at;
         }
-        longest = Math.max(longest, t - begin);
+        if (t - begin > longest) {
+          longest = t - begin;
+          longestStep = times;
+        }
         stepsEnd = Math.max(stepsEnd, t);
       }
       let end = stepsEnd;
@@ -238,6 +255,7 @@ function measure(state: RunState, events: readonly StoredRunEvent[]): Measured {
           key: batch.key,
           steps: batch.steps.length,
           longestStepMs: longest,
+          longestStep,
           gateMs: end - stepsEnd,
           totalMs: end - batchStart,
         });
@@ -733,6 +751,32 @@ async function main(): Promise<void> {
         `  ${pad(b.key.split('/').slice(-3).join('/'), 30)}${pad(`${b.steps} nodes`, 10)}run ${pad(`${b.totalMs} ms`, 10)} (step ${b.longestStepMs} + gate ${b.gateMs})  bound ${pad(`${own?.ms ?? 0} ms`, 10)} ${own?.rounds ?? 0} eviction round(s)`,
       );
     }
+
+    // Each batch's time over its bound, by where its longest step spent it: against the model's share (the drain its
+    // rounds, the boot nodeBoot, the rest nothing); what is left is the time between the longest step's end and the
+    // last one's.
+    const overBy = new Map<string, number>();
+    const add = (part: string, ms: number) => overBy.set(part, (overBy.get(part) ?? 0) + ms);
+    for (const b of m.batches) {
+      const rounds = bound.batches.get(b.key)?.rounds ?? 0;
+      const model = (part: string): number => {
+        if (part === 'drain')
+          return rounds > 0 ? Math.max(timings.podTermination, timings.podStart) + (rounds - 1) * timings.podStart : 0;
+        return part === 'wait-node-ready' ? timings.nodeBoot : 0;
+      };
+      let accounted = 0;
+      for (const [part, ms] of b.longestStep) {
+        add(part, ms - model(part));
+        accounted += ms;
+      }
+      add('gate', b.gateMs);
+      add('rest', b.totalMs - accounted - b.gateMs);
+    }
+    console.log(
+      `  over the bound in all pool batches, by part of each one's longest step: ${[...overBy]
+        .map(([part, ms]) => `${part} ${fmt(ms)}`)
+        .join(', ')}`,
+    );
 
     const deltas = [...requestsAfter.byKind.entries()]
       .map(([k, n]): [string, number] => [k, n - (requestsBefore.byKind.get(k) ?? 0)])
