@@ -12,6 +12,14 @@
  * written by one eviction while others are in flight does not hand their disruptions out a second time. A wait also
  * ends after `maxMs` without a new status of its budget, so a missed event costs time, never the drain; if budgets
  * cannot be listed (RBAC), waits are plain sleeps and no budget is named.
+ *
+ * With a {@link RoundEstimate} (the engine shares one per cluster), the gate also spreads the evictions that have time
+ * to spare. The drains of a batch all last as long as the longest line behind one budget (a budget allowing one
+ * disruption with 30 pods on the batch's nodes: 30 rounds, each a replacement started and Ready). A pod whose budget
+ * allows its eviction now but whose own line is shorter is held back a random part of half that slack before it takes
+ * the disruption, instead of joining a flood of hundreds of evictions, replacements and terminations in the same
+ * second: the controllers, the scheduler and the kubelets then serve the longest line's rounds first, which is what
+ * the batch waits for. Without a measured round, nothing is held back.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
@@ -30,6 +38,29 @@ export interface PdbGateOptions {
   /** Stops the gate's watch (the drain's signal). */
   signal: AbortSignal;
   clock: DrainClock;
+  /** The cluster's budget rounds as measured so far (updated by this gate): enables holding back what can wait. */
+  rounds?: RoundEstimate;
+  /** [0,1) for the spread of what is held back. @default Math.random */
+  random?: () => number;
+}
+
+/**
+ * How long one round of a budget takes on a cluster: from a disruption given until the budget allows the next (the
+ * evicted pod's replacement created, scheduled, started and Ready), as gates measured it on pods that had waited for
+ * it. Kept across gates, so each batch starts with what the batches before it measured.
+ */
+export class RoundEstimate {
+  private ms: number | undefined;
+
+  /** The estimate in ms; undefined until a round was measured. */
+  get value(): number | undefined {
+    return this.ms;
+  }
+
+  /** Adds one measured round (a moving average: recent rounds count most). */
+  observe(ms: number): void {
+    this.ms = this.ms === undefined ? ms : this.ms * 0.8 + ms * 0.2;
+  }
 }
 
 /** Lets blocked evictions go when their budget allows, and names the budgets holding a pod. */
@@ -54,8 +85,8 @@ export interface PdbGate {
   ): Promise<GateOutcome>;
   /** The eviction `pod` was given a disruption for did not take it (refused, failed, a dry run): give it back. */
   release(pdb: PdbRef, pod: string): void;
-  /** What the gate did, for tests and benchmarks. */
-  readonly stats: { watches: number; relists: number; grants: number };
+  /** What the gate did, for tests and benchmarks: `held` pods held back to spread the load, for `heldMs` in all. */
+  readonly stats: { watches: number; relists: number; grants: number; held: number; heldMs: number };
   /** Stops watching; resolves when the watch loop has ended. */
   close(): Promise<void>;
 }
@@ -70,11 +101,19 @@ interface Budget {
   /** Pods given a disruption that no status seen has counted yet (not in its disruptedPods), with when. */
   given: Map<string, number>;
   waiters: Waiter[];
+  /** The most disruptions a status seen allowed: how many pods one round lets go. */
+  maxAllowed: number;
+  /** Pods held back before taking a disruption this budget allows. */
+  holding: number;
+  /** When a disruption was last given (a round starts). */
+  lastGrantAt: number | undefined;
 }
 
 /** A pod waiting for a disruption of one budget. */
 interface Waiter {
   readonly pod: string;
+  /** When it started waiting. */
+  readonly since: number;
   readonly grant: () => void;
   /** A new status of the budget was seen since the waiter's timeout was last armed. */
   news: boolean;
@@ -85,6 +124,9 @@ interface Waiter {
  * (missed during a relist, or an eviction the disruption controller already forgot), after which it is free again.
  */
 const GIVEN_TTL_MS = 10_000;
+
+/** The longest a pod is held back to spread a batch's evictions. */
+const MAX_HOLD_MS = 30_000;
 
 function keyOf(namespace: string | undefined, name: string | undefined): string {
   return `${namespace ?? ''}/${name ?? ''}`;
@@ -99,29 +141,53 @@ function asBudget(obj: unknown): V1PodDisruptionBudget | undefined {
 /** A gate over every PDB of the cluster. */
 export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions): PdbGate {
   const { clock, signal } = options;
+  const random = options.random ?? Math.random;
   const budgets = new Map<string, Budget>();
-  const stats = { watches: 0, relists: 0, grants: 0 };
+  /** Budgets with pods waiting or held back: where the longest line is. */
+  const busy = new Set<Budget>();
+  const stats = { watches: 0, relists: 0, grants: 0, held: 0, heldMs: 0 };
   let listed: Promise<{ ok: true; resourceVersion: string } | { ok: false }> | undefined;
   let watching: Promise<void> | undefined;
 
   const budget = (ref: PdbRef): Budget => {
     const key = keyOf(ref.namespace, ref.name);
     let b = budgets.get(key);
-    if (!b) budgets.set(key, (b = { ref, object: {}, version: '', allowed: 0, given: new Map(), waiters: [] }));
+    if (!b) {
+      b = { ref, object: {}, version: '', allowed: 0, given: new Map(), waiters: [], maxAllowed: 0, holding: 0, lastGrantAt: undefined };
+      budgets.set(key, b);
+    }
     return b;
   };
   const free = (b: Budget) => b.allowed - b.given.size;
   const grant = (b: Budget, pod: string) => {
     b.given.set(pod, clock.now());
+    b.lastGrantAt = clock.now();
     stats.grants += 1;
   };
   const pump = (b: Budget) => {
+    let first = true;
     while (b.waiters.length > 0 && free(b) > 0) {
       const next = b.waiters.shift();
       if (!next) break;
+      // A pod that waited through the whole round since the last disruption given measures that round.
+      if (first && b.lastGrantAt !== undefined && next.since <= b.lastGrantAt) options.rounds?.observe(clock.now() - b.lastGrantAt);
+      first = false;
       grant(b, next.pod);
       next.grant();
     }
+    if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+  };
+  /** Rounds the pods asking for a disruption of `b` need, counting `extra` more. */
+  const roundsOf = (b: Budget, extra = 0) =>
+    Math.ceil((b.waiters.length + b.given.size + b.holding + extra) / Math.max(1, b.maxAllowed));
+  /** How long to hold back a pod `b` would let go now: a random part of half the rounds its line can spare. */
+  const holdBack = (b: Budget): number => {
+    const roundMs = options.rounds?.value;
+    if (roundMs === undefined) return 0;
+    let longest = 0;
+    for (const other of busy) longest = Math.max(longest, roundsOf(other));
+    const spare = longest - roundsOf(b, 1) - 1;
+    return spare > 0 ? Math.min(MAX_HOLD_MS, (random() * spare * roundMs) / 2) : 0;
   };
   const observe = (obj: unknown) => {
     const pdb = asBudget(obj);
@@ -132,6 +198,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     if (b.version === version) return;
     b.version = version;
     b.allowed = pdb.status?.disruptionsAllowed ?? 0;
+    b.maxAllowed = Math.max(b.maxAllowed, b.allowed);
     // The disruptions this status counts (in disruptedPods, and so out of disruptionsAllowed) are no longer owed.
     const disrupted = pdb.status?.disruptedPods ?? {};
     const expired = clock.now() - GIVEN_TTL_MS;
@@ -221,6 +288,23 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       await watch();
       const b = budget(pdb);
       if (free(b) > 0) {
+        const hold = holdBack(b);
+        if (hold > 0) {
+          stats.held += 1;
+          stats.heldMs += hold;
+          b.holding += 1;
+          busy.add(b);
+          try {
+            await clock.sleep(hold, waitSignal);
+          } finally {
+            b.holding -= 1;
+            if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+          }
+          // The budget went away meanwhile: nothing holds the pod any more.
+          if (budgets.get(keyOf(pdb.namespace, pdb.name)) !== b) return 'allowed';
+        }
+      }
+      if (free(b) > 0) {
         grant(b, pod); // the last status seen still has a disruption nobody was given: take it now
         return 'allowed';
       }
@@ -231,6 +315,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
           waitSignal.removeEventListener('abort', onAbort);
           const i = b.waiters.indexOf(waiter);
           if (i >= 0) b.waiters.splice(i, 1);
+          if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
         };
         const onAbort = () => {
           done();
@@ -240,8 +325,9 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
           done();
           resolve('allowed');
         };
-        const waiter: Waiter = { pod, grant: onGrant, news: false };
+        const waiter: Waiter = { pod, since: clock.now(), grant: onGrant, news: false };
         b.waiters.push(waiter);
+        busy.add(b);
         waitSignal.addEventListener('abort', onAbort, { once: true });
         onQueued?.();
         // The timeout is for silence (a status the watch missed), not for a long line: while the budget's statuses

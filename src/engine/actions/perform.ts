@@ -12,7 +12,7 @@ import { systemClock } from '../../drain/clock.ts';
 import { drainNode } from '../../drain/drain.ts';
 import { DrainErrorCode, type PodIssue } from '../../drain/errors.ts';
 import type { PdbGate } from '../../drain/pdb-gate.ts';
-import { createPdbGate } from '../../drain/pdb-gate.ts';
+import { RoundEstimate, createPdbGate } from '../../drain/pdb-gate.ts';
 import type { NodeTarget } from '../../rollout/plan.ts';
 import type { ActionEffect, BlockedPod, RunEvent } from '../../rollout/machine/types.ts';
 import type { EngineContext } from '../context.ts';
@@ -173,6 +173,9 @@ function cordonedAt(conn: ClusterConnection): Map<string, number> {
 /** The budget gate of each cluster's drains running now, and how many use it (it goes when the last one ends). */
 const sharedGates = new WeakMap<ClusterConnection, { gate: PdbGate; users: number; stop: AbortController }>();
 
+/** Each cluster's budget rounds as its gates measured them: a batch's gate spreads its evictions with them. */
+const roundEstimates = new WeakMap<ClusterConnection, RoundEstimate>();
+
 /**
  * Runs `use` with the budget gate shared by the drains of a batch: one watch of the budgets instead of one per node,
  * and a disruption a budget allows goes to one pod of the batch, not to one pod per drain (all but one of which the
@@ -182,7 +185,9 @@ async function withSharedGate<T>(conn: ClusterConnection, use: (gate: PdbGate) =
   let shared = sharedGates.get(conn);
   if (!shared) {
     const stop = new AbortController();
-    shared = { gate: createPdbGate(conn, { signal: stop.signal, clock: systemClock }), users: 0, stop };
+    let rounds = roundEstimates.get(conn);
+    if (!rounds) roundEstimates.set(conn, (rounds = new RoundEstimate()));
+    shared = { gate: createPdbGate(conn, { signal: stop.signal, clock: systemClock, rounds }), users: 0, stop };
     sharedGates.set(conn, shared);
   }
   shared.users += 1;
