@@ -58,7 +58,8 @@ export interface RemovePodOptions {
   gate?: PdbGate;
   /**
    * Before the first request, wait for the pod's budget to allow a disruption (a Ready, running pod under exactly
-   * one budget, the only kind the budget check applies to): saves one refused request per pod kept waiting.
+   * one budget, the only kind the budget check applies to): saves one refused request per pod kept waiting. A
+   * Ready, running pod under no budget waits for what the gate's spreading asks (`PdbGate.spread`).
    * Only for real evictions: a server dry-run takes nothing from the budget. @default false
    */
   waitForBudgetFirst?: boolean;
@@ -187,7 +188,8 @@ export async function removePod(
   if (options.waitForBudgetFirst && options.gate && signal && budgetApplies(pod)) {
     const holds = await options.gate.holdsFor(pod);
     const hold = holds[0];
-    if (holds.length === 1 && hold) {
+    if (holds.length === 0) await options.gate.spread(signal);
+    else if (holds.length === 1 && hold) {
       const outcome = await options.gate.wait(hold.pdb, podName, { maxMs: gateMaxMs, fallbackMs: 0 }, signal, () =>
         options.onBlocked?.({
           holds,

@@ -83,6 +83,11 @@ export interface PdbGate {
     signal: AbortSignal,
     onQueued?: () => void,
   ): Promise<GateOutcome>;
+  /**
+   * For a pod no budget guards: resolves at once, or after holding it back as a pod of a one-round line is (see
+   * the module's comment) when the longest line leaves it time to spare.
+   */
+  spread(signal: AbortSignal): Promise<void>;
   /** The eviction `pod` was given a disruption for did not take it (refused, failed, a dry run): give it back. */
   release(pdb: PdbRef, pod: string): void;
   /** What the gate did, for tests and benchmarks: `held` pods held back to spread the load, for `heldMs` in all. */
@@ -180,14 +185,21 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
   /** Rounds the pods asking for a disruption of `b` need, counting `extra` more. */
   const roundsOf = (b: Budget, extra = 0) =>
     Math.ceil((b.waiters.length + b.given.size + b.holding + extra) / Math.max(1, b.maxAllowed));
-  /** How long to hold back a pod `b` would let go now: a random part of half the rounds its line can spare. */
-  const holdBack = (b: Budget): number => {
+  /**
+   * How long to hold back a pod whose own line takes `rounds` (with it): a random part of half the rounds it can
+   * spare against the longest line.
+   */
+  const holdBack = (rounds: number): number => {
     const roundMs = options.rounds?.value;
     if (roundMs === undefined) return 0;
     let longest = 0;
     for (const other of busy) longest = Math.max(longest, roundsOf(other));
-    const spare = longest - roundsOf(b, 1) - 1;
-    return spare > 0 ? Math.min(MAX_HOLD_MS, (random() * spare * roundMs) / 2) : 0;
+    const spare = longest - rounds - 1;
+    if (spare <= 0) return 0;
+    const hold = Math.min(MAX_HOLD_MS, (random() * spare * roundMs) / 2);
+    stats.held += 1;
+    stats.heldMs += hold;
+    return hold;
   };
   const observe = (obj: unknown) => {
     const pdb = asBudget(obj);
@@ -275,6 +287,11 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       }
       return holds;
     },
+    async spread(spreadSignal) {
+      if (!(await ready())) return;
+      const hold = holdBack(1);
+      if (hold > 0) await clock.sleep(hold, spreadSignal);
+    },
     release(pdb, pod) {
       const b = budgets.get(keyOf(pdb.namespace, pdb.name));
       if (b?.given.delete(pod)) pump(b);
@@ -288,10 +305,8 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       await watch();
       const b = budget(pdb);
       if (free(b) > 0) {
-        const hold = holdBack(b);
+        const hold = holdBack(roundsOf(b, 1));
         if (hold > 0) {
-          stats.held += 1;
-          stats.heldMs += hold;
           b.holding += 1;
           busy.add(b);
           try {

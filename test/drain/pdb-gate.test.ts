@@ -34,6 +34,7 @@ describe('the budget gate', { timeout: 60_000 }, () => {
       // Without a measured round, nothing is held back.
       const plain = createPdbGate(c.conn, { signal: stop.signal, clock: systemClock });
       assert.equal(await plain.wait(widePdb, wide[0] ?? '', WAIT, stop.signal), 'allowed');
+      await plain.spread(stop.signal);
       assert.equal(plain.stats.held, 0);
 
       const rounds = new RoundEstimate();
@@ -50,10 +51,15 @@ describe('the budget gate', { timeout: 60_000 }, () => {
       assert.equal(gate.stats.held, 1);
       assert.equal(gate.stats.heldMs, 200);
       assert.ok(waited >= 190, `held ${waited} ms`);
+      // A pod no budget guards is a line of one round: held back the same.
+      const unguarded = performance.now();
+      await gate.spread(stop.signal);
+      assert.ok(performance.now() - unguarded >= 190);
+      assert.deepEqual([gate.stats.held, gate.stats.heldMs], [2, 400]);
       // The longest line itself is never held back: a chain pod given back its disruption goes at once.
       gate.release(chainPdb, chain[0] ?? '');
       assert.equal(await Promise.race([queued[0], new Promise((r) => setTimeout(() => r('still waiting'), 100))]), 'allowed');
-      assert.equal(gate.stats.held, 1);
+      assert.equal(gate.stats.held, 2);
     } finally {
       stop.abort(new Error('test over'));
       await c.stop();
