@@ -169,6 +169,10 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     b.lastGrantAt = clock.now();
     stats.grants += 1;
   };
+  /** Takes `b` out of `busy` once no pod waits on it or is held back by it. */
+  const settle = (b: Budget) => {
+    if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+  };
   const pump = (b: Budget) => {
     let first = true;
     while (b.waiters.length > 0 && free(b) > 0) {
@@ -180,7 +184,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       grant(b, next.pod);
       next.grant();
     }
-    if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+    settle(b);
   };
   /** Rounds the pods asking for a disruption of `b` need, counting `extra` more. */
   const roundsOf = (b: Budget, extra = 0) =>
@@ -313,7 +317,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
             await clock.sleep(hold, waitSignal);
           } finally {
             b.holding -= 1;
-            if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+            settle(b);
           }
           // The budget went away meanwhile: nothing holds the pod any more.
           if (budgets.get(keyOf(pdb.namespace, pdb.name)) !== b) return 'allowed';
@@ -330,7 +334,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
           waitSignal.removeEventListener('abort', onAbort);
           const i = b.waiters.indexOf(waiter);
           if (i >= 0) b.waiters.splice(i, 1);
-          if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+          settle(b);
         };
         const onAbort = () => {
           done();
