@@ -106,8 +106,7 @@ function criticalPathBound(plan: RolloutPlan, timings: RolloutTimings, cluster: 
     const ms = phase.batches.reduce((sum, batch) => {
       const steps = Math.max(0, ...batch.steps.map((s) => stepBound(s, timings, cluster)));
       const rounds = budgetRounds(batch.steps, cluster);
-      const drains =
-        rounds > 0 ? Math.max(timings.podTermination, timings.podStart) + (rounds - 1) * timings.podStart : 0;
+      const drains = drainsBound(rounds, timings);
       // A new node's DaemonSet pods (kube-proxy, the CNI: every node runs some) start once it is Ready.
       const newNodes = batch.steps.some((s) => s.kind === 'worker-node' && s.strategy === 'replace')
         ? timings.podStart
@@ -120,6 +119,11 @@ function criticalPathBound(plan: RolloutPlan, timings: RolloutTimings, cluster: 
     return { key: phase.key, label: phaseLabel(phase), batches: phase.batches.length, ms };
   });
   return { totalMs: phases.reduce((sum, p) => sum + p.ms, 0), phases, budgetRoundsMs, batches };
+}
+
+/** What a batch's drains take together in `rounds` budget rounds: the last round's pods terminate, each other's start. */
+function drainsBound(rounds: number, t: RolloutTimings): number {
+  return rounds > 0 ? Math.max(t.podTermination, t.podStart) + (rounds - 1) * t.podStart : 0;
 }
 
 /** The time a step takes before and after its drain (the drains of a batch are counted together). */
@@ -760,8 +764,7 @@ async function main(): Promise<void> {
     for (const b of m.batches) {
       const rounds = bound.batches.get(b.key)?.rounds ?? 0;
       const model = (part: string): number => {
-        if (part === 'drain')
-          return rounds > 0 ? Math.max(timings.podTermination, timings.podStart) + (rounds - 1) * timings.podStart : 0;
+        if (part === 'drain') return drainsBound(rounds, timings);
         return part === 'wait-node-ready' ? timings.nodeBoot : 0;
       };
       let accounted = 0;

@@ -174,13 +174,14 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
   };
   const pump = (b: Budget) => {
-    let first = true;
+    // A pod that waited through the whole round since the last disruption given measures that round.
+    const head = b.waiters[0];
+    if (head && free(b) > 0 && b.lastGrantAt !== undefined && head.since <= b.lastGrantAt) {
+      options.rounds?.observe(clock.now() - b.lastGrantAt);
+    }
     while (b.waiters.length > 0 && free(b) > 0) {
       const next = b.waiters.shift();
       if (!next) break;
-      // A pod that waited through the whole round since the last disruption given measures that round.
-      if (first && b.lastGrantAt !== undefined && next.since <= b.lastGrantAt) options.rounds?.observe(clock.now() - b.lastGrantAt);
-      first = false;
       grant(b, next.pod);
       next.grant();
     }
