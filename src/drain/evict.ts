@@ -19,6 +19,7 @@ import { abortReason } from './abort.ts';
 import { retryDelay } from './backoff.ts';
 import type { PdbHold } from './errors.ts';
 import type { PdbGate } from './pdb-gate.ts';
+import { budgetApplies } from './pdb-gate.ts';
 import { send } from '../cluster/requests.ts';
 import type { Semaphore } from './semaphore.ts';
 import type { DrainClock, DryRun, PdbRef } from './types.ts';
@@ -157,13 +158,6 @@ async function attempt(conn: ClusterConnection, pod: V1Pod, options: RemovePodOp
     }
   };
   await (options.slots ? options.slots.run(request, options.signal) : request());
-}
-
-/** Whether the API server checks a budget to evict this pod: running, Ready, not terminating (else it just deletes). */
-function budgetApplies(pod: V1Pod): boolean {
-  if (pod.metadata?.deletionTimestamp) return false;
-  if (pod.status?.phase !== 'Running') return false;
-  return (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /**

@@ -19,12 +19,15 @@
  * allows its eviction now but whose own line is shorter is held back a random part of half that slack before it takes
  * the disruption, instead of joining a flood of hundreds of evictions, replacements and terminations in the same
  * second: the controllers, the scheduler and the kubelets then serve the longest line's rounds first, which is what
- * the batch waits for. Without a measured round, nothing is held back.
+ * the batch waits for. Without a measured round, nothing is held back. The lines are known only as the drains ask:
+ * the first drains of a batch would go before the longest line is seen, so a caller that knows which nodes it will
+ * drain can {@link PdbGate.forecast} their pods, which then count in their budgets' lines until they ask themselves.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../cluster/connect.ts';
 import { abortReason } from './abort.ts';
 import type { PdbHold } from './errors.ts';
+import { controllerOf } from './filters.ts';
 import { send } from '../cluster/requests.ts';
 import { selectorMatches } from './selectors.ts';
 import type { DrainClock, PdbRef } from './types.ts';
@@ -88,6 +91,13 @@ export interface PdbGate {
    * the module's comment) when the longest line leaves it time to spare.
    */
   spread(signal: AbortSignal): Promise<void>;
+  /**
+   * Pods a drain of `node` is about to evict (read before it starts): each one its budget checks counts in that
+   * budget's line (for holding back the others) until it asks for a disruption itself, or `node` is withdrawn.
+   */
+  forecast(node: string, pods: readonly V1Pod[]): Promise<void>;
+  /** The drain of `node` ended (or will not come): its forecast pods that did not ask no longer count. */
+  withdraw(node: string): void;
   /** The eviction `pod` was given a disruption for did not take it (refused, failed, a dry run): give it back. */
   release(pdb: PdbRef, pod: string): void;
   /** What the gate did, for tests and benchmarks: `held` pods held back to spread the load, for `heldMs` in all. */
@@ -112,6 +122,8 @@ interface Budget {
   holding: number;
   /** When a disruption was last given (a round starts). */
   lastGrantAt: number | undefined;
+  /** Pods a forecast drain will ask for a disruption of this budget, not asking yet. */
+  expected: Set<string>;
 }
 
 /** A pod waiting for a disruption of one budget. */
@@ -133,6 +145,16 @@ const GIVEN_TTL_MS = 10_000;
 /** The longest a pod is held back to spread a batch's evictions. */
 const MAX_HOLD_MS = 30_000;
 
+/**
+ * Whether the API server checks a budget to evict this pod: running, Ready, not terminating (else it just deletes:
+ * apiserver pod/storage/eviction.go).
+ */
+export function budgetApplies(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  if (pod.status?.phase !== 'Running') return false;
+  return (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 function keyOf(namespace: string | undefined, name: string | undefined): string {
   return `${namespace ?? ''}/${name ?? ''}`;
 }
@@ -148,8 +170,10 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
   const { clock, signal } = options;
   const random = options.random ?? Math.random;
   const budgets = new Map<string, Budget>();
-  /** Budgets with pods waiting or held back: where the longest line is. */
+  /** Budgets with pods waiting, held back or forecast: where the longest line is. */
   const busy = new Set<Budget>();
+  /** The forecast pods of each node, by budget. */
+  const forecasts = new Map<string, { b: Budget; pod: string }[]>();
   const stats = { watches: 0, relists: 0, grants: 0, held: 0, heldMs: 0 };
   let listed: Promise<{ ok: true; resourceVersion: string } | { ok: false }> | undefined;
   let watching: Promise<void> | undefined;
@@ -158,7 +182,18 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     const key = keyOf(ref.namespace, ref.name);
     let b = budgets.get(key);
     if (!b) {
-      b = { ref, object: {}, version: '', allowed: 0, given: new Map(), waiters: [], maxAllowed: 0, holding: 0, lastGrantAt: undefined };
+      b = {
+        ref,
+        object: {},
+        version: '',
+        allowed: 0,
+        given: new Map(),
+        waiters: [],
+        maxAllowed: 0,
+        holding: 0,
+        lastGrantAt: undefined,
+        expected: new Set(),
+      };
       budgets.set(key, b);
     }
     return b;
@@ -169,9 +204,9 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     b.lastGrantAt = clock.now();
     stats.grants += 1;
   };
-  /** Takes `b` out of `busy` once no pod waits on it or is held back by it. */
+  /** Takes `b` out of `busy` once no pod waits on it, is held back by it or is expected. */
   const settle = (b: Budget) => {
-    if (b.waiters.length === 0 && b.holding === 0) busy.delete(b);
+    if (b.waiters.length === 0 && b.holding === 0 && b.expected.size === 0) busy.delete(b);
   };
   const pump = (b: Budget) => {
     // A pod that waited through the whole round since the last disruption given measures that round.
@@ -189,7 +224,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
   };
   /** Rounds the pods asking for a disruption of `b` need, counting `extra` more. */
   const roundsOf = (b: Budget, extra = 0) =>
-    Math.ceil((b.waiters.length + b.given.size + b.holding + extra) / Math.max(1, b.maxAllowed));
+    Math.ceil((b.waiters.length + b.given.size + b.holding + b.expected.size + extra) / Math.max(1, b.maxAllowed));
   /**
    * How long to hold back a pod whose own line takes `rounds` (with it): a random part of half the rounds it can
    * spare against the longest line.
@@ -273,17 +308,25 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     });
   };
 
+  /** The budgets (as last seen) that select `pod`. */
+  const selecting = (pod: V1Pod): Budget[] => {
+    const namespace = pod.metadata?.namespace ?? '';
+    const labels = pod.metadata?.labels ?? {};
+    const found: Budget[] = [];
+    for (const b of budgets.values()) {
+      if (b.ref.namespace === namespace && b.version !== '' && selectorMatches(b.object.spec?.selector, labels))
+        found.push(b);
+    }
+    return found;
+  };
+
   return {
     stats,
     ready,
     async holdsFor(pod) {
       if (!(await ready())) return [];
-      const namespace = pod.metadata?.namespace ?? '';
-      const labels = pod.metadata?.labels ?? {};
       const holds: PdbHold[] = [];
-      for (const b of budgets.values()) {
-        if (b.ref.namespace !== namespace || b.version === '' || !selectorMatches(b.object.spec?.selector, labels))
-          continue;
+      for (const b of selecting(pod)) {
         const status = b.object.status;
         holds.push({
           pdb: b.ref,
@@ -297,6 +340,28 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       const hold = holdBack(1);
       if (hold > 0) await clock.sleep(hold, spreadSignal);
     },
+    async forecast(node, pods) {
+      if (!(await ready())) return;
+      const own = forecasts.get(node) ?? [];
+      forecasts.set(node, own);
+      for (const pod of pods) {
+        // Only what the drain will ask the gate for: an eviction its one budget checks (see evict.ts).
+        if (!budgetApplies(pod) || controllerOf(pod)?.kind === 'DaemonSet') continue;
+        const [b, ...more] = selecting(pod);
+        const name = pod.metadata?.name ?? '';
+        if (!b || more.length > 0 || b.expected.has(name)) continue;
+        b.expected.add(name);
+        busy.add(b);
+        own.push({ b, pod: name });
+      }
+    },
+    withdraw(node) {
+      for (const { b, pod } of forecasts.get(node) ?? []) {
+        b.expected.delete(pod);
+        settle(b);
+      }
+      forecasts.delete(node);
+    },
     release(pdb, pod) {
       const b = budgets.get(keyOf(pdb.namespace, pdb.name));
       if (b?.given.delete(pod)) pump(b);
@@ -309,6 +374,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
       }
       await watch();
       const b = budget(pdb);
+      b.expected.delete(pod); // it asks now: it counts as a waiter or a holding from here
       if (free(b) > 0) {
         const hold = holdBack(roundsOf(b, 1));
         if (hold > 0) {

@@ -88,16 +88,25 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         await ctx.provider.upgradeWorkerNodeInPlace(effect.node, target, effect.idempotencyKey, signal);
         return ok();
       }
-      case 'wait-node-ready':
-        await waitForNodeReady(
-          ctx.conn,
-          effect.node,
-          effect.target ? workerTarget(effect.target) : {},
-          ctx.settings.nodeReadyTimeoutMs,
-          ctx.clock,
-          signal,
-        );
+      case 'wait-node-ready': {
+        // While the replacement boots, the budget gate learns what the old node's drain will evict.
+        const forecast = effect.thenDrains !== undefined ? forecastDrain(ctx.conn, effect.thenDrains) : undefined;
+        try {
+          await waitForNodeReady(
+            ctx.conn,
+            effect.node,
+            effect.target ? workerTarget(effect.target) : {},
+            ctx.settings.nodeReadyTimeoutMs,
+            ctx.clock,
+            signal,
+          );
+        } catch (err) {
+          forecast?.end();
+          throw err;
+        }
+        forecast?.endIn(FORECAST_GRACE_MS);
         return ok();
+      }
       case 'delete-old-node':
         await ctx.provider.deleteWorkerNode(effect.node, effect.idempotencyKey, signal);
         return ok();
@@ -170,18 +179,18 @@ function cordonedAt(conn: ClusterConnection): Map<string, number> {
   return nodes;
 }
 
-/** The budget gate of each cluster's drains running now, and how many use it (it goes when the last one ends). */
+/** The budget gate of each cluster's drains running now (and forecast), and how many use it (it goes with the last). */
 const sharedGates = new WeakMap<ClusterConnection, { gate: PdbGate; users: number; stop: AbortController }>();
 
 /** Each cluster's budget rounds as its gates measured them: a batch's gate spreads its evictions with them. */
 const roundEstimates = new WeakMap<ClusterConnection, RoundEstimate>();
 
 /**
- * Runs `use` with the budget gate shared by the drains of a batch: one watch of the budgets instead of one per node,
- * and a disruption a budget allows goes to one pod of the batch, not to one pod per drain (all but one of which the
- * API server would refuse with a 429: a third of a 1,000-node run's requests, bench/rollout.ts).
+ * The budget gate shared by the drains of a batch: one watch of the budgets instead of one per node, and a
+ * disruption a budget allows goes to one pod of the batch, not to one pod per drain (all but one of which the API
+ * server would refuse with a 429: a third of a 1,000-node run's requests, bench/rollout.ts). `release` once done.
  */
-async function withSharedGate<T>(conn: ClusterConnection, use: (gate: PdbGate) => Promise<T>): Promise<T> {
+function acquireGate(conn: ClusterConnection): { gate: PdbGate; release: () => Promise<void> } {
   let shared = sharedGates.get(conn);
   if (!shared) {
     const stop = new AbortController();
@@ -190,16 +199,87 @@ async function withSharedGate<T>(conn: ClusterConnection, use: (gate: PdbGate) =
     shared = { gate: createPdbGate(conn, { signal: stop.signal, clock: systemClock, rounds }), users: 0, stop };
     sharedGates.set(conn, shared);
   }
-  shared.users += 1;
-  try {
-    return await use(shared.gate);
-  } finally {
-    shared.users -= 1;
-    if (shared.users === 0) {
+  const own = shared;
+  own.users += 1;
+  let released = false;
+  return {
+    gate: own.gate,
+    async release() {
+      if (released) return;
+      released = true;
+      own.users -= 1;
+      if (own.users > 0) return;
       sharedGates.delete(conn);
-      shared.stop.abort(new Error('no drain uses the budget gate any more'));
-      await shared.gate.close();
-    }
+      own.stop.abort(new Error('no drain uses the budget gate any more'));
+      await own.gate.close();
+    },
+  };
+}
+
+/** A drain's pods told to the gate ahead of it (see {@link forecastDrain}). */
+interface Forecast {
+  /** The pods were read and told. */
+  landed: boolean;
+  /** The forecast ends: its pods that did not ask no longer count. */
+  end(): void;
+  /** Ends it after `ms` unless it ended before (a drain that does not come: a run paused in between). */
+  endIn(ms: number): void;
+}
+
+/** Each cluster's forecasts, by the node to be drained. */
+const forecasts = new WeakMap<ClusterConnection, Map<string, Forecast>>();
+
+/** How long a forecast outlives the wait it was made in, for the node's cordon and the start of its drain. */
+const FORECAST_GRACE_MS = 30_000;
+
+/**
+ * Tells the cluster's budget gate which pods a drain of `node` will evict before it starts (while a surge
+ * replacement boots): a batch's drains start one after the other as their replacements come up, and the first ones
+ * would otherwise go before the batch's longest budget line is known, all at once, and not be spread (pdb-gate.ts).
+ * Best effort: a failed read forecasts nothing. The node's drain ends it.
+ */
+function forecastDrain(conn: ClusterConnection, node: string): Forecast {
+  let nodes = forecasts.get(conn);
+  if (!nodes) forecasts.set(conn, (nodes = new Map<string, Forecast>()));
+  const known = nodes.get(node);
+  if (known) return known;
+  const { gate, release } = acquireGate(conn);
+  const stop = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const forecast: Forecast = {
+    landed: false,
+    end() {
+      if (nodes.get(node) !== forecast) return;
+      nodes.delete(node);
+      clearTimeout(timer);
+      stop.abort(new Error(`the forecast of ${node}'s drain ended`));
+      gate.withdraw(node);
+      void release();
+    },
+    endIn(ms) {
+      clearTimeout(timer);
+      timer = setTimeout(() => forecast.end(), ms);
+      timer.unref();
+    },
+  };
+  nodes.set(node, forecast);
+  send(conn, stop.signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }, o))
+    .then(async (list) => {
+      if (nodes.get(node) !== forecast) return;
+      await gate.forecast(node, list.items);
+      forecast.landed = true;
+    })
+    .catch(() => forecast.end());
+  return forecast;
+}
+
+/** Runs `use` with the cluster's shared budget gate ({@link acquireGate}). */
+async function withSharedGate<T>(conn: ClusterConnection, use: (gate: PdbGate) => Promise<T>): Promise<T> {
+  const { gate, release } = acquireGate(conn);
+  try {
+    return await use(gate);
+  } finally {
+    await release();
   }
 }
 
@@ -207,21 +287,29 @@ async function drain(effect: Extract<ActionEffect, { type: 'drain' }>, ctx: Engi
   const at = cordonedAt(ctx.conn).get(effect.node);
   cordonedAt(ctx.conn).delete(effect.node);
   const justCordoned = at !== undefined && ctx.clock.now() - at < FRESH_CORDON_MS;
-  const result = await withSharedGate(ctx.conn, (pdbGate) =>
-    drainNode(ctx.conn, effect.node, {
-      pdbGate,
-      ignoreDaemonSets: true,
-      deleteEmptyDirData: true,
-      // The run cordoned the node in its step before, and uncordons it where the node stays.
-      cordoned: justCordoned ? 'just-now' : true,
-      timeoutMs: ctx.settings.drainTimeoutMs,
-      // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
-      disableEviction: effect.force,
-      // kubectl's --force (delete pods no controller recreates) only when the operator acknowledged that blocker.
-      force: ctx.settings.acknowledgements.some((a) => a.rule === 'drain-refusals'),
-      signal,
-    }),
-  );
+  const result = await withSharedGate(ctx.conn, async (pdbGate) => {
+    // The drain's pods count in their budgets' lines as they ask; the forecast counts the rest until it ends. One
+    // still reading would land in the middle of the drain, counting pods already evicted: it is dropped.
+    const forecast = forecasts.get(ctx.conn)?.get(effect.node);
+    if (forecast && !forecast.landed) forecast.end();
+    try {
+      return await drainNode(ctx.conn, effect.node, {
+        pdbGate,
+        ignoreDaemonSets: true,
+        deleteEmptyDirData: true,
+        // The run cordoned the node in its step before, and uncordons it where the node stays.
+        cordoned: justCordoned ? 'just-now' : true,
+        timeoutMs: ctx.settings.drainTimeoutMs,
+        // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
+        disableEviction: effect.force,
+        // kubectl's --force (delete pods no controller recreates) only when the operator acknowledged that blocker.
+        force: ctx.settings.acknowledgements.some((a) => a.rule === 'drain-refusals'),
+        signal,
+      });
+    } finally {
+      forecast?.end();
+    }
+  });
   if (result.status === 'drained') return { type: 'step-succeeded', key: effect.key, action: 'drain', result: { message: `${result.evicted.length + result.deleted.length} pods moved` } };
   if (signal.aborted) throw signal.reason;
   if (result.error.code === DrainErrorCode.timedOut) {

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { PlanBatch } from '../plan.ts';
+import type { PlanBatch, PlanStep } from '../plan.ts';
+import { stepActions } from '../plan.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import type { ActionEffect, RollbackStep, RunState, UnitProgress } from './types.ts';
 import { currentNode, idempotencyKey, isTerminal, unitSpec } from './state.ts';
@@ -81,6 +82,7 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
         type: 'wait-node-ready',
         node: unit.newNode ?? node,
         ...(step.kind === 'worker-node' ? { target: step.to } : {}),
+        ...(unit.newNode !== undefined && drainsAfterReady(step) ? { thenDrains: node } : {}),
       };
     case 'delete-old-node':
       return {
@@ -97,6 +99,12 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
   throw new RunTransitionError(RunErrorCode.invalidState, `step ${unit.key} cannot perform ${flight.action}`, {
     runId: state.runId,
   });
+}
+
+/** Whether the step drains its node after waiting for a node to be Ready (a surge replacement). */
+function drainsAfterReady(step: PlanStep): boolean {
+  const actions = stepActions(step);
+  return actions.indexOf('drain') > actions.indexOf('wait-node-ready');
 }
 
 function gateEffect(

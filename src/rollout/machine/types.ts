@@ -428,7 +428,13 @@ export type Effect =
       readonly pool: string;
       readonly target: NodeTarget;
     })
-  | (EffectBase & { readonly type: 'wait-node-ready'; readonly node: string; readonly target?: NodeTarget })
+  | (EffectBase & {
+      readonly type: 'wait-node-ready';
+      readonly node: string;
+      readonly target?: NodeTarget;
+      /** The node the step drains once `node` is ready (a surge replacement's old node): known ahead of its drain. */
+      readonly thenDrains?: string;
+    })
   | (EffectBase & { readonly type: 'uncordon'; readonly node: string })
   | (EffectBase & { readonly type: 'delete-old-node'; readonly node: string; readonly replacedBy?: string })
   | (EffectBase & {
