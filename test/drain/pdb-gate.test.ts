@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
 import { systemClock } from '../../src/drain/clock.ts';
 import type { GateOutcome } from '../../src/drain/pdb-gate.ts';
 import { RoundEstimate, createPdbGate } from '../../src/drain/pdb-gate.ts';
@@ -59,6 +60,48 @@ describe('the budget gate', { timeout: 60_000 }, () => {
       // The longest line itself is never held back: a chain pod given back its disruption goes at once.
       gate.release(chainPdb, chain[0] ?? '');
       assert.equal(await Promise.race([queued[0], new Promise((r) => setTimeout(() => r('still waiting'), 100))]), 'allowed');
+      assert.equal(gate.stats.held, 2);
+    } finally {
+      stop.abort(new Error('test over'));
+      await c.stop();
+    }
+  });
+
+  it('counts a forecast drain\'s pods in their budget\'s line until they ask, or the drain is withdrawn', async () => {
+    const c = await startCase(
+      drainScenario(
+        'gate-forecast',
+        `  - { kind: Deployment, name: chain, replicas: 6, pdb: { maxUnavailable: 1 } }
+  - { kind: Deployment, name: wide, replicas: 4, pdb: { maxUnavailable: 4 } }`,
+      ),
+      { expectOnTarget: 10 },
+    );
+    const stop = new AbortController();
+    try {
+      const res = await api(c.cluster, 'GET', '/api/v1/pods');
+      const pods = ((res.body as { items?: V1Pod[] }).items ?? []).filter((p) => p.metadata?.namespace === 'default');
+      const chain = pods.filter((p) => p.metadata?.labels?.['app'] === 'chain');
+      const wide = pods.filter((p) => p.metadata?.labels?.['app'] === 'wide').map((p) => p.metadata?.name ?? '');
+      assert.equal(chain.length, 6);
+      const rounds = new RoundEstimate();
+      rounds.observe(200);
+      const gate = createPdbGate(c.conn, { signal: stop.signal, clock: systemClock, rounds, random: () => 0.5 });
+      // Nothing asks yet, but a drain to come will evict the six chain pods: a line of six rounds. Told twice, the
+      // pods count once.
+      await gate.forecast('worker-1', chain);
+      await gate.forecast('worker-1', chain.slice(0, 2));
+      // The wide pod's one round has 6 - 1 - 1 = 4 to spare: held back half of them at 0.5 (200 ms rounds).
+      assert.equal(await gate.wait({ namespace: 'default', name: 'wide' }, wide[0] ?? '', WAIT, stop.signal), 'allowed');
+      assert.deepEqual([gate.stats.held, gate.stats.heldMs], [1, 200]);
+      // A chain pod that asks is its own line's head, never held back (the five others still count).
+      const chainPdb = { namespace: 'default', name: 'chain' };
+      assert.equal(await gate.wait(chainPdb, chain[0]?.metadata?.name ?? '', WAIT, stop.signal), 'allowed');
+      await gate.spread(stop.signal);
+      assert.deepEqual([gate.stats.held, gate.stats.heldMs], [2, 400]);
+      // The drain ended: its pods that never asked are no longer a line, and nothing has time to spare.
+      gate.withdraw('worker-1');
+      assert.equal(await gate.wait({ namespace: 'default', name: 'wide' }, wide[1] ?? '', WAIT, stop.signal), 'allowed');
+      await gate.spread(stop.signal);
       assert.equal(gate.stats.held, 2);
     } finally {
       stop.abort(new Error('test over'));

@@ -84,11 +84,18 @@ describe('a happy run', () => {
   it('a surge node is created and Ready before the old node is cordoned and drained', () => {
     const d = setup({ pools: { w: 1 } });
     d.send({ type: 'started' });
-    d.run();
+    const waits: ActionEffect[] = [];
+    d.run((_, driver) => {
+      waits.push(...driver.queue.filter((e) => e.type === 'wait-node-ready'));
+      return false;
+    });
     const order = d.cluster.acted
       .filter((k) => k.startsWith('pool/w/1.31.4/batch-1/w-0/'))
       .map((k) => k.split('/').pop());
     assert.deepEqual(order, ['replace-node', 'wait-node-ready', 'cordon', 'drain', 'delete-old-node']);
+    // The wait for the new node names the node drained next, so its drain can be prepared meanwhile.
+    const wait = waits.find((e) => e.key === 'pool/w/1.31.4/batch-1/w-0');
+    assert.ok(wait?.type === 'wait-node-ready' && wait.node !== 'w-0' && wait.thenDrains === 'w-0', JSON.stringify(wait));
   });
 
   it('3 control-plane nodes + 2 pools x 10 through two minors with minimal workers', () => {
@@ -114,13 +121,17 @@ describe('a happy run', () => {
     const d = new Driver(createRunState(plan, { runId: 'run-ha', now: T0 }), new FakeCluster(topology));
     d.send({ type: 'started' });
     let maxCpInFlight = 0;
-    d.run((state) => {
+    const inPlaceWaits: ActionEffect[] = [];
+    d.run((state, driver) => {
       const flying = unitsOf(state, 'cp/').filter((u) => u.inFlight !== null).length;
       maxCpInFlight = Math.max(maxCpInFlight, flying);
+      inPlaceWaits.push(...driver.queue.filter((e) => e.type === 'wait-node-ready' && e.key.startsWith('pool/b/')));
       return false;
     });
     assert.equal(phaseOf(d), 'succeeded');
     assert.equal(maxCpInFlight, 1, 'control-plane nodes go one at a time');
+    // An in-place node is drained before it restarts: its wait has no drain after it.
+    assert.ok(inPlaceWaits.length > 0 && inPlaceWaits.every((e) => e.type === 'wait-node-ready' && e.thenDrains === undefined));
     const cpOrder = d.cluster.acted.filter((k) => k.endsWith('/upgrade-cp-node'));
     const hop1 = path.steps[0]?.to ?? '';
     assert.deepEqual(cpOrder, [
