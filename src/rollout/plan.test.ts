@@ -72,7 +72,7 @@ describe('buildPlan: a version upgrade', () => {
     const step = poolPhases(plan)[0]?.batches[0]?.steps[0] as WorkerNodeStep;
     assert.equal(step.strategy, 'replace');
     assert.equal(step.surge, true);
-    assert.deepEqual(stepActions(step), ['replace-node', 'wait-node-ready', 'cordon', 'drain', 'delete-old-node']);
+    assert.deepEqual(stepActions(step), ['replace-node', 'cordon', 'wait-node-ready', 'drain', 'delete-old-node']);
     assert.deepEqual(step.from, { version: '1.30.4', image: 'img-1.30.4' });
     assert.deepEqual(step.to, { version: '1.31.4' });
   });

@@ -397,8 +397,9 @@ export class PlanError extends Error {
 /**
  * The actions of a step, in order. Worker nodes:
  * - in place: cordon, drain, upgrade-node-in-place, wait-node-ready, uncordon;
- * - replacement with surge: replace-node (the new node), wait-node-ready (the new node), cordon, drain,
- *   delete-old-node;
+ * - replacement with surge: replace-node (the new node), cordon, wait-node-ready (the new node), drain,
+ *   delete-old-node. The old node is cordoned while its replacement boots, as Karpenter taints a node it disrupts
+ *   before its replacement is up: a pod scheduled there meanwhile would only be evicted again moments later;
  * - replacement without surge: cordon, drain, replace-node, wait-node-ready, delete-old-node.
  * A control-plane node: upgrade-cp-node, check-api-health.
  */
@@ -428,8 +429,8 @@ const IN_PLACE_ACTIONS: readonly ActionType[] = Object.freeze([
 ]);
 const SURGE_ACTIONS: readonly ActionType[] = Object.freeze([
   'replace-node',
-  'wait-node-ready',
   'cordon',
+  'wait-node-ready',
   'drain',
   'delete-old-node',
 ]);

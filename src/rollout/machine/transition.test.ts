@@ -81,7 +81,7 @@ describe('a happy run', () => {
     assert.ok(d.events.some((e) => e.key === 'pool/w/1.31.4/batch-2/w-1' && e.action === 'drain' && e.node === 'w-1'));
   });
 
-  it('a surge node is created and Ready before the old node is cordoned and drained', () => {
+  it('a surge node is created before the old node is cordoned, and Ready before it is drained', () => {
     const d = setup({ pools: { w: 1 } });
     d.send({ type: 'started' });
     const waits: ActionEffect[] = [];
@@ -92,7 +92,7 @@ describe('a happy run', () => {
     const order = d.cluster.acted
       .filter((k) => k.startsWith('pool/w/1.31.4/batch-1/w-0/'))
       .map((k) => k.split('/').pop());
-    assert.deepEqual(order, ['replace-node', 'wait-node-ready', 'cordon', 'drain', 'delete-old-node']);
+    assert.deepEqual(order, ['replace-node', 'cordon', 'wait-node-ready', 'drain', 'delete-old-node']);
     // The wait for the new node names the node drained next, so its drain can be prepared meanwhile.
     const wait = waits.find((e) => e.key === 'pool/w/1.31.4/batch-1/w-0');
     assert.ok(wait?.type === 'wait-node-ready' && wait.node !== 'w-0' && wait.thenDrains === 'w-0', JSON.stringify(wait));

@@ -112,7 +112,8 @@ export type RunPhase = RunStatus['phase'];
 
 /**
  * Where one step stands, named after its last finished action: a worker node goes pending -> cordoned -> drained
- * -> replaced/upgraded -> ready -> uncordoned (or old-node-deleted) -> done; with surge, replaced -> ready come first.
+ * -> replaced/upgraded -> ready -> uncordoned (or old-node-deleted) -> done; with surge, replaced comes first and
+ * ready before drained.
  */
 export type UnitStage =
   | 'pending'
