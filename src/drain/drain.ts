@@ -79,6 +79,12 @@ export interface DrainOptions {
    * it. @default a gate of the drain's own
    */
   pdbGate?: PdbGate;
+  /**
+   * Lists the cluster's DaemonSets (`namespace/name`), which the drain reads to tell a DaemonSet pod from an orphaned
+   * one. A caller running many drains at once may share one recent list among them; a DaemonSet created since is
+   * looked up on its own. @default {@link listDaemonSets}, one list per drain
+   */
+  daemonSets?: (conn: ClusterConnection, signal: AbortSignal, clock: DrainClock) => Promise<ReadonlySet<string>>;
   /** @default the system clock */
   clock?: DrainClock;
   /** [0,1) for jitter. @default Math.random */
@@ -103,6 +109,12 @@ export type DrainEvent =
   /** Every request is accepted; only these pods' termination is awaited. */
   | { type: 'waiting'; pods: PodRef[] }
   | { type: 'drained'; node: string; dryRun: DryRun };
+
+/** The cluster's DaemonSets, as `namespace/name`. */
+export async function listDaemonSets(conn: ClusterConnection, signal: AbortSignal, clock: DrainClock): Promise<ReadonlySet<string>> {
+  const list = await sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o));
+  return new Set(list.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`));
+}
 
 /** What a drain did; on failure, `error` says why and which pods are left, and `nodeCordoned` how the node is. */
 export type DrainResult = DrainSucceeded | DrainFailed;
@@ -268,8 +280,7 @@ export async function drainNode(
     // 2. List the node's pods, once; and the DaemonSets at the same time. kubectl GETs the DaemonSet of every
     // DaemonSet pod after listing the pods: one LIST alongside answers the same question without a round trip more,
     // at the moment a batch's drains all start. A DaemonSet it does not show (created since) is looked up on its own.
-    const daemonSetList = sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o)).then(
-      (list) => new Set(list.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`)),
+    const daemonSetList = (options.daemonSets ?? listDaemonSets)(conn, signal, clock).catch(
       () => new Set<string>(), // a failed list: every DaemonSet is looked up on its own
     );
     const pods: V1Pod[] = [];
