@@ -637,9 +637,10 @@ describe('the operator in control of a rollout', { timeout: 120_000 }, () => {
           `wait-node-ready of ${broken} failed: KUP-ENGINE-002: node ${broken} was not ready after 2s: Ready=`,
         ),
       );
-      assert.deepEqual(startedSteps(paused), { 'workers-0': 'replaced' });
+      assert.deepEqual(startedSteps(paused), { 'workers-0': 'cordoned' });
 
-      // Nothing else breaks: with surge the old node was not yet cordoned, the app serves, the next batch waits.
+      // Nothing else breaks: with surge the old node is cordoned while its replacement boots (ADR 004), but it still
+      // runs its pods; the app serves, the next batch waits.
       const machines = await poolMachines(fx.sim, 'workers');
       assert.deepEqual(
         machines.map((m) => [m.name, m.health]).sort(),
@@ -652,7 +653,7 @@ describe('the operator in control of a rollout', { timeout: 120_000 }, () => {
       const nodes = await listNodes(fx.sim);
       assert.deepEqual(
         nodes.filter((n) => n.unschedulable).map((n) => n.name),
-        [],
+        ['workers-0'],
       );
       assert.deepEqual(
         nodes.filter((n) => !n.ready).map((n) => n.name),
