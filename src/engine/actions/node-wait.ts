@@ -1,12 +1,15 @@
 /**
- * Waiting for a node to be Ready (and at the version and image it should run), on a watch of that one node: a
- * replacement boots in minutes, and polling every second would cost thousands of requests across a large run.
+ * Waiting for a node to be Ready (and at the version and image it should run), on a watch of the cluster's nodes
+ * that every wait on the connection shares: a replacement boots in minutes, and polling every second would cost
+ * thousands of requests across a large run.
  */
-import { Watch } from '@kubernetes/client-node';
 import type { V1Node } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../cluster/connect.ts';
 import { statusOf } from '../../cluster/errors.ts';
-import { send, watchConfig } from '../../cluster/requests.ts';
+import { send } from '../../cluster/requests.ts';
+import { abortReason } from '../../drain/abort.ts';
+import { backoffDelay } from '../../drain/backoff.ts';
+import { runResumableWatch } from '../../drain/watch-loop.ts';
 import type { EngineClock } from '../context.ts';
 
 /** What a node must show to count as ready for the run. */
@@ -30,7 +33,7 @@ export function nodeNotReadyReason(node: V1Node | undefined, target: NodeReadyTa
 }
 
 /** Resolves when the node is ready for the target; rejects with the last reason after `timeoutMs`. */
-export async function waitForNodeReady(
+export function waitForNodeReady(
   conn: ClusterConnection,
   name: string,
   target: NodeReadyTarget,
@@ -38,37 +41,66 @@ export async function waitForNodeReady(
   clock: EngineClock,
   signal: AbortSignal,
 ): Promise<void> {
-  const deadline = clock.now() + timeoutMs;
-  let last = 'not checked';
-  while (clock.now() < deadline) {
-    signal.throwIfAborted();
-    let node: V1Node | undefined;
-    let resourceVersion: string | undefined;
-    try {
-      const list = await send(conn, signal, (options) => conn.core.listNode({ fieldSelector: `metadata.name=${name}` }, options));
-      node = list.items[0];
-      resourceVersion = list.metadata?.resourceVersion;
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      last = `cannot read the node: ${(err as Error).message}`;
-      await clock.sleep(1000, signal);
-      continue;
-    }
-    const reason = nodeNotReadyReason(node, target);
-    if (reason === undefined) return;
-    last = reason;
-    // Watch this one node until it is ready or a slice of the deadline passes, then re-read (the watch may drop).
-    // A node the watch shows ready is ready: the watch delivers the node's versions in order, so reading it again
-    // would only repeat what it said.
-    const ready = await watchOnce(conn, name, resourceVersion, Math.min(30_000, Math.max(100, deadline - clock.now())), signal, (n) => {
-      // What the watch shows is the latest word on the node: a timeout names that, not the last read's.
-      const why = nodeNotReadyReason(n, target);
-      if (why !== undefined) last = why;
-      return why === undefined;
-    });
-    if (ready) return;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    let last = 'not checked';
+    let finished = false;
+    const stop = new AbortController();
+    const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      unsubscribe();
+      stop.abort();
+      signal.removeEventListener('abort', onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onAbort = () => finish(abortReason(signal));
+    /** What the cluster says of the node (undefined: not registered): the latest word, by watch or by read. */
+    const seen = (node: V1Node | undefined) => {
+      const why = nodeNotReadyReason(node, target);
+      if (why === undefined) finish();
+      else last = why;
+    };
+    // Subscribed before the first read, so that nothing between the read and the watch is missed.
+    const unsubscribe = sharedNodeWatch(conn, clock).subscribe(name, seen, () => void read());
+    signal.addEventListener('abort', onAbort, { once: true });
+    clock.sleep(timeoutMs, stop.signal).then(
+      () => finish(new NodeWaitTimeout(name, timeoutMs, last)),
+      () => undefined,
+    );
+    /** Reads the node; on failure, again a second later. */
+    const read = async (): Promise<void> => {
+      try {
+        seen(await readNode(conn, name, stop.signal));
+      } catch (err) {
+        if (finished) return;
+        last = `cannot read the node: ${(err as Error).message}`;
+        await clock.sleep(1000, stop.signal).then(read, () => undefined);
+      }
+    };
+    // A slow re-read too, in case the watch misses what it should have said.
+    const poll = (): void => {
+      clock.sleep(REREAD_MS, stop.signal).then(
+        () => read().then(poll),
+        () => undefined,
+      );
+    };
+    void read();
+    poll();
+  });
+}
+
+/** How often a wait reads its node again besides watching it. */
+const REREAD_MS = 30_000;
+
+async function readNode(conn: ClusterConnection, name: string, signal: AbortSignal): Promise<V1Node | undefined> {
+  try {
+    return await send(conn, signal, (options) => conn.core.readNode({ name }, options));
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
   }
-  throw new NodeWaitTimeout(name, timeoutMs, last);
 }
 
 /** A node that did not become ready in time. */
@@ -84,47 +116,108 @@ export class NodeWaitTimeout extends Error {
   }
 }
 
-function watchOnce(
-  conn: ClusterConnection,
-  name: string,
-  resourceVersion: string | undefined,
-  ms: number,
-  signal: AbortSignal,
-  done: (node: V1Node) => boolean,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    let finished = false;
-    let controller: AbortController | undefined;
-    const finish = (ready = false) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      controller?.abort();
-      resolve(ready && !signal.aborted);
+/** A wait's view of the shared watch: what a node became, and when the watch (re)started and a read is due. */
+interface Subscriber {
+  readonly seen: (node: V1Node | undefined) => void;
+  readonly reset: () => void;
+}
+
+/**
+ * One watch of the cluster's nodes for every wait on a connection, instead of a list and a watch of its own node
+ * each: a batch waits for tens of replacements at once, and each watch of its own was a new connection (ended by an
+ * abort, it cannot be reused), for kup and the API server alike. Nodes change rarely (the kubelet's heartbeats go to
+ * Leases), so the watch of all of them says little more than the waits need. It starts from the collection's current
+ * version, with no initial list, and asks its subscribers to read their node once it knows that version (and after
+ * a relist), so that nothing before it is missed. It stops once nobody has waited for a while.
+ */
+class NodeWatch {
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly stop = new AbortController();
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly conn: ClusterConnection,
+    private readonly clock: EngineClock,
+    private readonly onStopped: () => void,
+  ) {
+    void this.run();
+  }
+
+  /** Calls `seen` with each version of node `name` the watch sees; `reset` when the node must be read again. */
+  subscribe(name: string, seen: Subscriber['seen'], reset: Subscriber['reset']): () => void {
+    clearTimeout(this.idle);
+    const subscriber = { seen, reset };
+    let own = this.subscribers.get(name);
+    if (!own) this.subscribers.set(name, (own = new Set()));
+    own.add(subscriber);
+    return () => {
+      own.delete(subscriber);
+      if (own.size === 0 && this.subscribers.get(name) === own) this.subscribers.delete(name);
+      if (this.subscribers.size === 0) {
+        clearTimeout(this.idle);
+        this.idle = setTimeout(() => this.close(), NODE_WATCH_IDLE_MS);
+        this.idle.unref();
+      }
     };
-    const onAbort = () => finish();
-    const timer = setTimeout(finish, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-    new Watch(watchConfig(conn))
-      .watch(
-        '/api/v1/nodes',
-        { fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: false },
-        (_type: string, obj: V1Node) => {
-          if (done(obj)) finish(true);
-        },
-        (err: unknown) => {
-          // A closed or failed watch (410 included) just ends this slice: the caller re-reads the node.
-          if (err && statusOf(err) !== 410) setTimeout(finish, 200);
-          else finish();
-        },
-      )
-      .then(
-        (c) => {
-          controller = c;
-          if (finished) c.abort();
-        },
-        () => setTimeout(finish, 200),
-      );
-  });
+  }
+
+  private close(): void {
+    if (this.subscribers.size > 0) return;
+    this.onStopped();
+    this.stop.abort();
+  }
+
+  private resetAll(): void {
+    for (const own of this.subscribers.values()) for (const s of own) s.reset();
+  }
+
+  /** The collection's current version, from a list of at most one node. */
+  private async version(signal: AbortSignal): Promise<string> {
+    const list = await send(this.conn, signal, (o) => this.conn.core.listNode({ limit: 1 }, o));
+    return list.metadata?.resourceVersion ?? '';
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.stop;
+    let resourceVersion: string | undefined;
+    for (let failures = 0; resourceVersion === undefined; failures++) {
+      try {
+        resourceVersion = await this.version(signal);
+      } catch {
+        if (signal.aborted) return;
+        await this.clock.sleep(backoffDelay(failures), signal).catch(() => undefined);
+        if (signal.aborted) return;
+      }
+    }
+    this.resetAll();
+    await runResumableWatch(this.conn, {
+      path: '/api/v1/nodes',
+      resourceVersion,
+      relist: async (s) => ({ items: [], resourceVersion: await this.version(s) }),
+      onRelist: () => this.resetAll(),
+      onEvent: (type, obj) => {
+        const node = obj as V1Node;
+        const own = this.subscribers.get(node.metadata?.name ?? '');
+        for (const s of [...(own ?? [])]) s.seen(type === 'DELETED' ? undefined : node);
+      },
+      signal,
+      clock: this.clock,
+    });
+  }
+}
+
+/** How long the shared node watch outlives its last wait (the next batch's waits start within seconds). */
+const NODE_WATCH_IDLE_MS = 10_000;
+
+const nodeWatches = new WeakMap<ClusterConnection, NodeWatch>();
+
+function sharedNodeWatch(conn: ClusterConnection, clock: EngineClock): NodeWatch {
+  let watch = nodeWatches.get(conn);
+  if (!watch) {
+    const created: NodeWatch = new NodeWatch(conn, clock, () => {
+      if (nodeWatches.get(conn) === created) nodeWatches.delete(conn);
+    });
+    nodeWatches.set(conn, (watch = created));
+  }
+  return watch;
 }
