@@ -13,6 +13,7 @@ import { LeaseLostError } from '../persistence/errors.ts';
 import { pendingEffects } from '../rollout/machine/effects.ts';
 import { isTerminal } from '../rollout/machine/state.ts';
 import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.ts';
+import { closeIdleNodeWatch } from './actions/node-wait.ts';
 import { performEffect } from './actions/perform.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
@@ -149,6 +150,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
     await flushing;
     await store.runs.releaseLease(runId, owner).catch(() => false);
+    closeIdleNodeWatch(ctx.conn);
   }
   return state;
 

@@ -86,3 +86,27 @@ describe('waitForNodeReady', () => {
     assert.ok(Date.now() - started < 2_000, 'aborted within the watch slice');
   });
 });
+
+describe('waitForNodeReady, many at once', () => {
+  it('waits share one watch of the nodes: one WATCH and one list of the collection for all of them', async () => {
+    const cluster = await startFromYaml(SCENARIO.replace('nodes: 2,', 'nodes: 3,'));
+    try {
+      const conn = connect({ kubeconfig: cluster.kubeconfig });
+      const count = (verb: string) => requestCount(cluster, { verb, resource: 'nodes' });
+      const [watches, lists, reads] = [await count('WATCH'), await count('LIST'), await count('GET')];
+      const replacements: string[] = [];
+      for (const node of ['workers-0', 'workers-1', 'workers-2']) {
+        const replaced = await api(cluster, 'POST', `/sim/v1/nodes/${node}/replace`, { version: '1.31.2', idempotencyKey: `many-${node}` });
+        assert.equal(replaced.status, 202, JSON.stringify(replaced.body));
+        replacements.push((replaced.body as { newNode: { name: string } }).newNode.name);
+      }
+      await Promise.all(replacements.map((node) => waitForNodeReady(conn, node, { version: '1.31.2' }, 20_000, systemClock, never())));
+      assert.deepEqual([(await count('WATCH')) - watches, (await count('LIST')) - lists], [1, 1]);
+      // Each wait reads its node when it starts, and once more if it started before the watch knew where to begin.
+      const read = (await count('GET')) - reads;
+      assert.ok(read >= 3 && read <= 6, `${read} reads`);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});

@@ -161,8 +161,10 @@ class NodeWatch {
     };
   }
 
-  private close(): void {
+  /** Stops the watch unless a wait uses it. */
+  close(): void {
     if (this.subscribers.size > 0) return;
+    clearTimeout(this.idle);
     this.onStopped();
     this.stop.abort();
   }
@@ -206,8 +208,11 @@ class NodeWatch {
   }
 }
 
-/** How long the shared node watch outlives its last wait (the next batch's waits start within seconds). */
-const NODE_WATCH_IDLE_MS = 10_000;
+/**
+ * How long the shared node watch outlives its last wait: the next batch's waits often start within a second; a
+ * longer pause costs one new watch, and an idle watch holds a connection (and the process) open.
+ */
+const NODE_WATCH_IDLE_MS = 2_000;
 
 const nodeWatches = new WeakMap<ClusterConnection, NodeWatch>();
 
@@ -220,4 +225,9 @@ function sharedNodeWatch(conn: ClusterConnection, clock: EngineClock): NodeWatch
     nodeWatches.set(conn, (watch = created));
   }
   return watch;
+}
+
+/** Stops the connection's shared node watch now if no wait uses it (a run ended: nothing to keep it for). */
+export function closeIdleNodeWatch(conn: ClusterConnection): void {
+  nodeWatches.get(conn)?.close();
 }
