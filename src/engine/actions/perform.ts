@@ -269,7 +269,9 @@ function forecastDrain(conn: ClusterConnection, node: string): Forecast {
     .then(async (pods) => {
       if (nodes.get(node) !== forecast) return;
       await gate.forecast(node, pods);
-      forecast.landed = true;
+      // The drain may have started, and dropped the forecast, while the gate read the budgets.
+      if (nodes.get(node) === forecast) forecast.landed = true;
+      else gate.withdraw(node);
     })
     .catch(() => forecast.end());
   return forecast;
