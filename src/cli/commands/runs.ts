@@ -58,6 +58,9 @@ const clock: EngineClock = {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** How often `kup work` and `kup upgrade --wait` work out a progress line while the phase stays the same. */
+const PROGRESS_MS = 500;
+
 const PLAN_FLAGS = {
   to: { type: 'string' },
   image: { type: 'string' },
@@ -246,6 +249,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         const settings = actionSettings(request, request, (await loadRun(store, runId)).state.plan);
         let last = '';
         let lastState: RunState | undefined;
+        let lastAt = 0;
         for (;;) {
           try {
             return await executeRun({
@@ -255,10 +259,15 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
               leaseTtlMs,
               signal,
               ctx: engineContext(cluster, catalog, clock, settings),
-              // Progress reads every node of the plan: only worked out when it is printed, once per new state.
+              // Progress reads every node of the plan, and a large run commits a new state for every step: it is
+              // worked out for a new phase at once, else at most every PROGRESS_MS (the executor offers the latest
+              // state again at least every poll, so the last one is printed too).
               onState: (state) => {
                 if (!verbose || state === lastState) return;
+                const samePhase = state.status.phase === lastState?.status.phase;
+                if (samePhase && clock.now() - lastAt < PROGRESS_MS) return;
                 lastState = state;
+                lastAt = clock.now();
                 const line = progressLine(state);
                 if (line !== last) io.stdout.write(`${new Date(clock.now()).toISOString().slice(11, 19)} ${runId} ${line}\n`);
                 last = line;
