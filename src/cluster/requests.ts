@@ -7,7 +7,7 @@
 import { Agent } from 'node:https';
 import type { AgentOptions, RequestOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { Observable } from '@kubernetes/client-node';
+import { ApiException, Observable } from '@kubernetes/client-node';
 import type {
   ConfigurationOptions,
   KubeConfig,
@@ -108,4 +108,16 @@ export async function send<T>(
   const agent = await sharedAgent(conn);
   await conn.limiter.acquire(signal);
   return call(requestOptions(signal, headers, agent));
+}
+
+/**
+ * A GET of `path` read as the API server's JSON, through the connection's rate limiter and pool, without client-node's
+ * typed mapping (which costs more than the read on a list of pods). A status other than 2xx rejects as client-node's
+ * ApiException (its code and body), so callers tell errors apart the same way.
+ */
+export async function getJson<T>(conn: ClusterConnection, path: string, signal?: AbortSignal): Promise<T> {
+  await conn.limiter.acquire(signal);
+  const res = await conn.getText(path, signal);
+  if (res.status < 200 || res.status > 299) throw new ApiException(res.status, `HTTP ${res.status} for GET ${path}`, res.body, {});
+  return JSON.parse(res.body) as T;
 }

@@ -12,7 +12,7 @@ import type { DrainClock } from './types.ts';
  * `send`, retried with backoff while the error is retryable (network errors, 429, 5xx; never 4xx) up to `tries`
  * attempts in all. For the drain's reads and its cordon, where one flaky answer should not fail a drain.
  */
-export async function sendWithRetry<T>(
+export function sendWithRetry<T>(
   conn: ClusterConnection,
   signal: AbortSignal | undefined,
   clock: DrainClock,
@@ -20,12 +20,17 @@ export async function sendWithRetry<T>(
   headers?: Record<string, string>,
   tries = 4,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  return withRetry(signal, clock, () => send(conn, signal, call, headers), tries);
+}
+
+/** `attempt`, retried with backoff while its error is retryable, as {@link sendWithRetry}. */
+export async function withRetry<T>(signal: AbortSignal | undefined, clock: DrainClock, attempt: () => Promise<T>, tries = 4): Promise<T> {
+  for (let n = 0; ; n++) {
     try {
-      return await send(conn, signal, call, headers);
+      return await attempt();
     } catch (err) {
-      if (signal?.aborted || !isRetryable(err) || attempt + 1 >= tries) throw err;
-      await clock.sleep(backoffDelay(attempt), signal);
+      if (signal?.aborted || !isRetryable(err) || n + 1 >= tries) throw err;
+      await clock.sleep(backoffDelay(n), signal);
     }
   }
 }

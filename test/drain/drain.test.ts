@@ -129,19 +129,22 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
     }
   });
 
-  it('a DaemonSet list its caller shares replaces the drain\'s own; a DaemonSet missing from it is read on its own', async () => {
+  it('a DaemonSet list its caller shares replaces the drain\'s own; a DaemonSet missing from it is read on its own; pods are read page by page', async () => {
     const c = await startCase(drainScenario('ds-shared', `${DS}\n  - { kind: Deployment, name: web, replicas: 2 }`), {
       expectOnTarget: 3,
     });
     try {
       const count = (verb: string) => requestCount(c.cluster, { verb, resource: 'daemonsets' });
       const [lists, gets] = [await count('LIST'), await count('GET')];
-      const daemonSetPods = (await podsOn(c.cluster, TARGET)).filter((p) => p.ownerKind === 'DaemonSet').length;
+      const onTarget = await podsOn(c.cluster, TARGET);
+      const daemonSetPods = onTarget.filter((p) => p.ownerKind === 'DaemonSet').length;
       assert.ok(daemonSetPods >= 1);
       let asked = 0;
       const r = await drainNode(c.conn, TARGET, {
         ignoreDaemonSets: true,
         timeoutMs: 15_000,
+        // One pod a page: the pods are read page by page, following each page's continue token.
+        chunkSize: 1,
         // A list from before the agent DaemonSet existed.
         daemonSets: () => {
           asked += 1;
@@ -151,6 +154,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       drained(r);
       assert.equal(asked, 1);
       assert.ok(r.skipped.some((s) => s.reason === 'daemonset' && s.pod.name.startsWith('agent-')));
+      assert.equal(r.evicted.filter((p) => p.name.startsWith('web-')).length, onTarget.filter((p) => p.app === 'web').length);
       // One GET for each DaemonSet with a pod on the node (the scenario's agent, and the cluster's own).
       assert.deepEqual([(await count('LIST')) - lists, (await count('GET')) - gets], [0, daemonSetPods]);
     } finally {

@@ -6,6 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../cluster/connect.ts';
+import { getJson } from '../../cluster/requests.ts';
 import { systemClock } from '../../drain/clock.ts';
 import { drainNode, listDaemonSets } from '../../drain/drain.ts';
 import { DrainErrorCode, type PodIssue } from '../../drain/errors.ts';
@@ -137,15 +138,10 @@ export function forecastDrain(conn: ClusterConnection, node: string): Forecast {
   return forecast;
 }
 
-/**
- * The pods bound to `node`, as the API server's JSON: the gate reads a few fields of each, and client-node's typed
- * mapping would cost more than the read itself, for every node of a batch at its start.
- */
+/** The pods bound to `node` (as JSON: the gate reads a few fields of each). */
 async function podsOn(conn: ClusterConnection, node: string, signal: AbortSignal): Promise<V1Pod[]> {
-  await conn.limiter.acquire(signal);
-  const res = await conn.getText(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`, signal);
-  if (res.status !== 200) throw new Error(`listing the pods of ${node}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-  return (JSON.parse(res.body) as { items?: V1Pod[] }).items ?? [];
+  const query = new URLSearchParams({ fieldSelector: `spec.nodeName=${node}` });
+  return (await getJson<{ items?: V1Pod[] }>(conn, `/api/v1/pods?${query.toString()}`, signal)).items ?? [];
 }
 
 /** Each cluster's last list of DaemonSets, and when it was asked for. */
