@@ -13,16 +13,21 @@ import { allPods, drainScenario, startCase } from './helpers.ts';
 
 const WAIT = { maxMs: 60_000, fallbackMs: 0 };
 
+/** A node with two lines behind budgets: `chain` lets one of its six pods go a round, `wide` all four of its. */
+function startLines(name: string): ReturnType<typeof startCase> {
+  return startCase(
+    drainScenario(
+      name,
+      `  - { kind: Deployment, name: chain, replicas: 6, pdb: { maxUnavailable: 1 } }
+  - { kind: Deployment, name: wide, replicas: 4, pdb: { maxUnavailable: 4 } }`,
+    ),
+    { expectOnTarget: 10 },
+  );
+}
+
 describe('the budget gate', { timeout: 60_000 }, () => {
   it('holds back a pod whose budget has a shorter line than the longest, by part of the rounds it can spare', async () => {
-    const c = await startCase(
-      drainScenario(
-        'gate-hold',
-        `  - { kind: Deployment, name: chain, replicas: 6, pdb: { maxUnavailable: 1 } }
-  - { kind: Deployment, name: wide, replicas: 4, pdb: { maxUnavailable: 4 } }`,
-      ),
-      { expectOnTarget: 10 },
-    );
+    const c = await startLines('gate-hold');
     const stop = new AbortController();
     try {
       const pods = await allPods(c.cluster);
@@ -68,14 +73,7 @@ describe('the budget gate', { timeout: 60_000 }, () => {
   });
 
   it('counts a forecast drain\'s pods in their budget\'s line until they ask, or the drain is withdrawn', async () => {
-    const c = await startCase(
-      drainScenario(
-        'gate-forecast',
-        `  - { kind: Deployment, name: chain, replicas: 6, pdb: { maxUnavailable: 1 } }
-  - { kind: Deployment, name: wide, replicas: 4, pdb: { maxUnavailable: 4 } }`,
-      ),
-      { expectOnTarget: 10 },
-    );
+    const c = await startLines('gate-forecast');
     const stop = new AbortController();
     try {
       const res = await api(c.cluster, 'GET', '/api/v1/pods');
