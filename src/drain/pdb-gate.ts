@@ -172,7 +172,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
   const budgets = new Map<string, Budget>();
   /** Budgets with pods waiting, held back or forecast: where the longest line is. */
   const busy = new Set<Budget>();
-  /** The forecast pods of each node, by budget. */
+  /** The forecast pods of each node, each with the budget it counts in. */
   const forecasts = new Map<string, { b: Budget; pod: string }[]>();
   const stats = { watches: 0, relists: 0, grants: 0, held: 0, heldMs: 0 };
   let listed: Promise<{ ok: true; resourceVersion: string } | { ok: false }> | undefined;
@@ -261,7 +261,10 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
   const forget = (key: string) => {
     const b = budgets.get(key);
     budgets.delete(key);
-    for (const w of [...(b?.waiters ?? [])]) w.grant(); // the budget is gone: nothing holds the pods any more
+    if (!b) return;
+    for (const w of [...b.waiters]) w.grant(); // the budget is gone: nothing holds the pods any more
+    b.expected.clear(); // nor is it a line any more
+    settle(b);
   };
   const list = async (s: AbortSignal) => {
     const l = await send(conn, s, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o));

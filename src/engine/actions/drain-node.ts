@@ -17,8 +17,9 @@ import type { ActionEffect, BlockedPod, RunEvent } from '../../rollout/machine/t
 import type { EngineContext } from '../context.ts';
 
 /**
- * When this process last cordoned each node, by cluster. A drain right after its step's cordon need not cordon again;
- * one that runs later (after a pause, or in a kup restarted since) does, as the node may have been uncordoned.
+ * When this process last cordoned each node, by cluster. A drain within FRESH_CORDON_MS of its step's cordon need not
+ * cordon again; one that runs later does, as the node may have been uncordoned meanwhile: after a pause, in a kup
+ * restarted since, or after a surge replacement's boot on a real cloud (minutes: the surge step cordons before it).
  */
 const cordons = new WeakMap<ClusterConnection, Map<string, number>>();
 const FRESH_CORDON_MS = 5_000;
