@@ -37,7 +37,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/engine/**', '**/versions/**', '**/checks/**', '**/drain/**', '**/rollout/**', '**/cli/**', '**/server/**', '**/persistence/**', '**/cluster/**', '**/catalog/**'], message: 'kube-sim imports nothing from kup.' }] },
+        { patterns: [{ group: ['**/engine/**', '**/versions/**', '**/checks/**', '**/drain/**', '**/rollout/**', '**/cli/**', '**/server/**', '**/persistence/**', '**/kube-api/**', '**/catalog/**'], message: 'kube-sim imports nothing from kup.' }] },
       ],
     },
   },
@@ -47,7 +47,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@kubernetes/client-node', 'node:http', 'node:https', '**/kube-sim/**', '**/cluster/**'], message: 'Domain code stays pure.' }] },
+        { patterns: [{ group: ['@kubernetes/client-node', 'node:http', 'node:https', '**/kube-sim/**', '**/kube-api/**'], message: 'Domain code stays pure.' }] },
       ],
     },
   },

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
-import { connect } from '../src/cluster/connect.ts';
+import { connect } from '../src/kube-api/connect.ts';
 import { drainNode } from '../src/drain/drain.ts';
 import { kubectlFor } from '../test/helpers/kubectl.ts';
 import { api } from '../test/helpers/sim.ts';

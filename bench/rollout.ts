@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Watch } from '@kubernetes/client-node';
-import { connect } from '../src/cluster/connect.ts';
+import { connect } from '../src/kube-api/connect.ts';
 import { loadRun } from '../src/engine/apply-event.ts';
 import type { RunEvent as StoredRunEvent } from '../src/persistence/events-repo.ts';
 import { openSqliteStore } from '../src/persistence/store.ts';

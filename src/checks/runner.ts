@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ClusterConnection } from '../cluster/connect.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
 import type { BatchPolicy } from '../rollout/batches.ts';
 import { DEFAULT_BATCH_POLICY, formatBatchPolicy, parseBatchPolicy } from '../rollout/batches.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';

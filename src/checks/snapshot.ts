@@ -11,9 +11,9 @@
  * @module
  */
 import type { V1Namespace, V1Node, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
-import { isRetryable, statusBodyOf, statusOf } from '../cluster/errors.ts';
-import { abortableSleep } from '../cluster/rate-limiter.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
+import { isRetryable, statusBodyOf, statusOf } from '../kube-api/errors.ts';
+import { abortableSleep } from '../kube-api/rate-limiter.ts';
 import type { RemovedApi } from '../versions/index.ts';
 import { PrecheckError } from './errors.ts';
 import { RecordConverter, timeOf } from './records.ts';

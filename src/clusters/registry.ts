@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { connect } from '../cluster/connect.ts';
+import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow, ClustersRepo } from '../persistence/clusters-repo.ts';
 import { StoreError, StoreErrorCode } from '../persistence/errors.ts';
 import type { AvailableUpgrades, Catalog } from '../versions/index.ts';

@@ -1,7 +1,7 @@
 /**
  * The wall clock, the default DrainClock.
  */
-import { abortableSleep } from '../cluster/rate-limiter.ts';
+import { abortableSleep } from '../kube-api/rate-limiter.ts';
 import type { DrainClock } from './types.ts';
 
 /** Date.now and setTimeout. */

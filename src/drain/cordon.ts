@@ -5,8 +5,8 @@
  */
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { V1Node } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
-import { statusOf } from '../cluster/errors.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
+import { statusOf } from '../kube-api/errors.ts';
 import { DrainError, DrainErrorCode } from './errors.ts';
 import { systemClock } from './clock.ts';
 import { sendWithRetry } from './requests.ts';

@@ -13,9 +13,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
-import { statusOf } from '../cluster/errors.ts';
-import { getJson } from '../cluster/requests.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
+import { statusOf } from '../kube-api/errors.ts';
+import { getJson } from '../kube-api/requests.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { systemClock } from './clock.ts';
 import { cordonNode, markUnschedulable } from './cordon.ts';

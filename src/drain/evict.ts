@@ -12,15 +12,15 @@
  *   422): fails for good.
  */
 import type { V1DeleteOptions, V1Pod } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
-import { statusBodyOf, statusOf } from '../cluster/errors.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
+import { statusBodyOf, statusOf } from '../kube-api/errors.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { abortReason } from './abort.ts';
 import { retryDelay } from './backoff.ts';
 import type { PdbHold } from './errors.ts';
 import type { PdbGate } from './pdb-gate.ts';
 import { budgetApplies } from './pdb-gate.ts';
-import { send } from '../cluster/requests.ts';
+import { send } from '../kube-api/requests.ts';
 import type { Semaphore } from './semaphore.ts';
 import type { DrainClock, DryRun, PdbRef } from './types.ts';
 import { podRef } from './types.ts';

@@ -24,11 +24,11 @@
  * drain can {@link PdbGate.forecast} their pods, which then count in their budgets' lines until they ask themselves.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
 import { abortReason } from './abort.ts';
 import type { PdbHold } from './errors.ts';
 import { controllerOf } from './filters.ts';
-import { send } from '../cluster/requests.ts';
+import { send } from '../kube-api/requests.ts';
 import { selectorMatches } from './selectors.ts';
 import type { DrainClock, PdbRef } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';

@@ -2,9 +2,9 @@
  * The drain's reads and its cordon, retried with backoff: one flaky answer should not fail a drain.
  */
 import type { ConfigurationOptions, ObservableMiddleware } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
-import { isRetryable } from '../cluster/errors.ts';
-import { send } from '../cluster/requests.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
+import { isRetryable } from '../kube-api/errors.ts';
+import { send } from '../kube-api/requests.ts';
 import { backoffDelay } from './backoff.ts';
 import type { DrainClock } from './types.ts';
 

@@ -6,9 +6,9 @@
  * history no longer reaches back) makes it relist the node's pods and start over from the list (watch-loop.ts).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
 import { abortReason } from './abort.ts';
-import { send } from '../cluster/requests.ts';
+import { send } from '../kube-api/requests.ts';
 import type { DrainClock } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';
 

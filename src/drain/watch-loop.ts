@@ -5,8 +5,8 @@
  * loop around it that an informer would be, without an informer's cache of every object.
  */
 import { Watch } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../cluster/connect.ts';
-import { watchConfig } from '../cluster/requests.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
+import { watchConfig } from '../kube-api/requests.ts';
 import { backoffDelay } from './backoff.ts';
 import type { DrainClock } from './types.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { Acknowledgement } from '../checks/types.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
-import type { ClusterConnection } from '../cluster/connect.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
 import type { Provider } from './provider.ts';
 
 /** The engine's clock: time and cancellable sleeps (tests pass a fast one). */

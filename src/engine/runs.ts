@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Acknowledgement } from '../checks/types.ts';
-import { connect } from '../cluster/connect.ts';
+import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
 import { newRunId } from '../persistence/runs-repo.ts';
 import type { KupStore } from '../persistence/store.ts';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { runChecks } from '../../src/checks/runner.ts';
 import type { Finding, Report, RuleId, Severity } from '../../src/checks/types.ts';
 import { runPrecheckCommand } from '../../src/cli/commands/precheck.ts';
-import { connect } from '../../src/cluster/connect.ts';
+import { connect } from '../../src/kube-api/connect.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import { defaultCatalog, knownMinors, latestPatch, releaseClassification } from '../../src/versions/index.ts';
 import { api, eventually, startFromYaml } from '../helpers/sim.ts';

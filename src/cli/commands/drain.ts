@@ -3,7 +3,7 @@
  * failed (the node's state is printed: a drain never uncordons), 2 bad input (the message names the flag).
  */
 import { parseArgs } from 'node:util';
-import { connect } from '../../cluster/connect.ts';
+import { connect } from '../../kube-api/connect.ts';
 import type { DrainEvent, DrainOptions } from '../../drain/drain.ts';
 import { drainNode } from '../../drain/drain.ts';
 import { formatWarnings } from '../../drain/filters.ts';

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
-import { connect } from '../../cluster/connect.ts';
+import { connect } from '../../kube-api/connect.ts';
 import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';

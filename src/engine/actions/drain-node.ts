@@ -5,8 +5,8 @@
  * node.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../../cluster/connect.ts';
-import { getJson } from '../../cluster/requests.ts';
+import type { ClusterConnection } from '../../kube-api/connect.ts';
+import { getJson } from '../../kube-api/requests.ts';
 import { systemClock } from '../../drain/clock.ts';
 import { drainNode, listDaemonSets } from '../../drain/drain.ts';
 import { DrainErrorCode, type PodIssue } from '../../drain/errors.ts';

@@ -4,9 +4,9 @@
  * thousands of requests across a large run.
  */
 import type { V1Node } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../../cluster/connect.ts';
-import { statusOf } from '../../cluster/errors.ts';
-import { send } from '../../cluster/requests.ts';
+import type { ClusterConnection } from '../../kube-api/connect.ts';
+import { statusOf } from '../../kube-api/errors.ts';
+import { send } from '../../kube-api/requests.ts';
 import { abortReason } from '../../drain/abort.ts';
 import { backoffDelay } from '../../drain/backoff.ts';
 import { runResumableWatch } from '../../drain/watch-loop.ts';

@@ -4,8 +4,8 @@
  * exceptions; only cancellation (the signal) rejects.
  */
 import { runChecks } from '../../checks/runner.ts';
-import { ClusterErrorCode, statusOf } from '../../cluster/errors.ts';
-import { send } from '../../cluster/requests.ts';
+import { ClusterErrorCode, statusOf } from '../../kube-api/errors.ts';
+import { send } from '../../kube-api/requests.ts';
 import { markUnschedulable, uncordonNode } from '../../drain/cordon.ts';
 import type { NodeTarget } from '../../rollout/plan.ts';
 import type { ActionEffect, RunEvent } from '../../rollout/machine/types.ts';

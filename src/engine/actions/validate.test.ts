@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect } from '../../cluster/connect.ts';
-import type { ClusterConnection } from '../../cluster/connect.ts';
+import { connect } from '../../kube-api/connect.ts';
+import type { ClusterConnection } from '../../kube-api/connect.ts';
 import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
 import { api, requestCount, startFromYaml } from '../../../test/helpers/sim.ts';
 import { validationProblems } from './validate.ts';

@@ -8,9 +8,9 @@
  * 50 to 100 ms each over the start they waited for).
  */
 import type { V1Node } from '@kubernetes/client-node';
-import type { ClusterConnection } from '../../cluster/connect.ts';
-import { isRetryable, statusOf } from '../../cluster/errors.ts';
-import { send } from '../../cluster/requests.ts';
+import type { ClusterConnection } from '../../kube-api/connect.ts';
+import { isRetryable, statusOf } from '../../kube-api/errors.ts';
+import { send } from '../../kube-api/requests.ts';
 import type { EngineClock } from '../context.ts';
 
 /** One problem found by a validation round. */

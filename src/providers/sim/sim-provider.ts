@@ -13,7 +13,7 @@
  *   sim's operation goes on, and the same key picks it up again.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { abortableSleep } from '../../cluster/rate-limiter.ts';
+import { abortableSleep } from '../../kube-api/rate-limiter.ts';
 import type {
   ControlPlaneProgress,
   ControlPlaneProgressListener,
