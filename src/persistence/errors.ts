@@ -28,6 +28,10 @@ export const StoreErrorCode = {
   stepNotBegun: 'KUP-STORE-010',
   /** A run with that id already exists. */
   runExists: 'KUP-STORE-011',
+  /** The cluster already has a run that has not ended (running, or paused): one run per cluster at a time. */
+  clusterBusy: 'KUP-STORE-012',
+  /** The database file is not a SQLite database, or is damaged. */
+  corrupt: 'KUP-STORE-013',
 } as const;
 /** One of StoreErrorCode's values. */
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
@@ -68,6 +72,29 @@ export class RunConflictError extends StoreError {
       StoreErrorCode.runConflict,
       `run ${runId} was saved by another writer: expected version ${expectedVersion}, it is at ${actualVersion}`,
       { run: runId },
+    );
+  }
+}
+
+/**
+ * A run would start (or start again) on a cluster that another run, not ended, still owns: two runs would upgrade the
+ * same control plane and drain the same nodes at once. Decided inside the write transaction, so two processes that
+ * create runs together cannot both succeed.
+ */
+export class ClusterBusyError extends StoreError {
+  override readonly name = 'ClusterBusyError';
+  constructor(
+    readonly cluster: string,
+    /** The run that owns the cluster, and its phase. */
+    readonly activeRun: { readonly id: string; readonly phase: string },
+    /** The run that was refused. */
+    readonly refusedRun: string,
+  ) {
+    super(
+      StoreErrorCode.clusterBusy,
+      `cluster ${cluster} already has run ${activeRun.id} (${activeRun.phase}): one run per cluster; ` +
+        `follow it with 'kup status ${activeRun.id}', or end it with 'kup cancel ${activeRun.id}' before starting another`,
+      { run: refusedRun, cluster },
     );
   }
 }

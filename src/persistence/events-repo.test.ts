@@ -15,9 +15,10 @@ let dataDir: string;
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'kup-events-'));
   store = openSqliteStore({ dataDir });
-  await store.clusters.add({ name: 'prod', kubeconfigPath: '/k/prod', provider: 'sim', providerSettings: {}, addedAt: 1 });
-  for (const id of ['run-a', 'run-b']) {
-    await store.runs.create({ id, cluster: 'prod', target: '1.31.5', plan: {}, state: {}, phase: 'pending', createdAt: 1 });
+  // One run per cluster at a time: the two runs are on two clusters.
+  for (const [id, cluster] of [['run-a', 'prod'], ['run-b', 'stage']] as const) {
+    await store.clusters.add({ name: cluster, kubeconfigPath: `/k/${cluster}`, provider: 'sim', providerSettings: {}, addedAt: 1 });
+    await store.runs.create({ id, cluster, target: '1.31.5', plan: {}, state: {}, phase: 'pending', createdAt: 1 });
   }
 });
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { LeaseLostError, RunConflictError, StoreError } from './errors.ts';
+import { ClusterBusyError, LeaseLostError, RunConflictError, StoreError } from './errors.ts';
 import type { NewRunEvent } from './events-repo.ts';
 import type { NewRun } from './runs-repo.ts';
 import { newRunId } from './runs-repo.ts';
@@ -18,6 +18,7 @@ beforeEach(async () => {
   store = openSqliteStore({ dataDir });
   await store.clusters.add({ name: 'prod', kubeconfigPath: '/k/prod', provider: 'sim', providerSettings: {}, addedAt: 1 });
   await store.clusters.add({ name: 'stage', kubeconfigPath: '/k/stage', provider: 'sim', providerSettings: {}, addedAt: 1 });
+  await store.clusters.add({ name: 'dev', kubeconfigPath: '/k/dev', provider: 'sim', providerSettings: {}, addedAt: 1 });
 });
 
 afterEach(async () => {
@@ -81,13 +82,13 @@ describe('runs: create, get, list', () => {
   });
 
   it('lists by cluster, active ones, and those whose lease can be taken, newest first', async () => {
-    await store.runs.create(newRun('run-1', { createdAt: 100 }));
+    await store.runs.create(newRun('run-1', { createdAt: 100, cluster: 'dev' }));
     await store.runs.create(newRun('run-2', { createdAt: 200, active: false, phase: 'succeeded' }));
     await store.runs.create(newRun('run-3', { createdAt: 300, cluster: 'stage' }));
     await store.runs.create(newRun('run-4', { createdAt: 400 }));
     const ids = async (filter?: Parameters<KupStore['runs']['list']>[0]) => (await store.runs.list(filter)).map((r) => r.id);
     assert.deepEqual(await ids(), ['run-4', 'run-3', 'run-2', 'run-1']);
-    assert.deepEqual(await ids({ cluster: 'prod' }), ['run-4', 'run-2', 'run-1']);
+    assert.deepEqual(await ids({ cluster: 'prod' }), ['run-4', 'run-2']);
     assert.deepEqual(await ids({ active: true }), ['run-4', 'run-3', 'run-1']);
     assert.deepEqual(await ids({ active: false }), ['run-2']);
     assert.deepEqual(await ids({ cluster: 'prod', active: true, limit: 1 }), ['run-4']);
@@ -107,6 +108,34 @@ describe('runs: create, get, list', () => {
       version: 1,
       lease: { owner: 'kup-a', expiresAt: 5010 },
     });
+  });
+
+  it('refuses a second run on a cluster while one has not ended, paused ones included, and names it', async () => {
+    await store.runs.create(newRun('run-old', { createdAt: 50, active: false, phase: 'succeeded' }));
+    await store.runs.create(newRun('run-1', { createdAt: 100 }));
+    await store.runs.saveState('run-1', 1, { state: { phase: 'paused' }, phase: 'paused', active: true, at: 150 });
+    await assert.rejects(store.runs.create(newRun('run-2', { createdAt: 200 })), (err: unknown) => {
+      assert.ok(err instanceof ClusterBusyError);
+      assert.equal(err.code, 'KUP-STORE-012');
+      assert.deepEqual(err.activeRun, { id: 'run-1', phase: 'paused' });
+      assert.match(err.message, /^KUP-STORE-012: cluster prod already has run run-1 \(paused\): one run per cluster; .*kup cancel run-1/);
+      return true;
+    });
+    assert.equal(await store.runs.get('run-2'), undefined, 'nothing of the refused run is written');
+    // Another cluster is not affected; once run-1 ends, prod takes a new run.
+    await store.runs.create(newRun('run-3', { createdAt: 300, cluster: 'stage' }));
+    await store.runs.saveState('run-1', 2, { state: { phase: 'cancelled' }, phase: 'cancelled', active: false, at: 400 });
+    await store.runs.create(newRun('run-4', { createdAt: 500 }));
+  });
+
+  it('refuses to start an ended run again while another run has the cluster (a rollback of an old run)', async () => {
+    await store.runs.create(newRun('run-1', { createdAt: 100, active: false, phase: 'succeeded' }));
+    await store.runs.create(newRun('run-2', { createdAt: 200 }));
+    await assert.rejects(
+      store.runs.saveState('run-1', 1, { state: { phase: 'rolling-back' }, phase: 'rolling-back', active: true, at: 300 }),
+      (err: unknown) => err instanceof ClusterBusyError && err.activeRun.id === 'run-2',
+    );
+    assert.equal((await store.runs.get('run-1'))?.phase, 'succeeded');
   });
 
   it('makes sortable ids from the clock', () => {

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SqliteDatabase } from './database.ts';
 import { fromJson, isForeignKeyViolation, isUniqueViolation, promised, toJson } from './database.ts';
-import { LeaseLostError, RunConflictError, StoreError, StoreErrorCode } from './errors.ts';
+import { ClusterBusyError, LeaseLostError, RunConflictError, StoreError, StoreErrorCode } from './errors.ts';
 import type { NewRunEvent, RunEvent } from './events-repo.ts';
 import { SqliteEventsRepo } from './events-repo.ts';
 import type { StepFinish, StepOutcomeRow } from './step-outcomes-repo.ts';
@@ -159,7 +159,8 @@ export interface RunsRepo {
   /**
    * Creates a run at version 1, with its first events, in one transaction.
    *
-   * @throws {StoreError} KUP-STORE-008 when the cluster is not registered; KUP-STORE-011 when the id is taken.
+   * @throws {StoreError} KUP-STORE-008 when the cluster is not registered; KUP-STORE-011 when the id is taken;
+   *   {@link ClusterBusyError} (KUP-STORE-012) when another run on the cluster has not ended (active runs only).
    */
   create(run: NewRun, events?: readonly NewRunEvent[]): Promise<RunRow>;
   get(id: string): Promise<RunRow | undefined>;
@@ -260,6 +261,7 @@ export class SqliteRunsRepo implements RunsRepo {
       const entries = entryRows(run.id, run.entries ?? []);
       const request = run.request === undefined ? null : toJson(run.request, `request of run ${run.id}`);
       const create = this.#db.transaction(() => {
+        if (run.active !== false) this.#refuseBusyCluster(run.cluster, run.id);
         try {
           this.#db
             .prepare(
@@ -340,13 +342,17 @@ export class SqliteRunsRepo implements RunsRepo {
       const plan = write.plan === undefined ? undefined : toJson(write.plan, `plan of run ${id}`);
       const commit = this.#db.transaction((): CommitResult => {
         const current = this.#db
-          .prepare<[string], { version: number; lease_owner: string | null }>('SELECT version, lease_owner FROM runs WHERE id = ?')
+          .prepare<[string], { version: number; lease_owner: string | null; cluster: string; active: number }>(
+            'SELECT version, lease_owner, cluster, active FROM runs WHERE id = ?',
+          )
           .get(id);
         if (current === undefined) throw runNotFound(id);
         if (options.leaseOwner !== undefined && current.lease_owner !== options.leaseOwner) {
           throw new LeaseLostError(id, options.leaseOwner, current.lease_owner ?? undefined);
         }
         if (current.version !== expectedVersion) throw new RunConflictError(id, expectedVersion, current.version);
+        // A run that ended and starts again (a rollback of a finished run) must not join another run on its cluster.
+        if (write.active && current.active === 0) this.#refuseBusyCluster(current.cluster, id);
         this.#db
           .prepare('UPDATE runs SET state = ?, phase = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?')
           .run(state, write.phase, write.active ? 1 : 0, write.at, id);
@@ -402,6 +408,16 @@ export class SqliteRunsRepo implements RunsRepo {
   }
 
   /** The run's lease (undefined when free); throws when the run does not exist. */
+  /** Throws {@link ClusterBusyError} when a run other than `runId` on `cluster` has not ended. In a transaction. */
+  #refuseBusyCluster(cluster: string, runId: string): void {
+    const other = this.#db
+      .prepare<[string, string], { id: string; phase: string }>(
+        'SELECT id, phase FROM runs WHERE cluster = ? AND active = 1 AND id <> ? ORDER BY created_at LIMIT 1',
+      )
+      .get(cluster, runId);
+    if (other !== undefined) throw new ClusterBusyError(cluster, other, runId);
+  }
+
   #leaseOf(runId: string): RunLease | undefined {
     const row = this.#db
       .prepare<[string], { lease_owner: string | null; lease_expires_at: number | null }>(

@@ -1,0 +1,51 @@
+/**
+ * Run safety end to end: what keeps two runs from colliding on one cluster, through the real command line in
+ * separate processes (the race is decided by the database, not by one process's memory).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kupProcess, startRolloutFixture } from '../helpers/rollout.ts';
+
+const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
+
+describe('run safety', { timeout: 300_000 }, () => {
+  it('two kup upgrade of one cluster started together: one run is created and finishes, the other is refused naming it', async () => {
+    const fx = await startRolloutFixture(
+      'busy',
+      `
+name: busy
+kubernetesVersion: '1.35.2'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: workers, nodes: 2 }
+workloads:
+  - { kind: Deployment, name: web, namespace: shop, replicas: 2, pdb: { maxUnavailable: 1 } }
+${TIMINGS}
+`,
+    );
+    try {
+      const upgrade = ['upgrade', 'busy', '--to', '1.36.1', '--yes', '--wait'];
+      const results = await Promise.all([kupProcess(fx.dataDir, upgrade), kupProcess(fx.dataDir, upgrade)]);
+      const describe = results.map((r, i) => `process ${i}: exit ${r.code}\n${r.stdout}\n${r.stderr}`).join('\n');
+      const winner = results.find((r) => r.code === 0);
+      const loser = results.find((r) => r.code !== 0);
+      assert.ok(winner && loser, `exactly one upgrade must succeed:\n${describe}`);
+      assert.equal(loser.code, 1, describe);
+      const runId = /^run (run-\S+) created/m.exec(winner.stdout)?.[1];
+      assert.ok(runId, describe);
+      assert.doesNotMatch(loser.stdout, /created/, 'the refused process created no run');
+      assert.match(
+        loser.stderr,
+        new RegExp(`KUP-STORE-012: cluster busy already has run ${runId} \\(\\w[\\w-]*\\): one run per cluster`),
+      );
+
+      const runs = await fx.store.runs.list({ cluster: 'busy' });
+      assert.deepEqual(
+        runs.map((r) => [r.id, r.phase]),
+        [[runId, 'succeeded']],
+      );
+    } finally {
+      await fx.close();
+    }
+  });
+});
