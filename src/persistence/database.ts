@@ -7,8 +7,8 @@
  * Also the column conventions every repository shares: times are integers (milliseconds since the epoch, from the
  * caller's clock), JSON columns hold `JSON.stringify` text.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.ts';
@@ -69,8 +69,37 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   } catch (err) {
     db.close();
     if (err instanceof StoreError) throw err;
+    if (isCorruption(err)) throw corruptDatabase(path, err);
     throw new StoreError(StoreErrorCode.open, `cannot configure ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
+}
+
+/** Whether an error is SQLite's word that the file is not a database, or is damaged. */
+function isCorruption(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT';
+}
+
+/** The error for a damaged database: which file, and what the operator can do (with the backups kup made). */
+function corruptDatabase(path: string, err: unknown): StoreError {
+  let backups: string[] = [];
+  try {
+    backups = readdirSync(dirname(path))
+      .filter((f) => f.startsWith(`${basename(path)}.backup-`))
+      .sort()
+      .map((f) => join(dirname(path), f));
+  } catch {
+    // The directory cannot be listed: the message goes without backups.
+  }
+  const newest = backups.at(-1);
+  const restore = newest !== undefined ? `restore kup's newest backup (cp ${newest} ${path})` : 'restore it from a backup';
+  return new StoreError(
+    StoreErrorCode.corrupt,
+    `${path} is not a kup database or is damaged (${(err as Error).message}): ${restore}, ` +
+      'or move it aside to start with an empty one (kup then knows none of its clusters and runs)',
+    { path },
+    { cause: err },
+  );
 }
 
 /**

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { databasePath, openDatabase } from './database.ts';
 import { StoreError } from './errors.ts';
 import type { Migration } from './migrations.ts';
@@ -44,6 +45,53 @@ describe('openDatabase', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('backs a database with data up before migrating it, readable by its owner only; a new one needs no backup', () => {
+    const dir = freshDir();
+    const old = openDatabase({ dataDir: dir, migrations: MIGRATIONS.slice(0, 1) });
+    old
+      .prepare('INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('prod', '/k/prod', null, 'sim', '{}', 1000);
+    old.close();
+    const db = openDatabase({ dataDir: dir, migrations: MIGRATIONS.slice(0, 1) });
+    const result = migrate(db, { now: () => Date.UTC(2026, 11, 7, 18, 30, 5) });
+    db.close();
+    const backup = join(dir, 'kup.db.backup-v1-20261207T183005Z');
+    assert.equal(result.backup, backup);
+    assert.deepEqual(result.applied, MIGRATIONS.slice(1).map((m) => m.version));
+    assert.equal(statSync(backup).mode & 0o777, 0o600);
+    const copy = new BetterSqlite3(backup, { readonly: true });
+    try {
+      assert.equal(schemaVersion(copy), 1, 'the copy is the file as it was before migrating');
+      assert.deepEqual(copy.prepare('SELECT name FROM clusters').all(), [{ name: 'prod' }]);
+    } finally {
+      copy.close();
+    }
+    const fresh = freshDir();
+    openDatabase({ dataDir: fresh }).close();
+    assert.deepEqual(readdirSync(fresh).filter((f) => f.includes('backup')), []);
+  });
+
+  it('names a damaged file, and the backup to restore, instead of failing with a stack trace', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'kup.db'), Buffer.alloc(8192, 7));
+    writeFileSync(join(dir, 'kup.db.backup-v3-20261101T000000Z'), '');
+    writeFileSync(join(dir, 'kup.db.backup-v3-20261201T000000Z'), '');
+    assert.throws(
+      () => openDatabase({ dataDir: dir }),
+      (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.equal(err.code, 'KUP-STORE-013');
+        assert.equal(err.details.path, databasePath(dir));
+        const newest = join(dir, 'kup.db.backup-v3-20261201T000000Z');
+        assert.ok(
+          err.message.startsWith(`KUP-STORE-013: ${databasePath(dir)} is not a kup database or is damaged (file is not a database): restore kup's newest backup (cp ${newest} ${databasePath(dir)})`),
+          err.message,
+        );
+        return true;
+      },
+    );
   });
 
   it('migrates a file written at schema version 1, keeping its clusters, runs and events', async () => {

@@ -6,6 +6,7 @@
  *
  * Never edit a migration that has shipped: add the next one.
  */
+import { chmodSync, existsSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.ts';
 
@@ -134,6 +135,12 @@ export interface MigrateOptions {
   readonly migrations?: readonly Migration[];
   /** The clock `applied_at` is read from. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Copy a database that has data (schema version > 0) to `<file>.backup-v<from>-<time>` before migrating it, so a
+   * migration that goes wrong, or a kup downgrade, can go back to the file as it was. In-memory databases have none.
+   * @default true
+   */
+  readonly backup?: boolean;
 }
 
 /** What {@link migrate} did. */
@@ -144,6 +151,8 @@ export interface MigrationResult {
   readonly to: number;
   /** The versions applied by this call, in order. */
   readonly applied: readonly number[];
+  /** The copy made before migrating, when one was. */
+  readonly backup?: string;
 }
 
 /** The schema version of a database: the highest recorded migration, 0 for a new database. */
@@ -172,6 +181,7 @@ export function migrate(db: Database, options: MigrateOptions = {}): MigrationRe
       { path: db.name },
     );
   }
+  const backup = from > 0 && from < latest && options.backup !== false ? backupBeforeMigrating(db, from, now()) : undefined;
   const applied: number[] = [];
   for (const migration of migrations) {
     if (migration.version <= from) continue;
@@ -198,7 +208,33 @@ export function migrate(db: Database, options: MigrateOptions = {}): MigrationRe
       );
     }
   }
-  return { from, to: Math.max(from, latest), applied };
+  return { from, to: Math.max(from, latest), applied, ...(backup !== undefined ? { backup } : {}) };
+}
+
+/**
+ * A consistent copy of the database (`VACUUM INTO`: other processes' readers and writers are not stopped, and the copy
+ * is a whole database, not a torn file), readable by its owner only. Undefined for an in-memory database, or when
+ * another kup opening the same file made its copy in the same second.
+ *
+ * @throws {StoreError} KUP-STORE-003 when the copy cannot be written: no migration runs without its backup.
+ */
+function backupBeforeMigrating(db: Database, from: number, at: number): string | undefined {
+  if (db.memory || db.name === '') return undefined;
+  const stamp = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const path = `${db.name}.backup-v${from}-${stamp}`;
+  if (existsSync(path)) return undefined;
+  try {
+    db.prepare('VACUUM INTO ?').run(path);
+    chmodSync(path, 0o600);
+  } catch (err) {
+    throw new StoreError(
+      StoreErrorCode.migration,
+      `cannot back up the database to ${path} before migrating it from version ${from}: ${(err as Error).message}`,
+      { path: db.name },
+      { cause: err },
+    );
+  }
+  return path;
 }
 
 function ensureMigrationsTable(db: Database): void {
