@@ -156,7 +156,8 @@ async function demo(args: string[], io: CliIo): Promise<number> {
   const register = async () => {
     const store = openSqliteStore({ dataDir });
     try {
-      if (await store.clusters.get('demo')) await store.clusters.remove('demo');
+      // Each demo starts a new simulated cluster: the runs of the previous one describe a cluster that is gone.
+      if (await store.clusters.get('demo')) await store.clusters.remove('demo', Date.now(), { purgeHistory: true });
       await store.clusters.add({ name: 'demo', kubeconfigPath: kubeconfig, provider: 'sim', providerSettings: {}, addedAt: Date.now() });
     } finally {
       await store.close();

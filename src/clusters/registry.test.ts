@@ -150,8 +150,9 @@ describe('cluster registry: show and remove', () => {
     assert.ok(await store.clusters.get('prod'));
     await store.runs.saveState('run-20250115-093012-4f1a2b', 1, { state: {}, phase: 'cancelled', active: false, at: 2 });
     const removed = await registry.remove('prod');
-    assert.equal(removed.runsRemoved, 1);
+    assert.deepEqual([removed.runsKept, removed.runsRemoved], [1, 0]);
     assert.deepEqual(await registry.list(), []);
+    assert.equal((await store.runs.get('run-20250115-093012-4f1a2b'))?.phase, 'cancelled', 'the run stays in the history');
   });
 });
 

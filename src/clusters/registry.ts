@@ -116,10 +116,12 @@ export interface ClusterRegistryOptions {
   readonly cwd?: string;
 }
 
-/** What removing a cluster removed. */
+/** What removing a cluster did. */
 export interface ClusterRemoved {
   readonly cluster: ClusterRow;
-  /** Its finished runs, removed with their events. */
+  /** Its finished runs, kept with their events (the cluster's history). */
+  readonly runsKept: number;
+  /** Its finished runs, removed with their events (`purgeHistory`). */
   readonly runsRemoved: number;
 }
 
@@ -203,12 +205,13 @@ export class ClusterRegistry {
   }
 
   /**
-   * Removes a cluster and its finished runs. Refused while a run of it is active.
+   * Removes a cluster; its finished runs and their events stay readable unless `purgeHistory`. Refused while a run
+   * of it is active.
    *
    * @throws {ClusterRegistryError} KUP-REGISTRY-006 when it is not registered; 007 (naming the runs) when busy.
    */
-  async remove(name: string): Promise<ClusterRemoved> {
-    const removal = await this.#clusters.remove(name);
+  async remove(name: string, options: { readonly purgeHistory?: boolean } = {}): Promise<ClusterRemoved> {
+    const removal = await this.#clusters.remove(name, this.#now(), options);
     switch (removal.status) {
       case 'not-found':
         throw notFound(name);
@@ -223,7 +226,7 @@ export class ClusterRegistry {
         );
       }
       case 'removed':
-        return { cluster: removal.cluster, runsRemoved: removal.runsRemoved };
+        return { cluster: removal.cluster, runsKept: removal.runsKept, runsRemoved: removal.runsRemoved };
     }
   }
 }

@@ -2,7 +2,8 @@
  * The registered clusters: how to reach each (kubeconfig file and context) and which provider changes its
  * infrastructure, with that provider's settings. Validation (names, files, providers) is the registry's job
  * (`src/clusters/registry.ts`); this layer stores what it is given and keeps one rule that needs a transaction:
- * a cluster with an active run is not removed.
+ * a cluster with an active run is not removed. A removed cluster's row stays, marked removed, so that its runs and
+ * their events stay readable (the history of what was done to it); registering the name again takes that row back.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
@@ -27,7 +28,14 @@ export interface ClusterRow {
 
 /** What removing a cluster did. */
 export type ClusterRemoval =
-  | { readonly status: 'removed'; readonly cluster: ClusterRow; /** Its finished runs, removed with their events. */ readonly runsRemoved: number }
+  | {
+      readonly status: 'removed';
+      readonly cluster: ClusterRow;
+      /** Its finished runs, kept with their events. */
+      readonly runsKept: number;
+      /** Its finished runs, removed with their events (`purgeHistory`). */
+      readonly runsRemoved: number;
+    }
   | { readonly status: 'not-found' }
   | { readonly status: 'busy'; /** Its active runs, oldest first: nothing was removed. */ readonly activeRuns: readonly string[] };
 
@@ -42,8 +50,17 @@ export interface ClustersRepo {
   get(name: string): Promise<ClusterRow | undefined>;
   /** Every cluster, by name. */
   list(): Promise<readonly ClusterRow[]>;
-  /** Removes a cluster with its finished runs, unless a run of it is active. */
-  remove(name: string): Promise<ClusterRemoval>;
+  /**
+   * Removes a cluster at `at` (ms since the epoch), unless a run of it is active. Its finished runs and their events
+   * are kept, unless `purgeHistory`.
+   */
+  remove(name: string, at: number, options?: RemoveClusterOptions): Promise<ClusterRemoval>;
+}
+
+/** Options of {@link ClustersRepo.remove}. */
+export interface RemoveClusterOptions {
+  /** Also delete the cluster's finished runs and their events. @default false */
+  readonly purgeHistory?: boolean;
 }
 
 interface ClusterRecord {
@@ -53,33 +70,47 @@ interface ClusterRecord {
   provider: string;
   provider_settings: string;
   added_at: number;
+  removed_at: number | null;
 }
 
 /** {@link ClustersRepo} on SQLite. */
 export class SqliteClustersRepo implements ClustersRepo {
   readonly #db: SqliteDatabase;
   readonly #insert: Statement<[string, string, string | null, string, string, number]>;
+  readonly #readd: Statement<[string, string | null, string, string, number, string]>;
   readonly #get: Statement<[string], ClusterRecord>;
+  readonly #getAny: Statement<[string], ClusterRecord>;
   readonly #list: Statement<[], ClusterRecord>;
   readonly #activeRuns: Statement<[string], { id: string }>;
   readonly #countRuns: Statement<[string], { n: number }>;
   readonly #delete: Statement<[string]>;
+  readonly #markRemoved: Statement<[number, string]>;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#insert = db.prepare(
       'INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.#get = db.prepare('SELECT * FROM clusters WHERE name = ?');
-    this.#list = db.prepare('SELECT * FROM clusters ORDER BY name');
+    this.#readd = db.prepare(
+      'UPDATE clusters SET kubeconfig_path = ?, context = ?, provider = ?, provider_settings = ?, added_at = ?, removed_at = NULL WHERE name = ?',
+    );
+    this.#get = db.prepare('SELECT * FROM clusters WHERE name = ? AND removed_at IS NULL');
+    this.#getAny = db.prepare('SELECT * FROM clusters WHERE name = ?');
+    this.#list = db.prepare('SELECT * FROM clusters WHERE removed_at IS NULL ORDER BY name');
     this.#activeRuns = db.prepare('SELECT id FROM runs WHERE cluster = ? AND active = 1 ORDER BY created_at, id');
     this.#countRuns = db.prepare('SELECT COUNT(*) AS n FROM runs WHERE cluster = ?');
     this.#delete = db.prepare('DELETE FROM clusters WHERE name = ?');
+    this.#markRemoved = db.prepare('UPDATE clusters SET removed_at = ? WHERE name = ?');
   }
 
   add(cluster: ClusterRow): Promise<ClusterRow> {
     return promised(() => {
       const settings = toJson(cluster.providerSettings ?? {}, `provider settings of cluster ${cluster.name}`);
+      // A name registered again after its removal takes its old row back: its history goes on under the name.
+      if (this.#getAny.get(cluster.name)?.removed_at != null) {
+        this.#readd.run(cluster.kubeconfigPath, cluster.context ?? null, cluster.provider, settings, cluster.addedAt, cluster.name);
+        return this.#require(cluster.name);
+      }
       try {
         this.#insert.run(cluster.name, cluster.kubeconfigPath, cluster.context ?? null, cluster.provider, settings, cluster.addedAt);
       } catch (err) {
@@ -103,16 +134,20 @@ export class SqliteClustersRepo implements ClustersRepo {
     return promised(() => this.#list.all().map(toRow));
   }
 
-  remove(name: string): Promise<ClusterRemoval> {
-    // One write transaction: no run can start between the check and the delete.
+  remove(name: string, at: number, options: RemoveClusterOptions = {}): Promise<ClusterRemoval> {
+    // One write transaction: no run can start between the check and the removal.
     const remove = this.#db.transaction((): ClusterRemoval => {
       const row = this.#get.get(name);
       if (row === undefined) return { status: 'not-found' };
       const active = this.#activeRuns.all(name).map((r) => r.id);
       if (active.length > 0) return { status: 'busy', activeRuns: active };
-      const runsRemoved = this.#countRuns.get(name)?.n ?? 0;
-      this.#delete.run(name);
-      return { status: 'removed', cluster: toRow(row), runsRemoved };
+      const runs = this.#countRuns.get(name)?.n ?? 0;
+      if (options.purgeHistory === true) {
+        this.#delete.run(name);
+        return { status: 'removed', cluster: toRow(row), runsKept: 0, runsRemoved: runs };
+      }
+      this.#markRemoved.run(at, name);
+      return { status: 'removed', cluster: toRow(row), runsKept: runs, runsRemoved: 0 };
     });
     return promised(() => remove.immediate());
   }

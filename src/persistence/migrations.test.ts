@@ -159,6 +159,7 @@ describe('openDatabase', () => {
           { version: 2, applied_at: 5000 },
           { version: 3, applied_at: 5000 },
           { version: 4, applied_at: 5000 },
+          { version: 5, applied_at: 5000 },
         ],
       );
     } finally {

@@ -127,6 +127,13 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE runs SET state = json_set(state, '$.lineage', json('{}')) WHERE json_type(state, '$.lineage') = 'object';
     `,
   },
+  {
+    version: 5,
+    name: 'removed clusters keep their history',
+    // Removing a cluster deleted its runs and events with it (ON DELETE CASCADE): the record of what was done to a
+    // cluster went with the cluster. A removed cluster's row now stays, marked, so its runs keep their reference.
+    sql: `ALTER TABLE clusters ADD COLUMN removed_at INTEGER;`,
+  },
 ];
 
 /** Options of {@link migrate}. */

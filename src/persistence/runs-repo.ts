@@ -261,6 +261,10 @@ export class SqliteRunsRepo implements RunsRepo {
       const entries = entryRows(run.id, run.entries ?? []);
       const request = run.request === undefined ? null : toJson(run.request, `request of run ${run.id}`);
       const create = this.#db.transaction(() => {
+        const cluster = this.#db.prepare<[string], { removed_at: number | null }>('SELECT removed_at FROM clusters WHERE name = ?').get(run.cluster);
+        if (cluster !== undefined && cluster.removed_at !== null) {
+          throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered (it was removed)`, { run: run.id, cluster: run.cluster });
+        }
         if (run.active !== false) this.#refuseBusyCluster(run.cluster, run.id);
         try {
           this.#db

@@ -185,12 +185,22 @@ timings: { zeroDelay: true }
     }
     const removed = await kup(['remove', 'prod']);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.equal(removed.stdout, 'cluster prod removed, with 1 finished run and their events\n');
+    assert.equal(removed.stdout, 'cluster prod removed; its 1 finished run and their events are kept (kup status RUN; --purge-history deletes them)\n');
+    const history = openSqliteStore({ dataDir });
+    try {
+      assert.equal((await history.runs.get('run-20250115-120000-abcdef'))?.phase, 'succeeded', 'the history stays');
+    } finally {
+      await history.close();
+    }
     const gone = await kup(['remove', 'gone']);
     assert.equal(gone.stdout, 'cluster gone removed\n');
     const again = await kup(['show', 'prod']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /KUP-REGISTRY-006: no cluster named prod is registered/);
     assert.match((await kup(['list'])).stdout, /^No clusters registered/);
+    // Registered again, the name has its history; --purge-history deletes it with the cluster.
+    assert.equal((await kup(['add', 'prod', '--kubeconfig', prodKubeconfig, '--provider', 'sim'])).code, 0);
+    const purged = await kup(['remove', 'prod', '--purge-history']);
+    assert.equal(purged.stdout, 'cluster prod removed, with 1 finished run and their events\n', purged.stderr);
   });
 });

@@ -22,17 +22,19 @@ export const CLUSTER_USAGE = `Usage:
   kup cluster add NAME --kubeconfig FILE [--context C] --provider sim
   kup cluster list [-o table|json]
   kup cluster show NAME [-o table|json]
-  kup cluster remove NAME
+  kup cluster remove NAME [--purge-history]
 
 The clusters kup manages. 'add' checks the name (a DNS label), that the kubeconfig exists and has the context, and
 that the provider is known; 'list' and 'show' ask each cluster for its version and nodes, and the catalog for the
-upgrades open to it; 'remove' refuses while a run of the cluster is active.
+upgrades open to it; 'remove' refuses while a run of the cluster is active, and keeps the cluster's finished runs and
+their events (kup status RUN) unless told --purge-history.
 
 Flags:
   --kubeconfig FILE          kubeconfig of the cluster (add)
   --context C                kubeconfig context (default: the file's current one, recorded at add)
   --provider P               what changes the cluster's machines: sim (kube-sim's infrastructure API)
   -o, --output table|json    output format of list and show (default table)
+  --purge-history            remove: also delete the cluster's finished runs and their events
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
 
 Exit codes: 0 done, 1 refused or failed, 2 bad input.`;
@@ -57,6 +59,7 @@ interface ParsedArgs {
   readonly provider?: string;
   readonly output: Output;
   readonly dataDir?: string;
+  readonly purgeHistory?: boolean;
 }
 
 const SUBCOMMANDS = ['add', 'list', 'show', 'remove'] as const;
@@ -211,9 +214,14 @@ async function show(args: ParsedArgs, registry: ClusterRegistry, store: KupStore
 }
 
 async function remove(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): Promise<number> {
-  const { cluster, runsRemoved } = await registry.remove(args.name ?? '');
+  const { cluster, runsKept, runsRemoved } = await registry.remove(args.name ?? '', { purgeHistory: args.purgeHistory === true });
+  const runs = (n: number) => `${n} finished run${n === 1 ? '' : 's'}`;
   io.stdout.write(
-    `cluster ${cluster.name} removed${runsRemoved > 0 ? `, with ${runsRemoved} finished run${runsRemoved === 1 ? '' : 's'} and their events` : ''}\n`,
+    runsRemoved > 0
+      ? `cluster ${cluster.name} removed, with ${runs(runsRemoved)} and their events\n`
+      : runsKept > 0
+        ? `cluster ${cluster.name} removed; its ${runs(runsKept)} and their events are kept (kup status RUN; --purge-history deletes them)\n`
+        : `cluster ${cluster.name} removed\n`,
   );
   return 0;
 }
@@ -305,6 +313,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
         provider: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'data-dir': { type: 'string' },
+        'purge-history': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: true,
@@ -323,7 +332,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
     add: ['kubeconfig', 'context', 'provider', 'data-dir'],
     list: ['output', 'data-dir'],
     show: ['output', 'data-dir'],
-    remove: ['data-dir'],
+    remove: ['data-dir', 'purge-history'],
   };
   for (const key of Object.keys(values)) {
     if (!allowed[sub].includes(key)) throw new UsageError(`${key === 'output' ? '-o' : `--${key}`}: not a flag of 'kup cluster ${sub}'`);
@@ -348,6 +357,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
     ...(context !== undefined ? { context } : {}),
     ...(provider !== undefined ? { provider } : {}),
     ...(dir !== undefined ? { dataDir: dir } : {}),
+    ...(values['purge-history'] === true ? { purgeHistory: true } : {}),
   };
 }
 
