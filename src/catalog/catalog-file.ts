@@ -5,18 +5,21 @@
  */
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KupError } from '../errors/kup-error.ts';
 import type { Catalog } from '../versions/index.ts';
 import { CatalogError, defaultCatalog, loadCatalog, serializeCatalog } from '../versions/index.ts';
 
 /** Errors of reading or installing a catalog. */
-export class CatalogSourceError extends Error {
+export class CatalogSourceError extends KupError<'KUP-CATALOG-010'> {
   override readonly name = 'CatalogSourceError';
   constructor(
     readonly source: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`KUP-CATALOG-010: ${source}: ${message}`, options);
+    // The source is what the user named (`--from`, or the file a `catalog update` installed): bad input, even when
+    // it cannot be fetched, as `kup catalog update` has always said with exit code 2.
+    super('KUP-CATALOG-010', `${source}: ${message}`, { kind: 'invalid-input', cause: options?.cause });
   }
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { KupError } from '../errors/kup-error.ts';
 
 /** Stable codes of {@link PrecheckError}. */
 export type PrecheckErrorCode =
@@ -17,18 +18,14 @@ export type PrecheckErrorCode =
   | 'KUP-PRECHECK-004';
 
 /** A precheck run could not be made; the message starts with the code and names the bad input. */
-export class PrecheckError extends Error {
+export class PrecheckError extends KupError<PrecheckErrorCode> {
   override readonly name = 'PrecheckError';
-  constructor(
-    readonly code: PrecheckErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
+  constructor(code: PrecheckErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { kind: code === 'KUP-PRECHECK-004' ? 'cancelled' : 'invalid-input', cause: options?.cause });
   }
 
   /** True for errors of the caller's input (exit code 2 on the command line). */
   get isInputError(): boolean {
-    return this.code !== 'KUP-PRECHECK-004';
+    return this.kind === 'invalid-input';
   }
 }

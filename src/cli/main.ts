@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import { join, resolve } from 'node:path';
+import { exitCodeOf, kindOf } from '../errors/codes.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './io.ts';
 
@@ -122,16 +123,13 @@ function help(io: CliIo, usage: string): number {
   return 0;
 }
 
-/** The one place errors become exit codes and messages. */
+/** Where a command's error becomes its message and exit code; the code comes from the one map, `errors/codes.ts`. */
 function exitCodeFor(err: unknown, io: CliIo): number {
   const e = err instanceof Error ? err : new Error(String(err));
-  if (e instanceof UsageError || ['SimUsageError', 'ScenarioError', 'CatalogSourceError'].includes(e.name)) {
-    io.stderr.write(`kup: ${e.message}\n`);
-    return 2;
-  }
-  // Named kup errors carry a stable code and say what went wrong: no stack trace for the user.
-  io.stderr.write(`kup: ${/^KUP-[A-Z]+-\d+/.test(e.message) ? e.message : (e.stack ?? e.message)}\n`);
-  return 1;
+  // kup's errors say what went wrong, with their code: no stack trace for the user. Anything else is a bug: the stack
+  // is what the report needs.
+  io.stderr.write(`kup: ${kindOf(err) !== undefined ? e.message : (e.stack ?? e.message)}\n`);
+  return exitCodeOf(err);
 }
 
 /**

@@ -7,6 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { KupError } from '../errors/kup-error.ts';
+import type { KupErrorKind } from '../errors/kup-error.ts';
 import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow, ClustersRepo } from '../persistence/clusters-repo.ts';
 import { StoreError, StoreErrorCode } from '../persistence/errors.ts';
@@ -30,20 +32,38 @@ export type RegistryErrorCode = (typeof RegistryErrorCode)[keyof typeof Registry
 export type RegistryField = 'name' | 'kubeconfig' | 'context' | 'provider';
 
 /** A registry operation refused: bad input (with the field at fault), a duplicate, a missing or busy cluster. */
-export class ClusterRegistryError extends Error {
+export class ClusterRegistryError extends KupError<RegistryErrorCode, ClusterRegistryErrorDetails> {
   override readonly name = 'ClusterRegistryError';
-  constructor(
-    readonly code: RegistryErrorCode,
-    message: string,
-    readonly details: { readonly cluster?: string; readonly field?: RegistryField; readonly activeRuns?: readonly string[] } = {},
-    options?: { cause?: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
+  constructor(code: RegistryErrorCode, message: string, details: ClusterRegistryErrorDetails = {}, options?: { cause?: unknown }) {
+    super(code, message, { kind: registryErrorKind(code, details), details, cause: options?.cause });
   }
 
   /** True for errors of the caller's input (exit code 2 on the command line). */
   get isInputError(): boolean {
     return this.details.field !== undefined;
+  }
+}
+
+/** What a {@link ClusterRegistryError} is about. */
+export interface ClusterRegistryErrorDetails {
+  readonly cluster?: string;
+  /** The input at fault, when the caller's input is. */
+  readonly field?: RegistryField;
+  /** The runs that keep a busy cluster from being removed. */
+  readonly activeRuns?: readonly string[];
+}
+
+function registryErrorKind(code: RegistryErrorCode, details: ClusterRegistryErrorDetails): KupErrorKind {
+  // A field at fault is the caller's input, whatever the code.
+  if (details.field !== undefined) return 'invalid-input';
+  switch (code) {
+    case RegistryErrorCode.exists:
+    case RegistryErrorCode.busy:
+      return 'conflict';
+    case RegistryErrorCode.notFound:
+      return 'not-found';
+    default:
+      return 'invalid-input';
   }
 }
 

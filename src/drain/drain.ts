@@ -13,6 +13,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { V1Pod } from '@kubernetes/client-node';
+import { KupError } from '../errors/kup-error.ts';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { statusOf } from '../kube-api/errors.ts';
 import { getJson } from '../kube-api/requests.ts';
@@ -166,8 +167,12 @@ interface Track {
 }
 
 /** Why the drain's internal signal fired when the caller's did not. */
-class DeadlineReached extends Error {
+class DeadlineReached extends KupError<typeof DrainErrorCode.timedOut> {
   override readonly name = 'DeadlineReached';
+  constructor(message: string) {
+    // The abort reason the drain turns into its KUP-DRAIN-003 DrainError; its text goes into that error's message.
+    super(DrainErrorCode.timedOut, message, { kind: 'failed', plainMessage: true });
+  }
 }
 
 function secondsText(ms: number): string {

@@ -2,6 +2,8 @@
  * Why a drain failed, with a stable code in the message and every pod that kept the node from draining named, with
  * the PodDisruptionBudget holding it where there is one (kubectl's "global timeout reached" names neither).
  */
+import { KupError } from '../errors/kup-error.ts';
+import type { KupErrorKind } from '../errors/kup-error.ts';
 import type { PdbRef, PodRef } from './types.ts';
 import { formatPdb, formatPod } from './types.ts';
 
@@ -19,6 +21,8 @@ export const DrainErrorCode = {
   cancelled: 'KUP-DRAIN-005',
   /** A request the drain needs (cordon, list) failed. */
   apiFailure: 'KUP-DRAIN-006',
+  /** A label selector (`--pod-selector`) does not parse: see LabelSelectorSyntaxError. */
+  invalidSelector: 'KUP-DRAIN-007',
 } as const;
 /** One of DrainErrorCode's values. */
 export type DrainErrorCode = (typeof DrainErrorCode)[keyof typeof DrainErrorCode];
@@ -55,19 +59,36 @@ export interface PodIssue {
 }
 
 /** A drain that did not finish. `nodeCordoned` says plainly how the drain left the node: it never uncordons. */
-export class DrainError extends Error {
+export class DrainError extends KupError<DrainErrorCode, { readonly node: string; readonly nodeCordoned: boolean }> {
   override readonly name = 'DrainError';
   constructor(
-    readonly code: DrainErrorCode,
+    code: DrainErrorCode,
     message: string,
     readonly node: string,
     readonly nodeCordoned: boolean,
     readonly pods: readonly PodIssue[] = [],
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
+    super(code, message, {
+      kind: DRAIN_ERROR_KIND[code],
+      // Only a failed API request is worth another try as it stands; a blocked pod needs its budget to change first.
+      retryable: code === DrainErrorCode.apiFailure,
+      details: { node, nodeCordoned },
+      cause: options?.cause,
+    });
   }
 }
+
+const DRAIN_ERROR_KIND: Readonly<Record<DrainErrorCode, KupErrorKind>> = {
+  [DrainErrorCode.nodeNotFound]: 'not-found',
+  // kubectl refuses these pods until a flag says to take them: policy, not a fault.
+  [DrainErrorCode.podsRefused]: 'rejected',
+  [DrainErrorCode.timedOut]: 'failed',
+  [DrainErrorCode.evictionFailed]: 'failed',
+  [DrainErrorCode.cancelled]: 'cancelled',
+  [DrainErrorCode.apiFailure]: 'unavailable',
+  [DrainErrorCode.invalidSelector]: 'invalid-input',
+};
 
 /** One issue in words: `shop/cart-7d9 blocked by PDB shop/cart-pdb (needs 3 healthy, has 3)`. */
 export function describeIssue(issue: PodIssue): string {

@@ -3,19 +3,25 @@
  * bad one up front), and telling which PodDisruptionBudgets select a pod (to name the budget that blocks it).
  */
 import type { V1LabelSelector } from '@kubernetes/client-node';
+import { KupError } from '../errors/kup-error.ts';
+import { DrainErrorCode } from './errors.ts';
 
 const NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
 const KEY = new RegExp(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?${NAME}$`);
 const VALUE = new RegExp(`^(${NAME})?$`);
 
 /** A `--pod-selector` (or any label selector string) that does not parse. */
-export class LabelSelectorSyntaxError extends Error {
+export class LabelSelectorSyntaxError extends KupError<typeof DrainErrorCode.invalidSelector> {
   override readonly name = 'LabelSelectorSyntaxError';
   constructor(
     readonly selector: string,
     readonly detail: string,
   ) {
-    super(`invalid label selector "${selector}": ${detail}`);
+    // The API server's words for a bad selector, which `kup drain` quotes as kubectl does: no code in front.
+    super(DrainErrorCode.invalidSelector, `invalid label selector "${selector}": ${detail}`, {
+      kind: 'invalid-input',
+      plainMessage: true,
+    });
   }
 }
 

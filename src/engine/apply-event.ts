@@ -4,6 +4,7 @@
  * The executor and the operator's commands (pause, resume, cancel, rollback) both come through here, so a
  * conflict only means "someone moved first": read again and re-apply.
  */
+import { KupError } from '../errors/kup-error.ts';
 import type { KupStore } from '../persistence/store.ts';
 import { RunConflictError } from '../persistence/errors.ts';
 import type { NewRunEvent } from '../persistence/events-repo.ts';
@@ -32,11 +33,10 @@ export interface ApplyEventOptions {
 export type AppliedEvent = BatchResult;
 
 /** A run that does not exist. */
-export class RunNotFoundError extends Error {
+export class RunNotFoundError extends KupError<'KUP-RUN-404', { readonly run: string }> {
   override readonly name = 'RunNotFoundError';
-  readonly code = 'KUP-RUN-404';
   constructor(readonly runId: string) {
-    super(`KUP-RUN-404: run ${runId} does not exist`);
+    super('KUP-RUN-404', `run ${runId} does not exist`, { kind: 'not-found', details: { run: runId } });
   }
 }
 

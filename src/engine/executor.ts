@@ -8,6 +8,7 @@
  * lands within a poll interval).
  */
 import { setMaxListeners } from 'node:events';
+import { KupError } from '../errors/kup-error.ts';
 import type { KupStore } from '../persistence/store.ts';
 import { LeaseLostError } from '../persistence/errors.ts';
 import { pendingEffects } from '../rollout/machine/effects.ts';
@@ -38,15 +39,19 @@ export interface ExecuteRunOptions {
 }
 
 /** Another kup holds the run. */
-export class RunLeaseHeldError extends Error {
+export class RunLeaseHeldError extends KupError<'KUP-RUN-409', { readonly run: string; readonly holder: string }> {
   override readonly name = 'RunLeaseHeldError';
-  readonly code = 'KUP-RUN-409';
   constructor(
     readonly runId: string,
     readonly holder: string,
     readonly expiresAt: number,
   ) {
-    super(`KUP-RUN-409: run ${runId} is being executed by ${holder} (lease until ${new Date(expiresAt).toISOString()})`);
+    super('KUP-RUN-409', `run ${runId} is being executed by ${holder} (lease until ${new Date(expiresAt).toISOString()})`, {
+      kind: 'conflict',
+      // The lease expires unless its holder renews it: `kup work` waits for that and tries again.
+      retryable: true,
+      details: { run: runId, holder },
+    });
   }
 }
 

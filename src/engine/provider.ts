@@ -27,6 +27,8 @@
  *
  * @module
  */
+import { KupError } from '../errors/kup-error.ts';
+import type { KupErrorKind } from '../errors/kup-error.ts';
 
 /** Control-plane components a provider upgrades, in kubeadm's order. */
 export type ControlPlaneComponent =
@@ -251,10 +253,8 @@ export interface ProviderErrorDetails {
  * A provider call that failed. The message starts with the code and carries the provider's own words, e.g.
  * `KUP-PROVIDER-009: sim: snapshot failed: etcdserver: snapshot failed: ...`.
  */
-export class ProviderError extends Error {
+export class ProviderError extends KupError<ProviderErrorCode, ProviderErrorDetails> {
   override readonly name = 'ProviderError';
-  /** Whether trying again later (with the same key) may succeed. */
-  readonly retryable: boolean;
   readonly provider: string | undefined;
   readonly node: string | undefined;
   readonly pool: string | undefined;
@@ -264,14 +264,17 @@ export class ProviderError extends Error {
   readonly reason: string | undefined;
 
   constructor(
-    /** Stable code, also at the start of the message. */
-    readonly code: ProviderErrorCode,
+    code: ProviderErrorCode,
     message: string,
     details: ProviderErrorDetails = {},
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
-    this.retryable = details.retryable ?? false;
+    super(code, message, {
+      kind: PROVIDER_ERROR_KIND[code],
+      retryable: details.retryable ?? false,
+      details,
+      cause: options?.cause,
+    });
     this.provider = details.provider;
     this.node = details.node;
     this.pool = details.pool;
@@ -281,3 +284,19 @@ export class ProviderError extends Error {
     this.reason = details.reason;
   }
 }
+
+const PROVIDER_ERROR_KIND: Readonly<Record<ProviderErrorCode, KupErrorKind>> = {
+  // Settings kup stored when the cluster was added (and checked then) that no longer work: not the caller's input.
+  [ProviderErrorCode.configuration]: 'failed',
+  [ProviderErrorCode.unreachable]: 'unavailable',
+  [ProviderErrorCode.unauthorized]: 'unauthorized',
+  [ProviderErrorCode.notFound]: 'not-found',
+  [ProviderErrorCode.rejected]: 'rejected',
+  [ProviderErrorCode.conflict]: 'conflict',
+  [ProviderErrorCode.operationFailed]: 'failed',
+  [ProviderErrorCode.timedOut]: 'failed',
+  [ProviderErrorCode.serverError]: 'failed',
+  [ProviderErrorCode.protocol]: 'failed',
+  [ProviderErrorCode.unsupported]: 'rejected',
+  [ProviderErrorCode.unknownProvider]: 'invalid-input',
+};

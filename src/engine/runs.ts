@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Acknowledgement } from '../checks/types.ts';
+import { KupError } from '../errors/kup-error.ts';
 import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
 import { newRunId } from '../persistence/runs-repo.ts';
@@ -30,11 +31,13 @@ export interface OpenCluster {
 }
 
 /** A cluster not in the registry. */
-export class ClusterNotRegisteredError extends Error {
+export class ClusterNotRegisteredError extends KupError<'KUP-RUN-001', { readonly cluster: string }> {
   override readonly name = 'ClusterNotRegisteredError';
-  readonly code = 'KUP-RUN-001';
   constructor(readonly cluster: string) {
-    super(`KUP-RUN-001: cluster "${cluster}" is not registered (kup cluster add ${cluster} --kubeconfig F --provider sim)`);
+    super('KUP-RUN-001', `cluster "${cluster}" is not registered (kup cluster add ${cluster} --kubeconfig F --provider sim)`, {
+      kind: 'not-found',
+      details: { cluster },
+    });
   }
 }
 
@@ -107,7 +110,7 @@ export async function planUpgrade(
   } else if (images) {
     change = { kind: 'image', images };
   } else {
-    throw new Error('KUP-RUN-002: nothing to do: give --to VERSION, --image IMAGE, or both');
+    throw new KupError('KUP-RUN-002', 'nothing to do: give --to VERSION, --image IMAGE, or both', { kind: 'invalid-input' });
   }
   const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));
   const plan = buildPlan({
@@ -214,7 +217,7 @@ function lowestApiserver(t: Topology): string {
     return 0;
   });
   const lowest = versions[0];
-  if (!lowest) throw new Error('KUP-RUN-003: the provider reports no control-plane node');
+  if (!lowest) throw new KupError('KUP-RUN-003', 'the provider reports no control-plane node', { kind: 'failed' });
   return lowest;
 }
 

@@ -1,6 +1,8 @@
 /**
  * Errors of talking to a cluster, with a stable code in the message and the cluster named.
  */
+import { KupError } from '../errors/kup-error.ts';
+import type { KupErrorKind } from '../errors/kup-error.ts';
 
 /** Stable codes of cluster errors. */
 export const ClusterErrorCode = {
@@ -13,17 +15,34 @@ export const ClusterErrorCode = {
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode];
 
 /** A failure to reach or use a cluster's API. */
-export class ClusterError extends Error {
+export class ClusterError extends KupError<ClusterErrorCode, { cluster?: string; status?: number; reason?: string }> {
   override readonly name = 'ClusterError';
   constructor(
-    readonly code: ClusterErrorCode,
+    code: ClusterErrorCode,
     message: string,
-    readonly details: { cluster?: string; status?: number; reason?: string } = {},
+    details: { cluster?: string; status?: number; reason?: string } = {},
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
+    super(code, message, {
+      kind: CLUSTER_ERROR_KIND[code],
+      // An unreachable API may come back; an API error is worth another try only when its status says so.
+      retryable:
+        code === ClusterErrorCode.unreachable ||
+        (code === ClusterErrorCode.api && details.status !== undefined && (details.status === 429 || details.status >= 500)),
+      details,
+      cause: options?.cause,
+    });
   }
 }
+
+const CLUSTER_ERROR_KIND: Readonly<Record<ClusterErrorCode, KupErrorKind>> = {
+  // The kubeconfig of a registered cluster no longer works: the command-line flags were fine (the commands that take
+  // --kubeconfig report it as bad input themselves).
+  [ClusterErrorCode.kubeconfig]: 'failed',
+  [ClusterErrorCode.unreachable]: 'unavailable',
+  [ClusterErrorCode.unauthorized]: 'unauthorized',
+  [ClusterErrorCode.api]: 'failed',
+};
 
 /** The HTTP status of a client-node error (ApiException or a raw request error), if any. */
 export function statusOf(err: unknown): number | undefined {

@@ -14,6 +14,8 @@ import { startSimCluster } from './sim-cluster.ts';
 /** A command-line mistake: exit code 2, message for the user. */
 export class SimUsageError extends Error {
   override readonly name = 'SimUsageError';
+  /** Stable code for logs and exit-code mapping (kup's CLI runs kube-sim in-process and reads it). */
+  readonly code = 'KUP-SIM-USAGE';
 }
 
 /** The usage text of `sim start`. */

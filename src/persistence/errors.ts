@@ -3,6 +3,8 @@
  * caller branches on (a lease held by another kup, a cluster that still has an active run) are returned as data by
  * the repositories; these errors are for what a caller cannot go on from.
  */
+import { KupError } from '../errors/kup-error.ts';
+import type { KupErrorKind } from '../errors/kup-error.ts';
 
 /** Stable codes of store errors. */
 export const StoreErrorCode = {
@@ -45,17 +47,37 @@ export interface StoreErrorDetails {
 }
 
 /** A failure of kup's store. */
-export class StoreError extends Error {
+export class StoreError extends KupError<StoreErrorCode, StoreErrorDetails> {
   override readonly name: string = 'StoreError';
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    readonly details: StoreErrorDetails = {},
-    options?: { cause?: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
+  constructor(code: StoreErrorCode, message: string, details: StoreErrorDetails = {}, options?: { cause?: unknown }) {
+    super(code, message, {
+      kind: STORE_ERROR_KIND[code],
+      // A stale write is retried after a fresh read; nothing else here gets better by trying again.
+      retryable: code === StoreErrorCode.runConflict,
+      details,
+      cause: options?.cause,
+    });
   }
 }
+
+const STORE_ERROR_KIND: Readonly<Record<StoreErrorCode, KupErrorKind>> = {
+  [StoreErrorCode.open]: 'unavailable',
+  // A newer kup's database, or a migration that failed: this kup cannot go on, and no request of the caller's is wrong.
+  [StoreErrorCode.schemaTooNew]: 'failed',
+  [StoreErrorCode.migration]: 'failed',
+  [StoreErrorCode.runNotFound]: 'not-found',
+  [StoreErrorCode.runConflict]: 'conflict',
+  [StoreErrorCode.leaseLost]: 'conflict',
+  [StoreErrorCode.clusterExists]: 'conflict',
+  [StoreErrorCode.clusterNotFound]: 'not-found',
+  // kup handed its store something it cannot hold, or finished a step it never began: kup's own bug.
+  [StoreErrorCode.notJson]: 'internal',
+  [StoreErrorCode.stepNotBegun]: 'internal',
+  [StoreErrorCode.runExists]: 'conflict',
+  [StoreErrorCode.clusterBusy]: 'conflict',
+  // The file is damaged: no request of the caller's is wrong, and trying again will not help.
+  [StoreErrorCode.corrupt]: 'failed',
+};
 
 /**
  * A run was saved by another writer after the caller read it: the caller's `expectedVersion` is stale. The caller

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { KupError } from '../errors/kup-error.ts';
 
 /** How a pool's nodes are grouped into batches. */
 export type BatchPolicy =
@@ -25,17 +26,17 @@ export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({ kind: 'exponent
 export const EXPONENTIAL_MAX_SHARE = 0.1;
 
 /** A batch policy string that cannot be read. The message names the text and what is accepted. */
-export class BatchPolicyError extends Error {
+export class BatchPolicyError extends KupError<'KUP-BATCH-001'> {
   override readonly name = 'BatchPolicyError';
-  /** Stable code, also at the start of the message. */
-  readonly code = 'KUP-BATCH-001';
   constructor(
     /** The text that failed to parse. */
     readonly input: string,
     detail: string,
   ) {
     super(
-      `KUP-BATCH-001: batch policy ${JSON.stringify(input)} ${detail} (expected exponential, fixed:N or percent:P)`,
+      'KUP-BATCH-001',
+      `batch policy ${JSON.stringify(input)} ${detail} (expected exponential, fixed:N or percent:P)`,
+      { kind: 'invalid-input' },
     );
   }
 }

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { KupError } from '../errors/kup-error.ts';
 import { EXPONENTIAL_MAX_SHARE, batchSizes, formatBatchPolicy, parseBatchPolicy } from './batches.ts';
 import type { BatchPolicy } from './batches.ts';
 import type { KubeVersion, PoolMoveReason, UpgradePath } from '../versions/index.ts';
@@ -380,15 +381,21 @@ export const PlanErrorCode = {
 export type PlanErrorCode = (typeof PlanErrorCode)[keyof typeof PlanErrorCode];
 
 /** A plan that cannot be made; the message starts with the code and names the pool, node or option. */
-export class PlanError extends Error {
+export class PlanError extends KupError<
+  PlanErrorCode,
+  { readonly cluster: string; readonly pool?: string; readonly node?: string }
+> {
   override readonly name = 'PlanError';
   constructor(
-    readonly code: PlanErrorCode,
+    code: PlanErrorCode,
     message: string,
-    readonly details: { readonly cluster: string; readonly pool?: string; readonly node?: string } = { cluster: '' },
+    details: { readonly cluster: string; readonly pool?: string; readonly node?: string } = { cluster: '' },
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
+    // Options and the pools or versions asked for are the caller's input; a topology that cannot be read is the
+    // cluster's (or its provider's) answer.
+    const kind = code === PlanErrorCode.invalidTopology ? 'failed' : 'invalid-input';
+    super(code, message, { kind, details, cause: options?.cause });
   }
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { KupError } from '../errors/kup-error.ts';
 
 /** Codes of {@link VersionParseError}. */
 export type VersionErrorCode = 'KUP-VERSION-001';
@@ -39,28 +40,28 @@ export type UpgradePathErrorCode =
   | 'KUP-PATH-009';
 
 /** A string is not a Kubernetes version. */
-export class VersionParseError extends Error {
+export class VersionParseError extends KupError<VersionErrorCode> {
   override readonly name = 'VersionParseError';
-  readonly code: VersionErrorCode = 'KUP-VERSION-001';
   /** The text that failed to parse. */
   readonly input: string;
 
   constructor(input: string, expected: string) {
-    super(`KUP-VERSION-001: ${JSON.stringify(input)} is not a Kubernetes version (expected ${expected})`);
+    super('KUP-VERSION-001', `${JSON.stringify(input)} is not a Kubernetes version (expected ${expected})`, {
+      kind: 'invalid-input',
+    });
     this.input = input;
   }
 }
 
 /** Catalog data failed validation; `field` is the path of the bad value, e.g. `releases[3].version`. */
-export class CatalogError extends Error {
+export class CatalogError extends KupError<CatalogErrorCode> {
   override readonly name = 'CatalogError';
-  readonly code: CatalogErrorCode;
   /** Path of the offending field inside the catalog document. */
   readonly field: string;
 
   constructor(code: CatalogErrorCode, field: string, problem: string, options?: { cause?: unknown }) {
-    super(`${code}: ${field}: ${problem}`, options);
-    this.code = code;
+    // A catalog is data given to kup (`kup catalog update`): a bad one is bad input.
+    super(code, `${field}: ${problem}`, { kind: 'invalid-input', cause: options?.cause });
     this.field = field;
   }
 }
@@ -76,9 +77,8 @@ export interface UpgradePathErrorDetails {
 }
 
 /** The planner refused to build an upgrade path; the code says why. */
-export class UpgradePathError extends Error {
+export class UpgradePathError extends KupError<UpgradePathErrorCode, UpgradePathErrorDetails> {
   override readonly name = 'UpgradePathError';
-  readonly code: UpgradePathErrorCode;
   readonly from: string | undefined;
   readonly to: string | undefined;
   readonly pool: string | undefined;
@@ -89,10 +89,17 @@ export class UpgradePathError extends Error {
     details: UpgradePathErrorDetails = {},
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
-    this.code = code;
+    super(code, message, { kind: upgradePathKind(code), details, cause: options?.cause });
     this.from = details.from;
     this.to = details.to;
     this.pool = details.pool;
   }
+}
+
+/**
+ * A refused path is the skew policy saying no (`rejected`); a pool whose kubelet version cannot be read, or two pools
+ * with one name, is the cluster's topology that cannot be used (`failed`).
+ */
+function upgradePathKind(code: UpgradePathErrorCode): 'rejected' | 'failed' {
+  return code === 'KUP-PATH-008' || code === 'KUP-PATH-009' ? 'failed' : 'rejected';
 }

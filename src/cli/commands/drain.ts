@@ -3,6 +3,7 @@
  * failed (the node's state is printed: a drain never uncordons), 2 bad input (the message names the flag).
  */
 import { parseArgs } from 'node:util';
+import { KupError } from '../../errors/kup-error.ts';
 import { connect } from '../../kube-api/connect.ts';
 import type { DrainEvent, DrainOptions } from '../../drain/drain.ts';
 import { drainNode } from '../../drain/drain.ts';
@@ -42,13 +43,14 @@ Flags (kup's):
   --concurrency N                eviction requests in flight (default 50)`;
 
 /** Bad input: the message names the flag. */
-export class DrainUsageError extends Error {
+export class DrainUsageError extends KupError<'KUP-CLI-002'> {
   override readonly name = 'DrainUsageError';
   constructor(
     message: string,
     readonly flag?: string,
   ) {
-    super(message);
+    // kubectl's own words, so that scripts written for `kubectl drain` read the same text: no code in front.
+    super('KUP-CLI-002', message, { kind: 'invalid-input', plainMessage: true });
   }
 }
 

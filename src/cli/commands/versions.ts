@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
 import { connect } from '../../kube-api/connect.ts';
+import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
 import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
@@ -47,7 +48,7 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
   if (typeof v['kubeconfig'] === 'string') {
     const conn = connect({ kubeconfigPath: v['kubeconfig'], ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}) });
     const res = await conn.getText('/version');
-    if (res.status !== 200) throw new Error(`KUP-CLUSTER-004: ${conn.server}/version answered ${res.status}: ${res.body.slice(0, 200)}`);
+    if (res.status !== 200) throw new ClusterError(ClusterErrorCode.api, `${conn.server}/version answered ${res.status}: ${res.body.slice(0, 200)}`, { status: res.status });
     const reported = (JSON.parse(res.body) as { gitVersion?: unknown }).gitVersion;
     const version = typeof reported === 'string' ? reported : '';
     cluster = { name: conn.name, version, upgrades: availableUpgrades(version, catalog, now) };

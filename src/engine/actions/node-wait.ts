@@ -4,6 +4,7 @@
  * thousands of requests across a large run.
  */
 import type { V1Node } from '@kubernetes/client-node';
+import { KupError } from '../../errors/kup-error.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { statusOf } from '../../kube-api/errors.ts';
 import { send } from '../../kube-api/requests.ts';
@@ -104,15 +105,17 @@ async function readNode(conn: ClusterConnection, name: string, signal: AbortSign
 }
 
 /** A node that did not become ready in time. */
-export class NodeWaitTimeout extends Error {
+export class NodeWaitTimeout extends KupError<'KUP-ENGINE-002', { readonly node: string }> {
   override readonly name = 'NodeWaitTimeout';
-  readonly code = 'KUP-ENGINE-002';
   constructor(
     readonly node: string,
     timeoutMs: number,
     readonly lastReason: string,
   ) {
-    super(`KUP-ENGINE-002: node ${node} was not ready after ${Math.round(timeoutMs / 1000)}s: ${lastReason}`);
+    super('KUP-ENGINE-002', `node ${node} was not ready after ${Math.round(timeoutMs / 1000)}s: ${lastReason}`, {
+      kind: 'failed',
+      details: { node },
+    });
   }
 }
 

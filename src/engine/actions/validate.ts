@@ -8,6 +8,7 @@
  * 50 to 100 ms each over the start they waited for).
  */
 import type { V1Node } from '@kubernetes/client-node';
+import { KupError } from '../../errors/kup-error.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { isRetryable, statusOf } from '../../kube-api/errors.ts';
 import { send } from '../../kube-api/requests.ts';
@@ -22,18 +23,19 @@ export interface ValidationProblem {
 }
 
 /** A batch that did not validate in time. */
-export class BatchValidationError extends Error {
+export class BatchValidationError extends KupError<'KUP-ENGINE-003'> {
   override readonly name = 'BatchValidationError';
-  readonly code = 'KUP-ENGINE-003';
   constructor(
     readonly problems: readonly ValidationProblem[],
     timeoutMs: number,
   ) {
     super(
-      `KUP-ENGINE-003: the batch did not validate within ${Math.round(timeoutMs / 1000)}s: ${problems
+      'KUP-ENGINE-003',
+      `the batch did not validate within ${Math.round(timeoutMs / 1000)}s: ${problems
         .slice(0, 5)
         .map((p) => `${p.kind} ${p.name}: ${p.message}`)
         .join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`,
+      { kind: 'failed' },
     );
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { KupError } from '../../errors/kup-error.ts';
 import type { RunPhase } from './types.ts';
 
 /** Stable codes of {@link RunTransitionError}. */
@@ -34,18 +35,22 @@ export type RollbackRefusal =
   | 'already-rolled-back';
 
 /** An event the run state machine refuses. The state is unchanged (the transition threw). */
-export class RunTransitionError extends Error {
+export class RunTransitionError extends KupError<RunErrorCode, RunTransitionErrorDetails> {
   override readonly name = 'RunTransitionError';
-  constructor(
-    readonly code: RunErrorCode,
-    message: string,
-    readonly details: {
-      readonly runId?: string;
-      readonly phase?: RunPhase;
-      readonly event?: string;
-      readonly refusal?: RollbackRefusal;
-    } = {},
-  ) {
-    super(`${code}: ${message}`);
+  constructor(code: RunErrorCode, message: string, details: RunTransitionErrorDetails = {}) {
+    super(code, message, {
+      // A command the run cannot take now is refused by its state; a state or event the machine cannot read is kup's
+      // own data gone wrong.
+      kind: code === RunErrorCode.notAllowed || code === RunErrorCode.rollbackRefused ? 'conflict' : 'internal',
+      details,
+    });
   }
+}
+
+/** What a {@link RunTransitionError} is about. */
+export interface RunTransitionErrorDetails {
+  readonly runId?: string;
+  readonly phase?: RunPhase;
+  readonly event?: string;
+  readonly refusal?: RollbackRefusal;
 }
