@@ -3,11 +3,13 @@
  * directory. New patch releases arrive as data, without a new kup. An update is validated whole before it replaces
  * the file (write to a temporary file, then rename), so a bad catalog never half-lands.
  */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KupError } from '../errors/kup-error.ts';
 import type { Catalog } from '../versions/index.ts';
 import { CatalogError, defaultCatalog, loadCatalog, serializeCatalog } from '../versions/index.ts';
+import { PRIVATE_FILE_MODE, ensurePrivateDir } from '../persistence/private-files.ts';
 
 /** Errors of reading or installing a catalog. */
 export class CatalogSourceError extends KupError<'KUP-CATALOG-010'> {
@@ -44,10 +46,10 @@ export async function activeCatalog(dataDir: string): Promise<{ catalog: Catalog
 export async function installCatalog(dataDir: string, from: string, signal?: AbortSignal): Promise<Catalog> {
   const text = await readSource(from, signal);
   const catalog = parseCatalogText(text, from);
-  await mkdir(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const target = catalogPath(dataDir);
-  const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, serializeCatalog(catalog), { mode: 0o644 });
+  const temporary = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temporary, serializeCatalog(catalog), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   await rename(temporary, target);
   return catalog;
 }

@@ -2,7 +2,6 @@
  * The `kup` command line. Each command maps its failures to exit codes here, in one place:
  * 0 success, 1 the operation failed (or found blockers), 2 bad input.
  */
-import { mkdir } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import { join, resolve } from 'node:path';
 import { exitCodeOf, kindOf } from '../errors/codes.ts';
@@ -139,7 +138,8 @@ function exitCodeFor(err: unknown, io: CliIo): number {
 async function demo(args: string[], io: CliIo): Promise<number> {
   const dataDir = resolve(process.env['KUP_DATA_DIR'] ?? '.kup');
   const dir = join(dataDir, 'demo');
-  await mkdir(dir, { recursive: true });
+  const { ensurePrivateDir } = await import('../persistence/private-files.ts');
+  ensurePrivateDir(dir);
   const kubeconfig = join(dir, 'kubeconfig');
   const { activeCatalog } = await import('../catalog/catalog-file.ts');
   const { catalogOverview } = await import('../versions/index.ts');

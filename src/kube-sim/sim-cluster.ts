@@ -4,7 +4,7 @@
  * process); `main.ts` is the command-line entry.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -146,7 +146,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   const port = (server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;
   const kubeconfig = buildKubeconfig({ name: scenario.name, server: url, caCertPem: pki.caCertPem, token });
-  if (options.kubeconfigPath) await writeFile(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
+  if (options.kubeconfigPath) await writeCredentials(options.kubeconfigPath, kubeconfig);
 
   return {
     name: scenario.name,
@@ -230,4 +230,14 @@ function recordEvent(runtime: SimRuntime, about: KubeObject, type: 'Normal' | 'W
   } catch {
     // Events are best effort, as in a real cluster.
   }
+}
+
+/**
+ * Writes a file that holds credentials (the kubeconfig's token and CA): created by this process, exclusively, mode
+ * 0600. What was at the path goes first; a symlink planted there is removed, not followed, so the token cannot be
+ * written through it into another file, and one planted between the two calls makes the exclusive create fail.
+ */
+async function writeCredentials(path: string, text: string): Promise<void> {
+  await rm(path, { force: true });
+  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
 }

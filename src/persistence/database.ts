@@ -7,12 +7,13 @@
  * Also the column conventions every repository shares: times are integers (milliseconds since the epoch, from the
  * caller's clock), JSON columns hold `JSON.stringify` text.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.ts';
 import type { Migration } from './migrations.ts';
+import { ensurePrivateDir, ensurePrivateFile } from './private-files.ts';
 import { migrate } from './migrations.ts';
 
 /** An open SQLite database (better-sqlite3). */
@@ -51,9 +52,11 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   const path = databasePath(options.dataDir, options.fileName);
   let db: Database;
   try {
-    mkdirSync(resolve(options.dataDir), { recursive: true, mode: 0o700 });
+    ensurePrivateDir(options.dataDir);
+    ensurePrivateFile(path);
     db = new BetterSqlite3(path, { timeout: options.busyTimeoutMs ?? 5000 });
   } catch (err) {
+    if (err instanceof StoreError) throw err;
     throw new StoreError(StoreErrorCode.open, `cannot open ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
   try {

@@ -5,7 +5,6 @@
  * `kup work` resumes every run whose executor died.
  */
 import { spawn } from 'node:child_process';
-import { openSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { activeCatalog } from '../../catalog/catalog-file.ts';
@@ -27,6 +26,7 @@ import type { RunState } from '../../rollout/machine/types.ts';
 import type { RolloutPlan } from '../../rollout/plan.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
+import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';
 
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
@@ -405,8 +405,8 @@ async function confirm(io: CliIo, question: string): Promise<boolean> {
 
 function spawnWorker(dir: string, runId: string): number {
   const logs = join(dir, 'logs');
-  mkdirSync(logs, { recursive: true });
-  const out = openSync(join(logs, `${runId}.log`), 'a');
+  ensurePrivateDir(logs);
+  const out = openPrivateAppend(join(logs, `${runId}.log`));
   const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', '..', 'bin', 'kup.mjs'), 'work', '--run', runId, '--data-dir', dir], {
     detached: true,
     stdio: ['ignore', out, out],
