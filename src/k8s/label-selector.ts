@@ -2,6 +2,11 @@
  * Label selectors as kube-apiserver parses and matches them: the string syntax of `?labelSelector=`
  * (a port of apimachinery `pkg/labels/selector.go`, error texts included) and the structured
  * `metav1.LabelSelector` of workloads and PodDisruptionBudgets (`LabelSelectorAsSelector`).
+ *
+ * One home for both kup and kube-sim. Parse a selector once (per request, per controller object)
+ * and match the parsed form: matching is a loop over a few requirements, parsing is not.
+ *
+ * @module
  */
 
 /** A requirement operator, spelled as apimachinery's `selection.Operator`. */
@@ -25,8 +30,12 @@ export type NothingSelector = 'nothing';
 
 /** The raw shape of `metav1.LabelSelector` as it arrives in JSON. */
 export interface LabelSelectorObject {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: string;
+    readonly values?: readonly string[];
+  }[];
 }
 
 /**
