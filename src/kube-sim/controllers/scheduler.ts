@@ -23,7 +23,7 @@ import type { KubeObject } from '../model/wire.ts';
 import { isRecord, objectKey } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
-import { cpuMillis, memoryBytes } from '../scenario/quantity.ts';
+import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import type { WireTaint, WireToleration } from './node-lifecycle.ts';
 import { TAINT_UNSCHEDULABLE, nodeTaints, podTolerations, toleratesTaint } from './node-lifecycle.ts';
 import { WorkQueue } from './work-queue.ts';
