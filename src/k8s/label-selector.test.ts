@@ -4,6 +4,7 @@ import {
   SelectorParseError,
   equalityValue,
   fromLabelSelectorObject,
+  labelSelectorObjectMatches,
   matchesLabels,
   parseLabelSelector,
   selectorToString,
@@ -260,5 +261,53 @@ describe('equalityValue', () => {
     assert.equal(equalityValue(parseLabelSelector('app'), 'app'), undefined);
     assert.equal(equalityValue(parseLabelSelector('tier=x'), 'app'), undefined);
     assert.equal(equalityValue('nothing', 'app'), undefined);
+  });
+});
+
+describe('labelSelectorObjectMatches (policy/v1 PodDisruptionBudget selectors)', () => {
+  const labels = { app: 'web', tier: 'front' };
+  const matches = labelSelectorObjectMatches;
+
+  it('matches matchLabels and every operator', () => {
+    assert.equal(matches({ matchLabels: { app: 'web' } }, labels), true);
+    assert.equal(matches({ matchLabels: { app: 'api' } }, labels), false);
+    assert.equal(
+      matches({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels),
+      true,
+    );
+    assert.equal(matches({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, labels), false);
+    assert.equal(matches({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, labels), true);
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'Exists' }] }, labels), true);
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, labels), false);
+    assert.equal(
+      matches(
+        { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['back'] }] },
+        labels,
+      ),
+      false,
+    );
+  });
+
+  it('an empty selector selects every pod; a null or absent one selects none', () => {
+    assert.equal(matches({}, labels), true);
+    assert.equal(matches({}, undefined), true);
+    assert.equal(matches({ matchLabels: {}, matchExpressions: [] }, labels), true);
+    assert.equal(matches(undefined, labels), false);
+    assert.equal(matches(null, labels), false);
+  });
+
+  it('an invalid selector selects nothing instead of throwing', () => {
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'Gt', values: ['1'] }] }, labels), false);
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'In' }] }, labels), false);
+    assert.equal(matches({ matchLabels: { 'bad key': 'x' } }, { 'bad key': 'x' }), false);
+  });
+
+  it('parses an object once and answers from the parsed form after that', () => {
+    const selector = { matchLabels: { app: 'web' } };
+    assert.equal(matches(selector, labels), true);
+    // Mutating a selector after use is outside the contract; doing it here shows the first parse is what answers.
+    selector.matchLabels.app = 'api';
+    assert.equal(matches(selector, labels), true);
+    assert.equal(matches({ matchLabels: { app: 'api' } }, labels), false);
   });
 });

@@ -541,6 +541,34 @@ export function fromLabelSelectorObject(obj: LabelSelectorObject | null | undefi
   return { requirements: sortedByKey(requirements) };
 }
 
+/** Parsed selector objects by identity: see {@link labelSelectorObjectMatches}. */
+const parsedObjects = new WeakMap<LabelSelectorObject, LabelSelector | NothingSelector>();
+
+/**
+ * Whether a `metav1.LabelSelector` object (a PodDisruptionBudget's, a workload's) selects these labels, with
+ * policy/v1 semantics: null or undefined selects nothing, `{}` selects everything. Each object is parsed once and
+ * remembered by identity, so a caller may test one budget against thousands of pods; the object must not be
+ * mutated afterwards (objects read from the API never are). An invalid selector selects nothing, as the disruption
+ * controller treats a budget whose selector it cannot convert.
+ */
+export function labelSelectorObjectMatches(
+  obj: LabelSelectorObject | null | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (obj === null || obj === undefined) return false;
+  let parsed = parsedObjects.get(obj);
+  if (parsed === undefined) {
+    try {
+      parsed = fromLabelSelectorObject(obj);
+    } catch (err) {
+      if (!(err instanceof SelectorParseError)) throw err;
+      parsed = 'nothing';
+    }
+    parsedObjects.set(obj, parsed);
+  }
+  return matchesLabels(parsed, labels);
+}
+
 const OPERATOR_SPELLING: Readonly<Record<LabelOperator, string>> = {
   '=': '=',
   '==': '==',
