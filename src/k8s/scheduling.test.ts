@@ -7,6 +7,7 @@ import {
   nodeSelectorRequirementMatches,
   nodeSelectorTermMatches,
   nodeSelectorTermsMatch,
+  requiredNodeAffinityTerms,
   toleratesTaint,
   tolerationsTolerateTaint,
 } from './scheduling.ts';
@@ -215,5 +216,37 @@ describe('nodeSelectorTermMatches and nodeSelectorTermsMatch', () => {
     assert.equal(nodeSelectorTermsMatch([{}, terms[1]!], node), true, 'an empty term does not spoil the others');
     assert.equal(nodeSelectorTermsMatch(undefined, node), true);
     assert.equal(nodeSelectorTermsMatch([], node), false);
+  });
+});
+
+describe('requiredNodeAffinityTerms', () => {
+  it('reads the terms from a pod spec as JSON carries it', () => {
+    const spec = {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 1] }] },
+              { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] },
+              'junk',
+            ],
+          },
+        },
+      },
+    };
+    assert.deepEqual(requiredNodeAffinityTerms(spec), [
+      { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', '1'] }], matchFields: [] },
+      { matchExpressions: [], matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] },
+    ]);
+  });
+
+  it('is undefined without required affinity, and no terms when the list is missing', () => {
+    assert.equal(requiredNodeAffinityTerms({}), undefined);
+    assert.equal(requiredNodeAffinityTerms(undefined), undefined);
+    assert.equal(requiredNodeAffinityTerms({ affinity: { nodeAffinity: {} } }), undefined);
+    assert.deepEqual(
+      requiredNodeAffinityTerms({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: {} } } }),
+      [],
+    );
   });
 });

@@ -181,3 +181,33 @@ export function nodeSelectorTermsMatch(terms: readonly NodeSelectorTerm[] | unde
   for (const term of terms) if (nodeSelectorTermMatches(term, node)) return true;
   return false;
 }
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requirementsFromWire(raw: unknown): NodeSelectorRequirement[] {
+  if (!Array.isArray(raw)) return [];
+  return (raw as unknown[]).filter(isObject).map((r) => ({
+    key: typeof r['key'] === 'string' ? r['key'] : '',
+    operator: typeof r['operator'] === 'string' ? r['operator'] : '',
+    values: Array.isArray(r['values']) ? (r['values'] as unknown[]).map(String) : [],
+  }));
+}
+
+/**
+ * A pod spec's required node affinity (`affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution`) read
+ * from JSON: undefined when the pod has none, else its terms (no terms matches no node, as upstream). Narrow it once
+ * per pod or template, then match it against every node.
+ */
+export function requiredNodeAffinityTerms(podSpec: unknown): NodeSelectorTerm[] | undefined {
+  const affinity = isObject(podSpec) ? podSpec['affinity'] : undefined;
+  const nodeAffinity = isObject(affinity) ? affinity['nodeAffinity'] : undefined;
+  const required = isObject(nodeAffinity) ? nodeAffinity['requiredDuringSchedulingIgnoredDuringExecution'] : undefined;
+  if (!isObject(required)) return undefined;
+  const terms = Array.isArray(required['nodeSelectorTerms']) ? (required['nodeSelectorTerms'] as unknown[]) : [];
+  return terms.filter(isObject).map((term) => ({
+    matchExpressions: requirementsFromWire(term['matchExpressions']),
+    matchFields: requirementsFromWire(term['matchFields']),
+  }));
+}
