@@ -9,6 +9,7 @@ import {
   parseLabelSelector,
   selectorToString,
 } from './label-selector.ts';
+import type { LabelSelectorObject } from './label-selector.ts';
 
 const web = { app: 'web', tier: 'frontend', version: '3' };
 
@@ -309,5 +310,32 @@ describe('labelSelectorObjectMatches (policy/v1 PodDisruptionBudget selectors)',
     selector.matchLabels.app = 'api';
     assert.equal(matches(selector, labels), true);
     assert.equal(matches({ matchLabels: { app: 'api' } }, labels), false);
+  });
+});
+
+describe('fromLabelSelectorObject on JSON of the wrong shape', () => {
+  it('refuses it with a SelectorParseError instead of guessing', () => {
+    const bad: unknown[] = [
+      { matchLabels: 'app=web' },
+      { matchLabels: { app: 1 } },
+      { matchExpressions: {} },
+      { matchExpressions: ['app'] },
+      { matchExpressions: [{ key: 1, operator: 'Exists' }] },
+      { matchExpressions: [{ key: 'app', operator: 'In', values: 'web' }] },
+      { matchExpressions: [{ key: 'app', operator: 'In', values: [1] }] },
+      { matchExpressions: [{ key: 'app', operator: 'toString' }] },
+    ];
+    for (const obj of bad) {
+      assert.throws(() => fromLabelSelectorObject(obj as LabelSelectorObject), SelectorParseError, JSON.stringify(obj));
+    }
+  });
+
+  it('reads null members as absent, as Go does', () => {
+    assert.deepEqual(
+      fromLabelSelectorObject({ matchLabels: null, matchExpressions: null } as unknown as LabelSelectorObject),
+      {
+        requirements: [],
+      },
+    );
   });
 });

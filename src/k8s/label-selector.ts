@@ -527,18 +527,47 @@ const EXPRESSION_OPERATORS: Readonly<Record<string, LabelOperator>> = {
  */
 export function fromLabelSelectorObject(obj: LabelSelectorObject | null | undefined): LabelSelector | NothingSelector {
   if (obj === null || obj === undefined) return 'nothing';
-  const matchLabels = Object.entries(obj.matchLabels ?? {});
-  const expressions = obj.matchExpressions ?? [];
+  const matchLabels = Object.entries(wireStringMap(obj.matchLabels, 'matchLabels'));
+  const expressions = wireList(obj.matchExpressions, 'matchExpressions');
   if (matchLabels.length + expressions.length === 0) return EVERYTHING;
   const requirements = matchLabels.map(([key, value]) => newRequirement(key, '=', [value]));
   for (const expression of expressions) {
-    const operator = EXPRESSION_OPERATORS[expression.operator];
+    if (!isWireObject(expression) || typeof expression.key !== 'string') {
+      throw new SelectorParseError(`matchExpressions: Invalid value: ${JSON.stringify(expression)}: not a requirement`);
+    }
+    const name = expression.operator;
+    const operator =
+      typeof name === 'string' && Object.hasOwn(EXPRESSION_OPERATORS, name) ? EXPRESSION_OPERATORS[name] : undefined;
     if (operator === undefined) {
       throw new SelectorParseError(`${JSON.stringify(expression.operator)} is not a valid label selector operator`);
     }
-    requirements.push(newRequirement(expression.key, operator, expression.values ?? []));
+    const values = wireList(expression.values, 'values');
+    if (!values.every((v): v is string => typeof v === 'string')) {
+      throw new SelectorParseError(`values: Invalid value: ${JSON.stringify(values)}: values must be strings`);
+    }
+    requirements.push(newRequirement(expression.key, operator, values));
   }
   return { requirements: sortedByKey(requirements) };
+}
+
+// The object may come straight from JSON (kube-sim reads request bodies), so its shape is checked, not assumed.
+
+function isWireObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function wireStringMap(value: unknown, field: string): Readonly<Record<string, string>> {
+  if (value === undefined || value === null) return {};
+  if (isWireObject(value) && Object.values(value).every((v) => typeof v === 'string')) {
+    return value as Readonly<Record<string, string>>;
+  }
+  throw new SelectorParseError(`${field}: Invalid value: ${JSON.stringify(value)}: must be a map of strings`);
+}
+
+function wireList(value: unknown, field: string): readonly unknown[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value as readonly unknown[];
+  throw new SelectorParseError(`${field}: Invalid value: ${JSON.stringify(value)}: must be a list`);
 }
 
 /** Parsed selector objects by identity: see {@link labelSelectorObjectMatches}. */
