@@ -5,7 +5,7 @@
  */
 
 import type { Quantity } from '../../k8s/quantity.ts';
-import { tryParseQuantity } from '../../k8s/quantity.ts';
+import { isZeroQuantity, tryParseQuantity } from '../../k8s/quantity.ts';
 import { describeValue as describe } from './errors.ts';
 
 /** A scenario's quantity: a non-negative finite number, or text Kubernetes reads as a non-negative quantity. */
@@ -38,7 +38,7 @@ export function checkCpuQuantity(value: unknown, positive = false): QuantityChec
       p.suffix === 'M' ? `; "M" means millions of cores: did you mean ${JSON.stringify(text.replace(/M$/, 'm'))}?` : '';
     return { ok: false, problem: `${expected}, got ${shown(value)}${hint}` };
   }
-  if (positive && p.mantissa === 0n) return { ok: false, problem: `must be more than zero, got ${shown(value)}` };
+  if (positive && isZeroQuantity(p)) return { ok: false, problem: `must be more than zero, got ${shown(value)}` };
   return { ok: true, value: text };
 }
 
@@ -62,7 +62,7 @@ export function checkMemoryQuantity(value: unknown, positive = false): QuantityC
       problem: `${expected}, got ${shown(value)}; "${p.suffix}" means fractions of a byte: did you mean ${JSON.stringify(fixed)}?`,
     };
   }
-  if (positive && p.mantissa === 0n) return { ok: false, problem: `must be more than zero, got ${shown(value)}` };
+  if (positive && isZeroQuantity(p)) return { ok: false, problem: `must be more than zero, got ${shown(value)}` };
   return { ok: true, value: text };
 }
 
