@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Watch } from '@kubernetes/client-node';
+import { labelSelectorObjectMatches } from '../src/k8s/label-selector.ts';
 import { connect } from '../src/kube-api/connect.ts';
 import { loadRun } from '../src/engine/apply-event.ts';
 import type { RunEvent as StoredRunEvent } from '../src/persistence/events-repo.ts';
@@ -476,27 +477,15 @@ interface BudgetItem {
   status?: { disruptionsAllowed?: number };
 }
 
-/** Whether a budget's label selector selects a pod (an empty or missing selector selects nothing, as policy/v1). */
+/**
+ * Whether a budget selects a pod: same namespace, and policy/v1 selector semantics (a missing selector selects no pod,
+ * an empty one every pod of the namespace), as kube-sim's eviction applies them.
+ */
 function selects(budget: BudgetItem, pod: PodItem): boolean {
-  const selector = budget.spec.selector;
-  if (budget.metadata.namespace !== pod.metadata.namespace || !selector) return false;
-  const labels = pod.metadata.labels ?? {};
-  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
-    const has = Object.hasOwn(labels, e.key);
-    switch (e.operator) {
-      case 'In':
-        return has && (e.values ?? []).includes(labels[e.key] ?? '');
-      case 'NotIn':
-        return !has || !(e.values ?? []).includes(labels[e.key] ?? '');
-      case 'Exists':
-        return has;
-      default:
-        return !has;
-    }
-  });
-  const empty = Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
-  return !empty && byLabels && byExpressions;
+  return (
+    budget.metadata.namespace === pod.metadata.namespace &&
+    labelSelectorObjectMatches(budget.spec.selector, pod.metadata.labels)
+  );
 }
 
 /** The evictable pods per node and the budget guarding each (the tightest when several do), as the bound needs them. */

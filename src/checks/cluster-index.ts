@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { selectorMatches } from './selectors.ts';
+import { labelSelectorObjectMatches } from '../k8s/label-selector.ts';
 import type { ClusterSnapshot, Labels, NodeRecord, PdbRecord, PodRecord, WorkloadRecord } from './snapshot-types.ts';
 import type { ObjectRef } from './types.ts';
 
@@ -81,7 +81,7 @@ function buildIndex(snapshot: ClusterSnapshot): ClusterIndex {
     }
     let found = perNamespace.get(pod.labels);
     if (found === undefined) {
-      found = candidates.filter((pdb) => selectorMatches(pdb.selector, pod.labels));
+      found = candidates.filter((pdb) => labelSelectorObjectMatches(pdb.selector, pod.labels));
       perNamespace.set(pod.labels, found);
     }
     return found;

@@ -1,52 +1,28 @@
 /**
- * Kubernetes resource quantities (`100m`, `1.5`, `512Mi`, `2G`, `1e3`) as numbers, and back to short text for
- * messages.
+ * Resource quantities on the checks' side: read leniently (a snapshot must not fail on one odd object; the rules
+ * read 0 instead), with Kubernetes' own rules from src/k8s/quantity.ts, and written back as short text for messages.
  *
  * @module
  */
-
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/;
-
-/** A quantity in base units (cores, bytes, count); `undefined` when the text is not a quantity. */
-export function parseQuantity(text: string | number | undefined): number | undefined {
-  if (typeof text === 'number') return Number.isFinite(text) ? text : undefined;
-  if (text === undefined) return undefined;
-  const m = QUANTITY.exec(text.trim());
-  if (!m) return undefined;
-  const base = Number(m[1]);
-  if (m[2] !== undefined) return base * 10 ** Number(m[2].slice(1));
-  return base * (SUFFIX[m[3] ?? ''] ?? 1);
-}
+import { cpuMillis, memoryBytes as exactMemoryBytes } from '../k8s/quantity.ts';
 
 /** CPU quantity in millicores (0 when absent or unreadable). */
 export function cpuMilli(text: string | number | undefined): number {
-  const v = parseQuantity(text);
-  return v === undefined ? 0 : Math.ceil(v * 1000 - 1e-9);
+  return lenient(cpuMillis, text);
 }
 
 /** Memory quantity in bytes (0 when absent or unreadable). */
 export function memoryBytes(text: string | number | undefined): number {
-  const v = parseQuantity(text);
-  return v === undefined ? 0 : Math.ceil(v - 1e-9);
+  return lenient(exactMemoryBytes, text);
+}
+
+function lenient(read: (text: string | number) => number, text: string | number | undefined): number {
+  if (text === undefined) return 0;
+  try {
+    return read(text);
+  } catch {
+    return 0;
+  }
 }
 
 /** `250m` or `2` (cores). */

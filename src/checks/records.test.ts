@@ -4,7 +4,7 @@ import type { V1Node, V1NodeSystemInfo, V1Pod } from '@kubernetes/client-node';
 import { componentOfImage, parseImage } from './images.ts';
 import { cpuMilli, formatCpu, formatMemory, memoryBytes } from './quantity.ts';
 import { RecordConverter, lastAppliedOf } from './records.ts';
-import { fitsNode, selectorMatches, tolerates } from './selectors.ts';
+import { fitsNode } from './selectors.ts';
 import { parseDeprecatedApiMetric } from './snapshot.ts';
 import { testNode } from './test-fixtures.ts';
 
@@ -54,6 +54,35 @@ describe('records', () => {
     assert.equal(a.ready, true);
     assert.equal(a.labels, b.labels, 'pods of one template share one labels object');
     assert.equal(a.scheduling, b.scheduling, 'and one constraints object');
+  });
+
+  it('keeps both halves of a required node affinity term: label expressions and metadata.name fields', () => {
+    const record = new RecordConverter().pod({
+      metadata: { name: 'agent-x', namespace: 'kube-system' },
+      spec: {
+        containers: [{ name: 'a' }],
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                {
+                  matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }],
+                  matchFields: [{ key: 'metadata.name', operator: 'In', values: ['workers-0'] }],
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    assert.deepEqual(record.scheduling?.nodeAffinity, [
+      {
+        matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }],
+        matchFields: [{ key: 'metadata.name', operator: 'In', values: ['workers-0'] }],
+      },
+    ]);
+    assert.ok(fitsNode(record.scheduling, testNode('workers-0', { labels: { zone: 'a' } })));
+    assert.ok(!fitsNode(record.scheduling, testNode('workers-1', { labels: { zone: 'a' } })));
   });
 
   it('reduces a node: pool, role, readiness, allocatable', () => {
@@ -138,14 +167,7 @@ describe('images and selectors', () => {
     );
   });
 
-  it('matches selectors, tolerations and node affinity as the API server and scheduler do', () => {
-    assert.ok(selectorMatches({}, { app: 'x' }), 'empty selector selects all');
-    assert.ok(!selectorMatches(undefined, { app: 'x' }), 'absent selector selects none');
-    assert.ok(
-      selectorMatches({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] }, { app: 'x' }),
-    );
-    assert.ok(tolerates({ operator: 'Exists' }, { key: 'any', effect: 'NoSchedule' }));
-    assert.ok(!tolerates({ key: 'a', value: 'b' }, { key: 'a', value: 'c', effect: 'NoSchedule' }));
+  it('places pods as the scheduler filters them (the rules themselves are tested in src/k8s)', () => {
     const node = testNode('n', {
       labels: { zone: 'a', size: '8' },
       taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }],
@@ -155,16 +177,40 @@ describe('images and selectors', () => {
       fitsNode(
         {
           tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu' }],
-          nodeAffinity: [[{ key: 'size', operator: 'Gt', values: ['4'] }]],
+          nodeAffinity: [{ matchExpressions: [{ key: 'size', operator: 'Gt', values: ['4'] }] }],
         },
         node,
       ),
     );
     assert.ok(
       !fitsNode(
-        { tolerations: [{ operator: 'Exists' }], nodeAffinity: [[{ key: 'zone', operator: 'In', values: ['b'] }]] },
+        {
+          tolerations: [{ operator: 'Exists' }],
+          nodeAffinity: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] }],
+        },
         node,
       ),
     );
+    assert.ok(
+      fitsNode(
+        {
+          tolerations: [{ operator: 'Exists' }],
+          nodeAffinity: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] }],
+        },
+        node,
+      ),
+      'matchFields on metadata.name',
+    );
+    assert.ok(
+      !fitsNode(
+        {
+          tolerations: [{ operator: 'Exists' }],
+          nodeAffinity: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['m'] }] }],
+        },
+        node,
+      ),
+    );
+    const cordoned = testNode('c', { taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] });
+    assert.ok(fitsNode(undefined, cordoned), 'a cordon is node state, not a taint filter');
   });
 });

@@ -11,6 +11,7 @@ import type {
   V1DaemonSet,
   V1Deployment,
   V1Node,
+  V1NodeSelectorRequirement,
   V1ObjectMeta,
   V1PersistentVolumeClaim,
   V1Pod,
@@ -27,6 +28,7 @@ import type {
   LastAppliedRecord,
   NodeRecord,
   NodeSelectorRequirement,
+  NodeSelectorTerm,
   PdbRecord,
   PodRecord,
   PvcRecord,
@@ -153,13 +155,10 @@ export class RecordConverter {
         : {}),
       ...(hasAffinity
         ? {
-            nodeAffinity: terms.map((term) =>
-              (term.matchExpressions ?? []).map((e): NodeSelectorRequirement => ({
-                key: e.key,
-                operator: e.operator,
-                ...(e.values ? { values: [...e.values] } : {}),
-              })),
-            ),
+            nodeAffinity: terms.map((term): NodeSelectorTerm => ({
+              ...(term.matchExpressions?.length ? { matchExpressions: term.matchExpressions.map(requirement) } : {}),
+              ...(term.matchFields?.length ? { matchFields: term.matchFields.map(requirement) } : {}),
+            })),
           }
         : {}),
     };
@@ -334,4 +333,9 @@ export class RecordConverter {
       apiVersion: applied.apiVersion,
     };
   }
+}
+
+/** A node selector requirement, copied so the record holds no part of the API object. */
+function requirement(e: V1NodeSelectorRequirement): NodeSelectorRequirement {
+  return { key: e.key, operator: e.operator, ...(e.values ? { values: [...e.values] } : {}) };
 }

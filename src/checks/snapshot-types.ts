@@ -46,12 +46,18 @@ export interface NodeSelectorRequirement {
   readonly values?: readonly string[];
 }
 
+/** One term of required node affinity: its label requirements and its field (`metadata.name`) requirements. */
+export interface NodeSelectorTerm {
+  readonly matchExpressions?: readonly NodeSelectorRequirement[];
+  readonly matchFields?: readonly NodeSelectorRequirement[];
+}
+
 /** Where a pod may be scheduled: shared between pods of the same template. */
 export interface SchedulingConstraints {
   readonly nodeSelector?: Labels;
   readonly tolerations?: readonly Toleration[];
   /** Required node affinity: any term matches (each term's requirements all hold). */
-  readonly nodeAffinity?: readonly (readonly NodeSelectorRequirement[])[];
+  readonly nodeAffinity?: readonly NodeSelectorTerm[];
 }
 
 /** CPU (millicores), memory (bytes) and pod slots. */

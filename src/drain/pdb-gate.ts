@@ -29,7 +29,7 @@ import { abortReason } from './abort.ts';
 import type { PdbHold } from './errors.ts';
 import { controllerOf } from './filters.ts';
 import { send } from '../kube-api/requests.ts';
-import { selectorMatches } from './selectors.ts';
+import { labelSelectorObjectMatches } from '../k8s/label-selector.ts';
 import type { DrainClock, PdbRef } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';
 
@@ -317,7 +317,11 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
     const labels = pod.metadata?.labels ?? {};
     const found: Budget[] = [];
     for (const b of budgets.values()) {
-      if (b.ref.namespace === namespace && b.version !== '' && selectorMatches(b.object.spec?.selector, labels))
+      if (
+        b.ref.namespace === namespace &&
+        b.version !== '' &&
+        labelSelectorObjectMatches(b.object.spec?.selector, labels)
+      )
         found.push(b);
     }
     return found;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LabelSelectorSyntaxError, assertLabelSelector, selectorMatches } from './selectors.ts';
+import { LabelSelectorSyntaxError, assertLabelSelector } from './selectors.ts';
 
 describe('assertLabelSelector', () => {
   it('accepts what kubectl accepts', () => {
@@ -32,38 +32,14 @@ describe('assertLabelSelector', () => {
       );
     }
   });
-});
 
-describe('selectorMatches (policy/v1 PDB selectors)', () => {
-  const labels = { app: 'web', tier: 'front' };
-  it('matches matchLabels and every operator', () => {
-    assert.equal(selectorMatches({ matchLabels: { app: 'web' } }, labels), true);
-    assert.equal(selectorMatches({ matchLabels: { app: 'api' } }, labels), false);
-    assert.equal(
-      selectorMatches({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels),
-      true,
-    );
-    assert.equal(
-      selectorMatches({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, labels),
-      false,
-    );
-    assert.equal(
-      selectorMatches({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, labels),
-      true,
-    );
-    assert.equal(selectorMatches({ matchExpressions: [{ key: 'app', operator: 'Exists' }] }, labels), true);
-    assert.equal(selectorMatches({ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, labels), false);
-    assert.equal(
-      selectorMatches(
-        { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['back'] }] },
-        labels,
-      ),
-      false,
-    );
-  });
-
-  it('an empty selector selects every pod; an absent one selects none', () => {
-    assert.equal(selectorMatches({}, labels), true);
-    assert.equal(selectorMatches(undefined, labels), false);
+  it("gives the apiserver's reason, as kubectl prints it", () => {
+    assert.throws(() => assertLabelSelector('app=web,'), {
+      name: 'LabelSelectorSyntaxError',
+      message: `invalid label selector "app=web,": found '', expected: identifier after ','`,
+    });
+    assert.throws(() => assertLabelSelector('app in web'), {
+      message: `invalid label selector "app in web": unable to parse requirement: found 'web' expected: '('`,
+    });
   });
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { selectorMatches } from '../selectors.ts';
+import { labelSelectorObjectMatches } from '../../k8s/label-selector.ts';
 import type { Finding, Rule } from '../types.ts';
 
 /** The rule. */
@@ -18,7 +18,7 @@ export const singleReplicaRule: Rule = {
     for (const w of snapshot.workloads) {
       if ((w.kind !== 'Deployment' && w.kind !== 'StatefulSet') || w.replicas !== 1) continue;
       const covered = snapshot.pdbs.some(
-        (pdb) => pdb.namespace === w.namespace && selectorMatches(pdb.selector, w.templateLabels),
+        (pdb) => pdb.namespace === w.namespace && labelSelectorObjectMatches(pdb.selector, w.templateLabels),
       );
       if (covered) continue;
       findings.push({

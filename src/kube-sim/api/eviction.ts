@@ -14,7 +14,7 @@ import {
   withDisruptionAllowedCondition,
 } from '../controllers/disruption.ts';
 import { podWorkload } from '../controllers/availability.ts';
-import { matchesLabels } from './label-selector.ts';
+import { matchesLabels } from '../../k8s/label-selector.ts';
 import { rfc3339 } from './registry.ts';
 import type { DeleteOptions } from './registry.ts';
 import { StatusError, badRequest, notFound, successStatus } from './status.ts';

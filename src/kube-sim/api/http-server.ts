@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, aggregatedDiscovery } from './discovery.ts';
 import { FieldSelectorError, matchesFields, parseFieldSelector, equalityValue as fieldEquality } from './field-selector.ts';
-import { SelectorParseError, matchesLabels, parseLabelSelector } from './label-selector.ts';
+import { SelectorParseError, matchesLabels, parseLabelSelector } from '../../k8s/label-selector.ts';
 import type { ResponseShape } from './negotiate.ts';
 import { negotiate } from './negotiate.ts';
 import { PatchError } from './patch.ts';

@@ -7,6 +7,8 @@ import type { StatusCause } from './status.ts';
 import { invalid } from './status.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
+import type { LabelSelector, NothingSelector } from '../../k8s/label-selector.ts';
+import { SelectorParseError, fromLabelSelectorObject, matchesLabels } from '../../k8s/label-selector.ts';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -82,16 +84,22 @@ function workloadCauses(obj: KubeObject): StatusCause[] {
   if (!isRecord(template)) return [...causes, { reason: 'FieldValueRequired', field: 'spec.template', message: 'Required value' }];
   causes.push(...podSpecCauses(template['spec'], 'spec.template.spec'));
   const labels = isRecord(template['metadata']) && isRecord(template['metadata']['labels']) ? template['metadata']['labels'] : {};
-  const matchLabels = isRecord(selector) && isRecord(selector['matchLabels']) ? selector['matchLabels'] : {};
-  for (const [k, v] of Object.entries(matchLabels)) {
-    if (labels[k] !== v) {
-      causes.push({
-        reason: 'FieldValueInvalid',
-        field: 'spec.template.metadata.labels',
-        message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``,
-      });
-      break;
+  // Upstream converts the selector (LabelSelectorAsSelector) and, unless it is empty, matches the template's labels.
+  let parsed: LabelSelector | NothingSelector = 'nothing';
+  if (isRecord(selector)) {
+    try {
+      parsed = fromLabelSelectorObject(selector);
+    } catch (err) {
+      if (!(err instanceof SelectorParseError)) throw err;
+      causes.push({ reason: 'FieldValueInvalid', field: 'spec.selector', message: `Invalid value: ${JSON.stringify(selector)}: invalid label selector` });
     }
+  }
+  if (parsed !== 'nothing' && parsed.requirements.length > 0 && !matchesLabels(parsed, labels as Record<string, string>)) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.template.metadata.labels',
+      message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``,
+    });
   }
   const replicas = spec['replicas'];
   if (replicas !== undefined && (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas))) {

@@ -14,7 +14,7 @@
  *   the workload has would otherwise report an outage forever);
  * - a workload that is being deleted stops being tracked; DaemonSets are not tracked.
  */
-import { matchesLabels } from '../api/label-selector.ts';
+import { matchesLabels } from '../../k8s/label-selector.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { controllerOf, isRecord, objectKey } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';

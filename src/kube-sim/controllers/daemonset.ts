@@ -9,6 +9,14 @@ import type { KubeObject } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import type { Toleration } from '../scenario/types.ts';
+import type { NodeSelectorTerm } from '../../k8s/scheduling.ts';
+import {
+  findUntoleratedTaint,
+  nodeSelectorMatches,
+  nodeSelectorTermsMatch,
+  requiredNodeAffinityTerms,
+} from '../../k8s/scheduling.ts';
+import { nodeTaints } from './node-lifecycle.ts';
 import type { StoreEvent } from '../store/object-store.ts';
 import {
   computeHash,
@@ -180,9 +188,9 @@ function nodeThatMayNeedDaemonPod(event: StoreEvent): string {
 /** What a DaemonSet's pods need of a node. */
 interface Placement {
   nodeName: string;
-  nodeSelector: Record<string, unknown>;
+  nodeSelector: Record<string, string>;
   /** Required node affinity terms (OR); undefined when there are none. */
-  terms: Record<string, unknown>[] | undefined;
+  terms: NodeSelectorTerm[] | undefined;
   tolerations: Toleration[];
 }
 
@@ -220,8 +228,8 @@ function daemonTemplateOf(ds: KubeObject): DaemonTemplate {
   const hash = computeHash(template, collisionCount);
   const placement: Placement = {
     nodeName: typeof templateSpec['nodeName'] === 'string' ? templateSpec['nodeName'] : '',
-    nodeSelector: rec(templateSpec['nodeSelector']),
-    terms: requiredTerms(templateSpec),
+    nodeSelector: Object.fromEntries(Object.entries(rec(templateSpec['nodeSelector'])).map(([k, v]) => [k, String(v)])),
+    terms: requiredNodeAffinityTerms(templateSpec),
     tolerations: daemonTolerations(templateSpec),
   };
   const out: DaemonTemplate = { template, collisionCount, hash, placement, placementKey: `${ds.metadata.uid}/${hash}` };
@@ -526,66 +534,13 @@ function cachedFit(node: KubeObject, placementKey: string, placement: Placement)
 function nodeShouldRunDaemonPod(node: KubeObject, placement: Placement): Fit {
   if (placement.nodeName && placement.nodeName !== node.metadata.name) return NO_FIT;
   const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(placement.nodeSelector)) if (labels[k] !== v) return NO_FIT;
-  if (placement.terms && !placement.terms.some((term) => termMatches(term, node))) return NO_FIT;
-  const taints = (Array.isArray(node.spec?.['taints']) ? node.spec['taints'] : []).filter(isRecord);
-  let noSchedule = false;
-  for (const taint of taints) {
-    const effect = taint['effect'];
-    if (effect !== 'NoSchedule' && effect !== 'NoExecute') continue;
-    if (placement.tolerations.some((t) => tolerates(t, taint))) continue;
-    if (effect === 'NoExecute') return NO_FIT;
-    noSchedule = true;
-  }
+  if (!nodeSelectorMatches(placement.nodeSelector, labels)) return NO_FIT;
+  if (!nodeSelectorTermsMatch(placement.terms, { name: node.metadata.name, labels })) return NO_FIT;
+  const taints = nodeTaints(node);
+  // An untolerated NoExecute taint would evict the pod; an untolerated NoSchedule one only keeps a new pod away.
+  if (findUntoleratedTaint(taints, placement.tolerations, ['NoExecute'])) return NO_FIT;
+  const noSchedule = findUntoleratedTaint(taints, placement.tolerations, ['NoSchedule']) !== undefined;
   return { shouldRun: !noSchedule, shouldContinueRunning: true };
-}
-
-/** `Toleration.ToleratesTaint`. */
-function tolerates(t: Toleration, taint: Record<string, unknown>): boolean {
-  if (t.effect && t.effect !== taint['effect']) return false;
-  if (t.key && t.key !== taint['key']) return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint['value'] ?? '');
-}
-
-/** A node selector term: every expression (labels) and field requirement (metadata.name) holds; empty matches none. */
-function termMatches(term: Record<string, unknown>, node: KubeObject): boolean {
-  const expressions = (Array.isArray(term['matchExpressions']) ? term['matchExpressions'] : []).filter(isRecord);
-  const fields = (Array.isArray(term['matchFields']) ? term['matchFields'] : []).filter(isRecord);
-  if (expressions.length === 0 && fields.length === 0) return false;
-  const labels = node.metadata.labels ?? {};
-  for (const e of expressions) if (!requirementMatches(e, labels)) return false;
-  for (const f of fields) {
-    if (f['key'] !== 'metadata.name') return false;
-    if (!requirementMatches(f, { 'metadata.name': node.metadata.name })) return false;
-  }
-  return true;
-}
-
-function requirementMatches(req: Record<string, unknown>, labels: Record<string, string>): boolean {
-  const key = typeof req['key'] === 'string' ? req['key'] : '';
-  const values = Array.isArray(req['values']) ? req['values'].map(String) : [];
-  const has = Object.hasOwn(labels, key);
-  const value = labels[key];
-  switch (req['operator']) {
-    case 'In':
-      return has && values.includes(value ?? '');
-    case 'NotIn':
-      return !has || !values.includes(value ?? '');
-    case 'Exists':
-      return has;
-    case 'DoesNotExist':
-      return !has;
-    case 'Gt':
-    case 'Lt': {
-      const actual = Number.parseInt(value ?? '', 10);
-      const bound = Number.parseInt(values[0] ?? '', 10);
-      if (!has || Number.isNaN(actual) || Number.isNaN(bound)) return false;
-      return req['operator'] === 'Gt' ? actual > bound : actual < bound;
-    }
-    default:
-      return false;
-  }
 }
 
 /** Whether a daemon pod counts as its node's: all do but finished pods already being deleted. */

@@ -136,6 +136,13 @@ describe('Deployment controller', () => {
     assert.equal(progressing?.['message'], `ReplicaSet "web-${hash}" has successfully progressed.`);
   });
 
+  it('does nothing but warn with a selector that has no requirements, however it is spelled', async () => {
+    createDeployment('all', 1, { selector: { matchLabels: {}, matchExpressions: [] } });
+    await waitFor(() => rt.events.some((e) => e.reason === 'SelectingAll'), 'the SelectingAll event');
+    // The event and the early return are one sync: by the time the event is there, that sync made no ReplicaSet.
+    assert.equal(replicaSets('all').length, 0);
+  });
+
   it('scales the ReplicaSet up and down without a new revision', async () => {
     kubelet();
     createDeployment('api', 2);

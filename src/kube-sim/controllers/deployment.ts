@@ -6,6 +6,7 @@
  * reads, and adoption of orphaned ReplicaSets its selector matches. Not ported: releasing ReplicaSets whose labels no
  * longer match, `spec.rollbackTo` (gone from apps/v1).
  */
+import { fromLabelSelectorObject } from '../../k8s/label-selector.ts';
 import { rfc3339 } from '../api/registry.ts';
 import { StatusError } from '../api/status.ts';
 import type { KubeObject } from '../model/wire.ts';
@@ -154,8 +155,7 @@ class DeploymentSync {
       this.writeDeploymentStatus(this.calculateStatus(newRS, oldRSs));
       return;
     }
-    const selector = rec(this.spec['selector']);
-    if (Object.keys(rec(selector['matchLabels'])).length === 0 && !Array.isArray(selector['matchExpressions'])) {
+    if (selectsAll(this.spec['selector'])) {
       this.runtime.recordEvent(d, 'Warning', 'SelectingAll', 'This deployment is selecting all pods. A non-empty selector is required.', COMPONENT);
       this.writeDeploymentStatus({ ...(this.status as DeploymentStatus), observedGeneration: d.metadata.generation ?? 1 });
       return;
@@ -729,6 +729,17 @@ function conditionsOf(status: Record<string, unknown>): Condition[] {
   const list = status['conditions'];
   if (!Array.isArray(list)) return [];
   return list.filter((c): c is Condition => isRecord(c) && typeof c['type'] === 'string').map((c) => ({ ...c }));
+}
+
+/** Upstream's `LabelSelectorAsSelector(spec.selector).Empty()`: a selector with no requirements, however spelled. */
+function selectsAll(selector: unknown): boolean {
+  if (!isRecord(selector)) return false;
+  try {
+    const parsed = fromLabelSelectorObject(selector);
+    return parsed !== 'nothing' && parsed.requirements.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** A ReplicaSet's template without the hash label, as semantic JSON (cached: stored objects never change). */

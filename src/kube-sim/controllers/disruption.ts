@@ -11,8 +11,8 @@
  * Also here, because the Eviction API shares them (as upstream shares `component-helpers/apps/poddisruptionbudget`):
  * pod readiness, the PDB status shape and its DisruptionAllowed condition.
  */
-import { fromLabelSelectorObject, matchesLabels, equalityValue } from '../api/label-selector.ts';
-import type { LabelSelector, NothingSelector } from '../api/label-selector.ts';
+import { fromLabelSelectorObject, matchesLabels, equalityValue } from '../../k8s/label-selector.ts';
+import type { LabelSelector, NothingSelector } from '../../k8s/label-selector.ts';
 import { rfc3339 } from '../api/registry.ts';
 import { ALL_RESOURCES } from '../api/resources.ts';
 import type { KubeObject, OwnerReference } from '../model/wire.ts';

@@ -4,7 +4,7 @@ import type { KubeObject } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
 import type { Machine } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
-import { cpuMillis, memoryBytes } from '../scenario/quantity.ts';
+import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import type { TestRuntime, TestRuntimeOptions } from '../testing/runtime.ts';
 import { ManualClock, createNamespace, createTestRuntime, settle } from '../testing/runtime.ts';
 import { kubeletSync, nodeObjectFor, startKubelets } from './kubelet.ts';

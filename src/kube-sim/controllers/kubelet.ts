@@ -24,7 +24,7 @@ import type { KubeObject, ObjectInput } from '../model/wire.ts';
 import { isRecord, objectKey } from '../model/wire.ts';
 import type { Machine, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
-import { cpuMillis, memoryBytes } from '../scenario/quantity.ts';
+import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import { WorkQueue } from './work-queue.ts';
 
 /** The namespace of node Leases. */

@@ -12,7 +12,7 @@
  *   for `tolerationSeconds` are deleted when that runs out (300 s by default, from the DefaultTolerationSeconds
  *   admission plugin; scaled by `nodeMonitorGrace` / 40 s, upstream's grace period).
  *
- * It also holds the taint and toleration rules the scheduler shares.
+ * It also holds the wire shapes of taints and tolerations the scheduler shares; matching them is src/k8s/scheduling.ts.
  */
 import { rfc3339 } from '../api/registry.ts';
 import { StatusError } from '../api/status.ts';
@@ -20,6 +20,7 @@ import type { KubeObject } from '../model/wire.ts';
 import { controllerOf, isRecord, objectKey } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
+import { toleratesTaint } from '../../k8s/scheduling.ts';
 import type { Timings } from '../scenario/types.ts';
 import { onKubeletSync } from './kubelet.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -128,16 +129,6 @@ export function podTolerations(pod: KubeObject): WireToleration[] {
     }
   }
   return out;
-}
-
-/** `Toleration.ToleratesTaint` of k8s.io/api: effect and key must match when set; Exists ignores the value. */
-export function toleratesTaint(toleration: WireToleration, taint: WireTaint): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (toleration.key && toleration.key !== taint.key) return false;
-  const operator = toleration.operator || 'Equal';
-  if (operator === 'Exists') return true;
-  if (operator === 'Equal') return (toleration.value ?? '') === (taint.value ?? '');
-  return false;
 }
 
 /** Simulated milliseconds for `seconds` of a real cluster's node timeouts (toleration seconds). */

@@ -7,7 +7,7 @@
  * the base pod-owning controller, and keeping them here spares a module of their own.
  */
 import { applyDefaults } from '../api/defaults.ts';
-import { fromLabelSelectorObject, matchesLabels } from '../api/label-selector.ts';
+import { fromLabelSelectorObject, matchesLabels } from '../../k8s/label-selector.ts';
 import { rfc3339 } from '../api/registry.ts';
 import type { ResourceDef } from '../api/resources.ts';
 import { StatusError } from '../api/status.ts';

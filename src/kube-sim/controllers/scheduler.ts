@@ -23,9 +23,17 @@ import type { KubeObject } from '../model/wire.ts';
 import { isRecord, objectKey } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
-import { cpuMillis, memoryBytes } from '../scenario/quantity.ts';
+import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
+import type { NodeSelectorTerm } from '../../k8s/scheduling.ts';
+import {
+  findUntoleratedTaint,
+  nodeSelectorMatches,
+  nodeSelectorTermsMatch,
+  requiredNodeAffinityTerms,
+  toleratesTaint,
+} from '../../k8s/scheduling.ts';
 import type { WireTaint, WireToleration } from './node-lifecycle.ts';
-import { TAINT_UNSCHEDULABLE, nodeTaints, podTolerations, toleratesTaint } from './node-lifecycle.ts';
+import { TAINT_UNSCHEDULABLE, nodeTaints, podTolerations } from './node-lifecycle.ts';
 import { WorkQueue } from './work-queue.ts';
 
 /** The scheduler name kube-sim's scheduler answers to. */
@@ -83,20 +91,9 @@ interface Charge extends PodRequests {
 interface PodFilter {
   tolerations: WireToleration[];
   toleratesUnschedulable: boolean;
-  nodeSelector: [string, string][];
+  nodeSelector: Record<string, string> | undefined;
   /** Required node affinity terms (ORed); undefined when the pod has none. */
   affinityTerms: NodeSelectorTerm[] | undefined;
-}
-
-interface NodeSelectorRequirement {
-  key: string;
-  operator: string;
-  values: string[];
-}
-
-interface NodeSelectorTerm {
-  matchExpressions: NodeSelectorRequirement[];
-  matchFields: NodeSelectorRequirement[];
 }
 
 /** Starts the scheduler; returns its stop function. */
@@ -554,44 +551,21 @@ function compileFilter(pod: KubeObject): PodFilter {
   return {
     tolerations,
     toleratesUnschedulable: tolerations.some((t) => toleratesTaint(t, unschedulableTaint)),
-    nodeSelector: isRecord(selector) ? Object.entries(selector).map(([k, v]) => [k, String(v)]) : [],
-    affinityTerms: requiredAffinityTerms(pod),
+    nodeSelector: isRecord(selector)
+      ? Object.fromEntries(Object.entries(selector).map(([k, v]) => [k, String(v)]))
+      : undefined,
+    affinityTerms: requiredNodeAffinityTerms(pod.spec),
   };
-}
-
-function requiredAffinityTerms(pod: KubeObject): NodeSelectorTerm[] | undefined {
-  const affinity = pod.spec?.['affinity'];
-  const nodeAffinity = isRecord(affinity) ? affinity['nodeAffinity'] : undefined;
-  const required = isRecord(nodeAffinity) ? nodeAffinity['requiredDuringSchedulingIgnoredDuringExecution'] : undefined;
-  if (!isRecord(required)) return undefined;
-  const terms = Array.isArray(required['nodeSelectorTerms']) ? (required['nodeSelectorTerms'] as unknown[]) : [];
-  return terms.filter(isRecord).map((term) => ({
-    matchExpressions: requirements(term['matchExpressions']),
-    matchFields: requirements(term['matchFields']),
-  }));
-}
-
-function requirements(raw: unknown): NodeSelectorRequirement[] {
-  if (!Array.isArray(raw)) return [];
-  return (raw as unknown[]).filter(isRecord).map((r) => ({
-    key: typeof r['key'] === 'string' ? r['key'] : '',
-    operator: typeof r['operator'] === 'string' ? r['operator'] : '',
-    values: Array.isArray(r['values']) ? (r['values'] as unknown[]).map(String) : [],
-  }));
 }
 
 /** The first failing non-resource filter (NodeUnschedulable, TaintToleration, NodeAffinity), as upstream runs them. */
 function nodeFailure(slot: NodeSlot, filter: PodFilter): string | undefined {
   if (slot.unschedulable && !filter.toleratesUnschedulable) return REASON_UNSCHEDULABLE;
-  for (const taint of slot.taints) {
-    if (!filter.tolerations.some((t) => toleratesTaint(t, taint)))
-      return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
-  }
-  for (const [key, value] of filter.nodeSelector) {
-    if (slot.labels[key] !== value) return REASON_AFFINITY;
-  }
-  if (filter.affinityTerms !== undefined && !filter.affinityTerms.some((term) => termMatches(term, slot)))
-    return REASON_AFFINITY;
+  // The slot holds only NoSchedule and NoExecute taints, the ones this filter checks.
+  const taint = findUntoleratedTaint(slot.taints, filter.tolerations);
+  if (taint !== undefined) return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
+  if (!nodeSelectorMatches(filter.nodeSelector, slot.labels)) return REASON_AFFINITY;
+  if (!nodeSelectorTermsMatch(filter.affinityTerms, slot)) return REASON_AFFINITY;
   return undefined;
 }
 
@@ -602,41 +576,6 @@ function resourceFailures(slot: NodeSlot, requests: PodRequests): string[] {
   if (requests.cpu > 0 && requests.cpu > slot.allocCpu - slot.usedCpu) reasons.push(REASON_CPU);
   if (requests.memory > 0 && requests.memory > slot.allocMemory - slot.usedMemory) reasons.push(REASON_MEMORY);
   return reasons;
-}
-
-/** A node selector term: every requirement holds; a term with none matches nothing (as upstream). */
-function termMatches(term: NodeSelectorTerm, slot: NodeSlot): boolean {
-  if (term.matchExpressions.length === 0 && term.matchFields.length === 0) return false;
-  for (const r of term.matchExpressions) {
-    if (!requirementMatches(r, Object.hasOwn(slot.labels, r.key) ? slot.labels[r.key] : undefined)) return false;
-  }
-  for (const r of term.matchFields) {
-    // Only metadata.name is a supported field (the apiserver rejects others).
-    if (r.key !== 'metadata.name' || !requirementMatches(r, slot.name)) return false;
-  }
-  return true;
-}
-
-function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && r.values.includes(value);
-    case 'NotIn':
-      return value === undefined || !r.values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      const bound = Number(r.values[0]);
-      const actual = Number(value);
-      if (value === undefined || !Number.isInteger(actual) || !Number.isInteger(bound)) return false;
-      return r.operator === 'Gt' ? actual > bound : actual < bound;
-    }
-    default:
-      return false;
-  }
 }
 
 /** "3 Insufficient cpu, 2 node(s) were unschedulable", sorted as strings as upstream sorts them. */

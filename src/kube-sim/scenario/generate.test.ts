@@ -4,7 +4,7 @@ import { ScenarioError } from './errors.ts';
 import { defaultDemoScenario, generateScenario } from './generate.ts';
 import { podFitsNode, scenarioNodes } from './nodes.ts';
 import { scenarioFromObject } from './parse.ts';
-import { cpuMillis, memoryBytes } from './quantity.ts';
+import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import { scenarioTotals } from './totals.ts';
 import type { IntOrPercent, Scenario, WorkloadSpec } from './types.ts';
 

@@ -17,7 +17,7 @@ import {
 } from './defaults.ts';
 import { ScenarioError } from './errors.ts';
 import { nodeName, podFitsNode, scenarioNodes } from './nodes.ts';
-import { cpuMillis, memoryBytes } from './quantity.ts';
+import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import type {
   DaemonSetWorkload,
   DeploymentWorkload,

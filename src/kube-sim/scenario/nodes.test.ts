@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTROL_PLANE_TAINT, podFitsNode, POOL_LABEL, scenarioNodes, tolerates } from './nodes.ts';
+import { CONTROL_PLANE_TAINT, podFitsNode, POOL_LABEL, scenarioNodes } from './nodes.ts';
 import { parseScenario } from './parse.ts';
 import { scenarioTotals } from './totals.ts';
 
@@ -44,19 +44,6 @@ describe('scenarioNodes', () => {
     assert.equal(gpu.labels[POOL_LABEL], 'gpu');
     assert.equal(gpu.labels['kubernetes.io/hostname'], 'gpu-0');
     assert.equal(nodes[3]!.labels['node-class'], 'general');
-  });
-});
-
-describe('tolerates', () => {
-  const taint = { key: 'dedicated', value: 'batch', effect: 'NoSchedule' } as const;
-  it('follows the Kubernetes matching rules', () => {
-    assert.equal(tolerates({ operator: 'Exists' }, taint), true);
-    assert.equal(tolerates({ key: 'dedicated', operator: 'Exists' }, taint), true);
-    assert.equal(tolerates({ key: 'dedicated', operator: 'Equal', value: 'batch' }, taint), true);
-    assert.equal(tolerates({ key: 'dedicated', operator: 'Equal', value: 'gpu' }, taint), false);
-    assert.equal(tolerates({ key: 'dedicated', operator: 'Exists', effect: 'NoExecute' }, taint), false);
-    assert.equal(tolerates({ key: 'other', operator: 'Exists' }, taint), false);
-    assert.equal(tolerates({ key: 'k', operator: 'Equal' }, { key: 'k', effect: 'NoSchedule' }), true);
   });
 });
 

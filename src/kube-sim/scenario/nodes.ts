@@ -2,7 +2,8 @@
  * The nodes a scenario stands for, with the names, labels and taints the simulator gives them. Fault references,
  * pinned pods, DaemonSet pod counts and the generator's capacity planning all read them from here, so they agree.
  */
-import type { NodeCapacity, Scenario, Taint, Toleration, WorkloadCommon } from './types.ts';
+import { findUntoleratedTaint, nodeSelectorMatches } from '../../k8s/scheduling.ts';
+import type { NodeCapacity, Scenario, Taint, WorkloadCommon } from './types.ts';
 
 /** The node label that names a worker's pool. */
 export const POOL_LABEL = 'kup.dev/pool';
@@ -92,13 +93,6 @@ export function scenarioNodes(
   return nodes;
 }
 
-/** Whether a toleration tolerates a taint, by the Kubernetes rules. */
-export function tolerates(toleration: Toleration, taint: Taint): boolean {
-  if (toleration.effect !== undefined && toleration.effect !== taint.effect) return false;
-  if (toleration.operator === 'Exists') return toleration.key === undefined || toleration.key === taint.key;
-  return toleration.key === taint.key && (toleration.value ?? '') === (taint.value ?? '');
-}
-
 /**
  * Whether a workload's pods may run on a node: the nodeSelector matches its labels and every NoSchedule or NoExecute
  * taint is tolerated (PreferNoSchedule only steers). This is where a DaemonSet puts a pod.
@@ -107,10 +101,8 @@ export function podFitsNode(
   workload: Pick<WorkloadCommon, 'nodeSelector' | 'tolerations'>,
   node: Pick<ScenarioNode, 'labels' | 'taints'>,
 ): boolean {
-  for (const [key, value] of Object.entries(workload.nodeSelector)) {
-    if (node.labels[key] !== value) return false;
-  }
-  return node.taints.every(
-    (taint) => taint.effect === 'PreferNoSchedule' || workload.tolerations.some((t) => tolerates(t, taint)),
+  return (
+    nodeSelectorMatches(workload.nodeSelector, node.labels) &&
+    findUntoleratedTaint(node.taints, workload.tolerations) === undefined
   );
 }

@@ -67,7 +67,7 @@ import type {
 
 // The quantity helpers and the error class are part of this module's surface too: callers that parse scenarios
 // usually need them, and the simulated scheduler reads requests with the same rules the parser checks.
-export { cpuMillis, memoryBytes, parseQuantity } from './quantity.ts';
+export { cpuMillis, memoryBytes, quantityValue as parseQuantity } from '../../k8s/quantity.ts';
 export { ScenarioError } from './errors.ts';
 
 type At = readonly PathSegment[];

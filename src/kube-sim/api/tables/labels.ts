@@ -2,8 +2,8 @@
  * Label maps and selectors printed as upstream does: `labels.FormatLabels`, `metav1.LabelSelectorAsSelector` and
  * `metav1.FormatLabelSelector` (apimachinery), and the container cells of workload rows.
  */
-import type { LabelSelectorObject } from '../label-selector.ts';
-import { fromLabelSelectorObject, SelectorParseError, selectorToString } from '../label-selector.ts';
+import type { LabelSelectorObject } from '../../../k8s/label-selector.ts';
+import { fromLabelSelectorObject, SelectorParseError, selectorToString } from '../../../k8s/label-selector.ts';
 import { isObject, obj, objs, str, stringMap, strs } from './fields.ts';
 
 /** labels.Set.String(): `k=v` pairs, sorted as whole strings, joined by commas. */

@@ -4,10 +4,12 @@ import {
   SelectorParseError,
   equalityValue,
   fromLabelSelectorObject,
+  labelSelectorObjectMatches,
   matchesLabels,
   parseLabelSelector,
   selectorToString,
 } from './label-selector.ts';
+import type { LabelSelectorObject } from './label-selector.ts';
 
 const web = { app: 'web', tier: 'frontend', version: '3' };
 
@@ -260,5 +262,80 @@ describe('equalityValue', () => {
     assert.equal(equalityValue(parseLabelSelector('app'), 'app'), undefined);
     assert.equal(equalityValue(parseLabelSelector('tier=x'), 'app'), undefined);
     assert.equal(equalityValue('nothing', 'app'), undefined);
+  });
+});
+
+describe('labelSelectorObjectMatches (policy/v1 PodDisruptionBudget selectors)', () => {
+  const labels = { app: 'web', tier: 'front' };
+  const matches = labelSelectorObjectMatches;
+
+  it('matches matchLabels and every operator', () => {
+    assert.equal(matches({ matchLabels: { app: 'web' } }, labels), true);
+    assert.equal(matches({ matchLabels: { app: 'api' } }, labels), false);
+    assert.equal(
+      matches({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels),
+      true,
+    );
+    assert.equal(matches({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, labels), false);
+    assert.equal(matches({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, labels), true);
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'Exists' }] }, labels), true);
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, labels), false);
+    assert.equal(
+      matches(
+        { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['back'] }] },
+        labels,
+      ),
+      false,
+    );
+  });
+
+  it('an empty selector selects every pod; a null or absent one selects none', () => {
+    assert.equal(matches({}, labels), true);
+    assert.equal(matches({}, undefined), true);
+    assert.equal(matches({ matchLabels: {}, matchExpressions: [] }, labels), true);
+    assert.equal(matches(undefined, labels), false);
+    assert.equal(matches(null, labels), false);
+  });
+
+  it('an invalid selector selects nothing instead of throwing', () => {
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'Gt', values: ['1'] }] }, labels), false);
+    assert.equal(matches({ matchExpressions: [{ key: 'app', operator: 'In' }] }, labels), false);
+    assert.equal(matches({ matchLabels: { 'bad key': 'x' } }, { 'bad key': 'x' }), false);
+  });
+
+  it('parses an object once and answers from the parsed form after that', () => {
+    const selector = { matchLabels: { app: 'web' } };
+    assert.equal(matches(selector, labels), true);
+    // Mutating a selector after use is outside the contract; doing it here shows the first parse is what answers.
+    selector.matchLabels.app = 'api';
+    assert.equal(matches(selector, labels), true);
+    assert.equal(matches({ matchLabels: { app: 'api' } }, labels), false);
+  });
+});
+
+describe('fromLabelSelectorObject on JSON of the wrong shape', () => {
+  it('refuses it with a SelectorParseError instead of guessing', () => {
+    const bad: unknown[] = [
+      { matchLabels: 'app=web' },
+      { matchLabels: { app: 1 } },
+      { matchExpressions: {} },
+      { matchExpressions: ['app'] },
+      { matchExpressions: [{ key: 1, operator: 'Exists' }] },
+      { matchExpressions: [{ key: 'app', operator: 'In', values: 'web' }] },
+      { matchExpressions: [{ key: 'app', operator: 'In', values: [1] }] },
+      { matchExpressions: [{ key: 'app', operator: 'toString' }] },
+    ];
+    for (const obj of bad) {
+      assert.throws(() => fromLabelSelectorObject(obj as LabelSelectorObject), SelectorParseError, JSON.stringify(obj));
+    }
+  });
+
+  it('reads null members as absent, as Go does', () => {
+    assert.deepEqual(
+      fromLabelSelectorObject({ matchLabels: null, matchExpressions: null } as unknown as LabelSelectorObject),
+      {
+        requirements: [],
+      },
+    );
   });
 });

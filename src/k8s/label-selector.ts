@@ -2,6 +2,11 @@
  * Label selectors as kube-apiserver parses and matches them: the string syntax of `?labelSelector=`
  * (a port of apimachinery `pkg/labels/selector.go`, error texts included) and the structured
  * `metav1.LabelSelector` of workloads and PodDisruptionBudgets (`LabelSelectorAsSelector`).
+ *
+ * One home for both kup and kube-sim. Parse a selector once (per request, per controller object)
+ * and match the parsed form: matching is a loop over a few requirements, parsing is not.
+ *
+ * @module
  */
 
 /** A requirement operator, spelled as apimachinery's `selection.Operator`. */
@@ -25,8 +30,12 @@ export type NothingSelector = 'nothing';
 
 /** The raw shape of `metav1.LabelSelector` as it arrives in JSON. */
 export interface LabelSelectorObject {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: string;
+    readonly values?: readonly string[];
+  }[];
 }
 
 /**
@@ -518,18 +527,75 @@ const EXPRESSION_OPERATORS: Readonly<Record<string, LabelOperator>> = {
  */
 export function fromLabelSelectorObject(obj: LabelSelectorObject | null | undefined): LabelSelector | NothingSelector {
   if (obj === null || obj === undefined) return 'nothing';
-  const matchLabels = Object.entries(obj.matchLabels ?? {});
-  const expressions = obj.matchExpressions ?? [];
+  const matchLabels = Object.entries(wireStringMap(obj.matchLabels, 'matchLabels'));
+  const expressions = wireList(obj.matchExpressions, 'matchExpressions');
   if (matchLabels.length + expressions.length === 0) return EVERYTHING;
   const requirements = matchLabels.map(([key, value]) => newRequirement(key, '=', [value]));
   for (const expression of expressions) {
-    const operator = EXPRESSION_OPERATORS[expression.operator];
+    if (!isWireObject(expression) || typeof expression.key !== 'string') {
+      throw new SelectorParseError(`matchExpressions: Invalid value: ${JSON.stringify(expression)}: not a requirement`);
+    }
+    const name = expression.operator;
+    const operator =
+      typeof name === 'string' && Object.hasOwn(EXPRESSION_OPERATORS, name) ? EXPRESSION_OPERATORS[name] : undefined;
     if (operator === undefined) {
       throw new SelectorParseError(`${JSON.stringify(expression.operator)} is not a valid label selector operator`);
     }
-    requirements.push(newRequirement(expression.key, operator, expression.values ?? []));
+    const values = wireList(expression.values, 'values');
+    if (!values.every((v): v is string => typeof v === 'string')) {
+      throw new SelectorParseError(`values: Invalid value: ${JSON.stringify(values)}: values must be strings`);
+    }
+    requirements.push(newRequirement(expression.key, operator, values));
   }
   return { requirements: sortedByKey(requirements) };
+}
+
+// The object may come straight from JSON (kube-sim reads request bodies), so its shape is checked, not assumed.
+
+function isWireObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function wireStringMap(value: unknown, field: string): Readonly<Record<string, string>> {
+  if (value === undefined || value === null) return {};
+  if (isWireObject(value) && Object.values(value).every((v) => typeof v === 'string')) {
+    return value as Readonly<Record<string, string>>;
+  }
+  throw new SelectorParseError(`${field}: Invalid value: ${JSON.stringify(value)}: must be a map of strings`);
+}
+
+function wireList(value: unknown, field: string): readonly unknown[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value as readonly unknown[];
+  throw new SelectorParseError(`${field}: Invalid value: ${JSON.stringify(value)}: must be a list`);
+}
+
+/** Parsed selector objects by identity: see {@link labelSelectorObjectMatches}. */
+const parsedObjects = new WeakMap<LabelSelectorObject, LabelSelector | NothingSelector>();
+
+/**
+ * Whether a `metav1.LabelSelector` object (a PodDisruptionBudget's, a workload's) selects these labels, with
+ * policy/v1 semantics: null or undefined selects nothing, `{}` selects everything. Each object is parsed once and
+ * remembered by identity, so a caller may test one budget against thousands of pods; the object must not be
+ * mutated afterwards (objects read from the API never are). An invalid selector selects nothing, as the disruption
+ * controller treats a budget whose selector it cannot convert.
+ */
+export function labelSelectorObjectMatches(
+  obj: LabelSelectorObject | null | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (obj === null || obj === undefined) return false;
+  let parsed = parsedObjects.get(obj);
+  if (parsed === undefined) {
+    try {
+      parsed = fromLabelSelectorObject(obj);
+    } catch (err) {
+      if (!(err instanceof SelectorParseError)) throw err;
+      parsed = 'nothing';
+    }
+    parsedObjects.set(obj, parsed);
+  }
+  return matchesLabels(parsed, labels);
 }
 
 const OPERATOR_SPELLING: Readonly<Record<LabelOperator, string>> = {
