@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { defaultMachineImage } from './scenario/defaults.ts';
 import { generateScenario, defaultDemoScenario } from './scenario/generate.ts';
 import { parseScenario } from './scenario/parse.ts';
 import type { Scenario } from './scenario/types.ts';
@@ -77,12 +78,19 @@ export async function simStartOptions(args: string[]): Promise<{ scenario: Scena
   return { scenario, port, kubeconfigPath: v.kubeconfig };
 }
 
-/** Moves a scenario to another version: control plane, and pools that were at the control plane's version. */
-function withVersion(scenario: Scenario, version: string): Scenario {
+/**
+ * Moves a scenario to another version: the control plane, and the pools that were at the control plane's version.
+ * Machines that ran the old version's default image run the new version's (a node at 1.35 booted from an image named
+ * for 1.30 would tell the operator a falsehood); an image the scenario names stays.
+ */
+export function withVersion(scenario: Scenario, version: string): Scenario {
+  const from = scenario.kubernetesVersion;
+  const image = (machineImage: string) => (machineImage === defaultMachineImage(from) ? defaultMachineImage(version) : machineImage);
   return {
     ...scenario,
     kubernetesVersion: version,
-    pools: scenario.pools.map((p) => (p.kubeletVersion === scenario.kubernetesVersion ? { ...p, kubeletVersion: version } : p)),
+    controlPlane: { ...scenario.controlPlane, machineImage: image(scenario.controlPlane.machineImage) },
+    pools: scenario.pools.map((p) => (p.kubeletVersion === from ? { ...p, kubeletVersion: version, machineImage: image(p.machineImage) } : p)),
   };
 }
 
