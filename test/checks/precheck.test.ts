@@ -46,9 +46,13 @@ function assertFinding(report: Report, rule: RuleId, severity: Severity, object?
 }
 
 /** Runs the command line, capturing what it prints. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; warnings: string[] }> {
   let stdout = '';
   let stderr = '';
+  // What the process warns of while the command runs (Node prints these on the user's terminal).
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
   const sink = (write: (s: string) => void) =>
     new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -59,8 +63,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   const code = await runPrecheckCommand(args, {
     stdout: sink((s) => (stdout += s)),
     stderr: sink((s) => (stderr += s)),
-  });
-  return { code, stdout, stderr };
+  }).finally(() => process.off('warning', onWarning));
+  // Warnings are emitted on a later turn of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { code, stdout, stderr, warnings };
 }
 
 /**
@@ -366,6 +372,7 @@ timings: { zeroDelay: true }
     assert.ok(report.rules.every((r) => r.status === 'pass' || r.status === 'info'));
     const table = await cli(['--kubeconfig', kubeconfig, '--to', TO]);
     assert.equal(table.code, 0, table.stdout + table.stderr);
+    assert.deepEqual(table.warnings, [], 'the precheck warns of nothing on the terminal (its lists share one signal)');
     assert.match(table.stdout, /Result: 0 blockers, 0 warnings .*: the upgrade may start\./);
     const json = await cli(['--kubeconfig', kubeconfig, '--to', TO, '-o', 'json']);
     assert.equal(json.code, 0);

@@ -4,6 +4,7 @@
  * Exit codes: 0 no unacknowledged blocker, 1 blockers (or a failure), 2 bad input (the message names it).
  * `--postcheck` runs the post-upgrade validation instead, with V the version the cluster should now run.
  */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { activeCatalog } from '../../catalog/catalog-file.ts';
@@ -196,6 +197,8 @@ export async function runPrecheckCommand(
     }
     const timeout = AbortSignal.timeout(parsed.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // The snapshot's lists run at once, each request listening on this one signal: many listeners is the design.
+    setMaxListeners(0, signal);
     const report = await runChecks(conn, {
       target: parsed.to,
       phase: parsed.postcheck ? 'postcheck' : 'precheck',
