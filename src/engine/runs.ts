@@ -106,6 +106,13 @@ export async function planUpgrade(
         ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
       },
     );
+    // An upgrade to the version the cluster runs would be a run that moves nothing, yet holds the cluster.
+    if (path.kind === 'nothing-to-do' && !images) {
+      throw new KupError('KUP-RUN-010', `cluster ${cluster.row.name} is already at ${path.to}: nothing to upgrade`, {
+        kind: 'rejected',
+        details: { cluster: cluster.row.name, version: path.to },
+      });
+    }
     change = { kind: 'version', path, ...(images ? { images } : {}) };
   } else if (images) {
     change = { kind: 'image', images };

@@ -8,7 +8,30 @@ import { kupProcess, startRolloutFixture } from '../helpers/rollout.ts';
 
 const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
 
+const SMALL = `
+name: small
+kubernetesVersion: '1.35.2'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: workers, nodes: 1 }
+${TIMINGS}
+`;
+
 describe('run safety', { timeout: 300_000 }, () => {
+  it('an upgrade to the version the cluster runs is refused, and creates no run', async () => {
+    const fx = await startRolloutFixture('small', SMALL);
+    try {
+      for (const args of [['upgrade', '--yes'], ['plan']]) {
+        const refused = await kupProcess(fx.dataDir, [...args, 'small', '--to', '1.35.2']);
+        assert.equal(refused.code, 1, `${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
+        assert.match(refused.stderr, /KUP-RUN-010: cluster small is already at 1\.35\.2: nothing to upgrade/);
+      }
+      assert.deepEqual(await fx.store.runs.list({ cluster: 'small' }), []);
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('two kup upgrade of one cluster started together: one run is created and finishes, the other is refused naming it', async () => {
     const fx = await startRolloutFixture(
       'busy',
