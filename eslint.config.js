@@ -32,12 +32,22 @@ export default tseslint.config(
     },
   },
   {
-    // kube-sim is a separate program: it must not reach into kup's engine or domain.
+    // kube-sim is a separate program: it must not reach into kup's engine or domain. It may import only the shared
+    // folders that hold no kup concept (the clock, Kubernetes rules): an allow-list, so a new kup folder is covered.
     files: ['src/kube-sim/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': [
+      'import-x/no-restricted-paths': [
         'error',
-        { patterns: [{ group: ['**/engine/**', '**/versions/**', '**/checks/**', '**/drain/**', '**/rollout/**', '**/cli/**', '**/server/**', '**/persistence/**', '**/kube-api/**', '**/catalog/**'], message: 'kube-sim imports nothing from kup.' }] },
+        {
+          zones: [
+            {
+              target: './src/kube-sim',
+              from: './src',
+              except: ['./kube-sim', './clock', './k8s'],
+              message: 'kube-sim imports nothing from kup but src/clock and src/k8s.',
+            },
+          ],
+        },
       ],
     },
   },

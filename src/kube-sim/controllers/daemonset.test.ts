@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { ManualClock, createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { TestRuntime, TestRuntimeOptions } from '../testing/runtime.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startPodGarbageCollector } from './pod-gc.ts';
@@ -152,7 +153,7 @@ describe('DaemonSet controller', () => {
     const before = pods('first').map((p) => p.metadata.uid).sort();
 
     patchNode('b', (n) => ({ ...n, spec: { ...n.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } }));
-    await settle();
+    await rt.idle();
     createDaemonSet('second');
     await waitFor(() => settled('second', 2), 'the new DaemonSet on both nodes');
     assert.deepEqual(nodesOf('second'), ['a', 'b']);
@@ -173,7 +174,7 @@ describe('DaemonSet controller', () => {
 
     patchNode('a', (n) => ({ ...n, spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] } }));
     await waitFor(() => ds('cache').status?.['desiredNumberScheduled'] === 2, 'the tainted node no longer desired');
-    await settle();
+    await rt.idle();
     assert.deepEqual(nodesOf('cache'), ['a', 'b', 'c'], 'a NoSchedule taint does not evict the daemon');
     assert.equal(ds('cache').status?.['numberMisscheduled'], 1);
 
@@ -271,7 +272,7 @@ describe('DaemonSet controller, per node', () => {
     createDaemonSet('agent');
     startControllers();
     await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 1_000, 'a daemon pod on every node', 30_000);
-    await settle();
+    await rt.idle();
     return clock;
   }
 
@@ -310,7 +311,7 @@ describe('DaemonSet controller, per node', () => {
     for (let i = 0; i < 50; i++) createNode(`n-${i}`);
     createDaemonSet('agent');
     await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 50, 'a daemon pod on every node');
-    await settle();
+    await rt.idle();
     const before = pods('agent').map((p) => p.metadata.uid).sort();
 
     // A full sync writes the status from what it finds: a wrong value put there (a status-only write, which wakes
@@ -323,7 +324,7 @@ describe('DaemonSet controller, per node', () => {
     for (let i = 0; i < 50; i++) {
       markStatus();
       patchNode(`n-${i}`, (n) => ({ ...n, spec: { ...n.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } }));
-      await settle();
+      await rt.idle();
       if (ds('agent').status?.['numberMisscheduled'] !== 7) fullSyncs++;
     }
     assert.equal(fullSyncs, 0, 'full syncs for 50 cordons');
@@ -331,7 +332,7 @@ describe('DaemonSet controller, per node', () => {
 
     markStatus();
     patchNode('n-3', (n) => ({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, team: 'x' } } }));
-    await settle();
+    await rt.idle();
     assert.equal(ds('agent').status?.['numberMisscheduled'], 7, 'a label no selector reads changes no placement');
     patchNode('n-3', (n) => ({ ...n, spec: { ...n.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }));
     await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 49 && ds('agent').status?.['numberMisscheduled'] === 1, 'a full sync counting the tainted node out');

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { controllerOf } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { FakeKubeletOptions, TestRuntime } from '../testing/runtime.ts';
 import { startDeploymentController } from './deployment.ts';
 import { isPodReady, startReplicaSetController } from './replicaset.ts';
@@ -209,7 +209,7 @@ describe('Deployment controller', () => {
     // The new image never starts.
     setImage('stuck', 'nginx:broken');
     await waitFor(() => deployment('stuck').status?.['updatedReplicas'] === 2, 'the new ReplicaSet at its first step');
-    await settle(40);
+    await rt.idle();
 
     const ready = pods('stuck').filter((p) => !p.metadata.deletionTimestamp && isPodReady(p)).length;
     assert.equal(ready, 3, 'only maxUnavailable old pods were taken down');
@@ -291,7 +291,7 @@ describe('Deployment controller', () => {
     await waitFor(() => complete('prop'), 'the first rollout');
     setImage('prop', 'nginx:never');
     await waitFor(() => deployment('prop').status?.['updatedReplicas'] === 5, 'new ReplicaSet at 5');
-    await settle(20);
+    await rt.idle();
     // 8 old + 5 new = 13 = 10 + maxSurge. Scale to 20: 20 + 3 = 23 allowed, 10 more spread 8:5.
     update('prop', (spec) => ({ ...spec, replicas: 20 }));
     await waitFor(() => deployment('prop').status?.['replicas'] === 23, '23 replicas');
@@ -306,7 +306,7 @@ describe('Deployment controller', () => {
     update('pause', (spec) => ({ ...spec, paused: true }));
     await waitFor(() => condition(deployment('pause'), 'Progressing')?.['reason'] === 'DeploymentPaused', 'paused condition');
     setImage('pause', 'nginx:1.27');
-    await settle(20);
+    await rt.idle();
     assert.equal(replicaSets('pause').length, 1, 'no rollout while paused');
     update('pause', (spec) => ({ ...spec, paused: false }));
     await waitFor(() => complete('pause') && replicaSets('pause').length === 2, 'rollout after resume');

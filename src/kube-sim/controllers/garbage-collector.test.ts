@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
@@ -86,7 +86,7 @@ describe('garbage collector', () => {
     const pods = rt.store.byIndex('core/pods', 'owner', rs.metadata.uid);
     rt.registry.delete(kindDef('ReplicaSet'), NS, rs.metadata.name, { propagationPolicy: 'Orphan' });
     await waitFor(() => gone('apps/replicasets', rs), 'the ReplicaSet gone');
-    await settle();
+    await rt.idle();
     for (const pod of pods) {
       const now = rt.store.get('core/pods', NS, pod.metadata.name);
       assert.ok(now, `${pod.metadata.name} kept`);
@@ -127,7 +127,7 @@ describe('garbage collector with the workload controllers', () => {
       const again = rt.store.get('apps/replicasets', NS, rs.metadata.name);
       return again !== undefined && again.metadata.uid !== rs.metadata.uid && again.status?.['availableReplicas'] === 2;
     }, 'the ReplicaSet made again');
-    await settle();
+    await rt.idle();
     const again = rt.store.mustGet('apps/replicasets', NS, rs.metadata.name);
     const now = rt.store.byIndex('core/pods', 'owner', again.metadata.uid);
     assert.deepEqual(now.map((p) => p.metadata.uid).sort(), pods.map((p) => p.metadata.uid).sort(), 'the same pods, adopted');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
@@ -80,7 +80,7 @@ describe('namespace controller', () => {
     rt.registry.delete(kindDef('Namespace'), undefined, 'shop');
 
     await waitFor(() => condition(namespace('shop'), 'NamespaceFinalizersRemaining')?.['status'] === 'True', 'the finalizers condition');
-    await settle();
+    await rt.idle();
     const ns = namespace('shop');
     assert.ok(ns, 'the namespace stays while content remains');
     assert.equal(rt.store.get('core/configmaps', 'shop', 'free'), undefined);

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { jsonEqual } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, setPodReady, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, setPodReady, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { canonicalJson, computeHash, podsToDelete, scaledValue, startReplicaSetController } from './replicaset.ts';
 
@@ -113,7 +113,7 @@ describe('ReplicaSet controller', () => {
 
     rt.registry.delete(kindDef('Pod'), NS, victim.metadata.name);
     await waitFor(() => podsOf(owner).length === 3, 'a replacement beside the terminating pod');
-    await settle();
+    await rt.idle();
     assert.ok(rt.store.get('core/pods', NS, victim.metadata.name)?.metadata.deletionTimestamp, 'the old pod is still terminating');
     assert.equal(rs('queue').status?.['replicas'], 2);
   });
@@ -132,7 +132,7 @@ describe('ReplicaSet controller', () => {
     await waitFor(() => podsOf(owner).length === 2, 'two pods');
     rt.registry.delete(kindDef('ReplicaSet'), NS, 'going', { propagationPolicy: 'Foreground' });
     rt.registry.delete(kindDef('Pod'), NS, (podsOf(owner)[0] as KubeObject).metadata.name);
-    await settle();
+    await rt.idle();
     assert.equal(podsOf(owner).length, 1, 'no replacement for a ReplicaSet on its way out');
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet, waitFor } from '../testing/runtime.ts';
 import type { FakeKubeletOptions, TestRuntime } from '../testing/runtime.ts';
 import { isPodRunningAndReady } from './replicaset.ts';
 import { startStatefulSetController } from './statefulset.ts';
@@ -114,7 +114,7 @@ describe('StatefulSet controller', () => {
     kubelet({ skip: () => true });
     createStatefulSet('pg', 3);
     await waitFor(() => pod('pg-0') !== undefined, 'pg-0');
-    await settle(30);
+    await rt.idle();
     assert.deepEqual(podNames('pg'), ['pg-0']);
   });
 
@@ -183,7 +183,7 @@ describe('StatefulSet controller', () => {
     await waitFor(() => ready('pg', 3), 'three ready replicas');
     setImage('pg', 'postgres:16');
     await waitFor(() => sts('pg').status?.['updatedReplicas'] === 1 && sts('pg').status?.['readyReplicas'] === 3, 'pg-2 updated');
-    await settle(20);
+    await rt.idle();
     const images = ['pg-0', 'pg-1', 'pg-2'].map((n) => (pod(n)?.spec?.['containers'] as { image: string }[])[0]?.image);
     assert.deepEqual(images, ['postgres:15', 'postgres:15', 'postgres:16']);
     assert.notEqual(sts('pg').status?.['currentRevision'], sts('pg').status?.['updateRevision']);
