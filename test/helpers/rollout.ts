@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import { ClusterRegistry } from '../../src/clusters/registry.ts';
 import type { EngineClock } from '../../src/engine/context.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
@@ -480,15 +481,14 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
     state,
     events,
     command: (command, message) => commandRun(fx.store, runId, command, wallClock.now(), message),
-    waitFor: async (what, predicate, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const s = await state();
-        if (predicate(s)) return s;
-        if (Date.now() > deadline) assert.fail(`run ${runId}: timed out waiting for ${what}: ${describeRun(s, await events())}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    waitFor: (what, predicate, timeoutMs = 30_000) =>
+      waitFor(
+        async () => {
+          const s = await state();
+          return predicate(s) ? s : undefined;
+        },
+        { message: async () => `${what} in run ${runId}: ${describeRun(await state(), await events())}`, timeoutMs, intervalMs: 25 },
+      ),
     stop: async () => {
       stopper.abort(new Error('the test stopped the executor'));
       return done;

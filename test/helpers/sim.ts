@@ -55,22 +55,6 @@ export function api(
   });
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Sums apiserver_request_total from /metrics for the series whose labels include every given label. */
 export async function requestCount(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>, labels: Record<string, string>): Promise<number> {
   const res = await api(cluster, 'GET', '/metrics', undefined, { Accept: 'text/plain' });

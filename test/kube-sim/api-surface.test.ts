@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
-import { api, eventually, startFromYaml } from '../helpers/sim.ts';
+import { api, startFromYaml } from '../helpers/sim.ts';
 
 const scenario = (version: string, extra = '') => `
 name: api-${version.replace(/\./g, '-')}
@@ -162,17 +163,17 @@ describe('kube-sim API surface (1.24 cluster)', () => {
 
   it('deletes a running pod gracefully: deletionTimestamp first, gone after the kubelet finishes', async () => {
     const list = await api(cluster, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb');
-    const pod = await eventually('a Running web pod', async () => {
+    const pod = await waitFor(async () => {
       const items = ((await api(cluster, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body as { items: { metadata: { name: string; uid: string }; status: { phase: string } }[] }).items;
       return items.find((p) => p.status.phase === 'Running');
-    });
+    }, { message: 'a Running web pod', timeoutMs: 20_000 });
     assert.ok(list.status === 200);
     const deleted = await api(cluster, 'DELETE', `/api/v1/namespaces/default/pods/${pod.metadata.name}`);
     assert.equal(deleted.status, 200);
     const marked = deleted.body as { metadata: { deletionTimestamp?: string; deletionGracePeriodSeconds?: number } };
     assert.ok(marked.metadata.deletionTimestamp, 'graceful: the pod is marked, not gone');
     assert.equal(marked.metadata.deletionGracePeriodSeconds, 30);
-    await eventually('the kubelet finishes the deletion', async () => ((await api(cluster, 'GET', `/api/v1/namespaces/default/pods/${pod.metadata.name}`)).status === 404 ? true : undefined), 10_000);
+    await waitFor(async () => ((await api(cluster, 'GET', `/api/v1/namespaces/default/pods/${pod.metadata.name}`)).status === 404 ? true : undefined), { message: 'the kubelet finishes the deletion', timeoutMs: 10_000 });
   });
 
   it('replies with a Table when kubectl asks for one', async () => {

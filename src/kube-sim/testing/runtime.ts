@@ -276,12 +276,3 @@ export function startFakeKubelet(rt: SimRuntime, options: FakeKubeletOptions = {
     unsubscribe();
   };
 }
-
-/** Waits until `check()` holds, polling every few ms; fails with `message` after `timeoutMs`. */
-export async function waitFor(check: () => boolean, message: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${message}`);
-    await new Promise<void>((resolve) => setTimeout(resolve, 2));
-  }
-}
