@@ -20,6 +20,7 @@ import { startAvailabilityMonitor } from './controllers/availability.ts';
 import { startControllers } from './controllers/start.ts';
 import { buildCluster } from './infra/build.ts';
 import { createInfraHandler } from './infra/handler.ts';
+import { createIdleHandler } from './infra/idle.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
 import type { KubeObject } from './model/wire.ts';
 import type { Machine, SimFaults, SimRuntime } from './runtime.ts';
@@ -125,7 +126,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       unavailableUntil = Math.max(unavailableUntil, Date.now() + ms);
     },
   });
-  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, createApiHandler(context, infra));
+  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, createApiHandler(context, createIdleHandler(runtime, infra)));
   server.keepAliveTimeout = 60_000;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {

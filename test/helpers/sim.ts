@@ -55,6 +55,15 @@ export function api(
   });
 }
 
+/**
+ * Resolves once the sim's controllers are idle (`GET /sim/v1/idle`): no work queued and no 0-ms timer waiting. What
+ * a test awaits before asserting that nothing more happened; timers set for later (grace periods, boots) still run.
+ */
+export async function simIdle(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>): Promise<void> {
+  const res = await api(cluster, 'GET', '/sim/v1/idle');
+  if (res.status !== 200) throw new Error(`GET /sim/v1/idle answered ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
 /** Sums apiserver_request_total from /metrics for the series whose labels include every given label. */
 export async function requestCount(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>, labels: Record<string, string>): Promise<number> {
   const res = await api(cluster, 'GET', '/metrics', undefined, { Accept: 'text/plain' });
