@@ -14,7 +14,7 @@ import { DrainError, DrainErrorCode } from '../../src/drain/errors.ts';
 import { watchNodePods } from '../../src/drain/wait.ts';
 import { systemClock } from '../../src/drain/clock.ts';
 import { kubectlFor } from '../helpers/kubectl.ts';
-import { api, requestCount } from '../helpers/sim.ts';
+import { api, requestCount, simIdle } from '../helpers/sim.ts';
 import {
   TARGET,
   allPods,
@@ -248,8 +248,9 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
         ),
       );
       assert.ok(forced.evicted.some((p) => p.name === 'debug'));
-      // Nothing recreates it.
-      await new Promise((res) => setTimeout(res, 300));
+      // It goes once its grace period is over, and nothing recreates it: no controller has work left.
+      await waitFor(async () => !(await allPods(c.cluster)).some((p) => p.name === 'debug'), { message: 'debug gone' });
+      await simIdle(c.cluster);
       assert.deepEqual(
         (await allPods(c.cluster)).filter((p) => p.name === 'debug'),
         [],

@@ -39,10 +39,19 @@ interface Status {
   details?: { causes?: { field?: string }[] };
 }
 
-/** Reads a watch stream for `ms`, returning its parsed lines. */
-function watchLines(cluster: SimCluster, path: string, ms: number): Promise<{ status: number; events: { type: string; object: Record<string, unknown> }[] }> {
+/**
+ * Reads a watch stream for `ms`, returning its parsed lines. `onOpen` is called when the reply's headers arrive: the
+ * server flushes them in the same turn as it registers the watch, so a write made after that reaches the stream.
+ */
+function watchLines(
+  cluster: SimCluster,
+  path: string,
+  ms: number,
+  onOpen?: () => void,
+): Promise<{ status: number; events: { type: string; object: Record<string, unknown> }[] }> {
   return new Promise((resolve, reject) => {
     const req = request(`${cluster.url}${path}`, { ca: cluster.caCertPem, headers: { Authorization: `Bearer ${cluster.token}` } }, (res) => {
+      onOpen?.();
       let buf = '';
       res.on('data', (c: Buffer) => (buf += c.toString()));
       const done = () => resolve({ status: res.statusCode ?? 0, events: buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> }) });
@@ -199,8 +208,10 @@ describe('kube-sim watch semantics', () => {
 
   it('sends synthetic ADDED events without a resourceVersion, then live events', async () => {
     await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'existing' } });
-    const pending = watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true', 600);
-    await new Promise((r) => setTimeout(r, 100));
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const pending = watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true', 600, opened);
+    await open;
     await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'live' } });
     const { status, events } = await pending;
     assert.equal(status, 200);
@@ -224,8 +235,10 @@ describe('kube-sim watch semantics', () => {
   it('sends BOOKMARKs only when allowed, and turns selector transitions into ADDED/DELETED', async () => {
     const created = await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'flip', labels: { tier: 'a' } } });
     const rv = (created.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-    const pending = watchLines(cluster, `/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Db&resourceVersion=${rv}`, 700);
-    await new Promise((r) => setTimeout(r, 100));
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const pending = watchLines(cluster, `/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Db&resourceVersion=${rv}`, 700, opened);
+    await open;
     const patch = (tier: string) => api(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/flip', { metadata: { labels: { tier } } }, { 'Content-Type': 'application/merge-patch+json' });
     await patch('b');
     await patch('c');
