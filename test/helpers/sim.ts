@@ -3,6 +3,7 @@
  * (the infrastructure API and the Kubernetes API) the way any client would.
  */
 import { request } from 'node:https';
+import { IDLE_PATH } from '../../src/kube-sim/infra/idle.ts';
 import { parseScenario } from '../../src/kube-sim/scenario/parse.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import { startSimCluster } from '../../src/kube-sim/sim-cluster.ts';
@@ -60,8 +61,8 @@ export function api(
  * a test awaits before asserting that nothing more happened; timers set for later (grace periods, boots) still run.
  */
 export async function simIdle(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>): Promise<void> {
-  const res = await api(cluster, 'GET', '/sim/v1/idle');
-  if (res.status !== 200) throw new Error(`GET /sim/v1/idle answered ${res.status}: ${JSON.stringify(res.body)}`);
+  const res = await api(cluster, 'GET', IDLE_PATH);
+  if (res.status !== 200) throw new Error(`GET ${IDLE_PATH} answered ${res.status}: ${JSON.stringify(res.body)}`);
 }
 
 /** Sums apiserver_request_total from /metrics for the series whose labels include every given label. */
