@@ -39,24 +39,50 @@ interface Status {
   details?: { causes?: { field?: string }[] };
 }
 
-/**
- * Reads a watch stream for `ms`, returning its parsed lines. `onOpen` is called when the reply's headers arrive: the
- * server flushes them in the same turn as it registers the watch, so a write made after that reaches the stream.
- */
+/** Options of {@link watchLines}. */
+interface WatchLinesOptions {
+  /**
+   * Called when the reply's headers arrive: the server flushes them in the same turn as it registers the watch, so
+   * a write made after that reaches the stream.
+   */
+  onOpen?: () => void;
+  /**
+   * The name of an object the test writes last, as a marker: the read ends when its event arrives (it is not
+   * returned), and fails if it does not arrive in `ms`. Events are delivered in order, so every event the
+   * test's earlier writes caused came before it, and nothing else did.
+   */
+  endAt?: string;
+}
+
+/** Reads a watch stream for `ms` (or up to the `endAt` marker), returning its parsed lines. */
 function watchLines(
   cluster: SimCluster,
   path: string,
   ms: number,
-  onOpen?: () => void,
+  options: WatchLinesOptions = {},
 ): Promise<{ status: number; events: { type: string; object: Record<string, unknown> }[] }> {
   return new Promise((resolve, reject) => {
     const req = request(`${cluster.url}${path}`, { ca: cluster.caCertPem, headers: { Authorization: `Bearer ${cluster.token}` } }, (res) => {
-      onOpen?.();
+      options.onOpen?.();
       let buf = '';
-      res.on('data', (c: Buffer) => (buf += c.toString()));
-      const done = () => resolve({ status: res.statusCode ?? 0, events: buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> }) });
+      const parsed = () => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> });
+      const nameOf = (e: { object: Record<string, unknown> }) => (e.object['metadata'] as { name?: string } | undefined)?.name;
+      const done = () => {
+        clearTimeout(timer);
+        const events = parsed();
+        const marker = options.endAt === undefined ? -1 : events.findIndex((e) => nameOf(e) === options.endAt);
+        if (options.endAt !== undefined && marker < 0) reject(new Error(`the marker ${options.endAt} never came: ${buf}`));
+        else resolve({ status: res.statusCode ?? 0, events: marker < 0 ? events : events.slice(0, marker) });
+      };
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        if (options.endAt !== undefined && buf.endsWith('\n') && parsed().some((e) => nameOf(e) === options.endAt)) {
+          req.destroy();
+          done();
+        }
+      });
       res.on('end', done);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         req.destroy();
         done();
       }, ms);
@@ -210,9 +236,10 @@ describe('kube-sim watch semantics', () => {
     await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'existing' } });
     let opened!: () => void;
     const open = new Promise<void>((resolve) => (opened = resolve));
-    const pending = watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true', 600, opened);
+    const pending = watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true', 5_000, { onOpen: opened, endAt: 'end-of-live' });
     await open;
     await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'live' } });
+    await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'end-of-live' } });
     const { status, events } = await pending;
     assert.equal(status, 200);
     assert.deepEqual(
@@ -237,11 +264,15 @@ describe('kube-sim watch semantics', () => {
     const rv = (created.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
     let opened!: () => void;
     const open = new Promise<void>((resolve) => (opened = resolve));
-    const pending = watchLines(cluster, `/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Db&resourceVersion=${rv}`, 700, opened);
+    const pending = watchLines(cluster, `/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Db&resourceVersion=${rv}`, 5_000, {
+      onOpen: opened,
+      endAt: 'end-of-flip',
+    });
     await open;
     const patch = (tier: string) => api(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/flip', { metadata: { labels: { tier } } }, { 'Content-Type': 'application/merge-patch+json' });
     await patch('b');
     await patch('c');
+    await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'end-of-flip', labels: { tier: 'b' } } });
     const { events } = await pending;
     assert.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED']);
     const initial = await watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&sendInitialEvents=true&timeoutSeconds=1', 1500);
