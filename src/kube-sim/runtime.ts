@@ -70,7 +70,10 @@ export interface SimRuntime {
   readonly faults: SimFaults;
   /** The simulated hosts, by node name. */
   readonly machines: Map<string, Machine>;
-  /** The clock every controller reads time and sets timers through (a ManualClock in tests). */
+  /**
+   * The clock behind `now()` and `after()` (a ManualClock in tests). Controllers set timers through `after()`, not
+   * on the clock itself: that is what `stop()` cancels and `idle()` counts.
+   */
   readonly clock: Clock;
   /** `clock.now()`. */
   now(): number;
