@@ -16,6 +16,7 @@ export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
   private readonly timers = new Map<number, Timer>();
+  private readonly quiescers = new Set<() => Promise<void>>();
 
   /** @param start ms since the epoch. @default 2025-01-01T00:00:00Z */
   constructor(start: number = Date.UTC(2025, 0, 1)) {
@@ -55,11 +56,25 @@ export class ManualClock implements Clock {
   }
 
   /**
-   * Moves time forward by `ms`, running every timer that comes due at its own time, in order (ties in the order they
-   * were set), and after each one awaiting `quiesce` (by default a few turns of the event loop) so that the work it
-   * started (promises, 0-ms timers of other clocks) runs before the next timer.
+   * Makes `quiesce` the default wait of {@link advance} between timers, in place of a fixed number of event-loop
+   * turns: a simulated cluster on this clock registers its idle signal, so advancing waits exactly until its
+   * controllers have done what each timer started. With several registered, each is awaited in turn. Returns the
+   * function that removes it.
    */
-  async advance(ms: number, quiesce: () => Promise<void> = turns): Promise<void> {
+  quiesceOn(quiesce: () => Promise<void>): Cancel {
+    this.quiescers.add(quiesce);
+    return () => {
+      this.quiescers.delete(quiesce);
+    };
+  }
+
+  /**
+   * Moves time forward by `ms`, running every timer that comes due at its own time, in order (ties in the order they
+   * were set), and after each one awaiting `quiesce` (by default what {@link quiesceOn} registered, or else a few
+   * turns of the event loop) so that the work it started (promises, 0-ms timers of other clocks) runs before the
+   * next timer.
+   */
+  async advance(ms: number, quiesce: () => Promise<void> = () => this.quiesceDefault()): Promise<void> {
     const target = this.current + Math.max(0, ms);
     for (;;) {
       let next: Timer | undefined;
@@ -74,6 +89,11 @@ export class ManualClock implements Clock {
     }
     this.current = target;
     await quiesce();
+  }
+
+  private async quiesceDefault(): Promise<void> {
+    if (this.quiescers.size === 0) return turns();
+    for (const quiesce of [...this.quiescers]) await quiesce();
   }
 }
 

@@ -8,6 +8,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { systemClock } from '../clock/clock.ts';
 import { evictPod } from './api/eviction.ts';
 import { createApiHandler } from './api/http-server.ts';
 import { ApiMetrics } from './api/metrics.ts';
@@ -19,10 +20,11 @@ import { startAvailabilityMonitor } from './controllers/availability.ts';
 import { startControllers } from './controllers/start.ts';
 import { buildCluster } from './infra/build.ts';
 import { createInfraHandler } from './infra/handler.ts';
+import { createIdleHandler } from './infra/idle.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
 import type { KubeObject } from './model/wire.ts';
-import type { Cancel, Machine, SimFaults, SimRuntime } from './runtime.ts';
-import { kindDef } from './runtime.ts';
+import type { Machine, SimFaults, SimRuntime } from './runtime.ts';
+import { RuntimeTimers, kindDef } from './runtime.ts';
 import { defaultDemoScenario } from './scenario/generate.ts';
 import type { Scenario } from './scenario/types.ts';
 import { createClusterStore } from './store/cluster-store.ts';
@@ -64,10 +66,9 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   const scenario = options.scenario ?? defaultDemoScenario();
   const token = options.token ?? randomBytes(24).toString('hex');
   const store = createClusterStore({ historyLimit: options.historyLimit ?? 100_000 });
-  const registry = new Registry(store, Date.now);
+  const timers = new RuntimeTimers(systemClock);
+  const registry = new Registry(store, () => timers.clock.now());
   const metrics = new ApiMetrics();
-  const timers = new Set<NodeJS.Timeout>();
-  let stopping = false;
   const faults: SimFaults = {
     errorRate: scenario.faults.apiErrorRate,
     latencyMs: scenario.faults.apiLatencyMs,
@@ -82,21 +83,14 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     timings: { ...scenario.timings },
     faults,
     machines,
-    now: Date.now,
-    after(ms: number, fn: () => void): Cancel {
-      if (stopping) return () => {};
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (!stopping) fn();
-      }, Math.max(0, ms));
-      timers.add(t);
-      return () => {
-        clearTimeout(t);
-        timers.delete(t);
-      };
-    },
-    recordEvent: (about, type, reason, message, component) => recordEvent(runtime, about, type, reason, message, component),
-    stopped: () => stopping,
+    clock: timers.clock,
+    now: () => timers.clock.now(),
+    after: timers.after,
+    beginWork: timers.beginWork,
+    idle: timers.idle,
+    recordEvent: (about, type, reason, message, component) =>
+      recordEvent(runtime, about, type, reason, message, component),
+    stopped: timers.stopped,
   };
 
   let unavailableUntil = 0;
@@ -108,7 +102,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     metrics,
     token,
     faults,
-    now: Date.now,
+    now: () => timers.clock.now(),
     version,
     resources() {
       const minor = version().minor;
@@ -132,7 +126,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       unavailableUntil = Math.max(unavailableUntil, Date.now() + ms);
     },
   });
-  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, createApiHandler(context, infra));
+  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, createApiHandler(context, createIdleHandler(runtime, infra)));
   server.keepAliveTimeout = 60_000;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -158,12 +152,10 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     metrics,
     version,
     async stop() {
-      if (stopping) return;
-      stopping = true;
+      if (timers.stopped()) return;
+      timers.stop();
       availability.stop();
       stopControllers();
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
       store.dropWatchers();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -200,7 +192,14 @@ function compareParts(a: number[], b: number[]): number {
 let eventCounter = 0;
 
 /** Records a core/v1 Event in the object's namespace (cluster-scoped objects: default), as components do. */
-function recordEvent(runtime: SimRuntime, about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
+function recordEvent(
+  runtime: SimRuntime,
+  about: KubeObject,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  component: string,
+): void {
   const namespace = about.metadata.namespace ?? 'default';
   if (!runtime.store.get('core/namespaces', undefined, namespace)) return;
   const now = rfc3339(runtime.now());

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import { runChecks } from '../../src/checks/runner.ts';
 import type { Finding, Report, RuleId, Severity } from '../../src/checks/types.ts';
 import { runPrecheckCommand } from '../../src/cli/commands/precheck.ts';
 import { connect } from '../../src/kube-api/connect.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import { defaultCatalog, knownMinors, latestPatch, releaseClassification } from '../../src/versions/index.ts';
-import { api, eventually, startFromYaml } from '../helpers/sim.ts';
+import { api, startFromYaml } from '../helpers/sim.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kup-precheck-'));
 
@@ -434,15 +435,18 @@ timings: { zeroDelay: true }
 `);
     const upgrade = await api(cluster, 'POST', '/sim/v1/control-plane/control-plane-1/upgrade', { version: TO });
     assert.equal(upgrade.status, 202, JSON.stringify(upgrade.body));
-    await eventually('kube-apiserver on control-plane-1 Ready at the new version', async () => {
-      const pod = (await api(cluster, 'GET', '/api/v1/namespaces/kube-system/pods/kube-apiserver-control-plane-1'))
-        .body as {
-        spec?: { containers?: { image?: string }[] };
-        status?: { conditions?: { type: string; status: string }[] };
-      };
-      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      return ready && pod.spec?.containers?.[0]?.image?.endsWith(`:v${TO}`) ? true : undefined;
-    });
+    await waitFor(
+      async () => {
+        const pod = (await api(cluster, 'GET', '/api/v1/namespaces/kube-system/pods/kube-apiserver-control-plane-1'))
+          .body as {
+          spec?: { containers?: { image?: string }[] };
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return ready && pod.spec?.containers?.[0]?.image?.endsWith(`:v${TO}`) ? true : undefined;
+      },
+      { message: 'kube-apiserver on control-plane-1 Ready at the new version', timeoutMs: 20_000 },
+    );
   });
 
   after(async () => {

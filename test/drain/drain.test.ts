@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { DrainEvent, DrainResult } from '../../src/drain/drain.ts';
 import { markUnschedulable, uncordonNode } from '../../src/drain/cordon.ts';
 import { drainNode } from '../../src/drain/drain.ts';
@@ -13,7 +14,7 @@ import { DrainError, DrainErrorCode } from '../../src/drain/errors.ts';
 import { watchNodePods } from '../../src/drain/wait.ts';
 import { systemClock } from '../../src/drain/clock.ts';
 import { kubectlFor } from '../helpers/kubectl.ts';
-import { api, eventually, requestCount } from '../helpers/sim.ts';
+import { api, requestCount, simIdle } from '../helpers/sim.ts';
 import {
   TARGET,
   allPods,
@@ -247,8 +248,9 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
         ),
       );
       assert.ok(forced.evicted.some((p) => p.name === 'debug'));
-      // Nothing recreates it.
-      await new Promise((res) => setTimeout(res, 300));
+      // It goes once its grace period is over, and nothing recreates it: no controller has work left.
+      await waitFor(async () => !(await allPods(c.cluster)).some((p) => p.name === 'debug'), { message: 'debug gone' });
+      await simIdle(c.cluster);
       assert.deepEqual(
         (await allPods(c.cluster)).filter((p) => p.name === 'debug'),
         [],
@@ -291,15 +293,15 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       );
       assert.equal(blocked[0]?.status, undefined);
       // The cluster: no web pod on the node, three Ready on the spare, the budget whole again.
-      const web = await eventually('3 web pods Ready on spare-0', async () => {
+      const web = await waitFor(async () => {
         const pods = (await allPods(c.cluster)).filter((p) => p.app === 'web');
         return pods.length === 3 && pods.every((p) => p.ready && p.node === 'spare-0') ? pods : undefined;
-      });
+      }, { message: '3 web pods Ready on spare-0', timeoutMs: 20_000 });
       assert.equal(web.length, 3);
-      const status = await eventually('PDB whole', async () => {
+      const status = await waitFor(async () => {
         const s = await pdbStatus(c.cluster, 'default', 'web');
         return s['currentHealthy'] === 3 && s['disruptionsAllowed'] === 1 ? s : undefined;
-      });
+      }, { message: 'PDB whole', timeoutMs: 20_000 });
       assert.equal(status['desiredHealthy'], 2);
       assert.equal(await isCordoned(c.cluster, TARGET), true);
     } finally {
@@ -576,10 +578,10 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       assert.ok(old);
       const r = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, timeoutMs: 15_000 });
       drained(r);
-      const fresh = await eventually('db-0 back on spare-0', async () => {
+      const fresh = await waitFor(async () => {
         const p = (await allPods(c.cluster)).find((x) => x.name === 'db-0');
         return p && p.uid !== old.uid && p.node === 'spare-0' ? p : undefined;
-      });
+      }, { message: 'db-0 back on spare-0', timeoutMs: 20_000 });
       assert.notEqual(fresh.uid, old.uid);
     } finally {
       await c.stop();

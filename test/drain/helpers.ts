@@ -7,12 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { ClusterConnection } from '../../src/kube-api/connect.ts';
 import { connect } from '../../src/kube-api/connect.ts';
 import { parseScenario } from '../../src/kube-sim/scenario/parse.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import { startSimCluster } from '../../src/kube-sim/sim-cluster.ts';
-import { api, eventually } from '../helpers/sim.ts';
+import { api } from '../helpers/sim.ts';
 
 /** The node every case drains. */
 export const TARGET = 'workers-0';
@@ -129,8 +130,7 @@ export async function startCase(
     ...(options.historyLimit !== undefined ? { historyLimit: options.historyLimit } : {}),
   });
   try {
-    await eventually(
-      'every pod Ready',
+    await waitFor(
       async () => {
         const pods = await allPods(cluster);
         if (pods.length === 0 || !pods.every((p) => p.ready && p.node)) return undefined;
@@ -142,7 +142,7 @@ export async function startCase(
         }
         return pods;
       },
-      20_000,
+      { message: 'every pod Ready', timeoutMs: 20_000 },
     );
   } catch (err) {
     await cluster.stop();

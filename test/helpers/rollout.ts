@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import { ClusterRegistry } from '../../src/clusters/registry.ts';
 import type { EngineClock } from '../../src/engine/context.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
@@ -439,6 +440,11 @@ export interface SteeredRun {
   command(command: RunCommand, message?: string): Promise<RunState>;
   /** Polls the stored state until `predicate` holds; fails naming `what` and the run's last events. */
   waitFor(what: string, predicate: (state: RunState) => boolean, timeoutMs?: number): Promise<RunState>;
+  /**
+   * How many times the executor has looked at the run (a state committed or read anew): a test that asserts the
+   * executor did nothing waits for it to have looked a few more times, instead of sleeping.
+   */
+  rounds(): number;
   /** Stops the executor (not the run) and waits for it; resolves with its last state. */
   stop(): Promise<RunState>;
 }
@@ -461,6 +467,7 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
   const runId = created.runId;
   const state = async () => (await loadRun(fx.store, runId)).state;
+  let rounds = 0;
   const done = options.noExecutor
     ? new Promise<RunState>((resolve) => stopper.signal.addEventListener('abort', () => resolve(state()), { once: true }))
     : executeRun({
@@ -469,6 +476,7 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
         owner: executorId(),
         signal,
         pollMs: 50,
+        onState: () => (rounds += 1),
         ctx: engineContext(cluster, catalog, wallClock, actionSettings(request, options.settings, created.plan)),
       });
   // Awaited by the test (or by stop); marked handled so a failing test does not also report an unhandled rejection.
@@ -480,15 +488,15 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
     state,
     events,
     command: (command, message) => commandRun(fx.store, runId, command, wallClock.now(), message),
-    waitFor: async (what, predicate, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const s = await state();
-        if (predicate(s)) return s;
-        if (Date.now() > deadline) assert.fail(`run ${runId}: timed out waiting for ${what}: ${describeRun(s, await events())}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    waitFor: (what, predicate, timeoutMs = 30_000) =>
+      waitFor(
+        async () => {
+          const s = await state();
+          return predicate(s) ? s : undefined;
+        },
+        { message: async () => `${what} in run ${runId}: ${describeRun(await state(), await events())}`, timeoutMs, intervalMs: 25 },
+      ),
+    rounds: () => rounds,
     stop: async () => {
       stopper.abort(new Error('the test stopped the executor'));
       return done;

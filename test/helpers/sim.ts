@@ -3,6 +3,7 @@
  * (the infrastructure API and the Kubernetes API) the way any client would.
  */
 import { request } from 'node:https';
+import { IDLE_PATH } from '../../src/kube-sim/infra/idle.ts';
 import { parseScenario } from '../../src/kube-sim/scenario/parse.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import { startSimCluster } from '../../src/kube-sim/sim-cluster.ts';
@@ -55,20 +56,13 @@ export function api(
   });
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/**
+ * Resolves once the sim's controllers are idle (`GET /sim/v1/idle`): no work queued and no 0-ms timer waiting. What
+ * a test awaits before asserting that nothing more happened; timers set for later (grace periods, boots) still run.
+ */
+export async function simIdle(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>): Promise<void> {
+  const res = await api(cluster, 'GET', IDLE_PATH);
+  if (res.status !== 200) throw new Error(`GET ${IDLE_PATH} answered ${res.status}: ${JSON.stringify(res.body)}`);
 }
 
 /** Sums apiserver_request_total from /metrics for the series whose labels include every given label. */

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
-import { api, eventually, startFromYaml } from '../helpers/sim.ts';
+import { api, startFromYaml } from '../helpers/sim.ts';
 
 const scenario = (version: string, extra = '') => `
 name: api-${version.replace(/\./g, '-')}
@@ -38,15 +39,50 @@ interface Status {
   details?: { causes?: { field?: string }[] };
 }
 
-/** Reads a watch stream for `ms`, returning its parsed lines. */
-function watchLines(cluster: SimCluster, path: string, ms: number): Promise<{ status: number; events: { type: string; object: Record<string, unknown> }[] }> {
+/** Options of {@link watchLines}. */
+interface WatchLinesOptions {
+  /**
+   * Called when the reply's headers arrive: the server flushes them in the same turn as it registers the watch, so
+   * a write made after that reaches the stream.
+   */
+  onOpen?: () => void;
+  /**
+   * The name of an object the test writes last, as a marker: the read ends when its event arrives (it is not
+   * returned), and fails if it does not arrive in `ms`. Events are delivered in order, so every event the
+   * test's earlier writes caused came before it, and nothing else did.
+   */
+  endAt?: string;
+}
+
+/** Reads a watch stream for `ms` (or up to the `endAt` marker), returning its parsed lines. */
+function watchLines(
+  cluster: SimCluster,
+  path: string,
+  ms: number,
+  options: WatchLinesOptions = {},
+): Promise<{ status: number; events: { type: string; object: Record<string, unknown> }[] }> {
   return new Promise((resolve, reject) => {
     const req = request(`${cluster.url}${path}`, { ca: cluster.caCertPem, headers: { Authorization: `Bearer ${cluster.token}` } }, (res) => {
+      options.onOpen?.();
       let buf = '';
-      res.on('data', (c: Buffer) => (buf += c.toString()));
-      const done = () => resolve({ status: res.statusCode ?? 0, events: buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> }) });
+      const parsed = () => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> });
+      const nameOf = (e: { object: Record<string, unknown> }) => (e.object['metadata'] as { name?: string } | undefined)?.name;
+      const done = () => {
+        clearTimeout(timer);
+        const events = parsed();
+        const marker = options.endAt === undefined ? -1 : events.findIndex((e) => nameOf(e) === options.endAt);
+        if (options.endAt !== undefined && marker < 0) reject(new Error(`the marker ${options.endAt} never came: ${buf}`));
+        else resolve({ status: res.statusCode ?? 0, events: marker < 0 ? events : events.slice(0, marker) });
+      };
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        if (options.endAt !== undefined && buf.endsWith('\n') && parsed().some((e) => nameOf(e) === options.endAt)) {
+          req.destroy();
+          done();
+        }
+      });
       res.on('end', done);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         req.destroy();
         done();
       }, ms);
@@ -162,17 +198,17 @@ describe('kube-sim API surface (1.24 cluster)', () => {
 
   it('deletes a running pod gracefully: deletionTimestamp first, gone after the kubelet finishes', async () => {
     const list = await api(cluster, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb');
-    const pod = await eventually('a Running web pod', async () => {
+    const pod = await waitFor(async () => {
       const items = ((await api(cluster, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body as { items: { metadata: { name: string; uid: string }; status: { phase: string } }[] }).items;
       return items.find((p) => p.status.phase === 'Running');
-    });
+    }, { message: 'a Running web pod', timeoutMs: 20_000 });
     assert.ok(list.status === 200);
     const deleted = await api(cluster, 'DELETE', `/api/v1/namespaces/default/pods/${pod.metadata.name}`);
     assert.equal(deleted.status, 200);
     const marked = deleted.body as { metadata: { deletionTimestamp?: string; deletionGracePeriodSeconds?: number } };
     assert.ok(marked.metadata.deletionTimestamp, 'graceful: the pod is marked, not gone');
     assert.equal(marked.metadata.deletionGracePeriodSeconds, 30);
-    await eventually('the kubelet finishes the deletion', async () => ((await api(cluster, 'GET', `/api/v1/namespaces/default/pods/${pod.metadata.name}`)).status === 404 ? true : undefined), 10_000);
+    await waitFor(async () => ((await api(cluster, 'GET', `/api/v1/namespaces/default/pods/${pod.metadata.name}`)).status === 404 ? true : undefined), { message: 'the kubelet finishes the deletion', timeoutMs: 10_000 });
   });
 
   it('replies with a Table when kubectl asks for one', async () => {
@@ -198,9 +234,12 @@ describe('kube-sim watch semantics', () => {
 
   it('sends synthetic ADDED events without a resourceVersion, then live events', async () => {
     await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'existing' } });
-    const pending = watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true', 600);
-    await new Promise((r) => setTimeout(r, 100));
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const pending = watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true', 5_000, { onOpen: opened, endAt: 'end-of-live' });
+    await open;
     await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'live' } });
+    await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'end-of-live' } });
     const { status, events } = await pending;
     assert.equal(status, 200);
     assert.deepEqual(
@@ -223,11 +262,17 @@ describe('kube-sim watch semantics', () => {
   it('sends BOOKMARKs only when allowed, and turns selector transitions into ADDED/DELETED', async () => {
     const created = await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'flip', labels: { tier: 'a' } } });
     const rv = (created.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-    const pending = watchLines(cluster, `/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Db&resourceVersion=${rv}`, 700);
-    await new Promise((r) => setTimeout(r, 100));
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const pending = watchLines(cluster, `/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Db&resourceVersion=${rv}`, 5_000, {
+      onOpen: opened,
+      endAt: 'end-of-flip',
+    });
+    await open;
     const patch = (tier: string) => api(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/flip', { metadata: { labels: { tier } } }, { 'Content-Type': 'application/merge-patch+json' });
     await patch('b');
     await patch('c');
+    await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'end-of-flip', labels: { tier: 'b' } } });
     const { events } = await pending;
     assert.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED']);
     const initial = await watchLines(cluster, '/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&sendInitialEvents=true&timeoutSeconds=1', 1500);

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
-import { api, eventually, requestCount, startFromYaml } from '../helpers/sim.ts';
+import { api, requestCount, startFromYaml } from '../helpers/sim.ts';
 
 const SCENARIO = `
 name: client-node
@@ -44,10 +45,10 @@ describe('@kubernetes/client-node against kube-sim', () => {
     assert.equal(nodes.items.length, 4);
     const cp = nodes.items.find((n) => n.metadata?.labels?.['node-role.kubernetes.io/control-plane'] !== undefined);
     assert.equal(cp?.status?.nodeInfo?.kubeletVersion, 'v1.31.4');
-    const pods = await eventually('api pods Running', async () => {
+    const pods = await waitFor(async () => {
       const list = await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=api' });
       return list.items.length === 3 && list.items.every((p) => p.status?.phase === 'Running') ? list : undefined;
-    });
+    }, { message: 'api pods Running', timeoutMs: 20_000 });
     assert.ok(pods.metadata?.resourceVersion);
     const onNode = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${pods.items[0]?.spec?.nodeName}` });
     assert.ok(onNode.items.every((p) => p.spec?.nodeName === pods.items[0]?.spec?.nodeName));
@@ -103,7 +104,7 @@ describe('@kubernetes/client-node against kube-sim', () => {
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'watched' });
-    await eventually('three events', () => (seen.length >= 3 ? seen : undefined), 5_000);
+    await waitFor(() => (seen.length >= 3 ? seen : undefined), { message: 'three events', timeoutMs: 5_000 });
     req.abort();
     assert.deepEqual(seen, ['ADDED watched', 'MODIFIED watched', 'DELETED watched']);
   });
@@ -118,7 +119,7 @@ describe('@kubernetes/client-node against kube-sim', () => {
       (type: string, obj: k8s.V1ConfigMap) => seen.push(`${type} ${obj.metadata?.name} ${obj.data?.['a']}`),
       () => {},
     );
-    await eventually('the initial ADDED', () => (seen.length >= 1 ? seen : undefined), 5_000);
+    await waitFor(() => (seen.length >= 1 ? seen : undefined), { message: 'the initial ADDED', timeoutMs: 5_000 });
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'named-b' }, data: { a: '1' } } });
     for (const name of ['named-b', 'named-a']) {
       await core.patchNamespacedConfigMap(
@@ -127,7 +128,7 @@ describe('@kubernetes/client-node against kube-sim', () => {
       );
     }
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'named-a' });
-    await eventually('three events', () => (seen.length >= 3 ? seen : undefined), 5_000);
+    await waitFor(() => (seen.length >= 3 ? seen : undefined), { message: 'three events', timeoutMs: 5_000 });
     req.abort();
     assert.deepEqual(seen, ['ADDED named-a 1', 'MODIFIED named-a 2', 'DELETED named-a 2']);
   });
@@ -141,13 +142,13 @@ describe('@kubernetes/client-node against kube-sim', () => {
     informer.on('error', (err) => errors.push(err));
     await informer.start();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'before-drop' } } });
-    await eventually('informer sees before-drop', () => (added.has('before-drop') ? true : undefined), 5_000);
+    await waitFor(() => (added.has('before-drop') ? true : undefined), { message: 'informer sees before-drop', timeoutMs: 5_000 });
 
     // The apiserver drops every watch: the informer must re-watch from its resourceVersion and miss nothing.
     const dropped = await api(cluster, 'PUT', '/sim/v1/faults', { dropWatches: true });
     assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-drop' } } });
-    await eventually('informer sees after-drop', () => (added.has('after-drop') ? true : undefined), 10_000);
+    await waitFor(() => (added.has('after-drop') ? true : undefined), { message: 'informer sees after-drop', timeoutMs: 10_000 });
 
     // History compacted past the informer's resourceVersion (a write elsewhere moves the revision on), then the
     // watch dropped: resuming gets 410 Expired, so the informer must relist.
@@ -157,8 +158,8 @@ describe('@kubernetes/client-node against kube-sim', () => {
     await api(cluster, 'PUT', '/sim/v1/faults', { dropWatches: true });
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-compaction' } } });
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-relist' } } });
-    await eventually('informer sees objects after the 410', () =>
-      added.has('after-compaction') && added.has('after-relist') ? true : undefined, 10_000);
+    await waitFor(() =>
+      added.has('after-compaction') && added.has('after-relist') ? true : undefined, { message: 'informer sees objects after the 410', timeoutMs: 10_000 });
     assert.ok((await requestCount(cluster, { resource: 'configmaps', verb: 'LIST' })) > listsBefore, 'the 410 made the informer relist');
     const cached = informer.list('default').map((c) => c.metadata?.name);
     assert.ok(cached.includes('after-relist'));

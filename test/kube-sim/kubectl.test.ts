@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { Kubectl } from '../helpers/kubectl.ts';
 import { kubectlFor, ok } from '../helpers/kubectl.ts';
-import { api, eventually, startFromYaml } from '../helpers/sim.ts';
+import { api, startFromYaml } from '../helpers/sim.ts';
 
 function scenario(version: string): string {
   return `
@@ -88,10 +89,10 @@ for (const version of ['1.29.10', '1.32.2']) {
     before(async () => {
       cluster = await startFromYaml(scenario(version));
       kubectl = kubectlFor(cluster.kubeconfig);
-      await eventually('workload pods Ready', async () => {
+      await waitFor(async () => {
         const all = await pods(cluster);
         return all.length === 6 + 2 && all.every((p) => p.ready) ? all : undefined;
-      });
+      }, { message: 'workload pods Ready', timeoutMs: 20_000 });
     });
     after(async () => cluster?.stop());
 
@@ -155,11 +156,11 @@ for (const version of ['1.29.10', '1.32.2']) {
       assert.match(await ok(kubectl(['cordon', name])), new RegExp(`node/${name} cordoned`));
       const cordoned = await node(cluster, name);
       assert.equal(cordoned.spec.unschedulable, true);
-      await eventually('unschedulable taint', async () => (hasTaint(await node(cluster, name), 'node.kubernetes.io/unschedulable') ? true : undefined));
+      await waitFor(async () => (hasTaint(await node(cluster, name), 'node.kubernetes.io/unschedulable') ? true : undefined), { message: 'unschedulable taint', timeoutMs: 20_000 });
       assert.match(await ok(kubectl(['get', 'node', name])), /Ready,SchedulingDisabled/);
       assert.match(await ok(kubectl(['uncordon', name])), new RegExp(`node/${name} uncordoned`));
       assert.equal((await node(cluster, name)).spec.unschedulable, undefined);
-      await eventually('taint removed', async () => (hasTaint(await node(cluster, name), 'node.kubernetes.io/unschedulable') ? undefined : true));
+      await waitFor(async () => (hasTaint(await node(cluster, name), 'node.kubernetes.io/unschedulable') ? undefined : true), { message: 'taint removed', timeoutMs: 20_000 });
     });
 
     it('drain waits on a blocking PDB, then completes as replacements come up elsewhere', async () => {
@@ -179,10 +180,10 @@ for (const version of ['1.29.10', '1.32.2']) {
       const left = after.filter((p) => p.node === target && p.owner !== 'DaemonSet');
       assert.deepEqual(left, [], 'only DaemonSet pods stay on a drained node');
       const web = after.filter((p) => p.name.startsWith('web-'));
-      await eventually('web back to 4 Ready replicas', async () => {
+      await waitFor(async () => {
         const now = (await pods(cluster)).filter((p) => p.name.startsWith('web-') && p.ready && !p.terminating);
         return now.length === 4 ? now : undefined;
-      });
+      }, { message: 'web back to 4 Ready replicas', timeoutMs: 20_000 });
       assert.ok(web.every((p) => p.node !== target));
       await ok(kubectl(['uncordon', target]));
     });

@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import { RunTransitionError } from '../../src/rollout/machine/errors.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
-import { api } from '../helpers/sim.ts';
+import { api, simIdle } from '../helpers/sim.ts';
 import type { RolloutFixture, SteeredRun } from '../helpers/rollout.ts';
 import {
   assertClusterAt,
@@ -182,9 +182,11 @@ describe('the operator in control of a rollout', { timeout: 120_000 }, () => {
       assert.equal(settled.status.phase, 'paused', describeRun(settled, await run.events()));
       assert.deepEqual(startedSteps(settled), { 'workers-0': 'done', 'workers-1': 'done' });
 
-      // Paused for a while: the cluster does not move.
+      // Paused for a while (the executor looks at the paused run ten more times): the cluster does not move.
       const machinesBefore = await poolMachines(fx.sim, 'workers');
-      await sleep(2_000);
+      const looked = run.rounds();
+      await waitFor(() => run.rounds() >= looked + 10, { message: 'ten more rounds of the executor' });
+      await simIdle(fx.sim);
       assert.deepEqual(
         await poolMachines(fx.sim, 'workers'),
         machinesBefore,

@@ -8,14 +8,8 @@ import { startDisruptionController } from '../controllers/disruption.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import {
-  ManualClock,
-  controllerRef,
-  createPod,
-  createTestRuntime,
-  createWorkload,
-  settle,
-} from '../testing/runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
+import { controllerRef, createPod, createTestRuntime, createWorkload } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 
 const NS = 'shop';
@@ -236,7 +230,7 @@ describe('evictPod: unready pods', () => {
       selector: { matchLabels: { app: 'web' } },
     });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     const before = pdb('web');
     assert.equal(before.status?.['disruptionsAllowed'], 0);
     assert.equal(before.status?.['currentHealthy'], 2);
@@ -249,7 +243,7 @@ describe('evictPod: unready pods', () => {
     web(3, { unready: 1 });
     createPdb('web', { minAvailable: 3, selector: { matchLabels: { app: 'web' } } });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     assert.deepEqual(pdb('web').status?.['currentHealthy'], 3);
     assert.deepEqual(pdb('web').status?.['disruptionsAllowed'], 0);
     assert.deepEqual(evict('web-7c9f-3'), SUCCESS);
@@ -265,7 +259,7 @@ describe('evictPod: unready pods', () => {
       selector: { matchLabels: { app: 'web' } },
     });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     const err = refusal(() => evict('web-7c9f-2'));
     assert.equal(err.code, 429);
     assert.equal(err.reason, 'TooManyRequests');
@@ -285,7 +279,7 @@ describe('evictPod: the budget', () => {
     web(3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     assert.equal(pdb('web').status?.['disruptionsAllowed'], 1);
     // A spec change bumps the generation; the controller has not caught up yet (it runs on a later turn).
     rt.registry.patch(kindDef('PodDisruptionBudget'), NS, 'web', 'merge', { spec: { maxUnavailable: 2 } });
@@ -310,7 +304,7 @@ describe('evictPod: the budget', () => {
       },
       code: 429,
     });
-    await settle();
+    await rt.idle();
     assert.equal(pdb('web').status?.['observedGeneration'], 2);
     assert.equal(pdb('web').status?.['disruptionsAllowed'], 2);
     assert.deepEqual(evict('web-7c9f-0'), SUCCESS);
@@ -320,7 +314,7 @@ describe('evictPod: the budget', () => {
     web(2);
     createPdb('web', { minAvailable: 2, selector: { matchLabels: { app: 'web' } } });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     const err = refusal(() => evict('web-7c9f-0'));
     assert.equal(err.code, 429);
     assert.equal(err.retryAfterSeconds, undefined);
@@ -345,7 +339,7 @@ describe('evictPod: the budget', () => {
     web(3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     const before = pdb('web').status;
     assert.equal(before?.['disruptionsAllowed'], 1);
 
@@ -377,7 +371,7 @@ describe('evictPod: the budget', () => {
     assert.match(err.toStatus().details?.causes?.[0]?.message ?? '', /needs 2 healthy pods and has 3 currently/);
 
     // The controller sees the pod terminating, drops it from disruptedPods and counts it out.
-    await settle();
+    await rt.idle();
     const synced = pdb('web').status;
     assert.equal(synced?.['disruptedPods'], undefined);
     assert.equal(synced?.['currentHealthy'], 2);
@@ -388,7 +382,7 @@ describe('evictPod: the budget', () => {
     web(3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
     stopController = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     const pdbBefore = pdb('web');
     const podBefore = pod('web-7c9f-0');
     assert.deepEqual(evict('web-7c9f-0', { dryRun: ['All'] }), SUCCESS);

@@ -4,8 +4,8 @@ import { podWorkload, startAvailabilityMonitor } from './availability.ts';
 import type { AvailabilityMonitor } from './availability.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
 import {
-  ManualClock,
   controllerRef,
   createNamespace,
   createPod,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { ManualClock, createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet } from '../testing/runtime.ts';
 import type { TestRuntime, TestRuntimeOptions } from '../testing/runtime.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startPodGarbageCollector } from './pod-gc.ts';
@@ -87,7 +89,7 @@ describe('DaemonSet controller', () => {
     stops.push(startFakeKubelet(rt));
     for (const n of ['a', 'b', 'c']) createNode(n);
     const owner = createDaemonSet('agent');
-    await waitFor(() => settled('agent', 3), 'three ready daemon pods');
+    await waitFor(() => settled('agent', 3), { message: 'three ready daemon pods' });
 
     assert.deepEqual(nodesOf('agent'), ['a', 'b', 'c']);
     const pod = pods('agent').find((p) => p.spec?.['nodeName'] === 'b');
@@ -132,14 +134,14 @@ describe('DaemonSet controller', () => {
     createNode('a');
     createNode('b');
     createDaemonSet('agent');
-    await waitFor(() => settled('agent', 2), 'two daemon pods');
+    await waitFor(() => settled('agent', 2), { message: 'two daemon pods' });
 
     createNode('c');
-    await waitFor(() => settled('agent', 3), 'a pod on the new node');
+    await waitFor(() => settled('agent', 3), { message: 'a pod on the new node' });
     assert.deepEqual(nodesOf('agent'), ['a', 'b', 'c']);
 
     rt.registry.delete(kindDef('Node'), undefined, 'a');
-    await waitFor(() => settled('agent', 2) && rt.store.byIndex('core/pods', 'spec.nodeName', 'a').length === 0, 'the pod of the removed node gone');
+    await waitFor(() => settled('agent', 2) && rt.store.byIndex('core/pods', 'spec.nodeName', 'a').length === 0, { message: 'the pod of the removed node gone' });
     assert.deepEqual(nodesOf('agent'), ['b', 'c']);
   });
 
@@ -148,13 +150,13 @@ describe('DaemonSet controller', () => {
     createNode('a');
     createNode('b');
     createDaemonSet('first');
-    await waitFor(() => settled('first', 2), 'two daemon pods');
+    await waitFor(() => settled('first', 2), { message: 'two daemon pods' });
     const before = pods('first').map((p) => p.metadata.uid).sort();
 
     patchNode('b', (n) => ({ ...n, spec: { ...n.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } }));
-    await settle();
+    await rt.idle();
     createDaemonSet('second');
-    await waitFor(() => settled('second', 2), 'the new DaemonSet on both nodes');
+    await waitFor(() => settled('second', 2), { message: 'the new DaemonSet on both nodes' });
     assert.deepEqual(nodesOf('second'), ['a', 'b']);
     assert.deepEqual(pods('first').map((p) => p.metadata.uid).sort(), before, 'the cordon changed nothing');
   });
@@ -165,20 +167,20 @@ describe('DaemonSet controller', () => {
     createNode('b', { disk: 'ssd' });
     createNode('c', { disk: 'hdd' });
     createDaemonSet('cache', { nodeSelector: { disk: 'ssd' } });
-    await waitFor(() => settled('cache', 2), 'pods on the ssd nodes');
+    await waitFor(() => settled('cache', 2), { message: 'pods on the ssd nodes' });
     assert.deepEqual(nodesOf('cache'), ['a', 'b']);
 
     patchNode('c', (n) => ({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, disk: 'ssd' } } }));
-    await waitFor(() => settled('cache', 3), 'a pod on the relabelled node');
+    await waitFor(() => settled('cache', 3), { message: 'a pod on the relabelled node' });
 
     patchNode('a', (n) => ({ ...n, spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] } }));
-    await waitFor(() => ds('cache').status?.['desiredNumberScheduled'] === 2, 'the tainted node no longer desired');
-    await settle();
+    await waitFor(() => ds('cache').status?.['desiredNumberScheduled'] === 2, { message: 'the tainted node no longer desired' });
+    await rt.idle();
     assert.deepEqual(nodesOf('cache'), ['a', 'b', 'c'], 'a NoSchedule taint does not evict the daemon');
     assert.equal(ds('cache').status?.['numberMisscheduled'], 1);
 
     patchNode('b', (n) => ({ ...n, spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoExecute' }] } }));
-    await waitFor(() => nodesOf('cache').join() === 'a,c', 'the daemon leaves the NoExecute node');
+    await waitFor(() => nodesOf('cache').join() === 'a,c', { message: 'the daemon leaves the NoExecute node' });
   });
 
   it('honours required node affinity terms', async () => {
@@ -195,7 +197,7 @@ describe('DaemonSet controller', () => {
         },
       },
     });
-    await waitFor(() => settled('zonal', 2), 'pods in z1 and z3');
+    await waitFor(() => settled('zonal', 2), { message: 'pods in z1 and z3' });
     assert.deepEqual(nodesOf('zonal'), ['a', 'c']);
   });
 
@@ -203,17 +205,17 @@ describe('DaemonSet controller', () => {
     stops.push(startFakeKubelet(rt));
     createNode('a');
     createDaemonSet('agent');
-    await waitFor(() => settled('agent', 1), 'one daemon pod');
+    await waitFor(() => settled('agent', 1), { message: 'one daemon pod' });
     const old = pods('agent')[0] as KubeObject;
     rt.registry.delete(kindDef('Pod'), NS, old.metadata.name);
-    await waitFor(() => settled('agent', 1) && pods('agent')[0]?.metadata.uid !== old.metadata.uid, 'a new daemon pod');
+    await waitFor(() => settled('agent', 1) && pods('agent')[0]?.metadata.uid !== old.metadata.uid, { message: 'a new daemon pod' });
   });
 
   it('rolls out with maxSurge: the new pod starts beside the old one, which goes once the new one is ready', async () => {
     stops.push(startFakeKubelet(rt, { startMs: 5 }));
     for (const n of ['a', 'b', 'c']) createNode(n);
     createDaemonSet('agent', {}, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
-    await waitFor(() => settled('agent', 3), 'three daemon pods');
+    await waitFor(() => settled('agent', 3), { message: 'three daemon pods' });
 
     let minReady = Infinity;
     let maxPods = 0;
@@ -228,7 +230,7 @@ describe('DaemonSet controller', () => {
       ...current,
       spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers: [{ name: 'agent', image: 'agent:2' }] } } },
     });
-    await waitFor(() => settled('agent', 3) && pods('agent').every((p) => (p.spec?.['containers'] as { image: string }[])[0]?.image === 'agent:2'), 'the new template everywhere');
+    await waitFor(() => settled('agent', 3) && pods('agent').every((p) => (p.spec?.['containers'] as { image: string }[])[0]?.image === 'agent:2'), { message: 'the new template everywhere' });
     stop();
     assert.equal(minReady, 3, 'no node ever without a ready daemon');
     assert.equal(maxPods, 4, 'one surge pod at a time');
@@ -238,7 +240,7 @@ describe('DaemonSet controller', () => {
     stops.push(startFakeKubelet(rt, { startMs: 5 }));
     for (const n of ['a', 'b', 'c', 'd']) createNode(n);
     const owner = createDaemonSet('agent');
-    await waitFor(() => settled('agent', 4), 'four daemon pods');
+    await waitFor(() => settled('agent', 4), { message: 'four daemon pods' });
 
     let minReady = Infinity;
     const stop = rt.store.subscribe((event) => {
@@ -250,7 +252,7 @@ describe('DaemonSet controller', () => {
       ...current,
       spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers: [{ name: 'agent', image: 'agent:2' }] } } },
     });
-    await waitFor(() => settled('agent', 4) && pods('agent').every((p) => (p.spec?.['containers'] as { image: string }[])[0]?.image === 'agent:2'), 'the new template everywhere');
+    await waitFor(() => settled('agent', 4) && pods('agent').every((p) => (p.spec?.['containers'] as { image: string }[])[0]?.image === 'agent:2'), { message: 'the new template everywhere' });
     stop();
     assert.equal(minReady, 3, 'one node at a time');
     assert.equal(rt.store.byIndex('apps/controllerrevisions', 'owner', owner.metadata.uid).length, 2);
@@ -270,8 +272,8 @@ describe('DaemonSet controller, per node', () => {
     for (let i = 0; i < 1_000; i++) createNode(`n-${i}`);
     createDaemonSet('agent');
     startControllers();
-    await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 1_000, 'a daemon pod on every node', 30_000);
-    await settle();
+    await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 1_000, { message: 'a daemon pod on every node', timeoutMs: 30_000 });
+    await rt.idle();
     return clock;
   }
 
@@ -283,19 +285,19 @@ describe('DaemonSet controller, per node', () => {
     const clock = await largeClusterWithSpacedOutSyncs();
 
     createNode('late');
-    await waitFor(() => podsOn('late').length === 1, 'a daemon pod on the new node');
+    await waitFor(() => podsOn('late').length === 1, { message: 'a daemon pod on the new node' });
     assert.equal(ds('agent').status?.['desiredNumberScheduled'], 1_000, 'no full sync ran: the pod came from the per-node work');
     const pod = podsOn('late')[0] as KubeObject;
     assert.equal(pod.metadata.labels?.['controller-revision-hash'], podsOn('n-0')[0]?.metadata.labels?.['controller-revision-hash']);
     assert.deepEqual(pod.spec?.['tolerations'], podsOn('n-0')[0]?.spec?.['tolerations']);
 
     patchNode('late', (n) => ({ ...n, spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] } }));
-    await waitFor(() => podsOn('late').every((p) => p.metadata.deletionTimestamp !== undefined), 'the daemon pod leaving the NoExecute node');
+    await waitFor(() => podsOn('late').every((p) => p.metadata.deletionTimestamp !== undefined), { message: 'the daemon pod leaving the NoExecute node' });
 
     // The full sync still comes, spaced out: the tainted node is not desired, and its pod (still terminating: no
     // kubelet here) misscheduled.
     await clock.advance(60_000);
-    await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 1_000 && ds('agent').status?.['numberMisscheduled'] === 1, 'the status after the full sync');
+    await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 1_000 && ds('agent').status?.['numberMisscheduled'] === 1, { message: 'the status after the full sync' });
   });
 
   it('replaces a deleted daemon pod at once, without waiting for a full sync', async () => {
@@ -303,14 +305,14 @@ describe('DaemonSet controller, per node', () => {
     const old = podsOn('n-7')[0] as KubeObject;
 
     rt.registry.delete(kindDef('Pod'), NS, old.metadata.name, { gracePeriodSeconds: 0 });
-    await waitFor(() => podsOn('n-7').length === 1 && podsOn('n-7')[0]?.metadata.uid !== old.metadata.uid, 'a new daemon pod on the node');
+    await waitFor(() => podsOn('n-7').length === 1 && podsOn('n-7')[0]?.metadata.uid !== old.metadata.uid, { message: 'a new daemon pod on the node' });
   });
 
   it('runs no full sync for node changes its pods tolerate (50 cordons), but does for those that move them', async () => {
     for (let i = 0; i < 50; i++) createNode(`n-${i}`);
     createDaemonSet('agent');
-    await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 50, 'a daemon pod on every node');
-    await settle();
+    await waitFor(() => ds('agent').status?.['currentNumberScheduled'] === 50, { message: 'a daemon pod on every node' });
+    await rt.idle();
     const before = pods('agent').map((p) => p.metadata.uid).sort();
 
     // A full sync writes the status from what it finds: a wrong value put there (a status-only write, which wakes
@@ -323,7 +325,7 @@ describe('DaemonSet controller, per node', () => {
     for (let i = 0; i < 50; i++) {
       markStatus();
       patchNode(`n-${i}`, (n) => ({ ...n, spec: { ...n.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } }));
-      await settle();
+      await rt.idle();
       if (ds('agent').status?.['numberMisscheduled'] !== 7) fullSyncs++;
     }
     assert.equal(fullSyncs, 0, 'full syncs for 50 cordons');
@@ -331,9 +333,9 @@ describe('DaemonSet controller, per node', () => {
 
     markStatus();
     patchNode('n-3', (n) => ({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, team: 'x' } } }));
-    await settle();
+    await rt.idle();
     assert.equal(ds('agent').status?.['numberMisscheduled'], 7, 'a label no selector reads changes no placement');
     patchNode('n-3', (n) => ({ ...n, spec: { ...n.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }));
-    await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 49 && ds('agent').status?.['numberMisscheduled'] === 1, 'a full sync counting the tainted node out');
+    await waitFor(() => ds('agent').status?.['desiredNumberScheduled'] === 49 && ds('agent').status?.['numberMisscheduled'] === 1, { message: 'a full sync counting the tainted node out' });
   });
 });

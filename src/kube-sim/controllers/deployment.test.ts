@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { controllerOf } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet } from '../testing/runtime.ts';
 import type { FakeKubeletOptions, TestRuntime } from '../testing/runtime.ts';
 import { startDeploymentController } from './deployment.ts';
 import { isPodReady, startReplicaSetController } from './replicaset.ts';
@@ -102,7 +103,7 @@ describe('Deployment controller', () => {
   it('creates one ReplicaSet named after the template hash, its pods, and the status kubectl reads', async () => {
     kubelet();
     const d = createDeployment('web', 3);
-    await waitFor(() => complete('web'), 'the rollout to complete');
+    await waitFor(() => complete('web'), { message: 'the rollout to complete' });
 
     const [rs, ...others] = replicaSets('web');
     assert.ok(rs);
@@ -138,7 +139,7 @@ describe('Deployment controller', () => {
 
   it('does nothing but warn with a selector that has no requirements, however it is spelled', async () => {
     createDeployment('all', 1, { selector: { matchLabels: {}, matchExpressions: [] } });
-    await waitFor(() => rt.events.some((e) => e.reason === 'SelectingAll'), 'the SelectingAll event');
+    await waitFor(() => rt.events.some((e) => e.reason === 'SelectingAll'), { message: 'the SelectingAll event' });
     // The event and the early return are one sync: by the time the event is there, that sync made no ReplicaSet.
     assert.equal(replicaSets('all').length, 0);
   });
@@ -146,14 +147,14 @@ describe('Deployment controller', () => {
   it('scales the ReplicaSet up and down without a new revision', async () => {
     kubelet();
     createDeployment('api', 2);
-    await waitFor(() => complete('api'), 'the first rollout');
+    await waitFor(() => complete('api'), { message: 'the first rollout' });
     const [rs] = replicaSets('api');
 
     update('api', (spec) => ({ ...spec, replicas: 5 }));
-    await waitFor(() => complete('api'), 'scaled to 5');
+    await waitFor(() => complete('api'), { message: 'scaled to 5' });
     assert.equal(pods('api').length, 5);
     update('api', (spec) => ({ ...spec, replicas: 1 }));
-    await waitFor(() => complete('api') && pods('api').length === 1, 'scaled to 1');
+    await waitFor(() => complete('api') && pods('api').length === 1, { message: 'scaled to 1' });
 
     assert.deepEqual(replicaSets('api').map((r) => r.metadata.uid), [rs?.metadata.uid]);
     assert.equal(replicaSets('api')[0]?.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'], '1');
@@ -162,12 +163,12 @@ describe('Deployment controller', () => {
   it('rolls out a new template within maxSurge and maxUnavailable', async () => {
     kubelet({ startMs: 5 });
     createDeployment('shop', 4, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
-    await waitFor(() => complete('shop'), 'the first rollout');
+    await waitFor(() => complete('shop'), { message: 'the first rollout' });
     const [first] = replicaSets('shop');
 
     const seen = trackRollout('shop');
     setImage('shop', 'nginx:1.27');
-    await waitFor(() => complete('shop'), 'the second rollout');
+    await waitFor(() => complete('shop'), { message: 'the second rollout' });
     seen.stop();
 
     assert.equal(seen.maxReplicas, 5, 'replicas + maxSurge, and no more');
@@ -188,11 +189,11 @@ describe('Deployment controller', () => {
   it('rolls out with maxUnavailable and no surge: pods go first, never below the floor', async () => {
     kubelet({ startMs: 5 });
     createDeployment('cart', 4, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '50%' } } });
-    await waitFor(() => complete('cart'), 'the first rollout');
+    await waitFor(() => complete('cart'), { message: 'the first rollout' });
 
     const seen = trackRollout('cart');
     setImage('cart', 'nginx:1.27');
-    await waitFor(() => complete('cart'), 'the second rollout');
+    await waitFor(() => complete('cart'), { message: 'the second rollout' });
     seen.stop();
     assert.equal(seen.maxReplicas, 4, 'no surge');
     assert.ok(seen.minReady >= 2, `at most 50% unavailable (saw ${seen.minReady})`);
@@ -201,22 +202,22 @@ describe('Deployment controller', () => {
   it('rounds maxSurge up and maxUnavailable down', async () => {
     kubelet({ skip: () => true });
     createDeployment('round', 10, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
-    await waitFor(() => pods('round').length === 10, 'ten pods');
+    await waitFor(() => pods('round').length === 10, { message: 'ten pods' });
     const rs = replicaSets('round')[0];
     assert.equal(rs?.metadata.annotations?.['deployment.kubernetes.io/max-replicas'], '13', '25% of 10 rounds up to 3');
     // Pods never become ready: the Available condition needs 10 - floor(2.5) = 8 available.
-    await waitFor(() => condition(deployment('round'), 'Available')?.['status'] === 'False', 'not available');
+    await waitFor(() => condition(deployment('round'), 'Available')?.['status'] === 'False', { message: 'not available' });
     assert.equal(condition(deployment('round'), 'Available')?.['reason'], 'MinimumReplicasUnavailable');
   });
 
   it('keeps old pods while the new ones do not become ready', async () => {
     kubelet({ skip: (pod) => (pod.spec?.['containers'] as { image: string }[])[0]?.image !== 'nginx:1.25' });
     createDeployment('stuck', 4, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } });
-    await waitFor(() => complete('stuck'), 'the first rollout');
+    await waitFor(() => complete('stuck'), { message: 'the first rollout' });
     // The new image never starts.
     setImage('stuck', 'nginx:broken');
-    await waitFor(() => deployment('stuck').status?.['updatedReplicas'] === 2, 'the new ReplicaSet at its first step');
-    await settle(40);
+    await waitFor(() => deployment('stuck').status?.['updatedReplicas'] === 2, { message: 'the new ReplicaSet at its first step' });
+    await rt.idle();
 
     const ready = pods('stuck').filter((p) => !p.metadata.deletionTimestamp && isPodReady(p)).length;
     assert.equal(ready, 3, 'only maxUnavailable old pods were taken down');
@@ -229,21 +230,21 @@ describe('Deployment controller', () => {
   it('reports ProgressDeadlineExceeded when a rollout stalls past progressDeadlineSeconds', async () => {
     kubelet({ skip: () => true });
     createDeployment('late', 1, { progressDeadlineSeconds: 1 });
-    await waitFor(() => condition(deployment('late'), 'Progressing')?.['reason'] === 'ProgressDeadlineExceeded', 'the deadline', 6_000);
+    await waitFor(() => condition(deployment('late'), 'Progressing')?.['reason'] === 'ProgressDeadlineExceeded', { message: 'the deadline', timeoutMs: 6_000 });
     assert.equal(condition(deployment('late'), 'Progressing')?.['status'], 'False');
   });
 
   it('Recreate deletes every old pod before creating new ones', async () => {
     kubelet({ startMs: 2 });
     createDeployment('batch', 3, { strategy: { type: 'Recreate' } });
-    await waitFor(() => complete('batch'), 'the first rollout');
+    await waitFor(() => complete('batch'), { message: 'the first rollout' });
 
     const events: string[] = [];
     const stop = rt.store.subscribe((event) => {
       if (event.storage === 'core/pods' && event.type !== 'MODIFIED') events.push(event.type);
     });
     setImage('batch', 'nginx:1.27');
-    await waitFor(() => complete('batch'), 'the second rollout');
+    await waitFor(() => complete('batch'), { message: 'the second rollout' });
     stop();
     assert.deepEqual(events, ['DELETED', 'DELETED', 'DELETED', 'ADDED', 'ADDED', 'ADDED']);
   });
@@ -251,12 +252,12 @@ describe('Deployment controller', () => {
   it('goes back to the old ReplicaSet on a rollback and gives it the next revision', async () => {
     kubelet();
     createDeployment('undo', 2, { revisionHistoryLimit: 5 });
-    await waitFor(() => complete('undo'), 'revision 1');
+    await waitFor(() => complete('undo'), { message: 'revision 1' });
     const [first] = replicaSets('undo');
     setImage('undo', 'nginx:1.27');
-    await waitFor(() => complete('undo') && replicaSets('undo').length === 2, 'revision 2');
+    await waitFor(() => complete('undo') && replicaSets('undo').length === 2, { message: 'revision 2' });
     setImage('undo', 'nginx:1.25');
-    await waitFor(() => complete('undo') && deployment('undo').metadata.annotations?.['deployment.kubernetes.io/revision'] === '3', 'revision 3');
+    await waitFor(() => complete('undo') && deployment('undo').metadata.annotations?.['deployment.kubernetes.io/revision'] === '3', { message: 'revision 3' });
 
     assert.equal(replicaSets('undo').length, 2, 'no third ReplicaSet');
     const back = rt.store.mustGet('apps/replicasets', NS, first?.metadata.name ?? '');
@@ -268,16 +269,16 @@ describe('Deployment controller', () => {
   it('recognises the old ReplicaSet in a rollback sent as kubectl sends it (creationTimestamp: null)', async () => {
     kubelet();
     createDeployment('undo', 2);
-    await waitFor(() => complete('undo'), 'revision 1');
+    await waitFor(() => complete('undo'), { message: 'revision 1' });
     const [first] = replicaSets('undo');
     setImage('undo', 'nginx:1.27');
-    await waitFor(() => complete('undo') && replicaSets('undo').length === 2, 'revision 2');
+    await waitFor(() => complete('undo') && replicaSets('undo').length === 2, { message: 'revision 2' });
 
     // `kubectl rollout undo`: the old ReplicaSet's template without the hash label, serialised from a Go struct.
     const template = first?.spec?.['template'] as { metadata: { labels: Record<string, string> }; spec: unknown };
     const { 'pod-template-hash': _hash, ...labels } = template.metadata.labels;
     update('undo', (spec) => ({ ...spec, template: { metadata: { creationTimestamp: null, labels }, spec: template.spec } }));
-    await waitFor(() => complete('undo') && deployment('undo').metadata.annotations?.['deployment.kubernetes.io/revision'] === '3', 'revision 3');
+    await waitFor(() => complete('undo') && deployment('undo').metadata.annotations?.['deployment.kubernetes.io/revision'] === '3', { message: 'revision 3' });
     assert.equal(replicaSets('undo').length, 2, 'no third ReplicaSet');
     assert.equal(rt.store.mustGet('apps/replicasets', NS, first?.metadata.name ?? '').spec?.['replicas'], 2);
   });
@@ -286,22 +287,22 @@ describe('Deployment controller', () => {
     kubelet();
     createDeployment('hist', 1, { revisionHistoryLimit: 1 });
     for (const image of ['nginx:1', 'nginx:2', 'nginx:3']) {
-      await waitFor(() => complete('hist'), `rollout before ${image}`);
+      await waitFor(() => complete('hist'), { message: `rollout before ${image}` });
       setImage('hist', image);
     }
-    await waitFor(() => complete('hist') && replicaSets('hist').length === 2, 'one old ReplicaSet kept');
+    await waitFor(() => complete('hist') && replicaSets('hist').length === 2, { message: 'one old ReplicaSet kept' });
   });
 
   it('scales proportionally when scaled in the middle of a rollout', async () => {
     kubelet({ skip: (pod) => (pod.spec?.['containers'] as { image: string }[])[0]?.image !== 'nginx:1.25' });
     createDeployment('prop', 10, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } } });
-    await waitFor(() => complete('prop'), 'the first rollout');
+    await waitFor(() => complete('prop'), { message: 'the first rollout' });
     setImage('prop', 'nginx:never');
-    await waitFor(() => deployment('prop').status?.['updatedReplicas'] === 5, 'new ReplicaSet at 5');
-    await settle(20);
+    await waitFor(() => deployment('prop').status?.['updatedReplicas'] === 5, { message: 'new ReplicaSet at 5' });
+    await rt.idle();
     // 8 old + 5 new = 13 = 10 + maxSurge. Scale to 20: 20 + 3 = 23 allowed, 10 more spread 8:5.
     update('prop', (spec) => ({ ...spec, replicas: 20 }));
-    await waitFor(() => deployment('prop').status?.['replicas'] === 23, '23 replicas');
+    await waitFor(() => deployment('prop').status?.['replicas'] === 23, { message: '23 replicas' });
     const sizes = replicaSets('prop').map((r) => Number(r.spec?.['replicas'])).sort((a, b) => b - a);
     assert.deepEqual(sizes, [14, 9], 'the old ReplicaSet (8) grows by 6, the new one (5) by 4');
   });
@@ -309,13 +310,13 @@ describe('Deployment controller', () => {
   it('pauses and resumes a rollout', async () => {
     kubelet();
     createDeployment('pause', 2);
-    await waitFor(() => complete('pause'), 'the first rollout');
+    await waitFor(() => complete('pause'), { message: 'the first rollout' });
     update('pause', (spec) => ({ ...spec, paused: true }));
-    await waitFor(() => condition(deployment('pause'), 'Progressing')?.['reason'] === 'DeploymentPaused', 'paused condition');
+    await waitFor(() => condition(deployment('pause'), 'Progressing')?.['reason'] === 'DeploymentPaused', { message: 'paused condition' });
     setImage('pause', 'nginx:1.27');
-    await settle(20);
+    await rt.idle();
     assert.equal(replicaSets('pause').length, 1, 'no rollout while paused');
     update('pause', (spec) => ({ ...spec, paused: false }));
-    await waitFor(() => complete('pause') && replicaSets('pause').length === 2, 'rollout after resume');
+    await waitFor(() => complete('pause') && replicaSets('pause').length === 2, { message: 'rollout after resume' });
   });
 });

@@ -11,15 +11,8 @@ import { rfc3339 } from '../api/registry.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import {
-  ManualClock,
-  controllerRef,
-  createPod,
-  createTestRuntime,
-  createWorkload,
-  settle,
-  setPodReady,
-} from '../testing/runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
+import { controllerRef, createPod, createTestRuntime, createWorkload, setPodReady } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 
 const NS = 'shop';
@@ -80,7 +73,7 @@ describe('disruption controller: PDB status', () => {
   it('minAvailable as an integer: expected is the number of selected pods', async () => {
     deployment('web', 3);
     createPdb('web', { minAvailable: 2, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(status('web'), {
       observedGeneration: 1,
       disruptionsAllowed: 1,
@@ -103,17 +96,17 @@ describe('disruption controller: PDB status', () => {
   it("minAvailable as a percentage: of the controllers' scale, rounded up", async () => {
     deployment('web', 4, 3); // scale 4, only 3 pods exist yet
     createPdb('half', { minAvailable: '50%', selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('half'), { expected: 4, desired: 2, current: 3, allowed: 1 });
 
     rt.registry.patch(kindDef('PodDisruptionBudget'), NS, 'half', 'merge', { spec: { minAvailable: '30%' } });
-    await settle();
+    await rt.idle();
     // ceil(0.3 x 4) = ceil(1.2) = 2
     assert.deepEqual(counts('half'), { expected: 4, desired: 2, current: 3, allowed: 1 });
     assert.equal(status('half')?.['observedGeneration'], 2);
 
     rt.registry.patch(kindDef('PodDisruptionBudget'), NS, 'half', 'merge', { spec: { minAvailable: '51%' } });
-    await settle();
+    await rt.idle();
     // ceil(0.51 x 4) = ceil(2.04) = 3
     assert.deepEqual(counts('half'), { expected: 4, desired: 3, current: 3, allowed: 0 });
   });
@@ -121,18 +114,18 @@ describe('disruption controller: PDB status', () => {
   it('maxUnavailable as an integer: desired = scale - maxUnavailable', async () => {
     deployment('web', 5);
     createPdb('web', { maxUnavailable: 2, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 5, desired: 3, current: 5, allowed: 2 });
   });
 
   it('maxUnavailable as a percentage: rounded up, so fewer pods must stay', async () => {
     deployment('web', 5);
     createPdb('web', { maxUnavailable: '30%', selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     // ceil(0.3 x 5) = ceil(1.5) = 2 unavailable allowed: desired 3
     assert.deepEqual(counts('web'), { expected: 5, desired: 3, current: 5, allowed: 2 });
     rt.registry.patch(kindDef('PodDisruptionBudget'), NS, 'web', 'merge', { spec: { maxUnavailable: '10%' } });
-    await settle();
+    await rt.idle();
     // ceil(0.1 x 5) = ceil(0.5) = 1: desired 4
     assert.deepEqual(counts('web'), { expected: 5, desired: 4, current: 5, allowed: 1 });
   });
@@ -140,10 +133,10 @@ describe('disruption controller: PDB status', () => {
   it("follows the controller's scale when the Deployment is scaled", async () => {
     deployment('web', 4);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 4, desired: 3, current: 4, allowed: 1 });
     rt.registry.patch(kindDef('Deployment'), NS, 'web', 'merge', { spec: { replicas: 6 } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 6, desired: 5, current: 4, allowed: 0 });
   });
 
@@ -151,7 +144,7 @@ describe('disruption controller: PDB status', () => {
     const ss = createWorkload(rt, 'StatefulSet', NS, 'db', { replicas: 3 });
     for (let i = 0; i < 3; i++) createPod(rt, NS, `db-${i}`, { labels: { app: 'db' }, owner: ss });
     createPdb('db', { maxUnavailable: '34%', selector: { matchLabels: { app: 'db' } } });
-    await settle();
+    await rt.idle();
     // ceil(0.34 x 3) = ceil(1.02) = 2
     assert.deepEqual(counts('db'), { expected: 3, desired: 1, current: 3, allowed: 2 });
   });
@@ -159,11 +152,11 @@ describe('disruption controller: PDB status', () => {
   it('does not count pods that are not Ready, and flips the condition when no disruption is left', async () => {
     deployment('web', 3);
     createPdb('web', { minAvailable: 2, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     const firstTransition = allowedCondition('web')?.['lastTransitionTime'];
     await clock.advance(7_000);
     setPodReady(rt, NS, 'web-5d8b-0', false);
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 2, allowed: 0 });
     assert.deepEqual(allowedCondition('web'), {
       type: 'DisruptionAllowed',
@@ -175,7 +168,7 @@ describe('disruption controller: PDB status', () => {
     });
     assert.notEqual(firstTransition, rfc3339(clock.now()));
     setPodReady(rt, NS, 'web-5d8b-0', true);
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 3, allowed: 1 });
     assert.equal(allowedCondition('web')?.['reason'], 'SufficientPods');
   });
@@ -183,20 +176,20 @@ describe('disruption controller: PDB status', () => {
   it('does not count terminating pods', async () => {
     deployment('web', 3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     rt.registry.delete(kindDef('Pod'), NS, 'web-5d8b-2', { gracePeriodSeconds: 30 });
-    await settle();
+    await rt.idle();
     assert.ok(rt.store.get('core/pods', NS, 'web-5d8b-2')?.metadata.deletionTimestamp);
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 2, allowed: 0 });
     rt.registry.delete(kindDef('Pod'), NS, 'web-5d8b-2', { gracePeriodSeconds: 0 });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 2, allowed: 0 });
   });
 
   it('keeps pods in disruptedPods out of currentHealthy for 2 minutes, then drops them and warns', async () => {
     deployment('web', 3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     // What an admitted eviction writes, for a pod that then is never deleted.
     const pdb = rt.store.mustGet('policy/poddisruptionbudgets', NS, 'web');
     const admittedAt = rfc3339(clock.now());
@@ -210,7 +203,7 @@ describe('disruption controller: PDB status', () => {
       },
       { subresource: 'status' },
     );
-    await settle();
+    await rt.idle();
     assert.deepEqual(status('web')?.['disruptedPods'], { 'web-5d8b-1': admittedAt });
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 2, allowed: 0 });
 
@@ -234,7 +227,7 @@ describe('disruption controller: PDB status', () => {
   it('drops a disruptedPods entry as soon as its pod is terminating or gone', async () => {
     deployment('web', 3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     const pdb = rt.store.mustGet('policy/poddisruptionbudgets', NS, 'web');
     rt.registry.update(
       kindDef('PodDisruptionBudget'),
@@ -250,7 +243,7 @@ describe('disruption controller: PDB status', () => {
       { subresource: 'status' },
     );
     rt.registry.delete(kindDef('Pod'), NS, 'web-5d8b-0', { gracePeriodSeconds: 30 });
-    await settle();
+    await rt.idle();
     assert.equal(status('web')?.['disruptedPods'], undefined);
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 2, allowed: 0 });
   });
@@ -260,7 +253,7 @@ describe('disruption controller: PDB status', () => {
     deployment('api', 2);
     createPdb('all', { minAvailable: 1, selector: {} });
     createPdb('none', { minAvailable: 1 });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('all'), { expected: 4, desired: 1, current: 4, allowed: 3 });
     assert.deepEqual(counts('none'), { expected: 0, desired: 1, current: 0, allowed: 0 });
     assert.deepEqual(rt.events, [
@@ -274,15 +267,15 @@ describe('disruption controller: PDB status', () => {
       minAvailable: 1,
       selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }], matchLabels: { tier: 'front' } },
     });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 0, desired: 1, current: 0, allowed: 0 });
     for (const name of ['web-5d8b-0', 'web-5d8b-1']) {
       rt.registry.patch(kindDef('Pod'), NS, name, 'merge', { metadata: { labels: { tier: 'front' } } });
     }
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 2, desired: 1, current: 2, allowed: 1 });
     rt.registry.patch(kindDef('Pod'), NS, 'web-5d8b-0', 'merge', { metadata: { labels: { tier: null } } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 1, desired: 1, current: 1, allowed: 0 });
   });
 
@@ -290,10 +283,10 @@ describe('disruption controller: PDB status', () => {
     deployment('web', 2);
     createPod(rt, NS, 'stray', { labels: { app: 'web' } });
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 2, desired: 1, current: 3, allowed: 2 });
     setPodReady(rt, NS, 'web-5d8b-0', false);
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 2, desired: 1, current: 2, allowed: 1 });
     assert.equal(rt.events.length, 1);
     assert.equal(rt.events[0]?.reason, 'UnmanagedPods');
@@ -308,7 +301,7 @@ describe('disruption controller: PDB status', () => {
     const ds = createWorkload(rt, 'DaemonSet', NS, 'agent', { replicas: 0 });
     for (let i = 0; i < 3; i++) createPod(rt, NS, `agent-${i}`, { labels: { app: 'agent' }, owner: ds });
     createPdb('agent', { maxUnavailable: 1, selector: { matchLabels: { app: 'agent' } } });
-    await settle();
+    await rt.idle();
     const s = status('agent');
     assert.equal(s?.['disruptionsAllowed'], 0);
     assert.deepEqual(allowedCondition('agent'), {
@@ -331,7 +324,7 @@ describe('disruption controller: PDB status', () => {
     rt.registry.patch(kindDef('PodDisruptionBudget'), NS, 'agent', 'merge', {
       spec: { maxUnavailable: null, minAvailable: 2 },
     });
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('agent'), { expected: 3, desired: 2, current: 3, allowed: 1 });
     assert.equal(allowedCondition('agent')?.['reason'], 'SufficientPods');
   });
@@ -370,10 +363,10 @@ describe('disruption controller: PDB status', () => {
     deployment('web', 3);
     createPdb('web', { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } });
     createPdb('all', { minAvailable: '100%', selector: {} });
-    await settle();
+    await rt.idle();
     assert.equal(status('web')?.['observedGeneration'], undefined, 'nothing ran while stopped');
     stop = startDisruptionController(rt);
-    await settle();
+    await rt.idle();
     assert.deepEqual(counts('web'), { expected: 3, desired: 2, current: 3, allowed: 1 });
     assert.deepEqual(counts('all'), { expected: 3, desired: 3, current: 3, allowed: 0 });
   });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
@@ -30,7 +31,7 @@ async function deploymentWithPods(name: string, replicas: number): Promise<{ d: 
     metadata: { name },
     spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } },
   });
-  await waitFor(() => rt.store.mustGet('apps/deployments', NS, name).status?.['availableReplicas'] === replicas, `${name} available`);
+  await waitFor(() => rt.store.mustGet('apps/deployments', NS, name).status?.['availableReplicas'] === replicas, { message: `${name} available` });
   const rs = rt.store.byIndex('apps/replicasets', 'owner', d.metadata.uid)[0] as KubeObject;
   return { d, rs, pods: rt.store.byIndex('core/pods', 'owner', rs.metadata.uid) };
 }
@@ -57,7 +58,7 @@ describe('garbage collector', () => {
     const result = rt.registry.delete(kindDef('Deployment'), NS, 'web', { propagationPolicy: 'Background' });
     assert.equal(result.gone, true, 'the owner goes at once');
 
-    await waitFor(() => pods.every((p) => gone('core/pods', p)) && gone('apps/replicasets', rs), 'dependents gone');
+    await waitFor(() => pods.every((p) => gone('core/pods', p)) && gone('apps/replicasets', rs), { message: 'dependents gone' });
     assert.equal(deletions[0], `Deployment/${d.metadata.name}`);
     assert.equal(deletions[1], `ReplicaSet/${rs.metadata.name}`);
     assert.equal(deletions.length, 5);
@@ -70,7 +71,7 @@ describe('garbage collector', () => {
     assert.equal(result.gone, false);
     assert.deepEqual(result.object.metadata.finalizers, ['foregroundDeletion']);
 
-    await waitFor(() => rt.store.get('apps/deployments', NS, 'web') === undefined, 'the deployment gone');
+    await waitFor(() => rt.store.get('apps/deployments', NS, 'web') === undefined, { message: 'the deployment gone' });
     const podNames = pods.map((p) => `Pod/${p.metadata.name}`).sort();
     assert.deepEqual(deletions.slice(0, 3).sort(), podNames, 'pods first');
     assert.deepEqual(deletions.slice(3), [`ReplicaSet/${rs.metadata.name}`, 'Deployment/web']);
@@ -82,11 +83,11 @@ describe('garbage collector', () => {
       metadata: { name: 'solo' },
       spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } },
     });
-    await waitFor(() => rt.store.byIndex('core/pods', 'owner', rs.metadata.uid).length === 2, 'two pods');
+    await waitFor(() => rt.store.byIndex('core/pods', 'owner', rs.metadata.uid).length === 2, { message: 'two pods' });
     const pods = rt.store.byIndex('core/pods', 'owner', rs.metadata.uid);
     rt.registry.delete(kindDef('ReplicaSet'), NS, rs.metadata.name, { propagationPolicy: 'Orphan' });
-    await waitFor(() => gone('apps/replicasets', rs), 'the ReplicaSet gone');
-    await settle();
+    await waitFor(() => gone('apps/replicasets', rs), { message: 'the ReplicaSet gone' });
+    await rt.idle();
     for (const pod of pods) {
       const now = rt.store.get('core/pods', NS, pod.metadata.name);
       assert.ok(now, `${pod.metadata.name} kept`);
@@ -99,7 +100,7 @@ describe('garbage collector', () => {
       metadata: { name: 'stray', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'nope', uid: 'no-such-uid', controller: true }] },
       data: {},
     });
-    await waitFor(() => gone('core/configmaps', pod), 'the stray object collected');
+    await waitFor(() => gone('core/configmaps', pod), { message: 'the stray object collected' });
   });
 
   it('drops a dead owner reference but keeps an object another owner still holds', async () => {
@@ -114,7 +115,7 @@ describe('garbage collector', () => {
       },
       data: {},
     });
-    await waitFor(() => rt.store.get('core/configmaps', NS, 'shared')?.metadata.ownerReferences?.length === 1, 'the dead reference dropped');
+    await waitFor(() => rt.store.get('core/configmaps', NS, 'shared')?.metadata.ownerReferences?.length === 1, { message: 'the dead reference dropped' });
     assert.equal(rt.store.get('core/configmaps', NS, 'shared')?.metadata.uid, cm.metadata.uid);
   });
 });
@@ -126,8 +127,8 @@ describe('garbage collector with the workload controllers', () => {
     await waitFor(() => {
       const again = rt.store.get('apps/replicasets', NS, rs.metadata.name);
       return again !== undefined && again.metadata.uid !== rs.metadata.uid && again.status?.['availableReplicas'] === 2;
-    }, 'the ReplicaSet made again');
-    await settle();
+    }, { message: 'the ReplicaSet made again' });
+    await rt.idle();
     const again = rt.store.mustGet('apps/replicasets', NS, rs.metadata.name);
     const now = rt.store.byIndex('core/pods', 'owner', again.metadata.uid);
     assert.deepEqual(now.map((p) => p.metadata.uid).sort(), pods.map((p) => p.metadata.uid).sort(), 'the same pods, adopted');

@@ -6,7 +6,8 @@ import type { Machine } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import type { TestRuntime, TestRuntimeOptions } from '../testing/runtime.ts';
-import { ManualClock, createNamespace, createTestRuntime, settle } from '../testing/runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
+import { createNamespace, createTestRuntime } from '../testing/runtime.ts';
 import { kubeletSync, nodeObjectFor, startKubelets } from './kubelet.ts';
 
 function machine(name: string, overrides: Partial<Machine> = {}): Machine {
@@ -223,7 +224,7 @@ describe('kubelets', () => {
       containers: [{ name: 'app', image: 'pause', resources: { limits: { cpu: '1', memory: '1Gi' } } }],
     });
     createBoundPod(rt, 'host', 'n1', { hostNetwork: true });
-    await settle();
+    await rt.idle();
     const ip = (name: string) => getPod(rt, name)?.status?.['podIP'];
     assert.notEqual(ip('a'), ip('b'));
     assert.equal(ip('host'), getPod(rt, 'host')?.status?.['hostIP']);
@@ -237,11 +238,11 @@ describe('kubelets', () => {
     addMachine(rt, 'n1');
     createBoundPod(rt, 'short', 'n1');
     createBoundPod(rt, 'long', 'n1', { terminationGracePeriodSeconds: 30 });
-    await settle();
+    await rt.idle();
     assert.equal(getPod(rt, 'long')?.status?.['phase'], 'Running');
     rt.registry.delete(kindDef('Pod'), 'default', 'long', {});
     rt.registry.delete(kindDef('Pod'), 'default', 'short', { gracePeriodSeconds: 1 });
-    await settle();
+    await rt.idle();
     assert.ok(getPod(rt, 'long')?.metadata.deletionTimestamp, 'terminating, not gone');
     assert.ok(getPod(rt, 'short')?.metadata.deletionTimestamp, 'terminating, not gone');
     await clock.advance(900);
@@ -257,13 +258,13 @@ describe('kubelets', () => {
     start();
     const m = addMachine(rt, 'n1', { health: 'not-ready' });
     createBoundPod(rt, 'web', 'n1');
-    await settle();
+    await rt.idle();
     assert.equal(getPod(rt, 'web')?.status?.['phase'], 'Pending');
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'False');
 
     m.health = 'healthy';
     kubeletSync(rt, 'n1');
-    await settle();
+    await rt.idle();
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'True');
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['reason'], 'KubeletReady');
     assert.equal(getPod(rt, 'web')?.status?.['phase'], 'Running');
@@ -272,11 +273,11 @@ describe('kubelets', () => {
     m.state = 'stopped';
     kubeletSync(rt, 'n1');
     rt.registry.delete(kindDef('Pod'), 'default', 'web', {});
-    await settle();
+    await rt.idle();
     assert.ok(getPod(rt, 'web')?.metadata.deletionTimestamp, 'a stopped machine does not finish its pods');
     m.state = 'running';
     kubeletSync(rt, 'n1');
-    await settle();
+    await rt.idle();
     assert.equal(getPod(rt, 'web'), undefined, 'finished once the kubelet is back');
   });
 
@@ -314,10 +315,10 @@ describe('kubelets', () => {
   it('reports a new kubelet version after an in-place upgrade', async () => {
     start();
     const m = addMachine(rt, 'n1');
-    await settle();
+    await rt.idle();
     m.kubeletVersion = '1.31.2';
     kubeletSync(rt, 'n1');
-    await settle();
+    await rt.idle();
     const nodeInfo = node(rt, 'n1').status?.['nodeInfo'] as Record<string, string>;
     assert.equal(nodeInfo['kubeletVersion'], 'v1.31.2');
     assert.equal(nodeInfo['kubeProxyVersion'], 'v1.31.2');

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
@@ -61,14 +62,14 @@ describe('namespace controller', () => {
     workload('StatefulSet', 'shop', 'db', 2);
     workload('Deployment', 'other', 'keep', 1);
     rt.registry.create(kindDef('ConfigMap'), 'shop', { metadata: { name: 'settings' }, data: { a: '1' } });
-    await waitFor(() => rt.store.list('core/pods', { namespace: 'shop' }).items.length === 5, 'five pods in shop');
-    await waitFor(() => rt.store.list('core/pods', { namespace: 'other' }).items.length === 1, 'one pod in other');
+    await waitFor(() => rt.store.list('core/pods', { namespace: 'shop' }).items.length === 5, { message: 'five pods in shop' });
+    await waitFor(() => rt.store.list('core/pods', { namespace: 'other' }).items.length === 1, { message: 'one pod in other' });
 
     const result = rt.registry.delete(kindDef('Namespace'), undefined, 'shop');
     assert.equal(result.gone, false);
     assert.equal(namespace('shop')?.status?.['phase'], 'Terminating');
 
-    await waitFor(() => namespace('shop') === undefined, 'the namespace gone');
+    await waitFor(() => namespace('shop') === undefined, { message: 'the namespace gone' });
     assert.equal(contentOf('shop'), 0);
     assert.equal(rt.store.list('core/pods', { namespace: 'other' }).items.length, 1, 'other namespaces untouched');
   });
@@ -79,8 +80,8 @@ describe('namespace controller', () => {
     rt.registry.create(kindDef('ConfigMap'), 'shop', { metadata: { name: 'free' }, data: {} });
     rt.registry.delete(kindDef('Namespace'), undefined, 'shop');
 
-    await waitFor(() => condition(namespace('shop'), 'NamespaceFinalizersRemaining')?.['status'] === 'True', 'the finalizers condition');
-    await settle();
+    await waitFor(() => condition(namespace('shop'), 'NamespaceFinalizersRemaining')?.['status'] === 'True', { message: 'the finalizers condition' });
+    await rt.idle();
     const ns = namespace('shop');
     assert.ok(ns, 'the namespace stays while content remains');
     assert.equal(rt.store.get('core/configmaps', 'shop', 'free'), undefined);
@@ -91,6 +92,6 @@ describe('namespace controller', () => {
 
     const held = rt.store.mustGet('core/configmaps', 'shop', 'held');
     rt.registry.update(kindDef('ConfigMap'), 'shop', 'held', { ...held, metadata: { ...held.metadata, finalizers: [] } });
-    await waitFor(() => namespace('shop') === undefined, 'the namespace gone once the finalizer is removed');
+    await waitFor(() => namespace('shop') === undefined, { message: 'the namespace gone once the finalizer is removed' });
   });
 });

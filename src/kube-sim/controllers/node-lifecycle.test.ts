@@ -5,14 +5,8 @@ import { isRecord } from '../model/wire.ts';
 import type { Machine } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import type { TestRuntime, TestRuntimeOptions } from '../testing/runtime.ts';
-import {
-  ManualClock,
-  controllerRef,
-  createNamespace,
-  createTestRuntime,
-  createWorkload,
-  settle,
-} from '../testing/runtime.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
+import { controllerRef, createNamespace, createTestRuntime, createWorkload } from '../testing/runtime.ts';
 import { kubeletSync, nodeObjectFor, startKubelets } from './kubelet.ts';
 import { startNodeLifecycleController } from './node-lifecycle.ts';
 
@@ -102,13 +96,13 @@ describe('node lifecycle controller', () => {
   it('keeps the unschedulable taint in line with cordon and uncordon (as kubectl patches them)', async () => {
     start();
     addMachine(rt, 'n1');
-    await settle();
+    await rt.idle();
     assert.deepEqual(taints(rt, 'n1'), []);
     rt.registry.patch(kindDef('Node'), undefined, 'n1', 'strategic', { spec: { unschedulable: true } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(taints(rt, 'n1'), ['node.kubernetes.io/unschedulable:NoSchedule']);
     rt.registry.patch(kindDef('Node'), undefined, 'n1', 'strategic', { spec: { unschedulable: null } });
-    await settle();
+    await rt.idle();
     assert.deepEqual(taints(rt, 'n1'), []);
     assert.equal(node(rt, 'n1').spec?.['taints'], undefined, 'no empty taints list left behind');
   });
@@ -203,10 +197,10 @@ describe('node lifecycle controller', () => {
   it('taints a node whose kubelet reports NotReady with not-ready NoSchedule and NoExecute', async () => {
     start();
     const m = addMachine(rt, 'n1');
-    await settle();
+    await rt.idle();
     m.health = 'not-ready';
     kubeletSync(rt, 'n1');
-    await settle();
+    await rt.idle();
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'False');
     assert.deepEqual(taints(rt, 'n1'), [
       'node.kubernetes.io/not-ready:NoSchedule',
@@ -222,11 +216,11 @@ describe('node lifecycle controller', () => {
     createBoundPod(rt, 'tolerant', 'n1', {
       tolerations: [{ key: 'maintenance', operator: 'Exists', effect: 'NoExecute' }],
     });
-    await settle();
+    await rt.idle();
     rt.registry.patch(kindDef('Node'), undefined, 'n1', 'merge', {
       spec: { taints: [{ key: 'maintenance', value: 'now', effect: 'NoExecute' }] },
     });
-    await settle();
+    await rt.idle();
     assert.equal(pod(rt, 'plain'), undefined, 'evicted, then finished by the running kubelet');
     assert.ok(pod(rt, 'tolerant'));
     assert.ok(!evicted(rt, 'tolerant'));
@@ -235,13 +229,13 @@ describe('node lifecycle controller', () => {
   it('in zero-delay mode, marks a node Unknown as soon as its machine stops', async () => {
     start();
     const m = addMachine(rt, 'n1');
-    await settle();
+    await rt.idle();
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'True');
-    await settle();
+    await rt.idle();
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'True', 'no flapping while the machine runs');
     m.state = 'stopped';
     kubeletSync(rt, 'n1');
-    await settle();
+    await rt.idle();
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'Unknown');
     assert.deepEqual(taints(rt, 'n1'), [
       'node.kubernetes.io/unreachable:NoSchedule',

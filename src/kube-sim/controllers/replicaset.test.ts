@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { jsonEqual } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, setPodReady, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, setPodReady, startFakeKubelet } from '../testing/runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { canonicalJson, computeHash, podsToDelete, scaledValue, startReplicaSetController } from './replicaset.ts';
 
@@ -57,7 +58,7 @@ describe('ReplicaSet controller', () => {
   it('creates the missing pods from the template, owned by the ReplicaSet, and reports status', async () => {
     stops.push(startFakeKubelet(rt));
     const owner = createReplicaSet('web-5d4f8', 3);
-    await waitFor(() => rs('web-5d4f8').status?.['availableReplicas'] === 3, 'three available replicas');
+    await waitFor(() => rs('web-5d4f8').status?.['availableReplicas'] === 3, { message: 'three available replicas' });
 
     const pods = podsOf(owner);
     assert.equal(pods.length, 3);
@@ -75,17 +76,17 @@ describe('ReplicaSet controller', () => {
   it('scales up and down, deleting not-ready pods first', async () => {
     stops.push(startFakeKubelet(rt));
     const owner = createReplicaSet('api', 3);
-    await waitFor(() => rs('api').status?.['readyReplicas'] === 3, 'three ready replicas');
+    await waitFor(() => rs('api').status?.['readyReplicas'] === 3, { message: 'three ready replicas' });
 
     scale('api', 5);
-    await waitFor(() => rs('api').status?.['readyReplicas'] === 5, 'five ready replicas');
+    await waitFor(() => rs('api').status?.['readyReplicas'] === 5, { message: 'five ready replicas' });
     assert.equal(live(podsOf(owner)).length, 5);
 
     const notReady = podsOf(owner)[2] as KubeObject;
     setPodReady(rt, NS, notReady.metadata.name, false);
-    await waitFor(() => rs('api').status?.['readyReplicas'] === 4, 'one pod not ready');
+    await waitFor(() => rs('api').status?.['readyReplicas'] === 4, { message: 'one pod not ready' });
     scale('api', 4);
-    await waitFor(() => podsOf(owner).length === 4, 'four pods');
+    await waitFor(() => podsOf(owner).length === 4, { message: 'four pods' });
     assert.equal(rt.store.get('core/pods', NS, notReady.metadata.name), undefined, 'the not-ready pod goes first');
     assert.equal(rs('api').status?.['replicas'], 4);
   });
@@ -93,11 +94,11 @@ describe('ReplicaSet controller', () => {
   it('replaces a deleted pod with a new one (new name, new UID)', async () => {
     stops.push(startFakeKubelet(rt));
     const owner = createReplicaSet('cart', 2);
-    await waitFor(() => rs('cart').status?.['readyReplicas'] === 2, 'two ready replicas');
+    await waitFor(() => rs('cart').status?.['readyReplicas'] === 2, { message: 'two ready replicas' });
     const victim = podsOf(owner)[0] as KubeObject;
 
     rt.registry.delete(kindDef('Pod'), NS, victim.metadata.name);
-    await waitFor(() => rs('cart').status?.['readyReplicas'] === 2 && podsOf(owner).length === 2, 'a replacement');
+    await waitFor(() => rs('cart').status?.['readyReplicas'] === 2 && podsOf(owner).length === 2, { message: 'a replacement' });
     const names = podsOf(owner).map((p) => p.metadata.name);
     const uids = podsOf(owner).map((p) => p.metadata.uid);
     assert.ok(!names.includes(victim.metadata.name));
@@ -107,13 +108,13 @@ describe('ReplicaSet controller', () => {
   it('replaces a pod as soon as it is terminating, and does not count the terminating one', async () => {
     // No kubelet: pods are bound by hand so deletion is graceful and stays pending.
     const owner = createReplicaSet('queue', 2);
-    await waitFor(() => podsOf(owner).length === 2, 'two pods');
+    await waitFor(() => podsOf(owner).length === 2, { message: 'two pods' });
     const victim = podsOf(owner)[0] as KubeObject;
     rt.registry.update(kindDef('Pod'), NS, victim.metadata.name, { ...victim, spec: { ...victim.spec, nodeName: 'node-1' } });
 
     rt.registry.delete(kindDef('Pod'), NS, victim.metadata.name);
-    await waitFor(() => podsOf(owner).length === 3, 'a replacement beside the terminating pod');
-    await settle();
+    await waitFor(() => podsOf(owner).length === 3, { message: 'a replacement beside the terminating pod' });
+    await rt.idle();
     assert.ok(rt.store.get('core/pods', NS, victim.metadata.name)?.metadata.deletionTimestamp, 'the old pod is still terminating');
     assert.equal(rs('queue').status?.['replicas'], 2);
   });
@@ -121,18 +122,18 @@ describe('ReplicaSet controller', () => {
   it('counts a pod available only after minReadySeconds', async () => {
     stops.push(startFakeKubelet(rt));
     createReplicaSet('slow', 1, { minReadySeconds: 2 });
-    await waitFor(() => rs('slow').status?.['readyReplicas'] === 1, 'one ready replica');
+    await waitFor(() => rs('slow').status?.['readyReplicas'] === 1, { message: 'one ready replica' });
     assert.equal(rs('slow').status?.['availableReplicas'], undefined);
-    await waitFor(() => rs('slow').status?.['availableReplicas'] === 1, 'available after minReadySeconds', 5_000);
+    await waitFor(() => rs('slow').status?.['availableReplicas'] === 1, { message: 'available after minReadySeconds', timeoutMs: 5_000 });
   });
 
   it('does not touch pods while the ReplicaSet is being deleted in the foreground', async () => {
     stops.push(startFakeKubelet(rt));
     const owner = createReplicaSet('going', 2);
-    await waitFor(() => podsOf(owner).length === 2, 'two pods');
+    await waitFor(() => podsOf(owner).length === 2, { message: 'two pods' });
     rt.registry.delete(kindDef('ReplicaSet'), NS, 'going', { propagationPolicy: 'Foreground' });
     rt.registry.delete(kindDef('Pod'), NS, (podsOf(owner)[0] as KubeObject).metadata.name);
-    await settle();
+    await rt.idle();
     assert.equal(podsOf(owner).length, 1, 'no replacement for a ReplicaSet on its way out');
   });
 });

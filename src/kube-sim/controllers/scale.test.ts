@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { Machine } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { createNamespace, createTestRuntime } from '../testing/runtime.ts';
@@ -75,8 +76,11 @@ describe('scheduler and kubelets at scale', () => {
         // Yield as a client's stream of creates would, so the scheduler and kubelets keep up.
         if (i % 1000 === 999) await yieldNow();
       }
-      while (running < PODS && Date.now() - started < WALL_LIMIT_MS)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => running === PODS, {
+        message: () => `${PODS} pods Running (${running} are)`,
+        timeoutMs: WALL_LIMIT_MS,
+        intervalMs: 50,
+      });
       const elapsed = Date.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = Math.round((cpu.user + cpu.system) / 1000);

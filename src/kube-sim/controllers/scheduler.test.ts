@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
-import { createNamespace, createTestRuntime, settle } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime } from '../testing/runtime.ts';
 import { startScheduler } from './scheduler.ts';
 
 interface NodeOptions {
@@ -88,12 +88,12 @@ describe('scheduler', () => {
     createNode(rt, 'a', { cpu: '4' });
     createNode(rt, 'c', { cpu: '8' });
     createPendingPod(rt, 'p1', { cpu: '1' });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'p1'), 'c');
     assert.equal(scheduledCondition(rt, 'p1')?.['status'], 'True');
     // c has 7 cores free, a and b 4: c again, and again until c is down to 4 (then "a" wins the tie by name).
     for (const name of ['p2', 'p3', 'p4', 'p5']) createPendingPod(rt, name, { cpu: '1' });
-    await settle();
+    await rt.idle();
     assert.deepEqual(
       ['p2', 'p3', 'p4', 'p5'].map((n) => nodeOf(rt, n)),
       ['c', 'c', 'c', 'a'],
@@ -104,7 +104,7 @@ describe('scheduler', () => {
     createNode(rt, 'a');
     createNode(rt, 'b');
     for (const name of ['p1', 'p2', 'p3', 'p4']) createPendingPod(rt, name);
-    await settle();
+    await rt.idle();
     assert.deepEqual(
       ['p1', 'p2', 'p3', 'p4'].map((n) => nodeOf(rt, n)),
       ['a', 'b', 'a', 'b'],
@@ -125,7 +125,7 @@ describe('scheduler', () => {
     createPendingPod(rt, 'db', {
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }],
     });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'anywhere'), 'soft', 'PreferNoSchedule does not filter');
     assert.equal(nodeOf(rt, 'hdd'), 'plain');
     assert.equal(nodeOf(rt, 'db'), 'tainted');
@@ -154,7 +154,7 @@ describe('scheduler', () => {
         { matchExpressions: [{ key: 'zone', operator: 'In', values: ['c'] }] },
       ]),
     });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'in-b'), 'n2');
     assert.equal(nodeOf(rt, 'not-a'), 'n3');
     assert.equal(nodeOf(rt, 'gpu'), 'n3');
@@ -167,7 +167,7 @@ describe('scheduler', () => {
     createNode(rt, 'cordoned-2', { cpu: '8', unschedulable: true });
     for (const n of ['small-1', 'small-2', 'small-3']) createNode(rt, n, { cpu: '1' });
     createPendingPod(rt, 'big', { cpu: '2' });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'big'), undefined);
     assert.equal(pod(rt, 'big').status?.['phase'], 'Pending');
     const condition = scheduledCondition(rt, 'big');
@@ -184,7 +184,7 @@ describe('scheduler', () => {
     );
 
     createNode(rt, 'large', { cpu: '4' });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'big'), 'large');
     assert.equal(scheduledCondition(rt, 'big')?.['status'], 'True');
   });
@@ -194,7 +194,7 @@ describe('scheduler', () => {
     createNode(rt, 'other-pool', { labels: { pool: 'other' } });
     createNode(rt, 'full', { pods: 0, memory: '1Gi', labels: { pool: 'web' } });
     createPendingPod(rt, 'web', { memory: '2Gi', nodeSelector: { pool: 'web' } });
-    await settle();
+    await rt.idle();
     assert.match(
       String(scheduledCondition(rt, 'web')?.['message']),
       /^0\/3 nodes are available: 1 Insufficient memory, 1 Too many pods, 1 node\(s\) didn't match Pod's node affinity\/selector, 1 node\(s\) had untolerated taint \{node-role.kubernetes.io\/control-plane: \}\. preemption: /,
@@ -204,13 +204,13 @@ describe('scheduler', () => {
   it('counts terminating pods until they are gone, not finished ones, and retries when room is freed', async () => {
     createNode(rt, 'only', { cpu: '2' });
     createPendingPod(rt, 'first', { cpu: '1500m' });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'first'), 'only');
 
     // Graceful delete: the pod stays (terminating) and keeps its CPU.
     rt.registry.delete(kindDef('Pod'), 'default', 'first', { gracePeriodSeconds: 30 });
     createPendingPod(rt, 'second', { cpu: '1' });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'second'), undefined);
     assert.match(
       String(scheduledCondition(rt, 'second')?.['message']),
@@ -219,7 +219,7 @@ describe('scheduler', () => {
 
     // The kubelet's final delete frees the CPU: the parked pod is retried.
     rt.registry.delete(kindDef('Pod'), 'default', 'first', { gracePeriodSeconds: 0 });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'second'), 'only');
 
     // A Succeeded pod does not count.
@@ -232,7 +232,7 @@ describe('scheduler', () => {
       { subresource: 'status' },
     );
     createPendingPod(rt, 'third', { cpu: '2' });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'third'), 'only');
   });
 
@@ -240,14 +240,14 @@ describe('scheduler', () => {
     createNode(rt, 'n1', { unschedulable: true });
     createPendingPod(rt, 'mine');
     createPendingPod(rt, 'theirs', { schedulerName: 'other-scheduler' });
-    await settle();
+    await rt.idle();
     assert.match(
       String(scheduledCondition(rt, 'mine')?.['message']),
       /^0\/1 nodes are available: 1 node\(s\) were unschedulable\./,
     );
     const node = rt.store.mustGet('core/nodes', undefined, 'n1');
     rt.registry.update(kindDef('Node'), undefined, 'n1', { ...node, spec: { ...node.spec, unschedulable: false } });
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'mine'), 'n1');
     assert.equal(nodeOf(rt, 'theirs'), undefined);
     assert.equal(scheduledCondition(rt, 'theirs'), undefined);
@@ -255,7 +255,7 @@ describe('scheduler', () => {
 
   it('says so when there are no nodes at all', async () => {
     createPendingPod(rt, 'lonely');
-    await settle();
+    await rt.idle();
     assert.equal(scheduledCondition(rt, 'lonely')?.['message'], 'no nodes available to schedule pods');
   });
 
@@ -272,7 +272,7 @@ describe('scheduler', () => {
     });
     createPendingPod(rt, 'new', { cpu: '1' });
     stop = startScheduler(rt);
-    await settle();
+    await rt.idle();
     assert.equal(nodeOf(rt, 'new'), 'n2');
   });
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { kindDef } from '../runtime.ts';
-import { createNamespace, createTestRuntime, settle, startFakeKubelet, waitFor } from '../testing/runtime.ts';
+import { createNamespace, createTestRuntime, startFakeKubelet } from '../testing/runtime.ts';
 import type { FakeKubeletOptions, TestRuntime } from '../testing/runtime.ts';
 import { isPodRunningAndReady } from './replicaset.ts';
 import { startStatefulSetController } from './statefulset.ts';
@@ -85,7 +86,7 @@ describe('StatefulSet controller', () => {
       created.push({ name: event.object.metadata.name, predecessorReady: ordinal === 0 || (before !== undefined && isPodRunningAndReady(before)) });
     });
     const owner = createStatefulSet('pg', 3);
-    await waitFor(() => ready('pg', 3), 'three ready replicas');
+    await waitFor(() => ready('pg', 3), { message: 'three ready replicas' });
     stop();
 
     assert.deepEqual(created, [
@@ -113,22 +114,22 @@ describe('StatefulSet controller', () => {
   it('does not create ordinal 1 while ordinal 0 is not Ready', async () => {
     kubelet({ skip: () => true });
     createStatefulSet('pg', 3);
-    await waitFor(() => pod('pg-0') !== undefined, 'pg-0');
-    await settle(30);
+    await waitFor(() => pod('pg-0') !== undefined, { message: 'pg-0' });
+    await rt.idle();
     assert.deepEqual(podNames('pg'), ['pg-0']);
   });
 
   it('creates every ordinal at once with podManagementPolicy Parallel', async () => {
     kubelet({ skip: () => true });
     createStatefulSet('cache', 3, { podManagementPolicy: 'Parallel' });
-    await waitFor(() => podNames('cache').length === 3, 'three pods');
+    await waitFor(() => podNames('cache').length === 3, { message: 'three pods' });
     assert.deepEqual(podNames('cache'), ['cache-0', 'cache-1', 'cache-2']);
   });
 
   it('recreates a deleted pod under the same name with a new UID once the old one is gone', async () => {
     kubelet();
     createStatefulSet('pg', 2);
-    await waitFor(() => ready('pg', 2), 'two ready replicas');
+    await waitFor(() => ready('pg', 2), { message: 'two ready replicas' });
     const old = pod('pg-1') as KubeObject;
     const adds: string[] = [];
     const stop = rt.store.subscribe((event) => {
@@ -138,7 +139,7 @@ describe('StatefulSet controller', () => {
     await waitFor(() => {
       const again = pod('pg-1');
       return again !== undefined && again.metadata.uid !== old.metadata.uid && isPodRunningAndReady(again) && ready('pg', 2);
-    }, 'pg-1 again, Ready');
+    }, { message: 'pg-1 again, Ready' });
     stop();
     assert.ok(adds.indexOf('DELETED pg-1') < adds.indexOf('ADDED pg-1'), 'the new pg-1 after the old one is gone');
   });
@@ -146,13 +147,13 @@ describe('StatefulSet controller', () => {
   it('scales down from the highest ordinal, one at a time', async () => {
     kubelet();
     createStatefulSet('pg', 3);
-    await waitFor(() => ready('pg', 3), 'three ready replicas');
+    await waitFor(() => ready('pg', 3), { message: 'three ready replicas' });
     const deleted: string[] = [];
     const stop = rt.store.subscribe((event) => {
       if (event.storage === 'core/pods' && event.type === 'DELETED') deleted.push(event.object.metadata.name);
     });
     update('pg', (spec) => ({ ...spec, replicas: 1 }));
-    await waitFor(() => ready('pg', 1), 'one replica');
+    await waitFor(() => ready('pg', 1), { message: 'one replica' });
     stop();
     assert.deepEqual(deleted, ['pg-2', 'pg-1']);
   });
@@ -160,14 +161,14 @@ describe('StatefulSet controller', () => {
   it('rolls out a new template from the highest ordinal down, then makes it the current revision', async () => {
     kubelet({ startMs: 2 });
     createStatefulSet('pg', 3);
-    await waitFor(() => ready('pg', 3), 'three ready replicas');
+    await waitFor(() => ready('pg', 3), { message: 'three ready replicas' });
     const firstRevision = sts('pg').status?.['currentRevision'];
     const deleted: string[] = [];
     const stop = rt.store.subscribe((event) => {
       if (event.storage === 'core/pods' && event.type === 'DELETED') deleted.push(event.object.metadata.name);
     });
     setImage('pg', 'postgres:16');
-    await waitFor(() => ready('pg', 3) && sts('pg').status?.['currentRevision'] !== firstRevision, 'the update');
+    await waitFor(() => ready('pg', 3) && sts('pg').status?.['currentRevision'] !== firstRevision, { message: 'the update' });
     stop();
     assert.deepEqual(deleted, ['pg-2', 'pg-1', 'pg-0']);
     for (const name of ['pg-0', 'pg-1', 'pg-2']) {
@@ -180,10 +181,10 @@ describe('StatefulSet controller', () => {
   it('stops at the partition', async () => {
     kubelet();
     createStatefulSet('pg', 3, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } });
-    await waitFor(() => ready('pg', 3), 'three ready replicas');
+    await waitFor(() => ready('pg', 3), { message: 'three ready replicas' });
     setImage('pg', 'postgres:16');
-    await waitFor(() => sts('pg').status?.['updatedReplicas'] === 1 && sts('pg').status?.['readyReplicas'] === 3, 'pg-2 updated');
-    await settle(20);
+    await waitFor(() => sts('pg').status?.['updatedReplicas'] === 1 && sts('pg').status?.['readyReplicas'] === 3, { message: 'pg-2 updated' });
+    await rt.idle();
     const images = ['pg-0', 'pg-1', 'pg-2'].map((n) => (pod(n)?.spec?.['containers'] as { image: string }[])[0]?.image);
     assert.deepEqual(images, ['postgres:15', 'postgres:15', 'postgres:16']);
     assert.notEqual(sts('pg').status?.['currentRevision'], sts('pg').status?.['updateRevision']);
@@ -194,7 +195,7 @@ describe('StatefulSet controller', () => {
     await waitFor(() => {
       const again = pod('pg-0');
       return again !== undefined && again.metadata.uid !== old.metadata.uid && isPodRunningAndReady(again);
-    }, 'pg-0 again, Ready');
+    }, { message: 'pg-0 again, Ready' });
     assert.equal((pod('pg-0')?.spec?.['containers'] as { image: string }[])[0]?.image, 'postgres:15');
   });
 
@@ -203,7 +204,7 @@ describe('StatefulSet controller', () => {
     createStatefulSet('pg', 1, {
       volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
     });
-    await waitFor(() => ready('pg', 1), 'one ready replica');
+    await waitFor(() => ready('pg', 1), { message: 'one ready replica' });
     const claim = rt.store.get('core/persistentvolumeclaims', NS, 'data-pg-0');
     assert.ok(claim);
     assert.deepEqual(claim.metadata.labels, { app: 'pg' });

@@ -1,9 +1,10 @@
 /**
  * A deduplicating work queue, as client-go's workqueue: a key added many times before it is processed is processed
  * once; processing happens in batches off the store's write path (store listeners are synchronous, so a controller
- * must never write from inside one); a key whose processing throws is retried later with backoff.
+ * must never write from inside one); a key whose processing throws is retried later with backoff. A queue with work
+ * counts as work of the runtime, so `runtime.idle()` waits until every queue is empty.
  */
-import type { SimRuntime } from '../runtime.ts';
+import type { Cancel, SimRuntime } from '../runtime.ts';
 
 /** Options of a work queue. */
 export interface WorkQueueOptions {
@@ -25,6 +26,8 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private scheduled = false;
   private draining = false;
+  /** Ends this queue's share of the runtime's work; set while a drain is scheduled or running. */
+  private workDone: Cancel | undefined;
   private readonly batchSize: number;
   private readonly retryBaseMs: number;
 
@@ -56,6 +59,7 @@ export class WorkQueue {
   private schedule(): void {
     if (this.scheduled || this.runtime.stopped()) return;
     this.scheduled = true;
+    this.workDone ??= this.runtime.beginWork();
     // An idle queue reacts as soon as the write that woke it is done (a replacement pod created as the eviction's
     // request returns, bound as the ReplicaSet's sync returns); a queue with a backlog yields to the event loop
     // between batches, so requests and timers get in.
@@ -65,14 +69,24 @@ export class WorkQueue {
 
   private drain(): void {
     this.scheduled = false;
-    if (this.runtime.stopped()) return;
+    if (this.runtime.stopped()) {
+      this.endWork();
+      return;
+    }
     this.draining = true;
     try {
       this.drainBatch();
       if (this.pending.size > 0) this.schedule();
     } finally {
       this.draining = false;
+      // A key processed here may have queued another one on this queue: then the queue is still at work.
+      if (!this.scheduled) this.endWork();
     }
+  }
+
+  private endWork(): void {
+    this.workDone?.();
+    this.workDone = undefined;
   }
 
   private drainBatch(): void {

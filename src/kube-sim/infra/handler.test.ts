@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import type { ExtraHandler } from '../api/http-server.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
@@ -11,7 +12,7 @@ import type { TestRuntime } from '../testing/runtime.ts';
 import { createTestRuntime } from '../testing/runtime.ts';
 import { buildCluster } from './build.ts';
 import { createInfraHandler } from './handler.ts';
-import { condition, runningAndReady, smallScenario, startAllControllers, waitFor } from './test-fixtures.ts';
+import { condition, runningAndReady, smallScenario, startAllControllers } from './test-fixtures.ts';
 
 interface Answer {
   status: number;
@@ -141,7 +142,7 @@ describe('infrastructure API', () => {
     assert.equal(answer.body['name'], 'general-3');
     assert.equal(answer.body['pool'], 'general');
     assert.equal(answer.body['kubeletVersion'], '1.30.4');
-    await waitFor('general-3 Ready', () => condition(runtime.store.get('core/nodes', undefined, 'general-3'), 'Ready')?.['status'] === 'True');
+    await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-3'), 'Ready')?.['status'] === 'True', { message: 'general-3 Ready' });
     assert.equal(runtime.machines.get('general-3')?.state, 'running');
     assert.equal(runtime.store.get('core/nodes', undefined, 'general-3')?.metadata.labels?.['node-class'], 'general');
   });
@@ -161,7 +162,7 @@ describe('infrastructure API', () => {
     assert.equal(runtime.machines.size, machines, 'no second machine');
     assertStatus(await call('POST', '/sim/v1/nodes/general-1/replace', { ...body, version: '1.30.3' }), 409, 'replace-general-1');
     assert.ok(runtime.machines.has('general-1'), 'the old node stays until the caller deletes it');
-    await waitFor(`${newName} Ready`, () => condition(runtime.store.get('core/nodes', undefined, newName), 'Ready')?.['status'] === 'True');
+    await waitFor(() => condition(runtime.store.get('core/nodes', undefined, newName), 'Ready')?.['status'] === 'True', { message: `${newName} Ready` });
     const topology = await call('GET', '/sim/v1/topology');
     const pool = (topology.body['pools'] as Record<string, unknown>[])[0];
     assert.equal(pool?.['machineImage'], 'ubuntu-2204-kube-v1.30.4-r2', 'the pool now creates machines with the new image');
@@ -175,11 +176,11 @@ describe('infrastructure API', () => {
     assert.equal(answer.body['state'], 'stopped');
     assert.equal(runtime.store.get('core/nodes', undefined, 'general-1'), undefined);
     assert.equal(runtime.machines.has('general-1'), false);
-    await waitFor('pods of general-1 collected', () => runtime.store.byIndex('core/pods', 'spec.nodeName', 'general-1').length === 0);
-    await waitFor('web back to 3 ready pods', () => {
+    await waitFor(() => runtime.store.byIndex('core/pods', 'spec.nodeName', 'general-1').length === 0, { message: 'pods of general-1 collected' });
+    await waitFor(() => {
       const web = runtime.store.list('core/pods', { namespace: 'shop', filter: (p) => p.metadata.labels?.['app'] === 'web' }).items;
       return web.filter((p) => runningAndReady(p) && !p.metadata.deletionTimestamp).length >= 2 && web.length >= 3;
-    });
+    }, { message: 'web back to 3 ready pods' });
   });
 
   it('POST /sim/v1/nodes/<name>/upgrade restarts the kubelet at the new version', async () => {
@@ -189,7 +190,7 @@ describe('infrastructure API', () => {
     assertStatus(answer, 202);
     const id = String(answer.body['id']);
     assert.equal(answer.body['kind'], 'node-upgrade');
-    await waitFor('node upgrade done', () => runtime.machines.get('general-0')?.kubeletVersion === '1.30.3');
+    await waitFor(() => runtime.machines.get('general-0')?.kubeletVersion === '1.30.3', { message: 'node upgrade done' });
     const op = await call('GET', `/sim/v1/operations/${id}`);
     assert.equal(op.body['state'], 'succeeded');
     assert.equal(nodeInfo(runtime, 'general-0')['kubeletVersion'], 'v1.30.3');
@@ -231,7 +232,7 @@ describe('infrastructure API', () => {
     assert.equal(answer.body['state'], 'running');
     const again = await call('POST', '/sim/v1/control-plane/control-plane-0/upgrade', body);
     assert.equal(again.body['id'], id, 'same idempotency key, same operation');
-    await waitFor('control-plane upgrade done', () => runtime.machines.get('control-plane-0')?.kubeletVersion === '1.31.0');
+    await waitFor(() => runtime.machines.get('control-plane-0')?.kubeletVersion === '1.31.0', { message: 'control-plane upgrade done' });
     const op = await call('GET', `/sim/v1/operations/${id}`);
     assert.equal(op.body['state'], 'succeeded', JSON.stringify(op.body));
     assert.equal(op.body['step'], 'done');
@@ -269,10 +270,10 @@ describe('infrastructure API', () => {
     assert.equal(runtime.machines.get('general-0')?.kubeletVersion, '1.30.3', 'upgraded before the snapshot: stays');
     const topology = await call('GET', '/sim/v1/topology');
     assert.equal(topology.body['kubernetesVersion'], '1.30.4');
-    await waitFor('web ready again', () => {
+    await waitFor(() => {
       const pods = runtime.store.list('core/pods', { namespace: 'shop', filter: (p) => p.metadata.labels?.['app'] === 'web' }).items;
       return pods.filter((p) => runningAndReady(p) && !p.metadata.deletionTimestamp).length >= 2;
-    });
+    }, { message: 'web ready again' });
   });
 
   it('GET/PUT /sim/v1/faults reads and changes the faults, naming a bad field', async () => {
@@ -315,9 +316,9 @@ describe('infrastructure API', () => {
     const failed = await call('POST', '/sim/v1/nodes/general-0/fail', { mode: 'not-ready' });
     assertStatus(failed, 200);
     assert.equal(failed.body['health'], 'not-ready');
-    await waitFor('general-0 NotReady', () => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] !== 'True');
+    await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] !== 'True', { message: 'general-0 NotReady' });
     assertStatus(await call('POST', '/sim/v1/nodes/general-0/fail', { mode: 'healthy' }), 200);
-    await waitFor('general-0 Ready again', () => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] === 'True');
+    await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] === 'True', { message: 'general-0 Ready again' });
   });
 
   it('GET/PUT /sim/v1/timings', async () => {
@@ -353,7 +354,7 @@ describe('infrastructure API on an HA control plane', () => {
       await buildCluster(runtime, scenario, { settleTimeoutMs: 10_000 });
       const answer = await call('POST', '/sim/v1/control-plane/control-plane-1/upgrade', { version: '1.31.1' });
       assertStatus(answer, 202);
-      await waitFor('upgrade done', () => runtime.machines.get('control-plane-1')?.kubeletVersion === '1.31.1');
+      await waitFor(() => runtime.machines.get('control-plane-1')?.kubeletVersion === '1.31.1', { message: 'upgrade done' });
       assert.deepEqual(calls, [], 'the other apiservers keep serving');
       const topology = await call('GET', '/sim/v1/topology');
       assert.equal(topology.body['kubernetesVersion'], '1.30.4', 'the lowest apiserver is what every client can count on');

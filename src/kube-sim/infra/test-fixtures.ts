@@ -75,13 +75,3 @@ export function condition(obj: KubeObject | undefined, type: string): Record<str
 export function runningAndReady(pod: KubeObject): boolean {
   return pod.status?.['phase'] === 'Running' && condition(pod, 'Ready')?.['status'] === 'True';
 }
-
-
-/** Resolves once `predicate` holds, polling every 10 ms; rejects with `what` after `timeoutMs`. */
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

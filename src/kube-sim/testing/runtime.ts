@@ -1,12 +1,16 @@
 /**
  * A small SimRuntime for unit tests, built as `startSimCluster` builds its own (same collections, same indexes, a real
- * ObjectStore and Registry) but without HTTP. Timers are real `setTimeout`s that `stop()` cancels; zero-delay timings
- * by default so tests run at once.
+ * ObjectStore and Registry, the same timers and idle signal) but without HTTP. Zero-delay timings by default so
+ * tests run at once; with a ManualClock, delayed timers wait for the test to advance it, and `advance` waits for the
+ * controllers to be idle after each timer.
  */
+import type { Clock } from '../../clock/clock.ts';
+import { systemClock } from '../../clock/clock.ts';
+import { ManualClock } from '../../clock/manual-clock.ts';
 import { Registry } from '../api/registry.ts';
 import type { KubeObject, OwnerReference } from '../model/wire.ts';
-import type { Cancel, Machine, SimFaults, SimRuntime } from '../runtime.ts';
-import { kindDef } from '../runtime.ts';
+import type { Machine, SimFaults, SimRuntime } from '../runtime.ts';
+import { RuntimeTimers, kindDef } from '../runtime.ts';
 import { ZERO_DELAY_TIMINGS } from '../scenario/defaults.ts';
 import type { Timings } from '../scenario/types.ts';
 import { createClusterStore } from '../store/cluster-store.ts';
@@ -18,63 +22,12 @@ export interface TestRuntimeOptions {
   timings?: Partial<Timings>;
   /** Faults to start with. @default none */
   faults?: Partial<SimFaults>;
-  /** The clock. @default Date.now */
-  now?: () => number;
   /**
-   * A clock the test moves by hand: `now` defaults to it, and `after(ms > 0)` waits for `clock.advance` instead of
-   * real time (0-ms timers still run on the next turn of the event loop). @default none (real timers)
+   * The clock. A ManualClock holds delayed timers until the test advances it (0-ms timers still run on the next
+   * turn of the event loop), and its `advance` then waits on this runtime's idle signal between timers.
+   * @default systemClock
    */
-  clock?: ManualClock;
-}
-
-/** A clock tests move by hand, so minutes-long timeouts (e.g. the PDB DeletionTimeout) take no real time. */
-export class ManualClock {
-  private current: number;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-
-  /** @param start ms since the epoch. @default 2025-01-01T00:00:00Z */
-  constructor(start: number = Date.UTC(2025, 0, 1)) {
-    this.current = start;
-  }
-
-  /** The current time, ms since the epoch. */
-  readonly now = (): number => this.current;
-
-  /** Runs `fn` once the clock has been advanced `ms` past now; returns a cancel function. */
-  schedule(ms: number, fn: () => void): Cancel {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.current + Math.max(0, ms), fn });
-    return () => {
-      this.timers.delete(id);
-    };
-  }
-
-  /**
-   * Moves time forward by `ms`, running every timer that comes due at its own time, in order, and letting the event
-   * loop run queued work (work queues, 0-ms timers) after each one and at the end.
-   */
-  async advance(ms: number): Promise<void> {
-    const target = this.current + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.timers) {
-        if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry;
-      }
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.current = Math.max(this.current, next[1].at);
-      next[1].fn();
-      await settle();
-    }
-    this.current = target;
-    await settle();
-  }
-}
-
-/** Lets queued work run: several turns of the event loop (work queues drain on setImmediate, 0-ms timers on setTimeout). */
-export async function settle(turns = 20): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  clock?: Clock;
 }
 
 /** A test runtime and what a test needs to end it. */
@@ -93,11 +46,10 @@ export function createTestStore(): ObjectStore {
 /** Builds a SimRuntime over a fresh store, for unit tests. Call `stop()` at the end of the test. */
 export function createTestRuntime(options: TestRuntimeOptions = {}): TestRuntime {
   const store = createTestStore();
-  const clock = options.clock;
-  const now = options.now ?? clock?.now ?? Date.now;
-  const registry = new Registry(store, now);
-  const timers = new Set<NodeJS.Timeout>();
-  let stopping = false;
+  const clock = options.clock ?? systemClock;
+  const registry = new Registry(store, () => clock.now());
+  const timers = new RuntimeTimers(clock);
+  const unquiesce = clock instanceof ManualClock ? clock.quiesceOn(timers.idle) : undefined;
   const faults: SimFaults = {
     errorRate: 0,
     latencyMs: 0,
@@ -113,33 +65,24 @@ export function createTestRuntime(options: TestRuntimeOptions = {}): TestRuntime
     timings: { ...ZERO_DELAY_TIMINGS, ...options.timings },
     faults,
     machines: new Map<string, Machine>(),
-    now,
+    clock,
+    now: () => clock.now(),
     events,
-    after(ms: number, fn: () => void): Cancel {
-      if (stopping) return () => {};
-      if (clock && ms > 0) {
-        return clock.schedule(ms, () => {
-          if (!stopping) fn();
-        });
-      }
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (!stopping) fn();
-      }, Math.max(0, ms));
-      timers.add(t);
-      return () => {
-        clearTimeout(t);
-        timers.delete(t);
-      };
-    },
+    after: timers.after,
+    beginWork: timers.beginWork,
+    idle: timers.idle,
     recordEvent(about, type, reason, message) {
-      events.push({ reason, type, message, object: `${about.kind}/${about.metadata.namespace ? `${about.metadata.namespace}/` : ''}${about.metadata.name}` });
+      events.push({
+        reason,
+        type,
+        message,
+        object: `${about.kind}/${about.metadata.namespace ? `${about.metadata.namespace}/` : ''}${about.metadata.name}`,
+      });
     },
-    stopped: () => stopping,
+    stopped: timers.stopped,
     stop() {
-      stopping = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      timers.stop();
+      unquiesce?.();
     },
   };
 }
@@ -148,12 +91,20 @@ export function createTestRuntime(options: TestRuntimeOptions = {}): TestRuntime
 
 /** Creates a namespace (idempotent). */
 export function createNamespace(rt: SimRuntime, name: string): void {
-  if (!rt.store.get('core/namespaces', undefined, name)) rt.registry.create(kindDef('Namespace'), undefined, { metadata: { name } });
+  if (!rt.store.get('core/namespaces', undefined, name))
+    rt.registry.create(kindDef('Namespace'), undefined, { metadata: { name } });
 }
 
 /** The controller owner reference pointing at `owner`. */
 export function controllerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Options of createWorkload. */
@@ -199,7 +150,12 @@ export interface PodFixtureOptions {
 }
 
 /** Creates a pod as if scheduled and started (Running, Ready unless told otherwise). */
-export function createPod(rt: SimRuntime, namespace: string, name: string, options: PodFixtureOptions = {}): KubeObject {
+export function createPod(
+  rt: SimRuntime,
+  namespace: string,
+  name: string,
+  options: PodFixtureOptions = {},
+): KubeObject {
   createNamespace(rt, namespace);
   const ready = options.ready ?? true;
   return rt.registry.create(kindDef('Pod'), namespace, {
@@ -211,11 +167,20 @@ export function createPod(rt: SimRuntime, namespace: string, name: string, optio
     spec: {
       nodeName: options.nodeName ?? 'node-1',
       containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9' }],
-      ...(options.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds } : {}),
+      ...(options.terminationGracePeriodSeconds !== undefined
+        ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds }
+        : {}),
     },
     status: {
       phase: options.phase ?? 'Running',
-      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z') }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'False',
+          lastProbeTime: null,
+          lastTransitionTime: new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+        },
+      ],
     },
   });
 }
@@ -226,8 +191,19 @@ export function setPodReady(rt: SimRuntime, namespace: string, name: string, rea
   const conditions = (Array.isArray(pod.status?.['conditions']) ? pod.status['conditions'] : []).filter(
     (c: unknown) => !(typeof c === 'object' && c !== null && (c as Record<string, unknown>)['type'] === 'Ready'),
   );
-  conditions.push({ type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z') });
-  return rt.registry.update(kindDef('Pod'), namespace, name, { metadata: {}, status: { ...pod.status, conditions } }, { subresource: 'status' });
+  conditions.push({
+    type: 'Ready',
+    status: ready ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+  });
+  return rt.registry.update(
+    kindDef('Pod'),
+    namespace,
+    name,
+    { metadata: {}, status: { ...pod.status, conditions } },
+    { subresource: 'status' },
+  );
 }
 
 // ---- a stand-in for the scheduler and kubelets, for controller tests --------------------------------------------
@@ -261,12 +237,26 @@ export function startFakeKubelet(rt: SimRuntime, options: FakeKubeletOptions = {
     if (options.skip?.(pod)) return;
     let current = pod;
     if (options.bindTo && !pod.spec?.['nodeName']) {
-      current = rt.registry.update(podDef, namespace, name, { ...pod, spec: { ...pod.spec, nodeName: options.bindTo } });
+      current = rt.registry.update(podDef, namespace, name, {
+        ...pod,
+        spec: { ...pod.spec, nodeName: options.bindTo },
+      });
     }
     if (current.status?.['phase'] === 'Running') return;
     const now = new Date(rt.now()).toISOString().replace(/\.\d+Z$/, 'Z');
-    const conditions = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now }));
-    rt.registry.update(podDef, namespace, name, { ...current, status: { ...current.status, phase: 'Running', conditions, startTime: now } }, { subresource: 'status' });
+    const conditions = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+      type,
+      status: 'True',
+      lastProbeTime: null,
+      lastTransitionTime: now,
+    }));
+    rt.registry.update(
+      podDef,
+      namespace,
+      name,
+      { ...current, status: { ...current.status, phase: 'Running', conditions, startTime: now } },
+      { subresource: 'status' },
+    );
   };
   const unsubscribe = rt.store.subscribe((event) => {
     if (event.storage !== 'core/pods' || event.type === 'DELETED') return;
@@ -285,13 +275,4 @@ export function startFakeKubelet(rt: SimRuntime, options: FakeKubeletOptions = {
     stopped = true;
     unsubscribe();
   };
-}
-
-/** Waits until `check()` holds, polling every few ms; fails with `message` after `timeoutMs`. */
-export async function waitFor(check: () => boolean, message: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${message}`);
-    await new Promise<void>((resolve) => setTimeout(resolve, 2));
-  }
 }

@@ -9,10 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../clock/wait-for.ts';
 import { ProviderError, ProviderErrorCode } from '../../engine/provider.ts';
 import type { ControlPlaneProgress, Provider, Topology } from '../../engine/provider.ts';
 import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
-import { api, eventually, startFromYaml } from '../../../test/helpers/sim.ts';
+import { api, startFromYaml } from '../../../test/helpers/sim.ts';
 import { providerFor } from '../registry.ts';
 import { createSimProvider } from './sim-provider.ts';
 import type { SimProvider } from './sim-provider.ts';
@@ -219,7 +220,7 @@ describe('sim provider: one control-plane node and a pool of three', () => {
     assert.match(first.newNode, /^workers-[0-9a-f]{5}$/);
     assert.equal(first.pool, 'workers');
     // The call resolves with the machine's name; the node registers when it has booted (nodeBoot: 200ms).
-    assert.equal(await eventually(`${first.newNode} to register`, () => kubeletOf(cluster, first.newNode), 5_000), 'v1.31.2');
+    assert.equal(await waitFor(() => kubeletOf(cluster, first.newNode), { message: `${first.newNode} to register`, timeoutMs: 5_000 }), 'v1.31.2');
     const again = await provider.replaceWorkerNode('workers-0', target, 'run-1/pool/workers/workers-0', never());
     assert.deepEqual(again, first);
     const nodes = poolNodes(await provider.describeTopology(never()), 'workers');
