@@ -166,6 +166,14 @@ describe('kube-sim API surface (1.24 cluster)', () => {
     assert.equal((field.body as Status).message, 'field label not supported: spec.color');
     const media = await api(cluster, 'PATCH', '/api/v1/nodes/workers-0', '{}', { 'Content-Type': 'text/plain' });
     assert.equal(media.status, 415);
+    // A create whose body claims another media type is refused, not read as JSON whatever it says.
+    const xml = await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', '{"metadata":{"name":"xml"}}', { 'Content-Type': 'application/xml' });
+    assert.equal(xml.status, 415);
+    assert.equal((xml.body as Status).reason, 'UnsupportedMediaType');
+    assert.equal((await api(cluster, 'GET', '/api/v1/namespaces/default/configmaps/xml')).status, 404, 'nothing was stored');
+    const yaml = await api(cluster, 'POST', '/api/v1/namespaces/default/configmaps', 'metadata:\n  name: from-yaml\ndata:\n  a: "1"\n', { 'Content-Type': 'application/yaml' });
+    assert.equal(yaml.status, 201, JSON.stringify(yaml.body));
+    assert.deepEqual((yaml.body as { data: unknown }).data, { a: '1' });
     const invalid = await api(cluster, 'POST', '/apis/apps/v1/namespaces/default/deployments', {
       metadata: { name: 'Bad_Name' },
       spec: { selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'y' } }, spec: { containers: [] } } },

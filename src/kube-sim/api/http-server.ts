@@ -3,6 +3,7 @@
  * and the verbs get, list, watch, create, update, patch, delete and deletecollection with the apiserver's replies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml } from 'yaml';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, aggregatedDiscovery } from './discovery.ts';
 import { FieldSelectorError, matchesFields, parseFieldSelector, equalityValue as fieldEquality } from './field-selector.ts';
 import { SelectorParseError, matchesLabels, parseLabelSelector } from '../../k8s/label-selector.ts';
@@ -454,16 +455,29 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * The body of a create or update, as the API server reads it: JSON or YAML by Content-Type (JSON when none is sent,
+ * as for client-go's REST client); any other media type is refused with 415 rather than read as JSON whatever it
+ * claims to be.
+ */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
-  if (contentType === 'application/vnd.kubernetes.protobuf' || contentType === 'application/apply-patch+yaml') {
-    throw new StatusError(
-      415,
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (kube-sim does not take ${contentType})`,
-    );
+  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (contentType === 'application/json' || contentType === '') return parseJson(await readBody(req));
+  if (contentType === 'application/yaml') return parseYamlBody(await readBody(req));
+  throw new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml${contentType === 'application/vnd.kubernetes.protobuf' ? ' (kube-sim does not read protobuf bodies of creates and updates yet)' : ''}`,
+  );
+}
+
+function parseYamlBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw badRequest('the request body is empty: an object was expected');
+  try {
+    return parseYaml(raw.toString('utf8')) as unknown;
+  } catch (err) {
+    throw badRequest(`error decoding the request body as YAML: ${(err as Error).message}`);
   }
-  return parseJson(await readBody(req));
 }
 
 function parseJson(raw: Buffer): unknown {
