@@ -22,6 +22,7 @@ import { openSqliteStore } from '../../persistence/store.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
+import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
 import type { RolloutPlan } from '../../rollout/plan.ts';
 import type { CliIo } from '../io.ts';
@@ -322,7 +323,8 @@ export async function runStatusCommand(args: string[], io: CliIo, signal: AbortS
     let lastSeq = 0;
     const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
     for (;;) {
-      const { state } = await loadRun(store, runId);
+      // As of now: a run paused past its limit has ended, though no executor was there to see the time pass.
+      const state = asOf((await loadRun(store, runId)).state, clock.now());
       if (values['output'] === 'json') {
         io.stdout.write(JSON.stringify({ runId, status: state.status, progress: progressOf(state, state.plan, clock.now()) }, null, 2) + '\n');
         return 0;
@@ -342,6 +344,14 @@ export async function runStatusCommand(args: string[], io: CliIo, signal: AbortS
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A stored run as it stands at `now`: time passes for it (the machine's `tick`) without anything written, so reading
+ * shows a pause that outlived its limit as the end it is. Commands commit the same tick before they act.
+ */
+function asOf(state: RunState, now: number): RunState {
+  return isTerminal(state) ? state : transition(state, { type: 'tick' }, now).state;
 }
 
 /** One line of progress: phase, control-plane node i of n, nodes upgraded per pool, ETA. */
