@@ -5,8 +5,8 @@
  * `kup work` resumes every run whose executor died.
  */
 import { spawn } from 'node:child_process';
-import { openSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, openSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAcknowledgement } from '../../checks/acknowledge.ts';
 import type { Acknowledgement } from '../../checks/types.ts';
@@ -422,7 +422,7 @@ function spawnWorker(dir: string, runId: string): number {
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const out = openSync(join(logs, `${runId}.log`), 'a');
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', '..', 'bin', 'kup.mjs'), 'work', '--run', runId, '--data-dir', dir], {
+  const child = spawn(process.execPath, [kupBin(), 'work', '--run', runId, '--data-dir', dir], {
     detached: true,
     stdio: ['ignore', out, out],
   });
@@ -430,3 +430,14 @@ function spawnWorker(dir: string, runId: string): number {
   return child.pid ?? 0;
 }
 
+/**
+ * bin/kup.mjs, looked up from this module: it runs from src/cli/commands/ through tsx, or from a chunk of dist/ once
+ * built, and the two sit at different depths below the package.
+ */
+function kupBin(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    const bin = join(dir, 'bin', 'kup.mjs');
+    if (existsSync(bin)) return bin;
+    if (dirname(dir) === dir) throw new Error(`bin/kup.mjs not found above ${import.meta.dirname}`);
+  }
+}
