@@ -5,8 +5,8 @@
 //
 // - ESM with code splitting: dist/cli/main.js holds little more than the argument switch, and each command's modules
 //   are chunks loaded by its dynamic import, so `kup versions` reads no simulator, SQLite or client-node code.
-// - Packages stay external: node_modules is loaded as installed (native better-sqlite3, client-node's own files),
-//   and a dependency upgrade needs no rebuild.
+// - Packages stay external: node_modules is loaded as installed (native better-sqlite3, one copy on disk). One
+//   exception, @kubernetes/client-node, is loaded from a bundle of its own in dist/vendor/: see VENDORED.
 // - Source maps, which bin/ turns on, so that a stack trace names the .ts line.
 //
 //   node scripts/build.mjs [--clean] [--metafile FILE]
@@ -22,6 +22,17 @@ const dist = join(root, 'dist');
 /** Written after each build with the time the build started: sources newer than that are not in dist/. */
 const stampPath = join(dist, '.built-at');
 
+/**
+ * Packages the build imports from a bundle of their own, `dist/vendor/<name>.js` (package.json maps `#<name>` to it),
+ * rather than from node_modules. @kubernetes/client-node is about 940 ES modules, one per API class and model: Node 20
+ * takes 0.5-0.6 s to resolve, read and compile them one by one, which alone misses "a command reaches its first request
+ * within 0.3 s". As one file without comments or whitespace it loads in about a third of that (bench/cli-start.ts).
+ * Its dependencies come along; the optional ones it requires inside a `try` (bufferutil, ...) stay unresolved there,
+ * as they do in node_modules without them. The bundle takes seconds to build, so it is rebuilt only when the
+ * installed version changes, not with every edit of src/.
+ */
+const VENDORED = { '@kubernetes/client-node': 'client-node' };
+
 /** Built program -> its source; bin/ imports `dist/<name>.js`. */
 const ENTRY_POINTS = {
   'cli/main': 'src/cli/main.ts',
@@ -33,12 +44,14 @@ const ENTRY_POINTS = {
  *
  * Every file is written to a temporary name and renamed into place, chunks before the entries that import them: a kup
  * process starting while another one rebuilds reads either the old build or the new one, never half a file. Older
- * chunks stay (a running `kup work` may still import one lazily) unless `clean` is set.
+ * chunks stay (a running `kup work` may still import one lazily) unless `clean` is set, which also rebuilds the
+ * vendored bundles.
  */
 export async function build({ clean = false } = {}) {
   const startedAt = Date.now();
   // esbuild is loaded here rather than at the top: bin/ imports this module and pays for esbuild only to rebuild.
   const esbuild = await import('esbuild');
+  await buildVendored(esbuild, { force: clean });
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ENTRY_POINTS,
@@ -49,6 +62,7 @@ export async function build({ clean = false } = {}) {
     platform: 'node',
     target: 'node20',
     packages: 'external',
+    plugins: [vendoredImports],
     sourcemap: 'linked',
     // A chunk is named after the module that gave it its name (`runs-XXXX.js`): readable in a stack trace.
     chunkNames: 'chunks/[name]-[hash]',
@@ -60,15 +74,12 @@ export async function build({ clean = false } = {}) {
   const files = [...result.outputFiles].sort(
     (a, b) => Number(entries.has(relative(dist, a.path))) - Number(entries.has(relative(dist, b.path))),
   );
-  for (const file of files) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    const temp = `${file.path}.${process.pid}.tmp`;
-    writeFileSync(temp, file.contents);
-    renameSync(temp, file.path);
-  }
+  writeAtomically(files);
   if (clean) {
     const written = new Set(files.map((f) => f.path));
-    for (const path of listFiles(dist)) if (!written.has(path) && path !== stampPath) rmSync(path);
+    for (const path of listFiles(dist)) {
+      if (!written.has(path) && path !== stampPath && !path.startsWith(vendorDir)) rmSync(path);
+    }
   }
   writeFileSync(stampPath, `${startedAt}\n`);
   return result.metafile;
@@ -97,6 +108,67 @@ export function distIsFresh() {
     return false;
   };
   return !newer(join(root, 'src'));
+}
+
+const vendorDir = join(dist, 'vendor');
+
+/** Imports of a vendored package become `#<name>`, resolved by Node through package.json's `imports`. */
+const vendoredImports = {
+  name: 'vendored-imports',
+  setup(b) {
+    const names = Object.keys(VENDORED).map((n) => n.replace(/[/\\^$*+?.()|[\]{}]/g, '\\$&'));
+    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({
+      path: `#${VENDORED[args.path]}`,
+      external: true,
+    }));
+  },
+};
+
+/**
+ * Bundles each vendored package to dist/vendor/<name>.js, unless the installed version is already bundled there (or
+ * `force`: a clean build, as `npm install` runs, makes everything anew).
+ */
+async function buildVendored(esbuild, { force }) {
+  for (const [pkg, name] of Object.entries(VENDORED)) {
+    const { version } = JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8'));
+    const versionPath = join(vendorDir, `${name}.version`);
+    let built;
+    try {
+      built = readFileSync(versionPath, 'utf8').trim();
+    } catch {
+      built = undefined;
+    }
+    if (built === version && !force) continue;
+    const result = await esbuild.build({
+      absWorkingDir: root,
+      stdin: { contents: `export * from '${pkg}';`, resolveDir: root, sourcefile: `${name}.js` },
+      outfile: join(vendorDir, `${name}.js`),
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      // Its CommonJS dependencies call require(): give the bundle one.
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      minifyWhitespace: true,
+      // No source map: Node parses a linked map as it loads the file (0.15 s for this one's 5 MB), and a stack frame in
+      // client-node's code names its function either way.
+      sourcemap: false,
+      write: false,
+      logLevel: 'error',
+    });
+    writeAtomically(result.outputFiles);
+    writeFileSync(versionPath, `${version}\n`);
+  }
+}
+
+/** Writes each file to a temporary name and renames it into place, in order. */
+function writeAtomically(files) {
+  for (const file of files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const temp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temp, file.contents);
+    renameSync(temp, file.path);
+  }
 }
 
 function listFiles(dir) {
