@@ -23,15 +23,20 @@ const dist = join(root, 'dist');
 const stampPath = join(dist, '.built-at');
 
 /**
- * Packages the build imports from a bundle of their own, `dist/vendor/<name>.js` (package.json maps `#<name>` to it),
- * rather than from node_modules. @kubernetes/client-node is about 940 ES modules, one per API class and model: Node 20
- * takes 0.5-0.6 s to resolve, read and compile them one by one, which alone misses "a command reaches its first request
- * within 0.3 s". As one file without comments or whitespace it loads in about a third of that (bench/cli-start.ts).
- * Its dependencies come along; the optional ones it requires inside a `try` (bufferutil, ...) stay unresolved there,
- * as they do in node_modules without them. The bundle takes seconds to build, so it is rebuilt only when the
- * installed version changes, not with every edit of src/.
+ * The one package the build does not load from node_modules: @kubernetes/client-node is about 940 ES modules, one per
+ * API class and model, and Node 20 takes 0.5-0.6 s to resolve, read and compile them one by one, which alone misses
+ * "a command reaches its first request within 0.3 s". The build imports it as `#client-node` (package.json's
+ * `imports`) from dist/vendor/client-node.js: one file, whitespace and comments out, holding only what kup imports of
+ * it (tree-shaken: 2.6 MB rather than 5.7 MB for the whole package). Its dependencies come along; the optional ones
+ * it requires inside a `try` (bufferutil, ...) stay unresolved there, as they do in node_modules without them. That
+ * bundle takes seconds to build, so it is rebuilt only when the installed version or the names kup imports change.
  */
-const VENDORED = { '@kubernetes/client-node': 'client-node' };
+const VENDORED = '@kubernetes/client-node';
+const VENDORED_ALIAS = '#client-node';
+const vendorDir = join(dist, 'vendor');
+const vendorPath = join(vendorDir, 'client-node.js');
+/** The installed version and the names imported, as of the bundle in dist/vendor/. */
+const vendorStampPath = join(vendorDir, 'client-node.built');
 
 /** Built program -> its source; bin/ imports `dist/<name>.js`. */
 const ENTRY_POINTS = {
@@ -45,13 +50,12 @@ const ENTRY_POINTS = {
  * Every file is written to a temporary name and renamed into place, chunks before the entries that import them: a kup
  * process starting while another one rebuilds reads either the old build or the new one, never half a file. Older
  * chunks stay (a running `kup work` may still import one lazily) unless `clean` is set, which also rebuilds the
- * vendored bundles.
+ * client-node bundle.
  */
 export async function build({ clean = false } = {}) {
   const startedAt = Date.now();
   // esbuild is loaded here rather than at the top: bin/ imports this module and pays for esbuild only to rebuild.
   const esbuild = await import('esbuild');
-  await buildVendored(esbuild, { force: clean });
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ENTRY_POINTS,
@@ -62,7 +66,7 @@ export async function build({ clean = false } = {}) {
     platform: 'node',
     target: 'node20',
     packages: 'external',
-    plugins: [vendoredImports],
+    plugins: [vendoredAlias],
     sourcemap: 'linked',
     // A chunk is named after the module that gave it its name (`runs-XXXX.js`): readable in a stack trace.
     chunkNames: 'chunks/[name]-[hash]',
@@ -70,6 +74,7 @@ export async function build({ clean = false } = {}) {
     write: false,
     logLevel: 'warning',
   });
+  await buildVendored(esbuild, importedNames(result.outputFiles), { force: clean });
   const entries = new Set(Object.keys(ENTRY_POINTS).flatMap((name) => [`${name}.js`, `${name}.js.map`]));
   const files = [...result.outputFiles].sort(
     (a, b) => Number(entries.has(relative(dist, a.path))) - Number(entries.has(relative(dist, b.path))),
@@ -110,55 +115,85 @@ export function distIsFresh() {
   return !newer(join(root, 'src'));
 }
 
-const vendorDir = join(dist, 'vendor');
-
-/** Imports of a vendored package become `#<name>`, resolved by Node through package.json's `imports`. */
-const vendoredImports = {
-  name: 'vendored-imports',
+/** client-node's imports become `#client-node`, which Node resolves through package.json's `imports`. */
+const vendoredAlias = {
+  name: 'vendored-alias',
   setup(b) {
-    const names = Object.keys(VENDORED).map((n) => n.replace(/[/\\^$*+?.()|[\]{}]/g, '\\$&'));
-    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({
-      path: `#${VENDORED[args.path]}`,
-      external: true,
-    }));
+    b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: VENDORED_ALIAS, external: true }));
   },
 };
 
 /**
- * Bundles each vendored package to dist/vendor/<name>.js, unless the installed version is already bundled there (or
- * `force`: a clean build, as `npm install` runs, makes everything anew).
+ * The names the built code imports from client-node, read off esbuild's output, which writes an import in one of three
+ * forms: `import { A, B as C } from "#client-node"`, `const { A } = await import("#client-node")`, and
+ * `import * as ns from "#client-node"` with `ns.A` where used. Any other form fails the build rather than leave a
+ * name out of the bundle.
  */
-async function buildVendored(esbuild, { force }) {
-  for (const [pkg, name] of Object.entries(VENDORED)) {
-    const { version } = JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8'));
-    const versionPath = join(vendorDir, `${name}.version`);
-    let built;
-    try {
-      built = readFileSync(versionPath, 'utf8').trim();
-    } catch {
-      built = undefined;
+function importedNames(files) {
+  const names = new Set();
+  const from = `"${VENDORED_ALIAS}"`;
+  for (const file of files) {
+    if (!file.path.endsWith('.js')) continue;
+    const text = file.text;
+    let read = 0;
+    for (const m of text.matchAll(new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*${from}`, 'g'))) {
+      read++;
+      for (const spec of m[1].split(',')) names.add(spec.trim().split(/\s+as\s+/)[0]);
     }
-    if (built === version && !force) continue;
-    const result = await esbuild.build({
-      absWorkingDir: root,
-      stdin: { contents: `export * from '${pkg}';`, resolveDir: root, sourcefile: `${name}.js` },
-      outfile: join(vendorDir, `${name}.js`),
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      // Its CommonJS dependencies call require(): give the bundle one.
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-      minifyWhitespace: true,
-      // No source map: Node parses a linked map as it loads the file (0.15 s for this one's 5 MB), and a stack frame in
-      // client-node's code names its function either way.
-      sourcemap: false,
-      write: false,
-      logLevel: 'error',
-    });
-    writeAtomically(result.outputFiles);
-    writeFileSync(versionPath, `${version}\n`);
+    for (const m of text.matchAll(new RegExp(`\\{([^}]*)\\}\\s*=\\s*await import\\(${from}\\)`, 'g'))) {
+      read++;
+      for (const spec of m[1].split(',')) names.add(spec.trim().split(/\s*:\s*/)[0]);
+    }
+    for (const m of text.matchAll(new RegExp(`import\\s*\\*\\s*as\\s*([\\w$]+)\\s*from\\s*${from}`, 'g'))) {
+      read++;
+      const member = new RegExp(`(?<![\\w$.])${m[1].replace(/\$/g, '\\$')}\\.([A-Za-z_$][\\w$]*)`, 'g');
+      for (const n of text.matchAll(member)) names.add(n[1]);
+    }
+    if (read !== text.split(from).length - 1) {
+      throw new Error(`${relative(root, file.path)} imports ${VENDORED} in a form the build cannot read: import names`);
+    }
   }
+  names.delete('');
+  return [...names].sort();
+}
+
+/**
+ * Bundles `names` of client-node to dist/vendor/client-node.js, unless that bundle already holds them from the
+ * installed version (or `force`: a clean build, as `npm install` runs, makes everything anew).
+ */
+async function buildVendored(esbuild, names, { force }) {
+  const { version } = JSON.parse(readFileSync(join(root, 'node_modules', VENDORED, 'package.json'), 'utf8'));
+  const stamp = `${version}\n${names.join(' ')}\n`;
+  let built;
+  try {
+    built = readFileSync(vendorStampPath, 'utf8');
+  } catch {
+    built = undefined;
+  }
+  if (built === stamp && !force) return;
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    stdin: {
+      contents: `export { ${names.join(', ')} } from '${VENDORED}';`,
+      resolveDir: root,
+      sourcefile: 'client-node.js',
+    },
+    outfile: vendorPath,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Its CommonJS dependencies call require(): give the bundle one.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    minifyWhitespace: true,
+    // No source map: Node parses a linked map as it loads the file (0.1 s for this one), and a stack frame in
+    // client-node's code names its function either way.
+    sourcemap: false,
+    write: false,
+    logLevel: 'error',
+  });
+  writeAtomically(result.outputFiles);
+  writeFileSync(vendorStampPath, stamp);
 }
 
 /** Writes each file to a temporary name and renames it into place, in order. */
