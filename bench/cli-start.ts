@@ -34,7 +34,7 @@ const ROUNDS = Number(values.rounds);
 const KUP = 'bin/kup.mjs';
 /** A worker of the generated cluster (`--nodes 3`), drained with client-side dry run so every round finds it alike. */
 const NODE = 'general-1-0';
-const DRAIN_FLAGS = ['--ignore-daemonsets', '--delete-emptydir-data'];
+const DRAIN_FLAGS = ['--ignore-daemonsets', '--delete-emptydir-data', '--force'];
 const dir = mkdtempSync(join(tmpdir(), 'kup-bench-cli-start-'));
 
 /** One command measured: how to run it, and whether it talks to the cluster (then its first request is timed). */
