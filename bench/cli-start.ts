@@ -12,16 +12,16 @@
  * Goals: a command that does not talk to a cluster finishes in at most 4x `node -e 0`; one that does reaches its first
  * request within 0.3 s of its start.
  *
- *   node --import tsx bench/cli-start.ts [--rounds 7]
+ *   node --import tsx bench/cli-start.ts [--rounds 7] [--kup DIR]
  *
  * Runs the build in dist/ (bin/ rebuilds it first when stale; this bench builds once before measuring).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/clock/clock.ts';
@@ -29,9 +29,12 @@ import { createRun, openCluster } from '../src/engine/runs.ts';
 import { openSqliteStore } from '../src/persistence/store.ts';
 import { catalogOverview, defaultCatalog } from '../src/versions/index.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '7' }, kup: { type: 'string', default: '.' } },
+});
 const ROUNDS = Number(values.rounds);
-const KUP = 'bin/kup.mjs';
+/** The kup measured: this checkout's, or another's (`--kup DIR`, e.g. an older commit's, for a before and after). */
+const KUP = join(values.kup, 'bin', 'kup.mjs');
 /** A worker of the generated cluster (`--nodes 3`), drained with client-side dry run so every round finds it alike. */
 const NODE = 'general-1-0';
 const DRAIN_FLAGS = ['--ignore-daemonsets', '--delete-emptydir-data', '--force'];
@@ -44,6 +47,7 @@ interface Case {
   readonly env?: Record<string, string>;
   readonly talks: boolean;
   readonly wallMs: number[];
+  readonly cpuMs: number[];
   readonly firstRequestMs: number[];
   failures: number;
 }
@@ -97,13 +101,25 @@ async function startSim(version: string): Promise<{ kubeconfigPath: string; chil
   return { kubeconfigPath, child, port: Number(new URL(url).port) };
 }
 
-/** Runs one process to its end; resolves to its wall time and exit code. */
-function timeProcess(c: Case): Promise<{ ms: number; code: number; started: number }> {
+/** GNU time, when installed, reports each process's CPU time: a figure the machine's load inflates far less. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const cpuPath = join(dir, 'cpu.txt');
+
+/** Runs one process to its end; resolves to its wall time, CPU time (user + system) and exit code. */
+function timeProcess(c: Case): Promise<{ ms: number; cpuMs: number | undefined; code: number; started: number }> {
   return new Promise((resolve) => {
-    const [command = '', ...args] = c.argv;
+    const argv = GNU_TIME ? [GNU_TIME, '-f', '%U %S', '-o', cpuPath, ...c.argv] : c.argv;
+    const [command = '', ...args] = argv;
     const started = performance.now();
     const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...c.env } });
-    child.once('exit', (code) => resolve({ ms: performance.now() - started, code: code ?? 1, started }));
+    child.once('exit', (code) => {
+      const ms = performance.now() - started;
+      // GNU time's last line (a failing command adds a line before it): "user system" in seconds.
+      const last = GNU_TIME ? readFileSync(cpuPath, 'utf8').trim().split('\n').pop() : undefined;
+      const [user, sys] = (last ?? '').split(' ').map(Number);
+      const cpuMs = last && user !== undefined && sys !== undefined ? (user + sys) * 1000 : undefined;
+      resolve({ ms, cpuMs, code: code ?? 1, started });
+    });
   });
 }
 
@@ -180,7 +196,7 @@ const cases: Case[] = [
     argv: kup('drain', NODE, '--kubeconfig', proxiedKubeconfig, ...DRAIN_FLAGS, '--dry-run', 'client'),
     talks: true,
   },
-].map((c) => ({ ...c, wallMs: [], firstRequestMs: [], failures: 0 }));
+].map((c) => ({ ...c, wallMs: [], cpuMs: [], firstRequestMs: [], failures: 0 }));
 
 // ---- measured --------------------------------------------------------------------------------------------------------
 
@@ -193,6 +209,7 @@ try {
       if (round === 0) continue;
       if (r.code !== 0) c.failures++;
       c.wallMs.push(r.ms);
+      if (r.cpuMs !== undefined) c.cpuMs.push(r.cpuMs);
       const first = proxy.firstAt();
       if (c.talks && first !== undefined) c.firstRequestMs.push(first - r.started);
     }
@@ -207,14 +224,22 @@ try {
 }
 
 const floor = median(cases[0]?.wallMs ?? []);
-console.log(`CLI start-up: ${ROUNDS} rounds (after one warm-up), medians; node ${process.version}`);
+const cpuFloor = median(cases[0]?.cpuMs ?? []);
 console.log(
-  `  ${'command'.padEnd(32)} ${'wall'.padStart(8)} ${'/ node -e 0'.padStart(12)} ${'first request'.padStart(14)}  goal`,
+  `CLI start-up: ${ROUNDS} rounds (after one warm-up), medians; node ${process.version}; load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `  ${'command'.padEnd(32)} ${'wall'.padStart(8)} ${'/ node -e 0'.padStart(12)} ${'CPU'.padStart(8)} ${'/ node'.padStart(7)} ${'first request'.padStart(14)}  goal (wall)`,
 );
 for (const c of cases) {
   const wall = median(c.wallMs);
   const ratio = wall / floor;
   const first = median(c.firstRequestMs);
+  const cpu = median(c.cpuMs);
+  const cpuText = Number.isNaN(cpu) ? '-' : `${cpu.toFixed(0)} ms`;
+  const cpuRatio = Number.isNaN(cpu) ? '-' : `${(cpu / cpuFloor).toFixed(2)}x`;
   const isKup = c.name.startsWith('kup');
   const goal = !isKup
     ? ''
@@ -222,6 +247,6 @@ for (const c of cases) {
       ? `first request <= 300 ms: ${first <= 300 ? 'OK' : 'MISSED'}`
       : `<= 4x node: ${ratio <= 4 ? 'OK' : 'MISSED'}`;
   console.log(
-    `  ${c.name.padEnd(32)} ${`${wall.toFixed(0)} ms`.padStart(8)} ${`${ratio.toFixed(2)}x`.padStart(12)} ${(c.talks ? `${first.toFixed(0)} ms` : '').padStart(14)}  ${goal}${c.failures ? `  (${c.failures} runs FAILED)` : ''}`,
+    `  ${c.name.padEnd(32)} ${`${wall.toFixed(0)} ms`.padStart(8)} ${`${ratio.toFixed(2)}x`.padStart(12)} ${cpuText.padStart(8)} ${cpuRatio.padStart(7)} ${(c.talks ? `${first.toFixed(0)} ms` : '').padStart(14)}  ${goal}${c.failures ? `  (${c.failures} runs FAILED)` : ''}`,
   );
 }
