@@ -12,7 +12,7 @@
 //   node scripts/build.mjs [--clean] [--metafile FILE]
 //   --clean     also delete files of earlier builds (the chunks' names change with their content)
 //   --metafile  write esbuild's metafile to FILE, to see what each entry and chunk loads
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -103,6 +103,7 @@ export function distIsFresh() {
     return false;
   }
   if (!Number.isFinite(builtAt) || statSync(fileURLToPath(import.meta.url)).mtimeMs > builtAt) return false;
+  if (!existsSync(vendorPath)) return false;
   const newer = (dir) => {
     if (statSync(dir).mtimeMs > builtAt) return true;
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
