@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test with Node's own test runner (TypeScript through tsx).
+// Runs every test with Node's own test runner (TypeScript through tsx), after building dist/ for bin/.
 // Unit tests sit beside the code (src/**/*.test.ts); end-to-end tests live in test/ by area.
 // `--unit` runs only the unit tests; any other arguments are passed to `node --test` (e.g. a file).
 import { spawnSync } from 'node:child_process';
@@ -36,6 +36,10 @@ if (!unitOnly && explicit.length === 0) {
   const prep = spawnSync(process.execPath, ['scripts/ensure-system-deps.mjs'], { stdio: 'inherit' });
   if (prep.status !== 0) process.exit(prep.status ?? 1);
 }
+// End-to-end tests spawn bin/kup.mjs, which runs dist/: build it from the sources as they are, here, once, rather
+// than in whichever test's kup process first finds it stale (its time would count against that test's timeout).
+const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],

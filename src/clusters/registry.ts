@@ -6,10 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KupError } from '../errors/kup-error.ts';
 import type { KupErrorKind } from '../errors/kup-error.ts';
-import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow, ClustersRepo } from '../persistence/clusters-repo.ts';
 import { StoreError, StoreErrorCode } from '../persistence/errors.ts';
 import type { AvailableUpgrades, Catalog } from '../versions/index.ts';
@@ -266,6 +264,8 @@ export async function readKubeconfig(path: string, context?: string): Promise<Ku
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
     throw new ClusterRegistryError(RegistryErrorCode.kubeconfig, `kubeconfig ${path} ${reason}`, { field: 'kubeconfig' }, { cause: err });
   }
+  // client-node takes about half a second to load: `kup cluster list` of no cluster, or `remove`, does without it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(path);
@@ -333,6 +333,7 @@ export async function inspectCluster(cluster: ClusterRow, options: InspectCluste
   const timeoutMs = options.timeoutMs ?? 5000;
   let server: string | undefined;
   try {
+    const { connect } = await import('../kube-api/connect.ts');
     const conn = connect({ kubeconfigPath: cluster.kubeconfigPath, ...(cluster.context !== undefined ? { context: cluster.context } : {}) });
     server = conn.server;
     const timeout = AbortSignal.timeout(timeoutMs);

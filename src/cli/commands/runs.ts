@@ -5,19 +5,14 @@
  * `kup work` resumes every run whose executor died.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { activeCatalog } from '../../catalog/catalog-file.ts';
 import { parseAcknowledgement } from '../../checks/acknowledge.ts';
-import { formatReportTable, reportDocument } from '../../checks/report.ts';
-import { runChecks } from '../../checks/runner.ts';
 import type { Acknowledgement } from '../../checks/types.ts';
 import type { EngineClock } from '../../engine/context.ts';
-import { executeRun, RunLeaseHeldError } from '../../engine/executor.ts';
 import { loadRun } from '../../engine/apply-event.ts';
-import { measuredEstimates } from '../../engine/measured-estimates.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
-import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster, planUpgrade, runRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
@@ -58,6 +53,23 @@ const clock: EngineClock = {
 };
 
 type Values = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * The engine, the checks and the catalog: what plan, upgrade and work run on. Loaded only when one of them runs, so
+ * that `kup status` and the other commands that only read or write the store do not load client-node, the providers
+ * and every check rule (about half a second of start-up).
+ */
+async function loadEngine() {
+  const [catalogFile, report, runner, executor, estimates, runs] = await Promise.all([
+    import('../../catalog/catalog-file.ts'),
+    import('../../checks/report.ts'),
+    import('../../checks/runner.ts'),
+    import('../../engine/executor.ts'),
+    import('../../engine/measured-estimates.ts'),
+    import('../../engine/runs.ts'),
+  ]);
+  return { ...catalogFile, ...report, ...runner, ...executor, ...estimates, ...runs };
+}
 
 /** How often `kup work` and `kup upgrade --wait` work out a progress line while the phase stays the same. */
 const PROGRESS_MS = 500;
@@ -159,6 +171,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const name = positionals[0];
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
+  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, reportDocument, runChecks } = await loadEngine();
   const store = openStore(values);
   try {
     const cluster = await openCluster(store, name, clock);
@@ -196,6 +209,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   if (!name) throw new UsageError(`kup upgrade needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
   if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
+  const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade } = await loadEngine();
   const dir = dataDir(values['data-dir'] as string | undefined);
   const store = openStore(values);
   let runId: string;
@@ -237,6 +251,7 @@ export async function runWorkCommand(args: string[], io: CliIo, signal: AbortSig
 }
 
 async function work(store: KupStore, dir: string, ids: readonly string[], io: CliIo, signal: AbortSignal, verbose: boolean): Promise<number> {
+  const { RunLeaseHeldError, actionSettings, activeCatalog, engineContext, executeRun, executorId, openCluster, runRequest } = await loadEngine();
   const owner = executorId();
   const leaseTtlMs = Number(process.env['KUP_LEASE_TTL_MS'] ?? 15_000);
   try {
@@ -297,6 +312,7 @@ export async function runControlCommand(command: RunCommand, args: string[], io:
   const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, message: { type: 'string' } });
   const runId = positionals[0];
   if (!runId) throw new UsageError(`kup ${command} needs a RUN id\n\n${RUN_USAGE}`);
+  const { commandRun } = await import('../../engine/runs.ts');
   const store = openStore(values);
   try {
     const state = await commandRun(store, runId, command, clock.now(), values['message'] as string | undefined);
@@ -417,10 +433,22 @@ function spawnWorker(dir: string, runId: string): number {
   const logs = join(dir, 'logs');
   ensurePrivateDir(logs);
   const out = openPrivateAppend(join(logs, `${runId}.log`));
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', '..', 'bin', 'kup.mjs'), 'work', '--run', runId, '--data-dir', dir], {
+  const child = spawn(process.execPath, [kupBin(), 'work', '--run', runId, '--data-dir', dir], {
     detached: true,
     stdio: ['ignore', out, out],
   });
   child.unref();
   return child.pid ?? 0;
+}
+
+/**
+ * bin/kup.mjs, looked up from this module: it runs from src/cli/commands/ through tsx, or from a chunk of dist/ once
+ * built, and the two sit at different depths below the package.
+ */
+function kupBin(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    const bin = join(dir, 'bin', 'kup.mjs');
+    if (existsSync(bin)) return bin;
+    if (dirname(dir) === dir) throw new Error(`bin/kup.mjs not found above ${import.meta.dirname}`);
+  }
 }

@@ -4,7 +4,6 @@
  */
 import { parseArgs } from 'node:util';
 import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
-import { connect } from '../../kube-api/connect.ts';
 import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
 import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
@@ -46,6 +45,8 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
   const overview = catalogOverview(catalog, now).filter((m) => v['all'] === true || m.classification !== 'expired');
   let cluster: { name: string; version: string; upgrades: ReturnType<typeof availableUpgrades> } | undefined;
   if (typeof v['kubeconfig'] === 'string') {
+    // client-node takes about half a second to load: only when a cluster is asked.
+    const { connect } = await import('../../kube-api/connect.ts');
     const conn = connect({ kubeconfigPath: v['kubeconfig'], ...(typeof v['context'] === 'string' ? { context: v['context'] } : {}) });
     const res = await conn.getText('/version');
     if (res.status !== 200) throw new ClusterError(ClusterErrorCode.api, `${conn.server}/version answered ${res.status}: ${res.body.slice(0, 200)}`, { status: res.status });
