@@ -3,15 +3,10 @@
  * a clock and the run's settings for drains and validation.
  */
 import type { Acknowledgement } from '../checks/types.ts';
+import type { Clock } from '../clock/clock.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import type { Provider } from './provider.ts';
-
-/** The engine's clock: time and cancellable sleeps (tests pass a fast one). */
-export interface EngineClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
 
 /** Settings of the actions of one run. */
 export interface ActionSettings {
@@ -41,6 +36,7 @@ export interface EngineContext {
   readonly conn: ClusterConnection;
   readonly provider: Provider;
   readonly catalog: Catalog;
-  readonly clock: EngineClock;
+  /** Every wait, timer and timestamp of the run's actions and of its executor (tests pass a ManualClock). */
+  readonly clock: Clock;
   readonly settings: ActionSettings;
 }

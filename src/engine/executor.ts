@@ -105,12 +105,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       waiting.push({ event, resolve, reject });
       flushing ??= flush();
     });
-  const renew = setInterval(() => {
+  // Renewed on the context's clock, so a test moves time past renewals instead of waiting for them.
+  const renewEveryMs = Math.max(50, Math.floor(ttl / 3));
+  const renew = (): void => {
+    cancelRenewal = clock.after(renewEveryMs, renew);
     store.runs.renewLease(runId, owner, ttl, clock.now()).catch((err: unknown) => {
       failure = err;
       wake();
     });
-  }, Math.max(50, Math.floor(ttl / 3)));
+  };
+  let cancelRenewal = clock.after(renewEveryMs, renew);
   let lastTick = clock.now();
   let state = latest.state;
   // The store is read again when the loop waited a whole poll interval (an operator's command lands that way); an
@@ -135,18 +139,18 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       for (const effect of due.values()) if (!running.has(effect.idempotencyKey)) start(effect);
       reread = await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean) => {
-          clearTimeout(timer);
+          cancelPoll();
           signal.removeEventListener('abort', onAbort);
           resolve(timedOut);
         };
         const onAbort = () => done(false);
         wake = () => done(false);
-        const timer = setTimeout(() => done(true), pollMs);
+        const cancelPoll = clock.after(pollMs, () => done(true));
         signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   } finally {
-    clearInterval(renew);
+    cancelRenewal();
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
     await flushing;
     await store.runs.releaseLease(runId, owner).catch(() => false);

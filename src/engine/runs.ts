@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Acknowledgement } from '../checks/types.ts';
+import type { Clock } from '../clock/clock.ts';
 import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
 import { newRunId } from '../persistence/runs-repo.ts';
@@ -19,7 +20,7 @@ import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
 import { measuredEstimates } from './measured-estimates.ts';
-import type { ActionSettings, EngineClock, EngineContext } from './context.ts';
+import type { ActionSettings, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
 
 /** A cluster the engine can act on: its API connection and its provider. */
@@ -48,7 +49,7 @@ export class ClusterNotRegisteredError extends Error {
 const ENGINE_RATE = { qps: 1000, burst: 2000 } as const;
 
 /** Opens a registered cluster. */
-export async function openCluster(store: KupStore, name: string, clock?: EngineClock): Promise<OpenCluster> {
+export async function openCluster(store: KupStore, name: string, clock?: Clock): Promise<OpenCluster> {
   const row = await store.clusters.get(name);
   if (!row) throw new ClusterNotRegisteredError(name);
   const conn = connect({ kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}), rate: ENGINE_RATE });
@@ -122,7 +123,7 @@ export async function planUpgrade(
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */
-export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: EngineClock, signal: AbortSignal): Promise<RunState> {
+export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: Clock, signal: AbortSignal): Promise<RunState> {
   const now = clock.now();
   const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name));
   const runId = newRunId(now);
@@ -163,7 +164,7 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
 }
 
 /** Builds the context an executor needs for a run's cluster. */
-export function engineContext(cluster: OpenCluster, catalog: Catalog, clock: EngineClock, settings: ActionSettings): EngineContext {
+export function engineContext(cluster: OpenCluster, catalog: Catalog, clock: Clock, settings: ActionSettings): EngineContext {
   return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock, settings };
 }
 

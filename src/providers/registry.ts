@@ -3,7 +3,8 @@
  * JSON), and this turns them into a {@link Provider}. Settings are checked here, so a typo in a registered cluster
  * is an error naming the setting rather than a default silently used.
  */
-import type { Provider, ProviderClock } from '../engine/provider.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { Provider } from '../engine/provider.ts';
 import { ProviderError, ProviderErrorCode } from '../engine/provider.ts';
 import { SIM_PROVIDER_NAME, createSimProvider } from './sim/sim-provider.ts';
 import type { SimProviderOptions } from './sim/sim-provider.ts';
@@ -29,7 +30,7 @@ export interface ProviderClusterRef {
 /** What the engine passes to every provider it creates. */
 export interface ProviderForOptions {
   /** The engine's clock. @default the wall clock */
-  readonly clock?: ProviderClock;
+  readonly clock?: Clock;
 }
 
 /** The settings the `sim` provider accepts: milliseconds, each > 0. */

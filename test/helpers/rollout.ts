@@ -9,7 +9,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClusterRegistry } from '../../src/clusters/registry.ts';
-import type { EngineClock } from '../../src/engine/context.ts';
+import type { Clock } from '../../src/clock/clock.ts';
+import { systemClock } from '../../src/clock/clock.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
 import { executeRun } from '../../src/engine/executor.ts';
 import type { RunCommand, UpgradeRequest } from '../../src/engine/runs.ts';
@@ -25,22 +26,7 @@ import { defaultCatalog } from '../../src/versions/index.ts';
 import { api, startFromYaml } from './sim.ts';
 
 /** The wall clock with abortable sleeps: the sim runs in real time, so the engine does too. */
-export const wallClock: EngineClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((done, fail) => {
-      if (signal?.aborted) return fail(signal.reason as Error);
-      const onAbort = () => {
-        clearTimeout(timer);
-        fail(signal?.reason as Error);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        done();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+export const wallClock: Clock = systemClock;
 
 /** A simulated cluster registered with kup in a data directory of its own. */
 export interface RolloutFixture {

@@ -13,7 +13,7 @@ import { parseAcknowledgement } from '../../checks/acknowledge.ts';
 import { formatReportTable, reportDocument } from '../../checks/report.ts';
 import { runChecks } from '../../checks/runner.ts';
 import type { Acknowledgement } from '../../checks/types.ts';
-import type { EngineClock } from '../../engine/context.ts';
+import { systemClock } from '../../clock/clock.ts';
 import { executeRun, RunLeaseHeldError } from '../../engine/executor.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import { measuredEstimates } from '../../engine/measured-estimates.ts';
@@ -39,22 +39,8 @@ export const RUN_USAGE = `Usage:
   kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
   kup work [--run RUN]        step runs (every active one whose executor is gone) until they end`;
 
-const clock: EngineClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal?.reason as Error);
-      };
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+/** The commands' one clock: the wall clock, which the engine, its actions and the provider all read. */
+const clock = systemClock;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 

@@ -12,7 +12,7 @@ import { drainNode, listDaemonSets } from '../../drain/drain.ts';
 import { DrainErrorCode, type PodIssue } from '../../drain/errors.ts';
 import type { PdbGate } from '../../drain/pdb-gate.ts';
 import { RoundEstimate, createPdbGate } from '../../drain/pdb-gate.ts';
-import type { DrainClock } from '../../drain/types.ts';
+import type { Clock } from '../../clock/clock.ts';
 import type { ActionEffect, BlockedPod, RunEvent } from '../../rollout/machine/types.ts';
 import type { EngineContext } from '../context.ts';
 
@@ -157,7 +157,7 @@ const DAEMONSETS_SHARED_MS = 1_000;
  * looked up on its own by the drain; one deleted in the last second makes its orphaned pods look owned, so the
  * drain leaves them, as it leaves every DaemonSet pod, instead of refusing them.
  */
-function sharedDaemonSets(conn: ClusterConnection, signal: AbortSignal, clock: DrainClock): Promise<ReadonlySet<string>> {
+function sharedDaemonSets(conn: ClusterConnection, signal: AbortSignal, clock: Clock): Promise<ReadonlySet<string>> {
   const last = daemonSetLists.get(conn);
   if (last && clock.now() - last.at < DAEMONSETS_SHARED_MS) return last.list;
   const list = listDaemonSets(conn, signal, clock);

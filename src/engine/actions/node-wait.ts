@@ -10,7 +10,7 @@ import { send } from '../../kube-api/requests.ts';
 import { abortReason } from '../../drain/abort.ts';
 import { backoffDelay } from '../../drain/backoff.ts';
 import { runResumableWatch } from '../../drain/watch-loop.ts';
-import type { EngineClock } from '../context.ts';
+import type { Clock } from '../../clock/clock.ts';
 
 /** What a node must show to count as ready for the run. */
 export interface NodeReadyTarget {
@@ -38,7 +38,7 @@ export function waitForNodeReady(
   name: string,
   target: NodeReadyTarget,
   timeoutMs: number,
-  clock: EngineClock,
+  clock: Clock,
   signal: AbortSignal,
 ): Promise<void> {
   signal.throwIfAborted();
@@ -137,7 +137,7 @@ class NodeWatch {
 
   constructor(
     private readonly conn: ClusterConnection,
-    private readonly clock: EngineClock,
+    private readonly clock: Clock,
     private readonly onStopped: () => void,
   ) {
     void this.run();
@@ -216,7 +216,7 @@ const NODE_WATCH_IDLE_MS = 2_000;
 
 const nodeWatches = new WeakMap<ClusterConnection, NodeWatch>();
 
-function sharedNodeWatch(conn: ClusterConnection, clock: EngineClock): NodeWatch {
+function sharedNodeWatch(conn: ClusterConnection, clock: Clock): NodeWatch {
   let watch = nodeWatches.get(conn);
   if (!watch) {
     const created: NodeWatch = new NodeWatch(conn, clock, () => {

@@ -11,7 +11,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { isRetryable, statusOf } from '../../kube-api/errors.ts';
 import { send } from '../../kube-api/requests.ts';
-import type { EngineClock } from '../context.ts';
+import type { Clock } from '../../clock/clock.ts';
 
 /** One problem found by a validation round. */
 export interface ValidationProblem {
@@ -43,7 +43,7 @@ export async function validateBatch(
   conn: ClusterConnection,
   nodes: readonly string[],
   timeoutMs: number,
-  clock: EngineClock,
+  clock: Clock,
   signal: AbortSignal,
 ): Promise<void> {
   const started = clock.now();
