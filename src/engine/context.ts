@@ -1,11 +1,12 @@
 /**
  * What the engine's actions need to act on one cluster: the Kubernetes API connection, the provider, the catalog,
- * a clock and the run's settings for drains and validation.
+ * a clock, the run's settings for drains and validation, and the session of state its actions share.
  */
 import type { Acknowledgement } from '../checks/types.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import type { ClusterConnection } from '../kube-api/connect.ts';
+import type { ClusterSession } from './cluster-session.ts';
 import type { Provider } from './provider.ts';
 
 /** Settings of the actions of one run. */
@@ -39,4 +40,6 @@ export interface EngineContext {
   /** Every wait, timer and timestamp of the run's actions and of its executor (tests pass a ManualClock). */
   readonly clock: Clock;
   readonly settings: ActionSettings;
+  /** What the run's actions share on the cluster (budget gate, node watch, forecasts); on the same clock. */
+  readonly session: ClusterSession;
 }

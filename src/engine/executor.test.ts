@@ -16,6 +16,7 @@ import { fakeTopology } from '../rollout/machine/test-driver.ts';
 import { buildPlan } from '../rollout/plan.ts';
 import { defaultCatalog } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
+import { ClusterSession } from './cluster-session.ts';
 import type { EngineContext } from './context.ts';
 import { executeRun } from './executor.ts';
 import type { Provider } from './provider.ts';
@@ -95,6 +96,7 @@ function context(clock: ManualClock): EngineContext {
     provider: unusedProvider,
     catalog: defaultCatalog(),
     clock,
+    session: new ClusterSession({ cluster: 'prod', conn, clock }),
     settings: actionSettings({ image: 'img-2' }),
   };
 }

@@ -13,7 +13,6 @@ import { LeaseLostError } from '../persistence/errors.ts';
 import { pendingEffects } from '../rollout/machine/effects.ts';
 import { isTerminal } from '../rollout/machine/state.ts';
 import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.ts';
-import { closeIdleNodeWatch } from './actions/node-wait.ts';
 import { performEffect } from './actions/perform.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
@@ -24,6 +23,10 @@ export interface ExecuteRunOptions {
   runId: string;
   /** Who holds the lease: unique per process (host, pid, random). */
   owner: string;
+  /**
+   * The run's cluster, clock and session. The executor does not close the session: whoever opened it does, once
+   * done with the run (after a wait for another kup's lease, the same session serves the next executor).
+   */
   ctx: EngineContext;
   /** Stops the executor (not the run): in-flight effects are aborted and re-issued by the next executor. */
   signal: AbortSignal;
@@ -154,7 +157,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
     await flushing;
     await store.runs.releaseLease(runId, owner).catch(() => false);
-    closeIdleNodeWatch(ctx.conn);
   }
   return state;
 

@@ -20,6 +20,7 @@ import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
 import { measuredEstimates } from './measured-estimates.ts';
+import type { ClusterSession } from './cluster-session.ts';
 import type { ActionSettings, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
 
@@ -163,9 +164,12 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
   };
 }
 
-/** Builds the context an executor needs for a run's cluster. */
-export function engineContext(cluster: OpenCluster, catalog: Catalog, clock: Clock, settings: ActionSettings): EngineContext {
-  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock, settings };
+/**
+ * Builds the context an executor needs for a run's cluster. The session must be over the cluster's connection; the
+ * context's clock is the session's, so the actions and what they share wait on one clock.
+ */
+export function engineContext(cluster: OpenCluster, catalog: Catalog, session: ClusterSession, settings: ActionSettings): EngineContext {
+  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock: session.clock, session, settings };
 }
 
 /** An operator command on a run. */

@@ -12,6 +12,7 @@ import { ClusterRegistry } from '../../src/clusters/registry.ts';
 import type { Clock } from '../../src/clock/clock.ts';
 import { systemClock } from '../../src/clock/clock.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
+import { ClusterSession } from '../../src/engine/cluster-session.ts';
 import { executeRun } from '../../src/engine/executor.ts';
 import type { RunCommand, UpgradeRequest } from '../../src/engine/runs.ts';
 import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster } from '../../src/engine/runs.ts';
@@ -102,17 +103,18 @@ export async function runToEnd(fx: RolloutFixture, request: UpgradeRequest, opti
   const signal = AbortSignal.any([paused.signal, AbortSignal.timeout(timeoutMs)]);
   const cluster = await openCluster(fx.store, fx.name, wallClock);
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
+  const session = new ClusterSession({ cluster: fx.name, conn: cluster.conn, clock: wallClock });
   const state = await executeRun({
     store: fx.store,
     runId: created.runId,
     owner: executorId(),
     signal,
     pollMs: 50,
-    ctx: engineContext(cluster, catalog, wallClock, actionSettings(request, options.settings, created.plan)),
+    ctx: engineContext(cluster, catalog, session, actionSettings(request, options.settings, created.plan)),
     onState: (s) => {
       if (s.status.phase === 'paused') paused.abort(new Error(`run ${s.runId} paused`));
     },
-  });
+  }).finally(() => session.close());
   const events = await fx.store.events.list(created.runId);
   if (paused.signal.aborted) assert.fail(`run ${created.runId} paused: ${describeRun(state, events)}`);
   if (signal.aborted) assert.fail(`run ${created.runId} did not end within ${timeoutMs} ms: ${describeRun(state, events)}`);
@@ -447,6 +449,7 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
   const runId = created.runId;
   const state = async () => (await loadRun(fx.store, runId)).state;
+  const session = new ClusterSession({ cluster: fx.name, conn: cluster.conn, clock: wallClock });
   const done = options.noExecutor
     ? new Promise<RunState>((resolve) => stopper.signal.addEventListener('abort', () => resolve(state()), { once: true }))
     : executeRun({
@@ -455,8 +458,8 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
         owner: executorId(),
         signal,
         pollMs: 50,
-        ctx: engineContext(cluster, catalog, wallClock, actionSettings(request, options.settings, created.plan)),
-      });
+        ctx: engineContext(cluster, catalog, session, actionSettings(request, options.settings, created.plan)),
+      }).finally(() => session.close());
   // Awaited by the test (or by stop); marked handled so a failing test does not also report an unhandled rejection.
   done.catch(() => undefined);
   const events = () => fx.store.events.list(runId);

@@ -17,6 +17,7 @@ import { systemClock } from '../../clock/clock.ts';
 import { executeRun, RunLeaseHeldError } from '../../engine/executor.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import { measuredEstimates } from '../../engine/measured-estimates.ts';
+import { SessionPool } from '../../engine/session-pool.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster, planUpgrade, runRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
@@ -224,6 +225,8 @@ export async function runWorkCommand(args: string[], io: CliIo, signal: AbortSig
 async function work(store: KupStore, dir: string, ids: readonly string[], io: CliIo, signal: AbortSignal, verbose: boolean): Promise<number> {
   const owner = executorId();
   const leaseTtlMs = Number(process.env['KUP_LEASE_TTL_MS'] ?? 15_000);
+  // One session per run, all in one pool: whatever path ends the command, every watch is closed.
+  const sessions = new SessionPool(clock);
   try {
     const finals = await Promise.all(
       ids.map(async (runId) => {
@@ -233,6 +236,8 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         const request = await runRequest(store, runId);
         const { catalog } = await activeCatalog(dir);
         const settings = actionSettings(request, request, (await loadRun(store, runId)).state.plan);
+        // The run's session lives across waits for another kup's lease, and closes with the command (closeAll).
+        const session = sessions.open(row.cluster, cluster.conn);
         let last = '';
         let lastState: RunState | undefined;
         let lastAt = 0;
@@ -244,7 +249,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
               owner,
               leaseTtlMs,
               signal,
-              ctx: engineContext(cluster, catalog, clock, settings),
+              ctx: engineContext(cluster, catalog, session, settings),
               // Progress reads every node of the plan, and a large run commits a new state for every step: it is
               // worked out for a new phase at once, else at most every PROGRESS_MS (the executor offers the latest
               // state again at least every poll, so the last one is printed too).
@@ -273,6 +278,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
     );
     return finals.every((s) => s.status.phase === 'succeeded' || s.status.phase === 'rolled-back' || s.status.phase === 'cancelled') ? 0 : 1;
   } finally {
+    await sessions.closeAll();
     await store.close();
   }
 }
