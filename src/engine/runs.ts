@@ -11,7 +11,6 @@ import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
 import { newRunId } from '../persistence/runs-repo.ts';
 import type { KupStore } from '../persistence/store.ts';
-import { providerFor } from '../providers/registry.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
 import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
@@ -23,6 +22,7 @@ import { measuredEstimates } from './measured-estimates.ts';
 import type { ClusterSession } from './cluster-session.ts';
 import type { ActionSettings, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
+import type { ProviderFactory } from './provider-factory.ts';
 
 /** A cluster the engine can act on: its API connection and its provider. */
 export interface OpenCluster {
@@ -49,13 +49,22 @@ export class ClusterNotRegisteredError extends Error {
  */
 const ENGINE_RATE = { qps: 1000, burst: 2000 } as const;
 
-/** Opens a registered cluster. */
-export async function openCluster(store: KupStore, name: string, clock?: Clock): Promise<OpenCluster> {
+/** Options of {@link openCluster}. */
+export interface OpenClusterOptions {
+  /** Builds the cluster's provider from its registered name and settings (the CLI passes kup's provider registry). */
+  readonly providers: ProviderFactory;
+  /** The clock the provider waits on. @default the wall clock */
+  readonly clock?: Clock;
+}
+
+/** Opens a registered cluster: its API connection and its provider. */
+export async function openCluster(store: KupStore, name: string, options: OpenClusterOptions): Promise<OpenCluster> {
+  const { providers, clock } = options;
   const row = await store.clusters.get(name);
   if (!row) throw new ClusterNotRegisteredError(name);
   const conn = connect({ kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}), rate: ENGINE_RATE });
   const settings = (typeof row.providerSettings === 'object' && row.providerSettings !== null ? row.providerSettings : {}) as Record<string, unknown>;
-  const provider = providerFor(row.provider, settings, { name: row.name, kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
+  const provider = providers.create(row.provider, settings, { name: row.name, kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
   return { row, conn, provider };
 }
 

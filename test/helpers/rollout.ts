@@ -19,6 +19,7 @@ import { actionSettings, commandRun, createRun, engineContext, executorId, openC
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { RunEvent as StoredRunEvent } from '../../src/persistence/events-repo.ts';
 import type { KupStore } from '../../src/persistence/store.ts';
+import { builtInProviders } from '../../src/providers/registry.ts';
 import { openSqliteStore } from '../../src/persistence/store.ts';
 import type { ActionSettings } from '../../src/engine/context.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
@@ -28,6 +29,9 @@ import { api, startFromYaml } from './sim.ts';
 
 /** The wall clock with abortable sleeps: the sim runs in real time, so the engine does too. */
 export const wallClock: Clock = systemClock;
+
+/** The providers the fixtures' clusters are registered with and driven by: kup's own. */
+export const providers = builtInProviders();
 
 /** A simulated cluster registered with kup in a data directory of its own. */
 export interface RolloutFixture {
@@ -56,7 +60,7 @@ export async function startRolloutFixture(name: string, yaml: string, options: R
   writeFileSync(kubeconfigPath, sim.kubeconfig, { mode: 0o600 });
   const store = openSqliteStore({ dataDir });
   try {
-    if (options.register !== false) await new ClusterRegistry({ clusters: store.clusters, now: () => Date.now() }).add({ name, kubeconfigPath, provider: 'sim' });
+    if (options.register !== false) await new ClusterRegistry({ clusters: store.clusters, now: () => Date.now(), providers }).add({ name, kubeconfigPath, provider: 'sim' });
   } catch (err) {
     await store.close();
     await sim.stop();
@@ -101,7 +105,7 @@ export async function runToEnd(fx: RolloutFixture, request: UpgradeRequest, opti
   // A pause waits for an operator who is not there: stop at once and fail with its cause rather than at the timeout.
   const paused = new AbortController();
   const signal = AbortSignal.any([paused.signal, AbortSignal.timeout(timeoutMs)]);
-  const cluster = await openCluster(fx.store, fx.name, wallClock);
+  const cluster = await openCluster(fx.store, fx.name, { providers, clock: wallClock });
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
   const session = new ClusterSession({ cluster: fx.name, conn: cluster.conn, clock: wallClock });
   const state = await executeRun({
@@ -445,7 +449,7 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
   const catalog = options.catalog ?? defaultCatalog();
   const stopper = new AbortController();
   const signal = AbortSignal.any([stopper.signal, AbortSignal.timeout(options.timeoutMs ?? 90_000)]);
-  const cluster = await openCluster(fx.store, fx.name, wallClock);
+  const cluster = await openCluster(fx.store, fx.name, { providers, clock: wallClock });
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
   const runId = created.runId;
   const state = async () => (await loadRun(fx.store, runId)).state;

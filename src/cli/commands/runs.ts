@@ -21,6 +21,7 @@ import { SessionPool } from '../../engine/session-pool.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster, planUpgrade, runRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
+import { builtInProviders } from '../../providers/registry.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
@@ -42,6 +43,9 @@ export const RUN_USAGE = `Usage:
 
 /** The commands' one clock: the wall clock, which the engine, its actions and the provider all read. */
 const clock = systemClock;
+
+/** The providers runs' clusters are driven by: the registry `kup cluster add` checked them against. */
+const providers = builtInProviders();
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -147,7 +151,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const request = upgradeRequest(values);
   const store = openStore(values);
   try {
-    const cluster = await openCluster(store, name, clock);
+    const cluster = await openCluster(store, name, { providers, clock });
     const { catalog } = await activeCatalog(dataDir(values['data-dir'] as string | undefined));
     const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
     // The precheck report belongs to the plan: what would block or warn, before anything moves.
@@ -186,7 +190,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   const store = openStore(values);
   let runId: string;
   try {
-    const cluster = await openCluster(store, name, clock);
+    const cluster = await openCluster(store, name, { providers, clock });
     const { catalog } = await activeCatalog(dir);
     if (!values['yes']) {
       const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
@@ -232,7 +236,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
       ids.map(async (runId) => {
         const row = await store.runs.get(runId);
         if (!row) throw new Error(`KUP-RUN-404: run ${runId} does not exist`);
-        const cluster = await openCluster(store, row.cluster, clock);
+        const cluster = await openCluster(store, row.cluster, { providers, clock });
         const request = await runRequest(store, runId);
         const { catalog } = await activeCatalog(dir);
         const settings = actionSettings(request, request, (await loadRun(store, runId)).state.plan);
