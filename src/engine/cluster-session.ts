@@ -6,9 +6,11 @@
  * engine context and closes when the run's executor is done, so that a process running many runs can see, count
  * and close all of it (see `SessionPool`), and everything in it waits on the context's clock.
  *
- * One session per executor of a run, not one per cluster shared by a process's executors: what it holds is tied to
- * the run's connection (its rate limiter, its sockets) and clock, a run's end must close exactly what that run
- * opened, and kup steps at most one active run of a cluster at a time, so there would be nothing to share.
+ * One session per run's executor, not one per cluster shared by a process's executors: what it holds is tied to
+ * the run's connection (its rate limiter, its sockets) and clock; a run's end must close exactly what that run
+ * opened, with no reference counting across runs; and the WeakMaps it replaces were keyed by connection, which each
+ * run opens for itself, so this is the sharing kup already had. Two runs of one cluster at once (nothing forbids
+ * it) would each have a gate, as two kup processes would anyway.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cancel, Clock } from '../clock/clock.ts';

@@ -178,6 +178,7 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
  * context's clock is the session's, so the actions and what they share wait on one clock.
  */
 export function engineContext(cluster: OpenCluster, catalog: Catalog, session: ClusterSession, settings: ActionSettings): EngineContext {
+  if (session.conn !== cluster.conn) throw new Error(`the session of cluster ${session.cluster} is not over the connection of cluster ${cluster.row.name}`);
   return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock: session.clock, session, settings };
 }
 
