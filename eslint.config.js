@@ -2,6 +2,20 @@
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
+/**
+ * The engine owns the provider interface and is used by the CLI: it imports no provider (the composition root hands
+ * it a ProviderFactory), nothing of the CLI or the server, and of the store only what it works through today (the
+ * store, its errors, and the clusters, events and runs repositories).
+ */
+const ENGINE_RESTRICTED_IMPORTS = [
+  { group: ['**/providers/**', '**/providers'], message: 'The engine imports no provider: it takes a ProviderFactory (engine/provider-factory.ts).' },
+  { group: ['**/cli/**', '**/server/**'], message: 'The CLI and the server use the engine, not the other way.' },
+  {
+    group: ['**/persistence/database*', '**/persistence/migrations*', '**/persistence/*-repo.ts', '!**/persistence/clusters-repo.ts', '!**/persistence/events-repo.ts', '!**/persistence/runs-repo.ts'],
+    message: 'The engine works through the store (persistence/store.ts) and its repositories, not the database.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '**/*.mjs', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -74,6 +88,29 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         { patterns: [{ group: ['@kubernetes/client-node', 'node:http', 'node:https', '**/kube-sim/**', '**/kube-api/**'], message: 'Domain code stays pure.' }] },
+      ],
+    },
+  },
+  {
+    // The engine's boundary (ENGINE_RESTRICTED_IMPORTS) holds for its tests too.
+    files: ['src/engine/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: ENGINE_RESTRICTED_IMPORTS }],
+    },
+  },
+  {
+    // Nor does the engine's own code reach kube-sim in-process: clusters are reached over HTTP (its tests may start one).
+    files: ['src/engine/**/*.ts'],
+    ignores: ['src/engine/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...ENGINE_RESTRICTED_IMPORTS,
+            { group: ['**/kube-sim/**'], message: 'The engine reaches clusters over HTTP only, never kube-sim in-process.' },
+          ],
+        },
       ],
     },
   },

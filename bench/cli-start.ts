@@ -28,6 +28,7 @@ import { systemClock } from '../src/clock/clock.ts';
 import { createRun, openCluster } from '../src/engine/runs.ts';
 import { openSqliteStore } from '../src/persistence/store.ts';
 import { catalogOverview, defaultCatalog } from '../src/versions/index.ts';
+import { builtInProviders } from '../src/providers/registry.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '7' }, kup: { type: 'string', default: '.' } },
@@ -163,7 +164,7 @@ if (add.status !== 0) throw new Error(`kup cluster add failed: ${add.stderr}`);
 const store = openSqliteStore({ dataDir: runDataDir });
 let runId: string;
 try {
-  const cluster = await openCluster(store, 'bench', systemClock);
+  const cluster = await openCluster(store, 'bench', { providers: builtInProviders(), clock: systemClock });
   const state = await createRun(store, cluster, { to }, defaultCatalog(), systemClock, new AbortController().signal);
   runId = state.runId;
 } finally {

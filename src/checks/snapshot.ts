@@ -13,7 +13,7 @@
 import type { V1Namespace, V1Node, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { isRetryable, statusBodyOf, statusOf } from '../kube-api/errors.ts';
-import { abortableSleep } from '../kube-api/rate-limiter.ts';
+import { systemClock } from '../clock/clock.ts';
 import type { RemovedApi } from '../versions/index.ts';
 import { PrecheckError } from './errors.ts';
 import { RecordConverter, timeOf } from './records.ts';
@@ -136,7 +136,7 @@ async function retryTransient<T>(signal: AbortSignal | undefined, read: () => Pr
       return await read();
     } catch (err) {
       if (signal?.aborted || !isRetryable(err) || attempt >= READ_TRIES) throw err;
-      await abortableSleep(100 * 2 ** (attempt - 1) * (0.8 + 0.4 * Math.random()), signal);
+      await systemClock.sleep(100 * 2 ** (attempt - 1) * (0.8 + 0.4 * Math.random()), signal);
     }
   }
 }

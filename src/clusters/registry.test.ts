@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { KupStore } from '../persistence/store.ts';
 import { openSqliteStore } from '../persistence/store.ts';
+import { builtInProviders } from '../providers/registry.ts';
 import { defaultCatalog } from '../versions/index.ts';
 import { ClusterRegistry, ClusterRegistryError, inspectCluster, readKubeconfig } from './registry.ts';
 
@@ -44,7 +45,7 @@ function refused(code: string, field: string | undefined, message: RegExp): (err
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kup-registry-'));
   store = openSqliteStore({ dataDir: join(dir, 'data') });
-  registry = new ClusterRegistry({ clusters: store.clusters, now: () => 1_700_000_000_000, cwd: dir });
+  registry = new ClusterRegistry({ clusters: store.clusters, now: () => 1_700_000_000_000, cwd: dir, providers: builtInProviders() });
 });
 
 afterEach(async () => {
@@ -114,8 +115,18 @@ describe('cluster registry: add', () => {
     );
     await assert.rejects(
       registry.add({ name: 'prod', kubeconfigPath: 'kc.yaml', provider: 'sim', providerSettings: { url: 'https://x' } }),
-      refused('KUP-REGISTRY-004', 'provider', /provider sim takes no settings .*got: url/),
+      refused('KUP-REGISTRY-004', 'provider', /provider sim has no setting "url" \(its settings: pollIntervalMs, /),
     );
+  });
+
+  it('stores the sim timings the engine builds its provider with: one descriptor answers both', async () => {
+    kubeconfig('kc.yaml', [{ name: 'a', user: 'a-token' }], 'a');
+    const providers = builtInProviders();
+    const added = await registry.add({ name: 'prod', kubeconfigPath: 'kc.yaml', provider: 'sim', providerSettings: { pollIntervalMs: 10, retryBudgetMs: 300 } });
+    assert.deepEqual(added.providerSettings, { pollIntervalMs: 10, retryBudgetMs: 300 });
+    const provider = providers.create(added.provider, added.providerSettings, { name: added.name, kubeconfigPath: added.kubeconfigPath });
+    assert.equal(provider.name, 'sim');
+    provider.close?.();
   });
 
   it('refuses a duplicate name, saying what is registered under it', async () => {

@@ -1,7 +1,8 @@
 /**
  * The cluster registry: the clusters kup manages, each with how to reach it (a kubeconfig file and context) and
  * the provider that changes its infrastructure. `add` checks what it can without the cluster being up (a DNS-label
- * name, a kubeconfig that exists and has the context, a known provider whose settings it accepts);
+ * name, a kubeconfig that exists and has the context, a known provider whose settings it accepts, asked of the
+ * provider registry the engine builds providers with);
  * {@link inspectCluster} asks the cluster itself (its version, nodes, and the upgrades the catalog offers).
  */
 import { stat } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { KupError } from '../errors/kup-error.ts';
 import type { KupErrorKind } from '../errors/kup-error.ts';
 import type { ClusterRow, ClustersRepo } from '../persistence/clusters-repo.ts';
 import { StoreError, StoreErrorCode } from '../persistence/errors.ts';
+import type { KubeconfigTarget, ProviderRegistry } from '../providers/registry.ts';
 import type { AvailableUpgrades, Catalog } from '../versions/index.ts';
 import { availableUpgrades } from '../versions/index.ts';
 
@@ -65,51 +67,6 @@ function registryErrorKind(code: RegistryErrorCode, details: ClusterRegistryErro
   }
 }
 
-/** What a provider is told of the kubeconfig context a cluster is reached through. */
-export interface KubeconfigTarget {
-  /** Absolute path of the file. */
-  readonly path: string;
-  readonly context: string;
-  /** The API server URL. */
-  readonly server: string;
-  readonly user: string;
-  /** Whether the user authenticates with a bearer token. */
-  readonly hasToken: boolean;
-}
-
-/** What the registry knows of a provider: its name, and how to check a cluster's settings for it. */
-export interface ProviderDescriptor {
-  readonly name: string;
-  /** One line for `kup cluster add --help`. */
-  readonly description: string;
-  /**
-   * Checks (and normalizes) a cluster's settings for this provider; returns the settings to store, or the problem
-   * in one sentence.
-   */
-  validate(settings: unknown, target: KubeconfigTarget): { readonly settings: unknown } | { readonly problem: string };
-}
-
-/**
- * The `sim` provider: kube-sim's infrastructure API. It needs no settings: it derives the infrastructure URL from
- * the kubeconfig's server and authenticates with the kubeconfig's bearer token, so that token must be there.
- */
-export const SIM_PROVIDER: ProviderDescriptor = {
-  name: 'sim',
-  description: "kube-sim's infrastructure API (/sim/v1 on the API server, with the kubeconfig's token)",
-  validate(settings, target) {
-    const keys = settings === undefined || settings === null ? [] : typeof settings === 'object' ? Object.keys(settings) : ['(not an object)'];
-    if (keys.length > 0) {
-      return { problem: `provider sim takes no settings (it uses the kubeconfig's server and token), got: ${keys.join(', ')}` };
-    }
-    if (!target.hasToken) {
-      return {
-        problem: `provider sim needs a bearer token, and user "${target.user}" of context "${target.context}" has none (kube-sim's kubeconfig carries one)`,
-      };
-    }
-    return { settings: {} };
-  },
-};
-
 /** A cluster to register. */
 export interface AddClusterInput {
   /** A DNS label: lowercase letters, digits and '-', at most 63. */
@@ -128,8 +85,8 @@ export interface ClusterRegistryOptions {
   readonly clusters: ClustersRepo;
   /** The clock `addedAt` is read from. */
   readonly now: () => number;
-  /** The providers clusters may use. @default [SIM_PROVIDER] */
-  readonly providers?: readonly ProviderDescriptor[];
+  /** The providers clusters may use: the registry the engine creates their providers with. */
+  readonly providers: ProviderRegistry;
   /** Where relative kubeconfig paths start. @default process.cwd() */
   readonly cwd?: string;
 }
@@ -149,19 +106,19 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export class ClusterRegistry {
   readonly #clusters: ClustersRepo;
   readonly #now: () => number;
-  readonly #providers: readonly ProviderDescriptor[];
+  readonly #providers: ProviderRegistry;
   readonly #cwd: string;
 
   constructor(options: ClusterRegistryOptions) {
     this.#clusters = options.clusters;
     this.#now = options.now;
-    this.#providers = options.providers ?? [SIM_PROVIDER];
+    this.#providers = options.providers;
     this.#cwd = options.cwd ?? process.cwd();
   }
 
   /** The names of the providers clusters may use. */
   get providerNames(): readonly string[] {
-    return this.#providers.map((p) => p.name);
+    return this.#providers.names;
   }
 
   /**
@@ -171,7 +128,7 @@ export class ClusterRegistry {
    */
   async add(input: AddClusterInput): Promise<ClusterRow> {
     checkName(input.name);
-    const provider = this.#providers.find((p) => p.name === input.provider);
+    const provider = this.#providers.get(input.provider);
     if (provider === undefined) {
       throw new ClusterRegistryError(
         RegistryErrorCode.provider,

@@ -1,11 +1,5 @@
 /**
- * The wall clock, the default DrainClock.
+ * The drain's default clock: kup's one wall clock, named here so the drain's callers (the CLI, tests) need not know
+ * where the clock lives. Tests pass a ManualClock instead.
  */
-import { abortableSleep } from '../kube-api/rate-limiter.ts';
-import type { DrainClock } from './types.ts';
-
-/** Date.now and setTimeout. */
-export const systemClock: DrainClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) => abortableSleep(ms, signal),
-};
+export { systemClock } from '../clock/clock.ts';

@@ -10,7 +10,8 @@ import { statusOf } from '../kube-api/errors.ts';
 import { DrainError, DrainErrorCode } from './errors.ts';
 import { systemClock } from './clock.ts';
 import { sendWithRetry } from './requests.ts';
-import type { DrainClock, DryRun } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { DryRun } from './types.ts';
 
 /** Options of cordonNode and uncordonNode. */
 export interface CordonOptions {
@@ -18,7 +19,7 @@ export interface CordonOptions {
   dryRun?: DryRun;
   signal?: AbortSignal;
   /** The clock retries of transient errors sleep on. @default the system clock */
-  clock?: DrainClock;
+  clock?: Clock;
 }
 
 /** What a cordon or uncordon did. */

@@ -31,7 +31,8 @@ import { createPdbGate } from './pdb-gate.ts';
 import { sendWithRetry, withRetry } from './requests.ts';
 import { assertLabelSelector } from './selectors.ts';
 import { Semaphore } from './semaphore.ts';
-import type { DrainClock, DryRun, PodRef } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { DryRun, PodRef } from './types.ts';
 import { formatPod, podRef } from './types.ts';
 import type { PodPresence } from './wait.ts';
 import { watchNodePods } from './wait.ts';
@@ -86,9 +87,9 @@ export interface DrainOptions {
    * one. A caller running many drains at once may share one recent list among them; a DaemonSet created since is
    * looked up on its own. @default {@link listDaemonSets}, one list per drain
    */
-  daemonSets?: (conn: ClusterConnection, signal: AbortSignal, clock: DrainClock) => Promise<ReadonlySet<string>>;
+  daemonSets?: (conn: ClusterConnection, signal: AbortSignal, clock: Clock) => Promise<ReadonlySet<string>>;
   /** @default the system clock */
-  clock?: DrainClock;
+  clock?: Clock;
   /** [0,1) for jitter. @default Math.random */
   random?: () => number;
 }
@@ -119,7 +120,7 @@ interface PodPage {
 }
 
 /** The cluster's DaemonSets, as `namespace/name`. */
-export async function listDaemonSets(conn: ClusterConnection, signal: AbortSignal, clock: DrainClock): Promise<ReadonlySet<string>> {
+export async function listDaemonSets(conn: ClusterConnection, signal: AbortSignal, clock: Clock): Promise<ReadonlySet<string>> {
   const list = await sendWithRetry(conn, signal, clock, (o) => conn.apps.listDaemonSetForAllNamespaces({}, o));
   return new Set(list.items.map((d) => `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`));
 }

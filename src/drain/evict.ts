@@ -22,7 +22,8 @@ import type { PdbGate } from './pdb-gate.ts';
 import { budgetApplies } from './pdb-gate.ts';
 import { send } from '../kube-api/requests.ts';
 import type { Semaphore } from './semaphore.ts';
-import type { DrainClock, DryRun, PdbRef } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { DryRun, PdbRef } from './types.ts';
 import { podRef } from './types.ts';
 
 /** How a pod is taken off the node. */
@@ -49,7 +50,7 @@ export interface RemovePodOptions {
   dryRun?: DryRun;
   /** Aborts the retries (the drain's deadline and the caller's signal). */
   signal?: AbortSignal;
-  clock: DrainClock;
+  clock: Clock;
   /** Bounds requests in flight across pods. */
   slots?: Semaphore;
   /**

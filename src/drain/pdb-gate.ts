@@ -30,7 +30,8 @@ import type { PdbHold } from './errors.ts';
 import { controllerOf } from './filters.ts';
 import { send } from '../kube-api/requests.ts';
 import { labelSelectorObjectMatches } from '../k8s/label-selector.ts';
-import type { DrainClock, PdbRef } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { PdbRef } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';
 
 /** How a gate wait ended. */
@@ -40,7 +41,7 @@ export type GateOutcome = 'allowed' | 'timeout';
 export interface PdbGateOptions {
   /** Stops the gate's watch (the drain's signal). */
   signal: AbortSignal;
-  clock: DrainClock;
+  clock: Clock;
   /** The cluster's budget rounds as measured so far (updated by this gate): enables holding back what can wait. */
   rounds?: RoundEstimate;
   /** [0,1) for the spread of what is held back. @default Math.random */

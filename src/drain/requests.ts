@@ -6,7 +6,7 @@ import type { ClusterConnection } from '../kube-api/connect.ts';
 import { isRetryable } from '../kube-api/errors.ts';
 import { send } from '../kube-api/requests.ts';
 import { backoffDelay } from './backoff.ts';
-import type { DrainClock } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
 
 /**
  * `send`, retried with backoff while the error is retryable (network errors, 429, 5xx; never 4xx) up to `tries`
@@ -15,7 +15,7 @@ import type { DrainClock } from './types.ts';
 export function sendWithRetry<T>(
   conn: ClusterConnection,
   signal: AbortSignal | undefined,
-  clock: DrainClock,
+  clock: Clock,
   call: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>,
   headers?: Record<string, string>,
   tries = 4,
@@ -24,7 +24,7 @@ export function sendWithRetry<T>(
 }
 
 /** `attempt`, retried with backoff while its error is retryable, as {@link sendWithRetry}. */
-export async function withRetry<T>(signal: AbortSignal | undefined, clock: DrainClock, attempt: () => Promise<T>, tries = 4): Promise<T> {
+export async function withRetry<T>(signal: AbortSignal | undefined, clock: Clock, attempt: () => Promise<T>, tries = 4): Promise<T> {
   for (let n = 0; ; n++) {
     try {
       return await attempt();

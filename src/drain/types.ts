@@ -1,6 +1,6 @@
 /**
- * The small value types every part of the drain shares: references to pods and budgets, the dry-run strategy, and
- * the clock the drain sleeps and measures with.
+ * The small value types every part of the drain shares: references to pods and budgets and the dry-run strategy
+ * (the clock the drain sleeps and measures with is kup's one Clock, `src/clock/clock.ts`).
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
@@ -22,14 +22,6 @@ export interface PdbRef {
  * `server` sends every write with `dryRun=All`, so the API server checks it (admission, PDBs) without persisting it.
  */
 export type DryRun = 'none' | 'client' | 'server';
-
-/** Time as the drain sees it, so tests can drive backoff and deadlines. */
-export interface DrainClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Resolves after `ms`, rejects with the signal's reason when it aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
 
 /** `namespace/name`. */
 export function formatPod(pod: Pick<PodRef, 'namespace' | 'name'>): string {

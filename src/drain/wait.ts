@@ -9,14 +9,14 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { abortReason } from './abort.ts';
 import { send } from '../kube-api/requests.ts';
-import type { DrainClock } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
 import { runResumableWatch } from './watch-loop.ts';
 
 /** Options of watchNodePods. */
 export interface WatchNodePodsOptions {
   /** Stops the watch for good (the presence cannot be used after). */
   signal?: AbortSignal;
-  clock: DrainClock;
+  clock: Clock;
   /** Server-side timeout of each watch request, in seconds; the watch resumes after it. @default 300 */
   watchTimeoutSeconds?: number;
   /** Page size of a relist. @default 500 */

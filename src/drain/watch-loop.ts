@@ -8,7 +8,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { watchConfig } from '../kube-api/requests.ts';
 import { backoffDelay } from './backoff.ts';
-import type { DrainClock } from './types.ts';
+import type { Clock } from '../clock/clock.ts';
 
 /** A watch event's type, minus ERROR and BOOKMARK (handled here). */
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -28,7 +28,7 @@ export interface ResumableWatchOptions {
   onRelist: (items: unknown[]) => void;
   /** Ends the loop. */
   signal: AbortSignal;
-  clock: DrainClock;
+  clock: Clock;
   /** Server-side timeout of each watch request, in seconds. @default 300 */
   watchTimeoutSeconds?: number;
   /** Each retried failure, for diagnostics. */

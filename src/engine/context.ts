@@ -1,17 +1,13 @@
 /**
  * What the engine's actions need to act on one cluster: the Kubernetes API connection, the provider, the catalog,
- * a clock and the run's settings for drains and validation.
+ * a clock, the run's settings for drains and validation, and the session of state its actions share.
  */
 import type { Acknowledgement } from '../checks/types.ts';
+import type { Clock } from '../clock/clock.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import type { ClusterConnection } from '../kube-api/connect.ts';
+import type { ClusterSession } from './cluster-session.ts';
 import type { Provider } from './provider.ts';
-
-/** The engine's clock: time and cancellable sleeps (tests pass a fast one). */
-export interface EngineClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
 
 /** Settings of the actions of one run. */
 export interface ActionSettings {
@@ -41,6 +37,9 @@ export interface EngineContext {
   readonly conn: ClusterConnection;
   readonly provider: Provider;
   readonly catalog: Catalog;
-  readonly clock: EngineClock;
+  /** Every wait, timer and timestamp of the run's actions and of its executor (tests pass a ManualClock). */
+  readonly clock: Clock;
   readonly settings: ActionSettings;
+  /** What the run's actions share on the cluster (budget gate, node watch, forecasts); on the same clock. */
+  readonly session: ClusterSession;
 }

@@ -14,7 +14,6 @@ import { LeaseLostError } from '../persistence/errors.ts';
 import { pendingEffects } from '../rollout/machine/effects.ts';
 import { isTerminal } from '../rollout/machine/state.ts';
 import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.ts';
-import { closeIdleNodeWatch } from './actions/node-wait.ts';
 import { performEffect } from './actions/perform.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
@@ -25,6 +24,10 @@ export interface ExecuteRunOptions {
   runId: string;
   /** Who holds the lease: unique per process (host, pid, random). */
   owner: string;
+  /**
+   * The run's cluster, clock and session. The executor does not close the session: whoever opened it does, once
+   * done with the run (after a wait for another kup's lease, the same session serves the next executor).
+   */
   ctx: EngineContext;
   /** Stops the executor (not the run): in-flight effects are aborted and re-issued by the next executor. */
   signal: AbortSignal;
@@ -110,12 +113,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       waiting.push({ event, resolve, reject });
       flushing ??= flush();
     });
-  const renew = setInterval(() => {
+  // Renewed on the context's clock, so a test moves time past renewals instead of waiting for them.
+  const renewEveryMs = Math.max(50, Math.floor(ttl / 3));
+  const renew = (): void => {
+    cancelRenewal = clock.after(renewEveryMs, renew);
     store.runs.renewLease(runId, owner, ttl, clock.now()).catch((err: unknown) => {
       failure = err;
       wake();
     });
-  }, Math.max(50, Math.floor(ttl / 3)));
+  };
+  let cancelRenewal = clock.after(renewEveryMs, renew);
   let lastTick = clock.now();
   let state = latest.state;
   // The store is read again when the loop waited a whole poll interval (an operator's command lands that way); an
@@ -140,22 +147,21 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       for (const effect of due.values()) if (!running.has(effect.idempotencyKey)) start(effect);
       reread = await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean) => {
-          clearTimeout(timer);
+          cancelPoll();
           signal.removeEventListener('abort', onAbort);
           resolve(timedOut);
         };
         const onAbort = () => done(false);
         wake = () => done(false);
-        const timer = setTimeout(() => done(true), pollMs);
+        const cancelPoll = clock.after(pollMs, () => done(true));
         signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   } finally {
-    clearInterval(renew);
+    cancelRenewal();
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
     await flushing;
     await store.runs.releaseLease(runId, owner).catch(() => false);
-    closeIdleNodeWatch(ctx.conn);
   }
   return state;
 

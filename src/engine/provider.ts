@@ -188,17 +188,6 @@ export interface Provider {
   close?(): void;
 }
 
-/**
- * The time a provider waits by: polling intervals, retry backoff and deadlines all go through it, so tests can
- * drive time (no hidden clocks).
- */
-export interface ProviderClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Resolves after `ms`; rejects with `signal.reason` when the signal aborts first. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
 /** Stable codes of provider errors. */
 export const ProviderErrorCode = {
   /** The provider's settings or the cluster's kubeconfig cannot be used. */

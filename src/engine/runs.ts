@@ -6,12 +6,12 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Acknowledgement } from '../checks/types.ts';
+import type { Clock } from '../clock/clock.ts';
 import { KupError } from '../errors/kup-error.ts';
 import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
 import { newRunId } from '../persistence/runs-repo.ts';
 import type { KupStore } from '../persistence/store.ts';
-import { providerFor } from '../providers/registry.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
 import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
@@ -20,8 +20,10 @@ import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
 import { measuredEstimates } from './measured-estimates.ts';
-import type { ActionSettings, EngineClock, EngineContext } from './context.ts';
+import type { ClusterSession } from './cluster-session.ts';
+import type { ActionSettings, EngineContext } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
+import type { ProviderFactory } from './provider-factory.ts';
 
 /** A cluster the engine can act on: its API connection and its provider. */
 export interface OpenCluster {
@@ -50,13 +52,22 @@ export class ClusterNotRegisteredError extends KupError<'KUP-RUN-001', { readonl
  */
 const ENGINE_RATE = { qps: 1000, burst: 2000 } as const;
 
-/** Opens a registered cluster. */
-export async function openCluster(store: KupStore, name: string, clock?: EngineClock): Promise<OpenCluster> {
+/** Options of {@link openCluster}. */
+export interface OpenClusterOptions {
+  /** Builds the cluster's provider from its registered name and settings (the CLI passes kup's provider registry). */
+  readonly providers: ProviderFactory;
+  /** The clock the provider waits on. @default the wall clock */
+  readonly clock?: Clock;
+}
+
+/** Opens a registered cluster: its API connection and its provider. */
+export async function openCluster(store: KupStore, name: string, options: OpenClusterOptions): Promise<OpenCluster> {
+  const { providers, clock } = options;
   const row = await store.clusters.get(name);
   if (!row) throw new ClusterNotRegisteredError(name);
   const conn = connect({ kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}), rate: ENGINE_RATE });
   const settings = (typeof row.providerSettings === 'object' && row.providerSettings !== null ? row.providerSettings : {}) as Record<string, unknown>;
-  const provider = providerFor(row.provider, settings, { name: row.name, kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
+  const provider = providers.create(row.provider, settings, { name: row.name, kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
   return { row, conn, provider };
 }
 
@@ -132,7 +143,7 @@ export async function planUpgrade(
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */
-export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: EngineClock, signal: AbortSignal): Promise<RunState> {
+export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: Clock, signal: AbortSignal): Promise<RunState> {
   const now = clock.now();
   const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name));
   const runId = newRunId(now);
@@ -172,9 +183,13 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
   };
 }
 
-/** Builds the context an executor needs for a run's cluster. */
-export function engineContext(cluster: OpenCluster, catalog: Catalog, clock: EngineClock, settings: ActionSettings): EngineContext {
-  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock, settings };
+/**
+ * Builds the context an executor needs for a run's cluster. The session must be over the cluster's connection; the
+ * context's clock is the session's, so the actions and what they share wait on one clock.
+ */
+export function engineContext(cluster: OpenCluster, catalog: Catalog, session: ClusterSession, settings: ActionSettings): EngineContext {
+  if (session.conn !== cluster.conn) throw new Error(`the session of cluster ${session.cluster} is not over the connection of cluster ${cluster.row.name}`);
+  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock: session.clock, session, settings };
 }
 
 /** An operator command on a run. */

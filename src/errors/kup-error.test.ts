@@ -24,6 +24,7 @@ import { PlanError, PlanErrorCode } from '../rollout/plan.ts';
 import { CatalogError, UpgradePathError, VersionParseError } from '../versions/errors.ts';
 import type { CatalogErrorCode, UpgradePathErrorCode } from '../versions/errors.ts';
 import { KUP_ERROR_KINDS, KupError } from './kup-error.ts';
+import { ClusterSessionClosedError } from '../engine/cluster-session.ts';
 
 const SRC = join(import.meta.dirname, '..');
 
@@ -61,6 +62,7 @@ const samples: Record<string, readonly Error[]> = {
   StoreError: Object.values(StoreErrorCode).map((code) => new StoreError(code, 'failed', { run: 'run-1' })),
   RunConflictError: [new RunConflictError('run-1', 3, 4)],
   ClusterBusyError: [new ClusterBusyError('prod', { id: 'run-1', phase: 'paused' }, 'run-2')],
+  ClusterSessionClosedError: [new ClusterSessionClosedError('prod')],
   LeaseLostError: [new LeaseLostError('run-1', 'host-1', undefined)],
   ClusterRegistryError: Object.values(RegistryErrorCode).flatMap((code) => [
     new ClusterRegistryError(code, 'refused', { cluster: 'prod' }),

@@ -2,6 +2,8 @@
  * A token bucket that spaces requests to the API server (client-go's 5 QPS / burst 10 is the default kubectl lives
  * with; kup makes it a setting).
  */
+import type { Clock } from '../clock/clock.ts';
+import { systemClock } from '../clock/clock.ts';
 
 /** Options of a rate limiter. */
 export interface RateLimiterOptions {
@@ -9,8 +11,8 @@ export interface RateLimiterOptions {
   qps?: number;
   /** Requests that may go at once after a quiet time. @default 100 */
   burst?: number;
-  /** The clock. @default Date.now */
-  now?: () => number;
+  /** The clock the bucket refills and waits by. @default systemClock */
+  clock?: Clock;
 }
 
 /** A token bucket; `acquire` waits for a token or rejects when the signal aborts. */
@@ -19,21 +21,21 @@ export class RateLimiter {
   private last: number;
   private readonly qps: number;
   private readonly burst: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(options: RateLimiterOptions = {}) {
     this.qps = options.qps ?? 50;
     this.burst = options.burst ?? 100;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.tokens = this.burst;
-    this.last = this.now();
+    this.last = this.clock.now();
   }
 
   /** Waits until a request may go. */
   async acquire(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     for (;;) {
-      const now = this.now();
+      const now = this.clock.now();
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.qps) / 1000);
       this.last = now;
       if (this.tokens >= 1) {
@@ -41,30 +43,7 @@ export class RateLimiter {
         return;
       }
       const waitMs = Math.ceil(((1 - this.tokens) * 1000) / this.qps);
-      await abortableSleep(waitMs, signal);
+      await this.clock.sleep(waitMs, signal);
     }
   }
-}
-
-/** Sleeps `ms`, rejecting with the signal's reason when it aborts. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(asError(signal.reason));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(asError(signal?.reason));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function asError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
 }

@@ -1,35 +1,49 @@
 /**
- * Which provider drives a registered cluster: the cluster registry stores a provider name and its settings (plain
- * JSON), and this turns them into a {@link Provider}. Settings are checked here, so a typo in a registered cluster
- * is an error naming the setting rather than a default silently used.
+ * The providers kup knows, one descriptor each: its name, a line of description, how a cluster's settings for it
+ * are checked, and how it is created. The cluster registry checks `kup cluster add` with the same descriptor the
+ * engine (through the {@link ProviderFactory} the CLI passes it) builds the provider with, so what registration
+ * accepts is what a run can use. Settings are checked in both places, so a typo in a registered cluster is an error
+ * naming the setting rather than a default silently used.
  */
-import type { Provider, ProviderClock } from '../engine/provider.ts';
+import type { Provider } from '../engine/provider.ts';
 import { ProviderError, ProviderErrorCode } from '../engine/provider.ts';
+import type {
+  ProviderClusterRef,
+  ProviderCreateOptions,
+  ProviderFactory,
+  ProviderSettings,
+} from '../engine/provider-factory.ts';
 import { SIM_PROVIDER_NAME, createSimProvider } from './sim/sim-provider.ts';
 import type { SimProviderOptions } from './sim/sim-provider.ts';
 
-/** The names {@link providerFor} knows. */
-export const KNOWN_PROVIDERS: readonly string[] = Object.freeze([SIM_PROVIDER_NAME]);
-
-/** A provider's settings as the cluster registry stores them. */
-export type ProviderSettings = Readonly<Record<string, unknown>>;
-
-/** How to reach the cluster a provider serves (a registered cluster's connection fields). */
-export interface ProviderClusterRef {
-  /** The cluster's name in the registry, for error messages. */
-  readonly name: string;
-  /** Path of its kubeconfig. */
-  readonly kubeconfigPath?: string;
-  /** Its kubeconfig document, instead of a file. */
-  readonly kubeconfig?: string;
-  /** Context of the kubeconfig. @default the kubeconfig's current context */
-  readonly context?: string;
+/** What a provider is told of the kubeconfig context a cluster is reached through, when it is registered. */
+export interface KubeconfigTarget {
+  /** Absolute path of the file. */
+  readonly path: string;
+  readonly context: string;
+  /** The API server URL. */
+  readonly server: string;
+  readonly user: string;
+  /** Whether the user authenticates with a bearer token. */
+  readonly hasToken: boolean;
 }
 
-/** What the engine passes to every provider it creates. */
-export interface ProviderForOptions {
-  /** The engine's clock. @default the wall clock */
-  readonly clock?: ProviderClock;
+/** A provider's answer on a cluster's settings: the settings to store (normalized), or the problem in one sentence. */
+export type SettingsVerdict = { readonly settings: ProviderSettings } | { readonly problem: string };
+
+/** A provider kup can use: what the cluster registry and the engine both ask. */
+export interface ProviderDescriptor {
+  /** The name clusters are registered with (`--provider`). */
+  readonly name: string;
+  /** One line for `kup cluster add --help`. */
+  readonly description: string;
+  /**
+   * Checks (and normalizes) a cluster's settings for this provider. `target` is the kubeconfig context the cluster is
+   * reached through, when known (registration reads it; creating the provider of a stored cluster does not).
+   */
+  validate(settings: unknown, target?: KubeconfigTarget): SettingsVerdict;
+  /** Creates the provider for `cluster` from settings {@link validate} accepted. */
+  create(settings: ProviderSettings, cluster: ProviderClusterRef, options: ProviderCreateOptions): Provider;
 }
 
 /** The settings the `sim` provider accepts: milliseconds, each > 0. */
@@ -43,53 +57,126 @@ const SIM_SETTINGS = [
 type SimSetting = (typeof SIM_SETTINGS)[number];
 
 /**
- * The provider named `name` for `cluster`, configured by `settings`.
- * @throws ProviderError `KUP-PROVIDER-012` for a name no provider has (the message lists the known ones),
- *   `KUP-PROVIDER-001` for settings it does not accept or a kubeconfig it cannot use.
+ * The `sim` provider: kube-sim's infrastructure API. It derives the infrastructure URL from the kubeconfig's server
+ * and authenticates with the kubeconfig's bearer token, so that token must be there; its settings are optional
+ * timings ({@link SIM_SETTINGS}).
+ */
+export const SIM_PROVIDER: ProviderDescriptor = {
+  name: SIM_PROVIDER_NAME,
+  description: "kube-sim's infrastructure API (/sim/v1 on the API server, with the kubeconfig's token)",
+  validate(settings, target) {
+    const given = settings ?? {};
+    if (typeof given !== 'object' || Array.isArray(given)) {
+      return {
+        problem: `provider sim takes an object of settings (${SIM_SETTINGS.join(', ')}), got ${JSON.stringify(given)}`,
+      };
+    }
+    const values: Record<string, number> = {};
+    for (const [key, value] of Object.entries(given)) {
+      if (!(SIM_SETTINGS as readonly string[]).includes(key)) {
+        return { problem: `provider sim has no setting "${key}" (its settings: ${SIM_SETTINGS.join(', ')})` };
+      }
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+        return {
+          problem: `provider sim setting "${key}" must be a number of milliseconds > 0, got ${JSON.stringify(value)}`,
+        };
+      }
+      values[key] = value;
+    }
+    if (target !== undefined && !target.hasToken) {
+      return {
+        problem: `provider sim needs a bearer token, and user "${target.user}" of context "${target.context}" has none (kube-sim's kubeconfig carries one)`,
+      };
+    }
+    return { settings: values };
+  },
+  create(settings, cluster, options) {
+    const { retryBudgetMs, ...timings } = settings as Partial<Record<SimSetting, number>>;
+    const simOptions: SimProviderOptions = {
+      ...(cluster.kubeconfigPath !== undefined ? { kubeconfigPath: cluster.kubeconfigPath } : {}),
+      ...(cluster.kubeconfig !== undefined ? { kubeconfig: cluster.kubeconfig } : {}),
+      ...(cluster.context !== undefined ? { context: cluster.context } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      ...timings,
+      ...(retryBudgetMs !== undefined ? { retry: { budgetMs: retryBudgetMs } } : {}),
+    };
+    return createSimProvider(simOptions);
+  },
+};
+
+/** The providers clusters may use, by name: the {@link ProviderFactory} the engine is given. */
+export class ProviderRegistry implements ProviderFactory {
+  readonly #byName: ReadonlyMap<string, ProviderDescriptor>;
+
+  /** @param descriptors - the providers; names must differ. */
+  constructor(descriptors: readonly ProviderDescriptor[]) {
+    const byName = new Map<string, ProviderDescriptor>();
+    for (const d of descriptors) {
+      if (byName.has(d.name)) throw new Error(`two providers are named "${d.name}"`);
+      byName.set(d.name, d);
+    }
+    this.#byName = byName;
+  }
+
+  /** The names of the providers, in the order given. */
+  get names(): readonly string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /** The descriptors, in the order given. */
+  get descriptors(): readonly ProviderDescriptor[] {
+    return [...this.#byName.values()];
+  }
+
+  /** The provider named `name`, if there is one. */
+  get(name: string): ProviderDescriptor | undefined {
+    return this.#byName.get(name);
+  }
+
+  /**
+   * The provider named `name` for `cluster`, configured by `settings` (checked again: a stored cluster may predate a
+   * change of what its provider accepts).
+   * @throws ProviderError `KUP-PROVIDER-012` for a name no provider has (the message lists the known ones),
+   *   `KUP-PROVIDER-001` for settings it does not accept or a kubeconfig it cannot use.
+   */
+  create(
+    name: string,
+    settings: ProviderSettings,
+    cluster: ProviderClusterRef,
+    options: ProviderCreateOptions = {},
+  ): Provider {
+    const descriptor = this.#byName.get(name);
+    if (descriptor === undefined) {
+      throw new ProviderError(
+        ProviderErrorCode.unknownProvider,
+        `cluster ${cluster.name}: unknown provider "${name}" (known providers: ${this.names.join(', ')})`,
+        { provider: name },
+      );
+    }
+    const verdict = descriptor.validate(settings);
+    if ('problem' in verdict) {
+      throw new ProviderError(ProviderErrorCode.configuration, `cluster ${cluster.name}: ${verdict.problem}`, {
+        provider: name,
+      });
+    }
+    return descriptor.create(verdict.settings, cluster, options);
+  }
+}
+
+/** The providers this kup ships: what the CLI wires into the cluster registry and the engine. */
+export function builtInProviders(): ProviderRegistry {
+  return new ProviderRegistry([SIM_PROVIDER]);
+}
+
+/**
+ * Shorthand for `builtInProviders().create(...)`.
+ * @throws ProviderError as {@link ProviderRegistry.create}.
  */
 export function providerFor(
   name: string,
   settings: ProviderSettings,
   cluster: ProviderClusterRef,
-  options: ProviderForOptions = {},
+  options: ProviderCreateOptions = {},
 ): Provider {
-  switch (name) {
-    case SIM_PROVIDER_NAME:
-      return createSimProvider({
-        ...(cluster.kubeconfigPath !== undefined ? { kubeconfigPath: cluster.kubeconfigPath } : {}),
-        ...(cluster.kubeconfig !== undefined ? { kubeconfig: cluster.kubeconfig } : {}),
-        ...(cluster.context !== undefined ? { context: cluster.context } : {}),
-        ...(options.clock !== undefined ? { clock: options.clock } : {}),
-        ...simSettings(settings, cluster.name),
-      });
-    default:
-      throw new ProviderError(
-        ProviderErrorCode.unknownProvider,
-        `cluster ${cluster.name}: unknown provider "${name}" (known providers: ${KNOWN_PROVIDERS.join(', ')})`,
-        { provider: name },
-      );
-  }
-}
-
-function simSettings(settings: ProviderSettings, cluster: string): Partial<SimProviderOptions> {
-  const values: Partial<Record<SimSetting, number>> = {};
-  for (const [key, value] of Object.entries(settings)) {
-    if (!(SIM_SETTINGS as readonly string[]).includes(key)) {
-      throw new ProviderError(
-        ProviderErrorCode.configuration,
-        `cluster ${cluster}: provider sim has no setting "${key}" (its settings: ${SIM_SETTINGS.join(', ')})`,
-        { provider: SIM_PROVIDER_NAME },
-      );
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new ProviderError(
-        ProviderErrorCode.configuration,
-        `cluster ${cluster}: provider sim setting "${key}" must be a number of milliseconds > 0, got ${JSON.stringify(value)}`,
-        { provider: SIM_PROVIDER_NAME },
-      );
-    }
-    values[key as SimSetting] = value;
-  }
-  const { retryBudgetMs, ...rest } = values;
-  return { ...rest, ...(retryBudgetMs !== undefined ? { retry: { budgetMs: retryBudgetMs } } : {}) };
+  return builtInProviders().create(name, settings, cluster, options);
 }

@@ -10,14 +10,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from '../../src/clock/wait-for.ts';
 import { ClusterRegistry } from '../../src/clusters/registry.ts';
-import type { EngineClock } from '../../src/engine/context.ts';
+import type { Clock } from '../../src/clock/clock.ts';
+import { systemClock } from '../../src/clock/clock.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
+import { ClusterSession } from '../../src/engine/cluster-session.ts';
 import { executeRun } from '../../src/engine/executor.ts';
 import type { RunCommand, UpgradeRequest } from '../../src/engine/runs.ts';
 import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster } from '../../src/engine/runs.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { RunEvent as StoredRunEvent } from '../../src/persistence/events-repo.ts';
 import type { KupStore } from '../../src/persistence/store.ts';
+import { builtInProviders } from '../../src/providers/registry.ts';
 import { openSqliteStore } from '../../src/persistence/store.ts';
 import type { ActionSettings } from '../../src/engine/context.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
@@ -26,22 +29,10 @@ import { defaultCatalog } from '../../src/versions/index.ts';
 import { api, startFromYaml } from './sim.ts';
 
 /** The wall clock with abortable sleeps: the sim runs in real time, so the engine does too. */
-export const wallClock: EngineClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((done, fail) => {
-      if (signal?.aborted) return fail(signal.reason as Error);
-      const onAbort = () => {
-        clearTimeout(timer);
-        fail(signal?.reason as Error);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        done();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+export const wallClock: Clock = systemClock;
+
+/** The providers the fixtures' clusters are registered with and driven by: kup's own. */
+export const providers = builtInProviders();
 
 /** A simulated cluster registered with kup in a data directory of its own. */
 export interface RolloutFixture {
@@ -70,7 +61,7 @@ export async function startRolloutFixture(name: string, yaml: string, options: R
   writeFileSync(kubeconfigPath, sim.kubeconfig, { mode: 0o600 });
   const store = openSqliteStore({ dataDir });
   try {
-    if (options.register !== false) await new ClusterRegistry({ clusters: store.clusters, now: () => Date.now() }).add({ name, kubeconfigPath, provider: 'sim' });
+    if (options.register !== false) await new ClusterRegistry({ clusters: store.clusters, now: () => Date.now(), providers }).add({ name, kubeconfigPath, provider: 'sim' });
   } catch (err) {
     await store.close();
     await sim.stop();
@@ -115,19 +106,20 @@ export async function runToEnd(fx: RolloutFixture, request: UpgradeRequest, opti
   // A pause waits for an operator who is not there: stop at once and fail with its cause rather than at the timeout.
   const paused = new AbortController();
   const signal = AbortSignal.any([paused.signal, AbortSignal.timeout(timeoutMs)]);
-  const cluster = await openCluster(fx.store, fx.name, wallClock);
+  const cluster = await openCluster(fx.store, fx.name, { providers, clock: wallClock });
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
+  const session = new ClusterSession({ cluster: fx.name, conn: cluster.conn, clock: wallClock });
   const state = await executeRun({
     store: fx.store,
     runId: created.runId,
     owner: executorId(),
     signal,
     pollMs: 50,
-    ctx: engineContext(cluster, catalog, wallClock, actionSettings(request, options.settings, created.plan)),
+    ctx: engineContext(cluster, catalog, session, actionSettings(request, options.settings, created.plan)),
     onState: (s) => {
       if (s.status.phase === 'paused') paused.abort(new Error(`run ${s.runId} paused`));
     },
-  });
+  }).finally(() => session.close());
   const events = await fx.store.events.list(created.runId);
   if (paused.signal.aborted) assert.fail(`run ${created.runId} paused: ${describeRun(state, events)}`);
   if (signal.aborted) assert.fail(`run ${created.runId} did not end within ${timeoutMs} ms: ${describeRun(state, events)}`);
@@ -463,11 +455,12 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
   const catalog = options.catalog ?? defaultCatalog();
   const stopper = new AbortController();
   const signal = AbortSignal.any([stopper.signal, AbortSignal.timeout(options.timeoutMs ?? 90_000)]);
-  const cluster = await openCluster(fx.store, fx.name, wallClock);
+  const cluster = await openCluster(fx.store, fx.name, { providers, clock: wallClock });
   const created = await createRun(fx.store, cluster, request, catalog, wallClock, signal);
   const runId = created.runId;
   const state = async () => (await loadRun(fx.store, runId)).state;
   let rounds = 0;
+  const session = new ClusterSession({ cluster: fx.name, conn: cluster.conn, clock: wallClock });
   const done = options.noExecutor
     ? new Promise<RunState>((resolve) => stopper.signal.addEventListener('abort', () => resolve(state()), { once: true }))
     : executeRun({
@@ -477,8 +470,8 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
         signal,
         pollMs: 50,
         onState: () => (rounds += 1),
-        ctx: engineContext(cluster, catalog, wallClock, actionSettings(request, options.settings, created.plan)),
-      });
+        ctx: engineContext(cluster, catalog, session, actionSettings(request, options.settings, created.plan)),
+      }).finally(() => session.close());
   // Awaited by the test (or by stop); marked handled so a failing test does not also report an unhandled rejection.
   done.catch(() => undefined);
   const events = () => fx.store.events.list(runId);

@@ -28,7 +28,7 @@ import { isTerminal } from '../../src/rollout/machine/state.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
 import { defaultCatalog } from '../../src/versions/index.ts';
 import type { RolloutFixture } from '../helpers/rollout.ts';
-import { assertClusterAt, assertNoOutage, describeRun, startRolloutFixture, wallClock } from '../helpers/rollout.ts';
+import { assertClusterAt, assertNoOutage, describeRun, providers, startRolloutFixture, wallClock } from '../helpers/rollout.ts';
 import { api } from '../helpers/sim.ts';
 
 const KUP_BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'kup.mjs');
@@ -298,7 +298,7 @@ describe('kup killed with SIGKILL during upgrades', { timeout: 300_000 }, () => 
       const runs: { fx: RolloutFixture; runId: string; positions: Position[] }[] = [];
       for (const [i, { request }] of RUNS.entries()) {
         const fx = fixtures[i]!;
-        const cluster = await openCluster(fx.store, fx.name, wallClock);
+        const cluster = await openCluster(fx.store, fx.name, { providers, clock: wallClock });
         const state = await createRun(fx.store, cluster, request, defaultCatalog(), wallClock, AbortSignal.timeout(30_000));
         runs.push({ fx, runId: state.runId, positions: positions(state.plan) });
       }

@@ -13,6 +13,8 @@ import type { ClusterRow } from '../../persistence/clusters-repo.ts';
 import type { RunSummary } from '../../persistence/runs-repo.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import { builtInProviders } from '../../providers/registry.ts';
 import type { AvailableUpgrades } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
@@ -47,6 +49,8 @@ export interface ClusterCommandOptions {
   readonly now?: () => number;
   /** How long each cluster has to answer `list` and `show`. @default 5000 */
   readonly probeTimeoutMs?: number;
+  /** The providers clusters may be added with. @default the built-in ones (builtInProviders) */
+  readonly providers?: ProviderRegistry;
 }
 
 type Output = 'table' | 'json';
@@ -89,7 +93,7 @@ export async function runClusterCommand(args: string[], io: CliIo, options: Clus
   try {
     options.signal?.throwIfAborted();
     store = openSqliteStore({ dataDir: dataDir(parsed.dataDir), now });
-    const registry = new ClusterRegistry({ clusters: store.clusters, now });
+    const registry = new ClusterRegistry({ clusters: store.clusters, now, providers: options.providers ?? builtInProviders() });
     return await dispatch(parsed, registry, store, io, { ...options, now });
   } catch (err) {
     if (err instanceof ClusterRegistryError && err.isInputError) {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAcknowledgement } from '../../checks/acknowledge.ts';
 import type { Acknowledgement } from '../../checks/types.ts';
-import type { EngineClock } from '../../engine/context.ts';
+import { systemClock } from '../../clock/clock.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
@@ -35,22 +35,8 @@ export const RUN_USAGE = `Usage:
   kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
   kup work [--run RUN]        step runs (every active one whose executor is gone) until they end`;
 
-const clock: EngineClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal?.reason as Error);
-      };
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+/** The commands' one clock: the wall clock, which the engine, its actions and the provider all read. */
+const clock = systemClock;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -60,15 +46,27 @@ type Values = Record<string, string | boolean | string[] | undefined>;
  * and every check rule (about half a second of start-up).
  */
 async function loadEngine() {
-  const [catalogFile, report, runner, executor, estimates, runs] = await Promise.all([
+  const [catalogFile, report, runner, executor, estimates, runs, sessionPool, registry] = await Promise.all([
     import('../../catalog/catalog-file.ts'),
     import('../../checks/report.ts'),
     import('../../checks/runner.ts'),
     import('../../engine/executor.ts'),
     import('../../engine/measured-estimates.ts'),
     import('../../engine/runs.ts'),
+    import('../../engine/session-pool.ts'),
+    import('../../providers/registry.ts'),
   ]);
-  return { ...catalogFile, ...report, ...runner, ...executor, ...estimates, ...runs };
+  return {
+    ...catalogFile,
+    ...report,
+    ...runner,
+    ...executor,
+    ...estimates,
+    ...runs,
+    ...sessionPool,
+    /** The providers runs' clusters are driven by: the registry `kup cluster add` checked them against. */
+    providers: registry.builtInProviders(),
+  };
 }
 
 /** How often `kup work` and `kup upgrade --wait` work out a progress line while the phase stays the same. */
@@ -171,10 +169,10 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const name = positionals[0];
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
-  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, reportDocument, runChecks } = await loadEngine();
+  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, reportDocument, runChecks } = await loadEngine();
   const store = openStore(values);
   try {
-    const cluster = await openCluster(store, name, clock);
+    const cluster = await openCluster(store, name, { providers, clock });
     const { catalog } = await activeCatalog(dataDir(values['data-dir'] as string | undefined));
     const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
     // The precheck report belongs to the plan: what would block or warn, before anything moves.
@@ -209,12 +207,12 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   if (!name) throw new UsageError(`kup upgrade needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
   if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
-  const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade } = await loadEngine();
+  const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade, providers } = await loadEngine();
   const dir = dataDir(values['data-dir'] as string | undefined);
   const store = openStore(values);
   let runId: string;
   try {
-    const cluster = await openCluster(store, name, clock);
+    const cluster = await openCluster(store, name, { providers, clock });
     const { catalog } = await activeCatalog(dir);
     if (!values['yes']) {
       const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
@@ -251,18 +249,22 @@ export async function runWorkCommand(args: string[], io: CliIo, signal: AbortSig
 }
 
 async function work(store: KupStore, dir: string, ids: readonly string[], io: CliIo, signal: AbortSignal, verbose: boolean): Promise<number> {
-  const { RunLeaseHeldError, actionSettings, activeCatalog, engineContext, executeRun, executorId, openCluster, runRequest } = await loadEngine();
+  const { RunLeaseHeldError, SessionPool, actionSettings, activeCatalog, engineContext, executeRun, executorId, openCluster, providers, runRequest } = await loadEngine();
   const owner = executorId();
   const leaseTtlMs = Number(process.env['KUP_LEASE_TTL_MS'] ?? 15_000);
+  // One session per run, all in one pool: whatever path ends the command, every watch is closed.
+  const sessions = new SessionPool(clock);
   try {
     const finals = await Promise.all(
       ids.map(async (runId) => {
         const row = await store.runs.get(runId);
         if (!row) throw new Error(`KUP-RUN-404: run ${runId} does not exist`);
-        const cluster = await openCluster(store, row.cluster, clock);
+        const cluster = await openCluster(store, row.cluster, { providers, clock });
         const request = await runRequest(store, runId);
         const { catalog } = await activeCatalog(dir);
         const settings = actionSettings(request, request, (await loadRun(store, runId)).state.plan);
+        // The run's session lives across waits for another kup's lease, and closes with the command (closeAll).
+        const session = sessions.open(row.cluster, cluster.conn);
         let last = '';
         let lastState: RunState | undefined;
         let lastAt = 0;
@@ -274,7 +276,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
               owner,
               leaseTtlMs,
               signal,
-              ctx: engineContext(cluster, catalog, clock, settings),
+              ctx: engineContext(cluster, catalog, session, settings),
               // Progress reads every node of the plan, and a large run commits a new state for every step: it is
               // worked out for a new phase at once, else at most every PROGRESS_MS (the executor offers the latest
               // state again at least every poll, so the last one is printed too).
@@ -303,6 +305,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
     );
     return finals.every((s) => s.status.phase === 'succeeded' || s.status.phase === 'rolled-back' || s.status.phase === 'cancelled') ? 0 : 1;
   } finally {
+    await sessions.closeAll();
     await store.close();
   }
 }

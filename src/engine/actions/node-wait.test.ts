@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '../../kube-api/connect.ts';
-import type { ClusterConnection } from '../../kube-api/connect.ts';
-import { systemClock } from '../../drain/clock.ts';
+import { systemClock } from '../../clock/clock.ts';
 import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
 import { api, requestCount, startFromYaml } from '../../../test/helpers/sim.ts';
+import { ClusterSession } from '../cluster-session.ts';
 import { NodeWaitTimeout, waitForNodeReady } from './node-wait.ts';
 
 const SCENARIO = `
@@ -24,13 +24,14 @@ const never = (): AbortSignal => new AbortController().signal;
 
 describe('waitForNodeReady', () => {
   let cluster: SimCluster;
-  let conn: ClusterConnection;
+  let session: ClusterSession;
 
   before(async () => {
     cluster = await startFromYaml(SCENARIO);
-    conn = connect({ kubeconfig: cluster.kubeconfig });
+    session = new ClusterSession({ cluster: 'node-wait', conn: connect({ kubeconfig: cluster.kubeconfig }), clock: systemClock });
   });
   after(async () => {
+    await session?.close();
     await cluster?.stop();
   });
 
@@ -43,7 +44,7 @@ describe('waitForNodeReady', () => {
     assert.equal((await api(cluster, 'PUT', '/sim/v1/faults', { apiErrorRate: 1 })).status, 200);
     const recover = setTimeout(() => void api(cluster, 'PUT', '/sim/v1/faults', { apiErrorRate: 0 }), 1_000);
     try {
-      await waitForNodeReady(conn, newNode, { version: '1.31.2' }, 20_000, systemClock, never());
+      await waitForNodeReady(session, newNode, { version: '1.31.2' }, 20_000, never());
     } finally {
       clearTimeout(recover);
       await api(cluster, 'PUT', '/sim/v1/faults', { apiErrorRate: 0 });
@@ -57,19 +58,19 @@ describe('waitForNodeReady', () => {
   });
 
   it('times out naming why: not registered, or the wrong kubelet', async () => {
-    await assert.rejects(waitForNodeReady(conn, 'workers-nope', {}, 300, systemClock, never()), (err: unknown) => {
+    await assert.rejects(waitForNodeReady(session, 'workers-nope', {}, 300, never()), (err: unknown) => {
       assert.ok(err instanceof NodeWaitTimeout);
       assert.match(err.message, /^KUP-ENGINE-002: node workers-nope was not ready after 0s: not registered$/);
       return true;
     });
-    await assert.rejects(waitForNodeReady(conn, 'workers-1', { version: '1.31.2' }, 300, systemClock, never()), /workers-1 .*: kubelet v1\.30\.4, expected v1\.31\.2$/);
+    await assert.rejects(waitForNodeReady(session, 'workers-1', { version: '1.31.2' }, 300, never()), /workers-1 .*: kubelet v1\.30\.4, expected v1\.31\.2$/);
   });
 
   it('names what the node shows last: a replacement that registers but never becomes Ready', async () => {
     assert.equal((await api(cluster, 'PUT', '/sim/v1/faults', { nodesNeverReady: ['workers-1'] })).status, 200);
     const replaced = await api(cluster, 'POST', '/sim/v1/nodes/workers-1/replace', { version: '1.31.2', idempotencyKey: 'wait-2' });
     const newNode = (replaced.body as { newNode: { name: string } }).newNode.name;
-    await assert.rejects(waitForNodeReady(conn, newNode, { version: '1.31.2' }, 1_500, systemClock, never()), (err: unknown) => {
+    await assert.rejects(waitForNodeReady(session, newNode, { version: '1.31.2' }, 1_500, never()), (err: unknown) => {
       assert.ok(err instanceof NodeWaitTimeout);
       assert.match(err.message, new RegExp(`^KUP-ENGINE-002: node ${newNode} was not ready after 2s: Ready=`));
       return true;
@@ -78,7 +79,7 @@ describe('waitForNodeReady', () => {
 
   it('stops at once when its signal aborts', async () => {
     const controller = new AbortController();
-    const waiting = waitForNodeReady(conn, 'workers-nope', {}, 60_000, systemClock, controller.signal);
+    const waiting = waitForNodeReady(session, 'workers-nope', {}, 60_000, controller.signal);
     const reason = new Error('run paused');
     setTimeout(() => controller.abort(reason), 100);
     const started = Date.now();
@@ -91,7 +92,7 @@ describe('waitForNodeReady, many at once', () => {
   it('waits share one watch of the nodes: one WATCH and one list of the collection for all of them', async () => {
     const cluster = await startFromYaml(SCENARIO.replace('nodes: 2,', 'nodes: 3,'));
     try {
-      const conn = connect({ kubeconfig: cluster.kubeconfig });
+      const session = new ClusterSession({ cluster: 'many', conn: connect({ kubeconfig: cluster.kubeconfig }), clock: systemClock });
       const count = (verb: string) => requestCount(cluster, { verb, resource: 'nodes' });
       const [watches, lists, reads] = [await count('WATCH'), await count('LIST'), await count('GET')];
       const replacements: string[] = [];
@@ -100,11 +101,12 @@ describe('waitForNodeReady, many at once', () => {
         assert.equal(replaced.status, 202, JSON.stringify(replaced.body));
         replacements.push((replaced.body as { newNode: { name: string } }).newNode.name);
       }
-      await Promise.all(replacements.map((node) => waitForNodeReady(conn, node, { version: '1.31.2' }, 20_000, systemClock, never())));
+      await Promise.all(replacements.map((node) => waitForNodeReady(session, node, { version: '1.31.2' }, 20_000, never())));
       assert.deepEqual([(await count('WATCH')) - watches, (await count('LIST')) - lists], [1, 1]);
       // Each wait reads its node when it starts, and once more if it started before the watch knew where to begin.
       const read = (await count('GET')) - reads;
       assert.ok(read >= 3 && read <= 6, `${read} reads`);
+      await session.close();
     } finally {
       await cluster.stop();
     }

@@ -11,7 +11,7 @@ import type { NodeTarget } from '../../rollout/plan.ts';
 import type { ActionEffect, RunEvent } from '../../rollout/machine/types.ts';
 import type { EngineContext } from '../context.ts';
 import { ProviderError } from '../provider.ts';
-import { drainAction, forecastDrain, forgetCordon, noteCordon } from './drain-node.ts';
+import { drainAction } from './drain-node.ts';
 import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
 
@@ -64,12 +64,12 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         }
       }
       case 'cordon':
-        await markUnschedulable(ctx.conn, effect.node, { signal });
-        noteCordon(ctx.conn, effect.node, ctx.clock.now());
+        await markUnschedulable(ctx.conn, effect.node, { signal, clock: ctx.clock });
+        ctx.session.noteCordon(effect.node, ctx.clock.now());
         return ok();
       case 'uncordon':
-        forgetCordon(ctx.conn, effect.node);
-        await uncordonNode(ctx.conn, effect.node, { signal });
+        ctx.session.forgetCordon(effect.node);
+        await uncordonNode(ctx.conn, effect.node, { signal, clock: ctx.clock });
         return ok();
       case 'drain':
         return await drainAction(effect, ctx, signal);
@@ -85,16 +85,9 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
       }
       case 'wait-node-ready': {
         // While the replacement boots, the budget gate learns what the old node's drain will evict.
-        const forecast = effect.thenDrains !== undefined ? forecastDrain(ctx.conn, effect.thenDrains) : undefined;
+        const forecast = effect.thenDrains !== undefined ? ctx.session.forecastDrain(effect.thenDrains) : undefined;
         try {
-          await waitForNodeReady(
-            ctx.conn,
-            effect.node,
-            effect.target ? workerTarget(effect.target) : {},
-            ctx.settings.nodeReadyTimeoutMs,
-            ctx.clock,
-            signal,
-          );
+          await waitForNodeReady(ctx.session, effect.node, effect.target ? workerTarget(effect.target) : {}, ctx.settings.nodeReadyTimeoutMs, signal);
         } catch (err) {
           forecast?.end();
           throw err;

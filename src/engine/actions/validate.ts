@@ -12,7 +12,7 @@ import { KupError } from '../../errors/kup-error.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { isRetryable, statusOf } from '../../kube-api/errors.ts';
 import { send } from '../../kube-api/requests.ts';
-import type { EngineClock } from '../context.ts';
+import type { Clock } from '../../clock/clock.ts';
 
 /** One problem found by a validation round. */
 export interface ValidationProblem {
@@ -45,7 +45,7 @@ export async function validateBatch(
   conn: ClusterConnection,
   nodes: readonly string[],
   timeoutMs: number,
-  clock: EngineClock,
+  clock: Clock,
   signal: AbortSignal,
 ): Promise<void> {
   const started = clock.now();

@@ -7,7 +7,7 @@
 import { Agent, request } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ProviderClock } from '../../engine/provider.ts';
+import type { Clock } from '../../clock/clock.ts';
 import { ProviderError, ProviderErrorCode } from '../../engine/provider.ts';
 
 /** How transient failures are retried. */
@@ -73,7 +73,7 @@ export interface InfraClientOptions {
   readonly server: string;
   /** Provider name, for error messages. */
   readonly provider: string;
-  readonly clock: ProviderClock;
+  readonly clock: Clock;
   /** Jitter source, in [0, 1). */
   readonly random: () => number;
   readonly retry: RetryPolicy;

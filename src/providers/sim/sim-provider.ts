@@ -13,13 +13,13 @@
  *   sim's operation goes on, and the same key picks it up again.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { abortableSleep } from '../../kube-api/rate-limiter.ts';
+import type { Clock } from '../../clock/clock.ts';
+import { systemClock } from '../../clock/clock.ts';
 import type {
   ControlPlaneProgress,
   ControlPlaneProgressListener,
   Provider,
   ProviderCapabilities,
-  ProviderClock,
   ReplaceResult,
   SnapshotInfo,
   Topology,
@@ -43,7 +43,7 @@ export interface SimProviderOptions {
   /** Context to use. @default the kubeconfig's current context */
   readonly context?: string;
   /** Time source for polling, backoff and deadlines. @default the wall clock */
-  readonly clock?: ProviderClock;
+  readonly clock?: Clock;
   /** Jitter source for backoff, in [0, 1). @default Math.random */
   readonly random?: () => number;
   /** How often operations are polled. @default 100 */
@@ -63,9 +63,6 @@ export interface SimProvider extends Provider {
   close(): void;
 }
 
-/** The wall clock. */
-const wallClock: ProviderClock = { now: () => Date.now(), sleep: (ms, signal) => abortableSleep(ms, signal) };
-
 /** The components whose version equals the Kubernetes version (etcd has its own numbering). */
 const VERSIONED_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
@@ -77,7 +74,7 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
   const kc = loadKubeConfig(options);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw configError('the kubeconfig has no current cluster: name a context');
-  const clock = options.clock ?? wallClock;
+  const clock = options.clock ?? systemClock;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
   const operationTimeoutMs = options.operationTimeoutMs ?? 1_800_000;
   const apiHealthTimeoutMs = options.apiHealthTimeoutMs ?? 300_000;

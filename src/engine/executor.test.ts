@@ -1,0 +1,162 @@
+/**
+ * The executor on virtual time: its lease renewals and polls go through the context's clock, so a test moves a
+ * ManualClock past them instead of waiting for them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ManualClock } from '../clock/manual-clock.ts';
+import { connect } from '../kube-api/connect.ts';
+import type { KupStore } from '../persistence/store.ts';
+import { openSqliteStore } from '../persistence/store.ts';
+import { createRunState } from '../rollout/machine/state.ts';
+import { fakeTopology } from '../rollout/machine/test-driver.ts';
+import { buildPlan } from '../rollout/plan.ts';
+import { defaultCatalog } from '../versions/index.ts';
+import { applyEvents, newRunColumns } from './apply-event.ts';
+import { ClusterSession } from './cluster-session.ts';
+import type { EngineContext } from './context.ts';
+import { executeRun } from './executor.ts';
+import type { Provider } from './provider.ts';
+import { actionSettings } from './runs.ts';
+
+const T0 = Date.UTC(2026, 0, 15, 9);
+const RUN = 'run-lease';
+
+/** A kubeconfig of a server nobody listens on: a paused run sends no request. */
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: 'https://127.0.0.1:9' } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: c, context: { cluster: c, user: u } }]
+current-context: c
+`;
+
+/** A provider a paused run never calls: each call fails the test. */
+const unusedProvider: Provider = {
+  name: 'unused',
+  capabilities: { replace: true, inPlace: true, snapshot: false },
+  describeTopology: () => Promise.reject(new Error('not called')),
+  takeSnapshot: () => Promise.reject(new Error('not called')),
+  restoreSnapshot: () => Promise.reject(new Error('not called')),
+  upgradeControlPlaneNode: () => Promise.reject(new Error('not called')),
+  replaceWorkerNode: () => Promise.reject(new Error('not called')),
+  deleteWorkerNode: () => Promise.reject(new Error('not called')),
+  upgradeWorkerNodeInPlace: () => Promise.reject(new Error('not called')),
+};
+
+let store: KupStore;
+
+beforeEach(async () => {
+  store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), 'kup-executor-')) });
+  await store.clusters.add({
+    name: 'prod',
+    kubeconfigPath: '/k/prod',
+    provider: 'sim',
+    providerSettings: {},
+    addedAt: 1,
+  });
+  // A run paused with nothing in flight: the executor holds its lease and polls, and has nothing to perform.
+  const plan = buildPlan({
+    cluster: 'prod',
+    topology: fakeTopology({ cp: 1, pools: { w: 4 }, version: '1.31.4' }),
+    change: { kind: 'image', images: { w: 'img-2' } },
+    defaults: { strategy: 'in-place' },
+    snapshot: false,
+  });
+  const state = createRunState(plan, { runId: RUN, now: T0 });
+  await store.runs.create({
+    id: RUN,
+    cluster: 'prod',
+    target: 'img-2',
+    ...newRunColumns(state),
+    phase: state.status.phase,
+    createdAt: T0,
+  });
+  const applied = await applyEvents(
+    store,
+    RUN,
+    [{ type: 'started' }, { type: 'pause-requested' }, { type: 'precheck-passed', acknowledged: [] }],
+    T0,
+  );
+  assert.equal(applied.state.status.phase, 'paused');
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+function context(clock: ManualClock): EngineContext {
+  const conn = connect({ kubeconfig: KUBECONFIG });
+  return {
+    cluster: 'prod',
+    conn,
+    provider: unusedProvider,
+    catalog: defaultCatalog(),
+    clock,
+    session: new ClusterSession({ cluster: 'prod', conn, clock }),
+    settings: actionSettings({ image: 'img-2' }),
+  };
+}
+
+async function leaseExpiry(): Promise<number | undefined> {
+  return (await store.runs.get(RUN))?.lease?.expiresAt;
+}
+
+describe('the executor on a ManualClock', () => {
+  it('renews its lease at a third of its TTL, and releases it when stopped', async () => {
+    const clock = new ManualClock(T0);
+    const stop = new AbortController();
+    const running = executeRun({
+      store,
+      runId: RUN,
+      owner: 'kup-a',
+      ctx: context(clock),
+      signal: stop.signal,
+      leaseTtlMs: 15_000,
+      pollMs: 250,
+    });
+    await clock.advance(0);
+    assert.equal(await leaseExpiry(), T0 + 15_000, 'taken for a TTL');
+
+    await clock.advance(4_999);
+    assert.equal(await leaseExpiry(), T0 + 15_000, 'not renewed before a third of the TTL');
+    await clock.advance(1);
+    assert.equal(await leaseExpiry(), T0 + 5_000 + 15_000, 'renewed at a third of the TTL');
+    await clock.advance(5_000);
+    assert.equal(await leaseExpiry(), T0 + 10_000 + 15_000, 'and again a third later');
+
+    stop.abort(new Error('the test stops the executor'));
+    const final = await running;
+    assert.equal(final.status.phase, 'paused');
+    assert.equal(await leaseExpiry(), undefined, 'released');
+    assert.equal(clock.pending, 0, 'no renewal or poll left behind');
+  });
+
+  it('reads an operator command from the store once a poll interval passes', async () => {
+    const clock = new ManualClock(T0);
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const running = executeRun({
+      store,
+      runId: RUN,
+      owner: 'kup-a',
+      ctx: context(clock),
+      signal: stop.signal,
+      pollMs: 250,
+      onState: (s) => seen.push(s.status.phase),
+    });
+    await clock.advance(0);
+    // Another process cancels the run; the executor sees it on its next read, at the poll.
+    await applyEvents(store, RUN, [{ type: 'cancel-requested' }], T0);
+    const before = seen.length;
+    await clock.advance(249);
+    assert.equal(seen.length, before, 'no read before the poll interval');
+    await clock.advance(1);
+    const final = await running;
+    assert.equal(final.status.phase, 'cancelled');
+    stop.abort();
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The provider registry: one descriptor per provider, asked both by `kup cluster add` (validate) and by the engine
+ * (create), so both accept the same settings.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Provider } from '../engine/provider.ts';
+import { ProviderError, ProviderErrorCode } from '../engine/provider.ts';
+import type { ProviderFactory } from '../engine/provider-factory.ts';
+import type { KubeconfigTarget, ProviderDescriptor } from './registry.ts';
+import { ProviderRegistry, SIM_PROVIDER, builtInProviders } from './registry.ts';
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: 'https://127.0.0.1:9' } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: x, context: { cluster: c, user: u } }]
+current-context: x
+`;
+
+/** A provider whose every call fails: the registry tests create it and call nothing. */
+const FAILING_PROVIDER: Provider = {
+  name: 'like',
+  capabilities: { replace: false, inPlace: false, snapshot: false },
+  describeTopology: () => Promise.reject(new Error('not called')),
+  takeSnapshot: () => Promise.reject(new Error('not called')),
+  restoreSnapshot: () => Promise.reject(new Error('not called')),
+  upgradeControlPlaneNode: () => Promise.reject(new Error('not called')),
+  replaceWorkerNode: () => Promise.reject(new Error('not called')),
+  deleteWorkerNode: () => Promise.reject(new Error('not called')),
+  upgradeWorkerNodeInPlace: () => Promise.reject(new Error('not called')),
+};
+
+const TARGET: KubeconfigTarget = { path: '/k', context: 'x', server: 'https://127.0.0.1:9', user: 'u', hasToken: true };
+
+describe('the sim provider descriptor', () => {
+  it('accepts no settings or its timings, and refuses anything else naming the setting', () => {
+    assert.deepEqual(SIM_PROVIDER.validate(undefined, TARGET), { settings: {} });
+    assert.deepEqual(SIM_PROVIDER.validate({}, TARGET), { settings: {} });
+    assert.deepEqual(SIM_PROVIDER.validate({ pollIntervalMs: 10, retryBudgetMs: 300 }, TARGET), {
+      settings: { pollIntervalMs: 10, retryBudgetMs: 300 },
+    });
+    assert.deepEqual(SIM_PROVIDER.validate({ url: 'https://x' }, TARGET), {
+      problem:
+        'provider sim has no setting "url" (its settings: pollIntervalMs, operationTimeoutMs, apiHealthTimeoutMs, requestTimeoutMs, retryBudgetMs)',
+    });
+    assert.deepEqual(SIM_PROVIDER.validate({ pollIntervalMs: 0 }, TARGET), {
+      problem: 'provider sim setting "pollIntervalMs" must be a number of milliseconds > 0, got 0',
+    });
+    assert.match(
+      String((SIM_PROVIDER.validate('fast', TARGET) as { problem: string }).problem),
+      /^provider sim takes an object of settings/,
+    );
+  });
+
+  it('needs a bearer token when it is told the kubeconfig context', () => {
+    assert.deepEqual(SIM_PROVIDER.validate({}, { ...TARGET, user: 'basic', hasToken: false }), {
+      problem: `provider sim needs a bearer token, and user "basic" of context "x" has none (kube-sim's kubeconfig carries one)`,
+    });
+  });
+
+  it('creates from every setting it accepts: what registration lets in, a run can use', () => {
+    const providers = builtInProviders();
+    for (const settings of [
+      {},
+      { pollIntervalMs: 10 },
+      { operationTimeoutMs: 1, apiHealthTimeoutMs: 2, requestTimeoutMs: 3, retryBudgetMs: 4 },
+    ]) {
+      const verdict = SIM_PROVIDER.validate(settings, TARGET);
+      assert.ok('settings' in verdict, JSON.stringify(verdict));
+      const provider = providers.create('sim', verdict.settings, { name: 'dev', kubeconfig: KUBECONFIG });
+      assert.equal(provider.name, 'sim');
+      provider.close?.();
+    }
+    assert.throws(
+      () => providers.create('sim', { url: 'https://x' }, { name: 'dev', kubeconfig: KUBECONFIG }),
+      (err: unknown) =>
+        err instanceof ProviderError &&
+        err.code === ProviderErrorCode.configuration &&
+        err.message ===
+          'KUP-PROVIDER-001: cluster dev: provider sim has no setting "url" (its settings: pollIntervalMs, operationTimeoutMs, apiHealthTimeoutMs, requestTimeoutMs, retryBudgetMs)',
+    );
+  });
+});
+
+describe('ProviderRegistry', () => {
+  /** A provider of another kind, to show the registry holds what it is given. */
+  const created: string[] = [];
+  const OTHER: ProviderDescriptor = {
+    name: 'other',
+    description: 'a provider of the test',
+    validate: (settings) =>
+      settings === undefined ||
+      (typeof settings === 'object' && settings !== null && Object.keys(settings).length === 0)
+        ? { settings: {} }
+        : { problem: 'other takes no settings' },
+    create: (_settings, cluster) => {
+      created.push(cluster.name);
+      return { ...FAILING_PROVIDER, name: 'other' };
+    },
+  };
+
+  it('is the engine’s provider factory: it creates by name, and names the known ones for an unknown name', () => {
+    const factory: ProviderFactory = new ProviderRegistry([SIM_PROVIDER, OTHER]);
+    assert.equal(factory.create('other', {}, { name: 'prod' }).name, 'other');
+    assert.deepEqual(created, ['prod']);
+    assert.throws(
+      () => factory.create('gke', {}, { name: 'prod' }),
+      (err: unknown) =>
+        err instanceof ProviderError &&
+        err.code === ProviderErrorCode.unknownProvider &&
+        err.message === 'KUP-PROVIDER-012: cluster prod: unknown provider "gke" (known providers: sim, other)',
+    );
+  });
+
+  it('lists its providers in order, and refuses two of one name', () => {
+    const registry = new ProviderRegistry([SIM_PROVIDER, OTHER]);
+    assert.deepEqual(registry.names, ['sim', 'other']);
+    assert.equal(registry.get('other'), OTHER);
+    assert.equal(registry.get('gke'), undefined);
+    assert.deepEqual(builtInProviders().names, ['sim']);
+    assert.throws(() => new ProviderRegistry([SIM_PROVIDER, SIM_PROVIDER]), /^Error: two providers are named "sim"$/);
+  });
+});
