@@ -232,7 +232,8 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
     }
     case 'patch': {
       const type = patchTypeOf(req.headers['content-type']);
-      const body = await readJson(req);
+      // Every patch type that patchTypeOf accepts is JSON (apply-patch+yaml it refuses).
+      const body = parseJson(await readBody(req));
       const patched = ctx.registry.patch(def, namespace, name as string, type, body, {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
