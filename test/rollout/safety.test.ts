@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { waitFor } from '../../src/clock/wait-for.ts';
+import { loadRun } from '../../src/engine/apply-event.ts';
 import { kupProcess, startRolloutFixture } from '../helpers/rollout.ts';
+import { api } from '../helpers/sim.ts';
 
 const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
 
@@ -67,6 +70,68 @@ ${TIMINGS}
         runs.map((r) => [r.id, r.phase]),
         [[runId, 'succeeded']],
       );
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('kup upgrade --wait returns when its run pauses (exit 3, the cause and how to go on); kup resume gets it an executor', async () => {
+    const fx = await startRolloutFixture(
+      'blocked',
+      `
+name: blocked
+kubernetesVersion: '1.35.2'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: workers, nodes: 1 }
+  - { name: guarded, nodes: 1 }
+workloads:
+  - { kind: Deployment, name: ledger, namespace: bank, replicas: 2, pdb: { minAvailable: 2 }, nodeSelector: { kup.dev/pool: guarded } }
+${TIMINGS}
+`,
+    );
+    try {
+      const started = Date.now();
+      const upgraded = await kupProcess(fx.dataDir, [
+        'upgrade',
+        'blocked',
+        '--image',
+        'ubuntu-2404-kube-v1.35.2',
+        '--pool',
+        'guarded',
+        '--drain-timeout',
+        '2s',
+        '--acknowledge',
+        'pdb-blockers/bank/ledger=testing the pause',
+        '--acknowledge',
+        'drain-simulation/bank/ledger=testing the pause',
+        '--yes',
+        '--wait',
+      ]);
+      const out = `${upgraded.stdout}\n${upgraded.stderr}`;
+      assert.equal(upgraded.code, 3, out);
+      assert.ok(Date.now() - started < 60_000, 'it returned at the pause, not at a timeout');
+      const runId = /^run (run-\S+) created/m.exec(upgraded.stdout)?.[1] ?? '';
+      assert.match(upgraded.stdout, new RegExp(`^run ${runId} paused \\(drain-timed-out\\): drain of guarded-0 timed out`, 'm'));
+      assert.match(upgraded.stdout, /^ {2}at: node guarded-0, pod bank\/ledger-\S+, PodDisruptionBudget bank\/ledger$/m);
+      assert.match(upgraded.stdout, new RegExp(`kup resume ${runId}`));
+      assert.equal((await fx.store.runs.get(runId))?.lease, undefined, 'the executor let the run go');
+
+      const relaxed = await api(fx.sim, 'PATCH', '/apis/policy/v1/namespaces/bank/poddisruptionbudgets/ledger', { spec: { minAvailable: 1 } }, {
+        'Content-Type': 'application/merge-patch+json',
+      });
+      assert.equal(relaxed.status, 200);
+      const resumed = await kupProcess(fx.dataDir, ['resume', runId]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stdout, /executing in the background \(pid \d+\)/);
+      const final = await waitFor(
+        async () => {
+          const { state } = await loadRun(fx.store, runId);
+          return state.status.phase === 'succeeded' ? state : undefined;
+        },
+        { message: `run ${runId} to succeed after the resume`, timeoutMs: 60_000, intervalMs: 200 },
+      );
+      assert.equal(final.status.phase, 'succeeded');
     } finally {
       await fx.close();
     }

@@ -5,6 +5,7 @@
  * `kup work` resumes every run whose executor died.
  */
 import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +17,7 @@ import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
+import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
@@ -33,7 +35,15 @@ export const RUN_USAGE = `Usage:
                    [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
   kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
-  kup work [--run RUN]        step runs (every active one whose executor is gone) until they end`;
+  kup work [--run RUN]        step runs (every active one whose executor is gone) until they end
+
+'upgrade --wait' follows the run and returns when it ends (0 succeeded, 1 failed) or when it pauses (3: the cause
+and the command that resumes it are printed). A run paused, resumed, cancelled or rolled back with no executor left
+gets one in the background. 'work' without --run passes paused runs by, and takes over a run whose executor died
+once its lease expires.`;
+
+/** Exit code of `kup upgrade --wait` when the run paused and waits for an operator. */
+export const EXIT_PAUSED = 3;
 
 /** The commands' one clock: the wall clock, which the engine, its actions and the provider all read. */
 const clock = systemClock;
@@ -225,7 +235,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     const state = await createRun(store, cluster, request, catalog, clock, signal);
     runId = state.runId;
     io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}, expected ${formatMs(state.plan.expectedDurationMs)}\n`);
-    if (values['wait']) return await work(store, dir, [runId], io, signal, true);
+    if (values['wait']) return await work(store, dir, [runId], io, signal, { verbose: true, returnWhenPaused: true });
   } finally {
     if (!values['wait']) await store.close();
   }
@@ -239,16 +249,44 @@ export async function runWorkCommand(args: string[], io: CliIo, signal: AbortSig
   const { values } = parse(args, { run: { type: 'string', multiple: true }, 'data-dir': { type: 'string' }, quiet: { type: 'boolean' } });
   const dir = dataDir(values['data-dir'] as string | undefined);
   const store = openStore(values);
-  const ids = (values['run'] as string[] | undefined) ?? (await store.runs.list({ active: true, claimableAt: clock.now() })).map((r) => r.id);
+  let ids = values['run'] as string[] | undefined;
+  if (ids === undefined) {
+    // Every run that has not ended, but the paused ones: they wait for an operator, and an executor would wait with
+    // them forever. A run another kup holds is taken over once its lease expires (its executor died) or left to it.
+    const active = await store.runs.list({ active: true });
+    ids = [];
+    for (const run of active) {
+      if (run.phase === 'paused') {
+        io.stdout.write(`${run.id} (cluster ${run.cluster}) is paused: passed by (kup status ${run.id}; kup resume ${run.id})\n`);
+        continue;
+      }
+      if (run.lease !== undefined && run.lease.expiresAt > clock.now()) {
+        io.stdout.write(`${run.id} (cluster ${run.cluster}) is held by ${run.lease.owner} until ${new Date(run.lease.expiresAt).toISOString()}: taken over if that executor stops\n`);
+      }
+      ids.push(run.id);
+    }
+  }
   if (ids.length === 0) {
     io.stdout.write('no run to execute\n');
     await store.close();
     return 0;
   }
-  return work(store, dir, ids, io, signal, !values['quiet']);
+  return work(store, dir, ids, io, signal, { verbose: !values['quiet'], returnWhenPaused: false });
 }
 
-async function work(store: KupStore, dir: string, ids: readonly string[], io: CliIo, signal: AbortSignal, verbose: boolean): Promise<number> {
+/** Options of {@link work}. */
+interface WorkOptions {
+  /** Print each run's progress. */
+  readonly verbose: boolean;
+  /**
+   * Return once a run is paused with nothing of it in flight (`kup upgrade --wait`): the operator is told why and how
+   * to resume, instead of a command that waits, silent, for as long as the pause lasts.
+   */
+  readonly returnWhenPaused: boolean;
+}
+
+async function work(store: KupStore, dir: string, ids: readonly string[], io: CliIo, signal: AbortSignal, options: WorkOptions): Promise<number> {
+  const { verbose, returnWhenPaused } = options;
   const { RunLeaseHeldError, SessionPool, actionSettings, activeCatalog, engineContext, executeRun, executorId, openCluster, providers, runRequest } = await loadEngine();
   const owner = executorId();
   const leaseTtlMs = Number(process.env['KUP_LEASE_TTL_MS'] ?? 15_000);
@@ -268,19 +306,25 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         let last = '';
         let lastState: RunState | undefined;
         let lastAt = 0;
+        const paused = new AbortController();
+        const runSignal = AbortSignal.any([signal, paused.signal]);
+        setMaxListeners(0, runSignal);
         for (;;) {
           try {
-            return await executeRun({
+            const final = await executeRun({
               store,
               runId,
               owner,
               leaseTtlMs,
-              signal,
+              signal: runSignal,
               ctx: engineContext(cluster, catalog, session, settings),
               // Progress reads every node of the plan, and a large run commits a new state for every step: it is
               // worked out for a new phase at once, else at most every PROGRESS_MS (the executor offers the latest
               // state again at least every poll, so the last one is printed too).
               onState: (state) => {
+                if (returnWhenPaused && state.status.phase === 'paused' && pendingEffects(state).length === 0) {
+                  paused.abort(new Error(`run ${runId} paused`));
+                }
                 if (!verbose || state === lastState) return;
                 const samePhase = state.status.phase === lastState?.status.phase;
                 if (samePhase && clock.now() - lastAt < PROGRESS_MS) return;
@@ -291,9 +335,12 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
                 last = line;
               },
             });
+            if (paused.signal.aborted) io.stdout.write(pausedNotice(final));
+            return final;
           } catch (err) {
             // A dead executor's lease has to expire before this one can take over: wait for it.
             if (err instanceof RunLeaseHeldError && !signal.aborted) {
+              if (verbose) io.stdout.write(`${runId}: executed by ${err.holder}; waiting for its lease (until ${new Date(err.expiresAt).toISOString()}) to take it over\n`);
               await clock.sleep(Math.max(100, err.expiresAt - clock.now() + 50), signal).catch(() => undefined);
               if (signal.aborted) return (await loadRun(store, runId)).state;
               continue;
@@ -303,11 +350,28 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
         }
       }),
     );
-    return finals.every((s) => s.status.phase === 'succeeded' || s.status.phase === 'rolled-back' || s.status.phase === 'cancelled') ? 0 : 1;
+    if (finals.every((s) => s.status.phase === 'succeeded' || s.status.phase === 'rolled-back' || s.status.phase === 'cancelled')) return 0;
+    return returnWhenPaused && finals.some((s) => s.status.phase === 'paused') ? EXIT_PAUSED : 1;
   } finally {
     await sessions.closeAll();
     await store.close();
   }
+}
+
+/** What `kup upgrade --wait` prints when its run paused: the cause, where it is, and the commands that go on. */
+function pausedNotice(state: RunState): string {
+  const status = state.status;
+  if (status.phase !== 'paused') return '';
+  const cause = 'cause' in status && status.cause !== undefined ? status.cause : undefined;
+  const where = cause
+    ? [cause.node ? `node ${cause.node}` : '', cause.pod ? `pod ${cause.pod}` : '', cause.pdb ? `PodDisruptionBudget ${cause.pdb}` : '']
+        .filter(Boolean)
+        .join(', ')
+    : '';
+  return (
+    `run ${state.runId} paused (${status.reason}): ${status.message}${where ? `\n  at: ${where}` : ''}\n` +
+    `  when the cause is fixed: kup resume ${state.runId}   (or: kup cancel ${state.runId}, kup rollback ${state.runId})\n`
+  );
 }
 
 /** `kup pause|resume|cancel|rollback RUN`. */
@@ -320,6 +384,13 @@ export async function runControlCommand(command: RunCommand, args: string[], io:
   try {
     const state = await commandRun(store, runId, command, clock.now(), values['message'] as string | undefined);
     io.stdout.write(`run ${runId}: ${progressLine(state)}\n`);
+    // What the command asked for is done by an executor: a run whose executor is gone (a 'kup upgrade --wait' that
+    // returned at the pause) gets one, as 'kup upgrade' starts one.
+    const lease = (await store.runs.get(runId))?.lease;
+    if (command !== 'pause' && !isTerminal(state) && (lease === undefined || lease.expiresAt <= clock.now())) {
+      const pid = spawnWorker(dataDir(values['data-dir'] as string | undefined), runId);
+      io.stdout.write(`executing in the background (pid ${pid}); follow it with: kup status ${runId} --watch\n`);
+    }
     return 0;
   } finally {
     await store.close();
