@@ -136,4 +136,29 @@ ${TIMINGS}
       await fx.close();
     }
   });
+
+  it('kup work started within the lease of an executor that just died waits for the lease and takes the run over', async () => {
+    const fx = await startRolloutFixture('orphan', SMALL.replace('name: small', 'name: orphan'));
+    const ttl = process.env['KUP_LEASE_TTL_MS'];
+    process.env['KUP_LEASE_TTL_MS'] = '4000';
+    try {
+      const started = await kupProcess(fx.dataDir, ['upgrade', 'orphan', '--to', '1.36.1', '--yes']);
+      assert.equal(started.code, 0, started.stderr);
+      const pid = Number(/executing in the background \(pid (\d+)\)/.exec(started.stdout)?.[1]);
+      const runId = /^run (run-\S+) created/m.exec(started.stdout)?.[1] ?? '';
+      const held = await waitFor(async () => (await fx.store.runs.get(runId))?.lease, { message: 'the background executor to take the lease', timeoutMs: 30_000 });
+      process.kill(pid, 'SIGKILL');
+      assert.ok(held.expiresAt > Date.now(), 'the dead executor lease has not expired yet');
+
+      const worked = await kupProcess(fx.dataDir, ['work']);
+      assert.equal(worked.code, 0, `${worked.stdout}\n${worked.stderr}`);
+      assert.match(worked.stdout, new RegExp(`^${runId} \\(cluster orphan\\) is held by \\S+ until .*: taken over if that executor stops$`, 'm'));
+      assert.match(worked.stdout, new RegExp(`${runId}: executed by \\S+; waiting for its lease`));
+      assert.equal((await loadRun(fx.store, runId)).state.status.phase, 'succeeded');
+    } finally {
+      if (ttl === undefined) delete process.env['KUP_LEASE_TTL_MS'];
+      else process.env['KUP_LEASE_TTL_MS'] = ttl;
+      await fx.close();
+    }
+  });
 });
