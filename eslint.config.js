@@ -82,12 +82,37 @@ export default tseslint.config(
     },
   },
   {
-    // The pure domain knows nothing of HTTP, SQL or clients.
-    files: ['src/versions/**/*.ts', 'src/rollout/machine/**/*.ts'],
+    // src/clock is shared by kup and kube-sim like src/k8s: it imports nothing outside itself.
+    files: ['src/clock/**/*.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        { zones: [{ target: './src/clock', from: './', except: ['./src/clock'], message: 'src/clock imports nothing outside src/clock (standard library only).' }] },
+      ],
+    },
+  },
+  {
+    // The pure domain (versions, plans and the run state machine, the check rules) knows nothing of I/O, HTTP, SQL,
+    // the engine or providers: it is a function of its inputs. Kubernetes objects come as client-node's typed models,
+    // so type imports of client-node are allowed; its runtime (a client) is not.
+    files: ['src/versions/**/*.ts', 'src/rollout/**/*.ts', 'src/checks/rules/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@kubernetes/client-node', 'node:http', 'node:https', '**/kube-sim/**', '**/kube-api/**'], message: 'Domain code stays pure.' }] },
+        {
+          patterns: [
+            { group: ['@kubernetes/client-node'], allowTypeImports: true, message: 'Domain code stays pure: type imports of the Kubernetes models only.' },
+            {
+              group: ['node:fs', 'node:fs/*', 'node:http', 'node:https', 'node:http2', 'node:net', 'node:tls', 'node:dgram', 'node:child_process', 'node:worker_threads', 'node:os', 'node:process'],
+              message: 'Domain code stays pure: no I/O.',
+            },
+            {
+              group: ['**/kube-sim/**', '**/kube-api/**', '**/persistence/**', '**/engine/**', '**/providers/**', '**/cli/**', '**/catalog/**', '**/clusters/**'],
+              message: 'Domain code stays pure: no cluster client, store, engine, provider or command line.',
+            },
+          ],
+        },
       ],
     },
   },
