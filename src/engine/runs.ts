@@ -13,7 +13,7 @@ import type { KupStore } from '../persistence/store.ts';
 import { providerFor } from '../providers/registry.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
-import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
+import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan-types.ts';
 import { buildPlan } from '../rollout/plan.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';

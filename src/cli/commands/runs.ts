@@ -24,7 +24,7 @@ import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import type { RolloutPlan } from '../../rollout/plan.ts';
+import type { RolloutPlan } from '../../rollout/plan-types.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 

@@ -18,9 +18,9 @@
  *
  * @module
  */
-import type { ActionType, PlanStep, PoolPhase, RolloutPlan } from '../plan.ts';
-import { parseBatchPolicy } from '../batches.ts';
-import { poolBatchSizes, poolBatches } from '../plan.ts';
+import type { ActionType, PlanStep, PoolPhase, RolloutPlan } from '../plan-types.ts';
+import { parseBatchPolicy, poolBatchSizes } from '../batches.ts';
+import { poolBatches } from '../pool-batches.ts';
 import { effectOf } from './effects.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import { rollbackAvailability } from './rollback.ts';
