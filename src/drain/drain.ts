@@ -204,7 +204,7 @@ type Verdict = ReturnType<typeof filterPods>;
  * and a method per step. Each step returns the failed result that ends the drain, or nothing to go on.
  */
 class NodeDrain {
-  private readonly clock: DrainClock;
+  private readonly clock: NonNullable<DrainOptions['clock']>;
   private readonly dryRun: DryRun;
   private readonly timeoutMs: number;
   private readonly started: number;

@@ -177,7 +177,7 @@ export function createPdbGate(conn: ClusterConnection, options: PdbGateOptions):
  */
 class ClusterBudgetGate implements PdbGate {
   readonly stats = { watches: 0, relists: 0, grants: 0, held: 0, heldMs: 0 };
-  private readonly clock: DrainClock;
+  private readonly clock: PdbGateOptions['clock'];
   private readonly signal: AbortSignal;
   private readonly random: () => number;
   private readonly budgets = new Map<string, Budget>();
