@@ -25,8 +25,8 @@ import { isRecord, objectKey } from '../model/wire.ts';
 import type { Cancel, Machine, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { cpuMillis, memoryBytes } from '../scenario/quantity.ts';
-import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 import { WorkQueue } from './work-queue.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 
 /** The namespace of node Leases. */
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
