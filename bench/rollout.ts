@@ -28,8 +28,8 @@ import { connect } from '../src/kube-api/connect.ts';
 import { loadRun } from '../src/engine/apply-event.ts';
 import type { RunEvent as StoredRunEvent } from '../src/persistence/events-repo.ts';
 import { openSqliteStore } from '../src/persistence/store.ts';
-import type { ActionType, PlanPhase, PlanStep, RolloutPlan } from '../src/rollout/plan.ts';
-import { stepActions } from '../src/rollout/plan.ts';
+import type { ActionType, PlanPhase, PlanStep, RolloutPlan } from '../src/rollout/plan-types.ts';
+import { stepActions } from '../src/rollout/plan-steps.ts';
 import type { RunState } from '../src/rollout/machine/types.ts';
 import { api } from '../test/helpers/sim.ts';
 

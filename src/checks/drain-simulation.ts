@@ -222,6 +222,66 @@ export function simulateDrain(
   index: ClusterIndex,
   options: DrainSimulationOptions,
 ): DrainSimulationResult {
+  const simNodes = simulatedNodes(snapshot, index);
+  const ordered = [...simNodes.values()].sort((a, b) => byName(a.record.name, b.record.name));
+  const placer = new Placer(ordered);
+  const plannedBatches = batchesToDrain(ordered, options);
+
+  const batches: SimulatedBatch[] = [];
+  const pendingByWorkload: PendingByWorkload = new Map();
+  const held: HeldBudgets = { budgets: [], seen: new Set() };
+  let stillPending: PodRecord[] = [];
+  let evictions = 0;
+
+  for (const planned of plannedBatches) {
+    const nodes = planned.nodes.map((name) => simNodes.get(name)).filter((n): n is SimNode => n !== undefined);
+    const { evicted, unplaced } = drainBatch(nodes, placer);
+    evictions += evicted.length;
+    const batch: SimulatedBatch = {
+      pool: planned.pool,
+      number: planned.number,
+      of: planned.of,
+      nodes: planned.nodes,
+      evicted: evicted.length,
+      pending: unplaced.length,
+    };
+    batches.push(batch);
+    recordPendingWorkloads(index, batch, evicted, unplaced, pendingByWorkload);
+    recordHeldBudgets(index, batch, evicted, unplaced, held);
+    stillPending = upgradeBatch(nodes, placer, [...stillPending, ...unplaced.map((u) => u.pod)]);
+  }
+
+  const after = new Map<string, number>();
+  for (const pod of stillPending) {
+    const key = refKey(index.workloadOf(pod));
+    after.set(key, (after.get(key) ?? 0) + 1);
+  }
+  const pending = [...pendingByWorkload.entries()].map(([key, { first }]) => ({
+    ...first,
+    pendingAfterRollout: after.get(key) ?? 0,
+  }));
+  return { batches, pending, heldBudgets: held.budgets, evictions };
+}
+
+/** A batch to drain, as the rollout will: its pool, its nodes, and its place among the pool's batches. */
+interface PlannedBatch {
+  pool: string;
+  nodes: string[];
+  number: number;
+  of: number;
+}
+
+/** Per workload key: the first batch that left some of its pods Pending, and every pod left Pending since. */
+type PendingByWorkload = Map<string, { first: PendingWorkload; pods: Set<PodRecord> }>;
+
+/** Budgets the drain would wait on for good, each reported once (`seen`). */
+interface HeldBudgets {
+  budgets: HeldBudget[];
+  seen: Set<PdbRecord>;
+}
+
+/** Each node as the snapshot has it: free capacity, the pods a drain moves, and what stays through its upgrade. */
+function simulatedNodes(snapshot: ClusterSnapshot, index: ClusterIndex): Map<string, SimNode> {
   const simNodes = new Map<string, SimNode>();
   for (const record of snapshot.nodes) {
     let baseCpu = 0;
@@ -258,11 +318,12 @@ export function simulateDrain(
       basePods,
     });
   }
-  const ordered = [...simNodes.values()].sort((a, b) => byName(a.record.name, b.record.name));
-  const placer = new Placer(ordered);
+  return simNodes;
+}
 
-  // The batches: control plane one node at a time, then each pool under the policy.
-  const plannedBatches: { pool: string; nodes: string[]; number: number; of: number }[] = [];
+/** The batches: control plane one node at a time, then each pool under the policy. */
+function batchesToDrain(ordered: readonly SimNode[], options: DrainSimulationOptions): PlannedBatch[] {
+  const plannedBatches: PlannedBatch[] = [];
   if (options.controlPlane ?? true) {
     const cp = ordered.filter((n) => n.record.role === 'control-plane').map((n) => n.record.name);
     cp.forEach((name, i) =>
@@ -277,133 +338,132 @@ export function simulateDrain(
     const batches = planBatches(names, options.policy);
     batches.forEach((nodes, i) => plannedBatches.push({ pool, nodes, number: i + 1, of: batches.length }));
   }
+  return plannedBatches;
+}
 
-  const batches: SimulatedBatch[] = [];
-  const pendingByWorkload = new Map<string, { first: PendingWorkload; pods: Set<PodRecord> }>();
-  const heldBudgets: HeldBudget[] = [];
-  const heldSeen = new Set<PdbRecord>();
-  let stillPending: PodRecord[] = [];
-  let evictions = 0;
+/** Cordons and drains the batch's nodes: each evicted pod, largest first, goes where the scheduler would put it. */
+function drainBatch(
+  nodes: readonly SimNode[],
+  placer: Placer,
+): { evicted: PodRecord[]; unplaced: { pod: PodRecord; reason: PendingReason }[] } {
+  for (const node of nodes) node.draining = true;
+  const evicted = nodes.flatMap((n) => n.movable);
+  const unplaced: { pod: PodRecord; reason: PendingReason }[] = [];
+  placer.newRound();
+  for (const pod of [...evicted].sort((a, b) => size(b) - size(a))) {
+    const result = placer.place(pod);
+    if (typeof result === 'string') unplaced.push({ pod, reason: result });
+    else result.movable.push(pod);
+  }
+  return { evicted, unplaced };
+}
 
-  for (const planned of plannedBatches) {
-    const nodes = planned.nodes.map((name) => simNodes.get(name)).filter((n): n is SimNode => n !== undefined);
-    for (const node of nodes) node.draining = true;
-    const evicted = nodes.flatMap((n) => n.movable);
-    evictions += evicted.length;
-    const unplaced: { pod: PodRecord; reason: PendingReason }[] = [];
-    placer.newRound();
-    for (const pod of [...evicted].sort((a, b) => size(b) - size(a))) {
-      const result = placer.place(pod);
-      if (typeof result === 'string') unplaced.push({ pod, reason: result });
-      else result.movable.push(pod);
-    }
-    const batch: SimulatedBatch = {
-      pool: planned.pool,
-      number: planned.number,
-      of: planned.of,
-      nodes: planned.nodes,
-      evicted: evicted.length,
-      pending: unplaced.length,
+/** Workloads whose pods found no place in this batch. */
+function recordPendingWorkloads(
+  index: ClusterIndex,
+  batch: SimulatedBatch,
+  evicted: readonly PodRecord[],
+  unplaced: readonly { pod: PodRecord; reason: PendingReason }[],
+  pendingByWorkload: PendingByWorkload,
+): void {
+  const perWorkload = new Map<
+    string,
+    { workload: ObjectRef; evicted: number; pending: PodRecord[]; reason: PendingReason }
+  >();
+  for (const pod of evicted) {
+    const w = index.workloadOf(pod);
+    const key = refKey(w);
+    const entry = perWorkload.get(key) ?? {
+      workload: w,
+      evicted: 0,
+      pending: [],
+      reason: 'no-matching-node' as PendingReason,
     };
-    batches.push(batch);
+    entry.evicted += 1;
+    perWorkload.set(key, entry);
+  }
+  for (const { pod, reason } of unplaced) {
+    const entry = perWorkload.get(refKey(index.workloadOf(pod)));
+    if (entry === undefined) continue;
+    entry.pending.push(pod);
+    entry.reason = reason;
+  }
+  for (const [key, entry] of perWorkload) {
+    if (entry.pending.length === 0) continue;
+    const known = pendingByWorkload.get(key);
+    if (known === undefined) {
+      pendingByWorkload.set(key, {
+        first: {
+          workload: entry.workload,
+          batch,
+          evicted: entry.evicted,
+          pending: entry.pending.length,
+          reason: entry.reason,
+          requests: entry.pending[0]?.requests ?? { cpuMilli: 0, memoryBytes: 0 },
+          pendingAfterRollout: 0,
+        },
+        pods: new Set(entry.pending),
+      });
+    } else for (const p of entry.pending) known.pods.add(p);
+  }
+}
 
-    // Workloads whose pods found no place in this batch.
-    const perWorkload = new Map<
-      string,
-      { workload: ObjectRef; evicted: number; pending: PodRecord[]; reason: PendingReason }
-    >();
-    for (const pod of evicted) {
-      const w = index.workloadOf(pod);
-      const key = refKey(w);
-      const entry = perWorkload.get(key) ?? {
-        workload: w,
-        evicted: 0,
-        pending: [],
-        reason: 'no-matching-node' as PendingReason,
-      };
+/** Budgets whose pods lose their place beyond what they allow: the drain waits for them for good. */
+function recordHeldBudgets(
+  index: ClusterIndex,
+  batch: SimulatedBatch,
+  evicted: readonly PodRecord[],
+  unplaced: readonly { pod: PodRecord; reason: PendingReason }[],
+  held: HeldBudgets,
+): void {
+  const perBudget = new Map<PdbRecord, { evicted: number; pending: number }>();
+  for (const pod of evicted) {
+    for (const pdb of index.pdbsOf(pod)) {
+      const entry = perBudget.get(pdb) ?? { evicted: 0, pending: 0 };
       entry.evicted += 1;
-      perWorkload.set(key, entry);
-    }
-    for (const { pod, reason } of unplaced) {
-      const entry = perWorkload.get(refKey(index.workloadOf(pod)));
-      if (entry === undefined) continue;
-      entry.pending.push(pod);
-      entry.reason = reason;
-    }
-    for (const [key, entry] of perWorkload) {
-      if (entry.pending.length === 0) continue;
-      const known = pendingByWorkload.get(key);
-      if (known === undefined) {
-        pendingByWorkload.set(key, {
-          first: {
-            workload: entry.workload,
-            batch,
-            evicted: entry.evicted,
-            pending: entry.pending.length,
-            reason: entry.reason,
-            requests: entry.pending[0]?.requests ?? { cpuMilli: 0, memoryBytes: 0 },
-            pendingAfterRollout: 0,
-          },
-          pods: new Set(entry.pending),
-        });
-      } else for (const p of entry.pending) known.pods.add(p);
-    }
-
-    // Budgets whose pods lose their place beyond what they allow: the drain waits for them for good.
-    const perBudget = new Map<PdbRecord, { evicted: number; pending: number }>();
-    for (const pod of evicted) {
-      for (const pdb of index.pdbsOf(pod)) {
-        const entry = perBudget.get(pdb) ?? { evicted: 0, pending: 0 };
-        entry.evicted += 1;
-        perBudget.set(pdb, entry);
-      }
-    }
-    for (const { pod } of unplaced)
-      for (const pdb of index.pdbsOf(pod)) {
-        const entry = perBudget.get(pdb);
-        if (entry) entry.pending += 1;
-      }
-    for (const [pdb, { evicted: e, pending: p }] of perBudget) {
-      const allowed = pdb.status.disruptionsAllowed;
-      if (allowed > 0 && p > allowed && !heldSeen.has(pdb)) {
-        heldSeen.add(pdb);
-        const workloads = new Map<string, ObjectRef>();
-        for (const pod of index.podsOf(pdb)) {
-          const w = index.workloadOf(pod);
-          workloads.set(refKey(w), w);
-        }
-        heldBudgets.push({ pdb, batch, evicted: e, pending: p, allowed, workloads: [...workloads.values()] });
-      }
-    }
-
-    // The batch is upgraded: its nodes come back with only what stays on them; Pending pods get placed.
-    for (const node of nodes) {
-      node.draining = false;
-      node.movable = [];
-      node.freeCpu = node.record.allocatable.cpuMilli - node.baseCpu;
-      node.freeMemory = node.record.allocatable.memoryBytes - node.baseMemory;
-      node.freePods = node.record.allocatable.pods - node.basePods;
-      node.upgraded = true;
-      placer.upgraded(node);
-    }
-    placer.newRound();
-    const waiting = [...stillPending, ...unplaced.map((u) => u.pod)].sort((a, b) => size(b) - size(a));
-    stillPending = [];
-    for (const pod of waiting) {
-      const result = placer.place(pod);
-      if (typeof result === 'string') stillPending.push(pod);
-      else result.movable.push(pod);
+      perBudget.set(pdb, entry);
     }
   }
-
-  const after = new Map<string, number>();
-  for (const pod of stillPending) {
-    const key = refKey(index.workloadOf(pod));
-    after.set(key, (after.get(key) ?? 0) + 1);
+  for (const { pod } of unplaced)
+    for (const pdb of index.pdbsOf(pod)) {
+      const entry = perBudget.get(pdb);
+      if (entry) entry.pending += 1;
+    }
+  for (const [pdb, { evicted: e, pending: p }] of perBudget) {
+    const allowed = pdb.status.disruptionsAllowed;
+    if (allowed > 0 && p > allowed && !held.seen.has(pdb)) {
+      held.seen.add(pdb);
+      const workloads = new Map<string, ObjectRef>();
+      for (const pod of index.podsOf(pdb)) {
+        const w = index.workloadOf(pod);
+        workloads.set(refKey(w), w);
+      }
+      held.budgets.push({ pdb, batch, evicted: e, pending: p, allowed, workloads: [...workloads.values()] });
+    }
   }
-  const pending = [...pendingByWorkload.entries()].map(([key, { first }]) => ({
-    ...first,
-    pendingAfterRollout: after.get(key) ?? 0,
-  }));
-  return { batches, pending, heldBudgets, evictions };
+}
+
+/**
+ * The batch is upgraded: its nodes come back with only what stays on them, and the Pending pods, largest first, get
+ * placed. Returns the pods still Pending.
+ */
+function upgradeBatch(nodes: readonly SimNode[], placer: Placer, pending: PodRecord[]): PodRecord[] {
+  for (const node of nodes) {
+    node.draining = false;
+    node.movable = [];
+    node.freeCpu = node.record.allocatable.cpuMilli - node.baseCpu;
+    node.freeMemory = node.record.allocatable.memoryBytes - node.baseMemory;
+    node.freePods = node.record.allocatable.pods - node.basePods;
+    node.upgraded = true;
+    placer.upgraded(node);
+  }
+  placer.newRound();
+  const waiting = pending.sort((a, b) => size(b) - size(a));
+  const stillPending: PodRecord[] = [];
+  for (const pod of waiting) {
+    const result = placer.place(pod);
+    if (typeof result === 'string') stillPending.push(pod);
+    else result.movable.push(pod);
+  }
+  return stillPending;
 }

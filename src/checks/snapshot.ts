@@ -290,43 +290,216 @@ export async function gatherSnapshot(
   conn: ClusterConnection,
   options: GatherSnapshotOptions = {},
 ): Promise<ClusterSnapshot> {
-  const { signal } = options;
   const now = options.now ?? Date.now;
-  const pageSize = options.pageSize ?? 500;
   const takenAt = now();
-  const converter = new RecordConverter();
-  const problems: SnapshotProblem[] = [];
-  const removedSet = new Set(
-    (options.removedApis ?? []).map((a) => `${a.group ? `${a.group}/` : ''}${a.version}|${a.kind}`),
-  );
-  const keep = (apiVersion: string, kind: string): boolean => removedSet.has(`${apiVersion}|${kind}`);
+  const reader = new SnapshotReader(conn, options);
+  const { signal } = options;
+  const workloadLists = [
+    reader.workloadList('Deployment', '/apis/apps/v1/deployments'),
+    reader.workloadList('StatefulSet', '/apis/apps/v1/statefulsets'),
+    reader.workloadList('DaemonSet', '/apis/apps/v1/daemonsets'),
+    reader.workloadList('ReplicaSet', '/apis/apps/v1/replicasets'),
+  ];
+  await Promise.all([
+    reader.part('/readyz', () => reader.readReadyz()),
+    reader.part('/version', () => reader.readVersion()),
+    reader.part('/metrics', () => reader.readMetrics()),
+    reader.part('nodes', () => reader.listNodes()),
+    reader.part('pods', () => reader.listPods()),
+    reader.part('poddisruptionbudgets', () => reader.listPdbs()),
+    reader.part('persistentvolumeclaims', () => reader.listPvcs()),
+    reader.part('namespaces', () => reader.listTerminatingNamespaces()),
+    reader.part('last-applied scan', () =>
+      scanLastApplied(
+        conn,
+        signal,
+        reader.pageSize,
+        options.removedApis ?? [],
+        reader.converter,
+        reader.keep,
+        reader.lastApplied,
+        reader.problems,
+      ),
+    ),
+    ...workloadLists.map((w) => w.read),
+  ]);
+  const workloads = workloadLists.flatMap((w) => w.records);
+  reader.lastApplied.push(...reader.pdbApplied, ...workloadLists.flatMap((w) => w.applied));
 
-  let readyz: EndpointResult = { ok: false, error: 'not read' };
-  let gitVersion: string | undefined;
-  let metricsRead = false;
-  let deprecatedApiRequests: DeprecatedApiRequest[] = [];
-  let nodes: NodeRecord[] = [];
-  let pods: PodRecord[] = [];
-  let workloads: WorkloadRecord[] = [];
-  let pdbs: PdbRecord[] = [];
-  let pvcs: PvcRecord[] = [];
-  let terminatingNamespaces: TerminatingNamespace[] = [];
-  const lastApplied: LastAppliedRecord[] = [];
+  return {
+    cluster: conn.name,
+    server: conn.server,
+    takenAt,
+    ...(reader.gitVersion !== undefined ? { gitVersion: reader.gitVersion } : {}),
+    readyz: reader.readyz,
+    metricsRead: reader.metricsRead,
+    deprecatedApiRequests: reader.deprecatedApiRequests,
+    nodes: reader.nodes,
+    pods: reader.pods,
+    workloads,
+    pdbs: reader.pdbs,
+    pvcs: reader.pvcs,
+    terminatingNamespaces: reader.terminatingNamespaces,
+    lastApplied: reader.lastApplied,
+    problems: reader.problems,
+  };
+}
 
-  const part = async (name: string, read: () => Promise<void>): Promise<void> => {
+type WorkloadObject = Parameters<RecordConverter['workload']>[1];
+
+/**
+ * The reads of one snapshot, run together: each one fills its part of the snapshot, and a read that fails is a
+ * recorded problem (unless the signal aborted).
+ */
+class SnapshotReader {
+  readonly pageSize: number;
+  readonly converter = new RecordConverter();
+  readonly problems: SnapshotProblem[] = [];
+  /** Whether a removed API's object keeps its last-applied configuration for the scan. */
+  readonly keep: (apiVersion: string, kind: string) => boolean;
+  readyz: EndpointResult = { ok: false, error: 'not read' };
+  gitVersion: string | undefined;
+  metricsRead = false;
+  deprecatedApiRequests: DeprecatedApiRequest[] = [];
+  nodes: NodeRecord[] = [];
+  pods: PodRecord[] = [];
+  pdbs: PdbRecord[] = [];
+  pvcs: PvcRecord[] = [];
+  terminatingNamespaces: TerminatingNamespace[] = [];
+  readonly lastApplied: LastAppliedRecord[] = [];
+  readonly pdbApplied: LastAppliedRecord[] = [];
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(
+    private readonly conn: ClusterConnection,
+    options: GatherSnapshotOptions,
+  ) {
+    this.signal = options.signal;
+    this.pageSize = options.pageSize ?? 500;
+    const removedSet = new Set(
+      (options.removedApis ?? []).map((a) => `${a.group ? `${a.group}/` : ''}${a.version}|${a.kind}`),
+    );
+    this.keep = (apiVersion: string, kind: string): boolean => removedSet.has(`${apiVersion}|${kind}`);
+  }
+
+  /** Runs one read; its failure is a problem of the snapshot, not of the gathering (an abort is). */
+  async part(name: string, read: () => Promise<void>): Promise<void> {
+    const { signal } = this;
     try {
       await read();
     } catch (err) {
       if (signal?.aborted) throw cancelled(signal);
-      problems.push({ part: name, message: describeError(err) });
+      this.problems.push({ part: name, message: describeError(err) });
     }
-  };
+  }
 
-  type WorkloadObject = Parameters<RecordConverter['workload']>[1];
-  const workloadList = (kind: WorkloadRecord['kind'], path: string) => {
+  async readReadyz(): Promise<void> {
+    try {
+      const res = await getText(this.conn, '/readyz?verbose', this.signal);
+      this.readyz = { ok: true, status: res.status, body: res.body };
+    } catch (err) {
+      if (this.signal?.aborted) throw err;
+      this.readyz = { ok: false, error: describeError(err) };
+    }
+  }
+
+  async readVersion(): Promise<void> {
+    const res = await getText(this.conn, '/version', this.signal);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    const parsed = JSON.parse(res.body) as { gitVersion?: unknown };
+    if (typeof parsed.gitVersion === 'string') this.gitVersion = parsed.gitVersion;
+  }
+
+  async readMetrics(): Promise<void> {
+    const res = await getText(this.conn, '/metrics', this.signal);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    this.deprecatedApiRequests = parseDeprecatedApiMetric(res.body);
+    this.metricsRead = true;
+  }
+
+  listNodes(): Promise<void> {
+    const { conn, signal, pageSize, converter } = this;
+    return listAll(
+      conn,
+      signal,
+      pageSize,
+      '/api/v1/nodes',
+      (n: V1Node) => this.nodes.push(converter.node(n)),
+      () => (this.nodes = []),
+    );
+  }
+
+  listPods(): Promise<void> {
+    const { conn, signal, pageSize, converter } = this;
+    return listAll(
+      conn,
+      signal,
+      pageSize,
+      '/api/v1/pods',
+      (p: V1Pod) => this.pods.push(converter.pod(p)),
+      () => (this.pods = []),
+    );
+  }
+
+  listPdbs(): Promise<void> {
+    const { conn, signal, pageSize, converter, keep } = this;
+    return listAll(
+      conn,
+      signal,
+      pageSize,
+      '/apis/policy/v1/poddisruptionbudgets',
+      (b: V1PodDisruptionBudget) => {
+        this.pdbs.push(converter.pdb(b));
+        const a = converter.lastApplied('PodDisruptionBudget', b.metadata, keep);
+        if (a) this.pdbApplied.push(a);
+      },
+      () => {
+        this.pdbs = [];
+        this.pdbApplied.length = 0;
+      },
+    );
+  }
+
+  listPvcs(): Promise<void> {
+    const { conn, signal, pageSize, converter } = this;
+    return listAll(
+      conn,
+      signal,
+      pageSize,
+      '/api/v1/persistentvolumeclaims',
+      (c: V1PersistentVolumeClaim) => this.pvcs.push(converter.pvc(c)),
+      () => (this.pvcs = []),
+    );
+  }
+
+  listTerminatingNamespaces(): Promise<void> {
+    const { conn, signal, pageSize } = this;
+    return listAll(
+      conn,
+      signal,
+      pageSize,
+      '/api/v1/namespaces',
+      (ns: V1Namespace) => {
+        if (ns.status?.phase !== 'Terminating' && ns.metadata?.deletionTimestamp === undefined) return;
+        const deletingAt = timeOf(ns.metadata?.deletionTimestamp);
+        this.terminatingNamespaces.push({
+          name: ns.metadata?.name ?? '',
+          ...(deletingAt !== undefined ? { deletingAt } : {}),
+        });
+      },
+      () => (this.terminatingNamespaces = []),
+    );
+  }
+
+  /** One kind of workload: its records and last-applied records, and the read that fills them (started now). */
+  workloadList(
+    kind: WorkloadRecord['kind'],
+    path: string,
+  ): { records: WorkloadRecord[]; applied: LastAppliedRecord[]; read: Promise<void> } {
+    const { conn, signal, pageSize, converter, keep } = this;
     const records: WorkloadRecord[] = [];
     const applied: LastAppliedRecord[] = [];
-    const read = part(`${kind.toLowerCase()}s`, () =>
+    const read = this.part(`${kind.toLowerCase()}s`, () =>
       listAll<WorkloadObject>(
         conn,
         signal,
@@ -344,124 +517,5 @@ export async function gatherSnapshot(
       ),
     );
     return { records, applied, read };
-  };
-  const workloadLists = [
-    workloadList('Deployment', '/apis/apps/v1/deployments'),
-    workloadList('StatefulSet', '/apis/apps/v1/statefulsets'),
-    workloadList('DaemonSet', '/apis/apps/v1/daemonsets'),
-    workloadList('ReplicaSet', '/apis/apps/v1/replicasets'),
-  ];
-
-  const pdbApplied: LastAppliedRecord[] = [];
-  await Promise.all([
-    part('/readyz', async () => {
-      try {
-        const res = await getText(conn, '/readyz?verbose', signal);
-        readyz = { ok: true, status: res.status, body: res.body };
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        readyz = { ok: false, error: describeError(err) };
-      }
-    }),
-    part('/version', async () => {
-      const res = await getText(conn, '/version', signal);
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-      const parsed = JSON.parse(res.body) as { gitVersion?: unknown };
-      if (typeof parsed.gitVersion === 'string') gitVersion = parsed.gitVersion;
-    }),
-    part('/metrics', async () => {
-      const res = await getText(conn, '/metrics', signal);
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      deprecatedApiRequests = parseDeprecatedApiMetric(res.body);
-      metricsRead = true;
-    }),
-    part('nodes', () =>
-      listAll(
-        conn,
-        signal,
-        pageSize,
-        '/api/v1/nodes',
-        (n: V1Node) => nodes.push(converter.node(n)),
-        () => (nodes = []),
-      ),
-    ),
-    part('pods', () =>
-      listAll(
-        conn,
-        signal,
-        pageSize,
-        '/api/v1/pods',
-        (p: V1Pod) => pods.push(converter.pod(p)),
-        () => (pods = []),
-      ),
-    ),
-    part('poddisruptionbudgets', () =>
-      listAll(
-        conn,
-        signal,
-        pageSize,
-        '/apis/policy/v1/poddisruptionbudgets',
-        (b: V1PodDisruptionBudget) => {
-          pdbs.push(converter.pdb(b));
-          const a = converter.lastApplied('PodDisruptionBudget', b.metadata, keep);
-          if (a) pdbApplied.push(a);
-        },
-        () => {
-          pdbs = [];
-          pdbApplied.length = 0;
-        },
-      ),
-    ),
-    part('persistentvolumeclaims', () =>
-      listAll(
-        conn,
-        signal,
-        pageSize,
-        '/api/v1/persistentvolumeclaims',
-        (c: V1PersistentVolumeClaim) => pvcs.push(converter.pvc(c)),
-        () => (pvcs = []),
-      ),
-    ),
-    part('namespaces', () =>
-      listAll(
-        conn,
-        signal,
-        pageSize,
-        '/api/v1/namespaces',
-        (ns: V1Namespace) => {
-          if (ns.status?.phase !== 'Terminating' && ns.metadata?.deletionTimestamp === undefined) return;
-          const deletingAt = timeOf(ns.metadata?.deletionTimestamp);
-          terminatingNamespaces.push({
-            name: ns.metadata?.name ?? '',
-            ...(deletingAt !== undefined ? { deletingAt } : {}),
-          });
-        },
-        () => (terminatingNamespaces = []),
-      ),
-    ),
-    part('last-applied scan', () =>
-      scanLastApplied(conn, signal, pageSize, options.removedApis ?? [], converter, keep, lastApplied, problems),
-    ),
-    ...workloadLists.map((w) => w.read),
-  ]);
-  workloads = workloadLists.flatMap((w) => w.records);
-  lastApplied.push(...pdbApplied, ...workloadLists.flatMap((w) => w.applied));
-
-  return {
-    cluster: conn.name,
-    server: conn.server,
-    takenAt,
-    ...(gitVersion !== undefined ? { gitVersion } : {}),
-    readyz,
-    metricsRead,
-    deprecatedApiRequests,
-    nodes,
-    pods,
-    workloads,
-    pdbs,
-    pvcs,
-    terminatingNamespaces,
-    lastApplied,
-    problems,
-  };
+  }
 }

@@ -194,110 +194,121 @@ export async function drainNode(
   options.signal?.throwIfAborted();
   const podSelector = options.podSelector ?? '';
   assertLabelSelector(podSelector);
-  const clock = options.clock ?? systemClock;
-  const dryRun = options.dryRun ?? 'none';
-  const timeoutMs = options.timeoutMs ?? 0;
-  const emit = (event: DrainEvent) => options.onProgress?.(event);
-  const started = clock.now();
-
-  // One signal for every request and wait: the caller's, or the deadline.
-  const ctl = new AbortController();
-  setMaxListeners(0, ctl.signal); // every pod in flight listens to it (a sleep, a wait): not a leak
-  const onCallerAbort = () => ctl.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  const timer = new AbortController();
-  if (timeoutMs > 0) {
-    clock.sleep(timeoutMs, timer.signal).then(
-      () => ctl.abort(new DeadlineReached(`drain of node ${nodeName} timed out after ${secondsText(timeoutMs)}`)),
-      () => undefined, // the drain ended first
-    );
+  const drain = new NodeDrain(conn, nodeName, options);
+  try {
+    return await drain.run(podSelector);
+  } finally {
+    await drain.close();
   }
-  const signal = ctl.signal;
+}
 
-  let nodeCordoned = false;
-  let cordonedByDrain = false;
-  const evicted: PodRef[] = [];
-  const deleted: PodRef[] = [];
-  let skipped: SkippedPod[] = [];
-  let warnings: FilterWarning[] = [];
-  let presence: PodPresence | undefined;
-  let gate: PdbGate | undefined;
+/** The pods a drain removes and what it leaves alone, after kubectl's filters. */
+type Verdict = ReturnType<typeof filterPods>;
 
-  const common = (): DrainResultCommon => ({
-    node: nodeName,
-    nodeCordoned,
-    cordonedByDrain,
-    dryRun,
-    evicted,
-    deleted,
-    skipped,
-    warnings,
-    durationMs: clock.now() - started,
-  });
-  const fail = (error: DrainError): DrainFailed => ({
-    ...common(),
-    status: 'failed',
-    error,
-    remaining: [...error.pods],
-  });
-  /** The error for an abort: the caller's cancellation, or the deadline. */
-  const abortError = (issues: PodIssue[], cause: unknown): DrainError => {
-    if (options.signal?.aborted) {
-      return new DrainError(
-        DrainErrorCode.cancelled,
-        `drain of node ${nodeName} cancelled${issues.length ? `: ${describeIssues(issues)}` : ''}`,
-        nodeName,
-        nodeCordoned,
-        issues,
-        { cause },
+/**
+ * One drain as it runs: its signal (the caller's, or the deadline), what it has done so far (the result's fields),
+ * and a method per step. Each step returns the failed result that ends the drain, or nothing to go on.
+ */
+class NodeDrain {
+  private readonly clock: NonNullable<DrainOptions['clock']>;
+  private readonly dryRun: DryRun;
+  private readonly timeoutMs: number;
+  private readonly started: number;
+  /** One signal for every request and wait: the caller's, or the deadline. */
+  private readonly ctl = new AbortController();
+  private readonly signal: AbortSignal;
+  /** Stops the deadline's timer when the drain ends first. */
+  private readonly timer = new AbortController();
+  private readonly onCallerAbort = (): void => this.ctl.abort(this.options.signal?.reason);
+
+  private nodeCordoned = false;
+  private cordonedByDrain = false;
+  private readonly evicted: PodRef[] = [];
+  private readonly deleted: PodRef[] = [];
+  private skipped: SkippedPod[] = [];
+  private warnings: FilterWarning[] = [];
+  private pods: V1Pod[] = [];
+  private listVersion = '';
+  private presence: PodPresence | undefined;
+  private gate: PdbGate | undefined;
+
+  constructor(
+    private readonly conn: ClusterConnection,
+    private readonly nodeName: string,
+    private readonly options: DrainOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.dryRun = options.dryRun ?? 'none';
+    this.timeoutMs = options.timeoutMs ?? 0;
+    this.started = this.clock.now();
+    setMaxListeners(0, this.ctl.signal); // every pod in flight listens to it (a sleep, a wait): not a leak
+    options.signal?.addEventListener('abort', this.onCallerAbort, { once: true });
+    if (this.timeoutMs > 0) {
+      this.clock.sleep(this.timeoutMs, this.timer.signal).then(
+        () =>
+          this.ctl.abort(
+            new DeadlineReached(`drain of node ${nodeName} timed out after ${secondsText(this.timeoutMs)}`),
+          ),
+        () => undefined, // the drain ended first
       );
     }
-    return new DrainError(
-      DrainErrorCode.timedOut,
-      `drain of node ${nodeName} timed out after ${secondsText(timeoutMs)}${issues.length ? `: ${describeIssues(issues)}` : ''}`,
-      nodeName,
-      nodeCordoned,
-      issues,
-      { cause },
-    );
-  };
-  const apiError = (what: string, err: unknown): DrainError =>
-    new DrainError(
-      DrainErrorCode.apiFailure,
-      `drain of node ${nodeName}: ${what}: ${messageOf(err)}`,
-      nodeName,
-      nodeCordoned,
-      [],
-      { cause: err },
-    );
+    this.signal = this.ctl.signal;
+  }
 
-  try {
-    // 1. Cordon.
+  /** cordon -> list the pods (and the DaemonSets) -> filter -> evict and wait. */
+  async run(podSelector: string): Promise<DrainResult> {
+    const notCordoned = await this.cordon();
+    if (notCordoned) return notCordoned;
+    // kubectl GETs the DaemonSet of every DaemonSet pod after listing the pods: one LIST alongside answers the same
+    // question without a round trip more, at the moment a batch's drains all start. A DaemonSet it does not show
+    // (created since) is looked up on its own.
+    const daemonSetList = (this.options.daemonSets ?? listDaemonSets)(this.conn, this.signal, this.clock).catch(
+      () => new Set<string>(), // a failed list: every DaemonSet is looked up on its own
+    );
+    const notListed = await this.listPods(podSelector);
+    if (notListed) return notListed;
+    const verdict = await this.filterPods(daemonSetList);
+    if (!('delete' in verdict)) return verdict;
+    const { skipped, warnings } = this;
+    this.emit({ type: 'filtered', node: this.nodeName, pods: verdict.delete.map(podRef), skipped, warnings });
+    if (this.dryRun === 'client') return this.sayWhatWouldBeEvicted(verdict);
+    return this.evictAndWait(verdict);
+  }
+
+  /** Ends whatever still runs (a request, a wait, the watch, the budget gate this drain made). */
+  async close(): Promise<void> {
+    this.timer.abort();
+    this.options.signal?.removeEventListener('abort', this.onCallerAbort);
+    this.ctl.abort(new Error('drain finished')); // ends any request or wait still running
+    await this.presence?.close();
+    if (this.gate !== this.options.pdbGate) await this.gate?.close();
+  }
+
+  // 1. Cordon.
+  private async cordon(): Promise<DrainFailed | undefined> {
+    const { conn, nodeName, dryRun, signal, clock, options } = this;
     try {
       if (options.cordoned && dryRun === 'none') {
         if (options.cordoned !== 'just-now') await markUnschedulable(conn, nodeName, { signal, clock });
-        nodeCordoned = true;
-        emit({ type: 'cordoned', node: nodeName, alreadyCordoned: true, dryRun });
+        this.nodeCordoned = true;
+        this.emit({ type: 'cordoned', node: nodeName, alreadyCordoned: true, dryRun });
       } else {
         const c = await cordonNode(conn, nodeName, { dryRun, signal, clock });
-        nodeCordoned = dryRun === 'none' ? true : c.wasUnschedulable;
-        cordonedByDrain = dryRun === 'none' && c.changed;
-        emit({ type: 'cordoned', node: nodeName, alreadyCordoned: !c.changed, dryRun });
+        this.nodeCordoned = dryRun === 'none' ? true : c.wasUnschedulable;
+        this.cordonedByDrain = dryRun === 'none' && c.changed;
+        this.emit({ type: 'cordoned', node: nodeName, alreadyCordoned: !c.changed, dryRun });
       }
+      return undefined;
     } catch (err) {
-      if (err instanceof DrainError) return fail(err);
-      if (signal.aborted) return fail(abortError([], err));
-      return fail(apiError('cannot cordon the node', err));
+      if (err instanceof DrainError) return this.fail(err);
+      if (signal.aborted) return this.fail(this.abortError([], err));
+      return this.fail(this.apiError('cannot cordon the node', err));
     }
+  }
 
-    // 2. List the node's pods, once; and the DaemonSets at the same time. kubectl GETs the DaemonSet of every
-    // DaemonSet pod after listing the pods: one LIST alongside answers the same question without a round trip more,
-    // at the moment a batch's drains all start. A DaemonSet it does not show (created since) is looked up on its own.
-    const daemonSetList = (options.daemonSets ?? listDaemonSets)(conn, signal, clock).catch(
-      () => new Set<string>(), // a failed list: every DaemonSet is looked up on its own
-    );
-    const pods: V1Pod[] = [];
-    let listVersion = '';
+  // 2. List the node's pods, once.
+  private async listPods(podSelector: string): Promise<DrainFailed | undefined> {
+    const { conn, nodeName, signal, clock, options } = this;
     try {
       let token: string | undefined;
       do {
@@ -309,16 +320,20 @@ export async function drainNode(
           ...(token ? { continue: token } : {}),
         });
         const page = await withRetry(signal, clock, () => getJson<PodPage>(conn, `/api/v1/pods?${query.toString()}`, signal));
-        pods.push(...page.items);
-        listVersion ||= page.metadata?.resourceVersion ?? '';
+        this.pods.push(...page.items);
+        this.listVersion ||= page.metadata?.resourceVersion ?? '';
         token = page.metadata?.continue || undefined;
       } while (token);
+      return undefined;
     } catch (err) {
-      if (signal.aborted) return fail(abortError([], err));
-      return fail(apiError('cannot list its pods', err));
+      if (signal.aborted) return this.fail(this.abortError([], err));
+      return this.fail(this.apiError('cannot list its pods', err));
     }
+  }
 
-    // 3. The DaemonSets the pods name (from the list, else each looked up once), then kubectl's filters.
+  // 3. The DaemonSets the pods name (from the list, else each looked up once), then kubectl's filters.
+  private async filterPods(daemonSetList: Promise<ReadonlySet<string>>): Promise<Verdict | DrainFailed> {
+    const { conn, nodeName, signal, clock, options, pods } = this;
     const daemonSets = new Map<string, ReturnType<DaemonSetLookup>>();
     const wanted = daemonSetsToLookUp(pods);
     try {
@@ -335,7 +350,7 @@ export async function drainNode(
         }
       }
     } catch (err) {
-      return fail(abortError([], err));
+      return this.fail(this.abortError([], err));
     }
     const verdict = filterPods(pods, (ns, name) => daemonSets.get(`${ns}/${name}`) ?? 'not-found', {
       ignoreDaemonSets: options.ignoreDaemonSets ?? false,
@@ -344,8 +359,8 @@ export async function drainNode(
       skipWaitForDeleteTimeoutSeconds: options.skipWaitForDeleteTimeoutSeconds ?? 0,
       now: () => clock.now(),
     });
-    skipped = verdict.skip;
-    warnings = verdict.warnings;
+    this.skipped = verdict.skip;
+    this.warnings = verdict.warnings;
     if (verdict.errors.length > 0) {
       const issues: PodIssue[] = verdict.errors.map((e) => ({
         pod: e.pod,
@@ -353,157 +368,225 @@ export async function drainNode(
         reason: e.reason,
         ...(e.flag ? { flag: e.flag } : {}),
       }));
-      return fail(
+      return this.fail(
         new DrainError(
           DrainErrorCode.podsRefused,
           `cannot drain node ${nodeName}: ${formatRefusals(verdict.errors)}`,
           nodeName,
-          nodeCordoned,
+          this.nodeCordoned,
           issues,
         ),
       );
     }
-    emit({ type: 'filtered', node: nodeName, pods: verdict.delete.map(podRef), skipped, warnings });
+    return verdict;
+  }
 
-    const method: RemovalMethod = options.disableEviction ? 'delete' : 'eviction';
-    const done = method === 'eviction' ? evicted : deleted;
+  private get method(): RemovalMethod {
+    return this.options.disableEviction ? 'delete' : 'eviction';
+  }
 
-    // 4. Client dry-run: say what would be evicted, send nothing.
-    if (dryRun === 'client') {
-      for (const pod of verdict.delete) {
-        emit({ type: 'evicting', pod: podRef(pod), method, dryRun });
-        done.push(podRef(pod));
-      }
-      emit({ type: 'drained', node: nodeName, dryRun });
-      return { ...common(), status: 'drained' };
+  // 4. Client dry-run: say what would be evicted, send nothing.
+  private sayWhatWouldBeEvicted(verdict: Verdict): DrainResult {
+    const { method, dryRun } = this;
+    const done = method === 'eviction' ? this.evicted : this.deleted;
+    for (const pod of verdict.delete) {
+      this.emit({ type: 'evicting', pod: podRef(pod), method, dryRun });
+      done.push(podRef(pod));
     }
+    this.emit({ type: 'drained', node: this.nodeName, dryRun });
+    return { ...this.common(), status: 'drained' };
+  }
 
-    // 5. Evict everything at once (bounded in flight), and wait on one watch.
+  // 5. Evict everything at once (bounded in flight), and wait on one watch.
+  private async evictAndWait(verdict: Verdict): Promise<DrainResult> {
+    const { conn, nodeName, dryRun, signal, clock, options, method } = this;
     if (dryRun === 'none' && verdict.delete.length > 0) {
-      presence = watchNodePods(
+      this.presence = watchNodePods(
         conn,
         nodeName,
-        { pods, resourceVersion: listVersion },
+        { pods: this.pods, resourceVersion: this.listVersion },
         { signal, clock, chunkSize: options.chunkSize ?? 500 },
       );
     }
     const slots = new Semaphore(options.concurrency ?? 50);
-    gate = method === 'eviction' ? (options.pdbGate ?? createPdbGate(conn, { signal, clock })) : undefined;
+    this.gate = method === 'eviction' ? (options.pdbGate ?? createPdbGate(conn, { signal, clock })) : undefined;
     const tracks = verdict.delete.map((pod): Track => ({ pod, ref: podRef(pod), state: 'pending' }));
-    let waitingSent = false;
-    const maybeWaiting = () => {
-      if (waitingSent) return;
-      if (tracks.some((t) => t.state === 'pending' || t.state === 'requesting' || t.state === 'blocked')) return;
-      const left = tracks.filter((t) => t.state === 'terminating');
-      if (left.length === 0) return;
-      waitingSent = true;
-      emit({ type: 'waiting', pods: left.map((t) => t.ref) });
-    };
+    const waiting = { sent: false };
+    await Promise.all(tracks.map((t) => this.removePod(t, tracks, slots, waiting)));
+    return this.outcome(tracks);
+  }
 
-    const handle = async (t: Track): Promise<void> => {
-      try {
-        t.state = 'requesting';
-        emit({ type: 'evicting', pod: t.ref, method, dryRun });
-        const outcome = await removePod(conn, t.pod, {
-          method,
-          gracePeriodSeconds: options.gracePeriodSeconds ?? -1,
-          dryRun,
-          signal,
-          clock,
-          slots,
-          ...(gate ? { gate, waitForBudgetFirst: dryRun === 'none' } : {}),
-          ...(options.backoff ? { backoff: options.backoff } : {}),
-          ...(options.random ? { random: options.random } : {}),
-          onBlocked: (b) => {
-            const changed = t.blocked?.message !== b.message;
-            t.state = 'blocked';
-            t.blocked = b;
-            if (changed)
-              emit({
-                type: 'blocked',
-                pod: t.ref,
-                holds: b.holds,
-                message: b.message,
-                status: b.status,
-                retryInMs: b.retryInMs,
-              });
-          },
-        });
-        switch (outcome.kind) {
-          case 'failed':
-            t.state = 'failed';
-            t.failure = { reason: outcome.reason, holds: outcome.holds };
-            return;
-          case 'gone':
-            t.state = 'gone';
-            done.push(t.ref);
-            emit({ type: method === 'eviction' ? 'evicted' : 'deleted', pod: t.ref, alreadyGone: true });
-            return;
-          case 'accepted':
-            if (!presence) {
-              // Server dry-run: the API server checked the request and persisted nothing; there is nothing to wait for.
-              t.state = 'gone';
-              done.push(t.ref);
-              return;
-            }
-            t.state = 'terminating';
-            maybeWaiting();
-            await presence.whenGone(t.ref.uid, signal);
-            t.state = 'gone';
-            done.push(t.ref);
-            emit({ type: method === 'eviction' ? 'evicted' : 'deleted', pod: t.ref, alreadyGone: false });
-            return;
-        }
-      } catch (err) {
-        if (!signal.aborted) throw err; // a bug, not an outcome
-      } finally {
-        maybeWaiting();
-      }
-    };
-    await Promise.all(tracks.map(handle));
-
-    const issueOf = (t: Track): PodIssue | undefined => {
-      switch (t.state) {
-        case 'gone':
-          return undefined;
+  /** Evicts (or deletes) one pod and waits until it is gone; its track says how far it got. */
+  private async removePod(t: Track, tracks: readonly Track[], slots: Semaphore, waiting: { sent: boolean }): Promise<void> {
+    const { conn, dryRun, signal, clock, options, method, gate, presence } = this;
+    const done = method === 'eviction' ? this.evicted : this.deleted;
+    try {
+      t.state = 'requesting';
+      this.emit({ type: 'evicting', pod: t.ref, method, dryRun });
+      const outcome = await removePod(conn, t.pod, {
+        method,
+        gracePeriodSeconds: options.gracePeriodSeconds ?? -1,
+        dryRun,
+        signal,
+        clock,
+        slots,
+        ...(gate ? { gate, waitForBudgetFirst: dryRun === 'none' } : {}),
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+        ...(options.random ? { random: options.random } : {}),
+        onBlocked: (b) => {
+          const changed = t.blocked?.message !== b.message;
+          t.state = 'blocked';
+          t.blocked = b;
+          if (changed)
+            this.emit({
+              type: 'blocked',
+              pod: t.ref,
+              holds: b.holds,
+              message: b.message,
+              status: b.status,
+              retryInMs: b.retryInMs,
+            });
+        },
+      });
+      switch (outcome.kind) {
         case 'failed':
-          return { pod: t.ref, state: 'failed', reason: t.failure?.reason ?? 'failed', holds: t.failure?.holds ?? [] };
-        case 'blocked':
-          return {
-            pod: t.ref,
-            state: 'blocked',
-            reason: t.blocked?.message ?? 'eviction refused',
-            holds: t.blocked?.holds ?? [],
-          };
-        case 'terminating':
-          return { pod: t.ref, state: 'terminating', reason: 'evicted, not gone yet' };
-        case 'pending':
-        case 'requesting':
-          return { pod: t.ref, state: 'pending', reason: 'not evicted yet' };
+          t.state = 'failed';
+          t.failure = { reason: outcome.reason, holds: outcome.holds };
+          return;
+        case 'gone':
+          t.state = 'gone';
+          done.push(t.ref);
+          this.emit({ type: method === 'eviction' ? 'evicted' : 'deleted', pod: t.ref, alreadyGone: true });
+          return;
+        case 'accepted':
+          if (!presence) {
+            // Server dry-run: the API server checked the request and persisted nothing; there is nothing to wait for.
+            t.state = 'gone';
+            done.push(t.ref);
+            return;
+          }
+          t.state = 'terminating';
+          this.announceWaiting(tracks, waiting);
+          await presence.whenGone(t.ref.uid, signal);
+          t.state = 'gone';
+          done.push(t.ref);
+          this.emit({ type: method === 'eviction' ? 'evicted' : 'deleted', pod: t.ref, alreadyGone: false });
+          return;
       }
-    };
+    } catch (err) {
+      if (!signal.aborted) throw err; // a bug, not an outcome
+    } finally {
+      this.announceWaiting(tracks, waiting);
+    }
+  }
+
+  /** Once every request is accepted and some pods are still terminating, says so once (`waiting`). */
+  private announceWaiting(tracks: readonly Track[], waiting: { sent: boolean }): void {
+    if (waiting.sent) return;
+    if (tracks.some((t) => t.state === 'pending' || t.state === 'requesting' || t.state === 'blocked')) return;
+    const left = tracks.filter((t) => t.state === 'terminating');
+    if (left.length === 0) return;
+    waiting.sent = true;
+    this.emit({ type: 'waiting', pods: left.map((t) => t.ref) });
+  }
+
+  /** The drain's result from where each pod got: drained, or failed with every pod left and why. */
+  private outcome(tracks: readonly Track[]): DrainResult {
+    const { nodeName, method, signal } = this;
     const issues = tracks.map(issueOf).filter((i): i is PodIssue => i !== undefined);
-    if (signal.aborted) return fail(abortError(issues, signal.reason));
+    if (signal.aborted) return this.fail(this.abortError(issues, signal.reason));
     if (issues.length > 0) {
       const failed = issues.filter((i) => i.state === 'failed');
       const what = method === 'eviction' ? 'eviction' : 'deletion';
-      return fail(
+      return this.fail(
         new DrainError(
           DrainErrorCode.evictionFailed,
           `drain of node ${nodeName} failed: ${what} of ${failed.map((i) => `${formatPod(i.pod)} failed: ${i.reason}${i.holds?.length ? ` (PDBs ${i.holds.map((h) => `${h.pdb.namespace}/${h.pdb.name}`).join(', ')})` : ''}`).join('; ')}`,
           nodeName,
-          nodeCordoned,
+          this.nodeCordoned,
           issues,
         ),
       );
     }
-    emit({ type: 'drained', node: nodeName, dryRun });
-    return { ...common(), status: 'drained' };
-  } finally {
-    timer.abort();
-    options.signal?.removeEventListener('abort', onCallerAbort);
-    ctl.abort(new Error('drain finished')); // ends any request or wait still running
-    await presence?.close();
-    if (gate !== options.pdbGate) await gate?.close();
+    this.emit({ type: 'drained', node: nodeName, dryRun: this.dryRun });
+    return { ...this.common(), status: 'drained' };
+  }
+
+  private emit(event: DrainEvent): void {
+    this.options.onProgress?.(event);
+  }
+
+  private common(): DrainResultCommon {
+    return {
+      node: this.nodeName,
+      nodeCordoned: this.nodeCordoned,
+      cordonedByDrain: this.cordonedByDrain,
+      dryRun: this.dryRun,
+      evicted: this.evicted,
+      deleted: this.deleted,
+      skipped: this.skipped,
+      warnings: this.warnings,
+      durationMs: this.clock.now() - this.started,
+    };
+  }
+
+  private fail(error: DrainError): DrainFailed {
+    return { ...this.common(), status: 'failed', error, remaining: [...error.pods] };
+  }
+
+  /** The error for an abort: the caller's cancellation, or the deadline. */
+  private abortError(issues: PodIssue[], cause: unknown): DrainError {
+    const { nodeName, nodeCordoned } = this;
+    if (this.options.signal?.aborted) {
+      return new DrainError(
+        DrainErrorCode.cancelled,
+        `drain of node ${nodeName} cancelled${issues.length ? `: ${describeIssues(issues)}` : ''}`,
+        nodeName,
+        nodeCordoned,
+        issues,
+        { cause },
+      );
+    }
+    return new DrainError(
+      DrainErrorCode.timedOut,
+      `drain of node ${nodeName} timed out after ${secondsText(this.timeoutMs)}${issues.length ? `: ${describeIssues(issues)}` : ''}`,
+      nodeName,
+      nodeCordoned,
+      issues,
+      { cause },
+    );
+  }
+
+  private apiError(what: string, err: unknown): DrainError {
+    return new DrainError(
+      DrainErrorCode.apiFailure,
+      `drain of node ${this.nodeName}: ${what}: ${messageOf(err)}`,
+      this.nodeName,
+      this.nodeCordoned,
+      [],
+      { cause: err },
+    );
+  }
+}
+
+/** What keeps a pod's track from being done, for the result; nothing once the pod is gone. */
+function issueOf(t: Track): PodIssue | undefined {
+  switch (t.state) {
+    case 'gone':
+      return undefined;
+    case 'failed':
+      return { pod: t.ref, state: 'failed', reason: t.failure?.reason ?? 'failed', holds: t.failure?.holds ?? [] };
+    case 'blocked':
+      return {
+        pod: t.ref,
+        state: 'blocked',
+        reason: t.blocked?.message ?? 'eviction refused',
+        holds: t.blocked?.holds ?? [],
+      };
+    case 'terminating':
+      return { pod: t.ref, state: 'terminating', reason: 'evicted, not gone yet' };
+    case 'pending':
+    case 'requesting':
+      return { pod: t.ref, state: 'pending', reason: 'not evicted yet' };
   }
 }

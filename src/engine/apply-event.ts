@@ -11,7 +11,7 @@ import type { NewRunEvent } from '../persistence/events-repo.ts';
 import { isTerminal, reviveRunState, storedEntries, storedPlanRevision, storedRunState } from '../rollout/machine/state.ts';
 import type { BatchResult } from '../rollout/machine/transition.ts';
 import { transitionAll } from '../rollout/machine/transition.ts';
-import type { RolloutPlan } from '../rollout/plan.ts';
+import type { RolloutPlan } from '../rollout/plan-types.ts';
 import type { StoredEntry } from '../rollout/machine/state.ts';
 import type { Effect, RunEvent, RunState } from '../rollout/machine/types.ts';
 

@@ -5,8 +5,8 @@
  */
 import type { RunEvent } from '../persistence/events-repo.ts';
 import type { KupStore } from '../persistence/store.ts';
-import type { ActionType } from '../rollout/plan.ts';
-import { ACTION_TYPES } from '../rollout/plan.ts';
+import type { ActionType } from '../rollout/plan-types.ts';
+import { ACTION_TYPES } from '../rollout/plan-types.ts';
 
 /** Mean duration per action (ms) over the cluster's last finished runs; actions never seen are left out. */
 export async function measuredEstimates(store: KupStore, cluster: string, lastRuns = 5): Promise<Partial<Record<ActionType, number>>> {

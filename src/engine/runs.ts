@@ -14,7 +14,7 @@ import { newRunId } from '../persistence/runs-repo.ts';
 import type { KupStore } from '../persistence/store.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
-import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan.ts';
+import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan-types.ts';
 import { buildPlan } from '../rollout/plan.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';

@@ -20,7 +20,7 @@ import { ClusterError, ClusterErrorCode } from '../kube-api/errors.ts';
 import { ClusterBusyError, LeaseLostError, RunConflictError, StoreError, StoreErrorCode } from '../persistence/errors.ts';
 import { BatchPolicyError } from '../rollout/batches.ts';
 import { RunErrorCode, RunTransitionError } from '../rollout/machine/errors.ts';
-import { PlanError, PlanErrorCode } from '../rollout/plan.ts';
+import { PlanError, PlanErrorCode } from '../rollout/plan-errors.ts';
 import { CatalogError, UpgradePathError, VersionParseError } from '../versions/errors.ts';
 import type { CatalogErrorCode, UpgradePathErrorCode } from '../versions/errors.ts';
 import { KUP_ERROR_KINDS, KupError } from './kup-error.ts';

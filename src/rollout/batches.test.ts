@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatchPolicyError, batchSizes, formatBatchPolicy, parseBatchPolicy, planBatches } from './batches.ts';
+import {
+  BatchPolicyError,
+  batchSizes,
+  formatBatchPolicy,
+  parseBatchPolicy,
+  planBatches,
+  poolBatchSizes,
+} from './batches.ts';
 
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `node-${i}`);
 
@@ -35,6 +42,44 @@ describe('planBatches', () => {
     }
     assert.deepEqual(planBatches([], { kind: 'exponential' }), []);
     assert.deepEqual(planBatches(['a', 'b', 'c']), [['a'], ['b'], ['c']]);
+  });
+});
+
+describe('batch sizes of the nodes left in a pool', () => {
+  it('exponential: the 10 % cap is taken of the whole pool, so the rest of a pool starts at one node again', () => {
+    assert.deepEqual(batchSizes(30, { kind: 'exponential' }, 100), [1, 2, 4, 8, 10, 5]);
+    assert.deepEqual(batchSizes(30, { kind: 'exponential' }), [1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
+    // A pool size below the count (nodes added since the plan) never lowers the cap.
+    assert.deepEqual(batchSizes(30, { kind: 'exponential' }, 10), batchSizes(30, { kind: 'exponential' }));
+  });
+
+  it('fixed and percent take their size of the nodes left, whatever the pool size', () => {
+    assert.deepEqual(batchSizes(7, { kind: 'fixed', size: 3 }, 100), [3, 3, 1]);
+    assert.deepEqual(batchSizes(10, { kind: 'percent', percent: 25 }, 100), [3, 3, 3, 1]);
+  });
+
+  it('cuts each batch to maxSurge + maxUnavailable (replace) or maxUnavailable (in place)', () => {
+    const fixed = { kind: 'fixed', size: 5 } as const;
+    assert.deepEqual(
+      poolBatchSizes(7, 7, fixed, { strategy: 'replace', maxSurge: null, maxUnavailable: null }),
+      [5, 2],
+    );
+    assert.deepEqual(
+      poolBatchSizes(7, 7, fixed, { strategy: 'replace', maxSurge: 1, maxUnavailable: 1 }),
+      [2, 2, 1, 2],
+    );
+    assert.deepEqual(
+      poolBatchSizes(7, 7, fixed, { strategy: 'in-place', maxSurge: null, maxUnavailable: 3 }),
+      [3, 2, 2],
+    );
+    assert.deepEqual(
+      poolBatchSizes(7, 7, fixed, { strategy: 'in-place', maxSurge: null, maxUnavailable: null }),
+      [5, 2],
+    );
+    assert.deepEqual(
+      poolBatchSizes(30, 100, { kind: 'exponential' }, { strategy: 'replace', maxSurge: 3, maxUnavailable: 0 }),
+      [1, 2, 3, 1, 3, 3, 2, 3, 3, 3, 1, 3, 2],
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * Batches of a worker pool's nodes: which nodes are cordoned, drained and upgraded together. Pure: the drain
- * simulation of the prechecks uses it now, the rollout engine will use it to step a pool.
+ * Batches of a worker pool's nodes: which nodes are cordoned, drained and upgraded together. Pure: the one place
+ * batch sizes are computed, for the drain simulation of the prechecks, the plan and the run's re-plan after a pause.
  *
  * Policies:
  * - `exponential` (Alibaba ACK's default): the first batch is one node, then each batch doubles, never more than
@@ -12,6 +12,7 @@
  * @module
  */
 import { KupError } from '../errors/kup-error.ts';
+import type { UpgradeStrategy } from './plan-types.ts';
 
 /** How a pool's nodes are grouped into batches. */
 export type BatchPolicy =
@@ -76,14 +77,18 @@ export function formatBatchPolicy(policy: BatchPolicy): string {
   }
 }
 
-/** The size of each batch for a pool of `count` nodes, first to last; they add up to `count`. */
-export function batchSizes(count: number, policy: BatchPolicy): number[] {
+/**
+ * The size of each batch for `count` nodes, first to last; they add up to `count`. The exponential 10 % cap is taken
+ * of `poolSize` (never fewer than `count`): the remaining nodes of a pool move re-planned after a pause keep the
+ * whole pool's cap, and the first batch after the pause is one node again, as ACK does.
+ */
+export function batchSizes(count: number, policy: BatchPolicy, poolSize = count): number[] {
   const sizes: number[] = [];
   if (count <= 0) return sizes;
   let left = count;
   switch (policy.kind) {
     case 'exponential': {
-      const cap = Math.max(1, Math.floor(count * EXPONENTIAL_MAX_SHARE));
+      const cap = Math.max(1, Math.floor(Math.max(poolSize, count) * EXPONENTIAL_MAX_SHARE));
       for (let next = 1; left > 0; next *= 2) {
         const size = Math.min(next, cap, left);
         sizes.push(size);
@@ -108,6 +113,37 @@ export function batchSizes(count: number, policy: BatchPolicy): number[] {
       return sizes;
     }
   }
+}
+
+/** What limits how many of a pool's nodes move at once, besides its batch policy. */
+export interface BatchLimits {
+  /** Replacement: new nodes above the pool's size at once (`null`: every node of the batch). */
+  readonly maxSurge: number | null;
+  /** Nodes that may be unavailable at once (`null`: the batch size). */
+  readonly maxUnavailable: number | null;
+  readonly strategy: UpgradeStrategy;
+}
+
+/**
+ * The batches of a pool move's node steps, for `count` of them out of a pool of `poolSize`: the policy's sizes
+ * ({@link batchSizes}), each cut to at most `maxSurge + maxUnavailable` nodes when those are set (in place: to
+ * `maxUnavailable`). The plan uses it, and the run state machine's re-plan on resume.
+ */
+export function poolBatchSizes(count: number, poolSize: number, policy: BatchPolicy, limits: BatchLimits): number[] {
+  const sizes = batchSizes(count, policy, poolSize);
+  const cap = batchCap(limits);
+  if (cap === null) return sizes;
+  return sizes.flatMap((size) => {
+    const parts: number[] = [];
+    for (let left = size; left > 0; left -= cap) parts.push(Math.min(cap, left));
+    return parts;
+  });
+}
+
+function batchCap(limits: BatchLimits): number | null {
+  if (limits.strategy === 'in-place') return limits.maxUnavailable;
+  if (limits.maxSurge === null) return null;
+  return limits.maxSurge + (limits.maxUnavailable ?? 0);
 }
 
 /**

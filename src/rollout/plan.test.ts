@@ -3,8 +3,11 @@ import { describe, it } from 'node:test';
 import type { Topology } from '../engine/provider.ts';
 import type { UpgradePath } from '../versions/index.ts';
 import { defaultCatalog, planUpgradePath } from '../versions/index.ts';
-import type { ControlPlanePhase, PlanTopology, PoolPhase, RolloutPlan, WorkerNodeStep } from './plan.ts';
-import { DEFAULT_STEP_ESTIMATES, PlanError, buildPlan, compareNodeNames, planSteps, stepActions } from './plan.ts';
+import type { ControlPlanePhase, PlanTopology, PoolPhase, RolloutPlan, WorkerNodeStep } from './plan-types.ts';
+import { buildPlan } from './plan.ts';
+import { compareNodeNames } from './node-names.ts';
+import { PlanError } from './plan-errors.ts';
+import { DEFAULT_STEP_ESTIMATES, planSteps, stepActions } from './plan-steps.ts';
 import { fakeTopology } from './machine/test-driver.ts';
 
 // The engine's provider topology is accepted as is (structural compatibility, checked by the type checker).

@@ -17,7 +17,7 @@ import { describe, it } from 'node:test';
 import { loadRun } from '../../src/engine/apply-event.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
-import type { PlanPhase } from '../../src/rollout/plan.ts';
+import type { PlanPhase } from '../../src/rollout/plan-types.ts';
 import type { LoggedBatch } from '../helpers/rollout.ts';
 import {
   assertClusterAt,

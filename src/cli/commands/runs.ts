@@ -21,7 +21,7 @@ import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import type { RolloutPlan } from '../../rollout/plan.ts';
+import type { RolloutPlan } from '../../rollout/plan-types.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';

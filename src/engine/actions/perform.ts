@@ -7,7 +7,7 @@ import { runChecks } from '../../checks/runner.ts';
 import { ClusterErrorCode, statusOf } from '../../kube-api/errors.ts';
 import { send } from '../../kube-api/requests.ts';
 import { markUnschedulable, uncordonNode } from '../../drain/cordon.ts';
-import type { NodeTarget } from '../../rollout/plan.ts';
+import type { NodeTarget } from '../../rollout/plan-types.ts';
 import type { ActionEffect, RunEvent } from '../../rollout/machine/types.ts';
 import type { EngineContext } from '../context.ts';
 import { ProviderError } from '../provider.ts';

@@ -18,7 +18,7 @@ import { matchesLabels } from '../../k8s/label-selector.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { controllerOf, isRecord, objectKey } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
-import type { StoreEvent } from '../store/object-store.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 import { isPodReady, pdbSelector, scaledValue } from './disruption.ts';
 
 /** The kinds the monitor tracks (ReplicaSets only when no Deployment owns them). */
@@ -175,36 +175,106 @@ function templateLabelsOf(obj: KubeObject): Record<string, string> {
  * exact), so it can run beside any set of controllers.
  */
 export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonitor {
-  const { store } = runtime;
-  const workloads = new Map<string, TrackedWorkload>();
-  const byNamespace = new Map<string, Set<string>>();
-  /** Ready, non-terminating pods per workload key (kept for workloads not seen yet, too). */
-  const readyCount = new Map<string, number>();
-  /** Per pod (store key): the workload it counts for, and whether it counts now. */
-  const pods = new Map<string, { uid: string; workload: string | undefined; counted: boolean }>();
-  /** PDBs per namespace. */
-  const pdbs = new Map<string, Map<string, KubeObject>>();
-  const intervals: OutageInterval[] = [];
-  let stopped = false;
+  const monitor = new StoreAvailabilityMonitor(runtime);
+  monitor.start();
+  return monitor;
+}
 
-  function ready(key: string): number {
-    return readyCount.get(key) ?? 0;
+/**
+ * The monitor's state (the workloads it tracks, ready pods per workload, PDBs per namespace, the outage intervals
+ * recorded) and its parts: a workload's PDB and threshold, evaluating a workload (outages open and close), the
+ * store's events, and the report.
+ */
+class StoreAvailabilityMonitor implements AvailabilityMonitor {
+  private readonly store: ObjectStore;
+  private readonly workloads = new Map<string, TrackedWorkload>();
+  private readonly byNamespace = new Map<string, Set<string>>();
+  /** Ready, non-terminating pods per workload key (kept for workloads not seen yet, too). */
+  private readonly readyCount = new Map<string, number>();
+  /** Per pod (store key): the workload it counts for, and whether it counts now. */
+  private readonly pods = new Map<string, { uid: string; workload: string | undefined; counted: boolean }>();
+  /** PDBs per namespace. */
+  private readonly pdbs = new Map<string, Map<string, KubeObject>>();
+  private readonly intervals: OutageInterval[] = [];
+  private stopped = false;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly runtime: SimRuntime) {
+    this.store = runtime.store;
   }
 
-  function monitoredKeyOfPod(pod: KubeObject): string | undefined {
-    const w = podWorkload(runtime, pod);
+  /** Follows the store's events, then counts what exists already. */
+  start(): void {
+    const { store } = this;
+    this.unsubscribe = store.subscribe((event) => this.onStoreEvent(event));
+
+    // What exists already: PDBs, then workloads, then pods (each pod's count re-evaluates its workload).
+    for (const pdb of this.store.all(PDB_STORAGE)) {
+      let set = this.pdbs.get(pdb.metadata.namespace ?? '');
+      if (!set) this.pdbs.set(pdb.metadata.namespace ?? '', (set = new Map<string, KubeObject>()));
+      set.set(pdb.metadata.name, pdb);
+    }
+    for (const [storage, kind] of Object.entries(WORKLOAD_STORAGES)) {
+      for (const obj of this.store.all(storage))
+        this.onWorkload({ type: 'ADDED', object: obj, revision: 0, storage }, kind);
+    }
+    for (const pod of this.store.all(POD_STORAGE))
+      this.onPod({ type: 'ADDED', object: pod, revision: 0, storage: POD_STORAGE });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+  }
+
+  report(): AvailabilityReport {
+    const at = this.runtime.now();
+    const list: WorkloadAvailability[] = [];
+    for (const w of this.workloads.values()) {
+      const openMs = (type: OutageType) => {
+        const open = w.open[type];
+        return open ? at - open.record.from : 0;
+      };
+      const threshold = this.thresholdOf(w);
+      list.push({
+        namespace: w.namespace,
+        kind: w.kind,
+        name: w.name,
+        replicas: w.replicas,
+        readyReplicas: this.ready(w.key),
+        tracking: w.armed && !w.deleted,
+        ...(w.minReady !== undefined ? { minReady: w.minReady } : {}),
+        ...(w.pdb ? { pdb: w.pdb.name, ...(threshold !== undefined ? { desiredHealthy: threshold } : {}) } : {}),
+        belowPdbMs: w.belowPdbMs + openMs('below-pdb'),
+        zeroMs: w.zeroMs + openMs('zero'),
+        timeBelowMs: w.timeBelowMs + (w.outageSince !== undefined ? at - w.outageSince : 0),
+        deleted: w.deleted,
+      });
+    }
+    list.sort(
+      (a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+    );
+    return { at, workloads: list, intervals: this.intervals.map((i) => ({ ...i })) };
+  }
+
+  private ready(key: string): number {
+    return this.readyCount.get(key) ?? 0;
+  }
+
+  private monitoredKeyOfPod(pod: KubeObject): string | undefined {
+    const w = podWorkload(this.runtime, pod);
     if (w.kind !== 'Deployment' && w.kind !== 'StatefulSet' && w.kind !== 'ReplicaSet') return undefined;
     return workloadKey(w.kind, w.namespace, w.name);
   }
 
-  function counts(pod: KubeObject): boolean {
+  private counts(pod: KubeObject): boolean {
     return !pod.metadata.deletionTimestamp && isPodReady(pod);
   }
 
-  function choosePdb(w: TrackedWorkload): void {
+  private choosePdb(w: TrackedWorkload): void {
     let best: { name: string; spec: Record<string, unknown>; threshold: number } | undefined;
     const size = Math.max(w.replicas, 1);
-    for (const pdb of pdbs.get(w.namespace)?.values() ?? []) {
+    for (const pdb of this.pdbs.get(w.namespace)?.values() ?? []) {
       const selector = pdbSelector(pdb);
       if (selector instanceof Error || !matchesLabels(selector, w.templateLabels)) continue;
       const spec = pdb.spec ?? {};
@@ -218,18 +288,18 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
     w.pdb = best ? { name: best.name, spec: best.spec } : undefined;
   }
 
-  function baselineOf(w: TrackedWorkload): number {
+  private baselineOf(w: TrackedWorkload): number {
     return Math.min(w.replicas, w.reached);
   }
 
-  function thresholdOf(w: TrackedWorkload): number | undefined {
+  private thresholdOf(w: TrackedWorkload): number | undefined {
     if (!w.pdb) return undefined;
-    const baseline = baselineOf(w);
+    const baseline = this.baselineOf(w);
     const t = pdbThreshold(w.pdb.spec, baseline);
     return t === undefined ? undefined : Math.min(t, baseline);
   }
 
-  function close(w: TrackedWorkload, type: OutageType, now: number): void {
+  private close(w: TrackedWorkload, type: OutageType, now: number): void {
     const open = w.open[type];
     if (!open) return;
     open.record.to = now;
@@ -239,18 +309,18 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
     delete w.open[type];
   }
 
-  function evaluate(w: TrackedWorkload): void {
+  private evaluate(w: TrackedWorkload): void {
     if (w.deleted) return;
-    const now = runtime.now();
-    const n = ready(w.key);
+    const now = this.runtime.now();
+    const n = this.ready(w.key);
     if (n >= w.replicas) {
       w.armed = true;
       w.reached = w.replicas;
     }
     if (!w.armed) return;
     w.minReady = w.minReady === undefined ? n : Math.min(w.minReady, n);
-    const baseline = baselineOf(w);
-    const threshold = thresholdOf(w);
+    const baseline = this.baselineOf(w);
+    const threshold = this.thresholdOf(w);
     const below = threshold !== undefined && threshold > 0 && n < threshold;
     const zero = baseline > 0 && n === 0;
     const want: Record<OutageType, boolean> = { 'below-pdb': below, zero };
@@ -266,10 +336,10 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
           minReady: n,
           ...(type === 'below-pdb' ? { desiredHealthy: threshold, pdb: w.pdb?.name } : {}),
         };
-        intervals.push(record);
+        this.intervals.push(record);
         w.open[type] = { record };
       } else if (!want[type] && open) {
-        close(w, type, now);
+        this.close(w, type, now);
       } else if (open) {
         open.record.minReady = Math.min(open.record.minReady, n);
       }
@@ -282,11 +352,11 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
     }
   }
 
-  function end(w: TrackedWorkload): void {
+  private end(w: TrackedWorkload): void {
     if (w.deleted) return;
-    const now = runtime.now();
-    close(w, 'below-pdb', now);
-    close(w, 'zero', now);
+    const now = this.runtime.now();
+    this.close(w, 'below-pdb', now);
+    this.close(w, 'zero', now);
     if (w.outageSince !== undefined) {
       w.timeBelowMs += now - w.outageSince;
       w.outageSince = undefined;
@@ -294,25 +364,25 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
     w.deleted = true;
   }
 
-  function onWorkload(event: StoreEvent, kind: MonitoredKind): void {
+  private onWorkload(event: StoreEvent, kind: MonitoredKind): void {
     const obj = event.object;
     const namespace = obj.metadata.namespace ?? '';
     const key = workloadKey(kind, namespace, obj.metadata.name);
-    const existing = workloads.get(key);
+    const existing = this.workloads.get(key);
     if (kind === 'ReplicaSet' && controllerOf(obj)?.kind === 'Deployment') {
       // Part of a Deployment: measured there. (A ReplicaSet adopted by a Deployment stops being its own workload.)
-      if (existing) end(existing);
+      if (existing) this.end(existing);
       return;
     }
     if (event.type === 'DELETED' || obj.metadata.deletionTimestamp) {
-      if (existing) end(existing);
+      if (existing) this.end(existing);
       return;
     }
     let w = existing;
     let created = false;
     if (!w || w.uid !== obj.metadata.uid) {
       created = true;
-      if (w) end(w);
+      if (w) this.end(w);
       w = {
         key,
         kind,
@@ -329,9 +399,9 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
         timeBelowMs: 0,
         deleted: false,
       };
-      workloads.set(key, w);
-      let set = byNamespace.get(namespace);
-      if (!set) byNamespace.set(namespace, (set = new Set()));
+      this.workloads.set(key, w);
+      let set = this.byNamespace.get(namespace);
+      if (!set) this.byNamespace.set(namespace, (set = new Set()));
       set.add(key);
     }
     const replicas = typeof obj.spec?.['replicas'] === 'number' ? obj.spec['replicas'] : 1;
@@ -340,45 +410,45 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
     const labelsChanged = created || JSON.stringify(labels) !== JSON.stringify(w.templateLabels);
     w.replicas = replicas;
     w.templateLabels = labels;
-    if (labelsChanged) choosePdb(w);
-    evaluate(w);
+    if (labelsChanged) this.choosePdb(w);
+    this.evaluate(w);
   }
 
-  function onPod(event: StoreEvent): void {
+  private onPod(event: StoreEvent): void {
     const pod = event.object;
     const podKey = objectKey(pod.metadata.namespace, pod.metadata.name);
-    let state = pods.get(podKey);
+    let state = this.pods.get(podKey);
     if (event.type === 'DELETED') {
-      if (state?.counted && state.workload) adjust(state.workload, -1);
-      pods.delete(podKey);
+      if (state?.counted && state.workload) this.adjust(state.workload, -1);
+      this.pods.delete(podKey);
       return;
     }
     const ownersChanged =
       !state || state.uid !== pod.metadata.uid || controllerOf(event.previous ?? pod)?.uid !== controllerOf(pod)?.uid;
     if (ownersChanged) {
-      if (state?.counted && state.workload) adjust(state.workload, -1);
-      state = { uid: pod.metadata.uid, workload: monitoredKeyOfPod(pod), counted: false };
-      pods.set(podKey, state);
+      if (state?.counted && state.workload) this.adjust(state.workload, -1);
+      state = { uid: pod.metadata.uid, workload: this.monitoredKeyOfPod(pod), counted: false };
+      this.pods.set(podKey, state);
     }
     if (!state) return;
-    const now = counts(pod);
+    const now = this.counts(pod);
     if (now !== state.counted) {
       state.counted = now;
-      if (state.workload) adjust(state.workload, now ? 1 : -1);
+      if (state.workload) this.adjust(state.workload, now ? 1 : -1);
     }
   }
 
-  function adjust(key: string, delta: number): void {
-    readyCount.set(key, ready(key) + delta);
-    const w = workloads.get(key);
-    if (w) evaluate(w);
+  private adjust(key: string, delta: number): void {
+    this.readyCount.set(key, this.ready(key) + delta);
+    const w = this.workloads.get(key);
+    if (w) this.evaluate(w);
   }
 
-  function onPdb(event: StoreEvent): void {
+  private onPdb(event: StoreEvent): void {
     const pdb = event.object;
     const namespace = pdb.metadata.namespace ?? '';
-    let set = pdbs.get(namespace);
-    if (!set) pdbs.set(namespace, (set = new Map<string, KubeObject>()));
+    let set = this.pdbs.get(namespace);
+    if (!set) this.pdbs.set(namespace, (set = new Map<string, KubeObject>()));
     const before = set.get(pdb.metadata.name);
     if (event.type === 'DELETED') set.delete(pdb.metadata.name);
     else {
@@ -388,73 +458,25 @@ export function startAvailabilityMonitor(runtime: SimRuntime): AvailabilityMonit
     }
     // Only the workloads this PDB selects (now or before) can change their choice.
     const selectors = [pdbSelector(pdb), ...(before ? [pdbSelector(before)] : [])];
-    for (const key of byNamespace.get(namespace) ?? []) {
-      const w = workloads.get(key);
+    for (const key of this.byNamespace.get(namespace) ?? []) {
+      const w = this.workloads.get(key);
       if (!w || w.deleted) continue;
       const affected =
         w.pdb?.name === pdb.metadata.name ||
         selectors.some((s) => !(s instanceof Error) && matchesLabels(s, w.templateLabels));
       if (!affected) continue;
-      choosePdb(w);
-      evaluate(w);
+      this.choosePdb(w);
+      this.evaluate(w);
     }
   }
 
-  const unsubscribe = store.subscribe((event) => {
-    if (stopped) return;
-    if (event.storage === POD_STORAGE) onPod(event);
-    else if (event.storage === PDB_STORAGE) onPdb(event);
+  private onStoreEvent(event: StoreEvent): void {
+    if (this.stopped) return;
+    if (event.storage === POD_STORAGE) this.onPod(event);
+    else if (event.storage === PDB_STORAGE) this.onPdb(event);
     else {
       const kind = WORKLOAD_STORAGES[event.storage];
-      if (kind) onWorkload(event, kind);
+      if (kind) this.onWorkload(event, kind);
     }
-  });
-
-  // What exists already: PDBs, then workloads, then pods (each pod's count re-evaluates its workload).
-  for (const pdb of store.all(PDB_STORAGE)) {
-    let set = pdbs.get(pdb.metadata.namespace ?? '');
-    if (!set) pdbs.set(pdb.metadata.namespace ?? '', (set = new Map<string, KubeObject>()));
-    set.set(pdb.metadata.name, pdb);
   }
-  for (const [storage, kind] of Object.entries(WORKLOAD_STORAGES)) {
-    for (const obj of store.all(storage)) onWorkload({ type: 'ADDED', object: obj, revision: 0, storage }, kind);
-  }
-  for (const pod of store.all(POD_STORAGE)) onPod({ type: 'ADDED', object: pod, revision: 0, storage: POD_STORAGE });
-
-  return {
-    stop() {
-      stopped = true;
-      unsubscribe();
-    },
-    report(): AvailabilityReport {
-      const at = runtime.now();
-      const list: WorkloadAvailability[] = [];
-      for (const w of workloads.values()) {
-        const openMs = (type: OutageType) => {
-          const open = w.open[type];
-          return open ? at - open.record.from : 0;
-        };
-        const threshold = thresholdOf(w);
-        list.push({
-          namespace: w.namespace,
-          kind: w.kind,
-          name: w.name,
-          replicas: w.replicas,
-          readyReplicas: ready(w.key),
-          tracking: w.armed && !w.deleted,
-          ...(w.minReady !== undefined ? { minReady: w.minReady } : {}),
-          ...(w.pdb ? { pdb: w.pdb.name, ...(threshold !== undefined ? { desiredHealthy: threshold } : {}) } : {}),
-          belowPdbMs: w.belowPdbMs + openMs('below-pdb'),
-          zeroMs: w.zeroMs + openMs('zero'),
-          timeBelowMs: w.timeBelowMs + (w.outageSince !== undefined ? at - w.outageSince : 0),
-          deleted: w.deleted,
-        });
-      }
-      list.sort(
-        (a, b) =>
-          a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
-      );
-      return { at, workloads: list, intervals: intervals.map((i) => ({ ...i })) };
-    },
-  };
 }

@@ -315,30 +315,100 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
     nodes.set(node.metadata.name, node);
     fit.set(node.metadata.name, cachedFit(node, placementKey, placement));
   }
-  const shouldRunOn = (nodeName: string): boolean => fit.get(nodeName)?.shouldRun === true;
-  const now = runtime.now();
-  const minReadySeconds = int(spec['minReadySeconds'], 0);
-  let recheckInMs: number | undefined;
-
-  // Pod lists are read again only after this sync wrote something.
-  let writes = 0;
-  let owned = ownedPods(store, ds);
-  const refresh = () => {
-    if (writes > 0) owned = ownedPods(store, ds);
-    writes = 0;
-    return owned;
+  const owned = ownedPods(store, ds);
+  const sync: DaemonSync = {
+    runtime,
+    requeue,
+    key,
+    ds,
+    namespace,
+    spec,
+    template,
+    hash,
+    placement,
+    nodes,
+    fit,
+    shouldRunOn: (nodeName: string): boolean => fit.get(nodeName)?.shouldRun === true,
+    now: runtime.now(),
+    minReadySeconds: int(spec['minReadySeconds'], 0),
+    surge: surgeAllowed(spec),
+    terminating: namespaceTerminating(store, namespace),
+    recheckInMs: undefined,
+    writes: 0,
+    owned,
   };
 
   // Manage: a pod where one should run, none where none may, failed ones replaced after a back-off.
-  const firstOwned = owned;
   const byNode = podsByNode(owned);
+  const { toCreate, toDelete } = podsToCreateAndDelete(sync, byNode, backoff);
+  createPodsOn(sync, toCreate);
+  deletePods(sync, toDelete);
+  rollOutdatedPods(sync);
+
+  // History: keep revisionHistoryLimit old revisions besides those live pods still run.
+  const live = refresh(sync);
+  const inUse = new Set<string>([revisions.update.metadata.name]);
+  for (const pod of live) {
+    const h = pod.metadata.labels?.[HASH_LABEL];
+    if (h) inUse.add(`${name}-${h}`);
+  }
+  truncateRevisionHistory(runtime, revisions.revisions, inUse, int(spec['revisionHistoryLimit'], 10));
+
+  writeDaemonSetStatus(sync, live === owned ? byNode : podsByNode(live));
+  const recheckInMs = sync.recheckInMs;
+  if (recheckInMs !== undefined && Number.isFinite(recheckInMs)) requeue(key, recheckInMs);
+}
+
+/** One sync of a DaemonSet: the set and its template, the nodes and where its pods fit, and what the sync wrote. */
+interface DaemonSync {
+  readonly runtime: SimRuntime;
+  readonly requeue: Requeue;
+  readonly key: string;
+  readonly ds: KubeObject;
+  readonly namespace: string;
+  readonly spec: Record<string, unknown>;
+  readonly template: Record<string, unknown>;
+  readonly hash: string;
+  readonly placement: Placement;
+  readonly nodes: ReadonlyMap<string, KubeObject>;
+  readonly fit: ReadonlyMap<string, Fit>;
+  readonly shouldRunOn: (nodeName: string) => boolean;
+  readonly now: number;
+  readonly minReadySeconds: number;
+  /** The rolling update may surge (maxSurge set): a node runs its new pod before the old one goes. */
+  readonly surge: boolean;
+  /** The namespace is terminating: nothing new is created. */
+  readonly terminating: boolean;
+  /** The soonest something changes without an event (a back-off ends, a pod becomes available). */
+  recheckInMs: number | undefined;
+  /** Writes since `owned` was read: pod lists are read again only after this sync wrote something. */
+  writes: number;
+  owned: KubeObject[];
+}
+
+/** The DaemonSet's pods, read again if this sync wrote since. */
+function refresh(sync: DaemonSync): KubeObject[] {
+  if (sync.writes > 0) sync.owned = ownedPods(sync.runtime.store, sync.ds);
+  sync.writes = 0;
+  return sync.owned;
+}
+
+/**
+ * Nodes that should run a pod and have none; pods where none may run, failed ones (after a back-off) and the
+ * excess of a node that runs several.
+ */
+function podsToCreateAndDelete(
+  sync: DaemonSync,
+  byNode: ReadonlyMap<string, KubeObject[]>,
+  backoff: Map<string, { delayMs: number; until: number }>,
+): { toCreate: string[]; toDelete: KubeObject[] } {
+  const { runtime, ds, namespace, hash, now, minReadySeconds } = sync;
   const toCreate: string[] = [];
   const toDelete: KubeObject[] = [];
-  const surge = surgeAllowed(spec);
   // Pods bound to nodes that no longer exist are the pod garbage collector's (pod-gc.ts): it force-deletes them,
   // as no kubelet is left to finish a graceful deletion. Here, as upstream, only nodes that exist are looked at.
-  for (const node of nodes.values()) {
-    const { shouldRun, shouldContinueRunning } = fit.get(node.metadata.name) ?? NO_FIT;
+  for (const node of sync.nodes.values()) {
+    const { shouldRun, shouldContinueRunning } = sync.fit.get(node.metadata.name) ?? NO_FIT;
     const pods = byNode.get(node.metadata.name) ?? [];
     if (shouldRun && pods.length === 0) {
       toCreate.push(node.metadata.name);
@@ -352,7 +422,7 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
           const backoffKey = `${ds.metadata.uid}/${node.metadata.name}`;
           const b = backoff.get(backoffKey);
           if (b && b.until > now) {
-            recheckInMs = Math.min(recheckInMs ?? Infinity, b.until - now);
+            sync.recheckInMs = Math.min(sync.recheckInMs ?? Infinity, b.until - now);
             continue;
           }
           const delayMs = b ? Math.min(b.delayMs * 2, FAILED_BACKOFF_MS.max) : FAILED_BACKOFF_MS.initial;
@@ -365,66 +435,63 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
           running.push(pod);
         }
       }
-      if (running.length > 1) toDelete.push(...excessPods(running, hash, surge, minReadySeconds, now));
+      if (running.length > 1) toDelete.push(...excessPods(running, hash, sync.surge, minReadySeconds, now));
     } else {
       for (const pod of pods) if (!isPodTerminating(pod)) toDelete.push(pod);
     }
   }
+  return { toCreate, toDelete };
+}
 
-  const dsTerminating = namespaceTerminating(store, namespace);
-  const createOn = (nodeNames: readonly string[]) => {
-    if (dsTerminating) return;
-    for (const nodeName of nodeNames.slice(0, BURST_REPLICAS)) {
-      try {
-        createPod(runtime, daemonPod(ds, template, hash, nodeName, placement.tolerations));
-        writes++;
-      } catch (err) {
-        runtime.recordEvent(ds, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, COMPONENT);
-        break;
-      }
+/** Creates the pods of up to BURST_REPLICAS nodes (the rest on the next sync), none in a terminating namespace. */
+function createPodsOn(sync: DaemonSync, nodeNames: readonly string[]): void {
+  const { runtime, ds } = sync;
+  if (sync.terminating) return;
+  for (const nodeName of nodeNames.slice(0, BURST_REPLICAS)) {
+    try {
+      createPod(runtime, daemonPod(ds, sync.template, sync.hash, nodeName, sync.placement.tolerations));
+      sync.writes++;
+    } catch (err) {
+      runtime.recordEvent(ds, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`, COMPONENT);
+      break;
     }
-    if (nodeNames.length > BURST_REPLICAS) requeue(key, 0);
-  };
-  const remove = (pods: readonly KubeObject[]) => {
-    for (const pod of pods) deletePod(runtime, pod);
-    writes += pods.length;
-  };
-  createOn(toCreate);
-  remove(toDelete);
+  }
+  if (nodeNames.length > BURST_REPLICAS) sync.requeue(sync.key, 0);
+}
 
-  // Rolling update: replace pods of older templates within maxUnavailable / maxSurge.
+/** Deletes the pods, counting the writes. */
+function deletePods(sync: DaemonSync, pods: readonly KubeObject[]): void {
+  for (const pod of pods) deletePod(sync.runtime, pod);
+  sync.writes += pods.length;
+}
+
+/** Rolling update: replaces pods of older templates within maxUnavailable / maxSurge. */
+function rollOutdatedPods(sync: DaemonSync): void {
+  const { spec, hash, shouldRunOn, minReadySeconds, now } = sync;
   const strategy = rec(spec['updateStrategy']);
   const outdated = (pods: readonly KubeObject[]) => pods.some((p) => !isPodTerminating(p) && p.metadata.labels?.[HASH_LABEL] !== hash);
-  if (strategy['type'] !== 'OnDelete' && outdated(refresh())) {
-    const desired = [...nodes.keys()].filter(shouldRunOn).length;
-    const current = podsByNode(owned);
-    const rolling = rec(strategy['rollingUpdate']);
-    const { deletes, creates, waitMs } = surge
-      ? surgeRollingUpdate(current, shouldRunOn, hash, scaledValue(rolling['maxSurge'], desired, true), desired, minReadySeconds, now)
-      : rollingUpdate(current, hash, Math.max(1, scaledValue(rolling['maxUnavailable'] ?? 1, desired, true)), minReadySeconds, now);
-    if (waitMs !== undefined) recheckInMs = Math.min(recheckInMs ?? Infinity, waitMs);
-    createOn(creates);
-    remove(deletes);
-  }
+  if (strategy['type'] === 'OnDelete' || !outdated(refresh(sync))) return;
+  const desired = [...sync.nodes.keys()].filter(shouldRunOn).length;
+  const current = podsByNode(sync.owned);
+  const rolling = rec(strategy['rollingUpdate']);
+  const { deletes, creates, waitMs } = sync.surge
+    ? surgeRollingUpdate(current, shouldRunOn, hash, scaledValue(rolling['maxSurge'], desired, true), desired, minReadySeconds, now)
+    : rollingUpdate(current, hash, Math.max(1, scaledValue(rolling['maxUnavailable'] ?? 1, desired, true)), minReadySeconds, now);
+  if (waitMs !== undefined) sync.recheckInMs = Math.min(sync.recheckInMs ?? Infinity, waitMs);
+  createPodsOn(sync, creates);
+  deletePods(sync, deletes);
+}
 
-  // History: keep revisionHistoryLimit old revisions besides those live pods still run.
-  const live = refresh();
-  const inUse = new Set<string>([revisions.update.metadata.name]);
-  for (const pod of live) {
-    const h = pod.metadata.labels?.[HASH_LABEL];
-    if (h) inUse.add(`${name}-${h}`);
-  }
-  truncateRevisionHistory(runtime, revisions.revisions, inUse, int(spec['revisionHistoryLimit'], 10));
-
-  // Status, from the oldest live pod on each node.
-  const finalByNode = live === firstOwned ? byNode : podsByNode(live);
+/** Status, from the oldest live pod on each node. */
+function writeDaemonSetStatus(sync: DaemonSync, finalByNode: ReadonlyMap<string, KubeObject[]>): void {
+  const { runtime, ds, hash, now, minReadySeconds, shouldRunOn } = sync;
   let desiredNumberScheduled = 0;
   let currentNumberScheduled = 0;
   let numberMisscheduled = 0;
   let numberReady = 0;
   let numberAvailable = 0;
   let updatedNumberScheduled = 0;
-  for (const node of nodes.values()) {
+  for (const node of sync.nodes.values()) {
     const pods = finalByNode.get(node.metadata.name) ?? [];
     if (!shouldRunOn(node.metadata.name)) {
       if (pods.length > 0) numberMisscheduled++;
@@ -438,7 +505,7 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
       numberReady++;
       const wait = msUntilAvailable(oldest, minReadySeconds, now);
       if (wait === 0) numberAvailable++;
-      else recheckInMs = Math.min(recheckInMs ?? Infinity, wait);
+      else sync.recheckInMs = Math.min(sync.recheckInMs ?? Infinity, wait);
     }
     if (oldest.metadata.labels?.[HASH_LABEL] === hash) updatedNumberScheduled++;
   }
@@ -455,7 +522,6 @@ function syncDaemonSet(runtime: SimRuntime, requeue: Requeue, backoff: Map<strin
     ...(typeof previous['collisionCount'] === 'number' ? { collisionCount: previous['collisionCount'] } : {}),
     ...(Array.isArray(previous['conditions']) ? { conditions: previous['conditions'] } : {}),
   });
-  if (recheckInMs !== undefined && Number.isFinite(recheckInMs)) requeue(key, recheckInMs);
 }
 
 /**

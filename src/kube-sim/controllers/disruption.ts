@@ -19,7 +19,7 @@ import type { KubeObject, OwnerReference } from '../model/wire.ts';
 import { controllerOf, isRecord, objectKey } from '../model/wire.ts';
 import type { Cancel, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
-import type { StoreEvent } from '../store/object-store.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 import { WorkQueue } from './work-queue.ts';
 
 /**
@@ -445,58 +445,98 @@ function staleCandidate(pod: KubeObject): { since: number } | undefined {
  * left with DisruptionTarget=True but never deleted has the condition reset after 2 minutes. Returns a stop function.
  */
 export function startDisruptionController(runtime: SimRuntime): () => void {
-  const { store } = runtime;
-  const pdbDef = kindDef('PodDisruptionBudget');
-  const podDef = kindDef('Pod');
-  const pdbs = new Map<string, TrackedPdb>();
-  const namespaces = new Map<string, NamespaceIndex>();
+  const controller = new DisruptionController(runtime);
+  controller.start();
+  return () => controller.stop();
+}
+
+/**
+ * The controller's state (the PDBs and the pods each selects, indexed per namespace and label; the stale checks due)
+ * and its parts: the index of PDBs, the store's events, a PDB's sync, and the stale DisruptionTarget conditions.
+ */
+class DisruptionController {
+  private readonly store: ObjectStore;
+  private readonly pdbDef = kindDef('PodDisruptionBudget');
+  private readonly podDef = kindDef('Pod');
+  private readonly pdbs = new Map<string, TrackedPdb>();
+  private readonly namespaces = new Map<string, NamespaceIndex>();
   /** Pod key -> keys of the PDBs selecting it (only pods some PDB selects). */
-  const podPdbs = new Map<string, Set<string>>();
+  private readonly podPdbs = new Map<string, Set<string>>();
   /** Pods already warned about matching several PDBs (upstream warns on every event: once is enough). */
-  const warnedMultiple = new Set<string>();
+  private readonly warnedMultiple = new Set<string>();
   /**
    * Pod names per namespace per `key\0value` label: a new PDB finds its pods through the label its selector pins
    * instead of scanning the namespace (5,000 PDBs over 50,000 pods would otherwise be quadratic).
    */
-  const podsByLabel = new Map<string, Map<string, Set<string>>>();
+  private readonly podsByLabel = new Map<string, Map<string, Set<string>>>();
   /** Pod key -> when its stale DisruptionTarget check is due. */
-  const staleChecks = new Map<string, { at: number; cancel: Cancel }>();
-  let stopped = false;
+  private readonly staleChecks = new Map<string, { at: number; cancel: Cancel }>();
+  private stopped = false;
+  private readonly queue: WorkQueue;
+  private readonly staleQueue: WorkQueue;
+  private unsubscribe: (() => void) | undefined;
 
-  const queue = new WorkQueue(
-    runtime,
-    (key) => {
-      if (!stopped) sync(key);
-    },
-    { name: 'disruption' },
-  );
-  const staleQueue = new WorkQueue(
-    runtime,
-    (key) => {
-      if (!stopped) syncStalePod(key);
-    },
-    { name: 'disruption-stale-pod' },
-  );
+  constructor(private readonly runtime: SimRuntime) {
+    this.store = runtime.store;
+    this.queue = new WorkQueue(
+      runtime,
+      (key) => {
+        if (!this.stopped) this.sync(key);
+      },
+      { name: 'disruption' },
+    );
+    this.staleQueue = new WorkQueue(
+      runtime,
+      (key) => {
+        if (!this.stopped) this.syncStalePod(key);
+      },
+      { name: 'disruption-stale-pod' },
+    );
+  }
+
+  /** Follows the store's events, indexes the pods there are, then tracks and syncs every PDB. */
+  start(): void {
+    const { store } = this;
+    this.unsubscribe = store.subscribe((event) => {
+      if (this.stopped) return;
+      if (event.storage === POD_STORAGE) this.onPod(event);
+      else if (event.storage === PDB_STORAGE) this.onPdb(event);
+      else if (SCALE_STORAGES.has(event.storage)) this.onWorkload(event);
+    });
+    for (const pod of store.all(POD_STORAGE)) {
+      this.indexLabels(pod.metadata.namespace ?? '', pod.metadata.name, pod.metadata.labels, true);
+      const stale = staleCandidate(pod);
+      if (stale)
+        this.scheduleStaleCheck(
+          objectKey(pod.metadata.namespace, pod.metadata.name),
+          stale.since + STALE_POD_DISRUPTION_TIMEOUT_MS,
+        );
+    }
+    // Pods first: tracking a PDB finds its pods through the label index.
+    for (const pdb of store.all(PDB_STORAGE)) {
+      this.trackPdb(pdb);
+      this.queue.add(objectKey(pdb.metadata.namespace, pdb.metadata.name));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const t of this.pdbs.values()) t.cancelRecheck?.();
+    for (const check of this.staleChecks.values()) check.cancel();
+    this.staleChecks.clear();
+  }
 
   // ---- index of PDBs -----------------------------------------------------------------------------------------
 
-  function nsIndex(namespace: string): NamespaceIndex {
-    let index = namespaces.get(namespace);
-    if (!index) namespaces.set(namespace, (index = { byPin: new Map(), unpinned: new Set() }));
+  private nsIndex(namespace: string): NamespaceIndex {
+    let index = this.namespaces.get(namespace);
+    if (!index) this.namespaces.set(namespace, (index = { byPin: new Map(), unpinned: new Set() }));
     return index;
   }
 
-  function pinOf(selector: LabelSelector | NothingSelector | Error): string | undefined {
-    if (selector instanceof Error || selector === 'nothing') return undefined;
-    for (const r of selector.requirements) {
-      const value = equalityValue(selector, r.key);
-      if (value !== undefined) return `${r.key}\u0000${value}`;
-    }
-    return undefined;
-  }
-
-  function unfile(t: TrackedPdb): void {
-    const index = namespaces.get(t.namespace);
+  private unfile(t: TrackedPdb): void {
+    const index = this.namespaces.get(t.namespace);
     if (!index) return;
     if (t.pin === undefined) index.unpinned.delete(t.key);
     else {
@@ -506,10 +546,10 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     }
   }
 
-  function file(t: TrackedPdb): void {
+  private file(t: TrackedPdb): void {
     // Invalid and null selectors select nothing: no need to test pods against them.
     if (t.selector instanceof Error || t.selector === 'nothing') return;
-    const index = nsIndex(t.namespace);
+    const index = this.nsIndex(t.namespace);
     if (t.pin === undefined) index.unpinned.add(t.key);
     else {
       let set = index.byPin.get(t.pin);
@@ -518,17 +558,13 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     }
   }
 
-  function selects(t: TrackedPdb, pod: KubeObject): boolean {
-    return !(t.selector instanceof Error) && matchesLabels(t.selector, pod.metadata.labels);
-  }
-
   /** The PDBs of the pod's namespace that select it, testing only the candidates the index gives. */
-  function matchingPdbs(pod: KubeObject): Set<string> {
+  private matchingPdbs(pod: KubeObject): Set<string> {
     const out = new Set<string>();
-    const index = namespaces.get(pod.metadata.namespace ?? '');
+    const index = this.namespaces.get(pod.metadata.namespace ?? '');
     if (!index) return out;
     const test = (key: string) => {
-      const t = pdbs.get(key);
+      const t = this.pdbs.get(key);
       if (t && selects(t, pod)) out.add(key);
     };
     for (const key of index.unpinned) test(key);
@@ -540,19 +576,19 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
   }
 
   /** Files the pod (its current version) under the PDBs of `next`, out of the others; returns the previous PDBs. */
-  function setMembership(podKey: string, pod: KubeObject, next: Set<string>): Set<string> {
-    const previous = podPdbs.get(podKey) ?? new Set<string>();
-    for (const key of previous) if (!next.has(key)) pdbs.get(key)?.members.remove(pod.metadata.name);
-    for (const key of next) pdbs.get(key)?.members.put(pod);
-    if (next.size > 0) podPdbs.set(podKey, next);
-    else podPdbs.delete(podKey);
+  private setMembership(podKey: string, pod: KubeObject, next: Set<string>): Set<string> {
+    const previous = this.podPdbs.get(podKey) ?? new Set<string>();
+    for (const key of previous) if (!next.has(key)) this.pdbs.get(key)?.members.remove(pod.metadata.name);
+    for (const key of next) this.pdbs.get(key)?.members.put(pod);
+    if (next.size > 0) this.podPdbs.set(podKey, next);
+    else this.podPdbs.delete(podKey);
     return previous;
   }
 
-  function trackPdb(pdb: KubeObject): TrackedPdb {
+  private trackPdb(pdb: KubeObject): TrackedPdb {
     const namespace = pdb.metadata.namespace ?? '';
     const key = objectKey(namespace, pdb.metadata.name);
-    let t = pdbs.get(key);
+    let t = this.pdbs.get(key);
     const source = pdb.spec?.['selector'];
     if (t && t.selectorSource === source) return t;
     if (!t) {
@@ -566,63 +602,59 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         members: new PdbMembers(),
         notices: new Map(),
       };
-      pdbs.set(key, t);
+      this.pdbs.set(key, t);
     } else {
-      unfile(t);
+      this.unfile(t);
     }
     t.selectorSource = source;
     t.selector = pdbSelector(pdb);
     t.pin = pinOf(t.selector);
-    file(t);
+    this.file(t);
     // A new or changed selector: find its pods once, through the pinned label or else by a scan of the namespace.
     for (const name of t.members.names()) {
       const podKey = objectKey(namespace, name);
-      const set = podPdbs.get(podKey);
+      const set = this.podPdbs.get(podKey);
       set?.delete(key);
-      if (set && set.size === 0) podPdbs.delete(podKey);
+      if (set && set.size === 0) this.podPdbs.delete(podKey);
     }
     t.members.clear();
     if (!(t.selector instanceof Error) && t.selector !== 'nothing') {
-      const pinned = t.pin === undefined ? undefined : (podsByLabel.get(namespace)?.get(t.pin) ?? new Set<string>());
+      const pinned =
+        t.pin === undefined ? undefined : (this.podsByLabel.get(namespace)?.get(t.pin) ?? new Set<string>());
       const candidates = pinned
-        ? [...pinned].map((name) => store.get(POD_STORAGE, namespace, name)).filter((p) => p !== undefined)
-        : store.list(POD_STORAGE, { namespace }).items;
+        ? [...pinned].map((name) => this.store.get(POD_STORAGE, namespace, name)).filter((p) => p !== undefined)
+        : this.store.list(POD_STORAGE, { namespace }).items;
       for (const pod of candidates) {
         if (!selects(t, pod)) continue;
         t.members.put(pod);
         const podKey = objectKey(namespace, pod.metadata.name);
-        let set = podPdbs.get(podKey);
-        if (!set) podPdbs.set(podKey, (set = new Set()));
+        let set = this.podPdbs.get(podKey);
+        if (!set) this.podPdbs.set(podKey, (set = new Set()));
         set.add(key);
       }
     }
     return t;
   }
 
-  function forgetPdb(key: string): void {
-    const t = pdbs.get(key);
+  private forgetPdb(key: string): void {
+    const t = this.pdbs.get(key);
     if (!t) return;
-    unfile(t);
+    this.unfile(t);
     for (const name of t.members.names()) {
       const podKey = objectKey(t.namespace, name);
-      const set = podPdbs.get(podKey);
+      const set = this.podPdbs.get(podKey);
       set?.delete(key);
-      if (set && set.size === 0) podPdbs.delete(podKey);
+      if (set && set.size === 0) this.podPdbs.delete(podKey);
     }
     t.cancelRecheck?.();
-    pdbs.delete(key);
+    this.pdbs.delete(key);
   }
 
   // ---- events ------------------------------------------------------------------------------------------------
 
-  function indexLabels(
-    namespace: string,
-    name: string,
-    labels: Record<string, string> | undefined,
-    add: boolean,
-  ): void {
-    let byLabel = podsByLabel.get(namespace);
-    if (!byLabel) podsByLabel.set(namespace, (byLabel = new Map<string, Set<string>>()));
+  private indexLabels(namespace: string, name: string, labels: Record<string, string> | undefined, add: boolean): void {
+    let byLabel = this.podsByLabel.get(namespace);
+    if (!byLabel) this.podsByLabel.set(namespace, (byLabel = new Map<string, Set<string>>()));
     for (const [k, v] of Object.entries(labels ?? {})) {
       const label = `${k}\u0000${v}`;
       let names = byLabel.get(label);
@@ -636,45 +668,45 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     }
   }
 
-  function onPod(event: StoreEvent): void {
+  private onPod(event: StoreEvent): void {
     const pod = event.object;
     const namespace = pod.metadata.namespace ?? '';
     const podKey = objectKey(namespace, pod.metadata.name);
     if (event.type !== 'MODIFIED' || !sameLabels(event.previous?.metadata.labels, pod.metadata.labels)) {
-      if (event.previous) indexLabels(namespace, pod.metadata.name, event.previous.metadata.labels, false);
-      else if (event.type === 'DELETED') indexLabels(namespace, pod.metadata.name, pod.metadata.labels, false);
-      if (event.type !== 'DELETED') indexLabels(namespace, pod.metadata.name, pod.metadata.labels, true);
+      if (event.previous) this.indexLabels(namespace, pod.metadata.name, event.previous.metadata.labels, false);
+      else if (event.type === 'DELETED') this.indexLabels(namespace, pod.metadata.name, pod.metadata.labels, false);
+      if (event.type !== 'DELETED') this.indexLabels(namespace, pod.metadata.name, pod.metadata.labels, true);
     }
     if (event.type === 'DELETED') {
-      const previous = setMembership(podKey, pod, new Set());
-      for (const key of previous) queue.add(key);
-      warnedMultiple.delete(pod.metadata.uid);
-      const check = staleChecks.get(podKey);
+      const previous = this.setMembership(podKey, pod, new Set());
+      for (const key of previous) this.queue.add(key);
+      this.warnedMultiple.delete(pod.metadata.uid);
+      const check = this.staleChecks.get(podKey);
       check?.cancel();
-      staleChecks.delete(podKey);
+      this.staleChecks.delete(podKey);
       return;
     }
     const before = event.previous;
     let current: Set<string>;
     if (event.type === 'ADDED' || !before || !sameLabels(before.metadata.labels, pod.metadata.labels)) {
-      current = matchingPdbs(pod);
-      const previous = setMembership(podKey, pod, current);
-      for (const key of previous) queue.add(key);
-      for (const key of current) queue.add(key);
+      current = this.matchingPdbs(pod);
+      const previous = this.setMembership(podKey, pod, current);
+      for (const key of previous) this.queue.add(key);
+      for (const key of current) this.queue.add(key);
     } else {
-      current = podPdbs.get(podKey) ?? new Set();
-      for (const key of current) pdbs.get(key)?.members.put(pod);
+      current = this.podPdbs.get(podKey) ?? new Set();
+      for (const key of current) this.pdbs.get(key)?.members.put(pod);
       const relevant =
         Boolean(before.metadata.deletionTimestamp) !== Boolean(pod.metadata.deletionTimestamp) ||
         podReadyChanged(before, pod) ||
         controllerOf(before)?.uid !== controllerOf(pod)?.uid;
-      if (relevant) for (const key of current) queue.add(key);
+      if (relevant) for (const key of current) this.queue.add(key);
     }
-    if (current.size > 1 && !warnedMultiple.has(pod.metadata.uid)) {
-      warnedMultiple.add(pod.metadata.uid);
+    if (current.size > 1 && !this.warnedMultiple.has(pod.metadata.uid)) {
+      this.warnedMultiple.add(pod.metadata.uid);
       const chosen = [...current].sort()[0] as string;
-      const chosenName = pdbs.get(chosen)?.name ?? chosen;
-      runtime.recordEvent(
+      const chosenName = this.pdbs.get(chosen)?.name ?? chosen;
+      this.runtime.recordEvent(
         pod,
         'Warning',
         'MultiplePodDisruptionBudgets',
@@ -684,50 +716,43 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     }
     // Checked on a later turn rather than timed now: an eviction sets the condition and deletes the pod at once, so
     // by then there is usually nothing to wait for.
-    if (!staleChecks.has(podKey) && staleCandidate(pod)) staleQueue.add(podKey);
+    if (!this.staleChecks.has(podKey) && staleCandidate(pod)) this.staleQueue.add(podKey);
   }
 
-  function onPdb(event: StoreEvent): void {
+  private onPdb(event: StoreEvent): void {
     const key = objectKey(event.object.metadata.namespace, event.object.metadata.name);
     if (event.type === 'DELETED') {
-      forgetPdb(key);
+      this.forgetPdb(key);
       return;
     }
-    trackPdb(event.object);
-    queue.add(key);
+    this.trackPdb(event.object);
+    this.queue.add(key);
   }
 
-  function onWorkload(event: StoreEvent): void {
+  private onWorkload(event: StoreEvent): void {
     // Upstream reads controllers' scale only when a PDB syncs; re-syncing the namespace's PDBs on a scale change
     // keeps expectedPods current without waiting for the pod events that follow.
     if (event.type !== 'MODIFIED' || !event.previous) return;
     if (event.previous.spec?.['replicas'] === event.object.spec?.['replicas']) return;
-    const index = namespaces.get(event.object.metadata.namespace ?? '');
+    const index = this.namespaces.get(event.object.metadata.namespace ?? '');
     if (!index) return;
-    for (const key of index.unpinned) queue.add(key);
-    for (const set of index.byPin.values()) for (const key of set) queue.add(key);
+    for (const key of index.unpinned) this.queue.add(key);
+    for (const set of index.byPin.values()) for (const key of set) this.queue.add(key);
   }
 
   // ---- sync --------------------------------------------------------------------------------------------------
 
-  /** A notable condition of one sync, recorded as an Event when it was not already reported by the previous sync. */
-  interface Notice {
-    reason: string;
-    type: 'Normal' | 'Warning';
-    message: string;
-    about?: KubeObject;
-  }
-
-  function notify(t: TrackedPdb, pdb: KubeObject, notices: Map<string, Notice>): void {
+  private notify(t: TrackedPdb, pdb: KubeObject, notices: Map<string, Notice>): void {
     for (const [id, n] of notices) {
-      if (t.notices.get(id) !== n.message) runtime.recordEvent(n.about ?? pdb, n.type, n.reason, n.message, COMPONENT);
+      if (t.notices.get(id) !== n.message)
+        this.runtime.recordEvent(n.about ?? pdb, n.type, n.reason, n.message, COMPONENT);
     }
     t.notices = new Map([...notices].map(([id, n]) => [id, n.message]));
   }
 
-  function writeStatus(pdb: KubeObject, status: PdbStatus): void {
-    runtime.registry.update(
-      pdbDef,
+  private writeStatus(pdb: KubeObject, status: PdbStatus): void {
+    this.runtime.registry.update(
+      this.pdbDef,
       pdb.metadata.namespace,
       pdb.metadata.name,
       { metadata: { resourceVersion: pdb.metadata.resourceVersion }, status: pdbStatusJson(status) },
@@ -736,9 +761,9 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
   }
 
   /** Upstream `failSafe`: when the status cannot be computed, at least allow no disruption. */
-  function failSafe(pdb: KubeObject, err: Error): void {
+  private failSafe(pdb: KubeObject, err: Error): void {
     const status = pdbStatusOf(pdb);
-    writeStatus(pdb, {
+    this.writeStatus(pdb, {
       ...status,
       disruptionsAllowed: 0,
       conditions: setStatusCondition(
@@ -750,15 +775,15 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
           message: err.message,
           ...(status.observedGeneration ? { observedGeneration: status.observedGeneration } : {}),
         },
-        runtime.now(),
+        this.runtime.now(),
       ),
     });
   }
 
-  function sync(key: string): void {
-    const t = pdbs.get(key);
+  private sync(key: string): void {
+    const t = this.pdbs.get(key);
     const slash = key.indexOf('/');
-    const pdb = store.get(PDB_STORAGE, key.slice(0, slash), key.slice(slash + 1));
+    const pdb = this.store.get(PDB_STORAGE, key.slice(0, slash), key.slice(slash + 1));
     if (!pdb || !t) return;
     const notices = new Map<string, Notice>();
     if (t.selector instanceof Error) {
@@ -767,8 +792,8 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         type: 'Warning',
         message: `Failed to get pods: ${t.selector.message}`,
       });
-      notify(t, pdb, notices);
-      failSafe(pdb, t.selector);
+      this.notify(t, pdb, notices);
+      this.failSafe(pdb, t.selector);
       return;
     }
     const members = t.members;
@@ -777,7 +802,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
 
     let counts: { expected: number; desired: number; unmanaged: boolean };
     try {
-      counts = expectedPodCount(pdb, members);
+      counts = this.expectedPodCount(pdb, members);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       notices.set('CalculateExpectedPodCountFailed', {
@@ -785,8 +810,8 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         type: 'Warning',
         message: `Failed to calculate the number of expected pods: ${e.message}`,
       });
-      notify(t, pdb, notices);
-      failSafe(pdb, e);
+      this.notify(t, pdb, notices);
+      this.failSafe(pdb, e);
       return;
     }
     if (counts.unmanaged) {
@@ -800,7 +825,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
       });
     }
 
-    const now = runtime.now();
+    const now = this.runtime.now();
     const current = pdbStatusOf(pdb);
     const disrupted: Record<string, string> = {};
     let recheckAt: number | undefined;
@@ -825,7 +850,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         if (recheckAt === undefined || expires < recheckAt) recheckAt = expires;
       }
     }
-    notify(t, pdb, notices);
+    this.notify(t, pdb, notices);
 
     const generation = pdb.metadata.generation ?? 0;
     let allowed = healthy - counts.desired;
@@ -839,7 +864,7 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
       (current.observedGeneration ?? 0) === generation &&
       conditionsAreUpToDate(current, generation);
     if (!unchanged) {
-      writeStatus(
+      this.writeStatus(
         pdb,
         withDisruptionAllowedCondition(
           {
@@ -855,11 +880,11 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
         ),
       );
     }
-    if (recheckAt !== undefined) scheduleRecheck(t, recheckAt);
+    if (recheckAt !== undefined) this.scheduleRecheck(t, recheckAt);
   }
 
   /** Upstream `getExpectedPodCount`; `unmanaged`: some selected pod has no controller. */
-  function expectedPodCount(
+  private expectedPodCount(
     pdb: KubeObject,
     members: PdbMembers,
   ): { expected: number; desired: number; unmanaged: boolean } {
@@ -867,14 +892,14 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     const maxUnavailable = spec['maxUnavailable'];
     const minAvailable = spec['minAvailable'];
     if (maxUnavailable !== undefined && maxUnavailable !== null) {
-      const { expected, unmanaged } = expectedScale(pdb, members);
+      const { expected, unmanaged } = this.expectedScale(pdb, members);
       const mu = scaledValue(maxUnavailable, expected);
       return { expected, desired: Math.max(0, expected - mu), unmanaged };
     }
     if (minAvailable !== undefined && minAvailable !== null) {
       if (typeof minAvailable === 'number')
         return { expected: members.size, desired: Math.trunc(minAvailable), unmanaged: false };
-      const { expected, unmanaged } = expectedScale(pdb, members);
+      const { expected, unmanaged } = this.expectedScale(pdb, members);
       return { expected, desired: scaledValue(minAvailable, expected), unmanaged };
     }
     return { expected: 0, desired: 0, unmanaged: false };
@@ -884,11 +909,11 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
    * Upstream `getExpectedScale`: the sum of the scales of the pods' controllers (a Deployment's once, however many of
    * its ReplicaSets own pods); pods without one are reported.
    */
-  function expectedScale(pdb: KubeObject, members: PdbMembers): { expected: number; unmanaged: boolean } {
+  private expectedScale(pdb: KubeObject, members: PdbMembers): { expected: number; unmanaged: boolean } {
     const scales = new Map<string, number>();
     const namespace = pdb.metadata.namespace ?? '';
     for (const ref of members.controllers()) {
-      const found = findControllerScale(runtime, ref, namespace);
+      const found = findControllerScale(this.runtime, ref, namespace);
       if (!found) {
         const pod = members.controlledBy(ref.uid)?.metadata.name ?? '';
         throw new Error(`found no controllers for pod ${JSON.stringify(pod)}`);
@@ -900,84 +925,74 @@ export function startDisruptionController(runtime: SimRuntime): () => void {
     return { expected, unmanaged: members.unmanaged.size > 0 };
   }
 
-  function scheduleRecheck(t: TrackedPdb, at: number): void {
+  private scheduleRecheck(t: TrackedPdb, at: number): void {
     if (t.recheckAt !== undefined && t.recheckAt <= at) return;
     t.cancelRecheck?.();
     t.recheckAt = at;
     // +1 ms: the entry is dropped only once strictly expired, as upstream's Before() comparison says.
-    t.cancelRecheck = runtime.after(Math.max(0, at - runtime.now()) + 1, () => {
+    t.cancelRecheck = this.runtime.after(Math.max(0, at - this.runtime.now()) + 1, () => {
       t.recheckAt = undefined;
       t.cancelRecheck = undefined;
-      queue.add(t.key);
+      this.queue.add(t.key);
     });
   }
 
   // ---- stale DisruptionTarget conditions ---------------------------------------------------------------------
 
-  function scheduleStaleCheck(podKey: string, at: number): void {
-    const existing = staleChecks.get(podKey);
+  private scheduleStaleCheck(podKey: string, at: number): void {
+    const existing = this.staleChecks.get(podKey);
     if (existing && existing.at <= at) return;
     existing?.cancel();
-    const cancel = runtime.after(Math.max(0, at - runtime.now()), () => {
-      staleChecks.delete(podKey);
-      staleQueue.add(podKey);
+    const cancel = this.runtime.after(Math.max(0, at - this.runtime.now()), () => {
+      this.staleChecks.delete(podKey);
+      this.staleQueue.add(podKey);
     });
-    staleChecks.set(podKey, { at, cancel });
+    this.staleChecks.set(podKey, { at, cancel });
   }
 
-  function syncStalePod(podKey: string): void {
+  private syncStalePod(podKey: string): void {
     const slash = podKey.indexOf('/');
-    const pod = store.get(POD_STORAGE, podKey.slice(0, slash), podKey.slice(slash + 1));
+    const pod = this.store.get(POD_STORAGE, podKey.slice(0, slash), podKey.slice(slash + 1));
     if (!pod) return;
     const stale = staleCandidate(pod);
     if (!stale) return;
-    const now = runtime.now();
+    const now = this.runtime.now();
     if (stale.since + STALE_POD_DISRUPTION_TIMEOUT_MS > now) {
-      scheduleStaleCheck(podKey, stale.since + STALE_POD_DISRUPTION_TIMEOUT_MS);
+      this.scheduleStaleCheck(podKey, stale.since + STALE_POD_DISRUPTION_TIMEOUT_MS);
       return;
     }
     const conditions = (pod.status?.['conditions'] as unknown[]).map((c) =>
       isRecord(c) && c['type'] === 'DisruptionTarget' ? { ...c, status: 'False', lastTransitionTime: rfc3339(now) } : c,
     );
-    runtime.registry.update(
-      podDef,
+    this.runtime.registry.update(
+      this.podDef,
       pod.metadata.namespace,
       pod.metadata.name,
       { metadata: { resourceVersion: pod.metadata.resourceVersion }, status: { ...pod.status, conditions } },
       { subresource: 'status' },
     );
   }
+}
 
-  // ---- start -------------------------------------------------------------------------------------------------
+/** A notable condition of one sync, recorded as an Event when it was not already reported by the previous sync. */
+interface Notice {
+  reason: string;
+  type: 'Normal' | 'Warning';
+  message: string;
+  about?: KubeObject;
+}
 
-  const unsubscribe = store.subscribe((event) => {
-    if (stopped) return;
-    if (event.storage === POD_STORAGE) onPod(event);
-    else if (event.storage === PDB_STORAGE) onPdb(event);
-    else if (SCALE_STORAGES.has(event.storage)) onWorkload(event);
-  });
-  for (const pod of store.all(POD_STORAGE)) {
-    indexLabels(pod.metadata.namespace ?? '', pod.metadata.name, pod.metadata.labels, true);
-    const stale = staleCandidate(pod);
-    if (stale)
-      scheduleStaleCheck(
-        objectKey(pod.metadata.namespace, pod.metadata.name),
-        stale.since + STALE_POD_DISRUPTION_TIMEOUT_MS,
-      );
+function pinOf(selector: LabelSelector | NothingSelector | Error): string | undefined {
+  if (selector instanceof Error || selector === 'nothing') return undefined;
+  for (const r of selector.requirements) {
+    const value = equalityValue(selector, r.key);
+    if (value !== undefined) return `${r.key}\u0000${value}`;
   }
-  // Pods first: tracking a PDB finds its pods through the label index.
-  for (const pdb of store.all(PDB_STORAGE)) {
-    trackPdb(pdb);
-    queue.add(objectKey(pdb.metadata.namespace, pdb.metadata.name));
-  }
+  return undefined;
+}
 
-  return () => {
-    stopped = true;
-    unsubscribe();
-    for (const t of pdbs.values()) t.cancelRecheck?.();
-    for (const check of staleChecks.values()) check.cancel();
-    staleChecks.clear();
-  };
+function selects(t: TrackedPdb, pod: KubeObject): boolean {
+  return !(t.selector instanceof Error) && matchesLabels(t.selector, pod.metadata.labels);
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

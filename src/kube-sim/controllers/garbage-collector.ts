@@ -13,6 +13,7 @@ import type { ResourceDef } from '../api/resources.ts';
 import { ALL_RESOURCES } from '../api/resources.ts';
 import type { KubeObject, OwnerReference } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 import { isGone } from './replicaset.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -39,61 +40,94 @@ function groupOf(apiVersion: string): string {
 
 /** Starts the garbage collector; returns the function that stops it. */
 export function startGarbageCollector(runtime: SimRuntime): () => void {
-  const { store, registry } = runtime;
-  const { byStorage, byKind } = definitions();
-  let stopped = false;
+  const collector = new GarbageCollector(runtime);
+  collector.start();
+  return () => collector.stop();
+}
 
-  const ownerDef = (ref: OwnerReference): ResourceDef | undefined => byKind.get(`${groupOf(ref.apiVersion)}/${ref.kind}`);
+/**
+ * The garbage collector's parts: resolving owner references, deleting dependents whose owners are gone
+ * (`attemptToDelete`), finishing an owner deleted with the orphan or foreground finalizer (`processDeleting`), and
+ * the store's events that queue both.
+ */
+class GarbageCollector {
+  private readonly store: ObjectStore;
+  private readonly registry: SimRuntime['registry'];
+  private readonly byStorage: Map<string, ResourceDef>;
+  private readonly byKind: Map<string, ResourceDef>;
+  private stopped = false;
+  private readonly queue: WorkQueue;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly runtime: SimRuntime) {
+    const { store, registry } = runtime;
+    this.store = store;
+    this.registry = registry;
+    const { byStorage, byKind } = definitions();
+    this.byStorage = byStorage;
+    this.byKind = byKind;
+    this.queue = new WorkQueue(runtime, (key) => this.process(key), { name: 'garbage-collector' });
+  }
+
+  start(): void {
+    const { store } = this;
+    this.unsubscribe = store.subscribe((event) => this.onStoreEvent(event));
+
+    for (const storage of this.store.storages()) {
+      for (const obj of this.store.all(storage)) {
+        if (obj.metadata.deletionTimestamp && obj.metadata.finalizers?.some((f) => f === FOREGROUND || f === ORPHAN)) {
+          this.queue.add(`deleting|${objectKey(storage, obj)}`);
+        } else if (obj.metadata.ownerReferences && this.ownerMissing(obj)) {
+          this.queue.add(`dependent|${objectKey(storage, obj)}`);
+        }
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+  }
+
+  private ownerDef(ref: OwnerReference): ResourceDef | undefined {
+    return this.byKind.get(`${groupOf(ref.apiVersion)}/${ref.kind}`);
+  }
   /** The object an owner reference names, if it exists with that UID. Unknown kinds: undefined, with known false. */
-  const resolve = (ref: OwnerReference, namespace: string | undefined): { known: boolean; owner?: KubeObject } => {
-    const def = ownerDef(ref);
+  private resolve(ref: OwnerReference, namespace: string | undefined): { known: boolean; owner?: KubeObject } {
+    const def = this.ownerDef(ref);
     if (!def) return { known: false };
-    const owner = store.get(def.storage, def.namespaced ? namespace : undefined, ref.name);
+    const owner = this.store.get(def.storage, def.namespaced ? namespace : undefined, ref.name);
     return { known: true, ...(owner && owner.metadata.uid === ref.uid ? { owner } : {}) };
-  };
-  const objectKey = (storage: string, obj: KubeObject) => `${storage}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
-  const waitingForDependents = (obj: KubeObject) => obj.metadata.deletionTimestamp !== undefined && (obj.metadata.finalizers ?? []).includes(FOREGROUND);
+  }
 
-  const dependents = (uid: string): { storage: string; obj: KubeObject }[] => {
+  private dependents(uid: string): { storage: string; obj: KubeObject }[] {
     const out: { storage: string; obj: KubeObject }[] = [];
-    for (const storage of store.storages()) for (const obj of store.byIndex(storage, 'owner', uid)) out.push({ storage, obj });
+    for (const storage of this.store.storages()) for (const obj of this.store.byIndex(storage, 'owner', uid)) out.push({ storage, obj });
     return out;
-  };
+  }
 
-  const write = (storage: string, obj: KubeObject, metadata: KubeObject['metadata']): void => {
-    const def = byStorage.get(storage);
+  private write(storage: string, obj: KubeObject, metadata: KubeObject['metadata']): void {
+    const def = this.byStorage.get(storage);
     if (!def) return;
     try {
-      registry.update(def, obj.metadata.namespace, obj.metadata.name, { ...obj, metadata });
+      this.registry.update(def, obj.metadata.namespace, obj.metadata.name, { ...obj, metadata });
     } catch (err) {
       if (!isGone(err)) throw err;
     }
-  };
+  }
 
-  const remove = (storage: string, obj: KubeObject, propagationPolicy: NonNullable<DeleteOptions['propagationPolicy']>): void => {
-    const def = byStorage.get(storage);
+  private remove(storage: string, obj: KubeObject, propagationPolicy: NonNullable<DeleteOptions['propagationPolicy']>): void {
+    const def = this.byStorage.get(storage);
     if (!def) return;
     try {
-      registry.delete(def, obj.metadata.namespace, obj.metadata.name, { propagationPolicy, preconditions: { uid: obj.metadata.uid } });
+      this.registry.delete(def, obj.metadata.namespace, obj.metadata.name, { propagationPolicy, preconditions: { uid: obj.metadata.uid } });
     } catch (err) {
       if (!isGone(err)) throw err;
     }
-  };
-
-  const withoutOwners = (obj: KubeObject, uids: ReadonlySet<string>): KubeObject['metadata'] => {
-    const { ownerReferences, ...rest } = obj.metadata;
-    const kept = (ownerReferences ?? []).filter((r) => !uids.has(r.uid));
-    return kept.length > 0 ? { ...rest, ownerReferences: kept } : rest;
-  };
-
-  const withoutFinalizer = (obj: KubeObject, finalizer: string): KubeObject['metadata'] => {
-    const { finalizers, ...rest } = obj.metadata;
-    const kept = (finalizers ?? []).filter((f) => f !== finalizer);
-    return kept.length > 0 ? { ...rest, finalizers: kept } : rest;
-  };
+  }
 
   /** `attemptToDeleteItem`: a dependent with no owner left alive is deleted; dead references are dropped. */
-  const attemptToDelete = (storage: string, item: KubeObject): void => {
+  private attemptToDelete(storage: string, item: KubeObject): void {
     if (item.metadata.deletionTimestamp) return;
     const refs = item.metadata.ownerReferences ?? [];
     if (refs.length === 0) return;
@@ -101,7 +135,7 @@ export function startGarbageCollector(runtime: SimRuntime): () => void {
     const dead = new Set<string>();
     let waiting = 0;
     for (const ref of refs) {
-      const { known, owner } = resolve(ref, item.metadata.namespace);
+      const { known, owner } = this.resolve(ref, item.metadata.namespace);
       if (!known) solid++; // an owner of a kind kube-sim does not serve: it cannot be checked, so it is kept
       else if (!owner) dead.add(ref.uid);
       else if (waitingForDependents(owner)) {
@@ -110,108 +144,112 @@ export function startGarbageCollector(runtime: SimRuntime): () => void {
       } else solid++;
     }
     if (solid > 0) {
-      if (dead.size > 0) write(storage, item, withoutOwners(item, dead));
+      if (dead.size > 0) this.write(storage, item, withoutOwners(item, dead));
       return;
     }
     const finalizers = item.metadata.finalizers ?? [];
-    if (waiting > 0 && dependents(item.metadata.uid).length > 0) remove(storage, item, 'Foreground');
-    else if (finalizers.includes(ORPHAN)) remove(storage, item, 'Orphan');
-    else if (finalizers.includes(FOREGROUND)) remove(storage, item, 'Foreground');
-    else remove(storage, item, 'Background');
-  };
+    if (waiting > 0 && this.dependents(item.metadata.uid).length > 0) this.remove(storage, item, 'Foreground');
+    else if (finalizers.includes(ORPHAN)) this.remove(storage, item, 'Orphan');
+    else if (finalizers.includes(FOREGROUND)) this.remove(storage, item, 'Foreground');
+    else this.remove(storage, item, 'Background');
+  }
 
   /** An owner being deleted with the orphan or foreground finalizer. */
-  const processDeleting = (storage: string, owner: KubeObject): void => {
+  private processDeleting(storage: string, owner: KubeObject): void {
     const finalizers = owner.metadata.finalizers ?? [];
     const uid = owner.metadata.uid;
     if (finalizers.includes(ORPHAN)) {
       const uids = new Set([uid]);
-      for (const dep of dependents(uid)) write(dep.storage, dep.obj, withoutOwners(dep.obj, uids));
-      const fresh = store.get(storage, owner.metadata.namespace, owner.metadata.name);
-      if (fresh) write(storage, fresh, withoutFinalizer(fresh, ORPHAN));
+      for (const dep of this.dependents(uid)) this.write(dep.storage, dep.obj, withoutOwners(dep.obj, uids));
+      const fresh = this.store.get(storage, owner.metadata.namespace, owner.metadata.name);
+      if (fresh) this.write(storage, fresh, withoutFinalizer(fresh, ORPHAN));
       return;
     }
     if (!finalizers.includes(FOREGROUND)) return;
-    const blocking = dependents(uid).filter(({ obj }) => obj.metadata.ownerReferences?.some((r) => r.uid === uid && r.blockOwnerDeletion === true));
+    const blocking = this.dependents(uid).filter(({ obj }) => obj.metadata.ownerReferences?.some((r) => r.uid === uid && r.blockOwnerDeletion === true));
     if (blocking.length === 0) {
-      write(storage, owner, withoutFinalizer(owner, FOREGROUND));
+      this.write(storage, owner, withoutFinalizer(owner, FOREGROUND));
       return;
     }
-    for (const dep of blocking) attemptToDelete(dep.storage, dep.obj);
-  };
-
-  const queue = new WorkQueue(
-    runtime,
-    (key) => {
-      if (stopped) return;
-      if (key.startsWith('gone:')) {
-        // Everything that named the vanished object as an owner.
-        for (const dep of dependents(key.slice(5))) attemptToDelete(dep.storage, dep.obj);
-        return;
-      }
-      const [kind, storage = '', namespace = '', name = ''] = key.split('|');
-      const obj = store.get(storage, namespace || undefined, name);
-      if (!obj) return;
-      if (kind === 'deleting') {
-        if (obj.metadata.deletionTimestamp) processDeleting(storage, obj);
-      } else {
-        attemptToDelete(storage, obj);
-      }
-    },
-    { name: 'garbage-collector' },
-  );
+    for (const dep of blocking) this.attemptToDelete(dep.storage, dep.obj);
+  }
 
   /** Wakes an owner waiting in the foreground when one of its dependents changed. */
-  const wakeWaitingOwner = (ref: OwnerReference, namespace: string | undefined): void => {
-    const def = ownerDef(ref);
+  private wakeWaitingOwner(ref: OwnerReference, namespace: string | undefined): void {
+    const def = this.ownerDef(ref);
     if (!def) return;
-    const owner = store.get(def.storage, def.namespaced ? namespace : undefined, ref.name);
-    if (owner && owner.metadata.uid === ref.uid && waitingForDependents(owner)) queue.add(`deleting|${objectKey(def.storage, owner)}`);
-  };
+    const owner = this.store.get(def.storage, def.namespaced ? namespace : undefined, ref.name);
+    if (owner && owner.metadata.uid === ref.uid && waitingForDependents(owner)) this.queue.add(`deleting|${objectKey(def.storage, owner)}`);
+  }
 
   /** Whether an object names an owner that does not exist, or that waits for its dependents to go. */
-  const ownerMissing = (obj: KubeObject): boolean =>
-    (obj.metadata.ownerReferences ?? []).some((ref) => {
-      const { known, owner } = resolve(ref, obj.metadata.namespace);
+  private ownerMissing(obj: KubeObject): boolean {
+    return (obj.metadata.ownerReferences ?? []).some((ref) => {
+      const { known, owner } = this.resolve(ref, obj.metadata.namespace);
       return known && (!owner || waitingForDependents(owner));
     });
+  }
 
-  const unsubscribe = store.subscribe((event) => {
+  /** One queued key: an owner gone (`gone:`), an owner being deleted, or a dependent to check. */
+  private process(key: string): void {
+    if (this.stopped) return;
+    if (key.startsWith('gone:')) {
+      // Everything that named the vanished object as an owner.
+      for (const dep of this.dependents(key.slice(5))) this.attemptToDelete(dep.storage, dep.obj);
+      return;
+    }
+    const [kind, storage = '', namespace = '', name = ''] = key.split('|');
+    const obj = this.store.get(storage, namespace || undefined, name);
+    if (!obj) return;
+    if (kind === 'deleting') {
+      if (obj.metadata.deletionTimestamp) this.processDeleting(storage, obj);
+    } else {
+      this.attemptToDelete(storage, obj);
+    }
+  }
+
+  private onStoreEvent(event: StoreEvent): void {
     if (event.storage === 'core/events') return; // events own nothing and are owned by nothing
     const obj = event.object;
     const namespace = obj.metadata.namespace;
     if (event.type === 'DELETED') {
-      queue.add(`gone:${obj.metadata.uid}`);
-      for (const ref of obj.metadata.ownerReferences ?? []) wakeWaitingOwner(ref, namespace);
+      this.queue.add(`gone:${obj.metadata.uid}`);
+      for (const ref of obj.metadata.ownerReferences ?? []) this.wakeWaitingOwner(ref, namespace);
       return;
     }
     const finalizers = obj.metadata.finalizers;
     if (obj.metadata.deletionTimestamp && finalizers && (finalizers.includes(FOREGROUND) || finalizers.includes(ORPHAN))) {
-      queue.add(`deleting|${objectKey(event.storage, obj)}`);
+      this.queue.add(`deleting|${objectKey(event.storage, obj)}`);
     }
     const refs = obj.metadata.ownerReferences;
     if (event.type === 'ADDED') {
       // An object created with an owner that does not exist (any more) is collected, as upstream does.
-      if (refs && ownerMissing(obj)) queue.add(`dependent|${objectKey(event.storage, obj)}`);
+      if (refs && this.ownerMissing(obj)) this.queue.add(`dependent|${objectKey(event.storage, obj)}`);
     } else if (event.previous && event.previous.metadata.ownerReferences !== refs) {
       // A dependent that dropped an owner no longer blocks it.
       for (const ref of event.previous.metadata.ownerReferences ?? []) {
-        if (!refs?.some((r) => r.uid === ref.uid)) wakeWaitingOwner(ref, namespace);
-      }
-    }
-  });
-
-  for (const storage of store.storages()) {
-    for (const obj of store.all(storage)) {
-      if (obj.metadata.deletionTimestamp && obj.metadata.finalizers?.some((f) => f === FOREGROUND || f === ORPHAN)) {
-        queue.add(`deleting|${objectKey(storage, obj)}`);
-      } else if (obj.metadata.ownerReferences && ownerMissing(obj)) {
-        queue.add(`dependent|${objectKey(storage, obj)}`);
+        if (!refs?.some((r) => r.uid === ref.uid)) this.wakeWaitingOwner(ref, namespace);
       }
     }
   }
-  return () => {
-    stopped = true;
-    unsubscribe();
-  };
+}
+
+function objectKey(storage: string, obj: KubeObject): string {
+  return `${storage}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
+}
+
+function waitingForDependents(obj: KubeObject): boolean {
+  return obj.metadata.deletionTimestamp !== undefined && (obj.metadata.finalizers ?? []).includes(FOREGROUND);
+}
+
+function withoutOwners(obj: KubeObject, uids: ReadonlySet<string>): KubeObject['metadata'] {
+  const { ownerReferences, ...rest } = obj.metadata;
+  const kept = (ownerReferences ?? []).filter((r) => !uids.has(r.uid));
+  return kept.length > 0 ? { ...rest, ownerReferences: kept } : rest;
+}
+
+function withoutFinalizer(obj: KubeObject, finalizer: string): KubeObject['metadata'] {
+  const { finalizers, ...rest } = obj.metadata;
+  const kept = (finalizers ?? []).filter((f) => f !== finalizer);
+  return kept.length > 0 ? { ...rest, finalizers: kept } : rest;
 }

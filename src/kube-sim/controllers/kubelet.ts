@@ -22,10 +22,11 @@ import { rfc3339 } from '../api/registry.ts';
 import { StatusError } from '../api/status.ts';
 import type { KubeObject, ObjectInput } from '../model/wire.ts';
 import { isRecord, objectKey } from '../model/wire.ts';
-import type { Machine, SimRuntime } from '../runtime.ts';
+import type { Cancel, Machine, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
 import { WorkQueue } from './work-queue.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 
 /** The namespace of node Leases. */
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -502,26 +503,67 @@ interface Agent {
 
 /** Starts the simulated kubelets of every machine; returns their stop function. */
 export function startKubelets(runtime: SimRuntime): () => void {
-  const { store, registry, timings } = runtime;
-  const nodeDef = kindDef('Node');
-  const podDef = kindDef('Pod');
-  const leaseDef = kindDef('Lease');
-  const agents = new Map<string, Agent>();
-  /** Pods waiting out `podStart` before they run. */
-  const starting = new Set<string>();
-  /** When the kubelet began terminating each pod, ms. */
-  const terminatingSince = new Map<string, number>();
+  const kubelets = new Kubelets(runtime);
+  kubelets.start();
+  return () => kubelets.stop();
+}
 
-  const heartbeatMs = () => (timings.nodeHeartbeat > 0 ? timings.nodeHeartbeat : ZERO_MODE_HEARTBEAT_MS);
+/**
+ * The kubelets of every machine: what each remembers (its {@link Agent}), and their parts: the node's status and
+ * lease, the pods (start, readiness, termination, addresses), and the store's events and the heartbeat that drive them.
+ */
+class Kubelets {
+  private readonly store: ObjectStore;
+  private readonly registry: SimRuntime['registry'];
+  private readonly timings: SimRuntime['timings'];
+  private readonly nodeDef = kindDef('Node');
+  private readonly podDef = kindDef('Pod');
+  private readonly leaseDef = kindDef('Lease');
+  private readonly agents = new Map<string, Agent>();
+  /** Pods waiting out `podStart` before they run. */
+  private readonly starting = new Set<string>();
+  /** When the kubelet began terminating each pod, ms. */
+  private readonly terminatingSince = new Map<string, number>();
+  private readonly nodes: WorkQueue;
+  private readonly pods: WorkQueue;
+  private cancelTick: Cancel = () => undefined;
+  private stopWatching: (() => void)[] = [];
+
+  constructor(private readonly runtime: SimRuntime) {
+    const { store, registry, timings } = runtime;
+    this.store = store;
+    this.registry = registry;
+    this.timings = timings;
+    this.nodes = new WorkQueue(runtime, (name) => this.syncNode(name), { name: 'kubelet' });
+    this.pods = new WorkQueue(runtime, (key) => this.syncPod(key), { name: 'kubelet-pods' });
+  }
+
+  start(): void {
+    const { runtime } = this;
+    const unsubscribe = this.store.subscribe((event) => this.onStoreEvent(event));
+    const unsubscribeNudges = onKubeletSync(runtime, (name) => this.nodes.add(name));
+    this.stopWatching = [unsubscribe, unsubscribeNudges];
+    this.cancelTick = runtime.after(0, () => this.tick());
+  }
+
+  stop(): void {
+    for (const stop of this.stopWatching) stop();
+    this.cancelTick();
+  }
+
+  private heartbeatMs(): number {
+    return this.timings.nodeHeartbeat > 0 ? this.timings.nodeHeartbeat : ZERO_MODE_HEARTBEAT_MS;
+  }
+
   // An unchanged status is re-posted every nodeStatusReportFrequency (upstream: 5 min, scaled as the node timeouts
   // are: 300 s of 40 s grace); liveness comes from the Lease. Changes are posted at once.
-  const statusMs = () => Math.max(heartbeatMs(), timings.nodeMonitorGrace / 2, (timings.nodeMonitorGrace * 300) / 40);
+  private statusMs(): number {
+    const { timings } = this;
+    return Math.max(this.heartbeatMs(), timings.nodeMonitorGrace / 2, (timings.nodeMonitorGrace * 300) / 40);
+  }
 
-  const nodes = new WorkQueue(runtime, (name) => syncNode(name), { name: 'kubelet' });
-  const pods = new WorkQueue(runtime, (key) => syncPod(key), { name: 'kubelet-pods' });
-
-  function agentOf(name: string): Agent {
-    let agent = agents.get(name);
+  private agentOf(name: string): Agent {
+    let agent = this.agents.get(name);
     if (!agent) {
       agent = {
         leaseRenewedAt: -Infinity,
@@ -530,50 +572,50 @@ export function startKubelets(runtime: SimRuntime): () => void {
         postedFingerprint: '',
         runsPods: false,
       };
-      agents.set(name, agent);
+      this.agents.set(name, agent);
     }
     return agent;
   }
 
   // --- node status and lease ---
 
-  function syncNode(name: string): void {
-    const machine = runtime.machines.get(name);
-    const node = store.get('core/nodes', undefined, name);
-    const agent = agentOf(name);
+  private syncNode(name: string): void {
+    const machine = this.runtime.machines.get(name);
+    const node = this.store.get('core/nodes', undefined, name);
+    const agent = this.agentOf(name);
     // No kubelet process (stopped, still booting) or nothing registered: nothing is posted.
     if (!machine || machine.state !== 'running' || !node) {
       agent.runsPods = false;
-      if (!machine && !node) agents.delete(name);
+      if (!machine && !node) this.agents.delete(name);
       return;
     }
-    const now = runtime.now();
-    if (now - agent.leaseRenewedAt >= heartbeatMs() / 2) renewLease(node, agent, now);
-    postStatus(node, machine, agent, now);
+    const now = this.runtime.now();
+    if (now - agent.leaseRenewedAt >= this.heartbeatMs() / 2) this.renewLease(node, agent, now);
+    this.postStatus(node, machine, agent, now);
     const runs = kubeletReady(machine);
     if (runs && !agent.runsPods) {
-      for (const pod of store.byIndex('core/pods', 'spec.nodeName', name)) podNeedsWork(pod);
+      for (const pod of this.store.byIndex('core/pods', 'spec.nodeName', name)) this.podNeedsWork(pod);
     }
     agent.runsPods = runs;
   }
 
-  function renewLease(node: KubeObject, agent: Agent, now: number): void {
+  private renewLease(node: KubeObject, agent: Agent, now: number): void {
     const name = node.metadata.name;
     const renewTime = microTime(now);
     const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid }];
-    const lease = store.get('coordination.k8s.io/leases', NODE_LEASE_NAMESPACE, name);
+    const lease = this.store.get('coordination.k8s.io/leases', NODE_LEASE_NAMESPACE, name);
     if (!lease) {
-      if (!store.get('core/namespaces', undefined, NODE_LEASE_NAMESPACE)) {
+      if (!this.store.get('core/namespaces', undefined, NODE_LEASE_NAMESPACE)) {
         // The apiserver creates kube-node-lease at start; a bare test runtime may not have it yet.
-        registry.create(kindDef('Namespace'), undefined, { metadata: { name: NODE_LEASE_NAMESPACE } });
+        this.registry.create(kindDef('Namespace'), undefined, { metadata: { name: NODE_LEASE_NAMESPACE } });
       }
-      registry.create(leaseDef, NODE_LEASE_NAMESPACE, {
+      this.registry.create(this.leaseDef, NODE_LEASE_NAMESPACE, {
         metadata: { name, namespace: NODE_LEASE_NAMESPACE, ownerReferences },
         spec: { holderIdentity: name, leaseDurationSeconds: NODE_LEASE_DURATION_SECONDS, renewTime },
       });
     } else {
       const owned = lease.metadata.ownerReferences?.[0]?.uid === node.metadata.uid;
-      registry.update(leaseDef, NODE_LEASE_NAMESPACE, name, {
+      this.registry.update(this.leaseDef, NODE_LEASE_NAMESPACE, name, {
         ...lease,
         metadata: owned ? lease.metadata : { ...lease.metadata, ownerReferences },
         spec: { ...lease.spec, holderIdentity: name, renewTime },
@@ -582,8 +624,8 @@ export function startKubelets(runtime: SimRuntime): () => void {
     agent.leaseRenewedAt = now;
   }
 
-  function postStatus(node: KubeObject, machine: Machine, agent: Agent, now: number): void {
-    const index = nodeNumber(runtime, machine.name);
+  private postStatus(node: KubeObject, machine: Machine, agent: Agent, now: number): void {
+    const index = nodeNumber(this.runtime, machine.name);
     const ready = kubeletReady(machine);
     const fingerprint = `${ready}|${machine.kubeletVersion}|${machine.machineImage}|${machine.capacity.cpu}|${machine.capacity.memory}|${machine.capacity.pods}|${machine.readyAt}|${index}`;
     const status = node.status ?? {};
@@ -594,7 +636,7 @@ export function startKubelets(runtime: SimRuntime): () => void {
       const c = current.find((x) => isRecord(x) && x['type'] === w.type);
       return !isRecord(c) || c['status'] !== w.status || c['reason'] !== w.reason;
     });
-    const heartbeatDue = now - agent.statusPostedAt >= statusMs() - heartbeatMs() / 2;
+    const heartbeatDue = now - agent.statusPostedAt >= this.statusMs() - this.heartbeatMs() / 2;
     if (untouched && !statusChanged && !heartbeatDue) return;
 
     const time = rfc3339(now);
@@ -621,8 +663,8 @@ export function startKubelets(runtime: SimRuntime): () => void {
       // Keep the stored object when nothing changed: old versions in the watch history then share it.
       if (JSON.stringify(status[key]) !== JSON.stringify(fresh[key])) nextStatus[key] = fresh[key];
     }
-    const stored = registry.update(
-      nodeDef,
+    const stored = this.registry.update(
+      this.nodeDef,
       undefined,
       node.metadata.name,
       { ...node, status: nextStatus },
@@ -636,65 +678,68 @@ export function startKubelets(runtime: SimRuntime): () => void {
   // --- pods ---
 
   /** Queues what a pod on a node that runs pods needs: a start after podStart, or a termination, or readiness back. */
-  function podNeedsWork(pod: KubeObject): void {
+  private podNeedsWork(pod: KubeObject): void {
     const key = objectKey(pod.metadata.namespace, pod.metadata.name);
     const phase = pod.status?.['phase'];
     if (pod.metadata.deletionTimestamp) {
-      pods.add(key);
+      this.pods.add(key);
     } else if (phase === 'Pending' || phase === undefined) {
-      if (starting.has(key)) return;
-      const delay = timings.podStart;
+      if (this.starting.has(key)) return;
+      const delay = this.timings.podStart;
       if (delay <= 0) {
-        pods.add(key);
+        this.pods.add(key);
         return;
       }
-      starting.add(key);
-      runtime.after(delay, () => {
-        starting.delete(key);
+      this.starting.add(key);
+      this.runtime.after(delay, () => {
+        this.starting.delete(key);
         // Started when podStart says, not after the keys queued ahead: a batch of new nodes starts hundreds of
         // pods at once, and through the queue the last of them came up 100 to 200 ms late. A timer is not a store
         // listener, so writing here is safe; anything that fails goes through the queue and its retries.
         try {
-          syncPod(key);
+          this.syncPod(key);
         } catch {
-          pods.add(key);
+          this.pods.add(key);
         }
       });
     } else if (phase === 'Running' && !podReady(pod)) {
-      pods.add(key);
+      this.pods.add(key);
     }
   }
 
-  function syncPod(key: string): void {
+  private syncPod(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const pod = store.get('core/pods', namespace, name);
+    const pod = this.store.get('core/pods', namespace, name);
     if (!pod) return;
     const nodeName = pod.spec?.['nodeName'];
     if (typeof nodeName !== 'string' || nodeName === '') return;
-    const machine = runtime.machines.get(nodeName);
-    const node = store.get('core/nodes', undefined, nodeName);
+    const machine = this.runtime.machines.get(nodeName);
+    const node = this.store.get('core/nodes', undefined, nodeName);
     if (!machine || !kubeletReady(machine) || !node) return;
-    const now = runtime.now();
+    const now = this.runtime.now();
     try {
       if (pod.metadata.deletionTimestamp) {
-        let since = terminatingSince.get(key);
-        if (since === undefined) terminatingSince.set(key, (since = now));
-        const graceMs = Math.min((pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000, timings.podTermination);
+        let since = this.terminatingSince.get(key);
+        if (since === undefined) this.terminatingSince.set(key, (since = now));
+        const graceMs = Math.min((pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000, this.timings.podTermination);
         const due = since + graceMs;
         if (now < due) {
-          pods.addAfter(key, due - now);
+          this.pods.addAfter(key, due - now);
           return;
         }
         // The kubelet's final delete: the containers are gone, the API object may go.
-        registry.delete(podDef, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+        this.registry.delete(this.podDef, namespace, name, {
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
+        });
         return;
       }
       const phase = pod.status?.['phase'];
       if (phase === 'Pending' || phase === undefined) {
-        const hostIp = nodeIpFor(nodeNumber(runtime, nodeName));
-        const podIp = pod.spec?.['hostNetwork'] === true ? hostIp : allocateIp(node, key);
-        registry.update(
-          podDef,
+        const hostIp = nodeIpFor(nodeNumber(this.runtime, nodeName));
+        const podIp = pod.spec?.['hostNetwork'] === true ? hostIp : this.allocateIp(node, key);
+        this.registry.update(
+          this.podDef,
           namespace,
           name,
           { ...pod, status: runningStatus(pod, machine, hostIp, podIp, now) },
@@ -711,8 +756,8 @@ export function startKubelets(runtime: SimRuntime): () => void {
             ? { ...c, status: 'True', lastTransitionTime: time }
             : c,
         );
-        registry.update(
-          podDef,
+        this.registry.update(
+          this.podDef,
           namespace,
           name,
           { ...pod, status: { ...pod.status, conditions, containerStatuses: statuses } },
@@ -725,16 +770,16 @@ export function startKubelets(runtime: SimRuntime): () => void {
     }
   }
 
-  function ipPool(node: KubeObject): IpPool {
-    const agent = agentOf(node.metadata.name);
+  private ipPool(node: KubeObject): IpPool {
+    const agent = this.agentOf(node.metadata.name);
     const cidr = node.spec?.['podCIDR'];
     const prefix =
       typeof cidr === 'string' && /^\d+\.\d+\.\d+\.0\/24$/.test(cidr)
         ? cidr.slice(0, cidr.lastIndexOf('.'))
-        : podCidrFor(nodeNumber(runtime, node.metadata.name)).replace(/\.0\/24$/, '');
+        : podCidrFor(nodeNumber(this.runtime, node.metadata.name)).replace(/\.0\/24$/, '');
     if (agent.ips?.prefix === prefix) return agent.ips;
     const pool: IpPool = { prefix, used: new Map(), next: 2 };
-    for (const pod of store.byIndex('core/pods', 'spec.nodeName', node.metadata.name)) {
+    for (const pod of this.store.byIndex('core/pods', 'spec.nodeName', node.metadata.name)) {
       const ip = pod.status?.['podIP'];
       if (typeof ip === 'string' && ip.startsWith(`${prefix}.`))
         pool.used.set(Number(ip.slice(prefix.length + 1)), objectKey(pod.metadata.namespace, pod.metadata.name));
@@ -744,8 +789,8 @@ export function startKubelets(runtime: SimRuntime): () => void {
   }
 
   /** The next free address of the node's /24 (.1 is the bridge); reused once all 253 are taken. */
-  function allocateIp(node: KubeObject, key: string): string {
-    const pool = ipPool(node);
+  private allocateIp(node: KubeObject, key: string): string {
+    const pool = this.ipPool(node);
     for (let tries = 0; tries < 253; tries++) {
       const host = pool.next;
       pool.next = host >= 254 ? 2 : host + 1;
@@ -757,11 +802,11 @@ export function startKubelets(runtime: SimRuntime): () => void {
     return `${pool.prefix}.${pool.next}`;
   }
 
-  function releaseIp(pod: KubeObject): void {
+  private releaseIp(pod: KubeObject): void {
     const nodeName = pod.spec?.['nodeName'];
     const ip = pod.status?.['podIP'];
     if (typeof nodeName !== 'string' || typeof ip !== 'string') return;
-    const pool = agents.get(nodeName)?.ips;
+    const pool = this.agents.get(nodeName)?.ips;
     if (!pool || !ip.startsWith(`${pool.prefix}.`)) return;
     const host = Number(ip.slice(pool.prefix.length + 1));
     if (pool.used.get(host) === objectKey(pod.metadata.namespace, pod.metadata.name)) pool.used.delete(host);
@@ -769,24 +814,24 @@ export function startKubelets(runtime: SimRuntime): () => void {
 
   // --- events and the heartbeat ---
 
-  const unsubscribe = store.subscribe((event) => {
+  private onStoreEvent(event: StoreEvent): void {
     if (event.storage === 'core/nodes') {
       // A node registered (or re-registered) for a machine: post its status and renew its lease now.
-      if (event.type === 'ADDED' && runtime.machines.has(event.object.metadata.name))
-        nodes.add(event.object.metadata.name);
+      if (event.type === 'ADDED' && this.runtime.machines.has(event.object.metadata.name))
+        this.nodes.add(event.object.metadata.name);
       return;
     }
     if (event.storage !== 'core/pods') return;
     const pod = event.object;
     const key = objectKey(pod.metadata.namespace, pod.metadata.name);
     if (event.type === 'DELETED') {
-      terminatingSince.delete(key);
-      releaseIp(pod);
+      this.terminatingSince.delete(key);
+      this.releaseIp(pod);
       return;
     }
     const nodeName = pod.spec?.['nodeName'];
     if (typeof nodeName !== 'string' || nodeName === '') return;
-    const machine = runtime.machines.get(nodeName);
+    const machine = this.runtime.machines.get(nodeName);
     if (!machine || !kubeletReady(machine)) return;
     const previous = event.previous;
     const relevant =
@@ -795,37 +840,29 @@ export function startKubelets(runtime: SimRuntime): () => void {
       previous.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp ||
       previous.metadata.deletionGracePeriodSeconds !== pod.metadata.deletionGracePeriodSeconds ||
       (pod.status?.['phase'] === 'Running' && !podReady(pod));
-    if (relevant) podNeedsWork(pod);
-  });
-  const unsubscribeNudges = onKubeletSync(runtime, (name) => nodes.add(name));
+    if (relevant) this.podNeedsWork(pod);
+  }
 
-  let cancelTick = runtime.after(0, tick);
-  function tick(): void {
-    if (runtime.stopped()) return;
+  private tick(): void {
+    if (this.runtime.stopped()) return;
     // Lease renewals happen here, not behind queued pod work: real kubelets are separate processes that heartbeat
     // however busy the rest of the cluster is, so a busy simulation must not look like silent nodes.
-    const now = runtime.now();
-    for (const [name, machine] of runtime.machines) {
-      const node = machine.state === 'running' ? store.get('core/nodes', undefined, name) : undefined;
+    const now = this.runtime.now();
+    for (const [name, machine] of this.runtime.machines) {
+      const node = machine.state === 'running' ? this.store.get('core/nodes', undefined, name) : undefined;
       if (node) {
         try {
-          renewLease(node, agentOf(name), now);
+          this.renewLease(node, this.agentOf(name), now);
         } catch (err) {
           console.error(`kube-sim kubelet: ${name}: lease renewal failed: ${(err as Error).message}`);
         }
       }
-      nodes.add(name);
+      this.nodes.add(name);
     }
     // Forget kubelets whose machine and node are both gone (syncNode drops them; names no longer polled stay here).
-    for (const name of agents.keys()) if (!runtime.machines.has(name)) nodes.add(name);
-    cancelTick = runtime.after(heartbeatMs(), tick);
+    for (const name of this.agents.keys()) if (!this.runtime.machines.has(name)) this.nodes.add(name);
+    this.cancelTick = this.runtime.after(this.heartbeatMs(), () => this.tick());
   }
-
-  return () => {
-    unsubscribe();
-    unsubscribeNudges();
-    cancelTick();
-  };
 }
 
 function podReady(pod: KubeObject): boolean {

@@ -18,12 +18,13 @@ import { rfc3339 } from '../api/registry.ts';
 import { StatusError } from '../api/status.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { controllerOf, isRecord, objectKey } from '../model/wire.ts';
-import type { SimRuntime } from '../runtime.ts';
+import type { Cancel, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { toleratesTaint } from '../../k8s/scheduling.ts';
 import type { Timings } from '../scenario/types.ts';
 import { onKubeletSync } from './kubelet.ts';
 import { WorkQueue } from './work-queue.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 
 /** Taint of a cordoned node. */
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
@@ -225,53 +226,96 @@ interface NodeHealth {
  * would only evict the pods a test put there. Their taints still follow their conditions and `spec.unschedulable`.
  */
 export function startNodeLifecycleController(runtime: SimRuntime): () => void {
-  const { store, registry, timings } = runtime;
-  const nodeDef = kindDef('Node');
-  const podDef = kindDef('Pod');
-  const health = new Map<string, NodeHealth>();
+  const controller = new NodeLifecycleController(runtime);
+  controller.start();
+  return () => controller.stop();
+}
+
+/**
+ * The controller's state (each node's health as last probed, the NoExecute taints per node, when each pod's
+ * tolerated eviction started) and its parts: a node's sync (conditions, taints, pods not ready), the taint manager's
+ * evictions, the monitor that finds silent kubelets, and the store's events.
+ */
+class NodeLifecycleController {
+  private readonly store: ObjectStore;
+  private readonly registry: SimRuntime['registry'];
+  private readonly timings: SimRuntime['timings'];
+  private readonly nodeDef = kindDef('Node');
+  private readonly podDef = kindDef('Pod');
+  private readonly health = new Map<string, NodeHealth>();
   /** NoExecute taints per node, so a pod event is checked without a store read. */
-  const noExecute = new Map<string, WireTaint[]>();
+  private readonly noExecute = new Map<string, WireTaint[]>();
   /** When the taint manager first found each pod tolerating its node's NoExecute taints for a while, ms. */
-  const evictionStart = new Map<string, number>();
-  const zeroMode = () => timings.nodeMonitorGrace <= 0;
+  private readonly evictionStart = new Map<string, number>();
+  private readonly nodes: WorkQueue;
+  private readonly pods: WorkQueue;
+  private cancelMonitor: Cancel = () => undefined;
+  private stopWatching: (() => void)[] = [];
 
-  const nodes = new WorkQueue(runtime, (name) => syncNode(name), { name: 'node-lifecycle' });
-  const pods = new WorkQueue(runtime, (key) => syncPodEviction(key), { name: 'taint-eviction' });
+  constructor(private readonly runtime: SimRuntime) {
+    const { store, registry, timings } = runtime;
+    this.store = store;
+    this.registry = registry;
+    this.timings = timings;
+    this.nodes = new WorkQueue(runtime, (name) => this.syncNode(name), { name: 'node-lifecycle' });
+    this.pods = new WorkQueue(runtime, (key) => this.syncPodEviction(key), { name: 'taint-eviction' });
+  }
 
-  function healthOf(name: string): NodeHealth {
-    let h = health.get(name);
-    if (!h) health.set(name, (h = { probe: runtime.now(), observedReady: undefined, sawLease: false }));
+  start(): void {
+    const { runtime } = this;
+    const unsubscribe = this.store.subscribe((event) => this.onStoreEvent(event));
+    const unsubscribeNudges = onKubeletSync(runtime, (name) => this.nodes.add(name));
+    this.stopWatching = [unsubscribe, unsubscribeNudges];
+    for (const node of this.store.all('core/nodes')) {
+      this.healthOf(node.metadata.name);
+      this.nodes.add(node.metadata.name);
+    }
+    this.cancelMonitor = runtime.after(0, () => this.monitor());
+  }
+
+  stop(): void {
+    for (const stop of this.stopWatching) stop();
+    this.cancelMonitor();
+  }
+
+  private zeroMode(): boolean {
+    return this.timings.nodeMonitorGrace <= 0;
+  }
+
+  private healthOf(name: string): NodeHealth {
+    let h = this.health.get(name);
+    if (!h) this.health.set(name, (h = { probe: this.runtime.now(), observedReady: undefined, sawLease: false }));
     return h;
   }
 
   /** The kubelet stopped posting: by the grace period, or (zero-delay mode) as soon as its machine is down. */
-  function silent(name: string, h: NodeHealth): boolean {
-    const machine = runtime.machines.get(name);
+  private silent(name: string, h: NodeHealth): boolean {
+    const machine = this.runtime.machines.get(name);
     if (!machine && !h.sawLease) return false;
-    if (zeroMode()) return !machine || machine.state !== 'running';
-    return runtime.now() - h.probe > timings.nodeMonitorGrace;
+    if (this.zeroMode()) return !machine || machine.state !== 'running';
+    return this.runtime.now() - h.probe > this.timings.nodeMonitorGrace;
   }
 
-  function syncNode(name: string): void {
-    let node = store.get('core/nodes', undefined, name);
+  private syncNode(name: string): void {
+    let node = this.store.get('core/nodes', undefined, name);
     if (!node) return;
-    const h = healthOf(name);
-    const now = runtime.now();
-    if (silent(name, h)) {
+    const h = this.healthOf(name);
+    const now = this.runtime.now();
+    if (this.silent(name, h)) {
       const unknown = withUnknownConditions(node, now);
-      if (unknown) node = registry.update(nodeDef, undefined, name, unknown, { subresource: 'status' });
+      if (unknown) node = this.registry.update(this.nodeDef, undefined, name, unknown, { subresource: 'status' });
     }
     const ready = readyStatus(node);
     if (h.observedReady === 'True' && ready !== 'True') {
       // As upstream: the event is Normal (RecordNodeStatusChange), reason NodeNotReady.
-      runtime.recordEvent(
+      this.runtime.recordEvent(
         node,
         'Normal',
         'NodeNotReady',
         `Node ${name} status is now: NodeNotReady`,
         'node-controller',
       );
-      markPodsNotReady(name, now);
+      this.markPodsNotReady(name, now);
     }
     h.observedReady = ready;
     const taints = reconcileTaints(node, now);
@@ -279,29 +323,29 @@ export function startNodeLifecycleController(runtime: SimRuntime): () => void {
       const spec: Record<string, unknown> = { ...node.spec };
       if (taints.length > 0) spec['taints'] = taints;
       else delete spec['taints'];
-      node = registry.update(nodeDef, undefined, name, { ...node, spec });
+      node = this.registry.update(this.nodeDef, undefined, name, { ...node, spec });
     }
-    trackNoExecute(node);
+    this.trackNoExecute(node);
   }
 
   /** Keeps the NoExecute taints of a node at hand and queues its pods when they change. */
-  function trackNoExecute(node: KubeObject): void {
+  private trackNoExecute(node: KubeObject): void {
     const name = node.metadata.name;
     const taints = nodeTaints(node).filter((t) => t.effect === 'NoExecute');
-    const before = noExecute.get(name) ?? [];
-    if (taints.length === 0) noExecute.delete(name);
-    else noExecute.set(name, taints);
+    const before = this.noExecute.get(name) ?? [];
+    if (taints.length === 0) this.noExecute.delete(name);
+    else this.noExecute.set(name, taints);
     const same =
       before.length === taints.length &&
       before.every((t, i) => t.key === taints[i]?.key && t.value === taints[i]?.value);
     if (same) return;
-    for (const pod of store.byIndex('core/pods', 'spec.nodeName', name))
-      pods.add(objectKey(pod.metadata.namespace, pod.metadata.name));
+    for (const pod of this.store.byIndex('core/pods', 'spec.nodeName', name))
+      this.pods.add(objectKey(pod.metadata.namespace, pod.metadata.name));
   }
 
   /** Upstream's MarkPodsNotReady: the pods of a node that stopped being Ready lose their Ready condition. */
-  function markPodsNotReady(name: string, now: number): void {
-    for (const pod of store.byIndex('core/pods', 'spec.nodeName', name)) {
+  private markPodsNotReady(name: string, now: number): void {
+    for (const pod of this.store.byIndex('core/pods', 'spec.nodeName', name)) {
       const conditions = pod.status?.['conditions'];
       if (!Array.isArray(conditions)) continue;
       const ready = (conditions as unknown[]).find((c) => isRecord(c) && c['type'] === 'Ready');
@@ -310,8 +354,8 @@ export function startNodeLifecycleController(runtime: SimRuntime): () => void {
         c === ready ? { ...ready, status: 'False', lastTransitionTime: rfc3339(now) } : c,
       );
       try {
-        registry.update(
-          podDef,
+        this.registry.update(
+          this.podDef,
           pod.metadata.namespace,
           pod.metadata.name,
           { ...pod, status: { ...pod.status, conditions: next } },
@@ -323,17 +367,17 @@ export function startNodeLifecycleController(runtime: SimRuntime): () => void {
     }
   }
 
-  function syncPodEviction(key: string): void {
+  private syncPodEviction(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const pod = store.get('core/pods', namespace, name);
+    const pod = this.store.get('core/pods', namespace, name);
     if (!pod || pod.metadata.deletionTimestamp) {
-      evictionStart.delete(key);
+      this.evictionStart.delete(key);
       return;
     }
     const nodeName = pod.spec?.['nodeName'];
-    const taints = typeof nodeName === 'string' ? noExecute.get(nodeName) : undefined;
+    const taints = typeof nodeName === 'string' ? this.noExecute.get(nodeName) : undefined;
     if (!taints || taints.length === 0) {
-      evictionStart.delete(key);
+      this.evictionStart.delete(key);
       return;
     }
     const tolerations = podTolerations(pod);
@@ -341,33 +385,33 @@ export function startNodeLifecycleController(runtime: SimRuntime): () => void {
     for (const taint of taints) {
       const match = tolerations.find((t) => toleratesTaint(t, taint));
       if (!match) {
-        evict(pod, key);
+        this.evict(pod, key);
         return;
       }
       used.push(match);
     }
     const seconds = minTolerationSeconds(used);
     if (seconds === undefined) {
-      evictionStart.delete(key);
+      this.evictionStart.delete(key);
       return;
     }
-    const now = runtime.now();
-    let start = evictionStart.get(key);
-    if (start === undefined) evictionStart.set(key, (start = now));
-    const due = start + scaledNodeSeconds(seconds, timings);
-    if (now >= due) evict(pod, key);
-    else pods.addAfter(key, due - now);
+    const now = this.runtime.now();
+    let start = this.evictionStart.get(key);
+    if (start === undefined) this.evictionStart.set(key, (start = now));
+    const due = start + scaledNodeSeconds(seconds, this.timings);
+    if (now >= due) this.evict(pod, key);
+    else this.pods.addAfter(key, due - now);
   }
 
-  function evict(pod: KubeObject, key: string): void {
-    evictionStart.delete(key);
+  private evict(pod: KubeObject, key: string): void {
+    this.evictionStart.delete(key);
     const { namespace, name, uid } = pod.metadata;
     try {
-      const marked = registry.update(podDef, namespace, name, withDisruptionTarget(pod, runtime.now()), {
+      const marked = this.registry.update(this.podDef, namespace, name, withDisruptionTarget(pod, this.runtime.now()), {
         subresource: 'status',
       });
-      registry.delete(podDef, namespace, name, { preconditions: { uid } });
-      runtime.recordEvent(
+      this.registry.delete(this.podDef, namespace, name, { preconditions: { uid } });
+      this.runtime.recordEvent(
         marked,
         'Normal',
         'TaintManagerEviction',
@@ -380,42 +424,44 @@ export function startNodeLifecycleController(runtime: SimRuntime): () => void {
     }
   }
 
-  function monitor(): void {
-    if (runtime.stopped()) return;
-    for (const [name, h] of health) {
-      if (h.observedReady !== 'Unknown' && silent(name, h)) nodes.add(name);
+  private monitor(): void {
+    if (this.runtime.stopped()) return;
+    for (const [name, h] of this.health) {
+      if (h.observedReady !== 'Unknown' && this.silent(name, h)) this.nodes.add(name);
     }
-    const period = zeroMode() ? ZERO_MODE_MONITOR_MS : Math.min(5_000, Math.max(5, timings.nodeMonitorGrace / 4));
-    cancelMonitor = runtime.after(period, monitor);
+    const period = this.zeroMode()
+      ? ZERO_MODE_MONITOR_MS
+      : Math.min(5_000, Math.max(5, this.timings.nodeMonitorGrace / 4));
+    this.cancelMonitor = this.runtime.after(period, () => this.monitor());
   }
 
-  const unsubscribe = store.subscribe((event) => {
+  private onStoreEvent(event: StoreEvent): void {
     if (event.storage === 'core/nodes') {
       const name = event.object.metadata.name;
       if (event.type === 'DELETED') {
-        health.delete(name);
-        noExecute.delete(name);
+        this.health.delete(name);
+        this.noExecute.delete(name);
         return;
       }
-      const h = healthOf(name);
+      const h = this.healthOf(name);
       const previous = event.previous;
       if (event.type === 'ADDED' || !previous) {
-        h.probe = runtime.now();
-        nodes.add(name);
+        h.probe = this.runtime.now();
+        this.nodes.add(name);
         return;
       }
       const beat = conditionOf(event.object, 'Ready')?.['lastHeartbeatTime'];
-      if (beat !== conditionOf(previous, 'Ready')?.['lastHeartbeatTime']) h.probe = runtime.now();
+      if (beat !== conditionOf(previous, 'Ready')?.['lastHeartbeatTime']) h.probe = this.runtime.now();
       if (event.object.spec !== previous.spec || conditionStatuses(event.object) !== conditionStatuses(previous))
-        nodes.add(name);
+        this.nodes.add(name);
       return;
     }
     if (event.storage === 'coordination.k8s.io/leases') {
       if (event.type === 'DELETED' || event.object.metadata.namespace !== 'kube-node-lease') return;
       const renew = event.object.spec?.['renewTime'];
       if (event.type === 'ADDED' || renew !== event.previous?.spec?.['renewTime']) {
-        const h = healthOf(event.object.metadata.name);
-        h.probe = runtime.now();
+        const h = this.healthOf(event.object.metadata.name);
+        h.probe = this.runtime.now();
         h.sawLease = true;
       }
       return;
@@ -423,29 +469,16 @@ export function startNodeLifecycleController(runtime: SimRuntime): () => void {
     if (event.storage === 'core/pods') {
       const key = objectKey(event.object.metadata.namespace, event.object.metadata.name);
       if (event.type === 'DELETED') {
-        evictionStart.delete(key);
+        this.evictionStart.delete(key);
         return;
       }
       // Only what changes the decision: a new pod, a new binding, new tolerations (not status writes).
       if (event.type === 'MODIFIED' && event.previous?.spec === event.object.spec) return;
       const nodeName = event.object.spec?.['nodeName'];
-      if (typeof nodeName === 'string' && noExecute.has(nodeName) && !event.object.metadata.deletionTimestamp)
-        pods.add(key);
+      if (typeof nodeName === 'string' && this.noExecute.has(nodeName) && !event.object.metadata.deletionTimestamp)
+        this.pods.add(key);
     }
-  });
-  const unsubscribeNudges = onKubeletSync(runtime, (name) => nodes.add(name));
-
-  for (const node of store.all('core/nodes')) {
-    healthOf(node.metadata.name);
-    nodes.add(node.metadata.name);
   }
-  let cancelMonitor = runtime.after(0, monitor);
-
-  return () => {
-    unsubscribe();
-    unsubscribeNudges();
-    cancelMonitor();
-  };
 }
 
 /**

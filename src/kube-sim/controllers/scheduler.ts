@@ -35,6 +35,7 @@ import {
 import type { WireTaint, WireToleration } from './node-lifecycle.ts';
 import { TAINT_UNSCHEDULABLE, nodeTaints, podTolerations } from './node-lifecycle.ts';
 import { WorkQueue } from './work-queue.ts';
+import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 
 /** The scheduler name kube-sim's scheduler answers to. */
 const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -98,45 +99,76 @@ interface PodFilter {
 
 /** Starts the scheduler; returns its stop function. */
 export function startScheduler(runtime: SimRuntime): () => void {
-  const { store, registry } = runtime;
-  const podDef = kindDef('Pod');
-  const slots = new Map<string, NodeSlot>();
-  /** Slots sorted by free score CPU, most first, then by name. */
-  const order = new SlotOrder();
-  const charges = new Map<string, Charge>();
-  /** Pods that fit nowhere, waiting for a change that could make room. */
-  const parked = new Set<string>();
-  /** Failure messages of pods that just failed, by pod shape: a run of identical pods is diagnosed once. */
-  const failures = new Map<string, string>();
-  let flushPending = false;
+  return new Scheduler(runtime).start();
+}
 
-  const queue = new WorkQueue(runtime, (key) => schedule(key), { name: 'scheduler' });
+/**
+ * The scheduler's state (a slot per node, kept in free-CPU order; each pod's charge; the pods that fit nowhere) and
+ * its parts: the sorted node order, bookkeeping from the store's events, and scheduling a pod.
+ */
+class Scheduler {
+  private readonly store: ObjectStore;
+  private readonly registry: SimRuntime['registry'];
+  private readonly podDef = kindDef('Pod');
+  private readonly slots = new Map<string, NodeSlot>();
+  /** Slots sorted by free score CPU, most first, then by name. */
+  private readonly order = new SlotOrder();
+  private readonly charges = new Map<string, Charge>();
+  /** Pods that fit nowhere, waiting for a change that could make room. */
+  private readonly parked = new Set<string>();
+  /** Failure messages of pods that just failed, by pod shape: a run of identical pods is diagnosed once. */
+  private readonly failures = new Map<string, string>();
+  private flushPending = false;
+  private readonly queue: WorkQueue;
+
+  constructor(private readonly runtime: SimRuntime) {
+    const { store, registry } = runtime;
+    this.store = store;
+    this.registry = registry;
+    this.queue = new WorkQueue(runtime, (key) => this.schedule(key), { name: 'scheduler' });
+  }
+
+  /** Follows the store's events, then charges every pod there is and queues those to schedule; returns the stop. */
+  start(): () => void {
+    const unsubscribe = this.store.subscribe((event) => this.onStoreEvent(event));
+
+    for (const node of this.store.all('core/nodes')) this.nodeChanged(node, undefined);
+    for (const pod of this.store.all('core/pods')) {
+      const key = podKey(pod);
+      this.chargePod(key, pod);
+      if (wantsScheduling(pod)) this.queue.add(key);
+    }
+
+    return unsubscribe;
+  }
 
   // --- the sorted node order -----------------------------------------------------------------
 
-  const freeScore = (s: NodeSlot) => s.allocCpu - s.usedScoreCpu;
-
-  function insertSlot(slot: NodeSlot): void {
-    slot.sortKey = freeScore(slot);
-    order.insert(slot);
+  private freeScore(s: NodeSlot): number {
+    return s.allocCpu - s.usedScoreCpu;
   }
 
-  function removeSlot(slot: NodeSlot): void {
-    order.remove(slot);
+  private insertSlot(slot: NodeSlot): void {
+    slot.sortKey = this.freeScore(slot);
+    this.order.insert(slot);
+  }
+
+  private removeSlot(slot: NodeSlot): void {
+    this.order.remove(slot);
   }
 
   /** Moves a slot to where its new free CPU puts it. */
-  function reposition(slot: NodeSlot): void {
-    const key = freeScore(slot);
+  private reposition(slot: NodeSlot): void {
+    const key = this.freeScore(slot);
     if (key === slot.sortKey) return;
-    if (!order.remove(slot)) return;
+    if (!this.order.remove(slot)) return;
     slot.sortKey = key;
-    order.insert(slot);
+    this.order.insert(slot);
   }
 
   // --- bookkeeping from store events ---------------------------------------------------------
 
-  function slotFrom(node: KubeObject, previous: NodeSlot | undefined): NodeSlot {
+  private slotFrom(node: KubeObject, previous: NodeSlot | undefined): NodeSlot {
     const status = node.status ?? {};
     const allocatable = isRecord(status['allocatable'])
       ? status['allocatable']
@@ -171,8 +203,8 @@ export function startScheduler(runtime: SimRuntime): () => void {
   }
 
   /** A node appeared or changed; true when the change could let a parked pod fit. */
-  function nodeChanged(node: KubeObject, previousObject: KubeObject | undefined): boolean {
-    const current = slots.get(node.metadata.name);
+  private nodeChanged(node: KubeObject, previousObject: KubeObject | undefined): boolean {
+    const current = this.slots.get(node.metadata.name);
     // A heartbeat rewrites status.conditions only: spec, labels and allocatable keep their references.
     if (
       current &&
@@ -183,13 +215,13 @@ export function startScheduler(runtime: SimRuntime): () => void {
     ) {
       return false;
     }
-    const next = slotFrom(node, current);
+    const next = this.slotFrom(node, current);
     if (current && current.signature === next.signature) return false;
-    if (current) removeSlot(current);
+    if (current) this.removeSlot(current);
     else {
       // Pods may have been bound before their node appeared (or while the scheduler did not know it).
-      for (const pod of store.byIndex('core/pods', 'spec.nodeName', next.name)) {
-        const charge = charges.get(podKey(pod));
+      for (const pod of this.store.byIndex('core/pods', 'spec.nodeName', next.name)) {
+        const charge = this.charges.get(podKey(pod));
         if (charge?.node !== next.name) continue;
         next.usedCpu += charge.cpu;
         next.usedMemory += charge.memory;
@@ -197,33 +229,33 @@ export function startScheduler(runtime: SimRuntime): () => void {
         next.usedPods += 1;
       }
     }
-    slots.set(next.name, next);
-    insertSlot(next);
+    this.slots.set(next.name, next);
+    this.insertSlot(next);
     return true;
   }
 
-  function nodeRemoved(name: string): void {
-    const slot = slots.get(name);
+  private nodeRemoved(name: string): void {
+    const slot = this.slots.get(name);
     if (!slot) return;
-    removeSlot(slot);
-    slots.delete(name);
+    this.removeSlot(slot);
+    this.slots.delete(name);
     // The node count is part of every failure message.
-    failures.clear();
+    this.failures.clear();
   }
 
-  function applyCharge(charge: Charge, sign: 1 | -1): void {
-    const slot = slots.get(charge.node);
+  private applyCharge(charge: Charge, sign: 1 | -1): void {
+    const slot = this.slots.get(charge.node);
     if (!slot) return;
     slot.usedCpu += sign * charge.cpu;
     slot.usedMemory += sign * charge.memory;
     slot.usedScoreCpu += sign * charge.scoreCpu;
     slot.usedPods += sign;
-    reposition(slot);
+    this.reposition(slot);
   }
 
   /** Brings a pod's charge in line with the pod; true when resources were freed. */
-  function chargePod(key: string, pod: KubeObject | undefined): boolean {
-    const current = charges.get(key);
+  private chargePod(key: string, pod: KubeObject | undefined): boolean {
+    const current = this.charges.get(key);
     const nodeName = pod?.spec?.['nodeName'];
     const phase = pod?.status?.['phase'];
     const counts =
@@ -234,70 +266,70 @@ export function startScheduler(runtime: SimRuntime): () => void {
       phase !== 'Failed';
     if (!counts) {
       if (!current) return false;
-      charges.delete(key);
-      applyCharge(current, -1);
+      this.charges.delete(key);
+      this.applyCharge(current, -1);
       return true;
     }
     if (current && current.node === nodeName && current.spec === pod.spec) return false;
     const next: Charge = { ...podRequests(pod), node: nodeName, spec: pod.spec };
-    if (current) applyCharge(current, -1);
-    charges.set(key, next);
-    applyCharge(next, 1);
+    if (current) this.applyCharge(current, -1);
+    this.charges.set(key, next);
+    this.applyCharge(next, 1);
     return current !== undefined;
   }
 
   /** Requeues every parked pod once the current event burst is over. */
-  function requestFlush(): void {
-    failures.clear();
-    if (flushPending || parked.size === 0) return;
-    flushPending = true;
-    runtime.after(0, () => {
-      flushPending = false;
-      for (const key of parked) queue.add(key);
-      parked.clear();
+  private requestFlush(): void {
+    this.failures.clear();
+    if (this.flushPending || this.parked.size === 0) return;
+    this.flushPending = true;
+    this.runtime.after(0, () => {
+      this.flushPending = false;
+      for (const key of this.parked) this.queue.add(key);
+      this.parked.clear();
     });
   }
 
   // --- scheduling ------------------------------------------------------------------------------
 
-  function schedule(key: string): void {
+  private schedule(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const pod = store.get('core/pods', namespace, name);
+    const pod = this.store.get('core/pods', namespace, name);
     if (!pod || !wantsScheduling(pod)) {
-      parked.delete(key);
+      this.parked.delete(key);
       return;
     }
     const requests = podRequests(pod);
     const filter = compileFilter(pod);
-    const best = order.find(
+    const best = this.order.find(
       (slot) => nodeFailure(slot, filter) === undefined && resourceFailures(slot, requests).length === 0,
     );
     if (best) {
-      bind(pod, best.name);
+      this.bind(pod, best.name);
       return;
     }
     const shape = `${requests.cpu}/${requests.memory}/${JSON.stringify([filter.tolerations, filter.nodeSelector, filter.affinityTerms, pod.spec?.['preemptionPolicy']])}`;
-    let message = failures.get(shape);
+    let message = this.failures.get(shape);
     if (message === undefined) {
-      message = diagnose(pod, filter, requests);
-      failures.set(shape, message);
+      message = this.diagnose(pod, filter, requests);
+      this.failures.set(shape, message);
     }
-    parked.add(key);
-    markUnschedulable(pod, message);
+    this.parked.add(key);
+    this.markUnschedulable(pod, message);
   }
 
   /** Upstream's FitError message: a sorted histogram of each node's reasons, then the preemption verdict. */
-  function diagnose(pod: KubeObject, filter: PodFilter, requests: PodRequests): string {
-    if (slots.size === 0) return 'no nodes available to schedule pods';
+  private diagnose(pod: KubeObject, filter: PodFilter, requests: PodRequests): string {
+    if (this.slots.size === 0) return 'no nodes available to schedule pods';
     const reasons = new Map<string, number>();
     let unresolvable = 0;
-    for (const slot of slots.values()) {
+    for (const slot of this.slots.values()) {
       const failure = nodeFailure(slot, filter);
       const list = failure === undefined ? resourceFailures(slot, requests) : [failure];
       if (failure !== undefined) unresolvable += 1;
       for (const reason of list) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     }
-    const n = slots.size;
+    const n = this.slots.size;
     let message = `0/${n} nodes are available: ${histogram(reasons)}.`;
     if (pod.spec?.['preemptionPolicy'] === 'Never') {
       message += ' preemption: not eligible due to preemptionPolicy=Never..';
@@ -311,13 +343,13 @@ export function startScheduler(runtime: SimRuntime): () => void {
     return message;
   }
 
-  function bind(pod: KubeObject, nodeName: string): void {
+  private bind(pod: KubeObject, nodeName: string): void {
     const { namespace, name } = pod.metadata;
-    failures.clear();
+    this.failures.clear();
     let bound: KubeObject;
     try {
       // What the binding subresource does: set spec.nodeName once, then PodScheduled=True.
-      bound = registry.update(podDef, namespace, name, { ...pod, spec: { ...pod.spec, nodeName } });
+      bound = this.registry.update(this.podDef, namespace, name, { ...pod, spec: { ...pod.spec, nodeName } });
     } catch (err) {
       if (err instanceof StatusError && (err.code === 404 || err.code === 409)) return;
       throw err;
@@ -325,12 +357,12 @@ export function startScheduler(runtime: SimRuntime): () => void {
     const conditions = withCondition(
       bound,
       { type: 'PodScheduled', status: 'True', lastProbeTime: null },
-      runtime.now(),
+      this.runtime.now(),
     );
     if (conditions) {
       const { nominatedNodeName: _dropped, ...status } = bound.status ?? {};
-      registry.update(
-        podDef,
+      this.registry.update(
+        this.podDef,
         namespace,
         name,
         { ...bound, status: { ...status, conditions } },
@@ -339,55 +371,46 @@ export function startScheduler(runtime: SimRuntime): () => void {
     }
   }
 
-  function markUnschedulable(pod: KubeObject, message: string): void {
+  private markUnschedulable(pod: KubeObject, message: string): void {
     const conditions = withCondition(
       pod,
       { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null },
-      runtime.now(),
+      this.runtime.now(),
     );
     if (!conditions) return;
-    registry.update(
-      podDef,
+    this.registry.update(
+      this.podDef,
       pod.metadata.namespace,
       pod.metadata.name,
       { ...pod, status: { ...pod.status, conditions } },
       { subresource: 'status' },
     );
-    runtime.recordEvent(pod, 'Warning', 'FailedScheduling', message, DEFAULT_SCHEDULER_NAME);
+    this.runtime.recordEvent(pod, 'Warning', 'FailedScheduling', message, DEFAULT_SCHEDULER_NAME);
   }
 
   // --- events ----------------------------------------------------------------------------------
 
-  const unsubscribe = store.subscribe((event) => {
+  private onStoreEvent(event: StoreEvent): void {
     if (event.storage === 'core/nodes') {
-      if (event.type === 'DELETED') nodeRemoved(event.object.metadata.name);
-      else if (nodeChanged(event.object, event.previous)) requestFlush();
+      if (event.type === 'DELETED') this.nodeRemoved(event.object.metadata.name);
+      else if (this.nodeChanged(event.object, event.previous)) this.requestFlush();
       return;
     }
     if (event.storage !== 'core/pods') return;
     const pod = event.object;
     const key = podKey(pod);
     if (event.type === 'DELETED') {
-      parked.delete(key);
-      if (chargePod(key, undefined)) requestFlush();
+      this.parked.delete(key);
+      if (this.chargePod(key, undefined)) this.requestFlush();
       return;
     }
-    if (chargePod(key, pod)) requestFlush();
+    if (this.chargePod(key, pod)) this.requestFlush();
     // A status write (ours included) keeps the spec object: only a new pod or a new spec is worth a new attempt.
     if (wantsScheduling(pod) && (event.type === 'ADDED' || event.previous?.spec !== pod.spec)) {
-      parked.delete(key);
-      queue.add(key);
+      this.parked.delete(key);
+      this.queue.add(key);
     }
-  });
-
-  for (const node of store.all('core/nodes')) nodeChanged(node, undefined);
-  for (const pod of store.all('core/pods')) {
-    const key = podKey(pod);
-    chargePod(key, pod);
-    if (wantsScheduling(pod)) queue.add(key);
   }
-
-  return unsubscribe;
 }
 
 /** Whether slot `a` sorts before slot `b`: more free CPU first, then by name. */

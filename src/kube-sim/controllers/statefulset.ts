@@ -109,97 +109,28 @@ function syncStatefulSet(runtime: SimRuntime, requeue: Requeue, key: string): vo
     return;
   }
   const updateRevision = revisions.update;
-  const currentRevision = revisions.revisions.find((r) => r.metadata.name === status['currentRevision']) ?? updateRevision;
-  const replicaCount = int(spec['replicas'], 1);
-  const start = int(rec(spec['ordinals'])['start'], 0);
-  const monotonic = spec['podManagementPolicy'] !== 'Parallel';
-  const minReadySeconds = int(spec['minReadySeconds'], 0);
   const strategy = rec(spec['updateStrategy']);
-  const rollingUpdate = strategy['type'] !== 'OnDelete';
-  const partition = int(rec(strategy['rollingUpdate'])['partition'], 0);
-  let recheckInMs: number | undefined;
-
-  const split = () => {
-    const replicas: (KubeObject | undefined)[] = new Array<KubeObject | undefined>(replicaCount).fill(undefined);
-    const condemned: KubeObject[] = [];
-    for (const pod of ownedPods(store, sts)) {
-      const ord = ordinalOf(name, pod);
-      if (ord === undefined) continue;
-      if (ord >= start && ord < start + replicaCount) replicas[ord - start] = pod;
-      else condemned.push(pod);
-    }
-    condemned.sort((a, b) => (ordinalOf(name, a) ?? 0) - (ordinalOf(name, b) ?? 0));
-    return { replicas, condemned };
-  };
-
-  /** Creates the pod of an ordinal from the revision upstream picks: the current one below the partition. */
-  const create = (ordinal: number): void => {
-    const belowPartition = rollingUpdate && (strategy['rollingUpdate'] === undefined ? ordinal < start + int(status['currentReplicas'], 0) : ordinal < start + partition);
-    const revision = belowPartition ? currentRevision : updateRevision;
-    const podTemplate = revision === updateRevision ? template : templateOfRevision(revision);
-    createClaims(runtime, sts, ordinal);
-    createPod(runtime, statefulPod(sts, podTemplate, revision.metadata.name, ordinal));
-  };
-
-  const manage = (): void => {
-    if (sts.metadata.deletionTimestamp || namespaceTerminating(store, namespace)) return;
-    const { replicas, condemned } = split();
-    let firstUnhealthy: KubeObject | undefined;
-    for (const pod of [...replicas, ...condemned]) {
-      if (pod && !isHealthy(pod)) {
-        firstUnhealthy = pod;
-        break;
-      }
-    }
-    for (let i = 0; i < replicas.length; i++) {
-      const pod = replicas[i];
-      if (pod && isPodTerminal(pod)) {
-        // Finished pods are deleted and made again on the next sync, once the old one is gone.
-        if (!isPodTerminating(pod)) deletePod(runtime, pod);
-        if (monotonic) return;
-        continue;
-      }
-      if (!pod) {
-        create(start + i);
-        if (monotonic) return;
-        continue;
-      }
-      if (!monotonic) continue;
-      // OrderedReady: every predecessor must be Running, Ready and available before the next ordinal moves.
-      if (isPodTerminating(pod) || !isPodRunningAndReady(pod)) return;
-      const wait = msUntilAvailable(pod, minReadySeconds, runtime.now());
-      if (wait !== 0) {
-        recheckInMs = Math.min(recheckInMs ?? Infinity, wait);
-        return;
-      }
-    }
-    // Scale down from the highest ordinal; OrderedReady one at a time, each once the others are healthy.
-    for (let i = condemned.length - 1; i >= 0; i--) {
-      const pod = condemned[i] as KubeObject;
-      if (isPodTerminating(pod)) {
-        if (monotonic) return;
-        continue;
-      }
-      if (monotonic && !isHealthy(pod) && pod !== firstUnhealthy) return;
-      deletePod(runtime, pod);
-      if (monotonic) return;
-    }
-    if (!rollingUpdate) return;
-    // Rolling update: replace the highest ordinal not at the update revision, down to the partition, one at a time.
-    const { replicas: now } = split();
-    for (let i = now.length - 1; i >= partition; i--) {
-      const pod = now[i];
-      if (!pod) return;
-      if (pod.metadata.labels?.[REVISION_LABEL] !== updateRevision.metadata.name && !isPodTerminating(pod)) {
-        deletePod(runtime, pod);
-        return;
-      }
-      if (!isHealthy(pod)) return;
-    }
+  const set: SetSync = {
+    runtime,
+    sts,
+    namespace,
+    name,
+    status,
+    template,
+    updateRevision,
+    currentRevision: revisions.revisions.find((r) => r.metadata.name === status['currentRevision']) ?? updateRevision,
+    replicaCount: int(spec['replicas'], 1),
+    start: int(rec(spec['ordinals'])['start'], 0),
+    monotonic: spec['podManagementPolicy'] !== 'Parallel',
+    minReadySeconds: int(spec['minReadySeconds'], 0),
+    strategy,
+    rollingUpdate: strategy['type'] !== 'OnDelete',
+    partition: int(rec(strategy['rollingUpdate'])['partition'], 0),
+    recheckInMs: undefined,
   };
 
   try {
-    manage();
+    managePods(set);
   } catch (err) {
     if (!(err instanceof StatusError) || err.reason !== 'AlreadyExists') {
       runtime.recordEvent(sts, 'Warning', 'FailedCreate', `create Pod failed error: ${errorMessage(err)}`, COMPONENT);
@@ -208,8 +139,128 @@ function syncStatefulSet(runtime: SimRuntime, requeue: Requeue, key: string): vo
     // The old pod of this ordinal is still there (being deleted): its removal wakes the controller again.
   }
 
-  // Status.
-  const pods = ownedPods(store, sts).filter((p) => ordinalOf(name, p) !== undefined);
+  const { pods, currentName } = writeSetStatus(set, collisionCount);
+  const inUse = new Set<string>([currentName, updateRevision.metadata.name]);
+  for (const pod of pods) {
+    const revision = pod.metadata.labels?.[REVISION_LABEL];
+    if (revision) inUse.add(revision);
+  }
+  truncateRevisionHistory(runtime, revisions.revisions, inUse, int(spec['revisionHistoryLimit'], 10));
+  const recheckInMs = set.recheckInMs;
+  if (recheckInMs !== undefined && Number.isFinite(recheckInMs)) requeue(key, recheckInMs);
+}
+
+/** One sync of a StatefulSet: the set as read, what its spec asks, and its revisions. */
+interface SetSync {
+  readonly runtime: SimRuntime;
+  readonly sts: KubeObject;
+  readonly namespace: string;
+  readonly name: string;
+  readonly status: Record<string, unknown>;
+  readonly template: Record<string, unknown>;
+  readonly currentRevision: KubeObject;
+  readonly updateRevision: KubeObject;
+  readonly replicaCount: number;
+  /** The first ordinal (`spec.ordinals.start`). */
+  readonly start: number;
+  /** OrderedReady: one pod at a time, each once its predecessors are available. */
+  readonly monotonic: boolean;
+  readonly minReadySeconds: number;
+  readonly strategy: Record<string, unknown>;
+  readonly rollingUpdate: boolean;
+  readonly partition: number;
+  /** The soonest a pod becomes available: the sync looks again then. */
+  recheckInMs: number | undefined;
+}
+
+/** The set's pods by ordinal within the replicas (undefined: missing), and those beyond them, lowest first. */
+function splitPods(set: SetSync): { replicas: (KubeObject | undefined)[]; condemned: KubeObject[] } {
+  const { name, start, replicaCount } = set;
+  const replicas: (KubeObject | undefined)[] = new Array<KubeObject | undefined>(replicaCount).fill(undefined);
+  const condemned: KubeObject[] = [];
+  for (const pod of ownedPods(set.runtime.store, set.sts)) {
+    const ord = ordinalOf(name, pod);
+    if (ord === undefined) continue;
+    if (ord >= start && ord < start + replicaCount) replicas[ord - start] = pod;
+    else condemned.push(pod);
+  }
+  condemned.sort((a, b) => (ordinalOf(name, a) ?? 0) - (ordinalOf(name, b) ?? 0));
+  return { replicas, condemned };
+}
+
+/** Creates the pod of an ordinal from the revision upstream picks: the current one below the partition. */
+function createOrdinal(set: SetSync, ordinal: number): void {
+  const { runtime, sts, strategy, status, start, currentRevision, updateRevision } = set;
+  const belowPartition = set.rollingUpdate && (strategy['rollingUpdate'] === undefined ? ordinal < start + int(status['currentReplicas'], 0) : ordinal < start + set.partition);
+  const revision = belowPartition ? currentRevision : updateRevision;
+  const podTemplate = revision === updateRevision ? set.template : templateOfRevision(revision);
+  createClaims(runtime, sts, ordinal);
+  createPod(runtime, statefulPod(sts, podTemplate, revision.metadata.name, ordinal));
+}
+
+/** Creates missing ordinals, scales down from the highest, then rolls the pods not at the update revision. */
+function managePods(set: SetSync): void {
+  const { runtime, sts, monotonic, start } = set;
+  if (sts.metadata.deletionTimestamp || namespaceTerminating(runtime.store, set.namespace)) return;
+  const { replicas, condemned } = splitPods(set);
+  let firstUnhealthy: KubeObject | undefined;
+  for (const pod of [...replicas, ...condemned]) {
+    if (pod && !isHealthy(pod)) {
+      firstUnhealthy = pod;
+      break;
+    }
+  }
+  for (let i = 0; i < replicas.length; i++) {
+    const pod = replicas[i];
+    if (pod && isPodTerminal(pod)) {
+      // Finished pods are deleted and made again on the next sync, once the old one is gone.
+      if (!isPodTerminating(pod)) deletePod(runtime, pod);
+      if (monotonic) return;
+      continue;
+    }
+    if (!pod) {
+      createOrdinal(set, start + i);
+      if (monotonic) return;
+      continue;
+    }
+    if (!monotonic) continue;
+    // OrderedReady: every predecessor must be Running, Ready and available before the next ordinal moves.
+    if (isPodTerminating(pod) || !isPodRunningAndReady(pod)) return;
+    const wait = msUntilAvailable(pod, set.minReadySeconds, runtime.now());
+    if (wait !== 0) {
+      set.recheckInMs = Math.min(set.recheckInMs ?? Infinity, wait);
+      return;
+    }
+  }
+  // Scale down from the highest ordinal; OrderedReady one at a time, each once the others are healthy.
+  for (let i = condemned.length - 1; i >= 0; i--) {
+    const pod = condemned[i] as KubeObject;
+    if (isPodTerminating(pod)) {
+      if (monotonic) return;
+      continue;
+    }
+    if (monotonic && !isHealthy(pod) && pod !== firstUnhealthy) return;
+    deletePod(runtime, pod);
+    if (monotonic) return;
+  }
+  if (!set.rollingUpdate) return;
+  // Rolling update: replace the highest ordinal not at the update revision, down to the partition, one at a time.
+  const { replicas: now } = splitPods(set);
+  for (let i = now.length - 1; i >= set.partition; i--) {
+    const pod = now[i];
+    if (!pod) return;
+    if (pod.metadata.labels?.[REVISION_LABEL] !== set.updateRevision.metadata.name && !isPodTerminating(pod)) {
+      deletePod(runtime, pod);
+      return;
+    }
+    if (!isHealthy(pod)) return;
+  }
+}
+
+/** Counts the set's pods into its status and writes it; returns the pods and the current revision's name. */
+function writeSetStatus(set: SetSync, collisionCount: number): { pods: KubeObject[]; currentName: string } {
+  const { runtime, sts, name, status, currentRevision, updateRevision } = set;
+  const pods = ownedPods(runtime.store, sts).filter((p) => ordinalOf(name, p) !== undefined);
   const now = runtime.now();
   let replicas = 0;
   let ready = 0;
@@ -220,9 +271,9 @@ function syncStatefulSet(runtime: SimRuntime, requeue: Requeue, key: string): vo
     replicas++;
     if (isPodRunningAndReady(pod)) {
       ready++;
-      const wait = msUntilAvailable(pod, minReadySeconds, now);
+      const wait = msUntilAvailable(pod, set.minReadySeconds, now);
       if (wait === 0) available++;
-      else recheckInMs = Math.min(recheckInMs ?? Infinity, wait);
+      else set.recheckInMs = Math.min(set.recheckInMs ?? Infinity, wait);
     }
     if (!isPodTerminating(pod)) {
       const revision = pod.metadata.labels?.[REVISION_LABEL];
@@ -232,7 +283,7 @@ function syncStatefulSet(runtime: SimRuntime, requeue: Requeue, key: string): vo
   }
   let currentName = currentRevision.metadata.name;
   // A finished rolling update makes the update revision the current one.
-  if (rollingUpdate && updated === replicas && ready === replicas) {
+  if (set.rollingUpdate && updated === replicas && ready === replicas) {
     current = updated;
     currentName = updateRevision.metadata.name;
   }
@@ -248,14 +299,7 @@ function syncStatefulSet(runtime: SimRuntime, requeue: Requeue, key: string): vo
     availableReplicas: available,
     ...(Array.isArray(status['conditions']) ? { conditions: status['conditions'] } : {}),
   });
-
-  const inUse = new Set<string>([currentName, updateRevision.metadata.name]);
-  for (const pod of pods) {
-    const revision = pod.metadata.labels?.[REVISION_LABEL];
-    if (revision) inUse.add(revision);
-  }
-  truncateRevisionHistory(runtime, revisions.revisions, inUse, int(spec['revisionHistoryLimit'], 10));
-  if (recheckInMs !== undefined && Number.isFinite(recheckInMs)) requeue(key, recheckInMs);
+  return { pods, currentName };
 }
 
 /** The volumeClaimTemplates of a set. */

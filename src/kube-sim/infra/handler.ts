@@ -72,74 +72,110 @@ interface Request {
  * stopping the cluster stops it).
  */
 export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
-  const { runtime, scenario } = deps;
-  const operations = new Operations(runtime);
-  const snapshots = new Snapshots(runtime);
-  const pools = new Map<string, PoolTarget>(
-    scenario.pools.map((p) => [p.name, { spec: p, kubeletVersion: p.kubeletVersion, machineImage: p.machineImage }]),
-  );
-  const idempotency = new Map<string, { fingerprint: string; reply: Reply }>();
+  const api = new InfraApi(deps);
+  return (req, res, url) => api.handle(req, res, url);
+}
 
-  let dropWatchesEveryMs = scenario.faults.dropWatchesEveryMs;
-  let cancelDrops: Cancel | undefined;
-  const armWatchDrops = (): void => {
-    cancelDrops?.();
-    cancelDrops = undefined;
-    const every = dropWatchesEveryMs;
+/**
+ * The infrastructure API of one simulated cluster: its state (the pools' targets, operations, snapshots, the
+ * idempotency keys seen, the watch-drop fault) and a method per endpoint, behind one router.
+ */
+class InfraApi {
+  private readonly runtime: SimRuntime;
+  private readonly scenario: Scenario;
+  private readonly operations: Operations;
+  private readonly snapshots: Snapshots;
+  private readonly pools: Map<string, PoolTarget>;
+  private readonly idempotency = new Map<string, { fingerprint: string; reply: Reply }>();
+  private dropWatchesEveryMs: number | undefined;
+  private cancelDrops: Cancel | undefined;
+
+  constructor(private readonly deps: InfraHandlerDeps) {
+    const { runtime, scenario } = deps;
+    this.runtime = runtime;
+    this.scenario = scenario;
+    this.operations = new Operations(runtime);
+    this.snapshots = new Snapshots(runtime);
+    this.pools = new Map<string, PoolTarget>(
+      scenario.pools.map((p) => [p.name, { spec: p, kubeletVersion: p.kubeletVersion, machineImage: p.machineImage }]),
+    );
+    this.dropWatchesEveryMs = scenario.faults.dropWatchesEveryMs;
+    this.armWatchDrops();
+  }
+
+  /** Answers `/sim/v1/...` paths; false for any other path (the apiserver's). */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const path = url.pathname.replace(/\/+$/, '');
+    if (path !== '/sim/v1' && !path.startsWith('/sim/v1/')) return false;
+    try {
+      const method = req.method ?? 'GET';
+      const body = method === 'GET' || method === 'DELETE' ? await readBody(req, true) : await readBody(req, false);
+      const reply = this.route({ method, path, body });
+      sendJson(res, reply.code, reply.body);
+    } catch (err) {
+      sendError(res, err);
+    }
+    return true;
+  }
+
+  private armWatchDrops(): void {
+    const { runtime } = this;
+    this.cancelDrops?.();
+    this.cancelDrops = undefined;
+    const every = this.dropWatchesEveryMs;
     if (every === undefined || every <= 0) return;
     const tick = (): void => {
       runtime.store.dropWatchers();
-      cancelDrops = runtime.after(every, tick);
+      this.cancelDrops = runtime.after(every, tick);
     };
-    cancelDrops = runtime.after(every, tick);
-  };
-  armWatchDrops();
+    this.cancelDrops = runtime.after(every, tick);
+  }
 
   // ---- helpers -------------------------------------------------------------------------------------------------
 
-  const machineOr404 = (name: string): Machine => {
-    const m = runtime.machines.get(name);
+  private machineOr404(name: string): Machine {
+    const m = this.runtime.machines.get(name);
     if (!m) throw notFound('', 'nodes', name);
     return m;
-  };
+  }
 
-  const oldestApiserver = (): Version => {
+  private oldestApiserver(): Version {
     let oldest: Version | undefined;
-    for (const m of runtime.machines.values()) {
+    for (const m of this.runtime.machines.values()) {
       const v = m.components ? parseVersion(m.components['kube-apiserver']) : undefined;
       if (v && (!oldest || v.minor < oldest.minor || (v.minor === oldest.minor && v.patch < oldest.patch))) oldest = v;
     }
-    return oldest ?? requireVersion(scenario.kubernetesVersion, 'kubernetesVersion');
-  };
+    return oldest ?? requireVersion(this.scenario.kubernetesVersion, 'kubernetesVersion');
+  }
 
-  const checkKubelet = (node: string, version: Version): void => {
-    const problem = kubeletSkewProblem(version, oldestApiserver());
+  private checkKubelet(node: string, version: Version): void {
+    const problem = kubeletSkewProblem(version, this.oldestApiserver());
     if (problem) throw skewError(node, problem);
-  };
+  }
 
-  const newNodeName = (pool: string): string => {
+  private newNodeName(pool: string): string {
     for (;;) {
       const name = `${pool}-${randomBytes(3).toString('hex').slice(0, 5)}`;
-      if (!runtime.machines.has(name) && !runtime.store.get('core/nodes', undefined, name)) return name;
+      if (!this.runtime.machines.has(name) && !this.runtime.store.get('core/nodes', undefined, name)) return name;
     }
-  };
+  }
 
-  const nextIndexedName = (pool: string): string => {
+  private nextIndexedName(pool: string): string {
     const pattern = new RegExp(`^${pool.replace(/[.]/g, '\\.')}-(\\d+)$`);
     let next = 0;
-    for (const name of runtime.machines.keys()) {
+    for (const name of this.runtime.machines.keys()) {
       const m = pattern.exec(name);
       if (m) next = Math.max(next, Number(m[1]) + 1);
     }
     return `${pool}-${next}`;
-  };
+  }
 
   // ---- endpoints -----------------------------------------------------------------------------------------------
 
-  const topology = (): Reply => {
+  private topology(): Reply {
     const controlPlane: unknown[] = [];
     const byPool = new Map<string, unknown[]>();
-    for (const m of runtime.machines.values()) {
+    for (const m of this.runtime.machines.values()) {
       if (m.role === 'control-plane') {
         controlPlane.push({
           name: m.name,
@@ -159,9 +195,9 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
     return {
       code: 200,
       body: {
-        kubernetesVersion: formatVersion(oldestApiserver()),
+        kubernetesVersion: formatVersion(this.oldestApiserver()),
         controlPlane,
-        pools: [...pools.values()].map((p) => ({
+        pools: [...this.pools.values()].map((p) => ({
           name: p.spec.name,
           kubeletVersion: p.kubeletVersion,
           machineImage: p.machineImage,
@@ -169,67 +205,67 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
         })),
       },
     };
-  };
+  }
 
-  const addNode = (poolName: string, body: Record<string, unknown>): Reply => {
+  private addNode(poolName: string, body: Record<string, unknown>): Reply {
     onlyFields(body, ['version', 'machineImage', 'name']);
-    const pool = pools.get(poolName);
+    const pool = this.pools.get(poolName);
     if (!pool) throw new StatusError(404, 'NotFound', `pool "${poolName}" not found`, { name: poolName, kind: 'pools' });
     const version = optionalVersion(body, 'version') ?? requireVersion(pool.kubeletVersion, 'kubeletVersion');
     const machineImage = optionalString(body, 'machineImage') ?? (body['version'] !== undefined ? defaultMachineImage(formatVersion(version)) : pool.machineImage);
-    const name = optionalString(body, 'name') ?? nextIndexedName(poolName);
+    const name = optionalString(body, 'name') ?? this.nextIndexedName(poolName);
     if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
       throw badRequest(`field "name": "${name}" is not a valid node name (a lowercase RFC 1123 subdomain)`);
     }
-    if (runtime.machines.has(name) || runtime.store.get('core/nodes', undefined, name)) {
+    if (this.runtime.machines.has(name) || this.runtime.store.get('core/nodes', undefined, name)) {
       throw new StatusError(409, 'AlreadyExists', `nodes "${name}" already exists`, { name, kind: 'nodes' });
     }
-    checkKubelet(name, version);
-    const machine = newWorkerMachine(runtime, pool.spec, name, formatVersion(version), machineImage, healthForNewMachine(runtime, name, poolName));
-    bootMachine(runtime, machine);
+    this.checkKubelet(name, version);
+    const machine = newWorkerMachine(this.runtime, pool.spec, name, formatVersion(version), machineImage, healthForNewMachine(this.runtime, name, poolName));
+    bootMachine(this.runtime, machine);
     return { code: 201, body: machineView(machine) };
-  };
+  }
 
-  const deleteNode = (name: string): Reply => {
-    const machine = runtime.machines.get(name);
-    if (!machine && !runtime.store.get('core/nodes', undefined, name)) throw notFound('', 'nodes', name);
+  private deleteNode(name: string): Reply {
+    const machine = this.runtime.machines.get(name);
+    if (!machine && !this.runtime.store.get('core/nodes', undefined, name)) throw notFound('', 'nodes', name);
     if (machine?.role === 'control-plane') {
       throw badRequest(`node "${name}" is a control-plane node: kube-sim does not remove control-plane nodes`);
     }
     const view = machine ? machineView(machine) : { name };
-    terminateMachine(runtime, name);
+    terminateMachine(this.runtime, name);
     return { code: 200, body: { ...view, state: 'stopped' } };
-  };
+  }
 
-  const replaceNode = (name: string, body: Record<string, unknown>): Reply => {
+  private replaceNode(name: string, body: Record<string, unknown>): Reply {
     onlyFields(body, ['version', 'machineImage', 'idempotencyKey']);
-    const old = machineOr404(name);
+    const old = this.machineOr404(name);
     if (old.role !== 'worker' || old.pool === undefined) {
       throw badRequest(`node "${name}" is a control-plane node: upgrade it in place with POST /sim/v1/control-plane/${name}/upgrade`);
     }
-    const pool = pools.get(old.pool);
+    const pool = this.pools.get(old.pool);
     if (!pool) throw new StatusError(404, 'NotFound', `pool "${old.pool}" of node "${name}" not found`, { name: old.pool, kind: 'pools' });
     const version = requiredVersion(body, 'version');
     const machineImage = optionalString(body, 'machineImage') ?? defaultMachineImage(formatVersion(version));
-    checkKubelet(name, version);
-    const newName = newNodeName(old.pool);
+    this.checkKubelet(name, version);
+    const newName = this.newNodeName(old.pool);
     // The nodesNeverReady fault names the node being replaced: its replacement is the one that never comes up.
-    const health: MachineHealth = runtime.faults.nodesNeverReady.has(name) ? 'never-ready' : healthForNewMachine(runtime, newName, old.pool);
-    const machine = newWorkerMachine(runtime, pool.spec, newName, formatVersion(version), machineImage, health);
+    const health: MachineHealth = this.runtime.faults.nodesNeverReady.has(name) ? 'never-ready' : healthForNewMachine(this.runtime, newName, old.pool);
+    const machine = newWorkerMachine(this.runtime, pool.spec, newName, formatVersion(version), machineImage, health);
     // A replacement moves the pool's target, as updating a node group's launch template does.
     pool.kubeletVersion = machine.kubeletVersion;
     pool.machineImage = machineImage;
-    bootMachine(runtime, machine);
+    bootMachine(this.runtime, machine);
     return { code: 202, body: { newNode: machineView(machine), replaces: name } };
-  };
+  }
 
-  const upgradeNode = (name: string, body: Record<string, unknown>): Reply => {
+  private upgradeNode(name: string, body: Record<string, unknown>): Reply {
     onlyFields(body, ['version', 'machineImage', 'idempotencyKey']);
-    const machine = machineOr404(name);
+    const machine = this.machineOr404(name);
     const version = requiredVersion(body, 'version');
     const machineImage = optionalString(body, 'machineImage');
     if (machine.state !== 'running') throw conflictOn(name, `node "${name}" is ${machine.state}, not running`);
-    const running = operations.runningOn(name);
+    const running = this.operations.runningOn(name);
     if (running) throw conflictOn(name, `node "${name}" is being changed by operation ${running.id} (${running.kind})`);
     if (machine.role === 'control-plane') {
       const apiserver = parseVersion(machine.components?.['kube-apiserver'] ?? '');
@@ -237,32 +273,32 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
         throw skewError(name, `kubelet ${formatVersion(version)} would be newer than this node's kube-apiserver ${formatVersion(apiserver)}: upgrade the control plane with POST /sim/v1/control-plane/${name}/upgrade`);
       }
     }
-    checkKubelet(name, version);
-    const op = operations.startNodeUpgrade(machine, formatVersion(version), machineImage);
+    this.checkKubelet(name, version);
+    const op = this.operations.startNodeUpgrade(machine, formatVersion(version), machineImage);
     if (machine.pool !== undefined) {
-      const pool = pools.get(machine.pool);
+      const pool = this.pools.get(machine.pool);
       if (pool) {
         pool.kubeletVersion = formatVersion(version);
         if (machineImage !== undefined) pool.machineImage = machineImage;
       }
     }
     return { code: 202, body: op };
-  };
+  }
 
-  const upgradeControlPlane = (name: string, body: Record<string, unknown>): Reply => {
+  private upgradeControlPlane(name: string, body: Record<string, unknown>): Reply {
     onlyFields(body, ['version', 'machineImage', 'idempotencyKey']);
-    const machine = machineOr404(name);
+    const machine = this.machineOr404(name);
     if (machine.role !== 'control-plane' || !machine.components) {
       throw badRequest(`node "${name}" is not a control-plane node: upgrade workers with POST /sim/v1/nodes/${name}/upgrade or /replace`);
     }
     const version = requiredVersion(body, 'version');
     const machineImage = optionalString(body, 'machineImage');
-    const running = operations.runningOn(name);
+    const running = this.operations.runningOn(name);
     if (running) throw conflictOn(name, `node "${name}" is being changed by operation ${running.id} (${running.kind})`);
     const current = requireVersion(machine.components['kube-apiserver'], 'kube-apiserver');
     const apiservers: Version[] = [];
     const kubelets: { node: string; version: Version }[] = [];
-    for (const m of runtime.machines.values()) {
+    for (const m of this.runtime.machines.values()) {
       const a = m.components ? parseVersion(m.components['kube-apiserver']) : undefined;
       if (a) apiservers.push(a);
       const k = parseVersion(m.kubeletVersion);
@@ -270,32 +306,34 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
     }
     const problem = controlPlaneSkewProblem(version, { current, apiservers, kubelets });
     if (problem) throw skewError(name, problem);
-    const op = operations.startControlPlaneUpgrade(machine, formatVersion(version), { setUnavailableFor: (ms) => deps.setUnavailableFor(ms) }, machineImage);
+    const op = this.operations.startControlPlaneUpgrade(machine, formatVersion(version), { setUnavailableFor: (ms) => this.deps.setUnavailableFor(ms) }, machineImage);
     return { code: 202, body: op };
-  };
+  }
 
-  const failNode = (name: string, body: Record<string, unknown>): Reply => {
+  private failNode(name: string, body: Record<string, unknown>): Reply {
     onlyFields(body, ['mode']);
-    const machine = machineOr404(name);
+    const machine = this.machineOr404(name);
     const mode = body['mode'];
     if (typeof mode !== 'string' || !(HEALTH_MODES as readonly string[]).includes(mode)) {
       throw badRequest(`field "mode": must be one of ${HEALTH_MODES.join(', ')}`);
     }
     machine.health = mode as MachineHealth;
-    nudgeKubelet(runtime, name);
+    nudgeKubelet(this.runtime, name);
     return { code: 200, body: machineView(machine) };
-  };
+  }
 
-  const faultsView = (): Record<string, unknown> => ({
-    apiErrorRate: runtime.faults.errorRate,
-    apiLatencyMs: runtime.faults.latencyMs,
-    nodesNeverReady: [...runtime.faults.nodesNeverReady],
-    evictionRefused: runtime.faults.evictionRefused.map((r) => ({ ...r })),
-    snapshotFailure: runtime.faults.snapshotFailure,
-    dropWatchesEveryMs: dropWatchesEveryMs ?? null,
-  });
+  private faultsView(): Record<string, unknown> {
+    return {
+      apiErrorRate: this.runtime.faults.errorRate,
+      apiLatencyMs: this.runtime.faults.latencyMs,
+      nodesNeverReady: [...this.runtime.faults.nodesNeverReady],
+      evictionRefused: this.runtime.faults.evictionRefused.map((r) => ({ ...r })),
+      snapshotFailure: this.runtime.faults.snapshotFailure,
+      dropWatchesEveryMs: this.dropWatchesEveryMs ?? null,
+    };
+  }
 
-  const putFaults = (body: Record<string, unknown>): Reply => {
+  private putFaults(body: Record<string, unknown>): Reply {
     onlyFields(body, ['apiErrorRate', 'apiLatencyMs', 'nodesNeverReady', 'evictionRefused', 'snapshotFailure', 'dropWatches', 'dropWatchesEveryMs']);
     // Validate everything before changing anything: a 400 leaves the faults as they were.
     const errorRate = optionalNumber(body, 'apiErrorRate', 0, 1);
@@ -308,40 +346,40 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
     if (body['dropWatchesEveryMs'] === null) every = null;
     else every = optionalNumber(body, 'dropWatchesEveryMs', 1, 86_400_000);
 
-    if (errorRate !== undefined) runtime.faults.errorRate = errorRate;
-    if (latency !== undefined) runtime.faults.latencyMs = latency;
+    if (errorRate !== undefined) this.runtime.faults.errorRate = errorRate;
+    if (latency !== undefined) this.runtime.faults.latencyMs = latency;
     if (neverReady !== undefined) {
-      runtime.faults.nodesNeverReady.clear();
-      for (const n of neverReady) runtime.faults.nodesNeverReady.add(n);
+      this.runtime.faults.nodesNeverReady.clear();
+      for (const n of neverReady) this.runtime.faults.nodesNeverReady.add(n);
     }
-    if (refused !== undefined) runtime.faults.evictionRefused.splice(0, runtime.faults.evictionRefused.length, ...refused);
-    if (snapshotFailure !== undefined) runtime.faults.snapshotFailure = snapshotFailure;
+    if (refused !== undefined) this.runtime.faults.evictionRefused.splice(0, this.runtime.faults.evictionRefused.length, ...refused);
+    if (snapshotFailure !== undefined) this.runtime.faults.snapshotFailure = snapshotFailure;
     if (every !== undefined) {
-      dropWatchesEveryMs = every ?? undefined;
-      armWatchDrops();
+      this.dropWatchesEveryMs = every ?? undefined;
+      this.armWatchDrops();
     }
-    const droppedWatches = dropWatches ? runtime.store.dropWatchers() : undefined;
-    return { code: 200, body: { ...faultsView(), ...(droppedWatches !== undefined ? { droppedWatches } : {}) } };
-  };
+    const droppedWatches = dropWatches ? this.runtime.store.dropWatchers() : undefined;
+    return { code: 200, body: { ...this.faultsView(), ...(droppedWatches !== undefined ? { droppedWatches } : {}) } };
+  }
 
-  const putTimings = (body: Record<string, unknown>): Reply => {
+  private putTimings(body: Record<string, unknown>): Reply {
     onlyFields(body, TIMING_KEYS);
     const changes: Partial<Timings> = {};
     for (const key of TIMING_KEYS) {
       const value = optionalNumber(body, key, 0, 3_600_000);
       if (value !== undefined) changes[key] = value;
     }
-    Object.assign(runtime.timings, changes);
-    return { code: 200, body: { ...runtime.timings } };
-  };
+    Object.assign(this.runtime.timings, changes);
+    return { code: 200, body: { ...this.runtime.timings } };
+  }
 
-  const withIdempotency = (req: Request, act: () => Reply): Reply => {
+  private withIdempotency(req: Request, act: () => Reply): Reply {
     const key = req.body['idempotencyKey'];
     if (key === undefined) return act();
     if (typeof key !== 'string' || key === '') throw badRequest('field "idempotencyKey": must be a non-empty string');
     const { idempotencyKey: _key, ...rest } = req.body;
     const fingerprint = `${req.method} ${req.path} ${JSON.stringify(sortKeys(rest))}`;
-    const seen = idempotency.get(key);
+    const seen = this.idempotency.get(key);
     if (seen) {
       if (seen.fingerprint !== fingerprint) {
         throw new StatusError(409, 'Conflict', `idempotencyKey "${key}" was already used for a different request (${seen.fingerprint.split(' ').slice(0, 2).join(' ')})`);
@@ -350,13 +388,13 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
     }
     const reply = act();
     // Only successes are remembered: a refused request may be retried with the same key once the cause is fixed.
-    if (reply.code < 300) idempotency.set(key, { fingerprint, reply });
+    if (reply.code < 300) this.idempotency.set(key, { fingerprint, reply });
     return reply;
-  };
+  }
 
   // ---- routing -------------------------------------------------------------------------------------------------
 
-  const route = (req: Request): Reply => {
+  private route(req: Request): Reply {
     const parts = req.path.split('/').filter(Boolean).slice(2).map(decodeURIComponent);
     const [a, b, c] = parts;
     const m = req.method;
@@ -364,22 +402,22 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
       if (m !== method) throw methodNotAllowed(m);
       return fn();
     };
-    if (parts.length === 1 && a === 'topology') return only('GET', topology);
-    if (a === 'pools' && b !== undefined && c === 'nodes' && parts.length === 3) return only('POST', () => addNode(b, req.body));
+    if (parts.length === 1 && a === 'topology') return only('GET', () => this.topology());
+    if (a === 'pools' && b !== undefined && c === 'nodes' && parts.length === 3) return only('POST', () => this.addNode(b, req.body));
     if (a === 'nodes' && b !== undefined) {
-      if (parts.length === 2) return only('DELETE', () => deleteNode(b));
-      if (parts.length === 3 && c === 'replace') return only('POST', () => withIdempotency(req, () => replaceNode(b, req.body)));
-      if (parts.length === 3 && c === 'upgrade') return only('POST', () => withIdempotency(req, () => upgradeNode(b, req.body)));
-      if (parts.length === 3 && c === 'fail') return only('POST', () => failNode(b, req.body));
+      if (parts.length === 2) return only('DELETE', () => this.deleteNode(b));
+      if (parts.length === 3 && c === 'replace') return only('POST', () => this.withIdempotency(req, () => this.replaceNode(b, req.body)));
+      if (parts.length === 3 && c === 'upgrade') return only('POST', () => this.withIdempotency(req, () => this.upgradeNode(b, req.body)));
+      if (parts.length === 3 && c === 'fail') return only('POST', () => this.failNode(b, req.body));
     }
     if (a === 'control-plane' && b !== undefined && c === 'upgrade' && parts.length === 3) {
-      return only('POST', () => withIdempotency(req, () => upgradeControlPlane(b, req.body)));
+      return only('POST', () => this.withIdempotency(req, () => this.upgradeControlPlane(b, req.body)));
     }
     if (a === 'operations') {
-      if (parts.length === 1) return only('GET', () => ({ code: 200, body: { items: operations.list() } }));
+      if (parts.length === 1) return only('GET', () => ({ code: 200, body: { items: this.operations.list() } }));
       if (parts.length === 2 && b !== undefined) {
         return only('GET', () => {
-          const op = operations.get(b);
+          const op = this.operations.get(b);
           if (!op) throw new StatusError(404, 'NotFound', `operation "${b}" not found`, { name: b, kind: 'operations' });
           return { code: 200, body: op };
         });
@@ -387,57 +425,43 @@ export function createInfraHandler(deps: InfraHandlerDeps): ExtraHandler {
     }
     if (a === 'snapshots') {
       if (parts.length === 1) {
-        if (m === 'GET') return { code: 200, body: { items: snapshots.list() } };
+        if (m === 'GET') return { code: 200, body: { items: this.snapshots.list() } };
         return only('POST', () => {
           onlyFields(req.body, ['name']);
-          return { code: 201, body: snapshots.take(optionalString(req.body, 'name')) };
+          return { code: 201, body: this.snapshots.take(optionalString(req.body, 'name')) };
         });
       }
       if (parts.length === 2 && b !== undefined) {
         return only('GET', () => {
-          const s = snapshots.get(b);
+          const s = this.snapshots.get(b);
           if (!s) throw new StatusError(404, 'NotFound', `snapshot "${b}" not found`, { name: b, kind: 'snapshots' });
           return { code: 200, body: s };
         });
       }
       if (parts.length === 3 && b !== undefined && c === 'restore') {
         return only('POST', () => {
-          if (!snapshots.get(b)) throw new StatusError(404, 'NotFound', `snapshot "${b}" not found`, { name: b, kind: 'snapshots' });
-          operations.abortAll(`interrupted: snapshot ${b} was restored`);
-          return { code: 200, body: snapshots.restore(b) };
+          if (!this.snapshots.get(b)) throw new StatusError(404, 'NotFound', `snapshot "${b}" not found`, { name: b, kind: 'snapshots' });
+          this.operations.abortAll(`interrupted: snapshot ${b} was restored`);
+          return { code: 200, body: this.snapshots.restore(b) };
         });
       }
     }
     if (parts.length === 1 && a === 'faults') {
-      if (m === 'GET') return { code: 200, body: faultsView() };
-      return only('PUT', () => putFaults(req.body));
+      if (m === 'GET') return { code: 200, body: this.faultsView() };
+      return only('PUT', () => this.putFaults(req.body));
     }
     if (parts.length === 1 && a === 'timings') {
-      if (m === 'GET') return { code: 200, body: { ...runtime.timings } };
-      return only('PUT', () => putTimings(req.body));
+      if (m === 'GET') return { code: 200, body: { ...this.runtime.timings } };
+      return only('PUT', () => this.putTimings(req.body));
     }
     if (parts.length === 1 && a === 'availability') {
       return only('GET', () => {
-        if (!deps.availability) throw new StatusError(404, 'NotFound', 'the availability monitor is not running in this cluster');
-        return { code: 200, body: deps.availability.report() };
+        if (!this.deps.availability) throw new StatusError(404, 'NotFound', 'the availability monitor is not running in this cluster');
+        return { code: 200, body: this.deps.availability.report() };
       });
     }
     throw new StatusError(404, 'NotFound', `the infrastructure API has no ${req.method} ${req.path}`);
-  };
-
-  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
-    const path = url.pathname.replace(/\/+$/, '');
-    if (path !== '/sim/v1' && !path.startsWith('/sim/v1/')) return false;
-    try {
-      const method = req.method ?? 'GET';
-      const body = method === 'GET' || method === 'DELETE' ? await readBody(req, true) : await readBody(req, false);
-      const reply = route({ method, path, body });
-      sendJson(res, reply.code, reply.body);
-    } catch (err) {
-      sendError(res, err);
-    }
-    return true;
-  };
+  }
 }
 
 // ---- request bodies ----------------------------------------------------------------------------------------------

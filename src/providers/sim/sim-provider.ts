@@ -63,6 +63,9 @@ export interface SimProvider extends Provider {
   close(): void;
 }
 
+/** Path segments are escaped: node and snapshot names go into URLs. */
+const seg = encodeURIComponent;
+
 /** The components whose version equals the Kubernetes version (etcd has its own numbering). */
 const VERSIONED_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
@@ -71,28 +74,49 @@ const VERSIONED_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube
  * @throws ProviderError `KUP-PROVIDER-001` when the kubeconfig cannot be read or has no such context.
  */
 export function createSimProvider(options: SimProviderOptions): SimProvider {
-  const kc = loadKubeConfig(options);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw configError('the kubeconfig has no current cluster: name a context');
-  const clock = options.clock ?? systemClock;
-  const pollIntervalMs = options.pollIntervalMs ?? 100;
-  const operationTimeoutMs = options.operationTimeoutMs ?? 1_800_000;
-  const apiHealthTimeoutMs = options.apiHealthTimeoutMs ?? 300_000;
-  const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const client = new InfraClient({
-    kubeConfig: kc,
-    server: cluster.server,
-    provider: SIM_PROVIDER_NAME,
-    clock,
-    random: options.random ?? Math.random,
-    retry,
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-  });
-  const capabilities: ProviderCapabilities = Object.freeze({ replace: true, inPlace: true, snapshot: true });
-  const seg = encodeURIComponent;
+  return new SimInfraProvider(options);
+}
 
-  const describeTopology = async (signal: AbortSignal): Promise<Topology> => {
-    const reply = await client.send({
+/** The sim provider of one cluster: its infrastructure client and timeouts, and a method per provider verb. */
+class SimInfraProvider implements SimProvider {
+  readonly name = SIM_PROVIDER_NAME;
+  readonly capabilities: ProviderCapabilities = Object.freeze({ replace: true, inPlace: true, snapshot: true });
+  private readonly clock: NonNullable<SimProviderOptions['clock']>;
+  private readonly pollIntervalMs: number;
+  private readonly operationTimeoutMs: number;
+  private readonly apiHealthTimeoutMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly client: InfraClient;
+
+  /** @throws ProviderError `KUP-PROVIDER-001` when the kubeconfig cannot be read or has no such context. */
+  constructor(options: SimProviderOptions) {
+    const kc = loadKubeConfig(options);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw configError('the kubeconfig has no current cluster: name a context');
+    const clock = options.clock ?? systemClock;
+    this.clock = clock;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.operationTimeoutMs = options.operationTimeoutMs ?? 1_800_000;
+    this.apiHealthTimeoutMs = options.apiHealthTimeoutMs ?? 300_000;
+    const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.retry = retry;
+    this.client = new InfraClient({
+      kubeConfig: kc,
+      server: cluster.server,
+      provider: SIM_PROVIDER_NAME,
+      clock,
+      random: options.random ?? Math.random,
+      retry,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  async describeTopology(signal: AbortSignal): Promise<Topology> {
+    const reply = await this.client.send({
       method: 'GET',
       path: '/sim/v1/topology',
       signal,
@@ -100,19 +124,19 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       action: 'describe the topology',
     });
     return parseTopology(reply.body);
-  };
+  }
 
   /**
    * Polls an operation until it ends. Polling, not watching: the infrastructure API has no watch, as most cloud
    * APIs hand out an operation id to poll. `onStep` hears each step the first time a poll sees it.
    */
-  const waitForOperation = async (
+  private async waitForOperation(
     first: SimOperation,
     action: string,
     signal: AbortSignal,
     onStep?: (op: SimOperation) => void,
-  ): Promise<SimOperation> => {
-    const deadline = clock.now() + operationTimeoutMs;
+  ): Promise<SimOperation> {
+    const deadline = this.clock.now() + this.operationTimeoutMs;
     const subject: Subject = { node: first.node, operation: first.id };
     let op = first;
     let lastStep: string | undefined;
@@ -132,15 +156,15 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
           },
         );
       }
-      if (clock.now() + pollIntervalMs > deadline) {
+      if (this.clock.now() + this.pollIntervalMs > deadline) {
         throw new ProviderError(
           ProviderErrorCode.timedOut,
-          `${SIM_PROVIDER_NAME}: ${action}: operation ${op.id} still ${op.state} after ${operationTimeoutMs} ms (${op.message})`,
+          `${SIM_PROVIDER_NAME}: ${action}: operation ${op.id} still ${op.state} after ${this.operationTimeoutMs} ms (${op.message})`,
           { retryable: true, provider: SIM_PROVIDER_NAME, ...subject },
         );
       }
-      await clock.sleep(pollIntervalMs, signal);
-      const reply = await client.send({
+      await this.clock.sleep(this.pollIntervalMs, signal);
+      const reply = await this.client.send({
         method: 'GET',
         path: `/sim/v1/operations/${seg(op.id)}`,
         signal,
@@ -150,24 +174,24 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       });
       op = parseOperation(reply.body);
     }
-  };
+  }
 
   /**
    * Waits until the Kubernetes API answers `/readyz` with 200. While the only kube-apiserver restarts it answers
    * 503 (a load balancer with no backend does the same): retried with backoff, bounded by `apiHealthTimeoutMs`.
    */
-  const waitForApiHealth = async (
+  private async waitForApiHealth(
     node: string,
     signal: AbortSignal,
     report: (p: ControlPlaneProgress) => void,
-  ): Promise<void> => {
-    const deadline = clock.now() + apiHealthTimeoutMs;
-    const { initialDelayMs, maxDelayMs } = retry;
+  ): Promise<void> {
+    const deadline = this.clock.now() + this.apiHealthTimeoutMs;
+    const { initialDelayMs, maxDelayMs } = this.retry;
     let last = 'no answer yet';
     let reported = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = await client.send({
+        const reply = await this.client.send({
           method: 'GET',
           path: '/readyz',
           signal,
@@ -186,24 +210,24 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
         report({ node, step: 'api-health', message: `waiting for the Kubernetes API to answer healthy (${last})` });
       }
       const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt, 30));
-      if (clock.now() + delay > deadline) {
+      if (this.clock.now() + delay > deadline) {
         throw new ProviderError(
           ProviderErrorCode.timedOut,
-          `${SIM_PROVIDER_NAME}: the Kubernetes API is not healthy ${apiHealthTimeoutMs} ms after upgrading control-plane node ${node}: ${last}`,
+          `${SIM_PROVIDER_NAME}: the Kubernetes API is not healthy ${this.apiHealthTimeoutMs} ms after upgrading control-plane node ${node}: ${last}`,
           { retryable: true, provider: SIM_PROVIDER_NAME, node },
         );
       }
-      await clock.sleep(delay, signal);
+      await this.clock.sleep(delay, signal);
     }
-  };
+  }
 
-  const upgradeControlPlaneNode = async (
+  async upgradeControlPlaneNode(
     node: string,
     version: string,
     key: string,
     signal: AbortSignal,
     onProgress?: ControlPlaneProgressListener,
-  ): Promise<void> => {
+  ): Promise<void> {
     signal.throwIfAborted();
     const report = (p: ControlPlaneProgress): void => {
       try {
@@ -213,10 +237,10 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       }
     };
     const action = `upgrade control-plane node ${node} to ${version}`;
-    const before = controlPlaneNode(await describeTopology(signal), node, action);
+    const before = controlPlaneNode(await this.describeTopology(signal), node, action);
     // Already there (a repeated call after the step took effect, or a node upgraded by hand): nothing to restart.
     if (!runsVersion(before, version)) {
-      const reply = await client.send({
+      const reply = await this.client.send({
         method: 'POST',
         path: `/sim/v1/control-plane/${seg(node)}/upgrade`,
         body: { version, idempotencyKey: key },
@@ -225,13 +249,13 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
         action,
         subject: { node },
       });
-      await waitForOperation(parseOperation(reply.body), action, signal, (op) => {
+      await this.waitForOperation(parseOperation(reply.body), action, signal, (op) => {
         const step = progressStep(op.step);
         if (op.state === 'running' && step !== undefined) report({ node, step, message: op.message });
       });
     }
-    await waitForApiHealth(node, signal, report);
-    const after = controlPlaneNode(await describeTopology(signal), node, action);
+    await this.waitForApiHealth(node, signal, report);
+    const after = controlPlaneNode(await this.describeTopology(signal), node, action);
     if (!runsVersion(after, version)) {
       throw new ProviderError(
         ProviderErrorCode.operationFailed,
@@ -240,11 +264,11 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       );
     }
     report({ node, step: 'done', message: `control plane of ${node} runs ${version}` });
-  };
+  }
 
   /** POSTs a worker node's target (version, image) to one of the sim's node verbs, keyed for idempotency. */
-  const postNodeTarget = (verb: 'replace' | 'upgrade', node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal, action: string) =>
-    client.send({
+  private postNodeTarget(verb: 'replace' | 'upgrade', node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal, action: string): ReturnType<InfraClient['send']> {
+    return this.client.send({
       method: 'POST',
       path: `/sim/v1/nodes/${seg(node)}/${verb}`,
       body: {
@@ -257,22 +281,23 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       action,
       subject: { node },
     });
+  }
 
-  const replaceWorkerNode = async (
+  async replaceWorkerNode(
     node: string,
     target: WorkerNodeTarget,
     key: string,
     signal: AbortSignal,
-  ): Promise<ReplaceResult> => {
+  ): Promise<ReplaceResult> {
     signal.throwIfAborted();
-    const reply = await postNodeTarget('replace', node, target, key, signal, `replace node ${node} with one at ${target.version}`);
+    const reply = await this.postNodeTarget('replace', node, target, key, signal, `replace node ${node} with one at ${target.version}`);
     return parseReplacement(reply.body);
-  };
+  }
 
-  const deleteWorkerNode = async (node: string, _key: string, signal: AbortSignal): Promise<void> => {
+  async deleteWorkerNode(node: string, _key: string, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     // No key on the sim's side: deleting is idempotent by nature, and a node already gone (404) is done.
-    await client.send({
+    await this.client.send({
       method: 'DELETE',
       path: `/sim/v1/nodes/${seg(node)}`,
       signal,
@@ -281,25 +306,25 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       action: `delete node ${node}`,
       subject: { node },
     });
-  };
+  }
 
-  const upgradeWorkerNodeInPlace = async (
+  async upgradeWorkerNodeInPlace(
     node: string,
     target: WorkerNodeTarget,
     key: string,
     signal: AbortSignal,
-  ): Promise<void> => {
+  ): Promise<void> {
     signal.throwIfAborted();
     const action = `upgrade node ${node} in place to ${target.version}`;
-    const reply = await postNodeTarget('upgrade', node, target, key, signal, action);
-    await waitForOperation(parseOperation(reply.body), action, signal);
-  };
+    const reply = await this.postNodeTarget('upgrade', node, target, key, signal, action);
+    await this.waitForOperation(parseOperation(reply.body), action, signal);
+  }
 
-  const takeSnapshot = async (key: string, signal: AbortSignal): Promise<SnapshotInfo> => {
+  async takeSnapshot(key: string, signal: AbortSignal): Promise<SnapshotInfo> {
     signal.throwIfAborted();
     // The sim has no idempotency key for snapshots: the key is the snapshot's name, and a snapshot of that name
     // already taken (by a call whose reply a crash lost) is the answer.
-    const listed = await client.send({
+    const listed = await this.client.send({
       method: 'GET',
       path: '/sim/v1/snapshots',
       signal,
@@ -308,7 +333,7 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
     });
     const existing = parseSnapshotList(listed.body).find((s) => s.name === key);
     if (existing) return snapshotInfo(existing);
-    const reply = await client.send({
+    const reply = await this.client.send({
       method: 'POST',
       path: '/sim/v1/snapshots',
       body: { name: key },
@@ -316,12 +341,12 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       action: 'take a snapshot',
     });
     return snapshotInfo(parseSnapshot(reply.body));
-  };
+  }
 
-  const restoreSnapshot = async (id: string, _key: string, signal: AbortSignal): Promise<void> => {
+  async restoreSnapshot(id: string, _key: string, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     // Restoring puts back one fixed state: doing it twice converges, so no key is needed on the sim's side.
-    await client.send({
+    await this.client.send({
       method: 'POST',
       path: `/sim/v1/snapshots/${seg(id)}/restore`,
       body: {},
@@ -330,20 +355,7 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
       action: `restore snapshot ${id}`,
       subject: { snapshot: id },
     });
-  };
-
-  return {
-    name: SIM_PROVIDER_NAME,
-    capabilities,
-    describeTopology,
-    takeSnapshot,
-    restoreSnapshot,
-    upgradeControlPlaneNode,
-    replaceWorkerNode,
-    deleteWorkerNode,
-    upgradeWorkerNodeInPlace,
-    close: () => client.close(),
-  };
+  }
 }
 
 function loadKubeConfig(options: SimProviderOptions): KubeConfig {

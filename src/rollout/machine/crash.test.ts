@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PlanInput } from '../plan.ts';
+import type { PlanInput } from '../plan-types.ts';
 import { buildPlan } from '../plan.ts';
 import { pendingEffects } from './effects.ts';
 import { createRunState, isTerminal } from './state.ts';

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { PlanBatch, PlanStep } from '../plan.ts';
-import { stepActions } from '../plan.ts';
+import type { PlanBatch, PlanStep } from '../plan-types.ts';
+import { stepActions } from '../plan-steps.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import type { ActionEffect, RollbackStep, RunState, UnitProgress } from './types.ts';
 import { currentNode, idempotencyKey, isTerminal, unitSpec } from './state.ts';

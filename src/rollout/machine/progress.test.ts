@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ActionType } from '../plan.ts';
-import { ACTION_TYPES, buildPlan } from '../plan.ts';
+import type { ActionType } from '../plan-types.ts';
+import { buildPlan } from '../plan.ts';
+import { ACTION_TYPES } from '../plan-types.ts';
 import { progressOf } from './progress.ts';
 import { createRunState } from './state.ts';
 import { Driver, FakeCluster, fakeTopology, oneMinorPath } from './test-driver.ts';

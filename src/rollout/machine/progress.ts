@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { ActionType, PlanBatch, PlanStep, PoolPhase, RolloutPlan } from '../plan.ts';
-import { stepActions } from '../plan.ts';
+import type { ActionType, PlanBatch, PlanStep, PoolPhase, RolloutPlan } from '../plan-types.ts';
+import { stepActions } from '../plan-steps.ts';
 import type { RollbackStep, RunPhase, RunState, RunStatus, UnitProgress } from './types.ts';
 import { PRECHECK_KEY, isTerminal } from './state.ts';
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PlanInput } from '../plan.ts';
+import type { PlanInput } from '../plan-types.ts';
 import { buildPlan } from '../plan.ts';
 import { RunTransitionError } from './errors.ts';
 import { createRunState, reviveRunState, storedEntries, storedRunState } from './state.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { UpgradePath } from '../../versions/index.ts';
-import type { PlanInput } from '../plan.ts';
+import type { PlanInput } from '../plan-types.ts';
 import { buildPlan } from '../plan.ts';
 import { RunTransitionError } from './errors.ts';
 import { RESTORE_KEY, rollbackAvailability } from './rollback.ts';

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import type { ActionType, NodeTarget, WorkerNodeStep, ControlPlaneNodeStep } from '../plan.ts';
-import { planSteps, stepActions } from '../plan.ts';
+import type { ActionType, NodeTarget, WorkerNodeStep, ControlPlaneNodeStep } from '../plan-types.ts';
+import { planSteps, stepActions } from '../plan-steps.ts';
 import type { KubeVersion } from '../../versions/index.ts';
 import { compareVersions, parseKubeletVersion } from '../../versions/index.ts';
 import type { RollbackRefusal } from './errors.ts';

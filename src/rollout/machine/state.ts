@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ActionType, PlanBatch, PlanPhase, PlanStep, RolloutPlan } from '../plan.ts';
-import { stepActions } from '../plan.ts';
+import type { ActionType, PlanBatch, PlanPhase, PlanStep, RolloutPlan } from '../plan-types.ts';
+import { stepActions } from '../plan-steps.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import type {
   ActivePhase,

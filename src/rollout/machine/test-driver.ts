@@ -6,7 +6,7 @@
  * @module
  */
 import type { UpgradePath } from '../../versions/index.ts';
-import type { PlanTopology, RolloutPlan } from '../plan.ts';
+import type { PlanTopology, RolloutPlan } from '../plan-types.ts';
 import { pendingEffects } from './effects.ts';
 import { reviveRunState } from './state.ts';
 import { transition } from './transition.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultCatalog, planUpgradePath } from '../../versions/index.ts';
-import type { PlanInput, RolloutPlan } from '../plan.ts';
+import type { PlanInput, RolloutPlan } from '../plan-types.ts';
 import { buildPlan } from '../plan.ts';
 import { RunTransitionError } from './errors.ts';
 import { createRunState } from './state.ts';

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ActionType, NodeTarget, RolloutPlan, ComponentMove, UpgradeStrategy } from '../plan.ts';
+import type { ActionType, NodeTarget, RolloutPlan, ComponentMove, UpgradeStrategy } from '../plan-types.ts';
 
 // ---- options -------------------------------------------------------------------------------------------------------
 

@@ -1,0 +1,140 @@
+/**
+ * Moving a run on: the next batch's steps start once the batch before it and its gate are done, phase after phase,
+ * then the run ends; a cancel finishes once the started steps have, and a rollback steps through its own batches.
+ * Nothing starts while the run is paused.
+ *
+ * @module
+ */
+import type { PlanStep } from '../plan-types.ts';
+import { describePhase, describePlan } from './describe.ts';
+import type { Draft } from './draft.ts';
+import { PRECHECK_KEY, activePhaseOf, currentNode, unitActions, unitSpec } from './state.ts';
+import { startUnit } from './units.ts';
+
+/** Moves the run on: finishes a cancel, starts the next batch or gate, ends the run. Starts nothing while paused. */
+export function advance(d: Draft): void {
+  const phase = d.s.status.phase;
+  if (phase === 'cancelling') {
+    if (d.allUnits().some((u) => u.inFlight !== null || u.failure !== null)) return;
+    d.setStatus({ phase: 'cancelled', at: d.now });
+    d.log('cancelled', 'cancelled: the started steps finished; nodes done stay upgraded, the others were not touched');
+    return;
+  }
+  if (phase === 'rolling-back') {
+    advanceRollback(d);
+    return;
+  }
+  if (phase === 'prechecking') {
+    const precheck = d.unit(PRECHECK_KEY);
+    if (!precheck || precheck.done < 1) return;
+  } else if (
+    phase !== 'snapshotting' &&
+    phase !== 'upgrading-control-plane' &&
+    phase !== 'upgrading-pools' &&
+    phase !== 'validating'
+  ) {
+    return;
+  }
+  const plan = d.s.plan;
+  for (;;) {
+    const { phase: p, batch: b } = d.s.cursor;
+    const planPhase = plan.phases[p];
+    if (!planPhase) {
+      d.setStatus({ phase: 'succeeded', at: d.now });
+      const q = d.s.quarantined.length;
+      d.log(
+        'succeeded',
+        `upgrade finished: ${describePlan(plan)}${q > 0 ? `; ${q} node(s) quarantined: ${d.s.quarantined.map((x) => x.node).join(', ')}` : ''}`,
+      );
+      return;
+    }
+    const batch = planPhase.batches[b];
+    if (!batch) {
+      d.set('cursor', { phase: p + 1, batch: 0 });
+      continue;
+    }
+    const status = activePhaseOf(planPhase);
+    if (d.s.status.phase !== status) {
+      d.setStatus({ phase: status });
+      d.log('phase', describePhase(planPhase));
+    }
+    for (const step of batch.steps) if (!d.unit(step.key)) startStep(d, step);
+    if (batch.steps.some((step) => !finished(d, step.key))) return;
+    if (batch.gate.length > 0) {
+      if (!d.unit(batch.key)) startUnit(d, batch.key);
+      if (!finished(d, batch.key)) return;
+    }
+    d.set('cursor', { phase: p, batch: b + 1 });
+  }
+}
+
+function advanceRollback(d: Draft): void {
+  for (;;) {
+    const rollback = d.s.rollback;
+    if (!rollback) return;
+    const batch = rollback.batches[rollback.cursor];
+    if (!batch) {
+      d.setStatus({ phase: 'rolled-back', mode: rollback.mode, at: d.now });
+      d.log(
+        'rolled-back',
+        rollback.mode === 'snapshot'
+          ? `rolled back: snapshot ${d.s.snapshot?.id ?? '?'} restored; the control plane and the nodes run what they ran before`
+          : 'rolled back: the nodes run the versions and images they had before',
+      );
+      return;
+    }
+    for (const step of batch.steps) {
+      if (!d.unit(step.key)) startUnit(d, step.key, step.node);
+    }
+    if (batch.steps.some((step) => !finished(d, step.key))) return;
+    d.set('rollback', { ...rollback, cursor: rollback.cursor + 1 });
+  }
+}
+
+function startStep(d: Draft, step: PlanStep): void {
+  if (step.kind !== 'worker-node') {
+    // A control-plane node's start is logged like a worker's: the log alone shows that they moved one at a time.
+    if (step.kind === 'control-plane-node')
+      d.log('started', `upgrading control-plane node ${step.ordinal}: ${step.node} ${step.from} -> ${step.to}`, {
+        key: step.key,
+        node: step.node,
+      });
+    startUnit(d, step.key, step.kind === 'control-plane-node' ? step.node : undefined);
+    return;
+  }
+  const node = currentNode(d.view(), step.node);
+  if (d.s.quarantined.some((q) => q.node === node)) {
+    // The slot's node was quarantined by an earlier move and nothing replaced it: leave it alone.
+    d.setUnit({
+      key: step.key,
+      node,
+      done: 0,
+      stage: 'skipped',
+      inFlight: null,
+      failure: null,
+      attempted: [],
+      startedAt: d.now,
+      finishedAt: d.now,
+    });
+    d.log('skipped', `${node} is quarantined: left out of this move`, { key: step.key, node });
+    return;
+  }
+  d.log(
+    'started',
+    `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`,
+    {
+      key: step.key,
+      node,
+    },
+  );
+  startUnit(d, step.key, node);
+}
+
+function finished(d: Draft, key: string): boolean {
+  const unit = d.unit(key);
+  if (!unit) return false;
+  if (unit.stage === 'skipped') return true;
+  if (unit.inFlight !== null || unit.failure !== null) return false;
+  const spec = unitSpec(d.view(), key);
+  return spec === undefined || unit.done >= unitActions(spec, unit).length;
+}

@@ -1,0 +1,46 @@
+/**
+ * The words of the run's log: which node an action acts on, blocked pods, the plan and its phases.
+ *
+ * @module
+ */
+import type { ActionType, RolloutPlan } from '../plan-types.ts';
+import type { Draft } from './draft.ts';
+import { unitSpec } from './state.ts';
+import type { BlockedPod, UnitProgress } from './types.ts';
+
+export function targetNode(d: Draft, unit: UnitProgress, action: ActionType): string | undefined {
+  const spec = unitSpec(d.view(), unit.key);
+  if (spec?.kind === 'rollback') {
+    const a = spec.step.actions[unit.inFlight?.index ?? Math.max(0, unit.done - 1)];
+    return a?.node ?? unit.newNode;
+  }
+  if (action === 'wait-node-ready') return unit.newNode ?? unit.node;
+  return unit.node;
+}
+
+export function describePods(pods: readonly BlockedPod[]): string {
+  if (pods.length === 0) return '';
+  const shown = pods
+    .slice(0, 3)
+    .map((p) => `${p.pod}${p.pdb ? ` blocked by PDB ${p.pdb}` : ''}${p.reason ? ` (${p.reason})` : ''}`);
+  return `${shown.join(', ')}${pods.length > 3 ? ` and ${pods.length - 3} more pod(s)` : ''}`;
+}
+
+export function describePlan(plan: RolloutPlan): string {
+  return plan.kind === 'image'
+    ? `machine-image upgrade of ${plan.cluster}`
+    : `${plan.cluster} ${plan.from} -> ${plan.to}`;
+}
+
+export function describePhase(phase: RolloutPlan['phases'][number]): string {
+  switch (phase.kind) {
+    case 'snapshot':
+      return 'taking the snapshot';
+    case 'control-plane':
+      return `upgrading the control plane ${phase.from} -> ${phase.to} (hop ${phase.hop}), one node at a time`;
+    case 'pool':
+      return `upgrading pool ${phase.pool} to ${phase.to.version}${phase.to.image ? ` (${phase.to.image})` : ''}: ${phase.batches.length} batch(es), ${phase.strategy}`;
+    case 'validation':
+      return 'validating the upgraded cluster';
+  }
+}

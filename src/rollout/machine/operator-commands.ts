@@ -1,0 +1,174 @@
+/**
+ * What the operator asks of a run (pause, resume, cancel, rollback), and the tick that ends a pause past its limit.
+ * A command the run cannot take now throws {@link RunTransitionError}; the caller keeps the state it had.
+ *
+ * @module
+ */
+import type { ActivePhase, UnitProgress } from './types.ts';
+import type { Draft } from './draft.ts';
+import { RunErrorCode, RunTransitionError } from './errors.ts';
+import { replanAfterPause } from './replan.ts';
+import { rollbackAvailability } from './rollback.ts';
+import { PRECHECK_KEY, activePhaseOf, unitSpec } from './state.ts';
+import { issue } from './units.ts';
+
+export function notAllowed(d: Draft, event: string, why?: string): never {
+  const phase = d.s.status.phase;
+  throw new RunTransitionError(
+    RunErrorCode.notAllowed,
+    `run ${d.s.runId}: ${event} is not allowed while the run is ${phase}${why ? `: ${why}` : ''}`,
+    { runId: d.s.runId, phase, event },
+  );
+}
+
+export function onPause(d: Draft, message: string | undefined): void {
+  const status = d.s.status;
+  switch (status.phase) {
+    case 'paused':
+      return;
+    case 'prechecking':
+    case 'snapshotting':
+    case 'upgrading-control-plane':
+    case 'upgrading-pools':
+    case 'validating':
+    case 'rolling-back': {
+      const running = d.allUnits().filter((u) => u.inFlight !== null).length;
+      const text = message ?? 'paused by the operator';
+      d.setStatus({ phase: 'paused', reason: 'requested', message: text, pausedAt: d.now, resumeTo: status.phase });
+      d.log('paused', `${text}${running > 0 ? ` (${running} started step(s) finish; nothing new starts)` : ''}`);
+      return;
+    }
+    default:
+      notAllowed(d, 'pause');
+  }
+}
+
+export function onResume(d: Draft): void {
+  const status = d.s.status;
+  if (status.phase !== 'paused') {
+    notAllowed(
+      d,
+      'resume',
+      status.phase === 'failed' && status.code === 'pause-expired' ? status.reason : 'only a paused run resumes',
+    );
+  }
+  d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
+  let to: ActivePhase = status.resumeTo;
+  if (to === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight === null)
+    to = activePhaseOf(d.s.plan.phases[d.s.cursor.phase]);
+  if (to === 'rolling-back') d.setStatus({ phase: to, mode: d.s.rollback?.mode ?? 'nodes' });
+  else d.setStatus({ phase: to });
+  const retried = retryFailed(d);
+  d.log('resumed', `resumed${retried > 0 ? `, retrying ${retried} failed step(s)` : ''}`);
+  if (to === 'upgrading-pools') replanAfterPause(d);
+}
+
+export function onCancel(d: Draft): void {
+  const status = d.s.status;
+  switch (status.phase) {
+    case 'cancelling':
+    case 'cancelled':
+      return;
+    case 'pending':
+    case 'prechecking':
+      d.setStatus({ phase: 'cancelled', at: d.now });
+      d.log('cancelled', 'cancelled before any change');
+      return;
+    case 'paused': {
+      if (status.resumeTo === 'rolling-back')
+        notAllowed(d, 'cancel', 'a rollback cannot be cancelled (it can be paused)');
+      d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
+      if (status.resumeTo === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight !== null) {
+        d.setStatus({ phase: 'cancelled', at: d.now });
+        d.log('cancelled', 'cancelled before any change');
+        return;
+      }
+      d.setStatus({ phase: 'cancelling', requestedAt: d.now });
+      // Nodes whose upgrade started finish, a failed one included: it is retried. A failed step that moves no node
+      // (precheck, snapshot, a batch's validation, postcheck) is dropped: the cancel must not wait on it.
+      const retried = retryFailed(d, (unit) => movesNode(d, unit));
+      d.log(
+        'cancelling',
+        `cancelling: started steps finish${retried > 0 ? ` (${retried} failed step(s) retried)` : ''}, no new ones start`,
+      );
+      return;
+    }
+    case 'snapshotting':
+    case 'upgrading-control-plane':
+    case 'upgrading-pools':
+    case 'validating':
+      d.setStatus({ phase: 'cancelling', requestedAt: d.now });
+      d.log('cancelling', 'cancelling: started steps finish, no new ones start');
+      return;
+    default:
+      notAllowed(d, 'cancel');
+  }
+}
+
+export function onRollback(d: Draft): void {
+  const availability = rollbackAvailability(d.view());
+  if (!availability.ok) {
+    throw new RunTransitionError(
+      RunErrorCode.rollbackRefused,
+      `run ${d.s.runId} cannot be rolled back: ${availability.reason}`,
+      {
+        runId: d.s.runId,
+        phase: d.s.status.phase,
+        event: 'rollback',
+        refusal: availability.refusal,
+      },
+    );
+  }
+  const status = d.s.status;
+  if (status.phase === 'paused') d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
+  // Failures of forward steps are superseded: the rollback decides what happens to those nodes.
+  for (const unit of d.allUnits()) if (unit.failure !== null) d.setUnit({ ...unit, failure: null });
+  d.set('rollback', { mode: availability.mode, requestedAt: d.now, batches: availability.batches, cursor: 0 });
+  d.setStatus({ phase: 'rolling-back', mode: availability.mode });
+  const steps = availability.batches.reduce((n, b) => n + b.steps.length, 0);
+  d.log(
+    'rolling-back',
+    availability.mode === 'snapshot'
+      ? `rolling back: ${steps} step(s); worker nodes go back, then snapshot ${d.s.snapshot?.id ?? '?'} restores the state and the control plane`
+      : `rolling back: ${steps} step(s); nodes go back to the versions and images they had`,
+  );
+}
+
+export function onTick(d: Draft): void {
+  const status = d.s.status;
+  if (status.phase !== 'paused') return;
+  const limit = d.s.options.maxPauseMs;
+  if (d.now - status.pausedAt < limit) return;
+  const days = limit / 86_400_000;
+  const reason = `paused for more than ${Number.isInteger(days) ? `${days} days` : `${limit} ms`} (since ${new Date(status.pausedAt).toISOString()}): the run ended`;
+  d.setStatus({ phase: 'failed', code: 'pause-expired', reason, at: d.now });
+  d.log('expired', reason);
+}
+
+/** Issues again the failed action of every failed unit (those `only` accepts; the others' failures are dropped). */
+function retryFailed(d: Draft, only?: (unit: UnitProgress) => boolean): number {
+  let n = 0;
+  for (const unit of d.allUnits()) {
+    const failure = unit.failure;
+    if (failure === null) continue;
+    if (only !== undefined && !only(unit)) {
+      d.setUnit({ ...unit, failure: null });
+      continue;
+    }
+    n += 1;
+    const force = failure.drainTimedOut && d.s.options.drainTimeoutPolicy === 'force';
+    d.setUnit({ ...unit, failure: null });
+    issue(d, unit.key, {
+      attempt: failure.attempt + 1,
+      generation: failure.retryable && !force ? failure.generation : failure.generation + 1,
+      force,
+    });
+  }
+  return n;
+}
+
+/** Whether a unit moves a node (a worker or control-plane step), as opposed to a check, a snapshot or a gate. */
+function movesNode(d: Draft, unit: UnitProgress): boolean {
+  const spec = unitSpec(d.view(), unit.key);
+  return spec?.kind === 'step' && (spec.ref.step.kind === 'worker-node' || spec.ref.step.kind === 'control-plane-node');
+}

@@ -1,0 +1,171 @@
+/**
+ * The planner's options, checked and resolved: per-action estimates, and each pool's batch policy, strategy, surge,
+ * unavailability and soak. Anything unusable is a {@link PlanError} `KUP-PLAN-001` that names the pool and option.
+ *
+ * @module
+ */
+import { formatBatchPolicy, parseBatchPolicy } from './batches.ts';
+import type { BatchPolicy } from './batches.ts';
+import { PlanError, PlanErrorCode } from './plan-errors.ts';
+import { DEFAULT_STEP_ESTIMATES } from './plan-steps.ts';
+import type { ActionType, PlanInput, PlanPool, StepEstimates, UpgradeStrategy } from './plan-types.ts';
+import { ACTION_TYPES } from './plan-types.ts';
+
+/** A pool's options, checked, with the defaults in. */
+export interface ResolvedPoolOptions {
+  readonly policy: BatchPolicy;
+  readonly strategy: UpgradeStrategy;
+  readonly maxSurge: number | null;
+  readonly maxUnavailable: number | null;
+  readonly soakMs: number;
+}
+
+/** The per-action estimates: the defaults, overridden by the measured ones given. */
+export function resolveEstimates(input: PlanInput): StepEstimates {
+  const out: Record<ActionType, number> = { ...DEFAULT_STEP_ESTIMATES };
+  for (const [key, value] of Object.entries(input.estimates ?? {})) {
+    if (!(ACTION_TYPES as readonly string[]).includes(key)) {
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `estimates: "${key}" is not an action (${ACTION_TYPES.join(', ')})`,
+        {
+          cluster: input.cluster,
+        },
+      );
+    }
+    if (value === undefined) continue;
+    out[key as ActionType] = nonNegative(value, `estimates.${key}`, input.cluster);
+  }
+  return out;
+}
+
+/**
+ * A pool's options: its own over the plan's defaults, the batch policy read, surge and unavailability as counts
+ * (Cluster API's defaults when only one is given).
+ */
+export function resolvePoolOptions(
+  input: PlanInput,
+  pool: PlanPool,
+  cluster: string,
+  soakDefault: number,
+): ResolvedPoolOptions {
+  const given = { ...(input.defaults ?? {}), ...(input.pools?.[pool.name] ?? {}) };
+  let policy: BatchPolicy;
+  try {
+    policy =
+      typeof given.batchPolicy === 'string'
+        ? parseBatchPolicy(given.batchPolicy)
+        : (given.batchPolicy ?? { kind: 'exponential' });
+    // A parsed policy given as an object is re-read through its text form, so a bad size is refused the same way.
+    policy = parseBatchPolicy(formatBatchPolicy(policy));
+  } catch (cause) {
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool.name}": ${(cause as Error).message}`,
+      { cluster, pool: pool.name },
+      { cause },
+    );
+  }
+  const strategy = given.strategy ?? 'replace';
+  if (strategy !== 'replace' && strategy !== 'in-place') {
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool.name}": strategy "${String(strategy)}" is not replace or in-place`,
+      {
+        cluster,
+        pool: pool.name,
+      },
+    );
+  }
+  const size = pool.nodes.length;
+  const soakMs = nonNegative(given.soakMs ?? soakDefault, `pools.${pool.name}.soakMs`, cluster);
+  if (strategy === 'in-place') {
+    if (given.maxSurge !== undefined && readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster) > 0) {
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `pool "${pool.name}": maxSurge needs the replace strategy (in place adds no nodes)`,
+        {
+          cluster,
+          pool: pool.name,
+        },
+      );
+    }
+    const mu =
+      given.maxUnavailable === undefined
+        ? null
+        : readCount(given.maxUnavailable, size, 'down', pool.name, 'maxUnavailable', cluster);
+    if (mu === 0) {
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `pool "${pool.name}": maxUnavailable 0 leaves an in-place upgrade nothing to do`,
+        {
+          cluster,
+          pool: pool.name,
+        },
+      );
+    }
+    return { policy, strategy, maxSurge: null, maxUnavailable: mu, soakMs };
+  }
+  if (given.maxSurge === undefined && given.maxUnavailable === undefined) {
+    return { policy, strategy, maxSurge: null, maxUnavailable: null, soakMs };
+  }
+  const maxSurge =
+    given.maxSurge === undefined ? 1 : readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster);
+  const maxUnavailable =
+    given.maxUnavailable === undefined
+      ? 0
+      : readCount(given.maxUnavailable, size, 'down', pool.name, 'maxUnavailable', cluster);
+  if (maxSurge + maxUnavailable < 1) {
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool.name}": maxSurge and maxUnavailable cannot both be 0`,
+      {
+        cluster,
+        pool: pool.name,
+      },
+    );
+  }
+  return { policy, strategy, maxSurge, maxUnavailable, soakMs };
+}
+
+/** A count or a percentage of the pool (Cluster API rounds surge up and unavailability down). */
+function readCount(
+  value: number | string,
+  size: number,
+  round: 'up' | 'down',
+  pool: string,
+  field: string,
+  cluster: string,
+): number {
+  const fail = (): never => {
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `pool "${pool}": ${field} ${JSON.stringify(value)} is not a whole number >= 0 or a percentage like "25%"`,
+      { cluster, pool },
+    );
+  };
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : fail();
+  const text = value.trim();
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (pct) {
+    const p = Number(pct[1]);
+    if (p > 100) return fail();
+    const exact = (size * p) / 100;
+    return round === 'up' ? Math.ceil(exact) : Math.floor(exact);
+  }
+  return /^\d+$/.test(text) ? Number(text) : fail();
+}
+
+/** A duration in milliseconds, refused unless it is a finite number >= 0. */
+export function nonNegative(value: number, field: string, cluster: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new PlanError(
+      PlanErrorCode.invalidOption,
+      `${field} must be a number of milliseconds >= 0, not ${String(value)}`,
+      {
+        cluster,
+      },
+    );
+  }
+  return value;
+}

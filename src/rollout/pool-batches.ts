@@ -1,0 +1,61 @@
+/**
+ * A pool move's worker-node steps cut into batches: the plan builds them, and the run state machine again when it
+ * re-plans the batches left after a pause.
+ *
+ * @module
+ */
+import { parseBatchPolicy, poolBatchSizes } from './batches.ts';
+import { stepActions, sumActions } from './plan-steps.ts';
+import type { ActionType, NodeTarget, PlanBatch, PoolPhase, StepEstimates, WorkerNodeStep } from './plan-types.ts';
+
+/**
+ * Builds the steps of a pool move for the given node slots (in order), numbering batches from `firstIndex`.
+ * The plan's `buildPlan` uses it, and the run state machine's re-plan on resume.
+ */
+export function poolBatches(
+  phase: Pick<
+    PoolPhase,
+    'key' | 'pool' | 'strategy' | 'maxSurge' | 'maxUnavailable' | 'poolSize' | 'batchPolicy' | 'soakMs'
+  >,
+  nodes: readonly { readonly node: string; readonly from: NodeTarget; readonly to: NodeTarget }[],
+  firstIndex: number,
+  estimates: StepEstimates,
+): PlanBatch[] {
+  const policy = parseBatchPolicy(phase.batchPolicy);
+  const sizes = poolBatchSizes(nodes.length, phase.poolSize, policy, phase);
+  const batches: PlanBatch[] = [];
+  let at = 0;
+  sizes.forEach((size, i) => {
+    const index = firstIndex + i;
+    const key = `${phase.key}/batch-${index}`;
+    const surgeCount = phase.strategy === 'replace' ? Math.min(size, phase.maxSurge ?? size) : 0;
+    const steps: WorkerNodeStep[] = nodes.slice(at, at + size).map((n, j) => {
+      const draft: WorkerNodeStep = {
+        kind: 'worker-node',
+        key: `${key}/${n.node}`,
+        node: n.node,
+        pool: phase.pool,
+        from: n.from,
+        to: n.to,
+        strategy: phase.strategy,
+        surge: j < surgeCount,
+        estimateMs: 0,
+      };
+      return { ...draft, estimateMs: sumActions(stepActions(draft), estimates) };
+    });
+    at += size;
+    const last = at >= nodes.length;
+    const soak = last ? 0 : phase.soakMs;
+    const gate: ActionType[] = soak > 0 ? ['validate-batch', 'soak'] : ['validate-batch'];
+    const longest = Math.max(0, ...steps.map((s) => s.estimateMs));
+    batches.push({
+      key,
+      index,
+      steps,
+      gate,
+      soakMs: soak,
+      estimateMs: longest + estimates['validate-batch'] + soak,
+    });
+  });
+  return batches;
+}
