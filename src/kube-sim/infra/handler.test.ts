@@ -129,6 +129,7 @@ describe('infrastructure API', () => {
     assertStatus(await call('POST', '/sim/v1/nodes/ghost/upgrade', { version: '1.30.4' }), 404, 'nodes "ghost" not found');
     assertStatus(await call('DELETE', '/sim/v1/nodes/ghost'), 404, 'ghost');
     assertStatus(await call('POST', '/sim/v1/pools/general/nodes', '{not json'), 400, 'not valid JSON');
+    assertStatus(await call('DELETE', '/sim/v1/nodes/%E0%A4%A'), 400, 'not a valid percent-encoding');
   });
 
   it('POST /sim/v1/pools/<pool>/nodes boots a node that registers and becomes Ready', async () => {

@@ -395,7 +395,7 @@ class InfraApi {
   // ---- routing -------------------------------------------------------------------------------------------------
 
   private route(req: Request): Reply {
-    const parts = req.path.split('/').filter(Boolean).slice(2).map(decodeURIComponent);
+    const parts = req.path.split('/').filter(Boolean).slice(2).map(decodeSegment);
     const [a, b, c] = parts;
     const m = req.method;
     const only = (method: string, fn: () => Reply): Reply => {
@@ -588,4 +588,13 @@ function machineView(m: Machine): Record<string, unknown> {
     readyAt: new Date(m.readyAt).toISOString(),
     ...(m.components ? { components: { ...m.components } } : {}),
   };
+}
+
+/** A path segment, percent-decoded; a malformed escape (`%E0%A4%A`) is the client's error, not the server's. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`the path segment "${segment}" is not a valid percent-encoding`);
+  }
 }
