@@ -453,6 +453,9 @@ export function progressLine(state: RunState): string {
   for (const pool of p.pools) parts.push(`${pool.name} ${pool.upgraded}/${pool.total}${pool.batches > 0 ? ` batch ${pool.currentBatch}/${pool.batches}` : ''}`);
   if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatMs(p.eta.remainingMs)}`);
   if (status.phase === 'failed') parts.push(status.reason);
+  if ((status.phase === 'cancelled' || status.phase === 'cancelling') && status.leftBehind !== undefined) {
+    parts.push(`left behind: ${status.leftBehind.join('; ')}`);
+  }
   return parts.join(' | ');
 }
 

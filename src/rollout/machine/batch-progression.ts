@@ -16,8 +16,14 @@ export function advance(d: Draft): void {
   const phase = d.s.status.phase;
   if (phase === 'cancelling') {
     if (d.allUnits().some((u) => u.inFlight !== null || u.failure !== null)) return;
-    d.setStatus({ phase: 'cancelled', at: d.now });
-    d.log('cancelled', 'cancelled: the started steps finished; nodes done stay upgraded, the others were not touched');
+    const leftBehind = d.s.status.leftBehind ?? [];
+    d.setStatus({ phase: 'cancelled', at: d.now, ...(leftBehind.length > 0 ? { leftBehind } : {}) });
+    d.log(
+      'cancelled',
+      leftBehind.length > 0
+        ? `cancelled: the started steps finished; nodes done stay upgraded; left behind: ${leftBehind.join('; ')}`
+        : 'cancelled: the started steps finished; nodes done stay upgraded, the others were not touched',
+    );
     return;
   }
   if (phase === 'rolling-back') {

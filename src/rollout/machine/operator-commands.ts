@@ -9,7 +9,7 @@ import type { Draft } from './draft.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import { replanAfterPause } from './replan.ts';
 import { rollbackAvailability } from './rollback.ts';
-import { PRECHECK_KEY, activePhaseOf, unitSpec } from './state.ts';
+import { PRECHECK_KEY, activePhaseOf, unitActions, unitSpec } from './state.ts';
 import { issue } from './units.ts';
 
 export function notAllowed(d: Draft, event: string, why?: string): never {
@@ -83,13 +83,14 @@ export function onCancel(d: Draft): void {
         d.log('cancelled', 'cancelled before any change');
         return;
       }
-      d.setStatus({ phase: 'cancelling', requestedAt: d.now });
-      // Nodes whose upgrade started finish, a failed one included: it is retried. A failed step that moves no node
-      // (precheck, snapshot, a batch's validation, postcheck) is dropped: the cancel must not wait on it.
-      const retried = retryFailed(d, (unit) => movesNode(d, unit));
+      // Cancel is the operator's way out of every state, so a failed step is not tried again: it may never succeed (a
+      // replacement that never becomes Ready, a budget that never allows), and a cancel that retried it paused again
+      // and could not end. Its node stays as the failure left it, and the run says so. Steps in flight finish.
+      const leftBehind = abandonFailed(d);
+      d.setStatus({ phase: 'cancelling', requestedAt: d.now, ...(leftBehind.length > 0 ? { leftBehind } : {}) });
       d.log(
         'cancelling',
-        `cancelling: started steps finish${retried > 0 ? ` (${retried} failed step(s) retried)` : ''}, no new ones start`,
+        `cancelling: started steps finish, no new ones start${leftBehind.length > 0 ? `; left as the failed step(s) left them: ${leftBehind.join('; ')}` : ''}`,
       );
       return;
     }
@@ -146,6 +147,29 @@ export function onTick(d: Draft): void {
 }
 
 /** Issues again the failed action of every failed unit (those `only` accepts; the others' failures are dropped). */
+/**
+ * Drops every failed step (it will not be retried) and says what each left on the cluster: the node it was acting on,
+ * cordoned if its cordon took effect and no uncordon followed, and the surge node it created beside it if the old node
+ * was not deleted yet. Steps that move no node (a check, a snapshot, a validation) leave nothing.
+ */
+function abandonFailed(d: Draft): string[] {
+  const left: string[] = [];
+  for (const unit of d.allUnits()) {
+    if (unit.failure === null) continue;
+    d.setUnit({ ...unit, failure: null });
+    const spec = unitSpec(d.view(), unit.key);
+    if (spec === undefined || !movesNode(d, unit) || unit.node === undefined) continue;
+    const finished = new Set(unitActions(spec, unit).slice(0, unit.done));
+    const touched = new Set([...unit.attempted, ...finished]);
+    const parts: string[] = [];
+    if (touched.has('cordon') && !finished.has('uncordon') && !finished.has('delete-old-node')) parts.push('cordoned');
+    if (unit.newNode !== undefined && !finished.has('delete-old-node')) parts.push(`surge node ${unit.newNode} beside it`);
+    if (touched.has('upgrade-node-in-place') || touched.has('upgrade-cp-node')) parts.push('its upgrade may be partly applied');
+    left.push(`node ${unit.node}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}: ${unit.failure.action} failed: ${unit.failure.cause.message}`);
+  }
+  return left;
+}
+
 function retryFailed(d: Draft, only?: (unit: UnitProgress) => boolean): number {
   let n = 0;
   for (const unit of d.allUnits()) {

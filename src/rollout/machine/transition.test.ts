@@ -265,6 +265,30 @@ describe('pause, resume, cancel', () => {
     assert.deepEqual(d.cluster.cordoned(), []);
   });
 
+  it('cancel of a run paused on a step that can never succeed ends the run, naming what the step left behind', () => {
+    // w-4's replacement never becomes Ready: every wait for it fails, however often it is tried.
+    const d = setup({
+      ...nineFixed3,
+      intercept: (effect) =>
+        effect.type === 'wait-node-ready' && effect.key.endsWith('/w-4')
+          ? { type: 'step-failed', key: effect.key, action: effect.type, error: { message: 'node w-4-r was not ready after 900s' }, retryable: false }
+          : undefined,
+    });
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(phaseOf(d), 'paused');
+    d.send({ type: 'cancel-requested' });
+    d.run();
+    const s = d.state;
+    assert.equal(s.status.phase, 'cancelled', 'the cancel ends the run instead of retrying the step and pausing again');
+    const left = s.status.phase === 'cancelled' ? (s.status.leftBehind ?? []) : [];
+    assert.equal(left.length, 1, JSON.stringify(left));
+    assert.match(left[0] ?? '', /^node w-4 \(cordoned, surge node \S+ beside it\): wait-node-ready failed: node w-4-r was not ready after 900s$/);
+    assert.ok(d.events.some((e) => e.outcome === 'cancelled' && e.message.includes('left behind: node w-4')));
+    assert.equal(d.fed.filter((e) => e.type === 'step-failed').length, 1, 'the failed step was not tried again');
+    assert.deepEqual(d.cluster.cordoned(), ['w-4'], 'what the run says it left is what the cluster shows');
+  });
+
   it('cancel from running: cancelling until the current nodes finish, then cancelled', () => {
     const d = setup(nineFixed3);
     d.send({ type: 'started' });

@@ -99,8 +99,13 @@ export type RunStatus =
       /** Where resume goes back to. */
       readonly resumeTo: ActivePhase;
     }
-  | { readonly phase: 'cancelling'; readonly requestedAt: number }
-  | { readonly phase: 'cancelled'; readonly at: number }
+  | {
+      readonly phase: 'cancelling';
+      readonly requestedAt: number;
+      /** What the cancel left as the failed steps left it (a node cordoned, a surge node beside its old one). */
+      readonly leftBehind?: readonly string[];
+    }
+  | { readonly phase: 'cancelled'; readonly at: number; readonly leftBehind?: readonly string[] }
   | { readonly phase: 'failed'; readonly code: FailureCode; readonly reason: string; readonly at: number }
   | { readonly phase: 'rolling-back'; readonly mode: RollbackMode }
   | { readonly phase: 'rolled-back'; readonly mode: RollbackMode; readonly at: number };
