@@ -148,6 +148,7 @@ export async function createRun(store: KupStore, cluster: OpenCluster, request: 
   const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name));
   const runId = newRunId(now);
   const state = createRunState(plan, { runId, now, ...(request.run ?? {}) });
+  await endExpiredPauses(store, cluster.row.name, now);
   await store.runs.create(
     // The request is kept beside the run: the executor needs the target and the acknowledgements, and the state only
     // ever holds what the machine owns.
@@ -155,6 +156,16 @@ export async function createRun(store: KupStore, cluster: OpenCluster, request: 
     [{ at: now, step: 'run', outcome: 'created', message: `run created: ${describeRequest(request)}` }],
   );
   return state;
+}
+
+/**
+ * Lets time pass for the cluster's paused runs (the machine's `tick`, committed): one paused past its limit has ended,
+ * though no executor was there to see it, and must not hold the cluster against a new run (one run per cluster).
+ */
+async function endExpiredPauses(store: KupStore, cluster: string, now: number): Promise<void> {
+  for (const run of await store.runs.list({ cluster, active: true })) {
+    if (run.phase === 'paused') await applyEvents(store, run.id, [{ type: 'tick' }], now);
+  }
 }
 
 /** The request a run was created with (kept beside its state: the executor needs the target and the acks). */

@@ -20,6 +20,38 @@ pools:
 ${TIMINGS}
 `;
 
+/** bank/ledger: two replicas on the only node of pool `guarded`, under a PDB that never allows a disruption. */
+const BLOCKED = `
+name: blocked
+kubernetesVersion: '1.35.2'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: workers, nodes: 1 }
+  - { name: guarded, nodes: 1 }
+workloads:
+  - { kind: Deployment, name: ledger, namespace: bank, replicas: 2, pdb: { minAvailable: 2 }, nodeSelector: { kup.dev/pool: guarded } }
+${TIMINGS}
+`;
+
+/** An image upgrade of pool `guarded` whose drain times out on bank/ledger's budget, and so pauses the run. */
+function blockedUpgrade(cluster: string, image = 'ubuntu-2404-kube-v1.35.2'): string[] {
+  return [
+    'upgrade',
+    cluster,
+    '--image',
+    image,
+    '--pool',
+    'guarded',
+    '--drain-timeout',
+    '2s',
+    '--acknowledge',
+    'pdb-blockers/bank/ledger=testing the pause',
+    '--acknowledge',
+    'drain-simulation/bank/ledger=testing the pause',
+    '--yes',
+  ];
+}
+
 describe('run safety', { timeout: 300_000 }, () => {
   it('an upgrade to the version the cluster runs is refused, and creates no run', async () => {
     const fx = await startRolloutFixture('small', SMALL);
@@ -76,38 +108,10 @@ ${TIMINGS}
   });
 
   it('kup upgrade --wait returns when its run pauses (exit 3, the cause and how to go on); kup resume gets it an executor', async () => {
-    const fx = await startRolloutFixture(
-      'blocked',
-      `
-name: blocked
-kubernetesVersion: '1.35.2'
-controlPlane: { nodes: 1 }
-pools:
-  - { name: workers, nodes: 1 }
-  - { name: guarded, nodes: 1 }
-workloads:
-  - { kind: Deployment, name: ledger, namespace: bank, replicas: 2, pdb: { minAvailable: 2 }, nodeSelector: { kup.dev/pool: guarded } }
-${TIMINGS}
-`,
-    );
+    const fx = await startRolloutFixture('blocked', BLOCKED);
     try {
       const started = Date.now();
-      const upgraded = await kupProcess(fx.dataDir, [
-        'upgrade',
-        'blocked',
-        '--image',
-        'ubuntu-2404-kube-v1.35.2',
-        '--pool',
-        'guarded',
-        '--drain-timeout',
-        '2s',
-        '--acknowledge',
-        'pdb-blockers/bank/ledger=testing the pause',
-        '--acknowledge',
-        'drain-simulation/bank/ledger=testing the pause',
-        '--yes',
-        '--wait',
-      ]);
+      const upgraded = await kupProcess(fx.dataDir, [...blockedUpgrade('blocked'), '--wait']);
       const out = `${upgraded.stdout}\n${upgraded.stderr}`;
       assert.equal(upgraded.code, 3, out);
       assert.ok(Date.now() - started < 60_000, 'it returned at the pause, not at a timeout');
@@ -158,6 +162,29 @@ ${TIMINGS}
     } finally {
       if (ttl === undefined) delete process.env['KUP_LEASE_TTL_MS'];
       else process.env['KUP_LEASE_TTL_MS'] = ttl;
+      await fx.close();
+    }
+  });
+
+  it('a run paused past its limit does not hold the cluster: a new upgrade ends it and starts', async () => {
+    const fx = await startRolloutFixture('expired', BLOCKED.replace('name: blocked', 'name: expired'));
+    try {
+      const first = await kupProcess(fx.dataDir, [...blockedUpgrade('expired'), '--max-pause', '2s', '--wait']);
+      assert.equal(first.code, 3, `${first.stdout}\n${first.stderr}`);
+      const firstId = /^run (run-\S+) created/m.exec(first.stdout)?.[1] ?? '';
+      // No executor is there to see the limit pass; reading the status shows it, and a new upgrade commits it.
+      await waitFor(async () => /^failed \|/m.test((await kupProcess(fx.dataDir, ['status', firstId])).stdout), {
+        message: `run ${firstId} to show as ended once paused past its 2 s limit`,
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      });
+      const second = await kupProcess(fx.dataDir, [...blockedUpgrade('expired', 'ubuntu-2404-kube-v1.35.2-b'), '--max-pause', '2s']);
+      assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
+      const { state } = await loadRun(fx.store, firstId);
+      assert.deepEqual(state.status.phase === 'failed' ? [state.status.phase, state.status.code] : [state.status.phase], ['failed', 'pause-expired']);
+      const secondId = /^run (run-\S+) created/m.exec(second.stdout)?.[1] ?? '';
+      await kupProcess(fx.dataDir, ['cancel', secondId]);
+    } finally {
       await fx.close();
     }
   });
