@@ -57,6 +57,12 @@ export interface SimCluster {
   readonly metrics: ApiMetrics;
   /** The version /version reports now. */
   version(): ServerVersion;
+  /**
+   * Takes the server off the network for `ms` (the listener closes and every connection is cut: clients get
+   * ECONNREFUSED), then listens again on the same port; the cluster behind it keeps running. A fault for tests of
+   * what a client does when its API server goes away.
+   */
+  outage(ms: number): void;
   /** Stops serving and every controller and timer. */
   stop(): Promise<void>;
 }
@@ -125,6 +131,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     setUnavailableFor: (ms) => {
       unavailableUntil = Math.max(unavailableUntil, Date.now() + ms);
     },
+    startOutage: (ms) => outage(ms),
   });
   const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, createApiHandler(context, createIdleHandler(runtime, infra)));
   server.keepAliveTimeout = 60_000;
@@ -139,6 +146,16 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   });
   const port = (server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;
+  let stopping = false;
+  let reopen: NodeJS.Timeout | undefined;
+  const outage = (ms: number): void => {
+    if (stopping || !server.listening) return;
+    server.close();
+    for (const s of sockets) s.destroy();
+    reopen = setTimeout(() => {
+      if (!stopping) server.listen(port, '127.0.0.1');
+    }, ms);
+  };
   const kubeconfig = buildKubeconfig({ name: scenario.name, server: url, caCertPem: pki.caCertPem, token });
   if (options.kubeconfigPath) await writeCredentials(options.kubeconfigPath, kubeconfig);
 
@@ -151,14 +168,19 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     runtime,
     metrics,
     version,
+    outage,
     async stop() {
       if (timers.stopped()) return;
+      stopping = true;
+      clearTimeout(reopen);
       timers.stop();
       availability.stop();
       stopControllers();
       store.dropWatchers();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // A server closed by an outage has no listener to close: it is stopped already.
+        if (!server.listening) resolve();
+        else server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
     },

@@ -26,6 +26,11 @@ export interface InfraHandlerDeps {
   scenario: Scenario;
   /** Makes the Kubernetes API answer 503 for `ms` (the only kube-apiserver is restarting). */
   setUnavailableFor(ms: number): void;
+  /**
+   * Takes the whole server off the network for `ms`: the listener closes and every connection is cut (clients get
+   * ECONNREFUSED, as from a host that is down), then it listens again on the same port. Absent: not offered.
+   */
+  startOutage?: (ms: number) => void;
   /** The availability monitor, when one runs: GET /sim/v1/availability serves its report. */
   availability?: { report(): unknown };
 }
@@ -322,6 +327,19 @@ class InfraApi {
     return { code: 200, body: machineView(machine) };
   }
 
+  /** `POST /sim/v1/faults/outage {"durationMs": N}`: answers, then the server goes off the network for N ms. */
+  private startOutage(body: Record<string, unknown>): Reply {
+    const ms = body['durationMs'];
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 3_600_000) {
+      throw badRequest('field "durationMs": a whole number of milliseconds from 1 to 3600000 is required');
+    }
+    const start = this.deps.startOutage;
+    if (!start) throw new StatusError(404, 'NotFound', 'this cluster cannot take itself off the network');
+    // After the reply is written: the outage cuts this connection too.
+    setImmediate(() => start(ms));
+    return { code: 202, body: { outageMs: ms } };
+  }
+
   private faultsView(): Record<string, unknown> {
     return {
       apiErrorRate: this.runtime.faults.errorRate,
@@ -450,6 +468,7 @@ class InfraApi {
       if (m === 'GET') return { code: 200, body: this.faultsView() };
       return only('PUT', () => this.putFaults(req.body));
     }
+    if (parts.length === 2 && a === 'faults' && b === 'outage') return only('POST', () => this.startOutage(req.body));
     if (parts.length === 1 && a === 'timings') {
       if (m === 'GET') return { code: 200, body: { ...this.runtime.timings } };
       return only('PUT', () => this.putTimings(req.body));
