@@ -13,6 +13,10 @@ import type { Provider } from './provider.ts';
 export interface ActionSettings {
   /** A node's drain deadline, ms. @default 600000 */
   drainTimeoutMs: number;
+  /** How long the cluster's API server may be unreachable before the run pauses, ms. @default 300000 */
+  unreachableTimeoutMs?: number;
+  /** How often the executor probes the API server, ms. @default 10000 */
+  apiProbeMs?: number;
   /** How long a new or upgraded node may take to be Ready, ms. @default 900000 */
   nodeReadyTimeoutMs: number;
   /** How long a batch's validation waits for workloads to be healthy again, ms. @default 600000 */

@@ -17,6 +17,7 @@ import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.
 import { performEffect } from './actions/perform.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
+import { watchApiHealth } from './api-health.ts';
 
 /** Options of executeRun. */
 export interface ExecuteRunOptions {
@@ -123,6 +124,19 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     });
   };
   let cancelRenewal = clock.after(renewEveryMs, renew);
+  // The cluster's API server, probed on the same clock: an outage is told at once, and pauses the run past its limit.
+  const apiHealth = watchApiHealth({
+    conn: ctx.conn,
+    clock,
+    ...(ctx.settings.apiProbeMs !== undefined ? { probeEveryMs: ctx.settings.apiProbeMs } : {}),
+    ...(ctx.settings.unreachableTimeoutMs !== undefined ? { unreachableTimeoutMs: ctx.settings.unreachableTimeoutMs } : {}),
+    report: (event) => {
+      apply(event).then(() => wake(), (err: unknown) => {
+        failure ??= err;
+        wake();
+      });
+    },
+  });
   let lastTick = clock.now();
   let state = latest.state;
   // The store is read again when the loop waited a whole poll interval (an operator's command lands that way); an
@@ -159,6 +173,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     }
   } finally {
     cancelRenewal();
+    apiHealth.stop();
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));
     await flushing;
     await store.runs.releaseLease(runId, owner).catch(() => false);

@@ -83,6 +83,12 @@ export interface UpgradeRequest {
   poolOptions?: PoolRolloutOptions;
   /** Soak after each batch, ms. @default 0 */
   soakMs?: number;
+  /** A node's drain deadline, ms (`--drain-timeout`). @default 600000 */
+  drainTimeoutMs?: number;
+  /** How long a new or upgraded node may take to be Ready, ms (`--node-ready-timeout`). @default 900000 */
+  nodeReadyTimeoutMs?: number;
+  /** How long the API server may be unreachable before the run pauses, ms (`--unreachable-timeout`). @default 300000 */
+  unreachableTimeoutMs?: number;
   workerStrategy?: WorkerStrategy;
   allowPreview?: boolean;
   allowExpired?: boolean;

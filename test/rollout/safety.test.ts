@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitFor } from '../../src/clock/wait-for.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
-import { kupProcess, startRolloutFixture } from '../helpers/rollout.ts';
+import { kupProcess, startRolloutFixture, steerRun } from '../helpers/rollout.ts';
 import { api } from '../helpers/sim.ts';
 
 const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
@@ -184,6 +184,63 @@ ${TIMINGS}
       assert.deepEqual(state.status.phase === 'failed' ? [state.status.phase, state.status.code] : [state.status.phase], ['failed', 'pause-expired']);
       const secondId = /^run (run-\S+) created/m.exec(second.stdout)?.[1] ?? '';
       await kupProcess(fx.dataDir, ['cancel', secondId]);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('a cluster that stops answering: an event within seconds, a pause of its own past the outage limit, and back', async () => {
+    // Nodes boot in 3 s: the outage lands while the run waits for replacements.
+    const fx = await startRolloutFixture('outage', SMALL.replace('name: small', 'name: outage').replace('nodeBoot: 500', 'nodeBoot: 3000'));
+    const run = await steerRun(fx, { to: '1.36.1' }, { settings: { apiProbeMs: 500, unreachableTimeoutMs: 3_000 }, timeoutMs: 120_000 });
+    try {
+      await run.waitFor('the pool upgrade to start', (s) => s.status.phase === 'upgrading-pools', 60_000);
+      const lost = Date.now();
+      fx.sim.outage(7_000);
+      const unreachable = await waitFor(
+        async () => (await run.events()).find((e) => e.outcome === 'unreachable'),
+        { message: 'the run to tell the API server is unreachable', timeoutMs: 30_000, intervalMs: 100 },
+      );
+      assert.ok(unreachable.at - lost < 30_000, `told after ${unreachable.at - lost} ms`);
+      assert.match(unreachable.message, /^cluster API unreachable since \d\d:\d\d:\d\d \(.*ECONNREFUSED.*\), retrying$/);
+      const paused = await run.waitFor('the outage to pause the run', (s) => s.status.phase === 'paused', 30_000);
+      assert.ok(paused.status.phase === 'paused');
+      assert.equal(paused.status.reason, 'cluster-unreachable');
+      assert.equal(paused.status.cause?.code, 'KUP-ENGINE-007');
+      assert.match(paused.status.message, /^the cluster API has been unreachable for \d+s \(since \d\d:\d\d:\d\d\): .*ECONNREFUSED/);
+      const back = await waitFor(
+        async () => (await run.events()).find((e) => e.outcome === 'reachable'),
+        { message: 'the run to tell the API server answers again', timeoutMs: 30_000, intervalMs: 100 },
+      );
+      assert.match(back.message, /^cluster API reachable again after \d+s/);
+      await run.command('resume');
+      const final = await run.done;
+      assert.equal(final.status.phase, 'succeeded', JSON.stringify(final.status));
+    } finally {
+      await run.stop().catch(() => undefined);
+      await fx.close();
+    }
+  });
+
+  it("kube-sim's outage fault: POST /sim/v1/faults/outage takes the server off the network, then it serves again", async () => {
+    const fx = await startRolloutFixture('offline', SMALL.replace('name: small', 'name: offline'));
+    try {
+      const asked = await api(fx.sim, 'POST', '/sim/v1/faults/outage', { durationMs: 1_500 });
+      assert.equal(asked.status, 202, JSON.stringify(asked.body));
+      const refused = await waitFor(
+        // A request on a connection the outage cut is reset; a new one is refused, as by a host that is down.
+        () => api(fx.sim, 'GET', '/version').then(() => undefined, (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' ? err.code : undefined)),
+        { message: 'the server to go off the network', timeoutMs: 5_000 },
+      );
+      assert.equal(refused, 'ECONNREFUSED');
+      const back = await waitFor(() => api(fx.sim, 'GET', '/version').then((r) => r.status, () => undefined), {
+        message: 'the server to listen again',
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
+      assert.equal(back, 200);
+      const bad = await api(fx.sim, 'POST', '/sim/v1/faults/outage', { durationMs: 0 });
+      assert.equal(bad.status, 400);
     } finally {
       await fx.close();
     }

@@ -32,6 +32,7 @@ export const RUN_USAGE = `Usage:
                    [--strategy replace|in-place] [--max-surge N] [--soak 30s]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [-o json]      (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
+                   [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
                    [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
   kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
@@ -103,6 +104,7 @@ const UPGRADE_FLAGS = {
   'drain-timeout-policy': { type: 'string' },
   'drain-timeout': { type: 'string' },
   'node-ready-timeout': { type: 'string' },
+  'unreachable-timeout': { type: 'string' },
   'max-pause': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   wait: { type: 'boolean' },
@@ -166,6 +168,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
     ...(acks.length ? { acknowledgements: acks } : {}),
     ...(typeof v['drain-timeout'] === 'string' ? { drainTimeoutMs: parseDuration('--drain-timeout', v['drain-timeout']) } : {}),
     ...(typeof v['node-ready-timeout'] === 'string' ? { nodeReadyTimeoutMs: parseDuration('--node-ready-timeout', v['node-ready-timeout']) } : {}),
+    ...(typeof v['unreachable-timeout'] === 'string' ? { unreachableTimeoutMs: parseDuration('--unreachable-timeout', v['unreachable-timeout']) } : {}),
   };
 }
 

@@ -258,7 +258,7 @@ export function onDrainTimeout(
 }
 
 /** Pauses the run because of a failure (or updates the pause's cause when it is paused already). */
-function pauseForError(d: Draft, reason: PauseReason, cause: FailureCause, message: string): void {
+export function pauseForError(d: Draft, reason: PauseReason, cause: FailureCause, message: string): void {
   const status = d.s.status;
   let resumeTo: ActivePhase;
   let pausedAt = d.now;

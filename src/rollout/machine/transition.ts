@@ -25,6 +25,7 @@
  */
 import type { ActionType } from '../plan-types.ts';
 import { advance } from './batch-progression.ts';
+import { onApiReachable, onApiUnreachable } from './cluster-health.ts';
 import { Draft } from './draft.ts';
 import { onCancel, onPause, onResume, onRollback, onTick } from './operator-commands.ts';
 import { isTerminal } from './state.ts';
@@ -131,6 +132,12 @@ function transitionDraft(d: Draft, event: RunEvent): TransitionResult {
       break;
     case 'tick':
       onTick(d);
+      break;
+    case 'api-unreachable':
+      onApiUnreachable(d, event);
+      break;
+    case 'api-reachable':
+      onApiReachable(d, event);
       break;
   }
   return d.result();

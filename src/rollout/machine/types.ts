@@ -50,7 +50,9 @@ export type PauseReason =
   /** A step failed (after its automatic retries). */
   | 'step-failed'
   /** A drain timed out and the policy is `pause`. */
-  | 'drain-timed-out';
+  | 'drain-timed-out'
+  /** The cluster's API server did not answer for longer than the run's outage limit. */
+  | 'cluster-unreachable';
 
 /** Why a run failed for good. */
 export type FailureCode = 'precheck-failed' | 'pause-expired';
@@ -348,6 +350,13 @@ export type RunEvent =
   | { readonly type: 'cancel-requested' }
   | { readonly type: 'rollback-requested' }
   | { readonly type: 'soak-elapsed'; readonly key: string }
+  /**
+   * The executor lost the cluster's API server at `since` (`message`: why, e.g. ECONNREFUSED); `pause` once the
+   * outage outlasted the run's limit. Logged when it is first seen, so the operator knows why nothing moves.
+   */
+  | { readonly type: 'api-unreachable'; readonly since: number; readonly message: string; readonly pause?: boolean }
+  /** The API server answers again after an outage that began at `since`. */
+  | { readonly type: 'api-reachable'; readonly since: number }
   /** Time passes (the `now` of the transition): ends a run paused too long. */
   | { readonly type: 'tick' };
 
@@ -369,6 +378,8 @@ export type RunLogOutcome =
   | 'cancelling'
   | 'cancelled'
   | 'expired'
+  | 'unreachable'
+  | 'reachable'
   | 'rolling-back'
   | 'rolled-back'
   | 'precheck';
