@@ -6,6 +6,7 @@ import { KupError } from '../errors/kup-error.ts';
 import type { KupErrorKind } from '../errors/kup-error.ts';
 import type { PdbRef, PodRef } from './types.ts';
 import { formatPdb, formatPod } from './types.ts';
+import { healsByRetry } from '../kube-api/errors.ts';
 
 /** Stable codes of drain errors. */
 export const DrainErrorCode = {
@@ -71,8 +72,9 @@ export class DrainError extends KupError<DrainErrorCode, { readonly node: string
   ) {
     super(code, message, {
       kind: DRAIN_ERROR_KIND[code],
-      // Only a failed API request is worth another try as it stands; a blocked pod needs its budget to change first.
-      retryable: code === DrainErrorCode.apiFailure,
+      // Only a failed API request is worth another try as it stands, and only one that may heal (not a 401 or 403,
+      // not a certificate that does not verify); a blocked pod needs its budget to change first.
+      retryable: code === DrainErrorCode.apiFailure && (options?.cause === undefined || healsByRetry(options.cause)),
       details: { node, nodeCordoned },
       cause: options?.cause,
     });

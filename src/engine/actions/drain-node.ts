@@ -48,7 +48,7 @@ export async function drainAction(effect: Extract<ActionEffect, { type: 'drain' 
     key: effect.key,
     action: 'drain',
     error: { code: result.error.code, message: result.error.message },
-    retryable: result.error.code === DrainErrorCode.apiFailure,
+    retryable: result.error.retryable,
     cause: {
       node: effect.node,
       ...(first ? { pod: `${first.pod.namespace}/${first.pod.name}` } : {}),

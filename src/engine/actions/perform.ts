@@ -4,7 +4,7 @@
  * exceptions; only cancellation (the signal) rejects.
  */
 import { runChecks } from '../../checks/runner.ts';
-import { ClusterErrorCode, statusOf } from '../../kube-api/errors.ts';
+import { healsByRetry, statusOf } from '../../kube-api/errors.ts';
 import { send } from '../../kube-api/requests.ts';
 import { markUnschedulable, uncordonNode } from '../../drain/cordon.ts';
 import type { NodeTarget } from '../../rollout/plan-types.ts';
@@ -178,9 +178,6 @@ function workerTarget(target: NodeTarget): { version: string; machineImage?: str
 /** How long post-upgrade validation waits for transient blockers (pods still starting) to clear. */
 const POSTCHECK_SETTLE_MS = 120_000;
 
-/** Socket-level failures worth another try: the API or the provider was briefly out of reach. */
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-
 /**
  * Whether the machine may retry a failed action by itself: providers say so; API answers are retryable on 429 and
  * 5xx, never on other 4xx; network errors are. Anything else (a bad target, a timeout the action already waited
@@ -188,8 +185,5 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIP
  */
 function isRetryableFailure(err: unknown): boolean {
   if (err instanceof ProviderError) return err.retryable;
-  const status = statusOf(err);
-  if (status !== undefined) return status === 429 || status >= 500;
-  const code = (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof code === 'string' && (NETWORK_ERRORS.has(code) || code === ClusterErrorCode.unreachable);
+  return healsByRetry(err);
 }
