@@ -17,6 +17,11 @@ export interface ActionSettings {
   unreachableTimeoutMs?: number;
   /** How often the executor probes the API server, ms. @default 10000 */
   apiProbeMs?: number;
+  /**
+   * When a step in flight is said to take longer than expected, ms, and how often again after that. @default the
+   * plan's estimate for the action (at least 60000)
+   */
+  slowStepNoticeMs?: number;
   /** How long a new or upgraded node may take to be Ready, ms. @default 900000 */
   nodeReadyTimeoutMs: number;
   /** How long a batch's validation waits for workloads to be healthy again, ms. @default 600000 */

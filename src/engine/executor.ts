@@ -18,6 +18,7 @@ import { performEffect } from './actions/perform.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
 import { watchApiHealth } from './api-health.ts';
+import type { Cancel } from '../clock/clock.ts';
 
 /** Options of executeRun. */
 export interface ExecuteRunOptions {
@@ -187,6 +188,26 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     running.set(effect.idempotencyKey, controller);
+    // A step that takes longer than expected says so, and what it waits for, then again as long as it lasts: an
+    // operator must not watch a silent run for the fifteen minutes a node wait may take.
+    let waitingFor: string | undefined;
+    const startedAt = clock.now();
+    const expected = effect.type === 'soak' ? undefined : expectedMs(effect, latest.state, ctx.settings.slowStepNoticeMs);
+    let cancelNotice: Cancel = () => undefined;
+    const notice = (): void => {
+      if (expected === undefined) return;
+      cancelNotice = clock.after(expected, () => {
+        const so = formatDuration(clock.now() - startedAt);
+        const node = 'node' in effect && typeof effect.node === 'string' ? ` of ${effect.node}` : '';
+        const message = `${effect.type}${node} is taking longer than expected: ${so} so far (expected ${formatDuration(expected)})${waitingFor ? `; ${waitingFor}` : ''}`;
+        apply({ type: 'step-waiting', key: effect.key, action: effect.type, message }).catch((err: unknown) => {
+          failure ??= err;
+          wake();
+        });
+        notice();
+      });
+    };
+    notice();
     void (async () => {
       try {
         if (!startedUnits.has(effect.idempotencyKey)) {
@@ -198,17 +219,31 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
             wake();
           });
         }
-        const event = await performEffect(effect, ctx, controller.signal);
+        const event = await performEffect(effect, ctx, controller.signal, (detail) => (waitingFor = detail));
         await apply(event);
       } catch (err) {
         // Aborted effects are re-issued by whoever executes next; a lost lease stops this executor.
         if (err instanceof LeaseLostError) failure = err;
         else if (!controller.signal.aborted) failure = err;
       } finally {
+        cancelNotice();
         signal.removeEventListener('abort', onAbort);
         running.delete(effect.idempotencyKey);
         wake();
       }
     })();
   }
+}
+
+/** How long a step is expected to take: the override, else the plan's estimate for its action, at least a minute. */
+function expectedMs(effect: ActionEffect, state: RunState, override: number | undefined): number {
+  if (override !== undefined) return override;
+  const estimate = (state.plan.estimates as Partial<Record<ActionEffect['type'], number>>)[effect.type] ?? 0;
+  return Math.max(60_000, estimate);
+}
+
+/** `1m30s`, `45s`. */
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitFor } from '../../src/clock/wait-for.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
-import { kupProcess, startRolloutFixture, steerRun } from '../helpers/rollout.ts';
+import { kupProcess, setFaults, startRolloutFixture, steerRun } from '../helpers/rollout.ts';
 import { api } from '../helpers/sim.ts';
 
 const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
@@ -242,6 +242,33 @@ ${TIMINGS}
       const bad = await api(fx.sim, 'POST', '/sim/v1/faults/outage', { durationMs: 0 });
       assert.equal(bad.status, 400);
     } finally {
+      await fx.close();
+    }
+  });
+
+  it('a step slower than expected says what it waits for, long before its timeout', async () => {
+    const fx = await startRolloutFixture('silent', SMALL.replace('name: small', 'name: silent'));
+    await setFaults(fx.sim, { nodesNeverReady: ['workers/*'] });
+    const run = await steerRun(
+      fx,
+      { image: 'ubuntu-2404-kube-v1.35.2', run: { maxAutoRetries: 0 } },
+      { settings: { slowStepNoticeMs: 1_000, nodeReadyTimeoutMs: 8_000 } },
+    );
+    try {
+      const waiting = await waitFor(
+        async () => (await run.events()).find((e) => e.outcome === 'waiting'),
+        { message: 'a notice that the node wait is slow', timeoutMs: 30_000, intervalMs: 100 },
+      );
+      assert.match(
+        waiting.message,
+        /^wait-node-ready of (workers-\S+) is taking longer than expected: \d+s so far \(expected 1s\); node \1 (not registered|Ready=\S+)/,
+      );
+      const paused = await run.waitFor('the wait to time out and pause the run', (s) => s.status.phase === 'paused', 30_000);
+      assert.ok(paused.status.phase === 'paused' && paused.status.reason === 'step-failed');
+      const notices = (await run.events()).filter((e) => e.outcome === 'waiting');
+      assert.ok(notices.length >= 3, `a notice each second of an 8 s wait, got ${notices.length}`);
+    } finally {
+      await run.stop().catch(() => undefined);
       await fx.close();
     }
   });

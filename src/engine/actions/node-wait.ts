@@ -38,6 +38,8 @@ export function waitForNodeReady(
   target: NodeReadyTarget,
   timeoutMs: number,
   signal: AbortSignal,
+  /** Told why the node is not ready yet, each time that changes (what a slow step's notice says it waits for). */
+  onReason?: (why: string) => void,
 ): Promise<void> {
   signal.throwIfAborted();
   const { conn, clock } = session;
@@ -59,7 +61,10 @@ export function waitForNodeReady(
     const seen = (node: V1Node | undefined) => {
       const why = nodeNotReadyReason(node, target);
       if (why === undefined) finish();
-      else last = why;
+      else if (why !== last) {
+        last = why;
+        onReason?.(why);
+      }
     };
     // Subscribed before the first read, so that nothing between the read and the watch is missed.
     const unsubscribe = session.watchNode(name, { seen, reset: () => void read() });

@@ -16,7 +16,13 @@ import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
 
 /** Performs `effect`; resolves to the event that reports it. Rejects only when `signal` aborts. */
-export async function performEffect(effect: ActionEffect, ctx: EngineContext, signal: AbortSignal): Promise<RunEvent> {
+export async function performEffect(
+  effect: ActionEffect,
+  ctx: EngineContext,
+  signal: AbortSignal,
+  /** Told what the action waits for now, when it knows (the executor says it once the step is slow). */
+  onWaiting?: (detail: string) => void,
+): Promise<RunEvent> {
   const ok = (result?: { newNode?: string; snapshot?: string; message?: string }): RunEvent => ({
     type: 'step-succeeded',
     key: effect.key,
@@ -87,7 +93,14 @@ export async function performEffect(effect: ActionEffect, ctx: EngineContext, si
         // While the replacement boots, the budget gate learns what the old node's drain will evict.
         const forecast = effect.thenDrains !== undefined ? ctx.session.forecastDrain(effect.thenDrains) : undefined;
         try {
-          await waitForNodeReady(ctx.session, effect.node, effect.target ? workerTarget(effect.target) : {}, ctx.settings.nodeReadyTimeoutMs, signal);
+          await waitForNodeReady(
+            ctx.session,
+            effect.node,
+            effect.target ? workerTarget(effect.target) : {},
+            ctx.settings.nodeReadyTimeoutMs,
+            signal,
+            (why) => onWaiting?.(`node ${effect.node} ${why}`),
+          );
         } catch (err) {
           forecast?.end();
           throw err;

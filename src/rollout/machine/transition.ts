@@ -139,6 +139,13 @@ function transitionDraft(d: Draft, event: RunEvent): TransitionResult {
     case 'api-reachable':
       onApiReachable(d, event);
       break;
+    case 'step-waiting': {
+      // Only a step still doing that action speaks: a late notice of one that finished meanwhile says nothing.
+      const unit = d.unit(event.key);
+      if (!unit || unit.inFlight?.action !== event.action || isTerminal(state)) break;
+      d.log('waiting', event.message, { key: event.key, action: event.action, ...(unit.node !== undefined ? { node: unit.node } : {}) });
+      break;
+    }
   }
   return d.result();
 }

@@ -357,6 +357,8 @@ export type RunEvent =
   | { readonly type: 'api-unreachable'; readonly since: number; readonly message: string; readonly pause?: boolean }
   /** The API server answers again after an outage that began at `since`. */
   | { readonly type: 'api-reachable'; readonly since: number }
+  /** A step in flight takes longer than expected: what it waits for, and for how long (logged, nothing changes). */
+  | { readonly type: 'step-waiting'; readonly key: string; readonly action: ActionType; readonly message: string }
   /** Time passes (the `now` of the transition): ends a run paused too long. */
   | { readonly type: 'tick' };
 
@@ -380,6 +382,7 @@ export type RunLogOutcome =
   | 'expired'
   | 'unreachable'
   | 'reachable'
+  | 'waiting'
   | 'rolling-back'
   | 'rolled-back'
   | 'precheck';
