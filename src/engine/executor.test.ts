@@ -19,33 +19,11 @@ import { applyEvents, newRunColumns } from './apply-event.ts';
 import { ClusterSession } from './cluster-session.ts';
 import type { EngineContext } from './context.ts';
 import { executeRun } from './executor.ts';
-import type { Provider } from './provider.ts';
 import { actionSettings } from './runs.ts';
+import { OFFLINE_KUBECONFIG, uncalledProvider } from './test-fixtures.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 9);
 const RUN = 'run-lease';
-
-/** A kubeconfig of a server nobody listens on: a paused run sends no request. */
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: 'https://127.0.0.1:9' } }]
-users: [{ name: u, user: { token: t } }]
-contexts: [{ name: c, context: { cluster: c, user: u } }]
-current-context: c
-`;
-
-/** A provider a paused run never calls: each call fails the test. */
-const unusedProvider: Provider = {
-  name: 'unused',
-  capabilities: { replace: true, inPlace: true, snapshot: false },
-  describeTopology: () => Promise.reject(new Error('not called')),
-  takeSnapshot: () => Promise.reject(new Error('not called')),
-  restoreSnapshot: () => Promise.reject(new Error('not called')),
-  upgradeControlPlaneNode: () => Promise.reject(new Error('not called')),
-  replaceWorkerNode: () => Promise.reject(new Error('not called')),
-  deleteWorkerNode: () => Promise.reject(new Error('not called')),
-  upgradeWorkerNodeInPlace: () => Promise.reject(new Error('not called')),
-};
 
 let store: KupStore;
 
@@ -89,11 +67,12 @@ afterEach(async () => {
 });
 
 function context(clock: ManualClock): EngineContext {
-  const conn = connect({ kubeconfig: KUBECONFIG });
+  const conn = connect({ kubeconfig: OFFLINE_KUBECONFIG });
   return {
     cluster: 'prod',
     conn,
-    provider: unusedProvider,
+    // A paused run never calls its provider.
+    provider: uncalledProvider('unused', { replace: true, inPlace: true, snapshot: false }),
     catalog: defaultCatalog(),
     clock,
     session: new ClusterSession({ cluster: 'prod', conn, clock }),

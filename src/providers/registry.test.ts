@@ -4,34 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Provider } from '../engine/provider.ts';
 import { ProviderError, ProviderErrorCode } from '../engine/provider.ts';
 import type { ProviderFactory } from '../engine/provider-factory.ts';
 import type { KubeconfigTarget, ProviderDescriptor } from './registry.ts';
 import { ProviderRegistry, SIM_PROVIDER, builtInProviders } from './registry.ts';
-
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: 'https://127.0.0.1:9' } }]
-users: [{ name: u, user: { token: t } }]
-contexts: [{ name: x, context: { cluster: c, user: u } }]
-current-context: x
-`;
+import { OFFLINE_KUBECONFIG, uncalledProvider } from '../engine/test-fixtures.ts';
 
 /** A provider whose every call fails: the registry tests create it and call nothing. */
-const FAILING_PROVIDER: Provider = {
-  name: 'like',
-  capabilities: { replace: false, inPlace: false, snapshot: false },
-  describeTopology: () => Promise.reject(new Error('not called')),
-  takeSnapshot: () => Promise.reject(new Error('not called')),
-  restoreSnapshot: () => Promise.reject(new Error('not called')),
-  upgradeControlPlaneNode: () => Promise.reject(new Error('not called')),
-  replaceWorkerNode: () => Promise.reject(new Error('not called')),
-  deleteWorkerNode: () => Promise.reject(new Error('not called')),
-  upgradeWorkerNodeInPlace: () => Promise.reject(new Error('not called')),
-};
+const FAILING_PROVIDER = uncalledProvider('like', { replace: false, inPlace: false, snapshot: false });
 
-const TARGET: KubeconfigTarget = { path: '/k', context: 'x', server: 'https://127.0.0.1:9', user: 'u', hasToken: true };
+const TARGET: KubeconfigTarget = { path: '/k', context: 'c', server: 'https://127.0.0.1:9', user: 'u', hasToken: true };
 
 describe('the sim provider descriptor', () => {
   it('accepts no settings or its timings, and refuses anything else naming the setting', () => {
@@ -55,7 +37,7 @@ describe('the sim provider descriptor', () => {
 
   it('needs a bearer token when it is told the kubeconfig context', () => {
     assert.deepEqual(SIM_PROVIDER.validate({}, { ...TARGET, user: 'basic', hasToken: false }), {
-      problem: `provider sim needs a bearer token, and user "basic" of context "x" has none (kube-sim's kubeconfig carries one)`,
+      problem: `provider sim needs a bearer token, and user "basic" of context "c" has none (kube-sim's kubeconfig carries one)`,
     });
   });
 
@@ -68,12 +50,12 @@ describe('the sim provider descriptor', () => {
     ]) {
       const verdict = SIM_PROVIDER.validate(settings, TARGET);
       assert.ok('settings' in verdict, JSON.stringify(verdict));
-      const provider = providers.create('sim', verdict.settings, { name: 'dev', kubeconfig: KUBECONFIG });
+      const provider = providers.create('sim', verdict.settings, { name: 'dev', kubeconfig: OFFLINE_KUBECONFIG });
       assert.equal(provider.name, 'sim');
       provider.close?.();
     }
     assert.throws(
-      () => providers.create('sim', { url: 'https://x' }, { name: 'dev', kubeconfig: KUBECONFIG }),
+      () => providers.create('sim', { url: 'https://x' }, { name: 'dev', kubeconfig: OFFLINE_KUBECONFIG }),
       (err: unknown) =>
         err instanceof ProviderError &&
         err.code === ProviderErrorCode.configuration &&
