@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Taint, Toleration } from '../k8s/scheduling.ts';
 
 /** Labels (or a node selector), shared between records that have the same ones. */
 export type Labels = Readonly<Record<string, string>>;
@@ -24,20 +25,8 @@ export interface LabelSelector {
   }[];
 }
 
-/** A node taint. */
-export interface Taint {
-  readonly key: string;
-  readonly value?: string;
-  readonly effect: string;
-}
-
-/** A pod toleration. */
-export interface Toleration {
-  readonly key?: string;
-  readonly operator?: string;
-  readonly value?: string;
-  readonly effect?: string;
-}
+/** A node taint and a pod toleration: Kubernetes' own shapes (src/k8s), which the records keep as read. */
+export type { Taint, Toleration };
 
 /** One requirement of a node-affinity term (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`). */
 export interface NodeSelectorRequirement {
