@@ -31,7 +31,8 @@
  * The statuses come from one list and one watch of the ReplicaSets (and one of the StatefulSets), started when the
  * first pod that needs them asks: no request per pod or per round. The API server does not know these budgets, so a
  * pod waits for its turn however long its budget is silent (until the drain's deadline), and a disruption given stays
- * given until a status counts it (no expiry: waiting too long is safe, evicting twice is the outage).
+ * given until a status counts it (no expiry: waiting too long is safe, evicting twice is the outage; only a relist,
+ * which may skip that status, frees one given over 10 s before).
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../kube-api/connect.ts';
@@ -585,7 +586,7 @@ class ClusterBudgetGate implements PdbGate {
             onRelist: (items) => {
               const keep = new Set<string>();
               for (const item of items) {
-                this.observeController(kind, item);
+                this.observeController(kind, item, true);
                 const c = asController(item);
                 if (c) keep.add(c.key);
               }
@@ -641,7 +642,8 @@ class ClusterBudgetGate implements PdbGate {
     return b;
   }
 
-  private observeController(kind: ImplicitKind, obj: unknown): void {
+  /** `relisted`: the status comes from a relist, after a gap in which the watch may have missed some. */
+  private observeController(kind: ImplicitKind, obj: unknown, relisted = false): void {
     const c = asController(obj);
     const reader = this.controllers.get(kind);
     if (!c || !reader) return;
@@ -650,7 +652,12 @@ class ClusterBudgetGate implements PdbGate {
     const b = this.implicit.get(key);
     if (!b || b.version === c.state.version) return;
     if (c.state.replicas < 2) this.forgetImplicit(key);
-    else this.applyStatus(b, c.state);
+    else {
+      // A relist may have skipped the status that counted a disruption given (its pod terminating): one given long
+      // enough ago is counted by now, unless the controller is stuck. A status not changed since is no such gap.
+      if (relisted) for (const [pod, at] of b.given) if (at <= this.clock.now() - GIVEN_TTL_MS) b.given.delete(pod);
+      this.applyStatus(b, c.state);
+    }
   }
 
   private forgetController(kind: ImplicitKind, obj: unknown): void {

@@ -249,6 +249,22 @@ describe('the implicit budget (several replicas, no PDB)', { timeout: 60_000 }, 
     }
   });
 
+  it('keeps to it through watches that drop every 150 ms and a history too short to resume (relists)', async () => {
+    const c = await startCase(
+      drainScenario('implicit-watch-faults', `  - { kind: Deployment, name: web, replicas: 4 }`, `faults: { dropWatchesEveryMs: 150 }`),
+      { expectOnTarget: 4, historyLimit: 20 },
+    );
+    try {
+      await openSpare(c.cluster);
+      const r = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, timeoutMs: 30_000 });
+      assert.equal(r.status, 'drained', r.status === 'failed' ? r.error.message : '');
+      assert.equal(r.evicted.filter((p) => p.name.startsWith('web-')).length, 4);
+      assert.deepEqual(await zeroIntervals(c, 'web'), [], 'never at zero Ready');
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('a drain that times out behind it names the implicit budget, for the pod it held', async () => {
     const c = await startCase(drainScenario('implicit-timeout', `  - { kind: Deployment, name: dns, replicas: 2 }`), {
       expectOnTarget: 2,
