@@ -94,7 +94,8 @@ interface Bound {
  *   validation also waits for the DaemonSet pods of the new nodes, which start (`podStart`) once a node is Ready;
  * - PodDisruptionBudgets: a budget allowing `d` disruptions whose workload has `k` pods on the batch's nodes lets
  *   them go in ceil(k / d) rounds, and each round but the last waits for the replacements of the one before to be
- *   Ready (`podStart`) before the budget allows another eviction. Pods are counted where they ran when the run
+ *   Ready (`podStart`) before the budget allows another eviction; a ReplicaSet or StatefulSet of several replicas
+ *   that no budget selects is a budget allowing one (kup's implicit budget). Pods are counted where they ran when the run
  *   started: the pods a batch evicts start again on the new nodes (the emptiest: the sim schedules to the least
  *   allocated), which no later batch drains;
  * - everything else takes no time: prechecks and postchecks, the snapshot, cordons, deletes, API round trips,
@@ -459,11 +460,17 @@ interface PodItem {
     namespace: string;
     name: string;
     labels?: Record<string, string>;
-    ownerReferences?: { kind: string }[];
+    ownerReferences?: { kind: string; name?: string }[];
     annotations?: Record<string, string>;
   };
   spec?: { nodeName?: string };
   status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** A ReplicaSet or StatefulSet: its desired replicas decide whether kup keeps an implicit budget for its pods. */
+interface ControllerItem {
+  metadata: { namespace: string; name: string };
+  spec?: { replicas?: number };
 }
 
 interface BudgetItem {
@@ -488,10 +495,15 @@ function selects(budget: BudgetItem, pod: PodItem): boolean {
   );
 }
 
-/** The evictable pods per node and the budget guarding each (the tightest when several do), as the bound needs them. */
+/**
+ * The evictable pods per node and the budget guarding each (the tightest when several do; a pod no budget selects,
+ * the implicit budget of its controller when that wants several replicas), as the bound needs them. `controllers`:
+ * desired replicas by `Kind/namespace/name`.
+ */
 function evictionsOf(
   pods: readonly PodItem[],
   budgets: readonly BudgetItem[],
+  controllers: ReadonlyMap<string, number>,
 ): { evictions: Map<string, string[]>; disruptionsAllowed: Map<string, number> } {
   const disruptionsAllowed = new Map(
     budgets.map((b) => [`${b.metadata.namespace}/${b.metadata.name}`, b.status?.disruptionsAllowed ?? 0]),
@@ -509,6 +521,12 @@ function evictionsOf(
       .filter((b) => selects(b, pod))
       .map((b) => `${b.metadata.namespace}/${b.metadata.name}`)
       .sort((a, b) => (disruptionsAllowed.get(a) ?? 0) - (disruptionsAllowed.get(b) ?? 0));
+    const owner = pod.metadata.ownerReferences?.[0];
+    const controller = owner ? `${owner.kind}/${pod.metadata.namespace}/${owner.name ?? ''}` : '';
+    if (guarding.length === 0 && (controllers.get(controller) ?? 0) > 1) {
+      guarding.push(`implicit ${controller}`);
+      disruptionsAllowed.set(`implicit ${controller}`, 1);
+    }
     const list = evictions.get(node) ?? [];
     list.push(guarding[0] ?? '');
     evictions.set(node, list);
@@ -602,7 +620,12 @@ async function main(): Promise<void> {
     );
     const budgets = budgetList.items;
     const budgetsVersion = budgetList.metadata.resourceVersion;
-    const { evictions, disruptionsAllowed } = evictionsOf(pods, budgets);
+    const controllers = new Map<string, number>();
+    for (const [kind, path] of [['ReplicaSet', 'replicasets'], ['StatefulSet', 'statefulsets']] as const) {
+      const list = await getJson<{ items: ControllerItem[] }>(sim.cluster, `/apis/apps/v1/${path}`);
+      for (const c of list.items) controllers.set(`${kind}/${c.metadata.namespace}/${c.metadata.name}`, c.spec?.replicas ?? 1);
+    }
+    const { evictions, disruptionsAllowed } = evictionsOf(pods, budgets, controllers);
 
     const added = await kup([
       'cluster',
@@ -705,7 +728,7 @@ async function main(): Promise<void> {
       evictions,
       disruptionsAllowed,
     });
-    const moved = evictionsOf([...evicted.values()], budgets).evictions;
+    const moved = evictionsOf([...evicted.values()], budgets, controllers).evictions;
     const movedBound = criticalPathBound(state.plan, timings, {
       etcdChanges,
       singleControlPlane: before.controlPlane.length === 1,

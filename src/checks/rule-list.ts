@@ -17,6 +17,7 @@ import { pdbHealthRule } from './rules/pdb-health.ts';
 import { pendingPodsRule } from './rules/pending-pods.ts';
 import { pendingPvcsRule } from './rules/pending-pvcs.ts';
 import { singleReplicaRule } from './rules/single-replica.ts';
+import { implicitBudgetRule } from './rules/implicit-budget.ts';
 import { stuckTerminatingRule } from './rules/stuck-terminating.ts';
 import { systemPodsRule } from './rules/system-pods.ts';
 import { upgradeNotesRule } from './rules/upgrade-notes.ts';
@@ -39,6 +40,7 @@ export const ALL_RULES: readonly Rule[] = Object.freeze([
   deprecatedApisRule,
   pdbBlockersRule,
   singleReplicaRule,
+  implicitBudgetRule,
   drainRefusalsRule,
   pendingPvcsRule,
   cordonedNodesRule,

@@ -49,6 +49,11 @@ export interface EvaluateChecksOptions {
    * on purpose). Where they are not at the target, that is a warning naming the quarantine, not a blocker.
    */
   readonly quarantined?: readonly string[];
+  /**
+   * Whether the drains keep all but one Ready of each workload with several replicas and no PodDisruptionBudget
+   * (`--implicit-budget`): the `implicit-budget` rule names those workloads, as a warning when off. @default true
+   */
+  readonly implicitBudget?: boolean;
 }
 
 /** Options of {@link runChecks}. */
@@ -102,6 +107,7 @@ export function evaluateChecks(
     now: now(),
     ...(options.baseline ? { baseline: options.baseline } : {}),
     ...(options.quarantined ? { quarantined: options.quarantined } : {}),
+    ...(options.implicitBudget !== undefined ? { implicitBudget: options.implicitBudget } : {}),
   };
   const raw: Finding[] = [];
   const perRule = new Map<string, Finding[]>();

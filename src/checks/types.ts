@@ -30,6 +30,7 @@ export const RULE_IDS = [
   'deprecated-apis',
   'pdb-blockers',
   'single-replica',
+  'implicit-budget',
   'drain-refusals',
   'pending-pvcs',
   'cordoned-nodes',
@@ -121,6 +122,8 @@ export interface RuleInput {
   readonly baseline?: CheckBaseline;
   /** Nodes the run quarantined (postcheck): see `EvaluateChecksOptions.quarantined` in runner.ts. */
   readonly quarantined?: readonly string[];
+  /** Whether the run's drains keep their implicit budgets: see `EvaluateChecksOptions.implicitBudget`. @default true */
+  readonly implicitBudget?: boolean;
 }
 
 /** One check. */

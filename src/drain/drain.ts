@@ -7,7 +7,9 @@
  *
  * PodDisruptionBudgets are honoured through the Eviction API, and watched (pdb-gate.ts): a pod whose budget has no
  * disruption left waits for the budget's status to allow one instead of being refused again and again, and every
- * pod left at a timeout is named with the budget holding it. `--timeout` is one deadline for all of it. A drain
+ * pod left at a timeout is named with the budget holding it. A Ready pod no budget selects, whose ReplicaSet or
+ * StatefulSet wants more than one replica, waits the same way for kup's implicit budget (all but one of its replicas
+ * Ready; `implicitBudget`). `--timeout` is one deadline for all of it. A drain
  * never uncordons: whatever happens, the result says plainly whether the node is left cordoned, and the caller
  * decides (kubectl leaves it cordoned too). Failures are data: the result carries a DrainError.
  */
@@ -32,7 +34,7 @@ import { sendWithRetry, withRetry } from './requests.ts';
 import { assertLabelSelector } from './selectors.ts';
 import { Semaphore } from './semaphore.ts';
 import type { Clock } from '../clock/clock.ts';
-import type { DryRun, PodRef } from './types.ts';
+import type { DryRun, ImplicitBudget, PodRef } from './types.ts';
 import { formatPod, podRef } from './types.ts';
 import type { PodPresence } from './wait.ts';
 import { watchNodePods } from './wait.ts';
@@ -55,6 +57,13 @@ export interface DrainOptions {
   disableEviction?: boolean;
   /** `--dry-run`. @default 'none' */
   dryRun?: DryRun;
+  /**
+   * Keep all but one of a workload's replicas Ready when no PDB selects its pods and its ReplicaSet or StatefulSet
+   * wants more than one (`--implicit-budget off` turns it off, as kubectl has no such thing): the pods of one workload
+   * on this node, or on the nodes of drains sharing `pdbGate`, then go one at a time, each once its predecessor's
+   * replacement is Ready, and a timeout names the budget. @default true
+   */
+  implicitBudget?: boolean;
   /**
    * The caller has cordoned the node and uncordons it (the rollout engine): the drain marks it unschedulable again
    * with one request instead of reading it first (it may have been uncordoned since, across a restart of the caller),
@@ -104,7 +113,16 @@ export type DrainEvent =
    * before its first request because its budget has no disruption left (`status` undefined). Sent when the pod is
    * first held and when the message changes.
    */
-  | { type: 'blocked'; pod: PodRef; holds: PdbHold[]; message: string; status: number | undefined; retryInMs: number }
+  | {
+      type: 'blocked';
+      pod: PodRef;
+      holds: PdbHold[];
+      message: string;
+      status: number | undefined;
+      retryInMs: number;
+      /** Held by kup's implicit budget (no PDB selects the pod). */
+      implicit?: ImplicitBudget;
+    }
   /** The pod is gone after an eviction (`alreadyGone`: the eviction found no such pod). */
   | { type: 'evicted'; pod: PodRef; alreadyGone: boolean }
   /** The pod is gone after a DELETE (`--disable-eviction`). */
@@ -430,7 +448,7 @@ class NodeDrain {
         signal,
         clock,
         slots,
-        ...(gate ? { gate, waitForBudgetFirst: dryRun === 'none' } : {}),
+        ...(gate ? { gate, waitForBudgetFirst: dryRun === 'none', implicitBudget: options.implicitBudget ?? true } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.random ? { random: options.random } : {}),
         onBlocked: (b) => {
@@ -445,6 +463,7 @@ class NodeDrain {
               message: b.message,
               status: b.status,
               retryInMs: b.retryInMs,
+              ...(b.implicit ? { implicit: b.implicit } : {}),
             });
         },
       });
@@ -582,6 +601,7 @@ function issueOf(t: Track): PodIssue | undefined {
         state: 'blocked',
         reason: t.blocked?.message ?? 'eviction refused',
         holds: t.blocked?.holds ?? [],
+        ...(t.blocked?.implicit ? { implicit: t.blocked.implicit } : {}),
       };
     case 'terminating':
       return { pod: t.ref, state: 'terminating', reason: 'evicted, not gone yet' };

@@ -4,7 +4,7 @@
  */
 import { KupError } from '../errors/kup-error.ts';
 import type { KupErrorKind } from '../errors/kup-error.ts';
-import type { PdbRef, PodRef } from './types.ts';
+import type { ImplicitBudget, PdbRef, PodRef } from './types.ts';
 import { formatPdb, formatPod } from './types.ts';
 import { healsByRetry } from '../kube-api/errors.ts';
 
@@ -57,6 +57,8 @@ export interface PodIssue {
   flag?: string;
   /** For `blocked`: the PDB(s) holding it (several only with the 500 "more than one PodDisruptionBudget"). */
   holds?: PdbHold[];
+  /** For `blocked`: no PDB selects it, and kup's implicit budget holds it (`reason` says so in words). */
+  implicit?: ImplicitBudget;
 }
 
 /** A drain that did not finish. `nodeCordoned` says plainly how the drain left the node: it never uncordons. */

@@ -7,6 +7,8 @@
  *   budgets that select the pod) and retry when that budget's status allows a disruption (a watch: see pdb-gate.ts),
  *   at most 5 s later; with no known budget, after exponential backoff with jitter; after the server's Retry-After
  *   when it sends one (kubectl: a fixed 5 s, and a GET of the pod, every time);
+ * - a Ready pod no budget selects, whose controller wants several replicas, first waits for its implicit budget
+ *   (pdb-gate.ts): the API server would evict it at once, even the last Ready one of its workload;
  * - 500 "more than one PodDisruptionBudget": fails for good, naming the budgets;
  * - other 5xx, 409s other than the UID's, network errors: retried a few times; any other 4xx (a webhook's refusal, 403,
  *   422): fails for good.
@@ -23,8 +25,8 @@ import { budgetApplies } from './pdb-gate.ts';
 import { send } from '../kube-api/requests.ts';
 import type { Semaphore } from './semaphore.ts';
 import type { Clock } from '../clock/clock.ts';
-import type { DryRun, PdbRef } from './types.ts';
-import { podRef } from './types.ts';
+import type { DryRun, ImplicitBudget, PdbRef } from './types.ts';
+import { describeImplicitBudget, podRef } from './types.ts';
 
 /** How a pod is taken off the node. */
 export type RemovalMethod = 'eviction' | 'delete';
@@ -34,8 +36,10 @@ export interface BlockedAttempt {
   /** The budgets holding the pod; empty when the server named none and none selects the pod. */
   holds: PdbHold[];
   message: string;
-  /** HTTP status of the refusal (429, or a 5xx being retried). */
+  /** HTTP status of the refusal (429, or a 5xx being retried); undefined when held before asking. */
   status: number | undefined;
+  /** Held by kup's implicit budget (no PDB selects the pod): `holds` is empty, `message` names it. */
+  implicit?: ImplicitBudget;
   /** When the next attempt goes. */
   retryInMs: number;
   attempt: number;
@@ -65,6 +69,11 @@ export interface RemovePodOptions {
    * Only for real evictions: a server dry-run takes nothing from the budget. @default false
    */
   waitForBudgetFirst?: boolean;
+  /**
+   * With `waitForBudgetFirst`: a Ready pod no budget selects, whose controller wants more than one replica, waits for
+   * its implicit budget (`PdbGate.implicitBudgetFor`) before every attempt, retries included. @default false
+   */
+  implicitBudget?: boolean;
   /** Longest wait on the gate before asking again anyway. @default 5000 (kubectl's fixed retry delay) */
   gateMaxMs?: number;
   backoff?: BackoffOptions;
@@ -179,11 +188,15 @@ export async function removePod(
   const gateMaxMs = options.gateMaxMs ?? 5000;
   const podName = pod.metadata?.name ?? '';
   /** The budget whose disruption the gate gave the next attempt: given back unless the eviction takes it. */
-  let given: PdbRef | undefined;
+  let given: PdbRef | ImplicitBudget | undefined;
+  /** The pod's implicit budget: every attempt waits for it, as nothing else would hold the eviction. */
+  let implicit: ImplicitBudget | undefined;
   if (options.waitForBudgetFirst && options.gate && signal && budgetApplies(pod)) {
     const holds = await options.gate.holdsFor(pod);
     const hold = holds[0];
-    if (holds.length === 0) await options.gate.spread(signal);
+    // An implicit budget is waited for below, before each attempt.
+    if (holds.length === 0 && options.implicitBudget) implicit = await options.gate.implicitBudgetFor(pod);
+    if (holds.length === 0 && !implicit) await options.gate.spread(signal);
     else if (holds.length === 1 && hold) {
       const outcome = await options.gate.wait(hold.pdb, podName, { maxMs: gateMaxMs, fallbackMs: 0 }, signal, () =>
         options.onBlocked?.({
@@ -200,6 +213,8 @@ export async function removePod(
   for (;;) {
     try {
       signal?.throwIfAborted();
+      if (implicit && !given && options.gate && signal)
+        given = await waitForImplicit(options.gate, implicit, podName, gateMaxMs, signal, options.onBlocked);
       await attempt(conn, pod, options);
       // A server dry run takes no disruption: the budget's status will not count one.
       if (given && options.dryRun === 'server') options.gate?.release(given, podName);
@@ -244,4 +259,30 @@ export async function removePod(
       } else await clock.sleep(delay, signal);
     }
   }
+}
+
+/**
+ * Waits until `budget` gives `pod` its disruption. A silent budget is waited on again, not asked past: the API
+ * server does not know the budget, so an eviction sent without it would be taken at once.
+ */
+async function waitForImplicit(
+  gate: PdbGate,
+  budget: ImplicitBudget,
+  pod: string,
+  maxMs: number,
+  signal: AbortSignal,
+  onBlocked: RemovePodOptions['onBlocked'],
+): Promise<ImplicitBudget> {
+  const blocked: BlockedAttempt = {
+    holds: [],
+    implicit: budget,
+    message: describeImplicitBudget(budget),
+    status: undefined,
+    retryInMs: maxMs,
+    attempt: 0,
+  };
+  while ((await gate.wait(budget, pod, { maxMs, fallbackMs: 0 }, signal, () => onBlocked?.(blocked))) === 'timeout') {
+    // Silence for maxMs: its controller's status did not change. Wait on.
+  }
+  return budget;
 }

@@ -22,16 +22,27 @@
  * the batch waits for. Without a measured round, nothing is held back. The lines are known only as the drains ask:
  * the first drains of a batch would go before the longest line is seen, so a caller that knows which nodes it will
  * drain can {@link PdbGate.forecast} their pods, which then count in their budgets' lines until they ask themselves.
+ *
+ * A pod no budget selects, whose ReplicaSet or StatefulSet wants more than one replica, gets an implicit budget
+ * ({@link ImplicitBudget}): two such pods of one workload on a batch's nodes were evicted at once, and a 2-replica
+ * CoreDNS had no Ready pod until a replacement started. The gate keeps it as a PDB with `maxUnavailable: 1` would be
+ * kept: a disruption while the controller's status counts all its replicas Ready, and the next only once a status
+ * counts the disruption given (fewer Ready than desired: the evicted pod is terminating) and then all Ready again.
+ * The statuses come from one list and one watch of the ReplicaSets (and one of the StatefulSets), started when the
+ * first pod that needs them asks: no request per pod or per round. The API server does not know these budgets, so a
+ * pod waits for its turn however long its budget is silent (until the drain's deadline), and a disruption given stays
+ * given until a status counts it (no expiry: waiting too long is safe, evicting twice is the outage; only a relist,
+ * which may skip that status, frees one given over 10 s before).
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { abortReason } from './abort.ts';
 import type { PdbHold } from './errors.ts';
 import { controllerOf } from './filters.ts';
-import { send } from '../kube-api/requests.ts';
+import { getJson, send } from '../kube-api/requests.ts';
 import { labelSelectorObjectMatches } from '../k8s/label-selector.ts';
 import type { Clock } from '../clock/clock.ts';
-import type { PdbRef } from './types.ts';
+import type { ImplicitBudget, PdbRef } from './types.ts';
 import { runResumableWatch } from './watch-loop.ts';
 
 /** How a gate wait ended. */
@@ -74,14 +85,20 @@ export interface PdbGate {
   /** The budgets selecting the pod, with their last status seen; empty when none does or the list failed. */
   holdsFor(pod: V1Pod): Promise<PdbHold[]>;
   /**
+   * The implicit budget of a pod no budget selects, whose ReplicaSet or StatefulSet wants more than one replica;
+   * undefined otherwise, and when the budgets or the controllers cannot be read (as without this gate).
+   */
+  implicitBudgetFor(pod: V1Pod): Promise<ImplicitBudget | undefined>;
+  /**
    * Resolves `allowed` when a status of `pdb` with a disruption nobody was given yet is seen and this caller's turn
    * comes (at once if the last status seen still has one), else `timeout` once `maxMs` pass without a new status of
    * the budget (the caller then asks the API server itself). If budgets cannot be read, it sleeps `fallbackMs` and
    * resolves `timeout`. `pod` (its name) is who the disruption is for: it stays given until a status lists the pod as
-   * disrupted or {@link PdbGate.release} gives it back.
+   * disrupted or {@link PdbGate.release} gives it back. For an implicit budget, `timeout` only says its status was
+   * silent for `maxMs`: the API server does not check it, so the caller waits again instead of asking.
    */
   wait(
-    pdb: PdbRef,
+    pdb: PdbRef | ImplicitBudget,
     pod: string,
     times: { maxMs: number; fallbackMs: number },
     signal: AbortSignal,
@@ -100,7 +117,7 @@ export interface PdbGate {
   /** The drain of `node` ended (or will not come): its forecast pods that did not ask no longer count. */
   withdraw(node: string): void;
   /** The eviction `pod` was given a disruption for did not take it (refused, failed, a dry run): give it back. */
-  release(pdb: PdbRef, pod: string): void;
+  release(pdb: PdbRef | ImplicitBudget, pod: string): void;
   /** What the gate did, for tests and benchmarks: `held` pods held back to spread the load, for `heldMs` in all. */
   readonly stats: { watches: number; relists: number; grants: number; held: number; heldMs: number };
   /** Stops watching; resolves when the watch loop has ended. */
@@ -125,6 +142,8 @@ interface Budget {
   lastGrantAt: number | undefined;
   /** Pods a forecast drain will ask for a disruption of this budget, not asking yet. */
   expected: Set<string>;
+  /** An implicit budget's: the Ready replicas its controller's last status seen counted. */
+  ready?: number;
 }
 
 /** A pod waiting for a disruption of one budget. */
@@ -160,10 +179,80 @@ function keyOf(namespace: string | undefined, name: string | undefined): string 
   return `${namespace ?? ''}/${name ?? ''}`;
 }
 
+function isImplicit(ref: PdbRef | ImplicitBudget): ref is ImplicitBudget {
+  return 'controller' in ref;
+}
+
+/** The kinds of controller an implicit budget reads the status of. */
+type ImplicitKind = ImplicitBudget['controller']['kind'];
+
+/** What an implicit budget needs of its controller, as last seen. */
+interface ControllerState {
+  uid: string;
+  version: string;
+  replicas: number;
+  /** status.readyReplicas: Ready pods that are not terminating. */
+  ready: number;
+  /** The Deployment owning a ReplicaSet. */
+  deployment: string | undefined;
+}
+
+/** One list and one watch of a kind of controller, shared by every implicit budget of that kind. */
+interface ControllerReader {
+  readonly states: Map<string, ControllerState>;
+  listed: Promise<{ ok: true; resourceVersion: string } | { ok: false }>;
+  watching?: Promise<void>;
+}
+
+const CONTROLLER_PATHS: Readonly<Record<ImplicitKind, string>> = {
+  ReplicaSet: '/apis/apps/v1/replicasets',
+  StatefulSet: '/apis/apps/v1/statefulsets',
+};
+
+/** The fields of a listed or watched ReplicaSet or StatefulSet an implicit budget reads. */
+interface ControllerObject {
+  metadata?: {
+    namespace?: string;
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+  };
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number };
+}
+
+function asController(obj: unknown): { key: string; state: ControllerState } | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const { metadata, spec, status } = obj as ControllerObject;
+  if (!metadata?.name) return undefined;
+  const owner = metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'Deployment');
+  return {
+    key: keyOf(metadata.namespace, metadata.name),
+    state: {
+      uid: metadata.uid ?? '',
+      version: metadata.resourceVersion ?? '',
+      replicas: spec?.replicas ?? 1,
+      ready: status?.readyReplicas ?? 0,
+      deployment: owner?.name,
+    },
+  };
+}
+
 function asBudget(obj: unknown): V1PodDisruptionBudget | undefined {
   if (typeof obj !== 'object' || obj === null) return undefined;
   const pdb = obj as V1PodDisruptionBudget;
   return pdb.metadata?.name ? pdb : undefined;
+}
+
+function implicitKey(ref: ImplicitBudget): string {
+  const { kind, namespace, name } = ref.controller;
+  return `${kind}/${keyOf(namespace, name)}`;
+}
+
+function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
 /** A gate over every PDB of the cluster. */
@@ -182,6 +271,10 @@ class ClusterBudgetGate implements PdbGate {
   private readonly signal: AbortSignal;
   private readonly random: () => number;
   private readonly budgets = new Map<string, Budget>();
+  /** The implicit budgets pods have waited on, by `kind/namespace/name` of their controller. */
+  private readonly implicit = new Map<string, Budget>();
+  /** The controllers' statuses, by kind: read from the first pod that needs them on. */
+  private readonly controllers = new Map<ImplicitKind, ControllerReader>();
   /** Budgets with pods waiting, held back or forecast: where the longest line is. */
   private readonly busy = new Set<Budget>();
   /** The forecast pods of each node, each with the budget it counts in. */
@@ -225,6 +318,24 @@ class ClusterBudgetGate implements PdbGate {
     return holds;
   }
 
+  async implicitBudgetFor(pod: V1Pod): Promise<ImplicitBudget | undefined> {
+    const owner = controllerOf(pod);
+    const kind = owner?.kind;
+    if (!owner || (kind !== 'ReplicaSet' && kind !== 'StatefulSet')) return undefined;
+    // A budget that selects the pod is the API server's to keep; unread budgets leave that unknown.
+    if (!(await this.ready()) || this.selecting(pod).length > 0) return undefined;
+    const reader = this.reader(kind);
+    if (!(await reader.listed).ok) return undefined;
+    const namespace = pod.metadata?.namespace ?? '';
+    const state = reader.states.get(keyOf(namespace, owner.name));
+    if (!state || state.replicas < 2 || (owner.uid && state.uid !== owner.uid)) return undefined;
+    return {
+      controller: { kind, namespace, name: owner.name },
+      workload: state.deployment ? { kind: 'Deployment', namespace, name: state.deployment } : { kind, namespace, name: owner.name },
+      replicas: state.replicas,
+    };
+  }
+
   async spread(spreadSignal: AbortSignal): Promise<void> {
     if (!(await this.ready())) return;
     const hold = this.holdBack(1);
@@ -255,13 +366,13 @@ class ClusterBudgetGate implements PdbGate {
     this.forecasts.delete(node);
   }
 
-  release(pdb: PdbRef, pod: string): void {
-    const b = this.budgets.get(keyOf(pdb.namespace, pdb.name));
+  release(pdb: PdbRef | ImplicitBudget, pod: string): void {
+    const b = isImplicit(pdb) ? this.implicit.get(implicitKey(pdb)) : this.budgets.get(keyOf(pdb.namespace, pdb.name));
     if (b?.given.delete(pod)) this.pump(b);
   }
 
   async wait(
-    pdb: PdbRef,
+    pdb: PdbRef | ImplicitBudget,
     pod: string,
     times: { maxMs: number; fallbackMs: number },
     waitSignal: AbortSignal,
@@ -273,8 +384,20 @@ class ClusterBudgetGate implements PdbGate {
       await clock.sleep(times.fallbackMs, waitSignal);
       return 'timeout';
     }
-    await this.watch();
-    const b = this.budget(pdb);
+    let b: Budget;
+    let current: () => boolean;
+    if (isImplicit(pdb)) {
+      const key = implicitKey(pdb);
+      const found = await this.implicitBudget(pdb);
+      // Its controller is gone, or no longer wants several replicas: nothing holds the pod any more.
+      if (!found) return 'allowed';
+      b = found;
+      current = () => this.implicit.get(key) === b;
+    } else {
+      await this.watch();
+      b = this.budget(pdb);
+      current = () => this.budgets.get(keyOf(pdb.namespace, pdb.name)) === b;
+    }
     b.expected.delete(pod); // it asks now: it counts as a waiter or a holding from here
     if (this.free(b) > 0) {
       const hold = this.holdBack(this.roundsOf(b, 1));
@@ -288,7 +411,7 @@ class ClusterBudgetGate implements PdbGate {
           this.settle(b);
         }
         // The budget went away meanwhile: nothing holds the pod any more.
-        if (this.budgets.get(keyOf(pdb.namespace, pdb.name)) !== b) return 'allowed';
+        if (!current()) return 'allowed';
       }
     }
     if (this.free(b) > 0) {
@@ -301,6 +424,10 @@ class ClusterBudgetGate implements PdbGate {
   async close(): Promise<void> {
     await this.listed;
     await this.watching;
+    for (const reader of this.controllers.values()) {
+      await reader.listed;
+      await reader.watching;
+    }
   }
 
   // ---- the line of one budget ----
@@ -432,6 +559,135 @@ class ClusterBudgetGate implements PdbGate {
     this.stats.held += 1;
     this.stats.heldMs += hold;
     return hold;
+  }
+
+  // ---- implicit budgets: the controllers' statuses, one list and one watch a kind ----
+
+  /** The list (then the watch) of `kind`, started once. */
+  private reader(kind: ImplicitKind): ControllerReader {
+    const known = this.controllers.get(kind);
+    if (known) return known;
+    const path = CONTROLLER_PATHS[kind];
+    const states = new Map<string, ControllerState>();
+    const created: ControllerReader = {
+      states,
+      listed: this.listControllers(path, this.signal).then(
+        (first) => {
+          for (const item of first.items) this.observeController(kind, item);
+          // Started at once: a pod asks for its implicit budget right before it waits on it.
+          created.watching = runResumableWatch(this.conn, {
+            path,
+            resourceVersion: first.resourceVersion,
+            relist: (s) => this.listControllers(path, s),
+            onEvent: (type, obj) => {
+              if (type === 'DELETED') this.forgetController(kind, obj);
+              else this.observeController(kind, obj);
+            },
+            onRelist: (items) => {
+              const keep = new Set<string>();
+              for (const item of items) {
+                this.observeController(kind, item, true);
+                const c = asController(item);
+                if (c) keep.add(c.key);
+              }
+              for (const [key, state] of states) {
+                if (!keep.has(key)) this.forgetController(kind, { metadata: { ...splitKey(key), uid: state.uid } });
+              }
+            },
+            signal: this.signal,
+            clock: this.clock,
+            stats: this.stats,
+          });
+          return { ok: true as const, resourceVersion: first.resourceVersion };
+        },
+        () => ({ ok: false as const }),
+      ),
+    };
+    this.controllers.set(kind, created);
+    return created;
+  }
+
+  private async listControllers(path: string, s: AbortSignal) {
+    // As the API server's JSON: the gate reads five fields of each, and a large cluster has thousands.
+    const l = await getJson<{ items?: unknown[]; metadata?: { resourceVersion?: string } }>(this.conn, path, s);
+    return { items: l.items ?? [], resourceVersion: l.metadata?.resourceVersion ?? '' };
+  }
+
+  /** The line of `ref`'s controller, made from its status when a pod first waits on it; undefined if none applies. */
+  private async implicitBudget(ref: ImplicitBudget): Promise<Budget | undefined> {
+    const key = implicitKey(ref);
+    const known = this.implicit.get(key);
+    if (known) return known;
+    const reader = this.reader(ref.controller.kind);
+    if (!(await reader.listed).ok) return undefined;
+    const again = this.implicit.get(key); // made by another pod meanwhile
+    if (again) return again;
+    const { namespace, name } = ref.controller;
+    const state = reader.states.get(keyOf(namespace, name));
+    if (!state || state.replicas < 2) return undefined;
+    const b: Budget = {
+      ref: { namespace, name },
+      object: {},
+      version: '',
+      allowed: 0,
+      given: new Map(),
+      waiters: [],
+      maxAllowed: 0,
+      holding: 0,
+      lastGrantAt: undefined,
+      expected: new Set(),
+    };
+    this.implicit.set(key, b);
+    this.applyStatus(b, state);
+    return b;
+  }
+
+  /** `relisted`: the status comes from a relist, after a gap in which the watch may have missed some. */
+  private observeController(kind: ImplicitKind, obj: unknown, relisted = false): void {
+    const c = asController(obj);
+    const reader = this.controllers.get(kind);
+    if (!c || !reader) return;
+    reader.states.set(c.key, c.state);
+    const key = `${kind}/${c.key}`;
+    const b = this.implicit.get(key);
+    if (!b || b.version === c.state.version) return;
+    if (c.state.replicas < 2) this.forgetImplicit(key);
+    else {
+      // A relist may have skipped the status that counted a disruption given (its pod terminating): one given long
+      // enough ago is counted by now, unless the controller is stuck. A status not changed since is no such gap.
+      if (relisted) for (const [pod, at] of b.given) if (at <= this.clock.now() - GIVEN_TTL_MS) b.given.delete(pod);
+      this.applyStatus(b, c.state);
+    }
+  }
+
+  private forgetController(kind: ImplicitKind, obj: unknown): void {
+    const c = asController(obj);
+    if (!c) return;
+    this.controllers.get(kind)?.states.delete(c.key);
+    this.forgetImplicit(`${kind}/${c.key}`);
+  }
+
+  /** A status of an implicit budget's controller: what it allows now, as a PDB with `maxUnavailable: 1` would. */
+  private applyStatus(b: Budget, state: ControllerState): void {
+    b.version = state.version;
+    // Fewer Ready than desired, or than the status before: this status counts the disruptions given (their pods are
+    // terminating), or finds the workload short anyway; either way the status, not the grants, says what may go
+    // next. A status with as many Ready as before was written before the evictions given took effect: they stay given.
+    if (state.ready < state.replicas || (b.ready !== undefined && state.ready < b.ready)) b.given.clear();
+    b.ready = state.ready;
+    b.allowed = Math.max(0, state.ready - (state.replicas - 1));
+    b.maxAllowed = Math.max(b.maxAllowed, b.allowed);
+    for (const w of b.waiters) w.news = true;
+    this.pump(b);
+  }
+
+  private forgetImplicit(key: string): void {
+    const b = this.implicit.get(key);
+    this.implicit.delete(key);
+    if (!b) return;
+    for (const w of [...b.waiters]) w.grant(); // nothing holds the pods any more
+    b.expected.clear();
+    this.settle(b);
   }
 
   // ---- keeping the budgets current: one list, then one watch ----

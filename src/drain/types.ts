@@ -37,3 +37,31 @@ export function formatPdb(pdb: PdbRef): string {
 export function podRef(pod: V1Pod): PodRef {
   return { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
 }
+
+/**
+ * kup's own budget for a pod that no PodDisruptionBudget selects and whose controller wants more than one replica:
+ * at most one of the controller's pods unavailable at a time, as a PDB with `maxUnavailable: 1` would (pdb-gate.ts).
+ * The API server knows nothing of it: only kup's drain holds evictions back for it.
+ */
+export interface ImplicitBudget {
+  /** The pod's controller, whose status counts its Ready pods. */
+  readonly controller: {
+    readonly kind: 'ReplicaSet' | 'StatefulSet';
+    readonly namespace: string;
+    readonly name: string;
+  };
+  /** The workload as people know it: a ReplicaSet's Deployment, else the controller itself. */
+  readonly workload: {
+    readonly kind: 'Deployment' | 'ReplicaSet' | 'StatefulSet';
+    readonly namespace: string;
+    readonly name: string;
+  };
+  /** The controller's desired replicas (more than one). */
+  readonly replicas: number;
+}
+
+/** `no PDB: kup keeps all but one of kube-system/coredns's 2 replicas Ready`. */
+export function describeImplicitBudget(budget: ImplicitBudget): string {
+  const { workload, replicas } = budget;
+  return `no PDB: kup keeps all but one of ${workload.namespace}/${workload.name}'s ${replicas} replicas Ready`;
+}

@@ -31,13 +31,23 @@ export interface ActionSettings {
    * and postcheck effect carries its own target (the plan's, or after a rollback the version the cluster had).
    */
   targetVersion: string;
+  /**
+   * Drains keep all but one Ready of each workload that has several replicas and no PodDisruptionBudget (the drain's
+   * `implicitBudget`; `--implicit-budget off`). @default true
+   */
+  implicitBudget?: boolean;
   /** Precheck blockers the operator accepted for this run, with the reason (recorded in the run). */
   acknowledgements: readonly Acknowledgement[];
   /**
    * How the run's precheck judges the target, as the operator asked when planning it (`--allow-expired`,
    * `--allow-preview`, the worker strategy): the run checks what `kup plan` checked.
    */
-  precheck: { readonly allowExpired?: boolean; readonly allowPreview?: boolean; readonly workerStrategy?: WorkerStrategy };
+  precheck: {
+    readonly allowExpired?: boolean;
+    readonly allowPreview?: boolean;
+    readonly workerStrategy?: WorkerStrategy;
+    readonly implicitBudget?: boolean;
+  };
 }
 
 /** Everything an action performer gets. */

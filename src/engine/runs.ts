@@ -94,6 +94,11 @@ export interface UpgradeRequest {
   allowExpired?: boolean;
   /** Run options: drain-timeout policy, pause expiry, retries. */
   run?: RunOptions;
+  /**
+   * `--implicit-budget off`: drains no longer keep all but one Ready of a workload with several replicas and no
+   * PodDisruptionBudget. Kept with the run, so an executor that resumes it drains the same way. @default true
+   */
+  implicitBudget?: boolean;
   acknowledgements?: readonly Acknowledgement[];
 }
 
@@ -191,10 +196,12 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
     validateTimeoutMs: 600_000,
     targetVersion: request.to ?? plan?.to ?? '',
     acknowledgements: request.acknowledgements ?? [],
+    implicitBudget: request.implicitBudget ?? true,
     precheck: {
       ...(request.allowExpired ? { allowExpired: true } : {}),
       ...(request.allowPreview ? { allowPreview: true } : {}),
       ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+      ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
     },
     ...overrides,
   };

@@ -58,6 +58,18 @@ describe('parseDrainArgs', () => {
     assert.equal(c.qps, 100);
     assert.equal(c.burst, 200);
   });
+  it('--implicit-budget off turns the implicit budget off (on by default: no option); anything else is refused', () => {
+    const c = parseDrainArgs(['workers-1', '--implicit-budget', 'off']);
+    assert.ok(c !== 'help');
+    assert.equal(c.options.implicitBudget, false);
+    const on = parseDrainArgs(['workers-1', '--implicit-budget=on']);
+    assert.ok(on !== 'help');
+    assert.equal(on.options.implicitBudget, undefined);
+    assert.throws(
+      () => parseDrainArgs(['workers-1', '--implicit-budget', 'no']),
+      (e: unknown) => e instanceof DrainUsageError && e.flag === '--implicit-budget',
+    );
+  });
 
   it('reads every kubectl flag, in both --flag=value and --flag value forms', () => {
     const c = parseDrainArgs([

@@ -44,6 +44,13 @@ async function before(c: { cluster: Parameters<typeof podsOn>[0] }) {
 
 const DS = `  - { kind: DaemonSet, name: agent }`;
 
+/**
+ * kubectl has no implicit budget. The cases that evict several pods of a Deployment with no PDB while the spare is
+ * closed (no replacement can start, so the implicit budget would hold all but the first) drain as kubectl does; the
+ * implicit budget has cases of its own (pdb-gate.test.ts).
+ */
+const AS_KUBECTL = { implicitBudget: false } as const;
+
 describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, () => {
   it('refuses a node with DaemonSet pods without --ignore-daemonsets: nothing evicted, node left cordoned, kubectl says the same', async () => {
     const c = await startCase(drainScenario('ds-refused', `${DS}\n  - { kind: Deployment, name: web, replicas: 2 }`), {
@@ -88,6 +95,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       const was = await before(c);
       const events: DrainEvent[] = [];
       const r = await drainNode(c.conn, TARGET, {
+        ...AS_KUBECTL,
         ignoreDaemonSets: true,
         timeoutMs: 15_000,
         onProgress: (e) => events.push(e),
@@ -142,6 +150,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       assert.ok(daemonSetPods >= 1);
       let asked = 0;
       const r = await drainNode(c.conn, TARGET, {
+        ...AS_KUBECTL,
         ignoreDaemonSets: true,
         timeoutMs: 15_000,
         // One pod a page: the pods are read page by page, following each page's continue token.
@@ -211,6 +220,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       assert.equal(await isCordoned(c.cluster, TARGET), true);
 
       const again = await drainNode(c.conn, TARGET, {
+        ...AS_KUBECTL,
         ignoreDaemonSets: true,
         deleteEmptyDirData: true,
         timeoutMs: 15_000,
@@ -450,7 +460,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
     );
     try {
       const was = await before(c);
-      const r = await drainNode(c.conn, TARGET, { podSelector: 'app=web', timeoutMs: 15_000 });
+      const r = await drainNode(c.conn, TARGET, { ...AS_KUBECTL, podSelector: 'app=web', timeoutMs: 15_000 });
       drained(r);
       assert.deepEqual(
         r.evicted.map((p) => p.name).sort(),
@@ -654,7 +664,7 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       { expectOnTarget: 8 },
     );
     try {
-      const r = await drainNode(c.conn, TARGET, { ignoreDaemonSets: true, timeoutMs: 30_000 });
+      const r = await drainNode(c.conn, TARGET, { ...AS_KUBECTL, ignoreDaemonSets: true, timeoutMs: 30_000 });
       drained(r);
       assert.deepEqual(
         (await podsOn(c.cluster, TARGET)).filter((p) => p.app === 'web'),

@@ -19,14 +19,17 @@ import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
 import type { PlanPhase } from '../../src/rollout/plan-types.ts';
 import type { LoggedBatch } from '../helpers/rollout.ts';
+import { runRequest } from '../../src/engine/runs.ts';
 import {
   assertClusterAt,
   assertNoOutage,
+  availabilityIntervals,
   assertTruthfulLog,
   describeRun,
   kupProcess,
   listNodes,
   machineImages,
+  podsOf,
   runToEnd,
   setFaults,
   startRolloutFixture,
@@ -404,6 +407,58 @@ ${TIMINGS}
       await assertNoOutage(fx.sim, ['shop/web', 'batch/jobs']);
     } finally {
       await fx.close();
+    }
+  });
+
+  it('a 2-replica resolver with no PDB, its pods on the nodes of one fixed:2 batch, never has zero Ready (and does with --implicit-budget off)', async () => {
+    // Issue 22: CoreDNS (2 replicas, no PDB) had no Ready pod for 418 ms when both its nodes drained in one batch.
+    // `resolver` can run only on the pool's nodes (the control plane is tainted), so both its pods sit on the one batch.
+    const yaml = `
+name: dns-batch
+kubernetesVersion: '1.35.2'
+controlPlane: { nodes: 1 }
+pools:
+  - { name: edge, nodes: 2 }
+workloads:
+  - { kind: Deployment, name: resolver, namespace: infra, replicas: 2 }
+${TIMINGS}
+`;
+    const request = { to: '1.36.1', poolOptions: { batchPolicy: 'fixed:2' } } as const;
+    const fx = await startRolloutFixture('dns-batch', yaml);
+    try {
+      const placed = await podsOf(fx.sim, 'infra', 'app=resolver');
+      assert.deepEqual(
+        placed.map((p) => p.ready && p.node?.startsWith('edge-')),
+        [true, true],
+        `both resolver pods Ready on the edge pool: ${JSON.stringify(placed)}`,
+      );
+      const { state, events } = await runToEnd(fx, request);
+      const logged = assertTruthfulLog(state, events);
+      assert.deepEqual(
+        logged.filter((b) => b.phase === 'pool').map((b) => b.steps.length),
+        [2],
+        'both edge nodes drain in one batch',
+      );
+      await assertClusterAt(fx.sim, {
+        version: '1.36.1',
+        controlPlane: { version: '1.36.1', image: image('1.35.2'), count: 1 },
+        pools: { edge: { version: '1.36.1', image: image('1.36.1'), count: 2 } },
+      });
+      await assertNoOutage(fx.sim, ['infra/resolver', 'kube-system/coredns']);
+    } finally {
+      await fx.close();
+    }
+
+    // The same upgrade without the implicit budget: both pods go at once, and the monitor sees it (the check can fail).
+    const off = await startRolloutFixture('dns-batch-off', yaml);
+    try {
+      const { state, events } = await runToEnd(off, { ...request, implicitBudget: false });
+      assert.equal(state.status.phase, 'succeeded', describeRun(state, events));
+      assert.deepEqual(await runRequest(off.store, state.runId), { ...request, implicitBudget: false }, 'the run records the option');
+      const zero = (await availabilityIntervals(off.sim)).filter((i) => i.namespace === 'infra' && i.name === 'resolver' && i.type === 'zero');
+      assert.ok(zero.length > 0, 'without the implicit budget, the resolver had no Ready pod for a while');
+    } finally {
+      await off.close();
     }
   });
 });

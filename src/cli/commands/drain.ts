@@ -40,7 +40,9 @@ Flags (kubectl's):
 Flags (kup's):
   --qps N                        API requests per second (default 100; kubectl's client-go: 5)
   --burst N                      request burst (default 200; kubectl's client-go: 10)
-  --concurrency N                eviction requests in flight (default 50)`;
+  --concurrency N                eviction requests in flight (default 50)
+  --implicit-budget on|off       a workload with several replicas and no PodDisruptionBudget keeps all but one
+                                 Ready, as with a PDB of maxUnavailable 1 (default on; kubectl: off)`;
 
 /** Bad input: the message names the flag. */
 export class DrainUsageError extends KupError<'KUP-CLI-002'> {
@@ -158,6 +160,7 @@ export function parseDrainArgs(args: readonly string[]): DrainCommand | 'help' {
         qps: { type: 'string' },
         burst: { type: 'string' },
         concurrency: { type: 'string' },
+        'implicit-budget': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -180,6 +183,13 @@ export function parseDrainArgs(args: readonly string[]): DrainCommand | 'help' {
     );
   }
   const dryRun: DryRun = dryRunText;
+  const implicitBudget = v['implicit-budget'] ?? 'on';
+  if (implicitBudget !== 'on' && implicitBudget !== 'off') {
+    throw new DrainUsageError(
+      `invalid argument "${implicitBudget}" for "--implicit-budget" flag: must be "on" or "off"`,
+      '--implicit-budget',
+    );
+  }
   const podSelector = v['pod-selector'] ?? '';
   try {
     assertLabelSelector(podSelector);
@@ -208,6 +218,7 @@ export function parseDrainArgs(args: readonly string[]): DrainCommand | 'help' {
     ),
     chunkSize: parseIntFlag(v['chunk-size'], '--chunk-size', 500, 1),
     concurrency: parseIntFlag(v.concurrency, '--concurrency', 50, 1),
+    ...(implicitBudget === 'off' ? { implicitBudget: false } : {}),
   };
   return {
     node,
@@ -242,7 +253,9 @@ export function printDrainEvent(event: DrainEvent, io: CommandIo): void {
       const who =
         event.holds.length > 0
           ? `blocked by PDB ${event.holds.map((h) => formatPdb(h.pdb)).join(', ')}`
-          : 'eviction refused';
+          : event.implicit
+            ? 'held back'
+            : 'eviction refused';
       // A refusal (429) is retried; a pod held back before asking (its budget has no disruption left) is waiting.
       const next = event.status === undefined ? 'waiting' : 'retrying';
       io.stderr.write(`pod ${event.pod.namespace}/${event.pod.name} ${who}: ${event.message} (${next})\n`);

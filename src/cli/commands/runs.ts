@@ -30,7 +30,8 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
                    [--strategy replace|in-place] [--max-surge N] [--soak 30s]
-                   [--acknowledge RULE[/OBJECT]=REASON ...] [-o json]      (exit 1 when a blocker stands)
+                   [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
+                   [-o json]                                               (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
                    [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
                    [--yes] [--wait]
@@ -97,6 +98,7 @@ const PLAN_FLAGS = {
   output: { type: 'string', short: 'o' },
   'data-dir': { type: 'string' },
   acknowledge: { type: 'string', multiple: true },
+  'implicit-budget': { type: 'string' },
 } as const;
 
 const UPGRADE_FLAGS = {
@@ -147,6 +149,10 @@ function upgradeRequest(v: Values): UpgradeRequest {
       throw new UsageError(`--acknowledge: ${(err as Error).message}`);
     }
   }
+  const implicitBudget = v['implicit-budget'];
+  if (implicitBudget !== undefined && implicitBudget !== 'on' && implicitBudget !== 'off') {
+    throw new UsageError(`--implicit-budget: "${String(implicitBudget)}" is not on or off`);
+  }
   const surge = v['max-surge'];
   return {
     ...(to ? { to } : {}),
@@ -166,6 +172,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
       ...(typeof v['max-pause'] === 'string' ? { maxPauseMs: parseDuration('--max-pause', v['max-pause']) } : {}),
     },
     ...(acks.length ? { acknowledgements: acks } : {}),
+    ...(implicitBudget === 'off' ? { implicitBudget: false } : {}),
     ...(typeof v['drain-timeout'] === 'string' ? { drainTimeoutMs: parseDuration('--drain-timeout', v['drain-timeout']) } : {}),
     ...(typeof v['node-ready-timeout'] === 'string' ? { nodeReadyTimeoutMs: parseDuration('--node-ready-timeout', v['node-ready-timeout']) } : {}),
     ...(typeof v['unreachable-timeout'] === 'string' ? { unreachableTimeoutMs: parseDuration('--unreachable-timeout', v['unreachable-timeout']) } : {}),
@@ -199,6 +206,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
           ...(request.allowExpired ? { allowExpired: true } : {}),
           ...(request.allowPreview ? { allowPreview: true } : {}),
           ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+          ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
         })
       : undefined;
     if (values['output'] === 'json') {

@@ -26,6 +26,7 @@ export async function drainAction(effect: Extract<ActionEffect, { type: 'drain' 
         // The run cordoned the node in its step before, and uncordons it where the node stays.
         cordoned: justCordoned ? 'just-now' : true,
         timeoutMs: ctx.settings.drainTimeoutMs,
+        implicitBudget: ctx.settings.implicitBudget ?? true,
         // The `force` policy deletes what is left past its PDBs (the run records it); a normal drain evicts.
         disableEviction: effect.force,
         // kubectl's --force (delete pods no controller recreates) only when the operator acknowledged that blocker.
