@@ -202,6 +202,9 @@ async function runKup(sim: Sim): Promise<Measure> {
       ignoreDaemonSets: true,
       deleteEmptyDirData: true,
       timeoutMs: RUN_TIMEOUT_S * 1000,
+      // Like for like with kubectl, which knows no budget a PDB does not set (kup's default keeps all but one replica
+      // of a workload without a PDB Ready: a different, slower drain).
+      implicitBudget: false,
     });
     return { ok: r.status === 'drained', note: r.status === 'failed' ? r.error.message : '' };
   });
@@ -220,6 +223,9 @@ async function runKupCli(sim: Sim): Promise<Measure> {
           sim.kubeconfigPath,
           ...FLAGS,
           `--timeout=${RUN_TIMEOUT_S}s`,
+          // Like for like with kubectl (see runKup).
+          '--implicit-budget',
+          'off',
         ],
         { stdio: ['ignore', 'ignore', 'ignore'] },
       );
