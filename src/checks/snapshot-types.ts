@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Taint, Toleration } from '../k8s/scheduling.ts';
+import type { NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration } from '../k8s/scheduling.ts';
 
 /** Labels (or a node selector), shared between records that have the same ones. */
 export type Labels = Readonly<Record<string, string>>;
@@ -28,18 +28,8 @@ export interface LabelSelector {
 /** A node taint and a pod toleration: Kubernetes' own shapes (src/k8s), which the records keep as read. */
 export type { Taint, Toleration };
 
-/** One requirement of a node-affinity term (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`). */
-export interface NodeSelectorRequirement {
-  readonly key: string;
-  readonly operator: string;
-  readonly values?: readonly string[];
-}
-
-/** One term of required node affinity: its label requirements and its field (`metadata.name`) requirements. */
-export interface NodeSelectorTerm {
-  readonly matchExpressions?: readonly NodeSelectorRequirement[];
-  readonly matchFields?: readonly NodeSelectorRequirement[];
-}
+/** Node-affinity requirements and terms: Kubernetes' own shapes too. */
+export type { NodeSelectorRequirement, NodeSelectorTerm };
 
 /** Where a pod may be scheduled: shared between pods of the same template. */
 export interface SchedulingConstraints {

@@ -488,18 +488,7 @@ class ClusterBudgetGate implements PdbGate {
     const key = keyOf(ref.namespace, ref.name);
     let b = this.budgets.get(key);
     if (!b) {
-      b = {
-        ref,
-        object: {},
-        version: '',
-        allowed: 0,
-        given: new Map(),
-        waiters: [],
-        maxAllowed: 0,
-        holding: 0,
-        lastGrantAt: undefined,
-        expected: new Set(),
-      };
+      b = emptyBudget(ref);
       this.budgets.set(key, b);
     }
     return b;
@@ -625,18 +614,7 @@ class ClusterBudgetGate implements PdbGate {
     const { namespace, name } = ref.controller;
     const state = reader.states.get(keyOf(namespace, name));
     if (!state || state.replicas < 2) return undefined;
-    const b: Budget = {
-      ref: { namespace, name },
-      object: {},
-      version: '',
-      allowed: 0,
-      given: new Map(),
-      waiters: [],
-      maxAllowed: 0,
-      holding: 0,
-      lastGrantAt: undefined,
-      expected: new Set(),
-    };
+    const b = emptyBudget({ namespace, name });
     this.implicit.set(key, b);
     this.applyStatus(b, state);
     return b;
@@ -765,4 +743,20 @@ class ClusterBudgetGate implements PdbGate {
     }
     return found;
   }
+}
+
+/** A budget the gate knows nothing of yet: no status read, nothing allowed, nobody waiting. */
+function emptyBudget(ref: Budget['ref']): Budget {
+  return {
+    ref,
+    object: {},
+    version: '',
+    allowed: 0,
+    given: new Map(),
+    waiters: [],
+    maxAllowed: 0,
+    holding: 0,
+    lastGrantAt: undefined,
+    expected: new Set(),
+  };
 }
