@@ -53,6 +53,13 @@ export function onResume(d: Draft): void {
     );
   }
   d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
+  if (status.cancelling === true) {
+    // The operator's cancel stands: the failed step is tried again (started steps finish), then the run ends.
+    d.setStatus({ phase: 'cancelling', requestedAt: d.now });
+    const retried = retryFailed(d, (unit) => movesNode(d, unit));
+    d.log('resumed', `resumed, still cancelling${retried > 0 ? `: retrying ${retried} failed step(s)` : ''}`);
+    return;
+  }
   let to: ActivePhase = status.resumeTo;
   if (to === 'prechecking' && d.unit(PRECHECK_KEY)?.inFlight === null)
     to = activePhaseOf(d.s.plan.phases[d.s.cursor.phase]);

@@ -262,13 +262,16 @@ export function pauseForError(d: Draft, reason: PauseReason, cause: FailureCause
   const status = d.s.status;
   let resumeTo: ActivePhase;
   let pausedAt = d.now;
+  let cancelling = false;
   switch (status.phase) {
     case 'paused':
       resumeTo = status.resumeTo;
       pausedAt = status.pausedAt;
+      cancelling = status.cancelling === true;
       break;
     case 'cancelling':
       resumeTo = activePhaseOf(d.s.plan.phases[d.s.cursor.phase]);
+      cancelling = true;
       break;
     case 'prechecking':
     case 'snapshotting':
@@ -281,7 +284,7 @@ export function pauseForError(d: Draft, reason: PauseReason, cause: FailureCause
     default:
       return;
   }
-  d.setStatus({ phase: 'paused', reason, message, pausedAt, cause, resumeTo });
+  d.setStatus({ phase: 'paused', reason, message, pausedAt, cause, resumeTo, ...(cancelling ? { cancelling: true } : {}) });
   d.log('paused', `paused: ${message}; resume retries it`, {
     ...(cause.key !== undefined ? { key: cause.key } : {}),
     ...(cause.node !== undefined ? { node: cause.node } : {}),

@@ -289,6 +289,33 @@ describe('pause, resume, cancel', () => {
     assert.deepEqual(d.cluster.cordoned(), ['w-4'], 'what the run says it left is what the cluster shows');
   });
 
+  it('a step that fails while the run is cancelling pauses it; resume retries it and goes on cancelling', () => {
+    let failed = 0;
+    const d = setup({
+      ...nineFixed3,
+      intercept: (effect) => {
+        if (effect.type !== 'drain' || !effect.key.endsWith('/w-3') || failed > 0) return undefined;
+        failed += 1;
+        return { type: 'step-failed', key: effect.key, action: effect.type, error: { message: 'eviction refused' }, retryable: false };
+      },
+    });
+    d.send({ type: 'started' });
+    d.run(batchStarted(2));
+    d.send({ type: 'cancel-requested' });
+    assert.equal(phaseOf(d), 'cancelling');
+    d.run();
+    const paused = d.state.status;
+    assert.equal(paused.phase, 'paused');
+    assert.equal(paused.phase === 'paused' ? paused.cancelling : undefined, true);
+    d.send({ type: 'resume-requested' });
+    assert.equal(phaseOf(d), 'cancelling', 'the cancel stands');
+    d.run();
+    assert.equal(phaseOf(d), 'cancelled');
+    assert.equal(unitsOf(d.state, 'pool/w/1.31.4/batch-3/').length, 0, 'no node of the next batch started');
+    assert.equal(d.cluster.pool('w').filter((n) => n.version === '1.31.4').length, 6, 'the started batch finished');
+    assert.deepEqual(d.cluster.cordoned(), []);
+  });
+
   it('cancel from running: cancelling until the current nodes finish, then cancelled', () => {
     const d = setup(nineFixed3);
     d.send({ type: 'started' });

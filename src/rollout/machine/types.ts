@@ -100,6 +100,11 @@ export type RunStatus =
       readonly cause?: FailureCause;
       /** Where resume goes back to. */
       readonly resumeTo: ActivePhase;
+      /**
+       * The run was cancelling when a step failed: a resume retries that step and goes on cancelling (the operator's
+       * cancel stands), not back to `resumeTo`'s upgrade.
+       */
+      readonly cancelling?: boolean;
     }
   | {
       readonly phase: 'cancelling';
