@@ -1,6 +1,7 @@
 /**
  * The `kup` command line. Each command maps its failures to exit codes here, in one place:
- * 0 success, 1 the operation failed (or found blockers), 2 bad input.
+ * 0 success, 1 the operation failed (or found blockers), 2 bad input; and 3 from `kup upgrade --wait` when its run
+ * paused and waits for an operator (EXIT_PAUSED in commands/runs.ts: not an error, so not in src/errors/codes.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { join, resolve } from 'node:path';

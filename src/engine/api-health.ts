@@ -23,28 +23,17 @@ export interface ApiHealthOptions {
   readonly report: (event: RunEvent) => void;
 }
 
-/** What the probe knows of the connection now. */
-export interface ApiHealth {
-  /** When the API server last answered, ms; undefined before the first answer. */
-  readonly lastSuccessAt: number | undefined;
-  /** Probes that failed in a row. */
-  readonly consecutiveFailures: number;
-  /** The outage in progress: since when, and the last error. */
-  readonly outage: { readonly since: number; readonly message: string } | undefined;
-}
-
 /**
  * Probes `GET /livez` every `probeEveryMs` until the returned stop is called. Any HTTP answer counts as reachable
  * (a 401 or a 500 is the server speaking; those are other errors' business); a network error or no answer in time
  * counts as a failure.
  */
-export function watchApiHealth(options: ApiHealthOptions): { readonly health: () => ApiHealth; readonly stop: () => void } {
+export function watchApiHealth(options: ApiHealthOptions): { readonly stop: () => void } {
   const { conn, clock, report } = options;
   const every = options.probeEveryMs ?? 10_000;
   const timeout = options.probeTimeoutMs ?? 5_000;
   const toReport = options.failuresToReport ?? 2;
   const limit = options.unreachableTimeoutMs ?? 300_000;
-  let lastSuccessAt: number | undefined;
   let failures = 0;
   let outage: { since: number; message: string; reported: boolean; paused: boolean } | undefined;
   let stopped = false;
@@ -56,7 +45,6 @@ export function watchApiHealth(options: ApiHealthOptions): { readonly health: ()
     const cancelTimeout = clock.after(timeout, () => attempt.abort(new Error(`no answer within ${Math.round(timeout / 1000)}s`)));
     try {
       await conn.getText('/livez', AbortSignal.any([attempt.signal, stopProbe.signal]));
-      lastSuccessAt = clock.now();
       failures = 0;
       if (outage?.reported === true) report({ type: 'api-reachable', since: outage.since });
       outage = undefined;
@@ -87,11 +75,6 @@ export function watchApiHealth(options: ApiHealthOptions): { readonly health: ()
   };
   loop();
   return {
-    health: () => ({
-      lastSuccessAt,
-      consecutiveFailures: failures,
-      outage: outage && { since: outage.since, message: outage.message },
-    }),
     stop() {
       stopped = true;
       cancelNext();

@@ -19,6 +19,7 @@ import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
 import { watchApiHealth } from './api-health.ts';
 import type { Cancel } from '../clock/clock.ts';
+import { formatDuration } from '../clock/duration.ts';
 
 /** Options of executeRun. */
 export interface ExecuteRunOptions {
@@ -240,10 +241,4 @@ function expectedMs(effect: ActionEffect, state: RunState, override: number | un
   if (override !== undefined) return override;
   const estimate = (state.plan.estimates as Partial<Record<ActionEffect['type'], number>>)[effect.type] ?? 0;
   return Math.max(60_000, estimate);
-}
-
-/** `1m30s`, `45s`. */
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

@@ -34,6 +34,9 @@ export const wallClock: Clock = systemClock;
 /** The providers the fixtures' clusters are registered with and driven by: kup's own. */
 export const providers = builtInProviders();
 
+/** Scenario timings for end-to-end rollouts, as a YAML line: a node boots in half a second, a pod starts in 0.2 s. */
+export const FAST_TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
+
 /** A simulated cluster registered with kup in a data directory of its own. */
 export interface RolloutFixture {
   readonly sim: SimCluster;

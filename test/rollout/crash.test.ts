@@ -28,7 +28,7 @@ import { isTerminal } from '../../src/rollout/machine/state.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
 import { defaultCatalog } from '../../src/versions/index.ts';
 import type { RolloutFixture } from '../helpers/rollout.ts';
-import { assertClusterAt, assertNoOutage, describeRun, providers, startRolloutFixture, wallClock } from '../helpers/rollout.ts';
+import { FAST_TIMINGS, assertClusterAt, assertNoOutage, describeRun, providers, startRolloutFixture, wallClock } from '../helpers/rollout.ts';
 import { api } from '../helpers/sim.ts';
 
 const KUP_BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'kup.mjs');
@@ -38,7 +38,6 @@ const KILLS = 20;
 /** A short lease, so that the restarted kup takes over from the dead one within a second. */
 const LEASE_TTL_MS = 1000;
 
-const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
 
 function scenario(name: string): string {
   return `
@@ -52,7 +51,7 @@ workloads:
   - { kind: Deployment, name: web, namespace: shop, replicas: 4, pdb: { maxUnavailable: 1 } }
   - { kind: Deployment, name: api, namespace: shop, replicas: 3, pdb: { minAvailable: 2 } }
   - { kind: DaemonSet, name: node-exporter, namespace: monitoring }
-${TIMINGS}
+${FAST_TIMINGS}
 `;
 }
 

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitFor } from '../../src/clock/wait-for.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
-import { kupProcess, setFaults, startRolloutFixture, steerRun } from '../helpers/rollout.ts';
+import { FAST_TIMINGS, kupProcess, setFaults, startRolloutFixture, steerRun } from '../helpers/rollout.ts';
 import { api } from '../helpers/sim.ts';
 
-const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
 
 const SMALL = `
 name: small
@@ -17,7 +16,7 @@ kubernetesVersion: '1.35.2'
 controlPlane: { nodes: 1 }
 pools:
   - { name: workers, nodes: 1 }
-${TIMINGS}
+${FAST_TIMINGS}
 `;
 
 /** bank/ledger: two replicas on the only node of pool `guarded`, under a PDB that never allows a disruption. */
@@ -30,7 +29,7 @@ pools:
   - { name: guarded, nodes: 1 }
 workloads:
   - { kind: Deployment, name: ledger, namespace: bank, replicas: 2, pdb: { minAvailable: 2 }, nodeSelector: { kup.dev/pool: guarded } }
-${TIMINGS}
+${FAST_TIMINGS}
 `;
 
 /** An image upgrade of pool `guarded` whose drain times out on bank/ledger's budget, and so pauses the run. */
@@ -78,7 +77,7 @@ pools:
   - { name: workers, nodes: 2 }
 workloads:
   - { kind: Deployment, name: web, namespace: shop, replicas: 2, pdb: { maxUnavailable: 1 } }
-${TIMINGS}
+${FAST_TIMINGS}
 `,
     );
     try {

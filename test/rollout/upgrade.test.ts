@@ -21,6 +21,7 @@ import type { PlanPhase } from '../../src/rollout/plan-types.ts';
 import type { LoggedBatch } from '../helpers/rollout.ts';
 import { runRequest } from '../../src/engine/runs.ts';
 import {
+  FAST_TIMINGS,
   assertClusterAt,
   assertNoOutage,
   availabilityIntervals,
@@ -35,9 +36,6 @@ import {
   startRolloutFixture,
 } from '../helpers/rollout.ts';
 import { api, requestCount } from '../helpers/sim.ts';
-
-/** Small simulated timings: a node boots in half a second, a pod starts in 0.2 s. */
-const TIMINGS = `timings: { podStart: 200, podTermination: 200, nodeBoot: 500, componentRestart: 200, apiUnavailable: 300, nodeHeartbeat: 500, nodeMonitorGrace: 5000 }`;
 
 /**
  * The machine image kube-sim gives a node of a version when no image is named (as the provider's default). Worker
@@ -116,7 +114,7 @@ pools:
 workloads:
   - { kind: Deployment, name: web, namespace: shop, replicas: 3, pdb: { maxUnavailable: 1 } }
   - { kind: Deployment, name: api, namespace: shop, replicas: 2, pdb: { minAvailable: 1 } }
-${TIMINGS}
+${FAST_TIMINGS}
 `,
       { register: false },
     );
@@ -185,7 +183,7 @@ workloads:
   - { kind: Deployment, name: checkout, namespace: shop, replicas: 4, pdb: { maxUnavailable: 1 } }
   - { kind: Deployment, name: reports, namespace: batch, replicas: 4, nodeSelector: { node-class: batch }, pdb: { maxUnavailable: 1 } }
   - { kind: StatefulSet, name: postgres, namespace: data, replicas: 3, pdb: { maxUnavailable: 1 } }
-${TIMINGS}
+${FAST_TIMINGS}
 `,
     );
     try {
@@ -272,7 +270,7 @@ pools:
   - { name: app, nodes: 2 }
 workloads:
   - { kind: Deployment, name: web, namespace: shop, replicas: 2, pdb: { maxUnavailable: 1 } }
-${TIMINGS}
+${FAST_TIMINGS}
 `,
     );
     try {
@@ -303,7 +301,7 @@ pools:
 workloads:
   - { kind: Deployment, name: web, namespace: shop, replicas: 4, pdb: { maxUnavailable: 1 } }
   - { kind: Deployment, name: jobs, namespace: batch, replicas: 2, pdb: { minAvailable: 1 } }
-${TIMINGS}
+${FAST_TIMINGS}
 `,
     );
     const newImage = 'ubuntu-2404-kube-v1.35.2';
@@ -375,7 +373,7 @@ pools:
 workloads:
   - { kind: Deployment, name: web, namespace: shop, replicas: 4, pdb: { maxUnavailable: 1 } }
   - { kind: Deployment, name: jobs, namespace: batch, replicas: 3, pdb: { minAvailable: 2 } }
-${TIMINGS}
+${FAST_TIMINGS}
 `,
     );
     try {
@@ -421,7 +419,7 @@ pools:
   - { name: edge, nodes: 2 }
 workloads:
   - { kind: Deployment, name: resolver, namespace: infra, replicas: 2 }
-${TIMINGS}
+${FAST_TIMINGS}
 `;
     const request = { to: '1.36.1', poolOptions: { batchPolicy: 'fixed:2' } } as const;
     const fx = await startRolloutFixture('dns-batch', yaml);

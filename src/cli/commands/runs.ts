@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { parseAcknowledgement } from '../../checks/acknowledge.ts';
 import type { Acknowledgement } from '../../checks/types.ts';
 import { systemClock } from '../../clock/clock.ts';
+import { formatDuration } from '../../clock/duration.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
@@ -245,7 +246,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     }
     const state = await createRun(store, cluster, request, catalog, clock, signal);
     runId = state.runId;
-    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}, expected ${formatMs(state.plan.expectedDurationMs)}\n`);
+    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}, expected ${formatDuration(state.plan.expectedDurationMs)}\n`);
     if (values['wait']) return await work(store, dir, [runId], io, signal, { verbose: true, returnWhenPaused: true });
   } finally {
     if (!values['wait']) await store.close();
@@ -373,7 +374,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
 function pausedNotice(state: RunState): string {
   const status = state.status;
   if (status.phase !== 'paused') return '';
-  const cause = 'cause' in status && status.cause !== undefined ? status.cause : undefined;
+  const cause = status.cause;
   const where = cause
     ? [cause.node ? `node ${cause.node}` : '', cause.pod ? `pod ${cause.pod}` : '', cause.pdb ? `PodDisruptionBudget ${cause.pdb}` : '']
         .filter(Boolean)
@@ -462,7 +463,7 @@ export function progressLine(state: RunState): string {
   const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : status.phase];
   if (p.controlPlane.n > 0) parts.push(`control plane ${p.controlPlane.i}/${p.controlPlane.n}`);
   for (const pool of p.pools) parts.push(`${pool.name} ${pool.upgraded}/${pool.total}${pool.batches > 0 ? ` batch ${pool.currentBatch}/${pool.batches}` : ''}`);
-  if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatMs(p.eta.remainingMs)}`);
+  if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatDuration(p.eta.remainingMs)}`);
   if (status.phase === 'failed') parts.push(status.reason);
   if ((status.phase === 'cancelled' || status.phase === 'cancelling') && status.leftBehind !== undefined) {
     parts.push(`left behind: ${status.leftBehind.join('; ')}`);
@@ -482,7 +483,7 @@ function progressBar(state: RunState): string {
 /** The plan for people: path, snapshot, control plane in order, pools' batches, duration, point of no return. */
 export function formatPlan(plan: RolloutPlan): string {
   const measured = plan.measured.length > 0 ? `from ${plan.measured.length} step times measured on this cluster` : 'from default step times: no run measured here yet';
-  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatMs(plan.expectedDurationMs)} (${measured})`];
+  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatDuration(plan.expectedDurationMs)} (${measured})`];
   for (const phase of plan.phases) {
     switch (phase.kind) {
       case 'snapshot':
@@ -501,13 +502,6 @@ export function formatPlan(plan: RolloutPlan): string {
   lines.push(plan.pointOfNoReturn ? `  point of no return: ${plan.pointOfNoReturn.message}` : '  point of no return: none (a rollback moves nodes back)');
   for (const note of plan.notes) lines.push(`  note: ${note}`);
   return lines.join('\n') + '\n';
-}
-
-function formatMs(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {
