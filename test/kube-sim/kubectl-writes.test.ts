@@ -77,7 +77,24 @@ for (const version of ['1.29.10', '1.31.4', '1.33.1']) {
     it('create namespace, deployment, configmap and job', async () => {
       await ok(kubectl(['create', 'namespace', 'shop']));
       await ok(kubectl(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2', '-n', 'shop']));
-      await ok(kubectl(['create', 'configmap', 'settings', '--from-literal=mode=fast', '-n', 'shop']));
+      // -v=8 logs the request headers: kubectl 1.32+ writes protobuf, older ones JSON.
+      const verbose = await kubectl([
+        'create',
+        'configmap',
+        'settings',
+        '--from-literal=mode=fast',
+        '-n',
+        'shop',
+        '-v=8',
+      ]);
+      assert.equal(verbose.code, 0, verbose.stderr);
+      const post = verbose.stderr.search(/(POST |verb="POST" url=")\S*\/configmaps/);
+      assert.ok(post >= 0, verbose.stderr);
+      const sent = /Content-Type: (\S+)/.exec(verbose.stderr.slice(post))?.[1];
+      assert.equal(
+        sent,
+        Number(minor.split('.')[1]) >= 32 ? 'application/vnd.kubernetes.protobuf' : 'application/json',
+      );
       await ok(kubectl(['create', 'job', 'once', '--image=busybox', '-n', 'shop', '--', 'true']));
       assert.equal((await api(cluster, 'GET', '/api/v1/namespaces/shop')).status, 200);
       const web = (await api(cluster, 'GET', '/apis/apps/v1/namespaces/shop/deployments/web')).body as WireDeployment;
