@@ -125,6 +125,16 @@ export function kindTypeName(gvk: { group: string; version: string; kind: string
   return Object.hasOwn(TYPE_TABLE, name) ? name : undefined;
 }
 
+/**
+ * The message type of a kind by its name alone (`Deployment` → `apps.v1.Deployment`), for callers that know no group
+ * version; of several versions, the GA one (it sorts first). Undefined for kinds kube-sim does not describe.
+ */
+export function rootTypeOfKind(kind: string): string | undefined {
+  return Object.keys(TYPE_TABLE)
+    .filter((name) => name.endsWith(`.${kind}`) && TYPE_TABLE[name]?.[0]?.startsWith('metadata 1 meta.v1.ObjectMeta'))
+    .sort()[0];
+}
+
 /** The OpenAPI definition name of a type: `io.k8s.api.core.v1.Pod`, `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`. */
 export function definitionName(name: string): string {
   return name.startsWith('meta.') ? `io.k8s.apimachinery.pkg.apis.${name}` : `io.k8s.api.${name}`;
