@@ -57,8 +57,8 @@ export function decodeProtobufObject(body: Uint8Array, typeName: string): Decode
   };
 }
 
-/** Decodes one message of a described type (no envelope). Exported for tests of single types. */
-export function decodeMessage(bytes: Uint8Array, type: TypeDescription): Record<string, unknown> {
+/** Decodes one message of a described type (no envelope). */
+function decodeMessage(bytes: Uint8Array, type: TypeDescription): Record<string, unknown> {
   const byNumber = new Map(type.fields.map((f) => [f.number, f]));
   const out: Record<string, unknown> = {};
   for (const wire of new MessageReader(bytes, type.name).fields()) {

@@ -7,7 +7,7 @@
  */
 
 /** The protobuf media type of Kubernetes objects. */
-export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
+const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 
 /** The four bytes every Kubernetes protobuf body starts with: `k8s` and a NUL. */
 const MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
@@ -49,11 +49,11 @@ export function isKubernetesProtobuf(contentType: string | undefined): boolean {
 // Wire reader
 // ---------------------------------------------------------------------------------------------
 
-/** Protobuf wire types. */
-export const WIRE_VARINT = 0;
+/** Protobuf wire types; the object decoder reads packed lists (bytes) and doubles (fixed64). */
+const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_BYTES = 2;
-export const WIRE_FIXED32 = 5;
+const WIRE_FIXED32 = 5;
 
 /** One field as read off the wire. */
 export interface Field {
