@@ -219,13 +219,22 @@ export function engineContext(cluster: OpenCluster, catalog: Catalog, session: C
 /** An operator command on a run. */
 export type RunCommand = 'pause' | 'resume' | 'cancel' | 'rollback';
 
+/** What an operator command may carry. */
+export interface RunCommandOptions {
+  /** pause: the reason shown while paused. */
+  readonly message?: string;
+  /** resume: replace each failed step's replacement that never became Ready, instead of waiting for it again. */
+  readonly replaceNode?: boolean;
+}
+
 /** Applies an operator command; the machine refuses what the run's status does not allow (with the reason). */
-export async function commandRun(store: KupStore, runId: string, command: RunCommand, now: number, message?: string): Promise<RunState> {
+export async function commandRun(store: KupStore, runId: string, command: RunCommand, now: number, options: RunCommandOptions = {}): Promise<RunState> {
+  const { message, replaceNode } = options;
   const event =
     command === 'pause'
       ? { type: 'pause-requested' as const, ...(message ? { message } : {}) }
       : command === 'resume'
-        ? { type: 'resume-requested' as const }
+        ? { type: 'resume-requested' as const, ...(replaceNode === true ? { replaceNode } : {}) }
         : command === 'cancel'
           ? { type: 'cancel-requested' as const }
           : { type: 'rollback-requested' as const };

@@ -21,6 +21,7 @@ export const DEFAULT_STEP_ESTIMATES: StepEstimates = Object.freeze({
   'wait-node-ready': 30_000,
   uncordon: 1_000,
   'delete-old-node': 15_000,
+  'discard-replacement': 15_000,
   'label-node': 1_000,
   'validate-batch': 5_000,
   soak: 0,

@@ -124,6 +124,8 @@ export const ACTION_TYPES = [
   'wait-node-ready',
   'uncordon',
   'delete-old-node',
+  /** Removes a step's own replacement that never became Ready, before a new one is made (resume --replace-node). */
+  'discard-replacement',
   'label-node',
   'validate-batch',
   'soak',

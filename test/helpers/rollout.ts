@@ -15,7 +15,7 @@ import { systemClock } from '../../src/clock/clock.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
 import { ClusterSession } from '../../src/engine/cluster-session.ts';
 import { executeRun } from '../../src/engine/executor.ts';
-import type { RunCommand, UpgradeRequest } from '../../src/engine/runs.ts';
+import type { RunCommand, RunCommandOptions, UpgradeRequest } from '../../src/engine/runs.ts';
 import { actionSettings, commandRun, createRun, engineContext, executorId, openCluster } from '../../src/engine/runs.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { RunEvent as StoredRunEvent } from '../../src/persistence/events-repo.ts';
@@ -433,7 +433,7 @@ export interface SteeredRun {
   /** The run's stored events. */
   events(): Promise<readonly StoredRunEvent[]>;
   /** `kup pause|resume|cancel|rollback RUN`: applies the command to the stored run, as another kup process would. */
-  command(command: RunCommand, message?: string): Promise<RunState>;
+  command(command: RunCommand, options?: string | RunCommandOptions): Promise<RunState>;
   /** Polls the stored state until `predicate` holds; fails naming `what` and the run's last events. */
   waitFor(what: string, predicate: (state: RunState) => boolean, timeoutMs?: number): Promise<RunState>;
   /**
@@ -484,7 +484,8 @@ export async function steerRun(fx: RolloutFixture, request: UpgradeRequest, opti
     done,
     state,
     events,
-    command: (command, message) => commandRun(fx.store, runId, command, wallClock.now(), message),
+    command: (command, options) =>
+      commandRun(fx.store, runId, command, wallClock.now(), typeof options === 'string' ? { message: options } : options),
     waitFor: (what, predicate, timeoutMs = 30_000) =>
       waitFor(
         async () => {

@@ -697,4 +697,54 @@ describe('the operator in control of a rollout', { timeout: 120_000 }, () => {
       assert.equal(events.filter((e) => e.outcome === 'resumed').length, 2);
     });
   });
+
+  it('resume --replace-node removes a replacement that never became Ready and makes a new one; the run finishes', async () => {
+    const fx = await startRolloutFixture('replace-again', scenario({ workers: 2 }));
+    await setFaults(fx.sim, { nodesNeverReady: ['workers/*'] });
+    const run = await steerRun(
+      fx,
+      { image: NEW_IMAGE, poolOptions: { batchPolicy: 'fixed:1' }, run: { maxAutoRetries: 0 } },
+      { settings: { nodeReadyTimeoutMs: 2_000 } },
+    );
+    await withRun(fx, run, async () => {
+      const paused = await run.waitFor('the run to pause', (s) => s.status.phase === 'paused');
+      const broken = paused.status.phase === 'paused' ? (paused.status.cause?.node ?? '') : '';
+      assert.match(broken, /^workers-[0-9a-f]{5}$/, describeRun(paused, await run.events()));
+
+      // The operator gives up on the broken machine (the fault is gone, so a new one comes up): kup removes it.
+      await setFaults(fx.sim, { nodesNeverReady: [] });
+      const replaced = await run.command('resume', { replaceNode: true });
+      assert.equal(replaced.status.phase, 'upgrading-pools');
+      const final = await run.done;
+      const events = await run.events();
+      assert.equal(final.status.phase, 'succeeded', describeRun(final, events));
+
+      // The broken machine is gone; a new replacement took the slot; the old node went as planned.
+      const now = final.lineage['workers-0'] ?? '';
+      assert.match(now, /^workers-[0-9a-f]{5}$/);
+      assert.notEqual(now, broken, 'a new replacement, not the broken one');
+      const unit = Object.values(final.units).find((u) => u.node === 'workers-0');
+      assert.deepEqual(unit?.discarded, [broken]);
+      const machines = (await poolMachines(fx.sim, 'workers')).map((m) => m.name);
+      assert.ok(!machines.includes(broken), `the broken machine is removed: ${machines.join(', ')}`);
+      assert.ok(!machines.includes('workers-0'), 'the old node was deleted after its drain');
+      assert.equal(machines.length, 2);
+      const nodes = await listNodes(fx.sim);
+      assert.deepEqual(nodes.filter((n) => n.unschedulable || !n.ready).map((n) => n.name), []);
+      await assertClusterAt(fx.sim, {
+        version: FROM,
+        controlPlane: { version: FROM, count: 1 },
+        pools: { workers: { version: FROM, image: NEW_IMAGE, count: 2 } },
+      });
+      await assertNoOutage(fx.sim, ['shop/web']);
+      assert.ok(
+        events.some((e) => e.outcome === 'resumed' && e.message.includes(`${broken} never became Ready: removing it`)),
+        'the log says what the resume does',
+      );
+      assert.ok(events.some((e) => e.outcome === 'succeeded' && e.message.startsWith(`discard-replacement ${broken}: done`)));
+
+      // Once the run is over there is nothing to replace: the command is refused with the reason.
+      await assert.rejects(run.command('resume', { replaceNode: true }), /resume is not allowed while the run is succeeded/);
+    });
+  });
 });

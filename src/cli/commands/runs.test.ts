@@ -8,9 +8,9 @@ import { applyEvent, loadRun, newRunColumns } from '../../engine/apply-event.ts'
 import { commandRun } from '../../engine/runs.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
 import { createRunState } from '../../rollout/machine/state.ts';
-import { fakeTopology } from '../../rollout/machine/test-driver.ts';
 import { buildPlan } from '../../rollout/plan.ts';
-import { runStatusCommand } from './runs.ts';
+import { Driver, FakeCluster, fakeTopology } from '../../rollout/machine/test-driver.ts';
+import { pausedNotice, runStatusCommand } from './runs.ts';
 
 const DAY = 86_400_000;
 
@@ -71,5 +71,32 @@ describe('kup status', () => {
     const { dataDir, runId } = await pausedRun(Date.now() - DAY);
     const shown = JSON.parse((await status([runId, '-o', 'json', '--data-dir', dataDir])).stdout) as { status: { phase: string } };
     assert.equal(shown.status.phase, 'paused');
+  });
+});
+
+describe('the notice of a paused run', () => {
+  function pausedAt(action: 'wait-node-ready' | 'drain'): string {
+    const topology = fakeTopology({ cp: 1, pools: { w: 2 }, version: '1.31.4' });
+    const plan = buildPlan({ cluster: 'prod', topology, change: { kind: 'image', images: { w: 'img-2' } }, snapshot: false });
+    const d = new Driver(createRunState(plan, { runId: 'run-1', now: 1 }), new FakeCluster(topology), {
+      intercept: (e) =>
+        e.type === action ? { type: 'step-failed', key: e.key, action: e.type, error: { message: 'no luck' }, retryable: false } : undefined,
+    });
+    d.send({ type: 'started' });
+    d.run();
+    return pausedNotice(d.state);
+  }
+
+  it('offers to replace a replacement that never became Ready', () => {
+    const text = pausedAt('wait-node-ready');
+    assert.match(text, /^run run-1 paused \(step-failed\): wait-node-ready of w-r1 failed: no luck/);
+    assert.match(text, /when the cause is fixed: kup resume run-1 /);
+    assert.match(text, /to replace the node that never became Ready with a new one: kup resume run-1 --replace-node\n$/);
+  });
+
+  it('does not offer it for other failures', () => {
+    const text = pausedAt('drain');
+    assert.match(text, /when the cause is fixed: kup resume run-1 /);
+    assert.doesNotMatch(text, /--replace-node/);
   });
 });

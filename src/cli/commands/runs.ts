@@ -37,13 +37,14 @@ export const RUN_USAGE = `Usage:
                    [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
                    [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
-  kup pause RUN | kup resume RUN | kup cancel RUN | kup rollback RUN
+  kup pause RUN | kup resume RUN [--replace-node] | kup cancel RUN | kup rollback RUN
   kup work [--run RUN]        step runs (every active one whose executor is gone) until they end
 
 'upgrade --wait' follows the run and returns when it ends (0 succeeded, 1 failed) or when it pauses (3: the cause
 and the command that resumes it are printed). A run paused, resumed, cancelled or rolled back with no executor left
 gets one in the background. 'work' without --run passes paused runs by, and takes over a run whose executor died
-once its lease expires.`;
+once its lease expires. 'resume --replace-node' is for a run paused because a replacement node never became Ready:
+instead of waiting for that node again, kup removes it and makes a new one.`;
 
 /** Exit code of `kup upgrade --wait` when the run paused and waits for an operator. */
 export const EXIT_PAUSED = 3;
@@ -371,7 +372,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
 }
 
 /** What `kup upgrade --wait` prints when its run paused: the cause, where it is, and the commands that go on. */
-function pausedNotice(state: RunState): string {
+export function pausedNotice(state: RunState): string {
   const status = state.status;
   if (status.phase !== 'paused') return '';
   const cause = status.cause;
@@ -382,19 +383,34 @@ function pausedNotice(state: RunState): string {
     : '';
   return (
     `run ${state.runId} paused (${status.reason}): ${status.message}${where ? `\n  at: ${where}` : ''}\n` +
-    `  when the cause is fixed: kup resume ${state.runId}   (or: kup cancel ${state.runId}, kup rollback ${state.runId})\n`
+    `  when the cause is fixed: kup resume ${state.runId}   (or: kup cancel ${state.runId}, kup rollback ${state.runId})\n` +
+    (replacementNeverReady(state)
+      ? `  to replace the node that never became Ready with a new one: kup resume ${state.runId} --replace-node\n`
+      : '')
   );
+}
+
+/** Whether a failed step waits for a replacement node that never became Ready (what `resume --replace-node` is for). */
+function replacementNeverReady(state: RunState): boolean {
+  return Object.values(state.units).some((u) => u.failure?.action === 'wait-node-ready' && u.newNode !== undefined);
 }
 
 /** `kup pause|resume|cancel|rollback RUN`. */
 export async function runControlCommand(command: RunCommand, args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, message: { type: 'string' } });
+  const { values, positionals } = parse(args, {
+    'data-dir': { type: 'string' },
+    message: { type: 'string' },
+    'replace-node': { type: 'boolean' },
+  });
   const runId = positionals[0];
   if (!runId) throw new UsageError(`kup ${command} needs a RUN id\n\n${RUN_USAGE}`);
+  const replaceNode = values['replace-node'] === true;
+  if (replaceNode && command !== 'resume') throw new UsageError(`--replace-node is an option of kup resume, not of kup ${command}`);
   const { commandRun } = await import('../../engine/runs.ts');
   const store = openStore(values);
   try {
-    const state = await commandRun(store, runId, command, clock.now(), values['message'] as string | undefined);
+    const message = values['message'] as string | undefined;
+    const state = await commandRun(store, runId, command, clock.now(), { ...(message !== undefined ? { message } : {}), replaceNode });
     io.stdout.write(`run ${runId}: ${progressLine(state)}\n`);
     // What the command asked for is done by an executor: a run whose executor is gone (a 'kup upgrade --wait' that
     // returned at the pause) gets one, as 'kup upgrade' starts one.
@@ -439,6 +455,8 @@ export async function runStatusCommand(args: string[], io: CliIo, signal: AbortS
       io.stdout.write(tty ? `\r${progressBar(state)} ${progressLine(state)}\x1b[K` : `${progressLine(state)}\n`);
       if (!values['watch'] || isTerminal(state) || signal.aborted) {
         if (tty) io.stdout.write('\n');
+        // A paused run waits for an operator: say where, and which commands go on (the first line is the one above).
+        if (state.status.phase === 'paused') io.stdout.write(pausedNotice(state).split('\n').slice(1).join('\n'));
         return 0;
       }
       await clock.sleep(500, signal).catch(() => undefined);

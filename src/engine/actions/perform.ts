@@ -109,6 +109,7 @@ export async function performEffect(
         return ok();
       }
       case 'delete-old-node':
+      case 'discard-replacement':
         await ctx.provider.deleteWorkerNode(effect.node, effect.idempotencyKey, signal);
         return ok();
       case 'label-node':

@@ -15,6 +15,8 @@ export function targetNode(d: Draft, unit: UnitProgress, action: ActionType): st
     return a?.node ?? unit.newNode;
   }
   if (action === 'wait-node-ready') return unit.newNode ?? unit.node;
+  // The replacement removed: while in flight it is the unit's new node; once done, the last one discarded.
+  if (action === 'discard-replacement') return unit.newNode ?? unit.discarded?.at(-1);
   return unit.node;
 }
 

@@ -9,7 +9,7 @@ import type { PlanBatch, PlanStep } from '../plan-types.ts';
 import { stepActions } from '../plan-steps.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import type { ActionEffect, RollbackStep, RunState, UnitProgress } from './types.ts';
-import { currentNode, idempotencyKey, isTerminal, unitSpec } from './state.ts';
+import { currentNode, idempotencyKey, isTerminal, unitActions, unitSpec } from './state.ts';
 
 /**
  * The effect of a unit's in-flight action. Pure: the same state gives the same effect, which is what makes a
@@ -24,9 +24,10 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
       runId: state.runId,
     });
   }
+  const earlier = unitActions(spec, unit).slice(0, flight.index).filter((a) => a === flight.action).length;
   const base = {
     key: unit.key,
-    idempotencyKey: idempotencyKey(unit.key, flight.action, flight.generation),
+    idempotencyKey: idempotencyKey(unit.key, flight.action, flight.generation, earlier + 1),
     attempt: flight.attempt,
     notBefore: flight.notBefore,
   };
@@ -91,6 +92,10 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
         node,
         ...(unit.newNode !== undefined ? { replacedBy: unit.newNode } : {}),
       };
+    case 'discard-replacement':
+      // The step's own replacement, which never became Ready: removed (a node already gone is done) before a new one.
+      if (unit.newNode === undefined) break;
+      return { ...base, type: 'discard-replacement', node: unit.newNode };
     case 'label-node':
       return { ...base, type: 'label-node', node, labels: { [state.options.quarantineLabel]: 'true' } };
     default:
@@ -208,6 +213,7 @@ function staleNodes(state: RunState): string[] {
       const node = spec.kind === 'rollback' ? (spec.step.actions[i]?.node ?? unit.newNode) : unit.node;
       if (node !== undefined && !out.includes(node)) out.push(node);
     });
+    for (const node of unit.discarded ?? []) if (!out.includes(node)) out.push(node);
   }
   return out;
 }

@@ -43,7 +43,7 @@ export function onPause(d: Draft, message: string | undefined): void {
   }
 }
 
-export function onResume(d: Draft): void {
+export function onResume(d: Draft, replaceNode = false): void {
   const status = d.s.status;
   if (status.phase !== 'paused') {
     notAllowed(
@@ -53,9 +53,14 @@ export function onResume(d: Draft): void {
     );
   }
   d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
+  const replacing = replaceNode ? replaceableUnits(d) : [];
+  if (replaceNode && replacing.length === 0) {
+    notAllowed(d, 'resume --replace-node', `no failed step is waiting for a replacement node to become Ready${describeFailures(d)}`);
+  }
   if (status.cancelling === true) {
     // The operator's cancel stands: the failed step is tried again (started steps finish), then the run ends.
     d.setStatus({ phase: 'cancelling', requestedAt: d.now });
+    discardReplacements(d, replacing);
     const retried = retryFailed(d, (unit) => movesNode(d, unit));
     d.log('resumed', `resumed, still cancelling${retried > 0 ? `: retrying ${retried} failed step(s)` : ''}`);
     return;
@@ -65,6 +70,7 @@ export function onResume(d: Draft): void {
     to = activePhaseOf(d.s.plan.phases[d.s.cursor.phase]);
   if (to === 'rolling-back') d.setStatus({ phase: to, mode: d.s.rollback?.mode ?? 'nodes' });
   else d.setStatus({ phase: to });
+  discardReplacements(d, replacing);
   const retried = retryFailed(d);
   d.log('resumed', `resumed${retried > 0 ? `, retrying ${retried} failed step(s)` : ''}`);
   if (to === 'upgrading-pools') replanAfterPause(d);
@@ -196,6 +202,45 @@ function retryFailed(d: Draft, only?: (unit: UnitProgress) => boolean): number {
     });
   }
   return n;
+}
+
+/**
+ * Failed worker steps whose replacement was made and never became Ready: the failure is `wait-node-ready` on the
+ * node the step made (`newNode`). In-place upgrades and control-plane nodes have no replacement to replace.
+ */
+function replaceableUnits(d: Draft): UnitProgress[] {
+  return d.allUnits().filter((unit) => {
+    if (unit.failure?.action !== 'wait-node-ready' || unit.newNode === undefined) return false;
+    const spec = unitSpec(d.view(), unit.key);
+    return spec?.kind === 'step' && spec.ref.step.kind === 'worker-node' && spec.ref.step.strategy !== 'in-place';
+  });
+}
+
+/**
+ * Rewrites each unit's remaining actions so that, instead of waiting again for the replacement that never became
+ * Ready, it removes that node, makes a new one, and waits for that: `discard-replacement, replace-node` go in before
+ * the failed `wait-node-ready`. Issues the removal; the new `replace-node` gets a key of its own (its second
+ * occurrence in the unit), so the provider makes a new machine rather than answering with the first.
+ */
+function discardReplacements(d: Draft, units: readonly UnitProgress[]): void {
+  for (const unit of units) {
+    const spec = unitSpec(d.view(), unit.key);
+    if (spec === undefined) continue;
+    const actions = unitActions(spec, unit);
+    const script = [...actions.slice(0, unit.done), 'discard-replacement' as const, 'replace-node' as const, ...actions.slice(unit.done)];
+    d.setUnit({ ...unit, script, failure: null });
+    issue(d, unit.key, { attempt: (unit.failure?.attempt ?? 0) + 1 });
+    d.log('resumed', `${unit.newNode} never became Ready: removing it and making a new replacement for ${unit.node ?? unit.key}`, {
+      key: unit.key,
+      ...(unit.node !== undefined ? { node: unit.node } : {}),
+    });
+  }
+}
+
+function describeFailures(d: Draft): string {
+  const failed = d.allUnits().filter((u) => u.failure !== null);
+  if (failed.length === 0) return ' (no step has failed)';
+  return ` (failed: ${failed.map((u) => `${u.key} at ${u.failure?.action}`).join(', ')}; resume without --replace-node retries them)`;
 }
 
 /** Whether a unit moves a node (a worker or control-plane step), as opposed to a check, a snapshot or a gate. */

@@ -318,7 +318,11 @@ export function inFlightUnits(state: RunState): UnitProgress[] {
   return Object.values(state.units).filter((u) => u.inFlight !== null);
 }
 
-/** The idempotency key of an action of a unit: `<key>/<action>`, `#<generation>` from the second generation. */
-export function idempotencyKey(key: string, action: ActionType, generation: number): string {
-  return generation > 1 ? `${key}/${action}#${generation}` : `${key}/${action}`;
+/**
+ * The idempotency key of an action of a unit: `<key>/<action>`; `~<n>` when the action is the unit's n-th of its type
+ * (a step that makes a second replacement after discarding the first: the provider must make a new machine, not
+ * answer with the first one); `#<generation>` from the second generation.
+ */
+export function idempotencyKey(key: string, action: ActionType, generation: number, occurrence = 1): string {
+  return `${key}/${action}${occurrence > 1 ? `~${occurrence}` : ''}${generation > 1 ? `#${generation}` : ''}`;
 }

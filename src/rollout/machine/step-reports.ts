@@ -91,7 +91,7 @@ export function completeAction(d: Draft, unit: UnitProgress, result: StepResult 
     }
     d.set('snapshot', { id: result.snapshot, takenAt: d.now });
   }
-  const updated: UnitProgress = {
+  let updated: UnitProgress = {
     ...unit,
     ...(newNode !== undefined ? { newNode } : {}),
     done: unit.done + 1,
@@ -99,6 +99,15 @@ export function completeAction(d: Draft, unit: UnitProgress, result: StepResult 
     inFlight: null,
     failure: null,
   };
+  if (action === 'discard-replacement' && unit.newNode !== undefined) {
+    // The replacement is gone: the step stands where it stood before making it, and makes the next one.
+    const { newNode: gone, ...rest } = updated;
+    const before = unitActions(spec, unit)
+      .slice(0, unit.done)
+      .filter((a) => a !== 'replace-node' && a !== 'discard-replacement' && a !== 'wait-node-ready')
+      .at(-1);
+    updated = { ...rest, discarded: [...(unit.discarded ?? []), gone ?? ''], stage: before ? stageAfter(before) : 'running' };
+  }
   d.setUnit(updated);
   const node = targetNode(d, updated, action);
   d.log(
@@ -120,7 +129,7 @@ export function completeAction(d: Draft, unit: UnitProgress, result: StepResult 
 
 function finishUnit(d: Draft, unit: UnitProgress): void {
   const spec = unitSpec(d.view(), unit.key);
-  const quarantined = unit.script !== undefined;
+  const quarantined = unit.script?.at(-1) === 'label-node';
   d.setUnit({ ...unit, stage: quarantined ? 'quarantined' : 'done', finishedAt: d.now });
   if (spec?.kind === 'step' && spec.ref.step.kind === 'worker-node' && unit.newNode !== undefined) {
     d.set('lineage', { ...d.s.lineage, [spec.ref.step.node]: unit.newNode });

@@ -220,6 +220,7 @@ export class FakeCluster {
         this.node(effect.node);
         return {};
       case 'delete-old-node':
+      case 'discard-replacement':
         this.nodes.delete(effect.node);
         return {};
       case 'label-node': {

@@ -7,6 +7,7 @@ import { RunTransitionError } from './errors.ts';
 import { createRunState } from './state.ts';
 import type { Intercept } from './test-driver.ts';
 import { Driver, FakeCluster, fakeTopology, oneMinorPath, phaseOf } from './test-driver.ts';
+import { pendingEffects } from './effects.ts';
 import { transition, transitionAll } from './transition.ts';
 import type { ActionEffect, RunEvent, RunOptions, RunPhase, RunState } from './types.ts';
 
@@ -313,6 +314,96 @@ describe('pause, resume, cancel', () => {
     assert.equal(phaseOf(d), 'cancelled');
     assert.equal(unitsOf(d.state, 'pool/w/1.31.4/batch-3/').length, 0, 'no node of the next batch started');
     assert.equal(d.cluster.pool('w').filter((n) => n.version === '1.31.4').length, 6, 'the started batch finished');
+    assert.deepEqual(d.cluster.cordoned(), []);
+  });
+
+  it('resume --replace-node removes a replacement that never became Ready and makes a new one under a new key', () => {
+    // w-4's first replacement never becomes Ready; a second one would.
+    let broken: string | undefined;
+    const d = setup({
+      ...nineFixed3,
+      intercept: (effect) => {
+        if (effect.type !== 'wait-node-ready' || !effect.key.endsWith('/w-4')) return undefined;
+        if (broken !== undefined && effect.node !== broken) return undefined;
+        broken = effect.node;
+        return { type: 'step-failed', key: effect.key, action: effect.type, error: { message: `node ${effect.node} was not ready after 900s` }, retryable: false };
+      },
+    });
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(phaseOf(d), 'paused');
+    assert.ok(broken !== undefined);
+    const key = 'pool/w/1.31.4/batch-2/w-4';
+
+    d.send({ type: 'resume-requested', replaceNode: true });
+    assert.equal(phaseOf(d), 'upgrading-pools');
+    const discard = d.queue.find((e) => e.key === key);
+    assert.deepEqual(
+      discard && { type: discard.type, node: discard.type === 'discard-replacement' ? discard.node : '', id: discard.idempotencyKey },
+      { type: 'discard-replacement', node: broken, id: `${key}/discard-replacement` },
+    );
+    // Crash-safe: the state alone gives the same effect, under the same key.
+    assert.deepEqual(
+      pendingEffects(d.state).find((e) => e.key === key),
+      discard,
+    );
+    d.step();
+    const second = d.queue.find((e) => e.key === key);
+    assert.equal(second?.type, 'replace-node');
+    assert.equal(second?.idempotencyKey, `${key}/replace-node~2`, 'a key of its own: the provider makes a new machine');
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+    const unit = d.state.units[key];
+    assert.deepEqual(unit?.discarded, [broken]);
+    assert.notEqual(d.state.lineage['w-4'], broken);
+    assert.equal(d.cluster.nodes.has(broken), false, 'the broken replacement is gone');
+    assert.equal(d.cluster.pool('w').length, 9);
+    assert.deepEqual(d.cluster.cordoned(), []);
+    assertActedOnce(d);
+    assert.ok(d.events.some((e) => e.outcome === 'resumed' && e.message.startsWith(`${broken} never became Ready: removing it`)));
+  });
+
+  it('resume --replace-node is refused when no failed step waits for a replacement, naming what failed', () => {
+    const d = setup({
+      intercept: (e) =>
+        e.type === 'replace-node' && e.node === 'w-1'
+          ? { type: 'step-failed', key: e.key, action: e.type, error: { message: 'quota exceeded' }, retryable: false }
+          : undefined,
+    });
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(phaseOf(d), 'paused');
+    assert.throws(
+      () => transition(d.state, { type: 'resume-requested', replaceNode: true }, T0 + 1),
+      (err: unknown) =>
+        err instanceof RunTransitionError &&
+        /resume --replace-node is not allowed while the run is paused: no failed step is waiting for a replacement node to become Ready \(failed: pool\/w\/1\.31\.4\/batch-2\/w-1 at replace-node; resume without --replace-node retries them\)/.test(err.message),
+    );
+  });
+
+  it('a rollback after a discarded replacement leaves neither replacement behind', () => {
+    let broken: string | undefined;
+    const d = setup({
+      ...nineFixed3,
+      intercept: (effect) => {
+        if (effect.type !== 'wait-node-ready' || !effect.key.endsWith('/w-4')) return undefined;
+        broken ??= effect.node;
+        return { type: 'step-failed', key: effect.key, action: effect.type, error: { message: 'not ready' }, retryable: false };
+      },
+    });
+    d.send({ type: 'started' });
+    d.run();
+    d.send({ type: 'resume-requested', replaceNode: true });
+    d.run();
+    assert.equal(phaseOf(d), 'paused', 'the second replacement never became Ready either');
+    const second = d.state.units['pool/w/1.31.4/batch-2/w-4']?.newNode;
+    assert.ok(second !== undefined && second !== broken);
+    d.send({ type: 'rollback-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'rolled-back');
+    assert.equal(d.cluster.nodes.has(broken ?? ''), false);
+    assert.equal(d.cluster.nodes.has(second), false, 'the second replacement is removed by the rollback');
+    assert.ok(d.cluster.nodes.has('w-4'), 'the old node stays');
     assert.deepEqual(d.cluster.cordoned(), []);
   });
 

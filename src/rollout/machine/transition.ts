@@ -119,7 +119,7 @@ function transitionDraft(d: Draft, event: RunEvent): TransitionResult {
       onPause(d, event.message);
       break;
     case 'resume-requested':
-      onResume(d);
+      onResume(d, event.replaceNode === true);
       advance(d);
       break;
     case 'cancel-requested':

@@ -199,6 +199,8 @@ export interface UnitProgress {
   /** Actions that were performed at least once, even if they then failed (rollback needs to know). */
   readonly attempted: readonly ActionType[];
   readonly forced?: boolean;
+  /** Replacements this step made and removed again, because they never became Ready (`resume --replace-node`). */
+  readonly discarded?: readonly string[];
   readonly startedAt: number;
   readonly finishedAt: number | null;
 }
@@ -351,7 +353,14 @@ export type RunEvent =
       readonly message?: string;
     }
   | { readonly type: 'pause-requested'; readonly message?: string }
-  | { readonly type: 'resume-requested' }
+  | {
+      readonly type: 'resume-requested';
+      /**
+       * Replace, rather than wait for again, each failed step's replacement that never became Ready: the node it made
+       * is removed and a new one made (with a new idempotency key, so the provider makes a new machine).
+       */
+      readonly replaceNode?: boolean;
+    }
   | { readonly type: 'cancel-requested' }
   | { readonly type: 'rollback-requested' }
   | { readonly type: 'soak-elapsed'; readonly key: string }
@@ -462,6 +471,8 @@ export type Effect =
     })
   | (EffectBase & { readonly type: 'uncordon'; readonly node: string })
   | (EffectBase & { readonly type: 'delete-old-node'; readonly node: string; readonly replacedBy?: string })
+  /** Removes the step's own replacement, which never became Ready (`resume --replace-node`); a node gone is done. */
+  | (EffectBase & { readonly type: 'discard-replacement'; readonly node: string })
   | (EffectBase & {
       readonly type: 'label-node';
       readonly node: string;
