@@ -13,9 +13,17 @@ export interface KubectlResult {
   stderr: string;
 }
 
+/** One kubectl run: stdin, a timeout, and environment variables to add (EDITOR for `kubectl edit`). */
+export interface KubectlRunOptions {
+  input?: string;
+  /** @default 60000 */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
 /** A kubectl bound to one kubeconfig and one cache dir. */
 export interface Kubectl {
-  (args: string[], options?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  (args: string[], options?: KubectlRunOptions): Promise<KubectlResult>;
   readonly kubeconfigPath: string;
 }
 
@@ -25,12 +33,12 @@ export function kubectlFor(kubeconfig: string): Kubectl {
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
   const cacheDir = join(dir, 'cache');
-  const run = (args: string[], options: { input?: string; timeoutMs?: number } = {}) =>
+  const run = (args: string[], options: KubectlRunOptions = {}) =>
     new Promise<KubectlResult>((resolve) => {
       const child = execFile(
         'kubectl',
         ['--kubeconfig', kubeconfigPath, '--cache-dir', cacheDir, ...args],
-        { timeout: options.timeoutMs ?? 60_000, maxBuffer: 512 * 1024 * 1024, env: { ...process.env, HOME: dir } },
+        { timeout: options.timeoutMs ?? 60_000, maxBuffer: 512 * 1024 * 1024, env: { ...process.env, ...options.env, HOME: dir } },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
           resolve({ code, stdout, stderr });

@@ -9,8 +9,13 @@ import { FieldSelectorError, matchesFields, parseFieldSelector, equalityValue as
 import { SelectorParseError, matchesLabels, parseLabelSelector } from '../../k8s/label-selector.ts';
 import type { ResponseShape } from './negotiate.ts';
 import { negotiate } from './negotiate.ts';
+import type { FieldValidation } from './field-validation.ts';
+import { duplicateJsonFields, fieldProblems, fieldValidationOf, pruneUnknownFields } from './field-validation.ts';
+import { OpenApiCache } from './openapi.ts';
 import { PatchError } from './patch.ts';
 import { decodeDeleteOptions, isKubernetesProtobuf, ProtobufDecodeError } from './protobuf.ts';
+import { decodeProtobufObject } from './protobuf-object.ts';
+import { kindTypeName } from './schema/types.ts';
 import type { DeleteOptions, PatchType } from './registry.ts';
 import type { ApiContext } from './request-context.ts';
 import type { ResourceDef } from './resources.ts';
@@ -32,12 +37,13 @@ export type ExtraHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
 
 /** Builds the request listener of a simulated apiserver. */
 export function createApiHandler(ctx: ApiContext, extra?: ExtraHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  const openapi = new OpenApiCache();
   return (req, res) => {
-    handle(ctx, extra, req, res).catch((err: unknown) => sendError(res, err));
+    handle(ctx, openapi, extra, req, res).catch((err: unknown) => sendError(res, err));
   };
 }
 
-async function handle(ctx: ApiContext, extra: ExtraHandler | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(ctx: ApiContext, openapi: OpenApiCache, extra: ExtraHandler | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   ctx.metrics.recordHttp();
   const url = new URL(req.url ?? '/', 'https://kube-sim');
   if (ctx.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, ctx.faults.latencyMs));
@@ -61,6 +67,7 @@ async function handle(ctx: ApiContext, extra: ExtraHandler | undefined, req: Inc
     res.end(ctx.metrics.render());
     return;
   }
+  if (path === '/openapi/v2' || path.startsWith('/openapi/v3')) return serveOpenApi(ctx, openapi, req, res, path, url);
   const segments = path.split('/').filter(Boolean);
   if (segments[0] === 'api') return routeGroupVersion(ctx, req, res, url, '', segments.slice(1), 'api');
   if (segments[0] === 'apis') return routeGroupVersion(ctx, req, res, url, segments[1], segments.slice(2), 'apis');
@@ -209,21 +216,24 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       return sendObjects(ctx, res, def, shape, [obj], q, 200, undefined);
     }
     case 'create': {
-      const body = await readJson(req);
-      if (subresource === 'eviction') {
+      if (subresource === 'eviction' || subresource === 'binding') {
+        const body = await readJson(req);
+        if (subresource === 'binding') return bindPod(ctx, res, def, namespace as string, name as string, body);
         const result = ctx.evict(namespace as string, name as string, body, { dryRun });
         sendJson(res, result.code, result.body);
         return result.code;
       }
-      if (subresource === 'binding') return bindPod(ctx, res, def, namespace as string, name as string, body);
       if (name !== undefined) throw methodNotAllowed('POST');
-      const created = ctx.registry.create(def, namespace, asInput(body), { dryRun });
+      const validation = fieldValidationOf(q, 'CreateOptions');
+      const body = checkFields(res, def, validation, await readObject(req, def));
+      const created = ctx.registry.create(def, namespace, body, { dryRun });
       sendJson(res, 201, ctx.registry.served(def, created));
       return 201;
     }
     case 'update': {
-      const body = await readJson(req);
-      const updated = ctx.registry.update(def, namespace, name as string, asInput(body), {
+      const validation = fieldValidationOf(q, 'UpdateOptions');
+      const body = checkFields(res, def, validation, await readObject(req, def));
+      const updated = ctx.registry.update(def, namespace, name as string, body, {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
       });
@@ -232,10 +242,14 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
     }
     case 'patch': {
       const type = patchTypeOf(req.headers['content-type']);
+      const validation = fieldValidationOf(q, 'PatchOptions');
       // Every patch type that patchTypeOf accepts is JSON (apply-patch+yaml it refuses).
-      const body = parseJson(await readBody(req));
+      const raw = await readBody(req);
+      const body = parseJson(raw);
+      const duplicates = validation === 'Ignore' ? [] : duplicateJsonFields(raw.toString('utf8'));
       const patched = ctx.registry.patch(def, namespace, name as string, type, body, {
         dryRun,
+        checkPatched: (object) => checkFields(res, def, validation, { object, duplicates }),
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
       });
       sendJson(res, 200, ctx.registry.served(def, patched));
@@ -456,11 +470,92 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** An object read from a request body, with the duplicate keys its JSON text had. */
+interface BodyObject {
+  object: Record<string, unknown>;
+  duplicates: readonly string[];
+}
+
+const BODY_MEDIA_TYPES = 'application/json, application/yaml, application/vnd.kubernetes.protobuf';
+
 /**
- * The body of a create or update, as the API server reads it: JSON or YAML by Content-Type (JSON when none is sent,
- * as for client-go's REST client); any other media type is refused with 415 rather than read as JSON whatever it
- * claims to be.
+ * The body of a create or update, as the API server reads it: JSON, YAML or Kubernetes protobuf by Content-Type (JSON
+ * when none is sent, as for client-go's REST client); any other media type is refused with 415.
  */
+async function readObject(req: IncomingMessage, def: ResourceDef): Promise<BodyObject> {
+  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (contentType === 'application/json' || contentType === '') {
+    const raw = await readBody(req);
+    const object = asInput(parseJson(raw));
+    return { object, duplicates: duplicateJsonFields(raw.toString('utf8')) };
+  }
+  if (contentType === 'application/yaml') return { object: asInput(parseYamlBody(await readBody(req))), duplicates: [] };
+  const typeName = kindTypeName(def);
+  if (isKubernetesProtobuf(contentType) && typeName !== undefined) {
+    const raw = await readBody(req);
+    if (raw.length === 0) throw badRequest('the request body is empty: an object was expected');
+    try {
+      return { object: decodeProtobufObject(raw, typeName), duplicates: [] };
+    } catch (err) {
+      if (err instanceof ProtobufDecodeError) throw badRequest(err.message);
+      throw err;
+    }
+  }
+  throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${BODY_MEDIA_TYPES}`);
+}
+
+/**
+ * Drops the fields the kind does not know and handles them, and duplicate fields, as `validation` says: Warning
+ * headers for Warn, a 400 for Strict.
+ */
+function checkFields(res: ServerResponse, def: ResourceDef, validation: FieldValidation, body: BodyObject): ObjectInput {
+  const typeName = kindTypeName(def);
+  const pruned = typeName !== undefined ? pruneUnknownFields(body.object, typeName) : { object: body.object, unknown: [] };
+  const warnings = fieldProblems(validation, { unknown: pruned.unknown, duplicates: body.duplicates }, def);
+  if (warnings.length > 0) addWarnings(res, warnings);
+  return pruned.object;
+}
+
+/** Adds `Warning: 299 - "<text>"` headers, as the apiserver's warning recorder does. */
+function addWarnings(res: ServerResponse, warnings: readonly string[]): void {
+  const existing = res.getHeader('Warning');
+  const before = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+  res.setHeader('Warning', [...before, ...warnings.map((w) => `299 - ${JSON.stringify(w)}`)]);
+}
+
+function serveOpenApi(ctx: ApiContext, openapi: OpenApiCache, req: IncomingMessage, res: ServerResponse, path: string, url: URL): void {
+  if (req.method !== 'GET') throw methodNotAllowed(req.method ?? '');
+  const docs = openapi.documents(ctx.resources(), ctx.version().gitVersion);
+  // Only JSON is offered: a client asking for the protobuf form alone (client-go's OpenAPISchema) gets 406 and falls back.
+  if (!acceptsJson(req.headers.accept)) throw notAcceptable();
+  if (path === '/openapi/v2') return sendRaw(res, docs.v2, {});
+  if (path === '/openapi/v3') return sendRaw(res, docs.v3Index, {});
+  const doc = docs.v3.get(path.slice('/openapi/v3/'.length));
+  if (!doc) throw notFoundPath();
+  const hash = url.searchParams.get('hash');
+  if (hash !== null && hash !== doc.hash) {
+    // As the apiserver: an outdated hash is redirected to the current one.
+    res.writeHead(301, { Location: `/openapi/v3/${doc.key}?hash=${doc.hash}`, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  sendRaw(res, doc.json, hash !== null ? { 'Cache-Control': 'public, immutable', Expires: new Date(ctx.now() + 365 * 86_400_000).toUTCString() } : { Etag: `"${doc.hash}"` });
+}
+
+function acceptsJson(accept: string | undefined): boolean {
+  if (!accept) return true;
+  return accept.split(',').some((part) => {
+    const type = part.split(';')[0]?.trim().toLowerCase() ?? '';
+    return type === 'application/json' || type === '*/*' || type === 'application/*';
+  });
+}
+
+function sendRaw(res: ServerResponse, json: string, headers: Record<string, string>): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json), ...headers });
+  res.end(json);
+}
+
+/** The body of an eviction or binding: JSON or YAML (JSON when no Content-Type is sent), anything else 415. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
   if (contentType === 'application/json' || contentType === '') return parseJson(await readBody(req));
@@ -468,7 +563,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   throw new StatusError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml${contentType === 'application/vnd.kubernetes.protobuf' ? ' (kube-sim does not read protobuf bodies of creates and updates yet)' : ''}`,
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
   );
 }
 

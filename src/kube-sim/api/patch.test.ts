@@ -589,6 +589,33 @@ describe('applyStrategicMergePatch', () => {
     });
   });
 
+  it('reads merge keys from the type descriptions: HPA conditions by type, claim-template finalizers as a set', () => {
+    const hpa = {
+      status: {
+        conditions: [
+          { type: 'AbleToScale', status: 'True' },
+          { type: 'ScalingActive', status: 'True' },
+        ],
+      },
+    };
+    const patched = applyStrategicMergePatch(hpa, { status: { conditions: [{ type: 'ScalingActive', status: 'False' }] } }, 'HorizontalPodAutoscaler');
+    assert.deepEqual(patched, {
+      status: {
+        conditions: [
+          { type: 'AbleToScale', status: 'True' },
+          { type: 'ScalingActive', status: 'False' },
+        ],
+      },
+    });
+    const sts = { spec: { volumeClaimTemplates: [{ metadata: { name: 'data', finalizers: ['a'] } }] } };
+    // volumeClaimTemplates has no merge key (replaced whole), but the finalizers of the claim it carries merge as a set.
+    const claim = applyStrategicMergePatch({ metadata: { finalizers: ['a'] } }, { metadata: { finalizers: ['b'] } }, 'PersistentVolumeClaim');
+    assert.deepEqual(claim, { metadata: { finalizers: ['b', 'a'] } });
+    assert.deepEqual(applyStrategicMergePatch(sts, { spec: { volumeClaimTemplates: [{ metadata: { name: 'x' } }] } }, 'StatefulSet'), {
+      spec: { volumeClaimTemplates: [{ metadata: { name: 'x' } }] },
+    });
+  });
+
   it('replaces lists for kinds it does not know, still stripping directives', () => {
     assert.equal(supportsStrategicMergePatch('Widget'), false);
     assert.equal(supportsStrategicMergePatch('Deployment'), true);

@@ -6,6 +6,8 @@
  * None of them mutates its inputs.
  */
 
+import { jsonFields, rootTypeOfKind, typeDescription } from './schema/types.ts';
+
 /**
  * Why a patch was refused. `BadRequest` (400) is a malformed patch document; `Invalid` (422) is a
  * well-formed patch that cannot apply (a failed `test`, a missing path), which is what the apiserver
@@ -367,107 +369,70 @@ interface FieldSchema {
 type ObjectSchema = Readonly<Record<string, FieldSchema>>;
 
 const nested = (fields: ObjectSchema): FieldSchema => ({ fields });
-const mergeBy = (key: string, fields: ObjectSchema = {}): FieldSchema => ({ merge: { key }, fields });
-/** A list of primitives with `patchStrategy:"merge"`: merged as a set. */
-const MERGE_SET: FieldSchema = { merge: {} };
 
-const OBJECT_META: ObjectSchema = { finalizers: MERGE_SET, ownerReferences: mergeBy('uid') };
+/** The patch metadata of a described type (schema/), built once per type from its fields' patchStrategy and key. */
+const describedSchemas = new Map<string, ObjectSchema>();
 
-const CONTAINER: ObjectSchema = {
-  ports: mergeBy('containerPort'),
-  env: mergeBy('name'),
-  volumeMounts: mergeBy('mountPath'),
-  volumeDevices: mergeBy('devicePath'),
-};
+function describedSchema(typeName: string): ObjectSchema {
+  const cached = describedSchemas.get(typeName);
+  if (cached) return cached;
+  const out: Record<string, FieldSchema> = {};
+  // Registered before the fields are walked, so a type that contains itself ends the recursion.
+  describedSchemas.set(typeName, out);
+  const type = typeDescription(typeName);
+  for (const [name, field] of type ? jsonFields(type) : []) {
+    const merge = field.patchStrategy?.split(',').includes('merge') === true;
+    // A map's keys are data, not fields: only lists and single values carry nested patch metadata.
+    const inner = field.type.kind === 'message' && field.shape !== 'map' ? describedSchema(field.type.name) : undefined;
+    if (!merge && (inner === undefined || Object.keys(inner).length === 0)) continue;
+    out[name] = {
+      ...(merge ? { merge: field.patchMergeKey !== undefined ? { key: field.patchMergeKey } : {} } : {}),
+      ...(inner !== undefined ? { fields: inner } : {}),
+    };
+  }
+  return out;
+}
 
-// Tolerations, readinessGates and the like carry no patch strategy: they are replaced whole.
-const POD_SPEC: ObjectSchema = {
-  volumes: mergeBy('name'),
-  initContainers: mergeBy('name', CONTAINER),
-  containers: mergeBy('name', CONTAINER),
-  ephemeralContainers: mergeBy('name', CONTAINER),
-  imagePullSecrets: mergeBy('name'),
-  hostAliases: mergeBy('ip'),
-  topologySpreadConstraints: mergeBy('topologyKey'),
-  resourceClaims: mergeBy('name'),
-  schedulingGates: mergeBy('name'),
-};
+const withMeta = (fields: ObjectSchema = {}): ObjectSchema => ({ metadata: nested(describedSchema('meta.v1.ObjectMeta')), ...fields });
 
-const POD_STATUS: ObjectSchema = {
-  conditions: mergeBy('type'),
-  podIPs: mergeBy('ip'),
-  hostIPs: mergeBy('ip'),
-  resourceClaimStatuses: mergeBy('name'),
-};
-
-const POD_TEMPLATE_SPEC: ObjectSchema = { metadata: nested(OBJECT_META), spec: nested(POD_SPEC) };
-const CONDITIONS_BY_TYPE: ObjectSchema = { conditions: mergeBy('type') };
-
-const withMeta = (fields: ObjectSchema = {}): ObjectSchema => ({ metadata: nested(OBJECT_META), ...fields });
-
-/** Deployments, ReplicaSets, DaemonSets, StatefulSets, ReplicationControllers and Jobs. */
-const WORKLOAD = withMeta({
-  spec: nested({ template: nested(POD_TEMPLATE_SPEC) }),
-  status: nested(CONDITIONS_BY_TYPE),
-});
-
+// Kinds kube-sim does not serve, whose patch metadata this module still knows: metadata, and a pod template.
 const METADATA_ONLY_KINDS = [
-  'ConfigMap',
-  'Secret',
   'Endpoints',
-  'Event',
-  'Lease',
   'LimitRange',
   'ResourceQuota',
   'PersistentVolume',
-  'ControllerRevision',
   'EndpointSlice',
   'Eviction',
   'PriorityClass',
   'StorageClass',
-  'Role',
-  'RoleBinding',
-  'ClusterRole',
-  'ClusterRoleBinding',
   'MutatingWebhookConfiguration',
   'ValidatingWebhookConfiguration',
   'CustomResourceDefinition',
   'APIService',
 ];
 
-const KIND_SCHEMAS: Readonly<Record<string, ObjectSchema>> = {
+const UNSERVED_KIND_SCHEMAS: Readonly<Record<string, ObjectSchema>> = {
   ...Object.fromEntries(METADATA_ONLY_KINDS.map((kind) => [kind, withMeta()])),
-  Pod: withMeta({ spec: nested(POD_SPEC), status: nested(POD_STATUS) }),
-  PodTemplate: withMeta({ template: nested(POD_TEMPLATE_SPEC) }),
-  Deployment: WORKLOAD,
-  ReplicaSet: WORKLOAD,
-  DaemonSet: WORKLOAD,
-  StatefulSet: WORKLOAD,
-  ReplicationController: WORKLOAD,
-  Job: WORKLOAD,
-  CronJob: withMeta({
-    spec: nested({
-      jobTemplate: nested({ metadata: nested(OBJECT_META), spec: nested({ template: nested(POD_TEMPLATE_SPEC) }) }),
-    }),
+  PodTemplate: withMeta({ template: nested(describedSchema('core.v1.PodTemplateSpec')) }),
+  ReplicationController: withMeta({
+    spec: nested({ template: nested(describedSchema('core.v1.PodTemplateSpec')) }),
+    status: nested({ conditions: { merge: { key: 'type' } } }),
   }),
-  // NodeSpec.taints has no merge key: a taints patch replaces the list.
-  Node: withMeta({
-    spec: nested({ podCIDRs: MERGE_SET }),
-    status: nested({ conditions: mergeBy('type'), addresses: mergeBy('type') }),
-  }),
-  Service: withMeta({ spec: nested({ ports: mergeBy('port') }), status: nested(CONDITIONS_BY_TYPE) }),
-  ServiceAccount: withMeta({ secrets: mergeBy('name') }),
-  Namespace: withMeta({ status: nested(CONDITIONS_BY_TYPE) }),
-  PersistentVolumeClaim: withMeta({ status: nested(CONDITIONS_BY_TYPE) }),
-  PodDisruptionBudget: withMeta({ status: nested(CONDITIONS_BY_TYPE) }),
 };
+
+/** The patch metadata of a kind: from the type descriptions for the kinds kube-sim serves. */
+function schemaOfKind(kind: string): ObjectSchema | undefined {
+  const typeName = rootTypeOfKind(kind);
+  if (typeName !== undefined) return describedSchema(typeName);
+  return Object.hasOwn(UNSERVED_KIND_SCHEMAS, kind) ? UNSERVED_KIND_SCHEMAS[kind] : undefined;
+}
 
 /**
  * Whether `kind` is a built-in type this module knows the patch metadata of. The real apiserver
  * refuses strategic merge patches for custom resources with 415; a caller can use this to do the same.
  */
 export function supportsStrategicMergePatch(kind: string): boolean {
-  return Object.hasOwn(KIND_SCHEMAS, kind);
+  return schemaOfKind(kind) !== undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -834,6 +799,6 @@ export function applyStrategicMergePatch(target: unknown, patch: unknown, kind: 
     throw badRequest(`json: cannot unmarshal ${jsonTypeName(patch)} into Go value of type map[string]interface {}`);
   }
   const original = isObject(target) ? (cloneJson(target) as JsonObject) : {};
-  const schema = Object.hasOwn(KIND_SCHEMAS, kind) ? (KIND_SCHEMAS[kind] ?? {}) : {};
+  const schema = schemaOfKind(kind) ?? {};
   return mergeMap(original, cloneJson(patch) as JsonObject, schema);
 }

@@ -49,22 +49,24 @@ export function isKubernetesProtobuf(contentType: string | undefined): boolean {
 // Wire reader
 // ---------------------------------------------------------------------------------------------
 
+/** Protobuf wire types; the object decoder reads packed lists (bytes) and doubles (fixed64). */
 const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_BYTES = 2;
+export const WIRE_FIXED64 = 1;
+export const WIRE_BYTES = 2;
 const WIRE_FIXED32 = 5;
 
-interface Field {
+/** One field as read off the wire. */
+export interface Field {
   readonly number: number;
   readonly wireType: number;
   /** The varint's value (wire type 0), as an unsigned 64-bit integer. */
   readonly varint?: bigint;
-  /** The payload of a length-delimited field (wire type 2). */
+  /** The payload of a length-delimited field (wire type 2), or the eight or four bytes of a fixed-size one (1, 5). */
   readonly bytes?: Uint8Array;
 }
 
 /** Reads the fields of one message in order; unknown fields are returned too, for the caller to skip. */
-class MessageReader {
+export class MessageReader {
   private offset = 0;
 
   constructor(
@@ -92,11 +94,9 @@ class MessageReader {
         return { number, wireType, bytes: this.take(Number(length)) };
       }
       case WIRE_FIXED64:
-        this.take(8);
-        return { number, wireType };
+        return { number, wireType, bytes: this.take(8) };
       case WIRE_FIXED32:
-        this.take(4);
-        return { number, wireType };
+        return { number, wireType, bytes: this.take(4) };
       default:
         throw this.error(`unsupported wire type ${wireType} for field ${number}`);
     }
@@ -132,7 +132,8 @@ class MessageReader {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function stringOf(field: Field, what: string): string {
+/** A length-delimited field as UTF-8 text. @throws ProtobufDecodeError when it is not one, or not valid UTF-8. */
+export function stringOf(field: Field, what: string): string {
   if (field.bytes === undefined) throw wrongType(field, what);
   try {
     return utf8.decode(field.bytes);
@@ -143,17 +144,20 @@ function stringOf(field: Field, what: string): string {
   }
 }
 
-function bytesOf(field: Field, what: string): Uint8Array {
+/** A length-delimited field's bytes. @throws ProtobufDecodeError when it is not one. */
+export function bytesOf(field: Field, what: string): Uint8Array {
   if (field.bytes === undefined) throw wrongType(field, what);
   return field.bytes;
 }
 
-function varintOf(field: Field, what: string): bigint {
+/** A varint field's value. @throws ProtobufDecodeError when it is not one. */
+export function varintOf(field: Field, what: string): bigint {
   if (field.varint === undefined) throw wrongType(field, what);
   return field.varint;
 }
 
-function wrongType(field: Field, what: string): ProtobufDecodeError {
+/** The error for a field that came with a wire type its declaration does not allow. */
+export function wrongType(field: Field, what: string): ProtobufDecodeError {
   return new ProtobufDecodeError(
     `protobuf: cannot decode ${what}: field ${field.number} has unexpected wire type ${field.wireType}`,
   );

@@ -26,6 +26,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Write the status subresource (spec and metadata changes are ignored), or the main resource (status ignored). */
   subresource?: 'status';
+  /** Patches only: checks the patched object before it is stored, and may return it changed (unknown fields pruned). */
+  checkPatched?: (patched: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** metav1.DeleteOptions as kube-sim honours it. */
@@ -139,13 +141,14 @@ export class Registry {
 
   patch(def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: WriteOptions = {}): KubeObject {
     const current = this.served(def, this.store.mustGet(def.storage, def.namespaced ? namespace : undefined, name));
-    const patched =
+    const result =
       type === 'json'
         ? applyJsonPatch(current, patch)
         : type === 'merge'
           ? applyMergePatch(current, patch)
           : applyStrategicMergePatch(current, patch, def.kind);
-    if (!isRecord(patched)) throw invalid(def.kind, def.group, name, [{ field: '', message: 'patch did not produce an object' }]);
+    if (!isRecord(result)) throw invalid(def.kind, def.group, name, [{ field: '', message: 'patch did not produce an object' }]);
+    const patched = options.checkPatched ? options.checkPatched(result) : result;
     const meta = isRecord(patched['metadata']) ? patched['metadata'] : {};
     // A patch is applied to what the client saw: a resourceVersion inside the patch is a precondition.
     const patchMeta = isRecord(patch) && isRecord(patch['metadata']) ? patch['metadata'] : {};
