@@ -39,13 +39,13 @@ describe('availableUpgrades', () => {
     assert.deepEqual([stuck.patches, stuck.nextMinor, stuck.downgrade], [[], [], undefined]);
     assert.deepEqual(
       stuck.withheld.map((v) => v.version),
-      ['1.33.6', '1.33.7', '1.33.8', '1.33.9', '1.33.10', '1.33.11', '1.33.12', ...Array.from({ length: 9 }, (_, i) => `1.34.${i}`)],
+      ['1.33.6', '1.33.7', '1.33.8', '1.33.9', '1.33.10', '1.33.11', '1.33.12', '1.33.13', ...Array.from({ length: 13 }, (_, i) => `1.34.${i}`)],
       'newer but expired: withheld, not up to date',
     );
     const allowed = availableUpgrades('1.33.5', real, nov2026, { allowExpired: true });
     assert.deepEqual(
       allowed.nextMinor.map((v) => v.classification),
-      Array<string>(9).fill('expired'),
+      Array<string>(13).fill('expired'),
     );
     assert.equal(allowed.downgrade?.version, '1.33.4');
   });

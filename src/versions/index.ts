@@ -50,6 +50,7 @@ export {
   latestPatch,
   loadCatalog,
   previousPatch,
+  RELEASE_SOURCES,
   releaseClassification,
   releasesOfMinor,
   removedApisBetween,
@@ -65,6 +66,7 @@ export type {
   MachineImage,
   MachineImageVersion,
   MinorReleasesOptions,
+  ReleaseSource,
   RemovedApi,
 } from './catalog.ts';
 

@@ -247,11 +247,11 @@ describe('planUpgradePath: patches, nothing to do, lagging workers', () => {
     });
     assert.deepEqual(
       path.steps.map((s) => s.to),
-      ['1.33.12', '1.34.8', '1.35.5'],
+      ['1.33.13', '1.34.12', '1.35.5'],
     );
     assert.deepEqual(
       notesOf(path, 'expired-hop').map((n) => n.version),
-      ['1.33.12', '1.34.8'],
+      ['1.33.13', '1.34.12'],
     );
   });
 
