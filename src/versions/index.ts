@@ -105,7 +105,13 @@ export type {
 } from './path.ts';
 
 export { availableUpgrades } from './available-upgrades.ts';
-export type { AvailableUpgrades, AvailableUpgradesOptions, AvailableVersion } from './available-upgrades.ts';
+export type {
+  AvailableUpgrades,
+  AvailableUpgradesOptions,
+  AvailableVersion,
+  PastEndOfSupport,
+  WayForward,
+} from './available-upgrades.ts';
 
 export { catalogOverview } from './overview.ts';
 export type { MinorOverview, ReleaseOverview } from './overview.ts';

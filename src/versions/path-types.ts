@@ -40,7 +40,8 @@ export interface PlanPathOptions {
    */
   readonly allowPreview?: boolean;
   /**
-   * Accept a target past its end of support.
+   * Accept a target past its end of support. Not needed for one on the way from an expired minor toward support
+   * (the latest patch of an expired minor between the cluster's and the oldest supported one).
    * @default false
    */
   readonly allowExpired?: boolean;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
+import { runVersionsCommand } from '../../src/cli/commands/versions.ts';
 import { startFromYaml } from '../helpers/sim.ts';
 
 async function kup(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -21,6 +22,18 @@ async function kup(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout, stderr };
 }
 
+/** An io that keeps what a command writes, for commands called directly (with an injected day). */
+function capture(): { stdout: Writable; stderr: Writable; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: new Writable({ write: (chunk: Buffer, _e, cb) => ((out += chunk.toString()), cb()) }),
+    stderr: new Writable({ write: (chunk: Buffer, _e, cb) => ((err += chunk.toString()), cb()) }),
+    out: () => out,
+    err: () => err,
+  };
+}
+
 const shipped = JSON.parse(readFileSync(join(import.meta.dirname, '../../src/versions/catalog-data.json'), 'utf8')) as {
   releases: { version: string; releaseDate: string }[];
 };
@@ -28,16 +41,16 @@ const shipped = JSON.parse(readFileSync(join(import.meta.dirname, '../../src/ver
 describe('kup versions and kup catalog update', () => {
   it('installs a newer catalog from a file, and a later `kup versions` uses it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kup-cat-'));
-    const newer = { ...shipped, releases: [...shipped.releases, { version: '1.36.9', releaseDate: '2026-11-10' }] };
+    const newer = { ...shipped, releases: [...shipped.releases, { version: '1.37.9', releaseDate: '2026-11-10' }] };
     const file = join(dataDir, 'newer.json');
     writeFileSync(file, JSON.stringify(newer));
     const update = await kup(['catalog', 'update', '--from', file, '--data-dir', dataDir]);
     assert.equal(update.code, 0, update.stderr);
-    assert.match(update.stdout, /newest 1\.36\.9/);
+    assert.match(update.stdout, /newest 1\.37\.9/);
     const versions = await kup(['versions', '-o', 'json', '--data-dir', dataDir]);
     const doc = JSON.parse(versions.stdout) as { catalogSource: string; minors: { minor: string; latest?: string }[] };
     assert.equal(doc.catalogSource, 'installed');
-    assert.equal(doc.minors.find((m) => m.minor === '1.36')?.latest, '1.36.9');
+    assert.equal(doc.minors.find((m) => m.minor === '1.37')?.latest, '1.37.9');
   });
 
   it('fetches a catalog from a URL', async () => {
@@ -66,6 +79,23 @@ describe('kup versions and kup catalog update', () => {
     writeFileSync(notJson, '{');
     assert.equal((await kup(['catalog', 'update', '--from', notJson, '--data-dir', dataDir])).code, 2);
     assert.equal((await kup(['catalog', 'update', '--data-dir', dataDir])).code, 2);
+  });
+
+  it('tells a cluster on an expired minor that its support ended, and the way back hop by hop', async () => {
+    const cluster = await startFromYaml('name: old\nkubernetesVersion: 1.30.6\ncontrolPlane:\n  nodes: 1\npools:\n  - name: w\n    nodes: 1\ntimings:\n  zeroDelay: true\n');
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'kup-cat-'));
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(kubeconfig, cluster.kubeconfig);
+      const io = capture();
+      assert.equal(await runVersionsCommand(['--kubeconfig', kubeconfig, '--data-dir', dir], io, new Date('2026-12-07T12:00:00Z')), 0);
+      assert.match(io.out(), /runs v1\.30\.6\.\n  1\.30 is past its end of support \(2025-07-15\)/);
+      assert.match(io.out(), /to the oldest supported minor \(1\.35\), 5 hops: 1\.31\.14 -> 1\.32\.13 -> 1\.33\.13 -> 1\.34\.12 -> 1\.35\.9\n/);
+      assert.match(io.out(), /to the newest minor \(1\.37\), 7 hops: 1\.31\.14 -> .* -> 1\.36\.5 -> 1\.37\.2\n/);
+      assert.match(io.out(), /newer patches: 1\.30\.14 \(expired\)\n  next minor: 1\.31\.14 \(expired\)\n/);
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it('shows what a live cluster can move to', async () => {

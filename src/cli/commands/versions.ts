@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
 import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
+import type { WayForward } from '../../versions/index.ts';
 import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
@@ -65,6 +66,15 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
     const u = cluster.upgrades;
     io.stdout.write(`\nCluster ${cluster.name} runs ${cluster.version}.\n`);
     if (!u.known) io.stdout.write('  This version is not in the catalog: update the catalog (kup catalog update).\n');
+    const past = u.pastEndOfSupport;
+    if (past) {
+      io.stdout.write(`  ${past.minor} is past its end of support (${past.endOfLife}); the control plane cannot skip a minor, and the expired versions on the way need no --allow-expired.\n`);
+      const way = (label: string, w: WayForward | undefined) =>
+        w && io.stdout.write(`  ${label} (${w.minor}), ${w.hops.length} hop${w.hops.length === 1 ? '' : 's'}: ${w.hops.join(' -> ')}\n`);
+      way('to the oldest supported minor', past.toOldestSupported);
+      if (past.toNewest?.minor !== past.toOldestSupported?.minor) way('to the newest minor', past.toNewest);
+      if (!past.toOldestSupported) io.stdout.write('  The catalog has no supported minor: update the catalog (kup catalog update).\n');
+    }
     const line = (label: string, list: readonly { version: string; classification: string }[]) =>
       io.stdout.write(`  ${label}: ${list.length ? list.map((x) => `${x.version} (${x.classification})`).join(', ') : 'none'}\n`);
     line('newer patches', u.patches);
