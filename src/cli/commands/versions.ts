@@ -3,6 +3,8 @@
  * move to. `kup catalog update --from FILE|URL`: install a newer catalog without a new kup.
  */
 import { parseArgs } from 'node:util';
+import { STALE_CATALOG_DAYS, catalogAge } from '../../catalog/catalog-age.ts';
+import { describeCatalogChanges } from '../../catalog/catalog-changes.ts';
 import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
 import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
 import type { WayForward } from '../../versions/index.ts';
@@ -19,7 +21,14 @@ Shows the Kubernetes releases kup knows (classification, end of support, latest 
 /** Usage of `kup catalog update`. */
 export const CATALOG_USAGE = `Usage: kup catalog update --from FILE|URL [--data-dir D]
 
-Validates a catalog (JSON) and installs it as the catalog in force: new patch releases arrive without a new kup.`;
+Installs a newer version catalog as the one in force: new patch releases arrive without a new kup. The source is
+  - kup's own catalog (JSON), which replaces the one in force whole;
+  - the endoflife.date API answer (https://endoflife.date/api/v1/products/kubernetes), or
+  - the kubernetes/website release data (data/releases/releases.yaml or schedule.yaml),
+    whose releases and support dates are merged into the catalog in force (its upgrade notes, removed APIs,
+    component compatibility and images are kept).
+The result is validated whole and written atomically; a bad source leaves the catalog in force as it was. The
+command prints what changed. \`kup versions\` says how old the catalog is, and warns past ${STALE_CATALOG_DAYS} days.`;
 
 /** `kup versions`. */
 export async function runVersionsCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
@@ -55,13 +64,22 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
     const version = typeof reported === 'string' ? reported : '';
     cluster = { name: conn.name, version, upgrades: availableUpgrades(version, catalog, now) };
   }
+  const age = catalogAge(catalog, now);
+  if (age.stale) {
+    // On stderr, so `-o json` stays one document.
+    io.stderr.write(
+      `warning: the version catalog is ${age.days} days old (${age.published ? 'published' : 'newest release'} ${age.since}): newer patches, security fixes among them, are likely out. Update it: kup catalog update --from URL|FILE\n`,
+    );
+  }
   if (output === 'json') {
-    io.stdout.write(JSON.stringify({ catalogSource: source, minors: overview, ...(cluster ? { cluster } : {}) }, null, 2) + '\n');
+    const about = { source, since: age.since, ageDays: age.days, stale: age.stale };
+    io.stdout.write(JSON.stringify({ catalogSource: source, catalog: about, minors: overview, ...(cluster ? { cluster } : {}) }, null, 2) + '\n');
     return 0;
   }
   const rows = [['MINOR', 'LATEST', 'CLASSIFICATION', 'RELEASED', 'END OF SUPPORT']];
   for (const m of overview) rows.push([m.minor, m.latest ?? '-', m.classification, m.releaseDate, m.endOfLife]);
-  io.stdout.write(`Kubernetes releases (catalog: ${source})\n${table(rows)}\n`);
+  const ageText = `${age.published ? 'published' : 'newest release'} ${age.since}, ${age.days} day${age.days === 1 ? '' : 's'} old`;
+  io.stdout.write(`Kubernetes releases (catalog: ${source}, ${ageText})\n${table(rows)}\n`);
   if (cluster) {
     const u = cluster.upgrades;
     io.stdout.write(`\nCluster ${cluster.name} runs ${cluster.version}.\n`);
@@ -85,15 +103,20 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
 }
 
 /** `kup catalog update --from FILE|URL`. */
-export async function runCatalogCommand(args: string[], io: CliIo): Promise<number> {
+export async function runCatalogCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'update') throw new UsageError(`unknown catalog command "${sub ?? ''}"\n\n${CATALOG_USAGE}`);
   const v = parse(rest, { from: { type: 'string' }, 'data-dir': { type: 'string' } }, CATALOG_USAGE);
   if (typeof v['from'] !== 'string') throw new UsageError(`--from FILE|URL is required\n\n${CATALOG_USAGE}`);
   const dir = dataDir(v['data-dir'] as string | undefined);
-  const catalog = await installCatalog(dir, v['from']);
+  const installed = await installCatalog(dir, v['from'], { now });
+  const { catalog } = installed;
   const newest = catalog.releases[catalog.releases.length - 1]?.version ?? 'none';
-  io.stdout.write(`catalog installed from ${v['from']}: ${catalog.minors.length} minors, ${catalog.releases.length} releases (newest ${newest})\n`);
+  const merged = installed.format === 'kup' ? '' : `, ${installed.format} release data merged into the ${installed.replaced} catalog`;
+  io.stdout.write(
+    `catalog installed from ${v['from']}${merged}: ${catalog.minors.length} minors, ${catalog.releases.length} releases (newest ${newest}), published ${catalog.published ?? 'on an unknown day'}\n` +
+      describeCatalogChanges(installed.changes, catalog).map((line) => `  ${line}\n`).join(''),
+  );
   return 0;
 }
 
