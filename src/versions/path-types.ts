@@ -109,11 +109,13 @@ export type PathNote =
     }
   /** A pool is left where it is. */
   | { readonly kind: 'pool-unchanged'; readonly pool: string; readonly kubelet: string; readonly message: string }
-  /** The target is not plainly supported (allowed preview or expired, or deprecated). */
+  /** The target is not plainly supported (allowed preview or expired, on the way toward support, or deprecated). */
   | {
       readonly kind: 'target-classification';
       readonly version: string;
       readonly classification: Exclude<Classification, 'supported'>;
+      /** Expired, but on the way from an expired minor toward support (needs no allowExpired). */
+      readonly towardSupport?: true;
       readonly message: string;
     }
   /** The control plane passes through a release past its end of support on the way. */

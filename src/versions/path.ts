@@ -91,6 +91,7 @@ function checkTarget(
           kind: 'target-classification',
           version: v,
           classification,
+          towardSupport: true,
           message: `target ${v} is past its end of support, but it is on the way from ${fmt(current)} toward a supported minor`,
         },
       ];
