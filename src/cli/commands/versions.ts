@@ -15,8 +15,10 @@ import { UsageError, dataDir } from '../io.ts';
 /** Usage of `kup versions`. */
 export const VERSIONS_USAGE = `Usage: kup versions [--cluster NAME | --kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D]
 
-Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and, for a registered cluster
-(--cluster) or a kubeconfig, the versions it can move to (newer patches, the next minor, the one-patch-back downgrade).`;
+Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and how old the catalog is
+(a warning past 30 days), and, for a registered cluster (--cluster) or a kubeconfig, the versions it can move to
+(newer patches, the next minor, the one-patch-back downgrade); a cluster on an expired minor is told when its
+support ended and the control plane's way, hop by hop, to the oldest supported minor and to the newest.`;
 
 /** Usage of `kup catalog update`. */
 export const CATALOG_USAGE = `Usage: kup catalog update --from FILE|URL [--data-dir D]
