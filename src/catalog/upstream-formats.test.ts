@@ -78,6 +78,17 @@ describe('readCatalogSource', () => {
 
   it("reads kubernetes/website schedule.yaml's past patches, not the planned next one", () => {
     const schedule = `schedules:
+- release: 1.30
+  releaseDate: 2025-04-17
+  maintenanceModeStartDate: 2025-04-28
+  endOfLifeDate: 2025-07-15
+  previousPatches:
+    - release: 1.30.1
+      cherryPickDeadline: ""
+      targetDate: 2024-05-15
+    - release: 1.30.0
+      cherryPickDeadline: ""
+      targetDate: 2024-04-17
 - release: "1.37"
   releaseDate: 2026-08-26
   maintenanceModeStartDate: 2027-08-28
@@ -96,9 +107,17 @@ describe('readCatalogSource', () => {
     const read = readCatalogSource(schedule, 'schedule.yaml');
     assert.equal(read.format, 'kubernetes-website');
     if (!('minors' in read)) return;
+    // \`release: 1.30\` unquoted is the minor 1.30, not 1.3; the .0 among the patches is the release day (the line's
+    // own releaseDate here has the wrong year, as one of upstream's once had).
+    assert.deepEqual(read.minors[0], {
+      minor: '1.30',
+      releaseDate: '2024-04-17',
+      maintenanceStart: '2025-04-28',
+      endOfLife: '2025-07-15',
+    });
     assert.deepEqual(
       read.releases.map((r) => `${r.version} ${r.releaseDate}`),
-      ['1.37.0 2026-08-26', '1.37.4 2026-12-09', '1.37.3 2026-11-18'],
+      ['1.30.1 2024-05-15', '1.30.0 2024-04-17', '1.37.0 2026-08-26', '1.37.4 2026-12-09', '1.37.3 2026-11-18'],
     );
   });
 

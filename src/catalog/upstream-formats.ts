@@ -63,7 +63,8 @@ export function readCatalogSource(text: string, source: string): CatalogSourceDa
     doc = JSON.parse(text);
   } catch (jsonError) {
     try {
-      doc = parseYaml(text);
+      // Every scalar a string: the website's older files write `release: 1.30` unquoted, which YAML reads as 1.3.
+      doc = parseYaml(text, { schema: 'failsafe' });
     } catch {
       throw new CatalogSourceError(source, `neither JSON nor YAML: ${(jsonError as Error).message}`, {
         cause: jsonError,
@@ -101,6 +102,8 @@ function show(value: unknown): string {
 function day(value: unknown, field: string, at: At): string | undefined {
   // endoflife.date writes `false` (and for some products `true`) where a day is not known.
   if (value === undefined || value === null || typeof value === 'boolean') return undefined;
+  // YAML read with every scalar a string: an empty or null day is not given.
+  if (value === '' || value === 'null' || value === '~') return undefined;
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
   const m = typeof value === 'string' ? DAY.exec(value) : null;
   if (!m?.[1]) throw at(field, `${show(value)} is not a date (YYYY-MM-DD)`);
@@ -258,7 +261,19 @@ function websiteSchedule(schedules: readonly unknown[], at: At): UpstreamRelease
     const field = `schedules[${i}]`;
     const line = entry(value, field, at);
     const minor = minorName(line['release'], `${field}.release`, at);
-    const releaseDate = day(line['releaseDate'], `${field}.releaseDate`, at);
+    const previous =
+      line['previousPatches'] === undefined ? [] : list(line['previousPatches'], `${field}.previousPatches`, at);
+    const patches = previous.map((p, j) => {
+      const pf = `${field}.previousPatches[${j}]`;
+      const patch = entry(p, pf, at);
+      return {
+        version: patchVersion(patch['release'], minor, `${pf}.release`, at),
+        releaseDate: requiredDay(patch['targetDate'], `${pf}.targetDate`, at),
+      };
+    });
+    // The `.0` among the patches is the record of the release; the line's own `releaseDate` stands in without it.
+    const first = patches.find((p) => p.version === `${minor}.0`)?.releaseDate;
+    const releaseDate = first ?? day(line['releaseDate'], `${field}.releaseDate`, at);
     minors.push(
       defined({
         minor,
@@ -267,17 +282,8 @@ function websiteSchedule(schedules: readonly unknown[], at: At): UpstreamRelease
         endOfLife: day(line['endOfLifeDate'], `${field}.endOfLifeDate`, at),
       }),
     );
-    if (releaseDate !== undefined) releases.push({ version: `${minor}.0`, releaseDate });
-    const previous =
-      line['previousPatches'] === undefined ? [] : list(line['previousPatches'], `${field}.previousPatches`, at);
-    previous.forEach((p, j) => {
-      const pf = `${field}.previousPatches[${j}]`;
-      const patch = entry(p, pf, at);
-      releases.push({
-        version: patchVersion(patch['release'], minor, `${pf}.release`, at),
-        releaseDate: requiredDay(patch['targetDate'], `${pf}.targetDate`, at),
-      });
-    });
+    if (first === undefined && releaseDate !== undefined) releases.push({ version: `${minor}.0`, releaseDate });
+    releases.push(...patches);
   });
   return { format: 'kubernetes-website', minors, releases: unique(releases) };
 }
