@@ -51,6 +51,8 @@ export interface InstalledCatalog {
   /** Whether it replaced an installed catalog or the shipped one. */
   readonly replaced: 'installed' | 'shipped';
   readonly changes: CatalogChanges;
+  /** Minors of upstream data older than the catalog's oldest, left out. */
+  readonly leftOut: readonly string[];
 }
 
 /**
@@ -63,7 +65,8 @@ export async function installCatalog(dataDir: string, from: string, options: Ins
   const data = readCatalogSource(text, from);
   const current = await activeCatalog(dataDir);
   const today = (options.now ?? new Date()).toISOString().slice(0, 10);
-  const catalog = data.format === 'kup' ? validate(data.json, from) : mergeReleaseData(current.catalog, data, from, today);
+  const merged = data.format === 'kup' ? { catalog: validate(data.json, from), leftOut: [] } : mergeReleaseData(current.catalog, data, from, today);
+  const { catalog } = merged;
   ensurePrivateDir(dataDir);
   const target = catalogPath(dataDir);
   const temporary = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
@@ -74,7 +77,7 @@ export async function installCatalog(dataDir: string, from: string, options: Ins
     await rm(temporary, { force: true });
     throw err;
   }
-  return { catalog, format: data.format, replaced: current.source, changes: catalogChanges(current.catalog, catalog) };
+  return { catalog, format: data.format, replaced: current.source, changes: catalogChanges(current.catalog, catalog), leftOut: merged.leftOut };
 }
 
 function parseCatalogText(text: string, source: string): Catalog {

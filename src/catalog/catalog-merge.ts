@@ -7,7 +7,7 @@
  * @module
  */
 import type { Catalog, KubernetesMinor, KubernetesRelease } from '../versions/index.ts';
-import { CatalogError, loadCatalog } from '../versions/index.ts';
+import { CatalogError, compareMinors, loadCatalog, parseMinor } from '../versions/index.ts';
 import { CatalogSourceError } from './catalog-source-error.ts';
 import type { UpstreamReleaseData } from './upstream-formats.ts';
 
@@ -15,6 +15,13 @@ const FORMAT_NAMES: Readonly<Record<UpstreamReleaseData['format'], string>> = {
   'endoflife.date': 'the endoflife.date API',
   'kubernetes-website': 'the kubernetes/website release data',
 };
+
+/** What {@link mergeReleaseData} made. */
+export interface MergedCatalog {
+  readonly catalog: Catalog;
+  /** Minors of the source older than the catalog's oldest, left out, oldest first as the source had them. */
+  readonly leftOut: readonly string[];
+}
 
 /** The line of `about` a merge writes (one per catalog: a later merge replaces it). */
 const MERGED_PREFIX = 'Release dates merged from ';
@@ -26,9 +33,13 @@ const MERGED_PREFIX = 'Release dates merged from ';
  * @throws {CatalogSourceError} when the merge leaves a new minor without an end-of-life day, or any other field the
  *   catalog needs, naming it.
  */
-export function mergeReleaseData(base: Catalog, data: UpstreamReleaseData, source: string, today: string): Catalog {
+export function mergeReleaseData(base: Catalog, data: UpstreamReleaseData, source: string, today: string): MergedCatalog {
   const minors = new Map<string, KubernetesMinor>(base.minors.map((m) => [m.minor, m]));
-  for (const up of data.minors) {
+  // Lines older than the catalog's oldest are history kup does not plan for (endoflife.date goes back to 1.x of 2017).
+  const oldest = base.minors[0]?.minor;
+  const tooOld = (minor: string): boolean => oldest !== undefined && compareMinors(parseMinor(minor), parseMinor(oldest)) < 0;
+  const leftOut = data.minors.filter((m) => tooOld(m.minor)).map((m) => m.minor);
+  for (const up of data.minors.filter((m) => !tooOld(m.minor))) {
     const known = minors.get(up.minor);
     if (known === undefined) {
       const releaseDate = up.releaseDate ?? data.releases.find((r) => r.version === `${up.minor}.0`)?.releaseDate;
@@ -62,7 +73,7 @@ export function mergeReleaseData(base: Catalog, data: UpstreamReleaseData, sourc
   }
 
   const releases = new Map<string, KubernetesRelease>(base.releases.map((r) => [r.version, r]));
-  for (const up of data.releases) {
+  for (const up of data.releases.filter((r) => !tooOld(r.version.split('.').slice(0, 2).join('.')))) {
     const known = releases.get(up.version);
     releases.set(up.version, {
       version: up.version,
@@ -82,7 +93,7 @@ export function mergeReleaseData(base: Catalog, data: UpstreamReleaseData, sourc
     releases: [...releases.values()],
   };
   try {
-    return loadCatalog(merged);
+    return { catalog: loadCatalog(merged), leftOut };
   } catch (err) {
     if (err instanceof CatalogError)
       throw new CatalogSourceError(source, `merged with the catalog in force: ${err.message}`, { cause: err });

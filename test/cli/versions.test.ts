@@ -62,7 +62,8 @@ describe('kup versions and kup catalog update', () => {
     assert.equal(
       eol.out(),
       `catalog installed from ${testData('endoflife-date-kubernetes.json')}, endoflife.date release data merged into the shipped catalog: 14 minors, 194 releases (newest 1.37.3), published 2026-11-19\n` +
-        '  new releases: 1.34.13, 1.35.10, 1.36.6, 1.37.3\n',
+        '  new releases: 1.34.13, 1.35.10, 1.36.6, 1.37.3\n' +
+        "  left out, older than the catalog's oldest minor 1.24: 1.23\n",
     );
     const installed = JSON.parse(readFileSync(join(dataDir, 'catalog.json'), 'utf8')) as typeof shipped & {
       published: string;

@@ -117,7 +117,8 @@ export async function runCatalogCommand(args: string[], io: CliIo, now: Date = n
   const merged = installed.format === 'kup' ? '' : `, ${installed.format} release data merged into the ${installed.replaced} catalog`;
   io.stdout.write(
     `catalog installed from ${v['from']}${merged}: ${catalog.minors.length} minors, ${catalog.releases.length} releases (newest ${newest}), published ${catalog.published ?? 'on an unknown day'}\n` +
-      describeCatalogChanges(installed.changes, catalog).map((line) => `  ${line}\n`).join(''),
+      describeCatalogChanges(installed.changes, catalog).map((line) => `  ${line}\n`).join('') +
+      (installed.leftOut.length > 0 ? `  left out, older than the catalog's oldest minor ${catalog.minors[0]?.minor ?? ''}: ${installed.leftOut.join(', ')}\n` : ''),
   );
   return 0;
 }
