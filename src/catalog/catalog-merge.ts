@@ -33,11 +33,17 @@ const MERGED_PREFIX = 'Release dates merged from ';
  * @throws {CatalogSourceError} when the merge leaves a new minor without an end-of-life day, or any other field the
  *   catalog needs, naming it.
  */
-export function mergeReleaseData(base: Catalog, data: UpstreamReleaseData, source: string, today: string): MergedCatalog {
+export function mergeReleaseData(
+  base: Catalog,
+  data: UpstreamReleaseData,
+  source: string,
+  today: string,
+): MergedCatalog {
   const minors = new Map<string, KubernetesMinor>(base.minors.map((m) => [m.minor, m]));
   // Lines older than the catalog's oldest are history kup does not plan for (endoflife.date goes back to 1.x of 2017).
   const oldest = base.minors[0]?.minor;
-  const tooOld = (minor: string): boolean => oldest !== undefined && compareMinors(parseMinor(minor), parseMinor(oldest)) < 0;
+  const tooOld = (minor: string): boolean =>
+    oldest !== undefined && compareMinors(parseMinor(minor), parseMinor(oldest)) < 0;
   const leftOut = data.minors.filter((m) => tooOld(m.minor)).map((m) => m.minor);
   for (const up of data.minors.filter((m) => !tooOld(m.minor))) {
     const known = minors.get(up.minor);
