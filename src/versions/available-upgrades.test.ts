@@ -33,21 +33,42 @@ describe('availableUpgrades', () => {
     }
   });
 
-  it('hides expired versions unless they are allowed', () => {
+  it('lists only the expired versions on the way toward support, and the rest when they are allowed', () => {
     const nov2026 = new Date('2026-11-15T12:00:00Z');
     const stuck = availableUpgrades('1.33.5', real, nov2026);
-    assert.deepEqual([stuck.patches, stuck.nextMinor, stuck.downgrade], [[], [], undefined]);
+    const versions = (list: readonly { version: string }[]) => list.map((v) => v.version);
+    assert.deepEqual([versions(stuck.patches), versions(stuck.nextMinor), stuck.downgrade], [['1.33.13'], ['1.34.12'], undefined]);
     assert.deepEqual(
-      stuck.withheld.map((v) => v.version),
-      ['1.33.6', '1.33.7', '1.33.8', '1.33.9', '1.33.10', '1.33.11', '1.33.12', ...Array.from({ length: 9 }, (_, i) => `1.34.${i}`)],
-      'newer but expired: withheld, not up to date',
+      versions(stuck.withheld),
+      ['1.33.6', '1.33.7', '1.33.8', '1.33.9', '1.33.10', '1.33.11', '1.33.12', ...Array.from({ length: 12 }, (_, i) => `1.34.${i}`)],
+      'older patches of the expired minors: withheld',
     );
     const allowed = availableUpgrades('1.33.5', real, nov2026, { allowExpired: true });
     assert.deepEqual(
       allowed.nextMinor.map((v) => v.classification),
-      Array<string>(9).fill('expired'),
+      Array<string>(13).fill('expired'),
     );
     assert.equal(allowed.downgrade?.version, '1.33.4');
+  });
+
+  it('tells a cluster on an expired minor when support ended and the ways, hop by hop, to the oldest and the newest supported minor', () => {
+    const dec2026 = new Date('2026-12-07T12:00:00Z');
+    const found = availableUpgrades('1.30.6', real, dec2026);
+    assert.deepEqual(found.pastEndOfSupport, {
+      minor: '1.30',
+      endOfLife: '2025-07-15',
+      toOldestSupported: { minor: '1.35', hops: ['1.31.14', '1.32.13', '1.33.13', '1.34.12', '1.35.9'] },
+      toNewest: { minor: '1.37', hops: ['1.31.14', '1.32.13', '1.33.13', '1.34.12', '1.35.9', '1.36.5', '1.37.2'] },
+    });
+    assert.deepEqual(
+      [found.patches, found.nextMinor].map((list) => list.map((v) => `${v.version} ${v.classification}`)),
+      [['1.30.14 expired'], ['1.31.14 expired']],
+    );
+    // Every version listed can be planned without --allow-expired: the listing and the planner agree.
+    for (const v of [...found.patches, ...found.nextMinor]) {
+      assert.equal(planUpgradePath({ controlPlane: '1.30.6', pools: [], target: v.version }, real, { now: dec2026 }).kind, 'upgrade');
+    }
+    assert.equal(availableUpgrades('1.35.2', real, dec2026).pastEndOfSupport, undefined, 'a supported minor');
   });
 
   it('hides previews unless they are allowed', () => {

@@ -6,15 +6,49 @@
  * @module
  */
 import type { Catalog, Classification, KubernetesRelease } from './catalog-types.ts';
-import { findRelease, previousPatch, releasesOfMinor } from './catalog-lookup.ts';
-import { releaseClassification } from './classification.ts';
-import { compareVersions, formatVersion, minorOf, nextMinor, parseKubeletVersion, parseVersion } from './semver.ts';
+import { findMinor, findRelease, previousPatch, releasesOfMinor } from './catalog-lookup.ts';
+import { classifyMinor, releaseClassification } from './classification.ts';
+import { UpgradePathError } from './errors.ts';
+import type { UpgradePath } from './path.ts';
+import { planUpgradePath } from './path.ts';
+import type { KubeVersion, MinorVersion } from './semver.ts';
+import {
+  compareMinors,
+  compareVersions,
+  formatMinor,
+  formatVersion,
+  minorOf,
+  nextMinor,
+  parseKubeletVersion,
+  parseVersion,
+} from './semver.ts';
+import { latestUsablePatch, leadsTowardSupport, newestReleasedMinor, oldestSupportedMinor } from './support.ts';
 
 /** A version a cluster can move to. */
 export interface AvailableVersion {
   readonly version: string;
   readonly releaseDate: string;
   readonly classification: Classification;
+}
+
+/** The control plane's way from an expired minor to a minor further on: each version it runs, in order. */
+export interface WayForward {
+  /** The minor the way ends in. */
+  readonly minor: string;
+  /** Control-plane versions, one hop each, the last one the latest patch of {@link minor}. */
+  readonly hops: readonly string[];
+}
+
+/** What a cluster on an expired minor is told: when support ended, and the ways back to it. */
+export interface PastEndOfSupport {
+  /** The cluster's minor. */
+  readonly minor: string;
+  /** Last day of its support. */
+  readonly endOfLife: string;
+  /** To the latest patch of the oldest minor still supported; absent when the catalog has none. */
+  readonly toOldestSupported?: WayForward;
+  /** To the latest patch of the newest released minor; absent when the catalog has none. */
+  readonly toNewest?: WayForward;
 }
 
 /** The moves open to a cluster. */
@@ -32,8 +66,11 @@ export interface AvailableUpgrades {
   /**
    * Newer versions of those minors left out because they are expired or previews and the options do not allow them,
    * oldest first: a cluster with none listed but some withheld is not up to date, it is stuck (or asked to look ahead).
+   * Expired versions on the way toward support (the latest patch of each expired minor) are listed, not withheld.
    */
   readonly withheld: readonly AvailableVersion[];
+  /** Set when the cluster's minor is past its end of support. */
+  readonly pastEndOfSupport?: PastEndOfSupport;
 }
 
 /** Options of {@link availableUpgrades}: the same switches as the planner's. */
@@ -65,7 +102,11 @@ export function availableUpgrades(
   const view = (release: KubernetesRelease, newer = true): AvailableVersion | undefined => {
     const classification = releaseClassification(catalog, release.version, now) ?? 'supported';
     const found = { version: release.version, releaseDate: release.releaseDate, classification };
-    if ((classification === 'preview' && options.allowPreview !== true) || (classification === 'expired' && options.allowExpired !== true)) {
+    const expiredRefused =
+      classification === 'expired' &&
+      options.allowExpired !== true &&
+      !leadsTowardSupport(catalog, version, parseVersion(release.version), now);
+    if ((classification === 'preview' && options.allowPreview !== true) || expiredRefused) {
       if (newer) withheld.push(found);
       return undefined;
     }
@@ -80,6 +121,7 @@ export function availableUpgrades(
   const currentMinor = minorOf(version);
   const patches = usable(releasesOfMinor(catalog, currentMinor));
   const next = usable(releasesOfMinor(catalog, nextMinor(currentMinor)));
+  const past = pastEndOfSupport(catalog, version, currentMinor, now);
   return {
     ...base,
     known: true,
@@ -87,5 +129,39 @@ export function availableUpgrades(
     nextMinor: next,
     ...(downgrade === undefined ? {} : { downgrade }),
     withheld,
+    ...(past === undefined ? {} : { pastEndOfSupport: past }),
+  };
+}
+
+function pastEndOfSupport(
+  catalog: Catalog,
+  version: KubeVersion,
+  minor: MinorVersion,
+  now: Date,
+): PastEndOfSupport | undefined {
+  const entry = findMinor(catalog, minor);
+  if (entry === undefined || classifyMinor(catalog, minor, now) !== 'expired') return undefined;
+  const way = (to: MinorVersion | undefined): WayForward | undefined => {
+    if (to === undefined || compareMinors(to, minor) <= 0) return undefined;
+    const target = latestUsablePatch(catalog, to, now);
+    if (target === undefined) return undefined;
+    // The planner lays out the hops, so what is shown here is what `kup plan` will do; a way it refuses (a catalog
+    // whose every minor has expired) is not shown.
+    let path: UpgradePath;
+    try {
+      path = planUpgradePath({ controlPlane: formatVersion(version), pools: [], target: formatVersion(target) }, catalog, { now });
+    } catch (err) {
+      if (err instanceof UpgradePathError) return undefined;
+      throw err;
+    }
+    return { minor: formatMinor(to), hops: path.steps.flatMap((s) => (s.kind === 'control-plane' ? [s.to] : [])) };
+  };
+  const toOldestSupported = way(oldestSupportedMinor(catalog, now));
+  const toNewest = way(newestReleasedMinor(catalog, now));
+  return {
+    minor: entry.minor,
+    endOfLife: entry.endOfLife,
+    ...(toOldestSupported === undefined ? {} : { toOldestSupported }),
+    ...(toNewest === undefined ? {} : { toNewest }),
   };
 }

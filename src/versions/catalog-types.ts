@@ -26,6 +26,17 @@ export const CONFIDENCES = ['documented', 'estimated'] as const;
 /** How sure the shipped data is. */
 export type Confidence = (typeof CONFIDENCES)[number];
 
+/**
+ * Where a release's (or a minor's) dates come from:
+ * - `release-data`: upstream's own release data (kubernetes/website `data/releases`, endoflife.date); the default.
+ * - `go-module-proxy`: the tag's time as the Go module proxy serves it (`go list -m -json k8s.io/kubernetes@vX.Y.Z`).
+ * - `estimated`: the catalog authors' estimate from the release cadence; check upstream before relying on the day.
+ */
+export const RELEASE_SOURCES = ['release-data', 'go-module-proxy', 'estimated'] as const;
+
+/** Where a release's dates come from. */
+export type ReleaseSource = (typeof RELEASE_SOURCES)[number];
+
 /** One Kubernetes minor release line and the facts shared by its patches. */
 export interface KubernetesMinor {
   /** `MAJOR.MINOR`, e.g. `1.30`. */
@@ -40,6 +51,8 @@ export interface KubernetesMinor {
   readonly releaseNotes: string;
   /** What an operator must know before moving a cluster into this minor (removals, behaviour changes). */
   readonly upgradeNotes: readonly string[];
+  /** Where its dates come from. @default 'release-data' */
+  readonly source?: ReleaseSource;
 }
 
 /** One published Kubernetes version. */
@@ -50,6 +63,8 @@ export interface KubernetesRelease {
   readonly releaseDate: string;
   /** Pins the classification, overriding the one computed from dates. */
   readonly classification?: Classification;
+  /** Where its date comes from. @default 'release-data' */
+  readonly source?: ReleaseSource;
 }
 
 /** An API version Kubernetes stopped serving. */
@@ -103,6 +118,11 @@ export interface MachineImage {
 export interface Catalog {
   /** Format version of the catalog document. */
   readonly schemaVersion: 1;
+  /**
+   * The day the data was last brought up to date (`kup versions` tells its age from it). When absent, the newest
+   * release date in the catalog stands in for it.
+   */
+  readonly published?: string;
   /** Where the data comes from and what was estimated. */
   readonly about: readonly string[];
   readonly minors: readonly KubernetesMinor[];

@@ -116,6 +116,30 @@ describe('loadCatalog', () => {
     );
   });
 
+  it('keeps where dates come from and the day the data was published, and refuses an unknown source', () => {
+    const catalog = loadCatalog({
+      ...withRelease(3, { source: 'go-module-proxy' }),
+      published: '2026-12-07',
+      minors: [{ ...(doc().minors as Record<string, unknown>[])[0], source: 'estimated' }],
+    });
+    assert.equal(catalog.published, '2026-12-07');
+    assert.equal(catalog.releases[3]?.source, 'go-module-proxy');
+    assert.equal(catalog.releases[2]?.source, undefined);
+    assert.equal(catalog.minors[0]?.source, 'estimated');
+    rejects(
+      withRelease(0, { source: 'blog' }),
+      'KUP-CATALOG-001',
+      'KUP-CATALOG-001: releases[0].source: "blog" is not one of release-data, go-module-proxy, estimated',
+      'releases[0].source',
+    );
+    rejects(
+      { ...doc(), published: 'yesterday' },
+      'KUP-CATALOG-001',
+      'KUP-CATALOG-001: published: "yesterday" is not a date (YYYY-MM-DD)',
+      'published',
+    );
+  });
+
   it('refuses a duplicate version, even spelled differently', () => {
     rejects(
       withRelease(3, { version: 'v1.30.0' }),

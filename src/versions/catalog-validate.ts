@@ -14,9 +14,10 @@ import type {
   KubernetesRelease,
   MachineImage,
   MachineImageVersion,
+  ReleaseSource,
   RemovedApi,
 } from './catalog-types.ts';
-import { CLASSIFICATIONS, CONFIDENCES } from './catalog-types.ts';
+import { CLASSIFICATIONS, CONFIDENCES, RELEASE_SOURCES } from './catalog-types.ts';
 import { CatalogError } from './errors.ts';
 import {
   compareMinors,
@@ -112,6 +113,10 @@ function confidence(value: unknown, field: string): Confidence {
   return value === undefined ? 'documented' : oneOf(value, CONFIDENCES, field);
 }
 
+function optionalSource(value: unknown, field: string): { source?: ReleaseSource } {
+  return value === undefined ? {} : { source: oneOf(value, RELEASE_SOURCES, field) };
+}
+
 function strings(value: unknown, field: string): readonly string[] {
   return list(value, field).map((item, i) => text(item, `${field}[${i}]`));
 }
@@ -144,6 +149,7 @@ function loadMinor(value: unknown, field: string): KubernetesMinor {
     endOfLife,
     releaseNotes: url(f.releaseNotes, `${field}.releaseNotes`),
     upgradeNotes: f.upgradeNotes === undefined ? [] : strings(f.upgradeNotes, `${field}.upgradeNotes`),
+    ...optionalSource(f.source, `${field}.source`),
   };
 }
 
@@ -154,6 +160,7 @@ function loadRelease(value: unknown, field: string): KubernetesRelease {
     version: version(f.version, `${field}.version`),
     releaseDate: date(f.releaseDate, `${field}.releaseDate`),
     ...(classification === undefined ? {} : { classification }),
+    ...optionalSource(f.source, `${field}.source`),
   };
 }
 
@@ -281,8 +288,10 @@ export function loadCatalog(json: unknown): Catalog {
     return loaded;
   });
 
+  const published = optionalDate(root.published, 'published');
   return {
     schemaVersion: 1,
+    ...(published === undefined ? {} : { published }),
     about: root.about === undefined ? [] : strings(root.about, 'about'),
     minors: [...minors].sort((a, b) => compareMinorText(a.minor, b.minor)),
     releases: [...releases].sort((a, b) => compareVersions(parseVersion(a.version), parseVersion(b.version))),

@@ -14,10 +14,10 @@ import { parseVersion } from './semver.ts';
 describe('defaultCatalog', () => {
   const catalog = defaultCatalog();
 
-  it('holds every minor from 1.24 to 1.36 with its changelog and upgrade notes', () => {
+  it('holds every minor from 1.24 to 1.37 with its changelog and upgrade notes', () => {
     assert.deepEqual(
       catalog.minors.map((m) => m.minor),
-      ['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35', '1.36'],
+      ['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35', '1.36', '1.37'],
     );
     for (const m of catalog.minors) {
       assert.equal(

@@ -18,9 +18,10 @@ export type {
   KubernetesRelease,
   MachineImage,
   MachineImageVersion,
+  ReleaseSource,
   RemovedApi,
 } from './catalog-types.ts';
-export { CLASSIFICATIONS, CONFIDENCES } from './catalog-types.ts';
+export { CLASSIFICATIONS, CONFIDENCES, RELEASE_SOURCES } from './catalog-types.ts';
 export { loadCatalog } from './catalog-validate.ts';
 export {
   findMachineImage,

@@ -50,6 +50,7 @@ export {
   latestPatch,
   loadCatalog,
   previousPatch,
+  RELEASE_SOURCES,
   releaseClassification,
   releasesOfMinor,
   removedApisBetween,
@@ -65,6 +66,7 @@ export type {
   MachineImage,
   MachineImageVersion,
   MinorReleasesOptions,
+  ReleaseSource,
   RemovedApi,
 } from './catalog.ts';
 
@@ -103,7 +105,13 @@ export type {
 } from './path.ts';
 
 export { availableUpgrades } from './available-upgrades.ts';
-export type { AvailableUpgrades, AvailableUpgradesOptions, AvailableVersion } from './available-upgrades.ts';
+export type {
+  AvailableUpgrades,
+  AvailableUpgradesOptions,
+  AvailableVersion,
+  PastEndOfSupport,
+  WayForward,
+} from './available-upgrades.ts';
 
 export { catalogOverview } from './overview.ts';
 export type { MinorOverview, ReleaseOverview } from './overview.ts';

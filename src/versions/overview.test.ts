@@ -10,10 +10,10 @@ describe('catalogOverview', () => {
     assert.deepEqual(
       rows.slice(0, 4).map((r) => [r.minor, r.classification, r.latest]),
       [
-        ['1.36', 'supported', '1.36.1'],
-        ['1.35', 'supported', '1.35.5'],
-        ['1.34', 'expired', '1.34.8'],
-        ['1.33', 'expired', '1.33.12'],
+        ['1.37', 'supported', '1.37.2'],
+        ['1.36', 'supported', '1.36.5'],
+        ['1.35', 'supported', '1.35.9'],
+        ['1.34', 'expired', '1.34.12'],
       ],
     );
     assert.equal(rows.at(-1)?.minor, '1.24');

@@ -40,7 +40,8 @@ export interface PlanPathOptions {
    */
   readonly allowPreview?: boolean;
   /**
-   * Accept a target past its end of support.
+   * Accept a target past its end of support. Not needed for one on the way from an expired minor toward support
+   * (the latest patch of an expired minor between the cluster's and the oldest supported one).
    * @default false
    */
   readonly allowExpired?: boolean;
@@ -108,11 +109,13 @@ export type PathNote =
     }
   /** A pool is left where it is. */
   | { readonly kind: 'pool-unchanged'; readonly pool: string; readonly kubelet: string; readonly message: string }
-  /** The target is not plainly supported (allowed preview or expired, or deprecated). */
+  /** The target is not plainly supported (allowed preview or expired, on the way toward support, or deprecated). */
   | {
       readonly kind: 'target-classification';
       readonly version: string;
       readonly classification: Exclude<Classification, 'supported'>;
+      /** Expired, but on the way from an expired minor toward support (needs no allowExpired). */
+      readonly towardSupport?: true;
       readonly message: string;
     }
   /** The control plane passes through a release past its end of support on the way. */

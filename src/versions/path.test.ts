@@ -241,17 +241,43 @@ describe('planUpgradePath: patches, nothing to do, lagging workers', () => {
     ]);
   });
 
+  it('moves an expired cluster toward support without allowExpired, and refuses an expired target off that way', () => {
+    const now = at('2026-12-07T12:00:00Z');
+    const toSupport = planUpgradePath({ controlPlane: '1.30.6', pools: [{ name: 'w', kubelet: '1.30.6' }], target: '1.35.9' }, real, { now });
+    assert.deepEqual(
+      toSupport.steps.filter((s) => s.kind === 'control-plane').map((s) => s.to),
+      ['1.31.14', '1.32.13', '1.33.13', '1.34.12', '1.35.9'],
+    );
+    // An expired hop as the target: the latest patch of an expired minor between 1.30 and 1.35 is on the way.
+    for (const target of ['1.30.14', '1.32.13', '1.34.12']) {
+      const path = planUpgradePath({ controlPlane: '1.30.6', pools: [], target }, real, { now });
+      assert.equal(path.kind, 'upgrade', target);
+      assert.deepEqual(notesOf(path, 'target-classification').map((n) => n.message), [
+        `target ${target} is past its end of support, but it is on the way from 1.30.6 toward a supported minor`,
+      ]);
+    }
+    // Off the way: an older patch of an expired minor, and the one-patch-back downgrade.
+    for (const target of ['1.31.2', '1.30.5']) {
+      assert.throws(
+        () => planUpgradePath({ controlPlane: '1.30.6', pools: [], target }, real, { now }),
+        (err: unknown) => err instanceof UpgradePathError && err.code === 'KUP-PATH-005',
+        target,
+      );
+      assert.notEqual(planUpgradePath({ controlPlane: '1.30.6', pools: [], target }, real, { now, allowExpired: true }).kind, 'nothing-to-do');
+    }
+  });
+
   it('notes control-plane hops through expired releases on the way to a supported target', () => {
     const path = planUpgradePath({ controlPlane: '1.32.13', pools: [], target: '1.35.5' }, real, {
       now: at('2026-11-15T12:00:00Z'),
     });
     assert.deepEqual(
       path.steps.map((s) => s.to),
-      ['1.33.12', '1.34.8', '1.35.5'],
+      ['1.33.13', '1.34.12', '1.35.5'],
     );
     assert.deepEqual(
       notesOf(path, 'expired-hop').map((n) => n.version),
-      ['1.33.12', '1.34.8'],
+      ['1.33.13', '1.34.12'],
     );
   });
 

@@ -10,7 +10,8 @@
  *   which hops a pool skips. Every pool ends at the target.
  * - Downgrade only to the previous patch of the same minor; nodes go back before the control plane.
  * - Same version everywhere: `nothing-to-do`, not an error.
- * - Unknown versions, and preview or expired targets (unless allowed), are refused with an {@link UpgradePathError}.
+ * - Unknown versions, and preview or expired targets (unless allowed), are refused with an {@link UpgradePathError};
+ *   an expired target on the way from an expired minor toward support (see {@link leadsTowardSupport}) is not.
  *
  * @module
  */
@@ -43,6 +44,7 @@ import {
   sameMinor,
 } from './semver.ts';
 import { maxKubeletSkew } from './skew.ts';
+import { leadsTowardSupport } from './support.ts';
 
 export type {
   PathNote,
@@ -60,6 +62,7 @@ const fmt = (v: KubeVersion): string => formatVersion(v);
 
 function checkTarget(
   catalog: Catalog,
+  current: KubeVersion,
   target: KubeVersion,
   options: PlanPathOptions,
   ids: { from: string; to: string },
@@ -80,6 +83,19 @@ function checkTarget(
     ];
   }
   if (classification === 'expired') {
+    // From an expired minor the only way back to support is through the expired minors after it: their latest
+    // patches need no allowExpired. Any other expired target (an older patch, a downgrade) does.
+    if (options.allowExpired !== true && leadsTowardSupport(catalog, current, target, options.now)) {
+      return [
+        {
+          kind: 'target-classification',
+          version: v,
+          classification,
+          towardSupport: true,
+          message: `target ${v} is past its end of support, but it is on the way from ${fmt(current)} toward a supported minor`,
+        },
+      ];
+    }
     if (options.allowExpired !== true) {
       throw new UpgradePathError(
         'KUP-PATH-005',
@@ -308,7 +324,7 @@ export function planUpgradePath(input: PlanPathInput, catalog: Catalog, options:
     return { kind: 'nothing-to-do', ...base, steps: [], notes: [] };
   }
   if (direction < 0) checkDowngrade(catalog, current, target, ids);
-  const classificationNotes = direction === 0 ? [] : checkTarget(catalog, target, options, ids);
+  const classificationNotes = direction === 0 ? [] : checkTarget(catalog, current, target, options, ids);
   if (direction < 0) {
     const { steps, notes } = planDowngrade(current, target, pools);
     return { kind: 'downgrade', ...base, steps, notes: [...classificationNotes, ...notes] };

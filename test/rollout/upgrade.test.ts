@@ -20,6 +20,7 @@ import type { RunState } from '../../src/rollout/machine/types.ts';
 import type { PlanPhase } from '../../src/rollout/plan-types.ts';
 import type { LoggedBatch } from '../helpers/rollout.ts';
 import { runRequest } from '../../src/engine/runs.ts';
+import { UpgradePathError } from '../../src/versions/index.ts';
 import {
   FAST_TIMINGS,
   assertClusterAt,
@@ -257,7 +258,7 @@ ${FAST_TIMINGS}
     }
   });
 
-  it('an upgrade to an expired minor the operator allowed (--allow-expired) passes the run\'s own precheck', async () => {
+  it('an upgrade to an expired minor the operator allowed (--allow-expired), or on the way toward support, passes the run\'s own precheck', async () => {
     // November 2026: 1.34 reached its end of life in October. kup plan checks with the request's allowExpired, and so
     // must the precheck the run performs before its snapshot, or the run fails what its plan allowed.
     const fx = await startRolloutFixture(
@@ -283,6 +284,23 @@ ${FAST_TIMINGS}
         pools: { app: { version: '1.34.8', image: image('1.34.8'), count: 2 } },
       });
       await assertNoOutage(fx.sim, ['shop/web']);
+      // From the expired 1.34.8 the latest patch of 1.34 is on the way toward support: no --allow-expired, and the
+      // run's own precheck agrees with its plan. An older expired patch is still refused without it.
+      await assert.rejects(
+        () => runToEnd(fx, { to: '1.34.9' }),
+        (err: unknown) => err instanceof UpgradePathError && err.code === 'KUP-PATH-005',
+      );
+      const toward = await runToEnd(fx, { to: '1.34.12' });
+      assert.equal(toward.state.status.phase, 'succeeded', describeRun(toward.state, toward.events));
+      assert.ok(
+        toward.events.some((e) => e.step === 'precheck' && e.message === 'precheck passed'),
+        'the run performed its precheck',
+      );
+      await assertClusterAt(fx.sim, {
+        version: '1.34.12',
+        controlPlane: { version: '1.34.12', image: image('1.33.12'), count: 1 },
+        pools: { app: { version: '1.34.12', image: image('1.34.12'), count: 2 } },
+      });
     } finally {
       await fx.close();
     }

@@ -33,8 +33,14 @@ describe('upgrade-path', () => {
       (e: unknown) => e instanceof PrecheckError && e.isInputError,
     );
     assert.throws(
-      () => run(upgradePathRule, testSnapshot({ gitVersion: 'v1.24.17' }), { target: '1.25.16' }),
+      () => run(upgradePathRule, testSnapshot({ gitVersion: 'v1.24.17' }), { target: '1.25.2' }),
       (e: unknown) => e instanceof PrecheckError && /KUP-PATH-005.*--allow-expired/.test(e.message),
+    );
+    // 1.25.16, the latest patch of the next expired minor, is on the way from 1.24 toward support: no --allow-expired.
+    const toward = run(upgradePathRule, testSnapshot({ gitVersion: 'v1.24.17' }), { target: '1.25.16' });
+    assert.ok(
+      toward.some((f) => f.severity === 'warning' && /on the way from 1\.24\.17 toward a supported minor/.test(f.message) && /Go on to a supported minor/.test(f.remediation)),
+      JSON.stringify(toward),
     );
   });
 });

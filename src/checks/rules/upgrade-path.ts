@@ -46,7 +46,9 @@ export const upgradePathRule: Rule = {
           remediation:
             note.classification === 'deprecated'
               ? 'Plan the next upgrade soon after this one.'
-              : 'Prefer a supported target unless this one is needed.',
+              : note.towardSupport === true
+                ? 'Go on to a supported minor after this upgrade: the cluster stays without security fixes until then.'
+                : 'Prefer a supported target unless this one is needed.',
         });
       } else if (note.kind === 'expired-hop') {
         findings.push({

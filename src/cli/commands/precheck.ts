@@ -38,7 +38,8 @@ Flags:
   --batch-policy P           exponential (default), fixed:N or percent:P: how pools are drained
   --worker-strategy S        follow (default) or minimal: how pools follow the control plane's hops
   --allow-preview            accept a preview target
-  --allow-expired            accept a target past its end of support
+  --allow-expired            accept a target past its end of support (not needed for the latest patch of an
+                             expired minor on the way from the cluster's expired minor toward support)
   --postcheck                post-upgrade validation: is the cluster healthy at VERSION?
   --baseline FILE            with --postcheck: the precheck's JSON report, to tell new Pending pods from old ones
   --timeout D                give up after D (e.g. 90s, 5m; default 10m): a stuck API server fails the run

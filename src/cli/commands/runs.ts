@@ -32,7 +32,7 @@ export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
                    [--strategy replace|in-place] [--max-surge N] [--soak 30s]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
-                   [-o json]                                               (exit 1 when a blocker stands)
+                   [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
                    [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
                    [--yes] [--wait]
@@ -44,7 +44,9 @@ export const RUN_USAGE = `Usage:
 and the command that resumes it are printed). A run paused, resumed, cancelled or rolled back with no executor left
 gets one in the background. 'work' without --run passes paused runs by, and takes over a run whose executor died
 once its lease expires. 'resume --replace-node' is for a run paused because a replacement node never became Ready:
-instead of waiting for that node again, kup removes it and makes a new one.`;
+instead of waiting for that node again, kup removes it and makes a new one. --allow-expired accepts a target past its
+end of support; the latest patch of each expired minor between a cluster's expired minor and the oldest supported one
+needs none (it is the only way back).`;
 
 /** Exit code of `kup upgrade --wait` when the run paused and waits for an operator. */
 export const EXIT_PAUSED = 3;

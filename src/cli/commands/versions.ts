@@ -3,8 +3,11 @@
  * move to. `kup catalog update --from FILE|URL`: install a newer catalog without a new kup.
  */
 import { parseArgs } from 'node:util';
+import { STALE_CATALOG_DAYS, catalogAge } from '../../catalog/catalog-age.ts';
+import { describeCatalogChanges } from '../../catalog/catalog-changes.ts';
 import { activeCatalog, installCatalog } from '../../catalog/catalog-file.ts';
 import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
+import type { WayForward } from '../../versions/index.ts';
 import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
@@ -12,13 +15,22 @@ import { UsageError, dataDir } from '../io.ts';
 /** Usage of `kup versions`. */
 export const VERSIONS_USAGE = `Usage: kup versions [--cluster NAME | --kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D]
 
-Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and, for a registered cluster
-(--cluster) or a kubeconfig, the versions it can move to (newer patches, the next minor, the one-patch-back downgrade).`;
+Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and how old the catalog is
+(a warning past 30 days), and, for a registered cluster (--cluster) or a kubeconfig, the versions it can move to
+(newer patches, the next minor, the one-patch-back downgrade); a cluster on an expired minor is told when its
+support ended and the control plane's way, hop by hop, to the oldest supported minor and to the newest.`;
 
 /** Usage of `kup catalog update`. */
 export const CATALOG_USAGE = `Usage: kup catalog update --from FILE|URL [--data-dir D]
 
-Validates a catalog (JSON) and installs it as the catalog in force: new patch releases arrive without a new kup.`;
+Installs a newer version catalog as the one in force: new patch releases arrive without a new kup. The source is
+  - kup's own catalog (JSON), which replaces the one in force whole;
+  - the endoflife.date API answer (https://endoflife.date/api/v1/products/kubernetes), or
+  - the kubernetes/website release data (data/releases/releases.yaml or schedule.yaml),
+    whose releases and support dates are merged into the catalog in force (its upgrade notes, removed APIs,
+    component compatibility and images are kept).
+The result is validated whole and written atomically; a bad source leaves the catalog in force as it was. The
+command prints what changed. \`kup versions\` says how old the catalog is, and warns past ${STALE_CATALOG_DAYS} days.`;
 
 /** `kup versions`. */
 export async function runVersionsCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
@@ -54,17 +66,35 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
     const version = typeof reported === 'string' ? reported : '';
     cluster = { name: conn.name, version, upgrades: availableUpgrades(version, catalog, now) };
   }
+  const age = catalogAge(catalog, now);
+  if (age.stale) {
+    // On stderr, so `-o json` stays one document.
+    io.stderr.write(
+      `warning: the version catalog is ${age.days} days old (${age.published ? 'published' : 'newest release'} ${age.since}): newer patches, security fixes among them, are likely out. Update it: kup catalog update --from URL|FILE\n`,
+    );
+  }
   if (output === 'json') {
-    io.stdout.write(JSON.stringify({ catalogSource: source, minors: overview, ...(cluster ? { cluster } : {}) }, null, 2) + '\n');
+    const about = { source, since: age.since, ageDays: age.days, stale: age.stale };
+    io.stdout.write(JSON.stringify({ catalogSource: source, catalog: about, minors: overview, ...(cluster ? { cluster } : {}) }, null, 2) + '\n');
     return 0;
   }
   const rows = [['MINOR', 'LATEST', 'CLASSIFICATION', 'RELEASED', 'END OF SUPPORT']];
   for (const m of overview) rows.push([m.minor, m.latest ?? '-', m.classification, m.releaseDate, m.endOfLife]);
-  io.stdout.write(`Kubernetes releases (catalog: ${source})\n${table(rows)}\n`);
+  const ageText = `${age.published ? 'published' : 'newest release'} ${age.since}, ${age.days} day${age.days === 1 ? '' : 's'} old`;
+  io.stdout.write(`Kubernetes releases (catalog: ${source}, ${ageText})\n${table(rows)}\n`);
   if (cluster) {
     const u = cluster.upgrades;
     io.stdout.write(`\nCluster ${cluster.name} runs ${cluster.version}.\n`);
     if (!u.known) io.stdout.write('  This version is not in the catalog: update the catalog (kup catalog update).\n');
+    const past = u.pastEndOfSupport;
+    if (past) {
+      io.stdout.write(`  ${past.minor} is past its end of support (${past.endOfLife}); the control plane cannot skip a minor, and the expired versions on the way need no --allow-expired.\n`);
+      const way = (label: string, w: WayForward | undefined) =>
+        w && io.stdout.write(`  ${label} (${w.minor}), ${w.hops.length} hop${w.hops.length === 1 ? '' : 's'}: ${w.hops.join(' -> ')}\n`);
+      way('to the oldest supported minor', past.toOldestSupported);
+      if (past.toNewest?.minor !== past.toOldestSupported?.minor) way('to the newest minor', past.toNewest);
+      if (!past.toOldestSupported) io.stdout.write('  The catalog has no supported minor: update the catalog (kup catalog update).\n');
+    }
     const line = (label: string, list: readonly { version: string; classification: string }[]) =>
       io.stdout.write(`  ${label}: ${list.length ? list.map((x) => `${x.version} (${x.classification})`).join(', ') : 'none'}\n`);
     line('newer patches', u.patches);
@@ -75,15 +105,21 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
 }
 
 /** `kup catalog update --from FILE|URL`. */
-export async function runCatalogCommand(args: string[], io: CliIo): Promise<number> {
+export async function runCatalogCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'update') throw new UsageError(`unknown catalog command "${sub ?? ''}"\n\n${CATALOG_USAGE}`);
   const v = parse(rest, { from: { type: 'string' }, 'data-dir': { type: 'string' } }, CATALOG_USAGE);
   if (typeof v['from'] !== 'string') throw new UsageError(`--from FILE|URL is required\n\n${CATALOG_USAGE}`);
   const dir = dataDir(v['data-dir'] as string | undefined);
-  const catalog = await installCatalog(dir, v['from']);
+  const installed = await installCatalog(dir, v['from'], { now });
+  const { catalog } = installed;
   const newest = catalog.releases[catalog.releases.length - 1]?.version ?? 'none';
-  io.stdout.write(`catalog installed from ${v['from']}: ${catalog.minors.length} minors, ${catalog.releases.length} releases (newest ${newest})\n`);
+  const merged = installed.format === 'kup' ? '' : `, ${installed.format} release data merged into the ${installed.replaced} catalog`;
+  io.stdout.write(
+    `catalog installed from ${v['from']}${merged}: ${catalog.minors.length} minors, ${catalog.releases.length} releases (newest ${newest}), published ${catalog.published ?? 'on an unknown day'}\n` +
+      describeCatalogChanges(installed.changes, catalog).map((line) => `  ${line}\n`).join('') +
+      (installed.leftOut.length > 0 ? `  left out, older than the catalog's oldest minor ${catalog.minors[0]?.minor ?? ''}: ${installed.leftOut.join(', ')}\n` : ''),
+  );
   return 0;
 }
 
