@@ -40,7 +40,7 @@ export interface EvaluateChecksOptions {
   readonly allowPreview?: boolean;
   /** Accept a target past its end of support. @default false */
   readonly allowExpired?: boolean;
-  /** @default 'follow' */
+  /** @default 'minimal' */
   readonly workerStrategy?: WorkerStrategy;
   /** The precheck's baseline, for the postcheck. */
   readonly baseline?: CheckBaseline;

@@ -15,8 +15,8 @@ import type { KupStore } from '../persistence/store.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
 import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan-types.ts';
-import { buildPlan } from '../rollout/plan.ts';
-import type { Catalog, WorkerStrategy } from '../versions/index.ts';
+import { buildPlan, workerStrategyCosts } from '../rollout/plan.ts';
+import type { Catalog, UpgradePath, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
 import { measuredEstimates } from './measured-estimates.ts';
@@ -116,18 +116,19 @@ export async function planUpgrade(
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
   const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
   let change: PlanChange;
-  if (request.to) {
-    const controlPlane = lowestApiserver(topology);
-    const path = planUpgradePath(
-      { controlPlane, pools: topology.pools.map((p) => ({ name: p.name, kubelet: p.kubeletVersion })), target: request.to },
+  const pathOf = (workerStrategy?: WorkerStrategy): UpgradePath =>
+    planUpgradePath(
+      { controlPlane: lowestApiserver(topology), pools: topology.pools.map((p) => ({ name: p.name, kubelet: p.kubeletVersion })), target: request.to ?? '' },
       catalog,
       {
         now: new Date(now),
         ...(request.allowPreview ? { allowPreview: true } : {}),
         ...(request.allowExpired ? { allowExpired: true } : {}),
-        ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+        ...(workerStrategy ? { workerStrategy } : {}),
       },
     );
+  if (request.to) {
+    const path = pathOf(request.workerStrategy);
     // An upgrade to the version the cluster runs would be a run that moves nothing, yet holds the cluster.
     if (path.kind === 'nothing-to-do' && !images) {
       throw new KupError('KUP-RUN-010', `cluster ${cluster.row.name} is already at ${path.to}: nothing to upgrade`, {
@@ -142,15 +143,26 @@ export async function planUpgrade(
     throw new KupError('KUP-RUN-002', 'nothing to do: give --to VERSION, --image IMAGE, or both', { kind: 'invalid-input' });
   }
   const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));
-  const plan = buildPlan({
-    cluster: cluster.row.name,
-    topology: planTopology,
-    change,
-    pools,
-    estimates,
-    ...(request.soakMs ? { soakMs: request.soakMs } : {}),
-  });
-  return { plan, topology };
+  const planOf = (planChange: PlanChange): RolloutPlan =>
+    buildPlan({
+      cluster: cluster.row.name,
+      topology: planTopology,
+      change: planChange,
+      pools,
+      estimates,
+      ...(request.soakMs ? { soakMs: request.soakMs } : {}),
+    });
+  const plan = planOf(change);
+  if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology };
+  // Several hops: the other worker strategy's cost, so the operator sees what the choice saves or spends.
+  const chosenStrategy = change.path.workerStrategy;
+  const other: WorkerStrategy = chosenStrategy === 'minimal' ? 'follow' : 'minimal';
+  const otherPlan = planOf({ ...change, path: pathOf(other) });
+  const workerStrategies = workerStrategyCosts(chosenStrategy, [
+    { workerStrategy: chosenStrategy, plan },
+    { workerStrategy: other, plan: otherPlan },
+  ]);
+  return { plan: { ...plan, workerStrategies }, topology };
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */

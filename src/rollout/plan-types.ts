@@ -5,7 +5,7 @@
  * @module
  */
 import type { BatchPolicy } from './batches.ts';
-import type { PoolMoveReason, UpgradePath } from '../versions/index.ts';
+import type { PoolMoveReason, UpgradePath, WorkerStrategy } from '../versions/index.ts';
 
 // ---- input ---------------------------------------------------------------------------------------------------------
 
@@ -296,6 +296,20 @@ export interface PointOfNoReturn {
   readonly message: string;
 }
 
+/**
+ * What a plan's worker moves cost under one worker strategy (see {@link WorkerStrategy}): each pool move counts
+ * every node it moves, so a node replaced at two hops counts twice.
+ */
+export interface WorkerStrategyCost {
+  readonly workerStrategy: WorkerStrategy;
+  /** Worker nodes replaced by new machines (rolling replacement). */
+  readonly replacements: number;
+  /** Worker nodes upgraded in place. */
+  readonly inPlaceUpgrades: number;
+  /** The strategy this plan follows. */
+  readonly chosen: boolean;
+}
+
 /** The plan of one run. Plain data. */
 export interface RolloutPlan {
   /** Schema of this object; bumped when its shape changes. */
@@ -318,4 +332,9 @@ export interface RolloutPlan {
   readonly measured: readonly ActionType[];
   /** Things the operator should know: nodes already at the target, pools left alone. */
   readonly notes: readonly string[];
+  /**
+   * A version plan whose control plane makes more than one hop: what each worker strategy costs in node moves, the
+   * chosen one first. Absent otherwise (and in plans of runs created before it existed).
+   */
+  readonly workerStrategies?: readonly WorkerStrategyCost[];
 }

@@ -43,12 +43,13 @@ import type {
   RolloutPlan,
   SnapshotStep,
   StepEstimates,
+  WorkerStrategyCost,
 } from './plan-types.ts';
 import { ACTION_TYPES, CONTROL_PLANE_COMPONENT_ORDER } from './plan-types.ts';
 import { checkImages, readControlPlane, readPools, readVersion } from './plan-topology.ts';
 import type { ControlPlaneState, PoolState } from './plan-topology.ts';
 import { poolBatches } from './pool-batches.ts';
-import type { KubeVersion, PoolMoveReason } from '../versions/index.ts';
+import type { KubeVersion, PoolMoveReason, WorkerStrategy } from '../versions/index.ts';
 import { compareVersions, formatVersion, parseKubeletVersion } from '../versions/index.ts';
 
 /**
@@ -141,6 +142,32 @@ export function buildPlan(input: PlanInput): RolloutPlan {
     measured,
     notes: ctx.notes,
   };
+}
+
+/**
+ * What the worker moves of each plan cost, the chosen plan's strategy first. The plans are of one cluster and target,
+ * built from paths that differ only in their worker strategy.
+ */
+export function workerStrategyCosts(
+  chosen: WorkerStrategy,
+  plans: readonly { readonly workerStrategy: WorkerStrategy; readonly plan: RolloutPlan }[],
+): WorkerStrategyCost[] {
+  const costs = plans.map(({ workerStrategy, plan }) => {
+    let replacements = 0;
+    let inPlaceUpgrades = 0;
+    for (const phase of plan.phases) {
+      if (phase.kind !== 'pool') continue;
+      for (const batch of phase.batches) {
+        for (const step of batch.steps) {
+          if (step.kind !== 'worker-node') continue;
+          if (step.strategy === 'replace') replacements += 1;
+          else inPlaceUpgrades += 1;
+        }
+      }
+    }
+    return { workerStrategy, replacements, inPlaceUpgrades, chosen: workerStrategy === chosen };
+  });
+  return costs.sort((a, b) => Number(b.chosen) - Number(a.chosen));
 }
 
 /** What the planner accumulates. */

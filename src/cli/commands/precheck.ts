@@ -36,7 +36,8 @@ Flags:
                              accept a blocker for this run, with the reason the report records; repeatable.
                              OBJECT is Kind/namespace/name, namespace/name, Kind/name or name.
   --batch-policy P           exponential (default), fixed:N or percent:P: how pools are drained
-  --worker-strategy S        follow (default) or minimal: how pools follow the control plane's hops
+  --worker-strategy S        minimal (default: pools move when the skew policy requires it, and at the end)
+                             or follow (pools move after every control-plane hop)
   --allow-preview            accept a preview target
   --allow-expired            accept a target past its end of support
   --postcheck                post-upgrade validation: is the cluster healthy at VERSION?

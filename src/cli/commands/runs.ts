@@ -22,7 +22,7 @@ import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import type { RolloutPlan } from '../../rollout/plan-types.ts';
+import type { RolloutPlan, WorkerStrategyCost } from '../../rollout/plan-types.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';
@@ -30,7 +30,7 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
-                   [--strategy replace|in-place] [--max-surge N] [--soak 30s]
+                   [--strategy replace|in-place] [--max-surge N] [--soak 30s] [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [-o json]                                               (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
@@ -499,9 +499,19 @@ export function formatPlan(plan: RolloutPlan): string {
         lines.push('  post-upgrade validation');
     }
   }
+  if (plan.workerStrategies) lines.push(`  worker moves (--worker-strategy): ${plan.workerStrategies.map(formatWorkerCost).join('; ')}`);
   lines.push(plan.pointOfNoReturn ? `  point of no return: ${plan.pointOfNoReturn.message}` : '  point of no return: none (a rollback moves nodes back)');
   for (const note of plan.notes) lines.push(`  note: ${note}`);
   return lines.join('\n') + '\n';
+}
+
+/** `minimal: 6 node replacements (this plan)`: what a worker strategy costs in node moves. */
+function formatWorkerCost(cost: WorkerStrategyCost): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const moves = [cost.replacements > 0 || cost.inPlaceUpgrades === 0 ? plural(cost.replacements, 'node replacement') : '', cost.inPlaceUpgrades > 0 ? plural(cost.inPlaceUpgrades, 'in-place node upgrade') : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${cost.workerStrategy} ${moves}${cost.chosen ? ' (this plan)' : ''}`;
 }
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {
