@@ -22,6 +22,7 @@ import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
+import { planDirection, planTitle } from '../../rollout/plan-direction.ts';
 import type { RolloutPlan, WorkerStrategyCost } from '../../rollout/plan-types.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
@@ -239,14 +240,16 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     if (!values['yes']) {
       const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
       io.stdout.write(formatPlan(plan));
-      if (!(await confirm(io, `Upgrade cluster ${name}? [y/N] `))) {
+      const verb = planDirection(plan) === 'downgrade' ? 'Downgrade' : 'Upgrade';
+      if (!(await confirm(io, `${verb} cluster ${name}? [y/N] `))) {
         io.stdout.write('not started\n');
         return 1;
       }
     }
     const state = await createRun(store, cluster, request, catalog, clock, signal);
     runId = state.runId;
-    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}, expected ${formatDuration(state.plan.expectedDurationMs)}\n`);
+    const downgrade = planDirection(state.plan) === 'downgrade' ? ' (downgrade)' : '';
+    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}${downgrade}, expected ${formatDuration(state.plan.expectedDurationMs)}\n`);
     if (values['wait']) return await work(store, dir, [runId], io, signal, { verbose: true, returnWhenPaused: true });
   } finally {
     if (!values['wait']) await store.close();
@@ -460,7 +463,9 @@ function asOf(state: RunState, now: number): RunState {
 export function progressLine(state: RunState): string {
   const p = progressOf(state, state.plan, clock.now());
   const status = state.status;
-  const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : status.phase];
+  // The machine's phases are named for upgrades (`upgrading-pools`); a downgrade's progress says what it does.
+  const phase = planDirection(state.plan) === 'downgrade' ? status.phase.replace(/^upgrading-/, 'downgrading-') : status.phase;
+  const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : phase];
   if (p.controlPlane.n > 0) parts.push(`control plane ${p.controlPlane.i}/${p.controlPlane.n}`);
   for (const pool of p.pools) parts.push(`${pool.name} ${pool.upgraded}/${pool.total}${pool.batches > 0 ? ` batch ${pool.currentBatch}/${pool.batches}` : ''}`);
   if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatDuration(p.eta.remainingMs)}`);
@@ -483,7 +488,7 @@ function progressBar(state: RunState): string {
 /** The plan for people: path, snapshot, control plane in order, pools' batches, duration, point of no return. */
 export function formatPlan(plan: RolloutPlan): string {
   const measured = plan.measured.length > 0 ? `from ${plan.measured.length} step times measured on this cluster` : 'from default step times: no run measured here yet';
-  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatDuration(plan.expectedDurationMs)} (${measured})`];
+  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${planTitle(plan)}), expected ${formatDuration(plan.expectedDurationMs)} (${measured})`];
   for (const phase of plan.phases) {
     switch (phase.kind) {
       case 'snapshot':
