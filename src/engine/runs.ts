@@ -19,6 +19,7 @@ import { buildPlan, workerStrategyCosts } from '../rollout/plan.ts';
 import type { Catalog, UpgradePath, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
+import { workloadPodCounts } from './control-plane-workloads.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ClusterSession } from './cluster-session.ts';
 import type { ActionSettings, EngineContext } from './context.ts';
@@ -112,7 +113,9 @@ export async function planUpgrade(
   estimates: Partial<Record<ActionType, number>> = {},
 ): Promise<{ plan: RolloutPlan; topology: Topology }> {
   const topology = await cluster.provider.describeTopology(signal);
-  const planTopology = toPlanTopology(topology);
+  // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook).
+  const workloads = await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal);
+  const planTopology = toPlanTopology(topology, workloads);
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
   const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
   let change: PlanChange;
@@ -254,9 +257,15 @@ export function executorId(): string {
   return `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
 }
 
-function toPlanTopology(t: Topology): PlanTopology {
+function toPlanTopology(t: Topology, workloadPods: ReadonlyMap<string, number>): PlanTopology {
   return {
-    controlPlane: t.controlPlane.map((n) => ({ node: n.node, kubeletVersion: n.kubeletVersion, components: n.components, machineImage: n.machineImage })),
+    controlPlane: t.controlPlane.map((n) => ({
+      node: n.node,
+      kubeletVersion: n.kubeletVersion,
+      components: n.components,
+      machineImage: n.machineImage,
+      workloadPods: workloadPods.get(n.node) ?? 0,
+    })),
     pools: t.pools.map((p) => ({
       name: p.name,
       kubeletVersion: p.kubeletVersion,

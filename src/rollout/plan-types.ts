@@ -35,6 +35,11 @@ export interface PlanControlPlaneNode {
   readonly components: Readonly<Partial<Record<PlanComponent, string>>>;
   /** Machine image it boots from. */
   readonly machineImage?: string;
+  /**
+   * Pods on the node beyond static (mirror) and DaemonSet pods, as counted when planning: a node that runs any is
+   * cordoned and drained before its components move, as kubeadm's runbook does. Absent: not known, not drained.
+   */
+  readonly workloadPods?: number;
 }
 
 /** A worker node as the planner needs it (structurally the engine provider's `WorkerNodeTopology`). */
@@ -191,6 +196,12 @@ export interface ControlPlaneNodeStep {
   readonly from: string;
   readonly to: string;
   readonly components: readonly ComponentMove[];
+  /**
+   * The node runs pods beyond static and DaemonSet pods: it is cordoned and drained (through the same budget gate
+   * as workers) before its components move, and uncordoned once the API answers healthy. Absent in plans made
+   * before control-plane drains existed: not drained.
+   */
+  readonly drain?: boolean;
   readonly estimateMs: number;
 }
 
