@@ -204,7 +204,8 @@ export async function runRequest(store: KupStore, runId: string): Promise<Upgrad
  * The settings of a run's actions. `plan` is the run's plan: an image-only request has no `to`, and its prechecks and
  * postchecks check the cluster at the version it stays at (the plan's `to`).
  */
-export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}, plan?: Pick<RolloutPlan, 'to'>): ActionSettings {
+export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}, plan?: Pick<RolloutPlan, 'to' | 'phases'>): ActionSettings {
+  const images = plan ? replacementImages(plan) : {};
   return {
     drainTimeoutMs: 600_000,
     nodeReadyTimeoutMs: 900_000,
@@ -217,9 +218,18 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
       ...(request.allowPreview ? { allowPreview: true } : {}),
       ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
       ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
+      ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
+      ...(Object.keys(images).length > 0 ? { images } : {}),
     },
     ...overrides,
   };
+}
+
+/** The machine image each pool's replacements boot, where the plan names one (`--image`), by pool. */
+export function replacementImages(plan: Pick<RolloutPlan, 'phases'>): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const phase of plan.phases) if (phase.kind === 'pool' && phase.to.image !== undefined) images[phase.pool] = phase.to.image;
+  return images;
 }
 
 /**

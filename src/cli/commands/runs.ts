@@ -191,7 +191,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const name = positionals[0];
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
-  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, reportDocument, runChecks } = await loadEngine();
+  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, replacementImages, reportDocument, runChecks } = await loadEngine();
   const store = openStore(values);
   try {
     const cluster = await openCluster(store, name, { providers, clock });
@@ -209,6 +209,8 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
           ...(request.allowPreview ? { allowPreview: true } : {}),
           ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
           ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
+          ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
+          images: replacementImages(plan),
         })
       : undefined;
     if (values['output'] === 'json') {
