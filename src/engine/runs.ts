@@ -113,8 +113,9 @@ export async function planUpgrade(
   estimates: Partial<Record<ActionType, number>> = {},
 ): Promise<{ plan: RolloutPlan; topology: Topology }> {
   const topology = await cluster.provider.describeTopology(signal);
-  // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook).
-  const workloads = await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal);
+  // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook); an
+  // image-only upgrade leaves the control plane alone.
+  const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal) : new Map<string, number>();
   const planTopology = toPlanTopology(topology, workloads);
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
   const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
