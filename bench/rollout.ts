@@ -151,7 +151,9 @@ function stepBound(step: PlanStep, t: RolloutTimings, cluster: BoundCluster): nu
 
 /** Eviction rounds the batch's drains need together: 1 for pods no budget limits, 0 when nothing is evicted. */
 function budgetRounds(steps: readonly PlanStep[], cluster: BoundCluster): number {
-  const pods = steps.flatMap((s) => (s.kind === 'worker-node' ? (cluster.evictions.get(s.node) ?? []) : []));
+  // A control-plane node that runs workloads is drained too (its step's `drain`).
+  const drained = (s: PlanStep): boolean => s.kind === 'worker-node' || (s.kind === 'control-plane-node' && s.drain === true);
+  const pods = steps.flatMap((s) => (drained(s) && 'node' in s ? (cluster.evictions.get(s.node) ?? []) : []));
   if (pods.length === 0) return 0;
   const perBudget = new Map<string, number>();
   for (const budget of pods) if (budget !== '') perBudget.set(budget, (perBudget.get(budget) ?? 0) + 1);

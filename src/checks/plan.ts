@@ -32,7 +32,7 @@ export interface PlanChecksOptions {
   readonly allowPreview?: boolean;
   /** @default false */
   readonly allowExpired?: boolean;
-  /** @default 'follow' */
+  /** @default 'minimal' */
   readonly workerStrategy?: WorkerStrategy;
 }
 

@@ -108,7 +108,8 @@ export class RecordConverter {
       ...(t.value !== undefined && t.value !== null ? { value: t.value } : {}),
     }));
     const readySince = timeOf(readyCondition?.lastTransitionTime);
-    const kubeProxyVersion = node.status?.nodeInfo?.kubeProxyVersion;
+    const info = node.status?.nodeInfo;
+    const kubeProxyVersion = info?.kubeProxyVersion;
     return {
       name: node.metadata?.name ?? '',
       labels,
@@ -124,6 +125,9 @@ export class RecordConverter {
       taints,
       kubeletVersion: node.status?.nodeInfo?.kubeletVersion ?? '',
       ...(kubeProxyVersion ? { kubeProxyVersion } : {}),
+      ...(info?.containerRuntimeVersion ? { containerRuntimeVersion: info.containerRuntimeVersion } : {}),
+      ...(info?.kernelVersion ? { kernelVersion: info.kernelVersion } : {}),
+      ...(info?.osImage ? { osImage: info.osImage } : {}),
       allocatable: {
         cpuMilli: cpuMilli(allocatable['cpu']),
         memoryBytes: memoryBytes(allocatable['memory']),

@@ -71,7 +71,10 @@ export function formatReportTable(report: Report, options: FormatReportOptions =
   const width = options.width ?? 120;
   const out: string[] = [];
   const title = report.phase === 'precheck' ? 'Precheck' : 'Post-upgrade validation';
-  out.push(`${title} of cluster ${report.cluster} (${report.server}): ${report.from || '?'} -> ${report.to}`);
+  const downgrade = report.path?.kind === 'downgrade';
+  out.push(
+    `${title} of cluster ${report.cluster} (${report.server}): ${report.from || '?'} -> ${report.to}${downgrade ? ' (downgrade)' : ''}`,
+  );
   if (report.path !== undefined && report.path.steps.length > 0) {
     out.push('Path:');
     report.path.steps.forEach((s, i) => {
@@ -110,7 +113,7 @@ export function formatReportTable(report: Report, options: FormatReportOptions =
   out.push(
     `Result: ${report.blockers.length} blocker${report.blockers.length === 1 ? '' : 's'}` +
       `${report.acknowledged.length > 0 ? ` (+${report.acknowledged.length} acknowledged)` : ''}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
-      ` in ${(report.durationMs / 1000).toFixed(1)} s: ${report.blockers.length === 0 ? (report.phase === 'precheck' ? 'the upgrade may start' : 'the cluster is healthy at the target') : report.phase === 'precheck' ? 'fix or acknowledge the blockers' : 'the cluster is not healthy at the target'}.`,
+      ` in ${(report.durationMs / 1000).toFixed(1)} s: ${report.blockers.length === 0 ? (report.phase === 'precheck' ? `the ${downgrade ? 'downgrade' : 'upgrade'} may start` : 'the cluster is healthy at the target') : report.phase === 'precheck' ? 'fix or acknowledge the blockers' : 'the cluster is not healthy at the target'}.`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -11,6 +11,7 @@ import { deprecatedApisRule } from './rules/deprecated-apis.ts';
 import { drainRefusalsRule } from './rules/drain-refusals.ts';
 import { drainSimulationRule } from './rules/drain-simulation.ts';
 import { etcdRule } from './rules/etcd.ts';
+import { nodeRuntimeRule } from './rules/node-runtime.ts';
 import { nodesReadyRule } from './rules/nodes-ready.ts';
 import { pdbBlockersRule } from './rules/pdb-blockers.ts';
 import { pdbHealthRule } from './rules/pdb-health.ts';
@@ -36,6 +37,7 @@ export const ALL_RULES: readonly Rule[] = Object.freeze([
   stuckTerminatingRule,
   upgradePathRule,
   versionSkewRule,
+  nodeRuntimeRule,
   versionsAtTargetRule,
   deprecatedApisRule,
   pdbBlockersRule,

@@ -10,6 +10,7 @@
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import type { BatchPolicy } from '../rollout/batches.ts';
 import { DEFAULT_BATCH_POLICY, formatBatchPolicy, parseBatchPolicy } from '../rollout/batches.ts';
+import type { UpgradeStrategy } from '../rollout/plan-types.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
 import { defaultCatalog } from '../versions/index.ts';
 import { applyAcknowledgements } from './acknowledge.ts';
@@ -40,7 +41,7 @@ export interface EvaluateChecksOptions {
   readonly allowPreview?: boolean;
   /** Accept a target past its end of support. @default false */
   readonly allowExpired?: boolean;
-  /** @default 'follow' */
+  /** @default 'minimal' */
   readonly workerStrategy?: WorkerStrategy;
   /** The precheck's baseline, for the postcheck. */
   readonly baseline?: CheckBaseline;
@@ -54,6 +55,13 @@ export interface EvaluateChecksOptions {
    * (`--implicit-budget`): the `implicit-budget` rule names those workloads, as a warning when off. @default true
    */
   readonly implicitBudget?: boolean;
+  /**
+   * How worker nodes get the target (`--strategy`): in place they keep their runtime and kernel, so the
+   * `node-runtime` rule blocks on what the target does not support; replaced, they boot a new image. @default 'replace'
+   */
+  readonly nodeStrategy?: UpgradeStrategy;
+  /** The machine image worker replacements boot, by pool (`--image`); absent: the provider's image for the target. */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@link runChecks}. */
@@ -108,6 +116,8 @@ export function evaluateChecks(
     ...(options.baseline ? { baseline: options.baseline } : {}),
     ...(options.quarantined ? { quarantined: options.quarantined } : {}),
     ...(options.implicitBudget !== undefined ? { implicitBudget: options.implicitBudget } : {}),
+    ...(options.nodeStrategy !== undefined ? { nodeStrategy: options.nodeStrategy } : {}),
+    ...(options.images !== undefined ? { images: options.images } : {}),
   };
   const raw: Finding[] = [];
   const perRule = new Map<string, Finding[]>();

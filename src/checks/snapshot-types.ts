@@ -63,6 +63,12 @@ export interface NodeRecord {
   readonly taints: readonly Taint[];
   readonly kubeletVersion: string;
   readonly kubeProxyVersion?: string;
+  /** `status.nodeInfo.containerRuntimeVersion`, e.g. `containerd://1.7.22`. */
+  readonly containerRuntimeVersion?: string;
+  /** `status.nodeInfo.kernelVersion` (`uname -r`). */
+  readonly kernelVersion?: string;
+  /** `status.nodeInfo.osImage` (the machine image, or /etc/os-release's PRETTY_NAME). */
+  readonly osImage?: string;
   readonly allocatable: Resources & { readonly pods: number };
 }
 

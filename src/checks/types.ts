@@ -5,6 +5,7 @@
  * @module
  */
 import type { BatchPolicy } from '../rollout/batches.ts';
+import type { UpgradeStrategy } from '../rollout/plan-types.ts';
 import type { Catalog, UpgradePath } from '../versions/index.ts';
 import type { ClusterSnapshot } from './snapshot-types.ts';
 
@@ -40,6 +41,7 @@ export const RULE_IDS = [
   'versions-at-target',
   'pending-pods',
   'pdb-health',
+  'node-runtime',
 ] as const;
 
 /** A rule's stable id. */
@@ -124,6 +126,10 @@ export interface RuleInput {
   readonly quarantined?: readonly string[];
   /** Whether the run's drains keep their implicit budgets: see `EvaluateChecksOptions.implicitBudget`. @default true */
   readonly implicitBudget?: boolean;
+  /** How worker nodes get the target: see `EvaluateChecksOptions.nodeStrategy`. @default 'replace' */
+  readonly nodeStrategy?: UpgradeStrategy;
+  /** The machine image replacements boot, by pool: see `EvaluateChecksOptions.images`. */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 /** One check. */

@@ -5,6 +5,7 @@
 import type { Acknowledgement } from '../checks/types.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Catalog, WorkerStrategy } from '../versions/index.ts';
+import type { UpgradeStrategy } from '../rollout/plan-types.ts';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import type { ClusterSession } from './cluster-session.ts';
 import type { Provider } from './provider.ts';
@@ -47,6 +48,10 @@ export interface ActionSettings {
     readonly allowPreview?: boolean;
     readonly workerStrategy?: WorkerStrategy;
     readonly implicitBudget?: boolean;
+    /** How worker nodes move (`--strategy`): the node-runtime rule judges in-place nodes by what they run. */
+    readonly nodeStrategy?: UpgradeStrategy;
+    /** The machine image replacements boot, by pool (`--image`). */
+    readonly images?: Readonly<Record<string, string>>;
   };
 }
 

@@ -15,10 +15,11 @@ import type { KupStore } from '../persistence/store.ts';
 import { createRunState } from '../rollout/machine/state.ts';
 import type { RunOptions, RunState } from '../rollout/machine/types.ts';
 import type { ActionType, PlanChange, PlanTopology, PoolRolloutOptions, RolloutPlan } from '../rollout/plan-types.ts';
-import { buildPlan } from '../rollout/plan.ts';
-import type { Catalog, WorkerStrategy } from '../versions/index.ts';
+import { buildPlan, workerStrategyCosts } from '../rollout/plan.ts';
+import type { Catalog, UpgradePath, WorkerStrategy } from '../versions/index.ts';
 import { planUpgradePath } from '../versions/index.ts';
 import { applyEvents, newRunColumns } from './apply-event.ts';
+import { workloadPodCounts } from './control-plane-workloads.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ClusterSession } from './cluster-session.ts';
 import type { ActionSettings, EngineContext } from './context.ts';
@@ -112,22 +113,26 @@ export async function planUpgrade(
   estimates: Partial<Record<ActionType, number>> = {},
 ): Promise<{ plan: RolloutPlan; topology: Topology }> {
   const topology = await cluster.provider.describeTopology(signal);
-  const planTopology = toPlanTopology(topology);
+  // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook); an
+  // image-only upgrade leaves the control plane alone.
+  const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal) : new Map<string, number>();
+  const planTopology = toPlanTopology(topology, workloads);
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
   const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
   let change: PlanChange;
-  if (request.to) {
-    const controlPlane = lowestApiserver(topology);
-    const path = planUpgradePath(
-      { controlPlane, pools: topology.pools.map((p) => ({ name: p.name, kubelet: p.kubeletVersion })), target: request.to },
+  const pathOf = (workerStrategy?: WorkerStrategy): UpgradePath =>
+    planUpgradePath(
+      { controlPlane: lowestApiserver(topology), pools: topology.pools.map((p) => ({ name: p.name, kubelet: p.kubeletVersion })), target: request.to ?? '' },
       catalog,
       {
         now: new Date(now),
         ...(request.allowPreview ? { allowPreview: true } : {}),
         ...(request.allowExpired ? { allowExpired: true } : {}),
-        ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
+        ...(workerStrategy ? { workerStrategy } : {}),
       },
     );
+  if (request.to) {
+    const path = pathOf(request.workerStrategy);
     // An upgrade to the version the cluster runs would be a run that moves nothing, yet holds the cluster.
     if (path.kind === 'nothing-to-do' && !images) {
       throw new KupError('KUP-RUN-010', `cluster ${cluster.row.name} is already at ${path.to}: nothing to upgrade`, {
@@ -142,15 +147,26 @@ export async function planUpgrade(
     throw new KupError('KUP-RUN-002', 'nothing to do: give --to VERSION, --image IMAGE, or both', { kind: 'invalid-input' });
   }
   const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));
-  const plan = buildPlan({
-    cluster: cluster.row.name,
-    topology: planTopology,
-    change,
-    pools,
-    estimates,
-    ...(request.soakMs ? { soakMs: request.soakMs } : {}),
-  });
-  return { plan, topology };
+  const planOf = (planChange: PlanChange): RolloutPlan =>
+    buildPlan({
+      cluster: cluster.row.name,
+      topology: planTopology,
+      change: planChange,
+      pools,
+      estimates,
+      ...(request.soakMs ? { soakMs: request.soakMs } : {}),
+    });
+  const plan = planOf(change);
+  if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology };
+  // Several hops: the other worker strategy's cost, so the operator sees what the choice saves or spends.
+  const chosenStrategy = change.path.workerStrategy;
+  const other: WorkerStrategy = chosenStrategy === 'minimal' ? 'follow' : 'minimal';
+  const otherPlan = planOf({ ...change, path: pathOf(other) });
+  const workerStrategies = workerStrategyCosts(chosenStrategy, [
+    { workerStrategy: chosenStrategy, plan },
+    { workerStrategy: other, plan: otherPlan },
+  ]);
+  return { plan: { ...plan, workerStrategies }, topology };
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */
@@ -189,7 +205,8 @@ export async function runRequest(store: KupStore, runId: string): Promise<Upgrad
  * The settings of a run's actions. `plan` is the run's plan: an image-only request has no `to`, and its prechecks and
  * postchecks check the cluster at the version it stays at (the plan's `to`).
  */
-export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}, plan?: Pick<RolloutPlan, 'to'>): ActionSettings {
+export function actionSettings(request: UpgradeRequest, overrides: Partial<ActionSettings> = {}, plan?: Pick<RolloutPlan, 'to' | 'phases'>): ActionSettings {
+  const images = plan ? replacementImages(plan) : {};
   return {
     drainTimeoutMs: 600_000,
     nodeReadyTimeoutMs: 900_000,
@@ -202,9 +219,18 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
       ...(request.allowPreview ? { allowPreview: true } : {}),
       ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
       ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
+      ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
+      ...(Object.keys(images).length > 0 ? { images } : {}),
     },
     ...overrides,
   };
+}
+
+/** The machine image each pool's replacements boot, where the plan names one (`--image`), by pool. */
+export function replacementImages(plan: Pick<RolloutPlan, 'phases'>): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const phase of plan.phases) if (phase.kind === 'pool' && phase.to.image !== undefined) images[phase.pool] = phase.to.image;
+  return images;
 }
 
 /**
@@ -251,9 +277,15 @@ export function executorId(): string {
   return `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
 }
 
-function toPlanTopology(t: Topology): PlanTopology {
+function toPlanTopology(t: Topology, workloadPods: ReadonlyMap<string, number>): PlanTopology {
   return {
-    controlPlane: t.controlPlane.map((n) => ({ node: n.node, kubeletVersion: n.kubeletVersion, components: n.components, machineImage: n.machineImage })),
+    controlPlane: t.controlPlane.map((n) => ({
+      node: n.node,
+      kubeletVersion: n.kubeletVersion,
+      components: n.components,
+      machineImage: n.machineImage,
+      workloadPods: workloadPods.get(n.node) ?? 0,
+    })),
     pools: t.pools.map((p) => ({
       name: p.name,
       kubeletVersion: p.kubeletVersion,

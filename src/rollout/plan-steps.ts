@@ -37,14 +37,16 @@ export const DEFAULT_STEP_ESTIMATES: StepEstimates = Object.freeze({
  *   delete-old-node. The old node is cordoned while its replacement boots, as Karpenter taints a node it disrupts
  *   before its replacement is up: a pod scheduled there meanwhile would only be evicted again moments later;
  * - replacement without surge: cordon, drain, replace-node, wait-node-ready, delete-old-node.
- * A control-plane node: upgrade-cp-node, check-api-health.
+ * A control-plane node: upgrade-cp-node, check-api-health; one that runs workloads (`drain`) is cordoned and
+ * drained first and uncordoned last, as kubeadm's runbook does (`kubectl drain --ignore-daemonsets`, upgrade, `kubectl
+ * uncordon`).
  */
 export function stepActions(step: PlanStep): readonly ActionType[] {
   switch (step.kind) {
     case 'snapshot':
       return SNAPSHOT_ACTIONS;
     case 'control-plane-node':
-      return CONTROL_PLANE_ACTIONS;
+      return step.drain === true ? CONTROL_PLANE_DRAIN_ACTIONS : CONTROL_PLANE_ACTIONS;
     case 'postcheck':
       return POSTCHECK_ACTIONS;
     case 'worker-node':
@@ -56,6 +58,13 @@ export function stepActions(step: PlanStep): readonly ActionType[] {
 const SNAPSHOT_ACTIONS: readonly ActionType[] = Object.freeze(['take-snapshot']);
 /** A control-plane node's actions: the components move, then the API must answer healthy. */
 export const CONTROL_PLANE_ACTIONS: readonly ActionType[] = Object.freeze(['upgrade-cp-node', 'check-api-health']);
+/** A control-plane node that runs workloads: cordoned and drained first, uncordoned once the API answers healthy. */
+export const CONTROL_PLANE_DRAIN_ACTIONS: readonly ActionType[] = Object.freeze([
+  'cordon',
+  'drain',
+  ...CONTROL_PLANE_ACTIONS,
+  'uncordon',
+]);
 const POSTCHECK_ACTIONS: readonly ActionType[] = Object.freeze(['postcheck']);
 const IN_PLACE_ACTIONS: readonly ActionType[] = Object.freeze([
   'cordon',

@@ -5,7 +5,7 @@
  * @module
  */
 import type { BatchPolicy } from './batches.ts';
-import type { PoolMoveReason, UpgradePath } from '../versions/index.ts';
+import type { PoolMoveReason, UpgradePath, WorkerStrategy } from '../versions/index.ts';
 
 // ---- input ---------------------------------------------------------------------------------------------------------
 
@@ -35,6 +35,11 @@ export interface PlanControlPlaneNode {
   readonly components: Readonly<Partial<Record<PlanComponent, string>>>;
   /** Machine image it boots from. */
   readonly machineImage?: string;
+  /**
+   * Pods on the node beyond static (mirror) and DaemonSet pods, as counted when planning: a node that runs any is
+   * cordoned and drained before its components move, as kubeadm's runbook does. Absent: not known, not drained.
+   */
+  readonly workloadPods?: number;
 }
 
 /** A worker node as the planner needs it (structurally the engine provider's `WorkerNodeTopology`). */
@@ -193,6 +198,12 @@ export interface ControlPlaneNodeStep {
   readonly from: string;
   readonly to: string;
   readonly components: readonly ComponentMove[];
+  /**
+   * The node runs pods beyond static and DaemonSet pods: it is cordoned and drained (through the same budget gate
+   * as workers) before its components move, and uncordoned once the API answers healthy. Absent in plans made
+   * before control-plane drains existed: not drained.
+   */
+  readonly drain?: boolean;
   readonly estimateMs: number;
 }
 
@@ -298,6 +309,20 @@ export interface PointOfNoReturn {
   readonly message: string;
 }
 
+/**
+ * What a plan's worker moves cost under one worker strategy (see {@link WorkerStrategy}): each pool move counts
+ * every node it moves, so a node replaced at two hops counts twice.
+ */
+export interface WorkerStrategyCost {
+  readonly workerStrategy: WorkerStrategy;
+  /** Worker nodes replaced by new machines (rolling replacement). */
+  readonly replacements: number;
+  /** Worker nodes upgraded in place. */
+  readonly inPlaceUpgrades: number;
+  /** The strategy this plan follows. */
+  readonly chosen: boolean;
+}
+
 /** The plan of one run. Plain data. */
 export interface RolloutPlan {
   /** Schema of this object; bumped when its shape changes. */
@@ -320,4 +345,9 @@ export interface RolloutPlan {
   readonly measured: readonly ActionType[];
   /** Things the operator should know: nodes already at the target, pools left alone. */
   readonly notes: readonly string[];
+  /**
+   * A version plan whose control plane makes more than one hop: what each worker strategy costs in node moves, the
+   * chosen one first. Absent otherwise (and in plans of runs created before it existed).
+   */
+  readonly workerStrategies?: readonly WorkerStrategyCost[];
 }

@@ -4,7 +4,7 @@ import type { Topology } from '../engine/provider.ts';
 import type { UpgradePath } from '../versions/index.ts';
 import { defaultCatalog, planUpgradePath } from '../versions/index.ts';
 import type { ControlPlanePhase, PlanTopology, PoolPhase, RolloutPlan, WorkerNodeStep } from './plan-types.ts';
-import { buildPlan } from './plan.ts';
+import { buildPlan, workerStrategyCosts } from './plan.ts';
 import { compareNodeNames } from './node-names.ts';
 import { PlanError } from './plan-errors.ts';
 import { DEFAULT_STEP_ESTIMATES, planSteps, stepActions } from './plan-steps.ts';
@@ -156,6 +156,40 @@ describe('buildPlan: control-plane order and several hops', () => {
       ],
     );
     assert.equal(plan.pointOfNoReturn?.key, `cp/${hops[0]?.to}/cp-1`);
+  });
+
+  it('counts the node moves of each worker strategy, the chosen one first', () => {
+    const topology = fakeTopology({ cp: 1, pools: { a: 4, b: 2 }, version: '1.29.10' });
+    const pathOf = (workerStrategy: 'minimal' | 'follow') =>
+      planUpgradePath(
+        {
+          controlPlane: '1.29.10',
+          pools: [
+            { name: 'a', kubelet: '1.29.10' },
+            { name: 'b', kubelet: '1.29.10' },
+          ],
+          target: '1.31.4',
+        },
+        defaultCatalog(),
+        { now: new Date('2025-01-01'), workerStrategy, allowExpired: true },
+      );
+    const planOf = (workerStrategy: 'minimal' | 'follow') =>
+      buildPlan({
+        cluster: 'c',
+        topology,
+        change: { kind: 'version', path: pathOf(workerStrategy) },
+        pools: { b: { strategy: 'in-place' } },
+      });
+    assert.deepEqual(
+      workerStrategyCosts('minimal', [
+        { workerStrategy: 'follow', plan: planOf('follow') },
+        { workerStrategy: 'minimal', plan: planOf('minimal') },
+      ]),
+      [
+        { workerStrategy: 'minimal', replacements: 4, inPlaceUpgrades: 2, chosen: true },
+        { workerStrategy: 'follow', replacements: 8, inPlaceUpgrades: 4, chosen: false },
+      ],
+    );
   });
 
   it('moves a pool twice with the follow strategy; the second move names the same slots', () => {

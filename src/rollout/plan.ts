@@ -7,7 +7,8 @@
  *    is impossible).
  * 2. `control-plane`: one phase per control-plane hop of the path. Nodes one at a time, in a stable order (natural
  *    sort of names), each upgraded component by component (etcd -> kube-apiserver -> kube-controller-manager ->
- *    kube-scheduler [-> cloud-controller-manager] -> kubelet), with an API health check before the next node.
+ *    kube-scheduler [-> cloud-controller-manager] -> kubelet), with an API health check before the next node. A node
+ *    that runs pods beyond static and DaemonSet pods is cordoned and drained first and uncordoned after.
  * 3. `pool`: one phase per pool move of the path (and per machine-image move). The pool's nodes in batches under its
  *    batch policy; each node cordoned, drained, replaced (rolling replacement, surge nodes first) or upgraded in
  *    place, waited for, uncordoned where it stays; after each batch a validation, and a soak between batches.
@@ -28,7 +29,7 @@
 import { formatBatchPolicy } from './batches.ts';
 import { PlanError, PlanErrorCode } from './plan-errors.ts';
 import { nonNegative, resolveEstimates } from './plan-options.ts';
-import { CONTROL_PLANE_ACTIONS, sumActions } from './plan-steps.ts';
+import { CONTROL_PLANE_ACTIONS, CONTROL_PLANE_DRAIN_ACTIONS, sumActions } from './plan-steps.ts';
 import type {
   ActionType,
   ComponentMove,
@@ -43,12 +44,13 @@ import type {
   RolloutPlan,
   SnapshotStep,
   StepEstimates,
+  WorkerStrategyCost,
 } from './plan-types.ts';
 import { ACTION_TYPES, CONTROL_PLANE_COMPONENT_ORDER } from './plan-types.ts';
 import { checkImages, readControlPlane, readPools, readVersion } from './plan-topology.ts';
 import type { ControlPlaneState, PoolState } from './plan-topology.ts';
 import { poolBatches } from './pool-batches.ts';
-import type { KubeVersion, PoolMoveReason } from '../versions/index.ts';
+import type { KubeVersion, PoolMoveReason, WorkerStrategy } from '../versions/index.ts';
 import { compareVersions, formatVersion, parseKubeletVersion } from '../versions/index.ts';
 
 /**
@@ -143,6 +145,32 @@ export function buildPlan(input: PlanInput): RolloutPlan {
   };
 }
 
+/**
+ * What the worker moves of each plan cost, the chosen plan's strategy first. The plans are of one cluster and target,
+ * built from paths that differ only in their worker strategy.
+ */
+export function workerStrategyCosts(
+  chosen: WorkerStrategy,
+  plans: readonly { readonly workerStrategy: WorkerStrategy; readonly plan: RolloutPlan }[],
+): WorkerStrategyCost[] {
+  const costs = plans.map(({ workerStrategy, plan }) => {
+    let replacements = 0;
+    let inPlaceUpgrades = 0;
+    for (const phase of plan.phases) {
+      if (phase.kind !== 'pool') continue;
+      for (const batch of phase.batches) {
+        for (const step of batch.steps) {
+          if (step.kind !== 'worker-node') continue;
+          if (step.strategy === 'replace') replacements += 1;
+          else inPlaceUpgrades += 1;
+        }
+      }
+    }
+    return { workerStrategy, replacements, inPlaceUpgrades, chosen: workerStrategy === chosen };
+  });
+  return costs.sort((a, b) => Number(b.chosen) - Number(a.chosen));
+}
+
 /** What the planner accumulates. */
 interface PlanContext {
   readonly cluster: string;
@@ -167,6 +195,7 @@ function addControlPlaneHop(ctx: PlanContext, cpState: ControlPlaneState[], from
     }
     const ordinal = batches.length + 1;
     const stepFrom = cp.version;
+    const drain = (cp.topo.workloadPods ?? 0) > 0;
     const step: ControlPlaneNodeStep = {
       kind: 'control-plane-node',
       key: `${key}/${cp.topo.node}`,
@@ -175,7 +204,8 @@ function addControlPlaneHop(ctx: PlanContext, cpState: ControlPlaneState[], from
       from: formatVersion(stepFrom),
       to: formatVersion(to),
       components: componentMoves(cp.topo, formatVersion(stepFrom), formatVersion(to)),
-      estimateMs: sumActions(CONTROL_PLANE_ACTIONS, ctx.estimates),
+      ...(drain ? { drain: true } : {}),
+      estimateMs: sumActions(drain ? CONTROL_PLANE_DRAIN_ACTIONS : CONTROL_PLANE_ACTIONS, ctx.estimates),
     };
     cp.version = to;
     if (ctx.pointOfNoReturn === null && !undoableInPlace(stepFrom, to)) {

@@ -53,6 +53,26 @@ export interface KubernetesMinor {
   readonly upgradeNotes: readonly string[];
   /** Where its dates come from. @default 'release-data' */
   readonly source?: ReleaseSource;
+  /** What every node must have from this minor on (the later minors inherit it unless they raise it). */
+  readonly nodeRequirements?: NodeRequirements;
+}
+
+/**
+ * What a node must bring to run a minor's kubelet: read against each node's `status.nodeInfo`
+ * (`containerRuntimeVersion`, `kernelVersion`, `osImage`) by the `node-runtime` check.
+ */
+export interface NodeRequirements {
+  /**
+   * Lowest version per container runtime, by the name in `containerRuntimeVersion` (`containerd://2.0.0` is
+   * `containerd` 2.0.0). Runtimes not named are not checked.
+   */
+  readonly containerRuntimes?: Readonly<Record<string, string>>;
+  /** Lowest Linux kernel, the leading numbers of `uname -r` (`5.15.0-1068-aws` is 5.15.0). */
+  readonly minKernel?: string;
+  /** The kubelet refuses to start on a cgroup v1 host (not visible in the API: a kernel too old for v2 is). */
+  readonly cgroupV2?: boolean;
+  /** Where the requirement is stated (release notes, the runtime's or kubeadm's documentation). */
+  readonly source: string;
 }
 
 /** One published Kubernetes version. */

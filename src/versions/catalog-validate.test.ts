@@ -246,6 +246,24 @@ describe('loadCatalog', () => {
     );
   });
 
+  it('validates node requirements', () => {
+    const source = 'https://kubernetes.io/blog/2025/12/17/kubernetes-v1-35-release/';
+    const req = { containerRuntimes: { containerd: '2.0.0' }, minKernel: '4.19', cgroupV2: true, source };
+    assert.deepEqual(loadCatalog(withMinor({ nodeRequirements: req })).minors[0]?.nodeRequirements, req);
+    rejects(
+      withMinor({ nodeRequirements: { ...req, containerRuntimes: { containerd: 'two' } } }),
+      'KUP-CATALOG-001',
+      'KUP-CATALOG-001: minors[0].nodeRequirements.containerRuntimes.containerd: "two" is not a version such as 2.0 or 4.19.0',
+      'minors[0].nodeRequirements.containerRuntimes.containerd',
+    );
+    rejects(
+      withMinor({ nodeRequirements: { minKernel: '4.19' } }),
+      'KUP-CATALOG-001',
+      'KUP-CATALOG-001: minors[0].nodeRequirements.source: is missing (expected an http(s) URL)',
+      'minors[0].nodeRequirements.source',
+    );
+  });
+
   it('validates machine images', () => {
     const image = {
       name: 'flatcar',

@@ -15,6 +15,7 @@ import type {
   MachineImage,
   MachineImageVersion,
   ReleaseSource,
+  NodeRequirements,
   RemovedApi,
 } from './catalog-types.ts';
 import { CLASSIFICATIONS, CONFIDENCES, RELEASE_SOURCES } from './catalog-types.ts';
@@ -150,6 +151,37 @@ function loadMinor(value: unknown, field: string): KubernetesMinor {
     releaseNotes: url(f.releaseNotes, `${field}.releaseNotes`),
     upgradeNotes: f.upgradeNotes === undefined ? [] : strings(f.upgradeNotes, `${field}.upgradeNotes`),
     ...optionalSource(f.source, `${field}.source`),
+    ...(f.nodeRequirements === undefined
+      ? {}
+      : { nodeRequirements: loadNodeRequirements(f.nodeRequirements, `${field}.nodeRequirements`) }),
+  };
+}
+
+const DOTTED = /^\d+(\.\d+){0,2}$/;
+
+function dotted(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !DOTTED.test(value)) throw invalid(field, value, 'a version such as 2.0 or 4.19.0');
+  return value;
+}
+
+function loadNodeRequirements(value: unknown, field: string): NodeRequirements {
+  const f = record(value, field);
+  const runtimes =
+    f.containerRuntimes === undefined ? undefined : record(f.containerRuntimes, `${field}.containerRuntimes`);
+  if (f.cgroupV2 !== undefined && typeof f.cgroupV2 !== 'boolean') {
+    throw invalid(`${field}.cgroupV2`, f.cgroupV2, 'true or false');
+  }
+  return {
+    ...(runtimes === undefined
+      ? {}
+      : {
+          containerRuntimes: Object.fromEntries(
+            Object.entries(runtimes).map(([name, min]) => [name, dotted(min, `${field}.containerRuntimes.${name}`)]),
+          ),
+        }),
+    ...(f.minKernel === undefined ? {} : { minKernel: dotted(f.minKernel, `${field}.minKernel`) }),
+    ...(f.cgroupV2 === true ? { cgroupV2: true } : {}),
+    source: url(f.source, `${field}.source`),
   };
 }
 

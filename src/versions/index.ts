@@ -113,5 +113,9 @@ export type {
   WayForward,
 } from './available-upgrades.ts';
 
+export { compareDotted, nodeRequirementsAt, parseKernelVersion, parseRuntimeVersion } from './node-requirements.ts';
+export type { EffectiveNodeRequirements, RequirementFrom } from './node-requirements.ts';
+export type { NodeRequirements } from './catalog-types.ts';
+
 export { catalogOverview } from './overview.ts';
 export type { MinorOverview, ReleaseOverview } from './overview.ts';

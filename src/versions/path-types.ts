@@ -8,9 +8,11 @@ import type { Classification, RemovedApi } from './catalog-types.ts';
 
 /**
  * How worker pools move while the control plane climbs minor by minor:
- * - `follow`: after every control-plane hop, every pool moves to that version.
- * - `minimal`: pools move only when the skew policy forces them (a kubelet would fall too far behind the next
- *   control-plane hop) and once at the end to the target.
+ * - `minimal` (the default): pools move only when the skew policy forces them (a kubelet would fall too far behind
+ *   the next control-plane hop) and once at the end to the target, as Cluster API's chained upgrades do. Under
+ *   rolling replacement every move replaces every node of the pool, so 1.30 -> 1.35 costs one replacement per node
+ *   instead of five.
+ * - `follow`: after every control-plane hop, every pool moves to that version (each kubelet runs every minor).
  */
 export type WorkerStrategy = 'follow' | 'minimal';
 
@@ -45,7 +47,7 @@ export interface PlanPathOptions {
    * @default false
    */
   readonly allowExpired?: boolean;
-  /** @default 'follow' */
+  /** @default 'minimal' */
   readonly workerStrategy?: WorkerStrategy;
 }
 

@@ -40,8 +40,8 @@ describe('planUpgradePath: control plane goes minor by minor', () => {
     target: '1.31.4',
   };
 
-  it('passes through the latest patch of every minor in between; workers follow each hop', () => {
-    const path = planUpgradePath(input, real, { now: jan2025 });
+  it('passes through the latest patch of every minor in between; workers follow each hop when asked', () => {
+    const path = planUpgradePath(input, real, { now: jan2025, workerStrategy: 'follow' });
     assert.equal(path.kind, 'upgrade');
     assert.equal(path.from, '1.28.15');
     assert.equal(path.to, '1.31.4');
@@ -82,8 +82,9 @@ describe('planUpgradePath: control plane goes minor by minor', () => {
     assert.ok(notes.every((n) => n.notes.length > 0));
   });
 
-  it('with minimal workers, moves pools once at the end and says which hops they skip', () => {
-    const path = planUpgradePath(input, real, { now: jan2025, workerStrategy: 'minimal' });
+  it('by default (minimal workers), moves pools once at the end and says which hops they skip', () => {
+    const path = planUpgradePath(input, real, { now: jan2025 });
+    assert.equal(path.workerStrategy, 'minimal');
     assert.deepEqual(path.steps, [
       { kind: 'control-plane', from: '1.28.15', to: '1.29.12' },
       { kind: 'control-plane', from: '1.29.12', to: '1.30.8' },
@@ -206,7 +207,7 @@ describe('planUpgradePath: patches, nothing to do, lagging workers', () => {
       kind: 'nothing-to-do',
       from: '1.31.4',
       to: '1.31.4',
-      workerStrategy: 'follow',
+      workerStrategy: 'minimal',
       steps: [],
       notes: [],
     });

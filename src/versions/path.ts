@@ -6,8 +6,8 @@
  *   1.30, then to the target.
  * - Before each control-plane hop, a pool whose kubelet would fall out of the skew policy (see {@link maxKubeletSkew})
  *   moves first, to the control plane's version at that moment.
- * - Pools then follow every hop (`follow`) or only move when forced and once at the end (`minimal`); the path says
- *   which hops a pool skips. Every pool ends at the target.
+ * - Pools then only move when forced and once at the end (`minimal`, the default, as Cluster API's chained upgrades)
+ *   or follow every hop (`follow`); the path says which hops a pool skips. Every pool ends at the target.
  * - Downgrade only to the previous patch of the same minor; nodes go back before the control plane.
  * - Same version everywhere: `nothing-to-do`, not an error.
  * - Unknown versions, and preview or expired targets (unless allowed), are refused with an {@link UpgradePathError};
@@ -314,7 +314,7 @@ function planDowngrade(
  * @throws {UpgradePathError} with a `KUP-PATH-*` code saying why the path is refused.
  */
 export function planUpgradePath(input: PlanPathInput, catalog: Catalog, options: PlanPathOptions): UpgradePath {
-  const workerStrategy = options.workerStrategy ?? 'follow';
+  const workerStrategy = options.workerStrategy ?? 'minimal';
   const ids = { from: input.controlPlane, to: input.target };
   const { current, target, pools } = readPathInputs(input, catalog);
   const base = { from: fmt(current), to: fmt(target), workerStrategy };

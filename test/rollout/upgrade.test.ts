@@ -188,10 +188,28 @@ ${FAST_TIMINGS}
 `,
     );
     try {
+      // By default pools move once, at the end (the skew policy allows it): kup plan says what each choice costs.
+      const planned = await kupProcess(fx.dataDir, ['plan', 'ha', '--to', '1.36.1', '--batch-policy', 'fixed:4']);
+      assert.equal(planned.code, 0, `${planned.stdout}\n${planned.stderr}`);
+      assert.match(planned.stdout, /^  pool app -> 1\.36\.1 \(replace, fixed:4\)/m);
+      assert.equal(planned.stdout.match(/^  pool /gm)?.length, 2, planned.stdout);
+      assert.match(
+        planned.stdout,
+        /^  worker moves \(--worker-strategy\): minimal 20 node replacements \(this plan\); follow 40 node replacements$/m,
+      );
+
+      // Following every hop, as asked: each pool moves twice, and its second move acts on the nodes of its first.
       const { state, events } = await runToEnd(
         fx,
-        { to: '1.36.1', poolOptions: { batchPolicy: 'fixed:4' } },
+        { to: '1.36.1', poolOptions: { batchPolicy: 'fixed:4' }, workerStrategy: 'follow' },
         { timeoutMs: 240_000 },
+      );
+      assert.deepEqual(
+        state.plan.workerStrategies?.map((c) => [c.workerStrategy, c.replacements, c.chosen]),
+        [
+          ['follow', 40, true],
+          ['minimal', 20, false],
+        ],
       );
       const plan = state.plan;
       const hops = plan.phases.filter((p) => p.kind === 'control-plane');

@@ -16,6 +16,7 @@ import type { Acknowledgement, CheckBaseline } from '../../checks/types.ts';
 import { connect } from '../../kube-api/connect.ts';
 import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
+import type { UpgradeStrategy } from '../../rollout/plan-types.ts';
 import type { WorkerStrategy } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
@@ -36,7 +37,10 @@ Flags:
                              accept a blocker for this run, with the reason the report records; repeatable.
                              OBJECT is Kind/namespace/name, namespace/name, Kind/name or name.
   --batch-policy P           exponential (default), fixed:N or percent:P: how pools are drained
-  --worker-strategy S        follow (default) or minimal: how pools follow the control plane's hops
+  --worker-strategy S        minimal (default: pools move when the skew policy requires it, and at the end)
+                             or follow (pools move after every control-plane hop)
+  --strategy S               replace (default) or in-place: how worker nodes will move (in place they keep their
+                             container runtime and kernel, which the target must support)
   --allow-preview            accept a preview target
   --allow-expired            accept a target past its end of support (not needed for the latest patch of an
                              expired minor on the way from the cluster's expired minor toward support)
@@ -63,6 +67,7 @@ interface PrecheckArgs {
   acknowledgements: Acknowledgement[];
   batchPolicy?: string;
   workerStrategy?: WorkerStrategy;
+  nodeStrategy?: UpgradeStrategy;
   allowPreview: boolean;
   allowExpired: boolean;
   postcheck: boolean;
@@ -95,6 +100,7 @@ function parse(args: string[]): PrecheckArgs | 'help' {
         acknowledge: { type: 'string', multiple: true },
         'batch-policy': { type: 'string' },
         'worker-strategy': { type: 'string' },
+        strategy: { type: 'string' },
         'allow-preview': { type: 'boolean' },
         'allow-expired': { type: 'boolean' },
         postcheck: { type: 'boolean' },
@@ -118,6 +124,10 @@ function parse(args: string[]): PrecheckArgs | 'help' {
   if (strategy !== undefined && strategy !== 'follow' && strategy !== 'minimal') {
     throw new UsageError(`--worker-strategy: "${strategy}" is not one of follow, minimal`);
   }
+  const nodeStrategy = values.strategy;
+  if (nodeStrategy !== undefined && nodeStrategy !== 'replace' && nodeStrategy !== 'in-place') {
+    throw new UsageError(`--strategy: "${nodeStrategy}" is not one of replace, in-place`);
+  }
   if (values.baseline !== undefined && values.postcheck !== true)
     throw new UsageError('--baseline goes with --postcheck');
   let acknowledgements: Acknowledgement[];
@@ -134,6 +144,7 @@ function parse(args: string[]): PrecheckArgs | 'help' {
     acknowledgements,
     ...(values['batch-policy'] !== undefined ? { batchPolicy: values['batch-policy'] } : {}),
     ...(strategy !== undefined ? { workerStrategy: strategy } : {}),
+    ...(nodeStrategy !== undefined ? { nodeStrategy } : {}),
     allowPreview: values['allow-preview'] === true,
     allowExpired: values['allow-expired'] === true,
     postcheck: values.postcheck === true,
@@ -207,6 +218,7 @@ export async function runPrecheckCommand(
       acknowledgements: parsed.acknowledgements,
       ...(parsed.batchPolicy !== undefined ? { batchPolicy: parsed.batchPolicy } : {}),
       ...(parsed.workerStrategy !== undefined ? { workerStrategy: parsed.workerStrategy } : {}),
+      ...(parsed.nodeStrategy !== undefined ? { nodeStrategy: parsed.nodeStrategy } : {}),
       allowPreview: parsed.allowPreview,
       allowExpired: parsed.allowExpired,
       ...(baseline ? { baseline } : {}),

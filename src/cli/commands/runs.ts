@@ -22,7 +22,8 @@ import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import type { RolloutPlan } from '../../rollout/plan-types.ts';
+import { planDirection, planTitle } from '../../rollout/plan-direction.ts';
+import type { RolloutPlan, WorkerStrategyCost } from '../../rollout/plan-types.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';
@@ -30,7 +31,7 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
-                   [--strategy replace|in-place] [--max-surge N] [--soak 30s]
+                   [--strategy replace|in-place] [--max-surge N] [--soak 30s] [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
@@ -193,7 +194,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const name = positionals[0];
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
-  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, reportDocument, runChecks } = await loadEngine();
+  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, replacementImages, reportDocument, runChecks } = await loadEngine();
   const store = openStore(values);
   try {
     const cluster = await openCluster(store, name, { providers, clock });
@@ -211,6 +212,8 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
           ...(request.allowPreview ? { allowPreview: true } : {}),
           ...(request.workerStrategy ? { workerStrategy: request.workerStrategy } : {}),
           ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
+          ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
+          images: replacementImages(plan),
         })
       : undefined;
     if (values['output'] === 'json') {
@@ -242,14 +245,16 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     if (!values['yes']) {
       const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
       io.stdout.write(formatPlan(plan));
-      if (!(await confirm(io, `Upgrade cluster ${name}? [y/N] `))) {
+      const verb = planDirection(plan) === 'downgrade' ? 'Downgrade' : 'Upgrade';
+      if (!(await confirm(io, `${verb} cluster ${name}? [y/N] `))) {
         io.stdout.write('not started\n');
         return 1;
       }
     }
     const state = await createRun(store, cluster, request, catalog, clock, signal);
     runId = state.runId;
-    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}, expected ${formatDuration(state.plan.expectedDurationMs)}\n`);
+    const downgrade = planDirection(state.plan) === 'downgrade' ? ' (downgrade)' : '';
+    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}${downgrade}, expected ${formatDuration(state.plan.expectedDurationMs)}\n`);
     if (values['wait']) return await work(store, dir, [runId], io, signal, { verbose: true, returnWhenPaused: true });
   } finally {
     if (!values['wait']) await store.close();
@@ -480,7 +485,9 @@ function asOf(state: RunState, now: number): RunState {
 export function progressLine(state: RunState): string {
   const p = progressOf(state, state.plan, clock.now());
   const status = state.status;
-  const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : status.phase];
+  // The machine's phases are named for upgrades (`upgrading-pools`); a downgrade's progress says what it does.
+  const phase = planDirection(state.plan) === 'downgrade' ? status.phase.replace(/^upgrading-/, 'downgrading-') : status.phase;
+  const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : phase];
   if (p.controlPlane.n > 0) parts.push(`control plane ${p.controlPlane.i}/${p.controlPlane.n}`);
   for (const pool of p.pools) parts.push(`${pool.name} ${pool.upgraded}/${pool.total}${pool.batches > 0 ? ` batch ${pool.currentBatch}/${pool.batches}` : ''}`);
   if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatDuration(p.eta.remainingMs)}`);
@@ -503,14 +510,14 @@ function progressBar(state: RunState): string {
 /** The plan for people: path, snapshot, control plane in order, pools' batches, duration, point of no return. */
 export function formatPlan(plan: RolloutPlan): string {
   const measured = plan.measured.length > 0 ? `from ${plan.measured.length} step times measured on this cluster` : 'from default step times: no run measured here yet';
-  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${plan.kind} upgrade), expected ${formatDuration(plan.expectedDurationMs)} (${measured})`];
+  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${planTitle(plan)}), expected ${formatDuration(plan.expectedDurationMs)} (${measured})`];
   for (const phase of plan.phases) {
     switch (phase.kind) {
       case 'snapshot':
         lines.push('  1. etcd snapshot (rollback restores it)');
         break;
       case 'control-plane':
-        lines.push(`  control plane ${phase.from} -> ${phase.to}: ${phase.batches.flatMap((b) => b.steps.map((s) => ('node' in s ? s.node : s.key))).join(' -> ')} (one at a time; etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet; API health checked between nodes)`);
+        lines.push(`  control plane ${phase.from} -> ${phase.to}: ${phase.batches.flatMap((b) => b.steps.map((s) => ('node' in s ? `${s.node}${s.kind === 'control-plane-node' && s.drain === true ? ' (drained)' : ''}` : s.key))).join(' -> ')} (one at a time; etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet; API health checked between nodes; a node that runs pods beyond static and DaemonSet ones is cordoned and drained first)`);
         break;
       case 'pool':
         lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${phase.strategy}, ${phase.batchPolicy}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}`);
@@ -519,9 +526,19 @@ export function formatPlan(plan: RolloutPlan): string {
         lines.push('  post-upgrade validation');
     }
   }
+  if (plan.workerStrategies) lines.push(`  worker moves (--worker-strategy): ${plan.workerStrategies.map(formatWorkerCost).join('; ')}`);
   lines.push(plan.pointOfNoReturn ? `  point of no return: ${plan.pointOfNoReturn.message}` : '  point of no return: none (a rollback moves nodes back)');
   for (const note of plan.notes) lines.push(`  note: ${note}`);
   return lines.join('\n') + '\n';
+}
+
+/** `minimal: 6 node replacements (this plan)`: what a worker strategy costs in node moves. */
+function formatWorkerCost(cost: WorkerStrategyCost): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const moves = [cost.replacements > 0 || cost.inPlaceUpgrades === 0 ? plural(cost.replacements, 'node replacement') : '', cost.inPlaceUpgrades > 0 ? plural(cost.inPlaceUpgrades, 'in-place node upgrade') : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${cost.workerStrategy} ${moves}${cost.chosen ? ' (this plan)' : ''}`;
 }
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {

@@ -141,6 +141,19 @@ describe('nodeObjectFor', () => {
     assert.equal((built.status['nodeInfo'] as Record<string, string>)['kubeProxyVersion'], '');
   });
 
+  it('reports the container runtime its machine image ships', () => {
+    const runtime = (image: string) =>
+      (nodeObjectFor(machine(`rt-${image}`, { machineImage: image }), rt).status['nodeInfo'] as Record<string, string>)[
+        'containerRuntimeVersion'
+      ];
+    assert.equal(runtime('ubuntu-2204-kube-v1.32.9'), 'containerd://1.7.22');
+    assert.equal(runtime('ubuntu-2204-kube-v1.33.1'), 'containerd://2.1.4');
+    assert.equal(runtime('ubuntu-2404-kube-v1.36.1'), 'containerd://2.1.4');
+    assert.equal(runtime('ubuntu-2204-containerd-1.7.22'), 'containerd://1.7.22');
+    assert.equal(runtime('flatcar-containerd-2.0.5'), 'containerd://2.0.5');
+    assert.equal(runtime('gardenlinux-1592.6'), 'containerd://2.1.4');
+  });
+
   it('registers a machine that is not ready NotReady, with the not-ready taint', () => {
     const built = nodeObjectFor(machine('sick-0', { health: 'never-ready' }), rt);
     const ready = (built.status['conditions'] as Record<string, unknown>[]).find((c) => c['type'] === 'Ready');

@@ -37,8 +37,6 @@ const NODE_LEASE_NAMESPACE = 'kube-node-lease';
  */
 const ZERO_MODE_HEARTBEAT_MS = 10_000;
 
-/** The container runtime every simulated node reports. */
-const CONTAINER_RUNTIME_VERSION = 'containerd://1.7.22';
 
 /** Upstream's node lease duration (seconds): what `spec.leaseDurationSeconds` says. */
 const NODE_LEASE_DURATION_SECONDS = 40;
@@ -144,6 +142,20 @@ function kernelFor(machineImage: string): string {
   return '6.1.0-25-cloud-amd64';
 }
 
+/**
+ * The container runtime a machine image ships, for `nodeInfo.containerRuntimeVersion`, as images built for
+ * Kubernetes do (GKE's node images moved to containerd 2.0 with 1.33): an image that names its containerd
+ * (`ubuntu-2204-containerd-1.7.22`) ships that one; one built for a Kubernetes version (`...-kube-v1.32.9`) ships
+ * containerd 1.7 before 1.33 and 2.1 from it; any other image ships containerd 2.1.
+ */
+export function containerRuntimeFor(machineImage: string): string {
+  const named = /containerd-?v?(\d+\.\d+(?:\.\d+)?)/i.exec(machineImage)?.[1];
+  if (named !== undefined) return `containerd://${named}`;
+  const kube = /kube-v?1\.(\d+)/i.exec(machineImage)?.[1];
+  if (kube !== undefined && Number(kube) < 33) return 'containerd://1.7.22';
+  return 'containerd://2.1.4';
+}
+
 /** CPU the kubelet keeps for the system, as GKE and EKS reserve it: 6% of the first core, 1% of the second, ... */
 function reservedCpuMillis(capacity: number): number {
   const tiers: [number, number][] = [
@@ -226,7 +238,7 @@ function staticStatusFor(machine: Machine, index: number): Record<(typeof STATIC
       bootID: uuidFrom(`boot-id/${machine.name}/${machine.readyAt}`),
       kernelVersion: kernelFor(machine.machineImage),
       osImage: machine.machineImage,
-      containerRuntimeVersion: CONTAINER_RUNTIME_VERSION,
+      containerRuntimeVersion: containerRuntimeFor(machine.machineImage),
       kubeletVersion: `v${machine.kubeletVersion.replace(/^v/, '')}`,
       // kube-proxy stopped reporting its version in 1.33 (the field was never reliable).
       kubeProxyVersion: minorOf(machine.kubeletVersion) >= 33 ? '' : `v${machine.kubeletVersion.replace(/^v/, '')}`,

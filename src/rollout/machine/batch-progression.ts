@@ -6,6 +6,8 @@
  * @module
  */
 import type { PlanStep } from '../plan-types.ts';
+import { compareVersions, parseVersion } from '../../versions/index.ts';
+import { planDirection } from '../plan-direction.ts';
 import { describePhase, describePlan } from './describe.ts';
 import type { Draft } from './draft.ts';
 import { PRECHECK_KEY, activePhaseOf, currentNode, unitActions, unitSpec } from './state.ts';
@@ -50,7 +52,7 @@ export function advance(d: Draft): void {
       const q = d.s.quarantined.length;
       d.log(
         'succeeded',
-        `upgrade finished: ${describePlan(plan)}${q > 0 ? `; ${q} node(s) quarantined: ${d.s.quarantined.map((x) => x.node).join(', ')}` : ''}`,
+        `${planDirection(plan)} finished: ${describePlan(plan)}${q > 0 ? `; ${q} node(s) quarantined: ${d.s.quarantined.map((x) => x.node).join(', ')}` : ''}`,
       );
       return;
     }
@@ -62,7 +64,7 @@ export function advance(d: Draft): void {
     const status = activePhaseOf(planPhase);
     if (d.s.status.phase !== status) {
       d.setStatus({ phase: status });
-      d.log('phase', describePhase(planPhase));
+      d.log('phase', describePhase(planPhase, plan));
     }
     for (const step of batch.steps) if (!d.unit(step.key)) startStep(d, step);
     if (batch.steps.some((step) => !finished(d, step.key))) return;
@@ -100,11 +102,13 @@ function advanceRollback(d: Draft): void {
 function startStep(d: Draft, step: PlanStep): void {
   if (step.kind !== 'worker-node') {
     // A control-plane node's start is logged like a worker's: the log alone shows that they moved one at a time.
-    if (step.kind === 'control-plane-node')
-      d.log('started', `upgrading control-plane node ${step.ordinal}: ${step.node} ${step.from} -> ${step.to}`, {
+    if (step.kind === 'control-plane-node') {
+      const verb = compareVersions(parseVersion(step.to), parseVersion(step.from)) < 0 ? 'downgrading' : 'upgrading';
+      d.log('started', `${verb} control-plane node ${step.ordinal}: ${step.node} ${step.from} -> ${step.to}`, {
         key: step.key,
         node: step.node,
       });
+    }
     startUnit(d, step.key, step.kind === 'control-plane-node' ? step.node : undefined);
     return;
   }

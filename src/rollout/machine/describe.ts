@@ -4,6 +4,7 @@
  * @module
  */
 import type { ActionType, RolloutPlan } from '../plan-types.ts';
+import { phaseDirection, planDirection } from '../plan-direction.ts';
 import type { Draft } from './draft.ts';
 import { unitSpec } from './state.ts';
 import type { BlockedPod, UnitProgress } from './types.ts';
@@ -29,20 +30,21 @@ export function describePods(pods: readonly BlockedPod[]): string {
 }
 
 export function describePlan(plan: RolloutPlan): string {
-  return plan.kind === 'image'
-    ? `machine-image upgrade of ${plan.cluster}`
-    : `${plan.cluster} ${plan.from} -> ${plan.to}`;
+  if (plan.kind === 'image') return `machine-image upgrade of ${plan.cluster}`;
+  const downgrade = planDirection(plan) === 'downgrade';
+  return `${plan.cluster} ${plan.from} -> ${plan.to}${downgrade ? ' (downgrade)' : ''}`;
 }
 
-export function describePhase(phase: RolloutPlan['phases'][number]): string {
+export function describePhase(phase: RolloutPlan['phases'][number], plan: RolloutPlan): string {
+  const verb = phaseDirection(phase) === 'downgrade' ? 'downgrading' : 'upgrading';
   switch (phase.kind) {
     case 'snapshot':
       return 'taking the snapshot';
     case 'control-plane':
-      return `upgrading the control plane ${phase.from} -> ${phase.to} (hop ${phase.hop}), one node at a time`;
+      return `${verb} the control plane ${phase.from} -> ${phase.to} (hop ${phase.hop}), one node at a time`;
     case 'pool':
-      return `upgrading pool ${phase.pool} to ${phase.to.version}${phase.to.image ? ` (${phase.to.image})` : ''}: ${phase.batches.length} batch(es), ${phase.strategy}`;
+      return `${verb} pool ${phase.pool} to ${phase.to.version}${phase.to.image ? ` (${phase.to.image})` : ''}: ${phase.batches.length} batch(es), ${phase.strategy}`;
     case 'validation':
-      return 'validating the upgraded cluster';
+      return `validating the ${planDirection(plan)}d cluster`;
   }
 }

@@ -9,7 +9,8 @@
  *   seed 003 asks). Nodes whose old kubelet would be out of the skew policy against the upgraded control plane go
  *   back after the restore instead. Without a snapshot this is refused.
  * - A node that only got cordoned (or quarantined) is uncordoned (and unlabelled); a replacement that was created but
- *   whose old node still exists is drained and deleted, keeping the old node.
+ *   whose old node still exists is drained and deleted, keeping the old node. A control-plane node a drained step
+ *   left cordoned is uncordoned (after the snapshot's restore, in `snapshot` mode).
  * A rollback ends with the post-upgrade checks, run against the restored cluster.
  *
  * @module
@@ -157,6 +158,34 @@ function rollbackBatches(state: RunState, mode: RollbackMode): RollbackBatch[] {
   };
   for (const key of reversed) push(before.get(key));
 
+  // Control-plane nodes, last upgraded first: moved back by an undoable (one-patch) hop in `nodes` mode (the snapshot
+  // brings them back otherwise), and uncordoned where a drained step left one cordoned.
+  const order = [...plan.controlPlaneNodes].reverse();
+  const cpStep = (node: string, moveBack: boolean): RollbackStep | undefined => {
+    const list = cps.get(node);
+    const first = list?.[0];
+    if (!list || !first) return undefined;
+    const moved = moveBack && list.some((e) => e.unit.attempted.includes('upgrade-cp-node'));
+    const cordoned = list.some((e) => leftCordoned(e.step, e.unit));
+    if (!moved && !cordoned) return undefined;
+    const actions: RollbackAction[] = [
+      ...(moved ? [{ type: 'upgrade-cp-node' as const, node }, { type: 'check-api-health' as const, node }] : []),
+      ...(cordoned ? [{ type: 'uncordon' as const, node }] : []),
+    ];
+    return {
+      key: `rollback/cp/${node}`,
+      kind: 'control-plane-node',
+      node,
+      target: { version: first.step.from },
+      components: first.step.components.map((c) => ({
+        component: c.component,
+        ...(c.to !== undefined ? { from: c.to } : {}),
+        ...(c.from !== undefined ? { to: c.from } : {}),
+      })),
+      actions,
+      estimateMs: estimate(actions),
+    };
+  };
   if (mode === 'snapshot') {
     push([
       {
@@ -167,33 +196,10 @@ function rollbackBatches(state: RunState, mode: RollbackMode): RollbackBatch[] {
       },
     ]);
     for (const key of reversed) push(after.get(key));
-  } else {
-    // Control-plane nodes moved by an undoable (one-patch) hop: back, last upgraded first.
-    const order = [...plan.controlPlaneNodes].reverse();
-    for (const node of order) {
-      const list = cps.get(node);
-      const first = list?.[0];
-      if (!list || !first || !list.some((e) => e.unit.attempted.includes('upgrade-cp-node'))) continue;
-      const actions: RollbackAction[] = [
-        { type: 'upgrade-cp-node', node },
-        { type: 'check-api-health', node },
-      ];
-      push([
-        {
-          key: `rollback/cp/${node}`,
-          kind: 'control-plane-node',
-          node,
-          target: { version: first.step.from },
-          components: first.step.components.map((c) => ({
-            component: c.component,
-            ...(c.to !== undefined ? { from: c.to } : {}),
-            ...(c.from !== undefined ? { to: c.from } : {}),
-          })),
-          actions,
-          estimateMs: estimate(actions),
-        },
-      ]);
-    }
+  }
+  for (const node of order) {
+    const step = cpStep(node, mode === 'nodes');
+    if (step) push([step]);
   }
   if (batches.length === 0) return [];
   push([
@@ -274,6 +280,12 @@ function slotActions(
     actions.push({ type: 'cordon', node: m }, { type: 'drain', node: m }, { type: 'delete-old-node', node: m });
   }
   return actions;
+}
+
+/** Whether a control-plane step's cordon took effect (or may have) and no uncordon of it followed. */
+function leftCordoned(step: ControlPlaneNodeStep, unit: UnitProgress): boolean {
+  const done = new Set<ActionType>(stepActions(step).slice(0, unit.done));
+  return unit.attempted.includes('cordon') && !done.has('uncordon');
 }
 
 function differs(a: NodeTarget, b: NodeTarget): boolean {

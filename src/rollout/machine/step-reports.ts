@@ -233,7 +233,8 @@ export function onDrainTimeout(
   };
   const policy = d.s.options.drainTimeoutPolicy;
   // Quarantine is a way forward, not back: a rollback's drain that times out pauses (or forces, if that is the policy).
-  const forward = spec.kind === 'step';
+  // Nor is it one for a control-plane node: the hop cannot leave a node of the control plane behind.
+  const forward = spec.kind === 'step' && spec.ref.step.kind === 'worker-node';
   if (policy === 'force' && !flight.force) {
     d.set('forcedDrains', [...d.s.forcedDrains, { key: unit.key, node, pods, at: d.now }]);
     d.setUnit({ ...unit, forced: true });

@@ -13,7 +13,7 @@ import type { ActionType, NodeTarget, RolloutPlan, ComponentMove, UpgradeStrateg
 export type DrainTimeoutPolicy =
   /** Pause the run, naming the pods and PDBs that blocked; resume retries the drain. */
   | 'pause'
-  /** Leave the node cordoned, label it, and go on without it. */
+  /** Leave a worker node cordoned, label it, and go on without it (a control-plane node's drain pauses instead). */
   | 'quarantine'
   /** Drain again deleting pods past their PDBs (recorded in the run's events). */
   | 'force';
