@@ -14,9 +14,14 @@ import { decodeDeleteOptions, isKubernetesProtobuf, ProtobufDecodeError } from '
 import type { DeleteOptions, PatchType } from './registry.ts';
 import type { ApiContext } from './request-context.ts';
 import type { ResourceDef } from './resources.ts';
+import { ALL_RESOURCES } from './resources.ts';
+import { answerReview, isReview } from './reviews.ts';
+import type { Scale } from './scale.ts';
+import { scaleOf, writeScale } from './scale.ts';
 import { StatusError, badRequest, expired, methodNotAllowed } from './status.ts';
 import type { IncludeObject } from './tables.ts';
 import { buildTable } from './tables.ts';
+import { addWarning, deprecationWarning } from './warnings.ts';
 import { serveWatch } from './watch.ts';
 import type { WatchTrigger } from '../store/object-store.ts';
 import { pinnedScope } from '../store/object-store.ts';
@@ -141,8 +146,11 @@ async function routeGroupVersion(
   if (def.namespaced && namespace === undefined && name !== undefined) throw notFoundPath();
   if (def.deprecatedIn !== undefined) {
     ctx.metrics.recordDeprecated(def.group, def.version, def.plural, def.removedIn !== undefined ? `1.${def.removedIn}` : '');
+    const warning = deprecationWarning(def, ALL_RESOURCES);
+    if (warning !== undefined) addWarning(res, warning);
   }
   const verb = verbOf(req.method ?? 'GET', name, url);
+  if (def.verbs !== undefined && !def.verbs.includes(verb)) throw methodNotAllowed(req.method ?? '');
   let code = 200;
   try {
     if (ctx.faults.errorRate > 0 && Math.random() < ctx.faults.errorRate) {
@@ -206,6 +214,7 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       const shape = negotiate(req.headers.accept, { discovery: false });
       if (!shape) throw notAcceptable();
       const obj = ctx.registry.get(def, namespace, name as string);
+      if (subresource === 'scale') return sendScale(res, scaleOf(obj));
       return sendObjects(ctx, res, def, shape, [obj], q, 200, undefined);
     }
     case 'create': {
@@ -217,12 +226,17 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       }
       if (subresource === 'binding') return bindPod(ctx, res, def, namespace as string, name as string, body);
       if (name !== undefined) throw methodNotAllowed('POST');
+      if (isReview(def)) {
+        sendJson(res, 201, answerReview(def, body));
+        return 201;
+      }
       const created = ctx.registry.create(def, namespace, asInput(body), { dryRun });
       sendJson(res, 201, ctx.registry.served(def, created));
       return 201;
     }
     case 'update': {
       const body = await readJson(req);
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { put: body }, { dryRun }));
       const updated = ctx.registry.update(def, namespace, name as string, asInput(body), {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
@@ -234,6 +248,7 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       const type = patchTypeOf(req.headers['content-type']);
       // Every patch type that patchTypeOf accepts is JSON (apply-patch+yaml it refuses).
       const body = parseJson(await readBody(req));
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { patch: body, type }, { dryRun }));
       const patched = ctx.registry.patch(def, namespace, name as string, type, body, {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
@@ -258,6 +273,11 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
     default:
       throw methodNotAllowed(req.method ?? '');
   }
+}
+
+function sendScale(res: ServerResponse, scale: Scale): number {
+  sendJson(res, 200, scale);
+  return 200;
 }
 
 function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, def: ResourceDef, namespace: string | undefined, watch: boolean): number {
