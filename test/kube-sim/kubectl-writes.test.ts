@@ -177,5 +177,69 @@ for (const version of ['1.29.10', '1.31.4', '1.33.1']) {
         assert.match(out, /Groups\s+\[system:masters system:authenticated\]/);
       },
     );
+
+    it('every namespace gets the default ServiceAccount and kube-root-ca.crt, recreated when deleted', async () => {
+      const ns = `team-${minor}`;
+      // Created over JSON: kubectl 1.32+ would send protobuf, which is another part of issue 15.
+      assert.equal(
+        (
+          await api(cluster, 'POST', '/api/v1/namespaces', {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: ns },
+          })
+        ).status,
+        201,
+      );
+      const sa = async () =>
+        (await api(cluster, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200;
+      const cm = async () => {
+        const res = await api(cluster, 'GET', `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`);
+        return res.status === 200 ? (res.body as { data: Record<string, string> }).data : undefined;
+      };
+      await waitFor(async () => ((await sa()) && (await cm()) ? true : undefined), {
+        message: 'namespace defaults',
+        timeoutMs: 10_000,
+      });
+      assert.deepEqual(await cm(), { 'ca.crt': cluster.caCertPem });
+      assert.match(await ok(kubectl(['get', 'serviceaccounts', '-n', ns])), /^default\s+0\s/m);
+      for (const system of ['default', 'kube-system']) {
+        assert.match(
+          await ok(kubectl(['get', 'configmap', 'kube-root-ca.crt', '-n', system, '-o', 'name'])),
+          /configmap\/kube-root-ca\.crt/,
+        );
+      }
+      await ok(kubectl(['delete', 'serviceaccount', 'default', '-n', ns]));
+      await ok(kubectl(['delete', 'configmap', 'kube-root-ca.crt', '-n', ns]));
+      await waitFor(async () => ((await sa()) && (await cm()) ? true : undefined), {
+        message: 'namespace defaults recreated',
+        timeoutMs: 10_000,
+      });
+      // An edit of the published CA is put back.
+      await ok(
+        kubectl([
+          'patch',
+          'configmap',
+          'kube-root-ca.crt',
+          '-n',
+          ns,
+          '--type=merge',
+          '-p',
+          '{"data":{"ca.crt":"forged"}}',
+        ]),
+      );
+      await waitFor(async () => ((await cm())?.['ca.crt'] === cluster.caCertPem ? true : undefined), {
+        message: 'CA put back',
+        timeoutMs: 10_000,
+      });
+      const pod = await api(cluster, 'POST', `/api/v1/namespaces/${ns}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'runner' },
+        spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] },
+      });
+      assert.equal(pod.status, 201);
+      assert.equal((pod.body as { spec: { serviceAccountName: string } }).spec.serviceAccountName, 'default');
+    });
   });
 }
