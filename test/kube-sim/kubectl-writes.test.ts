@@ -241,5 +241,61 @@ for (const version of ['1.29.10', '1.31.4', '1.33.1']) {
       assert.equal(pod.status, 201);
       assert.equal((pod.body as { spec: { serviceAccountName: string } }).spec.serviceAccountName, 'default');
     });
+
+    it('apply --server-side creates, records managedFields, answers conflicts, and --force-conflicts takes over', async () => {
+      const manifest = (replicas: number, labels: Record<string, string>) =>
+        JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'api', namespace: 'default', labels },
+          spec: {
+            replicas,
+            selector: { matchLabels: { app: 'api' } },
+            template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'server', image: 'nginx:1.27' }] } },
+          },
+        });
+      // --validate=false until kube-sim serves OpenAPI (another part of issue 15): kubectl validates against it first.
+      const created = await kubectl(['apply', '--server-side', '--validate=false', '-f', '-'], { input: manifest(2, { app: 'api', tier: 'backend' }) });
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, /deployment\.apps\/api serverside-applied/);
+      let live = await deployment(cluster, 'api');
+      assert.equal(live.spec.replicas, 2);
+      const applied = live.metadata.managedFields?.find((m) => m.manager === 'kubectl' && m.operation === 'Apply');
+      assert.ok(applied, JSON.stringify(live.metadata.managedFields));
+      const fields = applied.fieldsV1 as Record<string, Record<string, Record<string, unknown>>>;
+      assert.deepEqual(fields['f:metadata']?.['f:labels'], { 'f:app': {}, 'f:tier': {} });
+      assert.deepEqual(fields['f:spec']?.['f:replicas'], {});
+      assert.deepEqual(fields['f:spec']?.['f:selector'], {});
+      const template = fields['f:spec']?.['f:template'] as { 'f:spec': { 'f:containers': Record<string, unknown> } };
+      assert.deepEqual(template['f:spec']['f:containers']['k:{"name":"server"}'], { '.': {}, 'f:image': {}, 'f:name': {} });
+      const yaml = await ok(kubectl(['get', 'deploy', 'api', '-o', 'yaml', '--show-managed-fields']));
+      assert.match(yaml, /managedFields:\n\s+- apiVersion: apps\/v1\n\s+fieldsType: FieldsV1/);
+      assert.match(yaml, /manager: kubectl\n\s+operation: Apply/);
+
+      // Another writer takes spec.replicas with an update: it owns it now.
+      await ok(kubectl(['patch', 'deploy', 'api', '--type=merge', '-p', '{"spec":{"replicas":4}}', '--field-manager=autoscaler']));
+      live = await deployment(cluster, 'api');
+      assert.ok(live.metadata.managedFields?.some((m) => m.manager === 'autoscaler' && m.operation === 'Update'));
+      const conflict = await kubectl(['apply', '--server-side', '--validate=false', '-f', '-'], { input: manifest(3, { app: 'api', tier: 'backend' }) });
+      assert.notEqual(conflict.code, 0);
+      assert.match(conflict.stderr, /Apply failed with 1 conflict: conflict with "autoscaler" using apps\/v1: \.spec\.replicas/);
+      assert.equal((await deployment(cluster, 'api')).spec.replicas, 4);
+      const raw = await api(cluster, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/api?fieldManager=kubectl', manifest(3, { app: 'api' }), {
+        'Content-Type': 'application/apply-patch+yaml',
+      });
+      assert.equal(raw.status, 409);
+      assert.deepEqual((raw.body as { details: { causes: unknown[] } }).details.causes, [
+        { reason: 'FieldManagerConflict', message: 'conflict with "autoscaler" using apps/v1', field: '.spec.replicas' },
+      ]);
+
+      // Forced, and without the tier label: the apply takes replicas back and drops the label no one else owns.
+      const forced = await kubectl(['apply', '--server-side', '--force-conflicts', '--validate=false', '-f', '-'], { input: manifest(3, { app: 'api' }) });
+      assert.equal(forced.code, 0, forced.stderr);
+      live = await deployment(cluster, 'api');
+      assert.equal(live.spec.replicas, 3);
+      assert.deepEqual((live.metadata as { labels?: unknown }).labels, { app: 'api' });
+      assert.ok(!live.metadata.managedFields?.some((m) => m.manager === 'autoscaler'), 'the autoscaler lost its only field');
+      assert.equal((await api(cluster, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/api', manifest(3, {}), { 'Content-Type': 'application/apply-patch+yaml' })).status, 400);
+    });
   });
 }

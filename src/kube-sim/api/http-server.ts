@@ -11,7 +11,8 @@ import type { ResponseShape } from './negotiate.ts';
 import { negotiate } from './negotiate.ts';
 import { PatchError } from './patch.ts';
 import { decodeDeleteOptions, isKubernetesProtobuf, ProtobufDecodeError } from './protobuf.ts';
-import type { DeleteOptions, PatchType } from './registry.ts';
+import { managerOf } from './managed-fields.ts';
+import type { DeleteOptions, PatchType, WriteOptions } from './registry.ts';
 import type { ApiContext } from './request-context.ts';
 import type { ResourceDef } from './resources.ts';
 import { ALL_RESOURCES } from './resources.ts';
@@ -230,28 +231,39 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
         sendJson(res, 201, answerReview(def, body));
         return 201;
       }
-      const created = ctx.registry.create(def, namespace, asInput(body), { dryRun });
+      const created = ctx.registry.create(def, namespace, asInput(body), { dryRun, ...fieldManagerOf(req, q) });
       sendJson(res, 201, ctx.registry.served(def, created));
       return 201;
     }
     case 'update': {
       const body = await readJson(req);
-      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { put: body }, { dryRun }));
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { put: body }, { dryRun, ...fieldManagerOf(req, q, 'scale') }));
       const updated = ctx.registry.update(def, namespace, name as string, asInput(body), {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
+        ...fieldManagerOf(req, q, subresource),
       });
       sendJson(res, 200, ctx.registry.served(def, updated));
       return 200;
     }
     case 'patch': {
+      if (isApplyPatch(req.headers['content-type'])) {
+        if (subresource !== undefined) throw new StatusError(415, 'UnsupportedMediaType', `kube-sim applies to the main resource only, not to ${subresource}`);
+        const config = parseYamlBody(await readBody(req));
+        const force = isTrue(q.get('force'));
+        const { object, created } = ctx.registry.apply(def, namespace, name as string, config, { dryRun, force, fieldManager: q.get('fieldManager') ?? '' });
+        sendJson(res, created ? 201 : 200, ctx.registry.served(def, object));
+        return created ? 201 : 200;
+      }
+      if (q.has('force')) throw badRequest('force=true is only valid for apply requests (application/apply-patch+yaml)');
       const type = patchTypeOf(req.headers['content-type']);
       // Every patch type that patchTypeOf accepts is JSON (apply-patch+yaml it refuses).
       const body = parseJson(await readBody(req));
-      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { patch: body, type }, { dryRun }));
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { patch: body, type }, { dryRun, ...fieldManagerOf(req, q, 'scale') }));
       const patched = ctx.registry.patch(def, namespace, name as string, type, body, {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
+        ...fieldManagerOf(req, q, subresource),
       });
       sendJson(res, 200, ctx.registry.served(def, patched));
       return 200;
@@ -427,9 +439,19 @@ function patchTypeOf(contentType: string | undefined): PatchType {
       throw new StatusError(
         415,
         'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
       );
   }
+}
+
+function isApplyPatch(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/apply-patch+yaml';
+}
+
+/** The manager a non-apply write records in managedFields: `fieldManager`, else the client's program name. */
+function fieldManagerOf(req: IncomingMessage, q: URLSearchParams, subresource?: string): WriteOptions {
+  const manager = managerOf(q.get('fieldManager'), req.headers['user-agent']);
+  return manager ? { fieldManager: { manager, ...(subresource ? { subresource } : {}) } } : {};
 }
 
 async function deleteOptionsOf(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {

@@ -837,3 +837,20 @@ export function applyStrategicMergePatch(target: unknown, patch: unknown, kind: 
   const schema = Object.hasOwn(KIND_SCHEMAS, kind) ? (KIND_SCHEMAS[kind] ?? {}) : {};
   return mergeMap(original, cloneJson(patch) as JsonObject, schema);
 }
+
+/**
+ * How the list at `path` (field names from the object's root; list items are not steps) of a `kind` merges, from
+ * the same strategic-merge metadata: `map` (items identified by their merge key: `x-kubernetes-list-type: map`),
+ * `set` (primitives merged as a set) or `atomic` (replaced whole). Server-side apply reads list types here; when
+ * kube-sim has per-type schemas, this is the one lookup to point at them.
+ */
+export function listTypeAt(kind: string, path: readonly string[]): { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' } {
+  let schema: ObjectSchema | undefined = Object.hasOwn(KIND_SCHEMAS, kind) ? KIND_SCHEMAS[kind] : undefined;
+  let field: FieldSchema | undefined;
+  for (const name of path) {
+    field = schema && Object.hasOwn(schema, name) ? schema[name] : undefined;
+    schema = field?.fields;
+  }
+  if (!field?.merge) return { type: 'atomic' };
+  return field.merge.key !== undefined ? { type: 'map', keys: [field.merge.key] } : { type: 'set' };
+}
