@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +29,7 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 )
 
 func main() {
@@ -98,13 +100,20 @@ func run(ctx context.Context, client kubernetes.Interface, ns, command string, a
 		if err != nil {
 			return nil, err
 		}
-		scale, err := client.AppsV1().Deployments(ns).GetScale(ctx, arg(0), metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		before := scale.Spec.Replicas
-		scale.Spec.Replicas = int32(replicas)
-		updated, err := client.AppsV1().Deployments(ns).UpdateScale(ctx, arg(0), scale, metav1.UpdateOptions{})
+		// Read-modify-write of the Scale, retried on a conflict as client-go's users do: the Deployment's controllers
+		// write its status between the read and the write.
+		var before int32
+		var updated *autoscalingv1.Scale
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			scale, err := client.AppsV1().Deployments(ns).GetScale(ctx, arg(0), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			before = scale.Spec.Replicas
+			scale.Spec.Replicas = int32(replicas)
+			updated, err = client.AppsV1().Deployments(ns).UpdateScale(ctx, arg(0), scale, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
