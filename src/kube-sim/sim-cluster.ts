@@ -119,11 +119,11 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     evict: (namespace, name, body, options) => evictPod(runtime, namespace, name, body, options),
   };
 
-  const stopControllers = startControllers(runtime);
+  const pki = await generateServingPki({ commonName: 'kube-apiserver' });
+  const stopControllers = startControllers(runtime, { rootCaPem: pki.caCertPem });
   const availability = startAvailabilityMonitor(runtime);
   await buildCluster(runtime, scenario);
 
-  const pki = await generateServingPki({ commonName: 'kube-apiserver' });
   const infra = createInfraHandler({
     runtime,
     scenario,

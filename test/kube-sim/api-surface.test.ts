@@ -252,7 +252,8 @@ describe('kube-sim watch semantics', () => {
     assert.equal(status, 200);
     assert.deepEqual(
       events.map((e) => `${e.type} ${(e.object['metadata'] as { name: string }).name}`),
-      ['ADDED existing', 'ADDED live'],
+      // kube-root-ca.crt: the root CA publisher's ConfigMap, in every namespace (synthetic events go in key order).
+      ['ADDED existing', 'ADDED kube-root-ca.crt', 'ADDED live'],
     );
   });
 

@@ -10,7 +10,7 @@ export function applyDefaults(obj: KubeObject): KubeObject {
     case 'Pod':
       return {
         ...obj,
-        spec: withDefaultTolerationSeconds(podSpecDefaults(obj.spec ?? {})),
+        spec: withServiceAccount(withDefaultTolerationSeconds(podSpecDefaults(obj.spec ?? {}))),
         status: { phase: 'Pending', ...(obj.status ?? {}) },
       };
     case 'Deployment':
@@ -89,6 +89,16 @@ function podSpecDefaults(spec: Record<string, unknown>): Record<string, unknown>
         : c,
     ),
   };
+}
+
+/**
+ * The ServiceAccount admission plugin: a pod that names no service account runs as `default` (the v1 wire form
+ * repeats it in the deprecated `serviceAccount` field). The token volume it also mounts is not simulated.
+ */
+function withServiceAccount(spec: Record<string, unknown>): Record<string, unknown> {
+  const named = spec['serviceAccountName'] ?? spec['serviceAccount'];
+  const name = typeof named === 'string' && named !== '' ? named : 'default';
+  return { ...spec, serviceAccountName: name, serviceAccount: name };
 }
 
 /**

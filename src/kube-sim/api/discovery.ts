@@ -63,7 +63,7 @@ export function apiResourceList(resources: readonly ResourceDef[], group: string
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs: RESOURCE_VERBS,
+      verbs: r.verbs ?? RESOURCE_VERBS,
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories.length ? { categories: r.categories } : {}),
     });
@@ -101,7 +101,7 @@ export function aggregatedDiscovery(resources: readonly ResourceDef[], scope: 'a
             responseKind: { group, version: v, kind: r.kind },
             scope: r.namespaced ? 'Namespaced' : 'Cluster',
             singularResource: r.singular,
-            verbs: RESOURCE_VERBS,
+            verbs: r.verbs ?? RESOURCE_VERBS,
             ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
             ...(r.categories.length ? { categories: r.categories } : {}),
             ...(r.subresources.length

@@ -16,12 +16,18 @@ import { PatchError } from './patch.ts';
 import { decodeDeleteOptions, isKubernetesProtobuf, ProtobufDecodeError } from './protobuf.ts';
 import { decodeProtobufObject } from './protobuf-object.ts';
 import { kindTypeName } from './schema/types.ts';
-import type { DeleteOptions, PatchType } from './registry.ts';
+import { managerOf } from './managed-fields.ts';
+import type { DeleteOptions, PatchType, WriteOptions } from './registry.ts';
 import type { ApiContext } from './request-context.ts';
 import type { ResourceDef } from './resources.ts';
+import { ALL_RESOURCES } from './resources.ts';
+import { answerReview, isReview } from './reviews.ts';
+import type { Scale } from './scale.ts';
+import { scaleOf, writeScale } from './scale.ts';
 import { StatusError, badRequest, expired, methodNotAllowed } from './status.ts';
 import type { IncludeObject } from './tables.ts';
 import { buildTable } from './tables.ts';
+import { addWarning, deprecationWarning } from './warnings.ts';
 import { serveWatch } from './watch.ts';
 import type { WatchTrigger } from '../store/object-store.ts';
 import { pinnedScope } from '../store/object-store.ts';
@@ -148,8 +154,11 @@ async function routeGroupVersion(
   if (def.namespaced && namespace === undefined && name !== undefined) throw notFoundPath();
   if (def.deprecatedIn !== undefined) {
     ctx.metrics.recordDeprecated(def.group, def.version, def.plural, def.removedIn !== undefined ? `1.${def.removedIn}` : '');
+    const warning = deprecationWarning(def, ALL_RESOURCES);
+    if (warning !== undefined) addWarning(res, warning);
   }
   const verb = verbOf(req.method ?? 'GET', name, url);
+  if (def.verbs !== undefined && !def.verbs.includes(verb)) throw methodNotAllowed(req.method ?? '');
   let code = 200;
   try {
     if (ctx.faults.errorRate > 0 && Math.random() < ctx.faults.errorRate) {
@@ -213,6 +222,7 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       const shape = negotiate(req.headers.accept, { discovery: false });
       if (!shape) throw notAcceptable();
       const obj = ctx.registry.get(def, namespace, name as string);
+      if (subresource === 'scale') return sendScale(res, scaleOf(obj));
       return sendObjects(ctx, res, def, shape, [obj], q, 200, undefined);
     }
     case 'create': {
@@ -226,31 +236,48 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       if (name !== undefined) throw methodNotAllowed('POST');
       const validation = fieldValidationOf(q, 'CreateOptions');
       const body = checkFields(res, def, validation, await readObject(req, def));
-      const created = ctx.registry.create(def, namespace, body, { dryRun });
+      if (isReview(def)) {
+        sendJson(res, 201, answerReview(def, body));
+        return 201;
+      }
+      const created = ctx.registry.create(def, namespace, body, { dryRun, ...fieldManagerOf(req, q) });
       sendJson(res, 201, ctx.registry.served(def, created));
       return 201;
     }
     case 'update': {
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { put: await readJson(req) }, { dryRun, ...fieldManagerOf(req, q, 'scale') }));
       const validation = fieldValidationOf(q, 'UpdateOptions');
       const body = checkFields(res, def, validation, await readObject(req, def));
       const updated = ctx.registry.update(def, namespace, name as string, body, {
         dryRun,
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
+        ...fieldManagerOf(req, q, subresource),
       });
       sendJson(res, 200, ctx.registry.served(def, updated));
       return 200;
     }
     case 'patch': {
+      if (isApplyPatch(req.headers['content-type'])) {
+        if (subresource !== undefined) throw new StatusError(415, 'UnsupportedMediaType', `kube-sim applies to the main resource only, not to ${subresource}`);
+        const config = parseYamlBody(await readBody(req));
+        const force = isTrue(q.get('force'));
+        const { object, created } = ctx.registry.apply(def, namespace, name as string, config, { dryRun, force, fieldManager: q.get('fieldManager') ?? '' });
+        sendJson(res, created ? 201 : 200, ctx.registry.served(def, object));
+        return created ? 201 : 200;
+      }
+      if (q.has('force')) throw badRequest('force=true is only valid for apply requests (application/apply-patch+yaml)');
       const type = patchTypeOf(req.headers['content-type']);
       const validation = fieldValidationOf(q, 'PatchOptions');
       // Every patch type that patchTypeOf accepts is JSON (apply-patch+yaml it refuses).
       const raw = await readBody(req);
       const body = parseJson(raw);
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { patch: body, type }, { dryRun, ...fieldManagerOf(req, q, 'scale') }));
       const duplicates = validation === 'Ignore' ? [] : duplicateJsonFields(raw.toString('utf8'));
       const patched = ctx.registry.patch(def, namespace, name as string, type, body, {
         dryRun,
         checkPatched: (object) => checkFields(res, def, validation, { object, duplicates }),
         ...(subresource === 'status' ? { subresource: 'status' as const } : {}),
+        ...fieldManagerOf(req, q, subresource),
       });
       sendJson(res, 200, ctx.registry.served(def, patched));
       return 200;
@@ -272,6 +299,11 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
     default:
       throw methodNotAllowed(req.method ?? '');
   }
+}
+
+function sendScale(res: ServerResponse, scale: Scale): number {
+  sendJson(res, 200, scale);
+  return 200;
 }
 
 function serveList(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, def: ResourceDef, namespace: string | undefined, watch: boolean): number {
@@ -421,9 +453,19 @@ function patchTypeOf(contentType: string | undefined): PatchType {
       throw new StatusError(
         415,
         'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
       );
   }
+}
+
+function isApplyPatch(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/apply-patch+yaml';
+}
+
+/** The manager a non-apply write records in managedFields: `fieldManager`, else the client's program name. */
+function fieldManagerOf(req: IncomingMessage, q: URLSearchParams, subresource?: string): WriteOptions {
+  const manager = managerOf(q.get('fieldManager'), req.headers['user-agent']);
+  return manager ? { fieldManager: { manager, ...(subresource ? { subresource } : {}) } } : {};
 }
 
 async function deleteOptionsOf(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {

@@ -6,6 +6,7 @@
  * None of them mutates its inputs.
  */
 
+import type { FieldDescription } from './schema/types.ts';
 import { jsonFields, rootTypeOfKind, typeDescription } from './schema/types.ts';
 
 /**
@@ -801,4 +802,38 @@ export function applyStrategicMergePatch(target: unknown, patch: unknown, kind: 
   const original = isObject(target) ? (cloneJson(target) as JsonObject) : {};
   const schema = schemaOfKind(kind) ?? {};
   return mergeMap(original, cloneJson(patch) as JsonObject, schema);
+}
+
+/**
+ * How the list at `path` (field names from the object's root; list items are not steps) of a `kind` merges: `map`
+ * (items identified by their keys: `x-kubernetes-list-type: map` with its list-map keys, or a strategic merge key),
+ * `set` (primitives merged as a set) or `atomic` (replaced whole). Server-side apply reads list types here: from the
+ * type descriptions for the kinds kube-sim serves, from the strategic-merge metadata for the others.
+ */
+export function listTypeAt(kind: string, path: readonly string[]): { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' } {
+  const root = rootTypeOfKind(kind);
+  if (root !== undefined) {
+    let type = typeDescription(root);
+    let field: FieldDescription | undefined;
+    for (const name of path) {
+      field = type ? jsonFields(type).get(name) : undefined;
+      type = field?.type.kind === 'message' ? typeDescription(field.type.name) : undefined;
+    }
+    if (field === undefined || field.shape !== 'list') return { type: 'atomic' };
+    const merges = field.patchStrategy?.split(',').includes('merge') === true;
+    const listType = field.listType ?? (merges ? (field.patchMergeKey !== undefined ? 'map' : 'set') : 'atomic');
+    if (listType === 'map') {
+      const keys = field.listMapKeys ?? (field.patchMergeKey !== undefined ? [field.patchMergeKey] : []);
+      return keys.length > 0 ? { type: 'map', keys: [...keys] } : { type: 'atomic' };
+    }
+    return { type: listType };
+  }
+  let schema: ObjectSchema | undefined = schemaOfKind(kind);
+  let field: FieldSchema | undefined;
+  for (const name of path) {
+    field = schema && Object.hasOwn(schema, name) ? schema[name] : undefined;
+    schema = field?.fields;
+  }
+  if (!field?.merge) return { type: 'atomic' };
+  return field.merge.key !== undefined ? { type: 'map', keys: [field.merge.key] } : { type: 'set' };
 }

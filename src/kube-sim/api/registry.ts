@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { applyDefaults } from './defaults.ts';
+import type { FieldManagerWrite, ManagedFieldsEntry } from './managed-fields.ts';
+import { applyConfig, trackUpdate } from './managed-fields.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.ts';
 import type { ResourceDef } from './resources.ts';
 import { groupVersion } from './resources.ts';
@@ -28,6 +30,23 @@ export interface WriteOptions {
   subresource?: 'status';
   /** Patches only: checks the patched object before it is stored, and may return it changed (unknown fields pruned). */
   checkPatched?: (patched: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * Who writes, for `metadata.managedFields` (the `fieldManager` parameter or the client's program name); the
+   * subresource the manager wrote through, when not the main resource. Writes without one (kube-sim's own
+   * controllers) leave the managed fields as they are.
+   */
+  fieldManager?: { manager: string; subresource?: string };
+  /** The managed fields to store, as server-side apply computed them (instead of tracking this write). */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** Options of a server-side apply. */
+export interface ApplyOptions {
+  dryRun?: boolean;
+  /** The `fieldManager` parameter: required for apply. */
+  fieldManager: string;
+  /** Take the fields other managers own (`force=true`, kubectl's `--force-conflicts`). */
+  force?: boolean;
 }
 
 /** metav1.DeleteOptions as kube-sim honours it. */
@@ -90,6 +109,8 @@ export class Registry {
       kind: def.kind,
       metadata,
     });
+    if (options.managedFields) obj.metadata.managedFields = options.managedFields;
+    else if (options.fieldManager) obj.metadata.managedFields = trackUpdate(def.kind, undefined, obj, this.fieldWrite(def, options.fieldManager));
     validateObject(def, obj);
     if (options.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.currentRevision()) } };
     return this.store.create(def.storage, obj);
@@ -125,6 +146,7 @@ export class Registry {
           ...(current.metadata.deletionTimestamp
             ? { deletionTimestamp: current.metadata.deletionTimestamp, deletionGracePeriodSeconds: current.metadata.deletionGracePeriodSeconds }
             : {}),
+          ...(current.metadata.managedFields ? { managedFields: current.metadata.managedFields } : {}),
         },
         ...(hasStatusSubresource(def) && current.status !== undefined ? { status: current.status } : {}),
       };
@@ -133,6 +155,11 @@ export class Registry {
         next.metadata.generation += 1;
       }
       if (current.kind === 'Pod') assertPodUpdateAllowed(current, next);
+    }
+    if (options.managedFields) {
+      next = { ...next, metadata: { ...next.metadata, managedFields: options.managedFields } };
+    } else if (options.fieldManager) {
+      next = { ...next, metadata: { ...next.metadata, managedFields: trackUpdate(def.kind, current, next, this.fieldWrite(def, options.fieldManager)) } };
     }
     validateObject(def, next);
     if (options.dryRun) return next;
@@ -154,6 +181,42 @@ export class Registry {
     const patchMeta = isRecord(patch) && isRecord(patch['metadata']) ? patch['metadata'] : {};
     const rv = typeof patchMeta['resourceVersion'] === 'string' ? patchMeta['resourceVersion'] : current.metadata.resourceVersion;
     return this.update(def, namespace, name, { ...patched, metadata: { ...meta, resourceVersion: rv } }, options);
+  }
+
+  /**
+   * Server-side apply (`application/apply-patch+yaml`): merges `config` into the object as `fieldManager`'s intent,
+   * creating it when absent; 409 on fields other managers own unless forced.
+   */
+  apply(def: ResourceDef, namespace: string | undefined, name: string, config: unknown, options: ApplyOptions): { object: KubeObject; created: boolean } {
+    if (!isRecord(config)) throw badRequest('error decoding YAML: the apply configuration must be an object');
+    if (!options.fieldManager) throw badRequest('fieldManager is required for apply requests');
+    const meta = isRecord(config['metadata']) ? config['metadata'] : {};
+    if (meta['managedFields'] !== undefined) throw badRequest('metadata.managedFields must be nil');
+    const gv = groupVersion(def);
+    if (config['apiVersion'] !== gv || config['kind'] !== def.kind) {
+      throw badRequest(`the API version in the data (${typeof config['apiVersion'] === 'string' ? config['apiVersion'] : ''}) does not match the expected API version (${gv})`);
+    }
+    if (meta['name'] !== undefined && meta['name'] !== name) {
+      throw badRequest(`the name of the object (${JSON.stringify(meta['name'])}) does not match the name on the URL (${name})`);
+    }
+    if (def.namespaced && meta['namespace'] !== undefined && meta['namespace'] !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const ns = def.namespaced ? namespace : undefined;
+    const current = this.store.get(def.storage, ns, name);
+    const live = current ? this.served(def, current) : undefined;
+    const write = this.fieldWrite(def, { manager: options.fieldManager });
+    const result = applyConfig(def.kind, live, { ...config, metadata: { ...meta, name } }, write, options.force === true);
+    const merged = result.object as ObjectInput;
+    const writeOptions: WriteOptions = { managedFields: result.managedFields, ...(options.dryRun ? { dryRun: true } : {}) };
+    if (!current) return { object: this.create(def, namespace, merged, writeOptions), created: true };
+    const rv = typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : current.metadata.resourceVersion;
+    const object = this.update(def, namespace, name, { ...merged, metadata: { ...(merged.metadata as ObjectMeta), resourceVersion: rv } }, writeOptions);
+    return { object, created: false };
+  }
+
+  private fieldWrite(def: ResourceDef, by: { manager: string; subresource?: string }): FieldManagerWrite {
+    return { manager: by.manager, apiVersion: groupVersion(def), ...(by.subresource ? { subresource: by.subresource } : {}), time: rfc3339(this.now()) };
   }
 
   /**

@@ -29,6 +29,8 @@ export interface ResourceDef {
   deprecatedIn?: number;
   /** The first minor that serves it, if not all. */
   introducedIn?: number;
+  /** The verbs it answers, when not all of {@link RESOURCE_VERBS} (the create-only reviews). */
+  verbs?: readonly string[];
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -85,6 +87,11 @@ export const ALL_RESOURCES: readonly ResourceDef[] = [
   def({ group: 'flowcontrol.apiserver.k8s.io', version: 'v1', kind: 'FlowSchema', plural: 'flowschemas', singular: 'flowschema', namespaced: false, subresources: ['status'], introducedIn: 29 }),
   def({ group: 'flowcontrol.apiserver.k8s.io', version: 'v1beta3', kind: 'FlowSchema', plural: 'flowschemas', singular: 'flowschema', namespaced: false, subresources: ['status'], storageVersion: 'v1', introducedIn: 26, deprecatedIn: 29, removedIn: 32 }),
   def({ group: 'flowcontrol.apiserver.k8s.io', version: 'v1beta2', kind: 'FlowSchema', plural: 'flowschemas', singular: 'flowschema', namespaced: false, subresources: ['status'], storageVersion: 'v1', deprecatedIn: 26, removedIn: 29 }),
+  def({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', namespaced: false, verbs: ['create'] }),
+  def({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', namespaced: false, verbs: ['create'] }),
+  // SelfSubjectReview: beta (on by default) in 1.27, GA in 1.28; beta APIs are off by default from 1.28 on.
+  def({ group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', singular: 'selfsubjectreview', namespaced: false, verbs: ['create'], introducedIn: 28 }),
+  def({ group: 'authentication.k8s.io', version: 'v1beta1', kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', singular: 'selfsubjectreview', namespaced: false, verbs: ['create'], introducedIn: 27, removedIn: 28 }),
 ];
 
 /** The resources a cluster at Kubernetes minor `minor` (1.minor) serves. */

@@ -10,14 +10,19 @@ import { startDisruptionController } from './disruption.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
 import { startKubelets } from './kubelet.ts';
 import { startNamespaceController } from './namespace.ts';
+import type { NamespaceDefaultsOptions } from './namespace-defaults.ts';
+import { startNamespaceDefaults } from './namespace-defaults.ts';
 import { startNodeLifecycleController } from './node-lifecycle.ts';
 import { startPodGarbageCollector } from './pod-gc.ts';
 import { startReplicaSetController } from './replicaset.ts';
 import { startScheduler } from './scheduler.ts';
 import { startStatefulSetController } from './statefulset.ts';
 
+/** Options of {@link startControllers}. */
+export type ControllersOptions = NamespaceDefaultsOptions;
+
 /** Starts the simulated controllers, scheduler and kubelets; the returned function stops them all. */
-export function startControllers(runtime: SimRuntime): () => void {
+export function startControllers(runtime: SimRuntime, options: ControllersOptions = {}): () => void {
   const stops = [
     startKubelets(runtime),
     startNodeLifecycleController(runtime),
@@ -29,6 +34,7 @@ export function startControllers(runtime: SimRuntime): () => void {
     startDisruptionController(runtime),
     startGarbageCollector(runtime),
     startNamespaceController(runtime),
+    startNamespaceDefaults(runtime, options),
     startPodGarbageCollector(runtime),
   ];
   return () => {

@@ -1626,4 +1626,73 @@ export const TYPE_TABLE: Readonly<Record<string, readonly string[]>> = {
   ],
   'rbac.v1.RoleRef': ['apiGroup 1 string !', 'kind 2 string !', 'name 3 string !'],
   'rbac.v1.Subject': ['kind 1 string !', 'apiGroup 2 string', 'name 3 string !', 'namespace 4 string'],
+  // The access reviews kubectl's `auth can-i` and `auth whoami` create (kubectl 1.32+ sends them as protobuf).
+  'authorization.v1.SelfSubjectAccessReview': [
+    'metadata 1 meta.v1.ObjectMeta',
+    'spec 2 authorization.v1.SelfSubjectAccessReviewSpec !',
+    'status 3 authorization.v1.SubjectAccessReviewStatus',
+  ],
+  'authorization.v1.SelfSubjectAccessReviewSpec': [
+    'resourceAttributes 1 authorization.v1.ResourceAttributes *',
+    'nonResourceAttributes 2 authorization.v1.NonResourceAttributes *',
+  ],
+  'authorization.v1.ResourceAttributes': [
+    'namespace 1 string',
+    'verb 2 string',
+    'group 3 string',
+    'version 4 string',
+    'resource 5 string',
+    'subresource 6 string',
+    'name 7 string',
+    'fieldSelector 8 authorization.v1.FieldSelectorAttributes *',
+    'labelSelector 9 authorization.v1.LabelSelectorAttributes *',
+  ],
+  'authorization.v1.FieldSelectorAttributes': [
+    'rawSelector 1 string',
+    'requirements 2 []meta.v1.FieldSelectorRequirement lt=atomic',
+  ],
+  'authorization.v1.LabelSelectorAttributes': [
+    'rawSelector 1 string',
+    'requirements 2 []meta.v1.LabelSelectorRequirement lt=atomic',
+  ],
+  'authorization.v1.NonResourceAttributes': ['path 1 string', 'verb 2 string'],
+  'authorization.v1.SubjectAccessReviewStatus': [
+    'allowed 1 bool !',
+    'denied 4 bool',
+    'reason 2 string',
+    'evaluationError 3 string',
+  ],
+  'authorization.v1.SelfSubjectRulesReview': [
+    'metadata 1 meta.v1.ObjectMeta',
+    'spec 2 authorization.v1.SelfSubjectRulesReviewSpec !',
+    'status 3 authorization.v1.SubjectRulesReviewStatus',
+  ],
+  'authorization.v1.SelfSubjectRulesReviewSpec': ['namespace 1 string'],
+  'authorization.v1.SubjectRulesReviewStatus': [
+    'resourceRules 1 []authorization.v1.ResourceRule !',
+    'nonResourceRules 2 []authorization.v1.NonResourceRule !',
+    'incomplete 3 bool !',
+    'evaluationError 4 string',
+  ],
+  'authorization.v1.ResourceRule': [
+    'verbs 1 []string !',
+    'apiGroups 2 []string',
+    'resources 3 []string',
+    'resourceNames 4 []string',
+  ],
+  'authorization.v1.NonResourceRule': ['verbs 1 []string !', 'nonResourceURLs 2 []string'],
+  'authentication.v1.SelfSubjectReview': [
+    'metadata 1 meta.v1.ObjectMeta',
+    'status 2 authentication.v1.SelfSubjectReviewStatus',
+  ],
+  'authentication.v1.SelfSubjectReviewStatus': ['userInfo 1 authentication.v1.UserInfo'],
+  // `extra` (4, map<string, ExtraValue>) is left out: a request never carries it, and its JSON (a map of string lists)
+  // has no form in this table.
+  'authentication.v1.UserInfo': ['username 1 string', 'uid 2 string', 'groups 3 []string lt=atomic'],
+  'authentication.v1beta1.SelfSubjectReview': [
+    'metadata 1 meta.v1.ObjectMeta',
+    'status 2 authentication.v1beta1.SelfSubjectReviewStatus',
+  ],
+  'authentication.v1beta1.SelfSubjectReviewStatus': ['userInfo 1 authentication.v1.UserInfo'],
+  'meta.v1.FieldSelectorRequirement': ['key 1 string !', 'operator 2 string !', 'values 3 []string lt=atomic'],
 };
