@@ -71,6 +71,8 @@ export function noFaults(): FaultSpec {
     apiLatencyMs: 0,
     nodesNeverReady: [],
     nodesNotReady: [],
+    nodesKubeletDown: [],
+    containerFaults: [],
     evictionRefused: [],
     snapshotFailure: false,
   };
