@@ -11,6 +11,7 @@ import { deprecatedApisRule } from './rules/deprecated-apis.ts';
 import { drainRefusalsRule } from './rules/drain-refusals.ts';
 import { drainSimulationRule } from './rules/drain-simulation.ts';
 import { etcdRule } from './rules/etcd.ts';
+import { failingPodsRule } from './rules/failing-pods.ts';
 import { nodesReadyRule } from './rules/nodes-ready.ts';
 import { pdbBlockersRule } from './rules/pdb-blockers.ts';
 import { pdbHealthRule } from './rules/pdb-health.ts';
@@ -33,6 +34,7 @@ export const ALL_RULES: readonly Rule[] = Object.freeze([
   etcdRule,
   nodesReadyRule,
   systemPodsRule,
+  failingPodsRule,
   stuckTerminatingRule,
   upgradePathRule,
   versionSkewRule,

@@ -16,6 +16,7 @@ import { applyAcknowledgements } from './acknowledge.ts';
 import { PrecheckError } from './errors.ts';
 import { checkTarget, planChecks } from './plan.ts';
 import { rulesFor } from './rule-list.ts';
+import { failingWorkloadKeys } from './rules/failing-pods.ts';
 import { pendingWorkloadKeys } from './rules/pending-pods.ts';
 import { cancelled, gatherSnapshot } from './snapshot.ts';
 import type { ClusterSnapshot } from './snapshot-types.ts';
@@ -156,7 +157,7 @@ export function evaluateChecks(
     acknowledged: sorted.filter((f) => f.acknowledged !== undefined),
     acknowledgements: outcomes,
     rules,
-    baseline: { pendingWorkloads: pendingWorkloadKeys(snapshot) },
+    baseline: { pendingWorkloads: pendingWorkloadKeys(snapshot), failingWorkloads: failingWorkloadKeys(snapshot) },
     startedAt: new Date(startedAt).toISOString(),
     durationMs: Math.max(0, now() - startedAt),
   };
