@@ -40,7 +40,11 @@ function deployment(name: string, image: string, extra: Record<string, unknown> 
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+      // Not on workers-2, whose kubelet is down (it is Ready until the grace period runs out).
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { nodeSelector: { 'kubernetes.io/hostname': 'workers-0' }, containers: [{ name: 'app', image }] },
+      },
       ...extra,
     },
   };
@@ -134,5 +138,54 @@ describe('failure modes through kubectl 1.31', () => {
       kubectl(['get', 'node', 'workers-2', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']),
     );
     assert.equal(status, 'Unknown');
+  });
+
+  it('wait --for=condition=complete on a Job, and create job --from=cronjob', async () => {
+    const template = {
+      spec: {
+        nodeSelector: { 'kubernetes.io/hostname': 'workers-1' },
+        restartPolicy: 'Never',
+        containers: [{ name: 'work', image: 'busybox:1.36', command: ['sleep', '1'] }],
+      },
+    };
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'report' },
+      spec: { completions: 2, parallelism: 2, template },
+    };
+    assert.equal((await api(cluster, 'POST', '/apis/batch/v1/namespaces/default/jobs', job)).status, 201);
+    assert.match(
+      await ok(kubectl(['wait', '--for=condition=complete', 'job/report', '--timeout=60s'])),
+      /job\.batch\/report condition met/,
+    );
+    const done = JSON.parse(await ok(kubectl(['get', 'job', 'report', '-o', 'json']))) as {
+      status: { succeeded: number; completionTime?: string; conditions: { type: string; status: string }[] };
+    };
+    assert.equal(done.status.succeeded, 2);
+    assert.ok(done.status.completionTime);
+    assert.ok(done.status.conditions.some((c) => c.type === 'Complete' && c.status === 'True'));
+    assert.match(await ok(kubectl(['get', 'pods', '-l', 'job-name=report'])), /report-\S+\s+0\/1\s+Completed\s+0\s/);
+
+    const cron = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly' },
+      spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template } } },
+    };
+    assert.equal((await api(cluster, 'POST', '/apis/batch/v1/namespaces/default/cronjobs', cron)).status, 201);
+    assert.match(
+      await ok(kubectl(['create', 'job', 'nightly-now', '--from=cronjob/nightly'])),
+      /job\.batch\/nightly-now created/,
+    );
+    await ok(kubectl(['wait', '--for=condition=complete', 'job/nightly-now', '--timeout=60s']));
+    const fromCron = (await api(cluster, 'GET', '/apis/batch/v1/namespaces/default/jobs/nightly-now')).body as {
+      metadata: { ownerReferences?: { kind: string; name: string }[]; annotations?: Record<string, string> };
+    };
+    assert.deepEqual(
+      fromCron.metadata.ownerReferences?.map((r) => `${r.kind}/${r.name}`),
+      ['CronJob/nightly'],
+    );
+    assert.equal(fromCron.metadata.annotations?.['cronjob.kubernetes.io/instantiate'], 'manual');
   });
 });

@@ -43,6 +43,8 @@ interface ContainerLife {
   image: string;
   failure: ContainerFailure;
   rule: ContainerFaultRule;
+  /** A container that runs to completion (restartPolicy Never or OnFailure, no rule): Ready while it runs. */
+  completes?: boolean;
   stage: Stage;
   /** When the stage began, ms. */
   since: number;
@@ -126,18 +128,23 @@ export function beginPodLife(
   kubeletVersion: string,
   now: number,
 ): { life: PodLife; events: ContainerEvent[] } | undefined {
-  if (rules.length === 0) return undefined;
+  const restartPolicy = typeof pod.spec?.['restartPolicy'] === 'string' ? pod.spec['restartPolicy'] : 'Always';
+  if (rules.length === 0 && restartPolicy === 'Always') return undefined;
   const containers: ContainerLife[] = [];
   const events: ContainerEvent[] = [];
   for (const c of containersOf(pod)) {
     const image = typeof c['image'] === 'string' ? c['image'] : '';
-    const rule = containerFaultFor(rules, image, kubeletVersion);
+    const faulty = containerFaultFor(rules, image, kubeletVersion);
+    // A container of a pod that does not restart on success (a Job's) runs its command to the end and exits 0.
+    const rule: ContainerFaultRule | undefined =
+      faulty ?? (restartPolicy === 'Always' ? undefined : { image, failure: 'crash-loop', exitCode: 0, exitAfterMs: runMsOf(c) });
     if (!rule) continue;
     const life: ContainerLife = {
       name: String(c['name']),
       image,
       failure: rule.failure,
       rule,
+      ...(faulty ? {} : { completes: true }),
       stage: 'running',
       since: now,
       count: 0,
@@ -148,7 +155,6 @@ export function beginPodLife(
     containers.push(life);
   }
   if (containers.length === 0) return undefined;
-  const restartPolicy = typeof pod.spec?.['restartPolicy'] === 'string' ? pod.spec['restartPolicy'] : 'Always';
   return { life: { uid: pod.metadata.uid, restartPolicy, containers }, events };
 }
 
@@ -183,6 +189,16 @@ function start(life: ContainerLife, pod: KubeObject, now: number, events: Contai
       reason: 'Unhealthy',
       message: 'Readiness probe failed: HTTP probe failed with statuscode: 503',
     });
+}
+
+/** How long a container that runs to completion runs: `sleep N` (seconds) in its command or args, else 1 s. */
+function runMsOf(container: Record<string, unknown>): number {
+  const words = [container['command'], container['args']]
+    .flatMap((v) => (Array.isArray(v) ? (v as unknown[]) : []))
+    .map(String)
+    .join(' ');
+  const sleep = /(?:^|[\s;&|])sleep\s+(\d+(?:\.\d+)?)(?=$|[\s;&|])/.exec(words);
+  return sleep ? Math.round(Number(sleep[1]) * 1000) : DEFAULT_EXIT_AFTER_MS;
 }
 
 /** containerd's answer to a pull of an image that does not exist, as the kubelet relays it. */
@@ -356,7 +372,7 @@ function containerStatus(c: ContainerLife, pod: KubeObject, base: Record<string,
       return {
         ...common,
         containerID: c.containerId,
-        ready: c.stage === 'recovered',
+        ready: c.stage === 'recovered' || c.completes === true,
         started: true,
         state: { running: { startedAt: rfc3339(c.startedAt ?? c.since) } },
       };
@@ -399,12 +415,14 @@ export function failingPodStatus(
     return c ? containerStatus(c, pod, s) : s;
   });
   const unready = containerStatuses.filter((s) => s['ready'] !== true).map((s) => String(s['name']));
-  const exited = life.containers.filter((c) => c.stage === 'exited').length;
-  const failed = exited > 0 && exited === containerStatuses.length;
+  const exited = life.containers.filter((c) => c.stage === 'exited');
+  const finished = exited.length > 0 && exited.length === containerStatuses.length;
+  const failed = finished && exited.some((c) => c.lastTerminated?.['exitCode'] !== 0);
+  const succeeded = finished && !failed;
   const neverRan = life.containers.some(
     (c) => (c.stage === 'pull-error' || c.stage === 'pull-backoff') && c.lastTerminated === undefined,
   );
-  const phase = failed ? 'Failed' : neverRan ? 'Pending' : 'Running';
+  const phase = failed ? 'Failed' : succeeded ? 'Succeeded' : neverRan ? 'Pending' : 'Running';
   const time = typeof running['startTime'] === 'string' ? running['startTime'] : undefined;
   const conditions = (
     Array.isArray(running['conditions']) ? (running['conditions'] as unknown[]).filter(isRecord) : []
@@ -417,8 +435,8 @@ export function failingPodStatus(
       lastProbeTime: null,
       lastTransitionTime:
         previous?.['status'] === 'False' ? previous['lastTransitionTime'] : (time ?? cond['lastTransitionTime']),
-      reason: failed ? 'PodFailed' : 'ContainersNotReady',
-      ...(failed ? {} : { message: `containers with unready status: [${unready.join(' ')}]` }),
+      reason: failed ? 'PodFailed' : succeeded ? 'PodCompleted' : 'ContainersNotReady',
+      ...(finished ? {} : { message: `containers with unready status: [${unready.join(' ')}]` }),
     };
   });
   return { ...running, phase, conditions, containerStatuses };

@@ -8,6 +8,7 @@ import { startDaemonSetController } from './daemonset.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startDisruptionController } from './disruption.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
+import { startJobController } from './job.ts';
 import { startKubelets } from './kubelet.ts';
 import { startNamespaceController } from './namespace.ts';
 import { startNodeLifecycleController } from './node-lifecycle.ts';
@@ -26,6 +27,7 @@ export function startControllers(runtime: SimRuntime): () => void {
     startReplicaSetController(runtime),
     startDaemonSetController(runtime),
     startStatefulSetController(runtime),
+    startJobController(runtime),
     startDisruptionController(runtime),
     startGarbageCollector(runtime),
     startNamespaceController(runtime),
