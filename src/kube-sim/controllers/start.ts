@@ -4,6 +4,7 @@
  * infrastructure API), not here.
  */
 import type { SimRuntime } from '../runtime.ts';
+import { startCompactor } from './compactor.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startDisruptionController } from './disruption.ts';
@@ -32,6 +33,7 @@ export function startControllers(runtime: SimRuntime): () => void {
     startGarbageCollector(runtime),
     startNamespaceController(runtime),
     startPodGarbageCollector(runtime),
+    startCompactor(runtime),
   ];
   return () => {
     for (const stop of stops.reverse()) stop();

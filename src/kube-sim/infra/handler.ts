@@ -47,6 +47,7 @@ const TIMING_KEYS: readonly (keyof Timings)[] = [
   'apiUnavailable',
   'nodeHeartbeat',
   'nodeMonitorGrace',
+  'watchHistory',
 ];
 const HEALTH_MODES: readonly MachineHealth[] = ['healthy', 'not-ready', 'never-ready', 'kubelet-down'];
 

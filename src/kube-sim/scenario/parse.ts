@@ -119,6 +119,7 @@ const TIMING_KEYS = [
   'apiUnavailable',
   'nodeHeartbeat',
   'nodeMonitorGrace',
+  'watchHistory',
 ] as const satisfies readonly (keyof Timings)[];
 const FAULT_KEYS = [
   'apiErrorRate',

@@ -163,6 +163,12 @@ export interface Timings {
   nodeHeartbeat: number;
   /** Silence after which the node lifecycle controller marks a node NotReady (Unknown). */
   nodeMonitorGrace: number;
+  /**
+   * How long watch history is kept: every `watchHistory` the store is compacted to the revision of the compaction
+   * before, as the API server compacts etcd (every 5 minutes), so a watch or list from an older resourceVersion gets
+   * 410 Expired; 0 compacts only by size.
+   */
+  watchHistory: number;
 }
 
 /** A workload named by namespace and name. */
