@@ -5,6 +5,7 @@
  */
 import type { SimRuntime } from '../runtime.ts';
 import { startCompactor } from './compactor.ts';
+import { startCronJobController } from './cronjob.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startDisruptionController } from './disruption.ts';
@@ -29,6 +30,7 @@ export function startControllers(runtime: SimRuntime): () => void {
     startDaemonSetController(runtime),
     startStatefulSetController(runtime),
     startJobController(runtime),
+    startCronJobController(runtime),
     startDisruptionController(runtime),
     startGarbageCollector(runtime),
     startNamespaceController(runtime),
