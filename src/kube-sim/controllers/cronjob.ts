@@ -128,7 +128,19 @@ class CronJobController {
               this.deleteJob(j);
               jobs = jobs.filter((x) => x !== j);
             }
-          const created = this.createJob(cj, time);
+          let created: KubeObject | undefined;
+          try {
+            created = this.createJob(cj, time);
+          } catch (err) {
+            // A template the API refuses (a legacy CronJob without a jobTemplate): said once per time, as upstream.
+            this.runtime.recordEvent(
+              cj,
+              'Warning',
+              'FailedCreate',
+              `Error creating job: ${(err as Error).message}`,
+              'cronjob-controller',
+            );
+          }
           if (created) jobs.push(created);
           next['lastScheduleTime'] = rfc3339(time);
         }
