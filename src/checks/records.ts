@@ -19,6 +19,7 @@ import type {
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+import { containerFailures } from './container-failures.ts';
 import { poolOf, isControlPlaneNode } from './pools.ts';
 import { cpuMilli, memoryBytes } from './quantity.ts';
 import type {
@@ -200,6 +201,7 @@ export class RecordConverter {
       v.persistentVolumeClaim?.claimName ? [v.persistentVolumeClaim.claimName] : [],
     );
     const waiting = status?.containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting?.reason;
+    const failures = containerFailures([...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])]);
     const scheduled = status?.conditions?.find((c) => c.type === 'PodScheduled');
     const scheduling = this.scheduling(pod);
     return {
@@ -219,6 +221,7 @@ export class RecordConverter {
       ...(pvcs.length > 0 ? { pvcs } : {}),
       ...(namespace === 'kube-system' ? { images: (spec?.containers ?? []).map((c) => c.image ?? '') } : {}),
       ...(waiting ? { waitingReason: waiting } : {}),
+      ...(failures.length > 0 ? { failures } : {}),
       ...(scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' && scheduled.message
         ? { unschedulableMessage: scheduled.message }
         : {}),

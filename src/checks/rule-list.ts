@@ -12,6 +12,7 @@ import { drainRefusalsRule } from './rules/drain-refusals.ts';
 import { drainSimulationRule } from './rules/drain-simulation.ts';
 import { etcdRule } from './rules/etcd.ts';
 import { nodeRuntimeRule } from './rules/node-runtime.ts';
+import { failingPodsRule } from './rules/failing-pods.ts';
 import { nodesReadyRule } from './rules/nodes-ready.ts';
 import { pdbBlockersRule } from './rules/pdb-blockers.ts';
 import { pdbHealthRule } from './rules/pdb-health.ts';
@@ -34,6 +35,7 @@ export const ALL_RULES: readonly Rule[] = Object.freeze([
   etcdRule,
   nodesReadyRule,
   systemPodsRule,
+  failingPodsRule,
   stuckTerminatingRule,
   upgradePathRule,
   versionSkewRule,

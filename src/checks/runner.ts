@@ -17,6 +17,7 @@ import { applyAcknowledgements } from './acknowledge.ts';
 import { PrecheckError } from './errors.ts';
 import { checkTarget, planChecks } from './plan.ts';
 import { rulesFor } from './rule-list.ts';
+import { failingWorkloadKeys } from './rules/failing-pods.ts';
 import { pendingWorkloadKeys } from './rules/pending-pods.ts';
 import { cancelled, gatherSnapshot } from './snapshot.ts';
 import type { ClusterSnapshot } from './snapshot-types.ts';
@@ -166,7 +167,7 @@ export function evaluateChecks(
     acknowledged: sorted.filter((f) => f.acknowledged !== undefined),
     acknowledgements: outcomes,
     rules,
-    baseline: { pendingWorkloads: pendingWorkloadKeys(snapshot) },
+    baseline: { pendingWorkloads: pendingWorkloadKeys(snapshot), failingWorkloads: failingWorkloadKeys(snapshot) },
     startedAt: new Date(startedAt).toISOString(),
     durationMs: Math.max(0, now() - startedAt),
   };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ContainerFailure } from './container-failures.ts';
 import type { NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration } from '../k8s/scheduling.ts';
 
 /** Labels (or a node selector), shared between records that have the same ones. */
@@ -98,6 +99,8 @@ export interface PodRecord {
   readonly images?: readonly string[];
   /** Why a container is waiting (`CrashLoopBackOff`, `ImagePullBackOff`), if one is. */
   readonly waitingReason?: string;
+  /** Containers that keep failing (crash loops, image pulls), if any. */
+  readonly failures?: readonly ContainerFailure[];
   /** The PodScheduled condition's message when the pod is unschedulable. */
   readonly unschedulableMessage?: string;
 }

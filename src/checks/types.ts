@@ -42,6 +42,7 @@ export const RULE_IDS = [
   'pending-pods',
   'pdb-health',
   'node-runtime',
+  'failing-pods',
 ] as const;
 
 /** A rule's stable id. */
@@ -142,10 +143,12 @@ export interface Rule {
   check(input: RuleInput): readonly Finding[];
 }
 
-/** What a precheck report remembers for the postcheck: workloads that already had Pending pods. */
+/** What a precheck report remembers for the postcheck: workloads that already had Pending or failing pods. */
 export interface CheckBaseline {
   /** `Kind/namespace/name` of workloads with Pending pods before the upgrade. */
   readonly pendingWorkloads: readonly string[];
+  /** `Kind/namespace/name` of workloads with crash-looping or image-pull-failing pods before the upgrade. */
+  readonly failingWorkloads?: readonly string[];
 }
 
 /** How one rule came out. */

@@ -10,7 +10,7 @@ import { UsageError } from '../cli/io.ts';
 import { ClusterRegistryError, RegistryErrorCode } from '../clusters/registry.ts';
 import { DrainError, DrainErrorCode } from '../drain/errors.ts';
 import { LabelSelectorSyntaxError } from '../drain/selectors.ts';
-import { BatchValidationError } from '../engine/actions/validate.ts';
+import { BatchValidationError, BatchWorkloadsFailingError } from '../engine/actions/validate.ts';
 import { NodeWaitTimeout } from '../engine/actions/node-wait.ts';
 import { RunNotFoundError } from '../engine/apply-event.ts';
 import { RunLeaseHeldError } from '../engine/executor.ts';
@@ -54,6 +54,11 @@ const samples: Record<string, readonly Error[]> = {
   RunNotFoundError: [new RunNotFoundError('run-1')],
   NodeWaitTimeout: [new NodeWaitTimeout('w-1', 60_000, 'NotReady')],
   BatchValidationError: [new BatchValidationError([{ kind: 'node', name: 'w-1', message: 'NotReady' }], 60_000)],
+  BatchWorkloadsFailingError: [
+    new BatchWorkloadsFailingError([
+      { pod: 'shop/cart-1', node: 'w-1', workload: 'Deployment/shop/cart', failure: { container: 'app', reason: 'CrashLoopBackOff', restarts: 2 } },
+    ]),
+  ],
   ClusterNotRegisteredError: [new ClusterNotRegisteredError('prod')],
   RunLeaseHeldError: [new RunLeaseHeldError('run-1', 'host-1', 0)],
   ProviderError: Object.values(ProviderErrorCode).map(

@@ -11,14 +11,18 @@ import type { ApiFaults } from './api/request-context.ts';
 import type { ResourceDef } from './api/resources.ts';
 import { ALL_RESOURCES } from './api/resources.ts';
 import type { KubeObject } from './model/wire.ts';
-import type { NodeCapacity, Timings, WorkloadRef } from './scenario/types.ts';
+import type { ContainerFaultRule, NodeCapacity, Timings, WorkloadRef } from './scenario/types.ts';
 import type { ObjectStore } from './store/object-store.ts';
 
 /** A node's role. */
 export type MachineRole = 'control-plane' | 'worker';
 
-/** The health the simulation gives a machine's kubelet. */
-export type MachineHealth = 'healthy' | 'never-ready' | 'not-ready';
+/**
+ * The health the simulation gives a machine's kubelet: `not-ready` and `never-ready` kubelets run and post Ready=False
+ * (KubeletNotReady); a `kubelet-down` one has stopped and posts nothing (no status, no Lease), so the node lifecycle
+ * controller turns the node Unknown (NodeStatusUnknown) after the grace period and taints it unreachable.
+ */
+export type MachineHealth = 'healthy' | 'never-ready' | 'not-ready' | 'kubelet-down';
 
 /** Where a machine is in its life. */
 export type MachineState = 'booting' | 'running' | 'stopped';
@@ -57,6 +61,8 @@ export interface SimFaults extends ApiFaults {
   /** Workloads whose pods' evictions are refused (as a validating webhook would). */
   evictionRefused: WorkloadRef[];
   snapshotFailure: boolean;
+  /** Containers that fail, by image (the kubelets read it whenever they start or restart a container). */
+  containerFaults: ContainerFaultRule[];
 }
 
 /** A timer handle the runtime can cancel. */

@@ -81,6 +81,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     nodesNeverReady: new Set(scenario.faults.nodesNeverReady),
     evictionRefused: [...scenario.faults.evictionRefused],
     snapshotFailure: scenario.faults.snapshotFailure,
+    containerFaults: scenario.faults.containerFaults.map((r) => ({ ...r })),
   };
   const machines = new Map<string, Machine>();
   const runtime: SimRuntime = {

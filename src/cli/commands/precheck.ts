@@ -161,12 +161,15 @@ async function readBaseline(file: string): Promise<CheckBaseline> {
   } catch (err) {
     throw new UsageError(`--baseline: cannot read ${file}: ${(err as Error).message}`);
   }
-  const baseline = (parsed as { baseline?: { pendingWorkloads?: unknown } } | null)?.baseline;
+  const baseline = (parsed as { baseline?: { pendingWorkloads?: unknown; failingWorkloads?: unknown } } | null)?.baseline;
   const keys = baseline?.pendingWorkloads;
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
+  const failing = baseline?.failingWorkloads;
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((k) => typeof k === 'string');
+  if (!strings(keys) || (failing !== undefined && !strings(failing))) {
     throw new UsageError(`--baseline: ${file} is not a kup precheck report (-o json)`);
   }
-  return { pendingWorkloads: keys };
+  // A report from before failingWorkloads was recorded has none: its failing workloads are all taken as new.
+  return { pendingWorkloads: keys, ...(failing !== undefined ? { failingWorkloads: failing } : {}) };
 }
 
 /**

@@ -51,7 +51,8 @@ export async function performEffect(
         const acknowledged = report.findings.flatMap((f) =>
           f.severity === 'blocker' && f.acknowledged ? [{ rule: f.rule, ...(f.objects[0] ? { object: f.objects[0].name } : {}), reason: f.acknowledged.reason }] : [],
         );
-        return { type: 'precheck-passed', acknowledged };
+        const failingWorkloads = report.baseline.failingWorkloads ?? [];
+        return { type: 'precheck-passed', acknowledged, ...(failingWorkloads.length > 0 ? { failingWorkloads } : {}) };
       }
       case 'take-snapshot': {
         const snap = await ctx.provider.takeSnapshot(effect.idempotencyKey, signal);
@@ -118,7 +119,7 @@ export async function performEffect(
         });
         return ok();
       case 'validate-batch':
-        await validateBatch(ctx.conn, effect.nodes, ctx.settings.validateTimeoutMs, ctx.clock, signal);
+        await validateBatch(ctx.conn, effect.nodes, ctx.settings.validateTimeoutMs, ctx.clock, signal, effect.failingBefore ?? []);
         return ok();
       case 'soak':
         if (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
@@ -134,6 +135,7 @@ export async function performEffect(
             catalog: ctx.catalog,
             signal,
             ...(effect.quarantined ? { quarantined: effect.quarantined } : {}),
+            ...(effect.failingBefore ? { baseline: { pendingWorkloads: [], failingWorkloads: effect.failingBefore } } : {}),
           });
           const blockers = report.findings.filter((f) => f.severity === 'blocker');
           if (blockers.length === 0) return ok();

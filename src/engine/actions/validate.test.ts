@@ -8,7 +8,9 @@ import { connect } from '../../kube-api/connect.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
 import { api, requestCount, startFromYaml } from '../../../test/helpers/sim.ts';
-import { validationProblems } from './validate.ts';
+import { systemClock } from '../../clock/clock.ts';
+import { waitFor } from '../../clock/wait-for.ts';
+import { BatchWorkloadsFailingError, validateBatch, validationProblems } from './validate.ts';
 
 const SCENARIO = `
 name: validate
@@ -54,5 +56,30 @@ describe('validationProblems', () => {
         { kind: 'node', name: long, message: 'not found' },
       ],
     );
+  });
+
+  it('fails the batch at once on a pod of its nodes that crash-loops, unless its workload was failing before', async () => {
+    const faults = await api(cluster, 'PUT', '/sim/v1/faults', { containerFaults: [{ image: 'shop/cart:*', failure: 'crash-loop', exitAfterMs: 0 }] });
+    assert.equal(faults.status, 200);
+    const pod = { metadata: { name: 'cart' }, spec: { nodeName: 'workers-1', containers: [{ name: 'app', image: 'shop/cart:2' }] } };
+    assert.equal((await api(cluster, 'POST', '/api/v1/namespaces/default/pods', pod)).status, 201);
+    await waitFor(async () => JSON.stringify((await api(cluster, 'GET', '/api/v1/namespaces/default/pods/cart')).body).includes('CrashLoopBackOff'), {
+      message: 'cart in CrashLoopBackOff',
+    });
+    await assert.rejects(validateBatch(conn, ['workers-1'], 60_000, systemClock, never()), (err: unknown) => {
+      assert.ok(err instanceof BatchWorkloadsFailingError);
+      assert.equal(
+        err.message,
+        'KUP-ENGINE-008: pods on the upgraded nodes are failing: container app of pod default/cart: CrashLoopBackOff (0 restarts) on workers-1; their workloads were not failing before the upgrade',
+      );
+      assert.deepEqual(err.failures.map((f) => [f.pod, f.node, f.workload, f.failure.container, f.failure.reason]), [
+        ['default/cart', 'workers-1', 'Pod/default/cart', 'app', 'CrashLoopBackOff'],
+      ]);
+      return true;
+    });
+    // Failing before the upgrade: not the batch's fault, and it holds nothing else.
+    await validateBatch(conn, ['workers-1'], 60_000, systemClock, never(), ['Pod/default/cart']);
+    // Another batch's nodes do not answer for it.
+    await validateBatch(conn, ['workers-0'], 60_000, systemClock, never());
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
- * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet). It polls
+ * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet); a pod on the
+ * batch's nodes whose containers keep failing (CrashLoopBackOff, image pull errors) fails the batch at once, unless
+ * its workload was failing before the upgrade. It polls
  * because the condition spans nodes, pods and budgets at once; one list of each per round keeps that cheap. The
  * rounds go every 50 ms for the first second, then slow to one a second: a batch usually waits only for the pods it
  * moved (and the new nodes' DaemonSet pods) to start, a few hundred ms, and every ms between their start and the
@@ -8,6 +10,8 @@
  * 50 to 100 ms each over the start they waited for).
  */
 import type { V1Node } from '@kubernetes/client-node';
+import type { ContainerFailure } from '../../checks/container-failures.ts';
+import { containerFailures, describeFailure, podWorkloadKey } from '../../checks/container-failures.ts';
 import { KupError } from '../../errors/kup-error.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { isRetryable, statusOf } from '../../kube-api/errors.ts';
@@ -40,24 +44,64 @@ export class BatchValidationError extends KupError<'KUP-ENGINE-003'> {
   }
 }
 
-/** Waits until the batch validates; throws BatchValidationError with the last problems after `timeoutMs`. */
+/** A failing container of a pod on the batch's nodes. */
+export interface BatchPodFailure {
+  /** `namespace/name`. */
+  pod: string;
+  node: string;
+  /** `Kind/namespace/name` of the pod's workload. */
+  workload: string;
+  failure: ContainerFailure;
+}
+
+/**
+ * Pods on the batch's nodes whose containers keep failing (crash loops, image pulls) and whose workload was not
+ * failing before the upgrade: the upgrade broke them, and waiting will not mend them.
+ */
+export class BatchWorkloadsFailingError extends KupError<'KUP-ENGINE-008'> {
+  override readonly name = 'BatchWorkloadsFailingError';
+  constructor(readonly failures: readonly BatchPodFailure[]) {
+    super(
+      'KUP-ENGINE-008',
+      `pods on the upgraded nodes are failing: ${failures
+        .slice(0, 5)
+        .map((f) => `${describeFailure(f.pod, f.failure)} on ${f.node}`)
+        .join('; ')}${failures.length > 5 ? ` (+${failures.length - 5} more)` : ''}; their workloads were not failing before the upgrade`,
+      { kind: 'failed' },
+    );
+  }
+}
+
+/**
+ * Waits until the batch validates; throws BatchValidationError with the last problems after `timeoutMs`, and
+ * BatchWorkloadsFailingError as soon as a pod on the batch's nodes keeps failing while its workload (`Kind/ns/name`)
+ * is not among `failingBefore`.
+ */
 export async function validateBatch(
   conn: ClusterConnection,
   nodes: readonly string[],
   timeoutMs: number,
   clock: Clock,
   signal: AbortSignal,
+  failingBefore: readonly string[] = [],
 ): Promise<void> {
   const started = clock.now();
   const deadline = started + timeoutMs;
+  const known = new Set(failingBefore);
   let problems: ValidationProblem[] = [];
   for (;;) {
+    let round: Awaited<ReturnType<typeof validationRound>> | undefined;
     try {
-      problems = await validationProblems(conn, nodes, signal);
-      if (problems.length === 0) return;
+      round = await validationRound(conn, nodes, signal);
     } catch (err) {
       // A transient read failure (network, 429, 5xx) loses one round, not the batch: the next round reads again.
       if (signal.aborted || !isRetryable(err) || clock.now() >= deadline) throw err;
+    }
+    if (round) {
+      const failures = round.failures.filter((f) => !known.has(f.workload));
+      if (failures.length > 0) throw new BatchWorkloadsFailingError(failures);
+      problems = round.problems;
+      if (problems.length === 0) return;
     }
     if (clock.now() >= deadline) throw new BatchValidationError(problems, timeoutMs);
     // Every 50 ms for the first second, then twice as long every half second, up to once a second.
@@ -103,11 +147,40 @@ async function batchNodes(conn: ClusterConnection, nodes: readonly string[], sig
 
 /** One round: what is wrong now. */
 export async function validationProblems(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<ValidationProblem[]> {
-  const [byName, pdbList, pendingList] = await Promise.all([
+  return (await validationRound(conn, nodes, signal)).problems;
+}
+
+/**
+ * One round: what is wrong now, and the failing containers of the pods on the batch's nodes. Those pods are read
+ * node by node (a field selector takes one node): a batch is a few nodes, and their pods are what the batch moved.
+ */
+async function validationRound(
+  conn: ClusterConnection,
+  nodes: readonly string[],
+  signal: AbortSignal,
+): Promise<{ problems: ValidationProblem[]; failures: BatchPodFailure[] }> {
+  const [byName, pdbList, pendingList, ...onNodes] = await Promise.all([
     batchNodes(conn, nodes, signal),
     send(conn, signal, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o)),
     send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }, o)),
+    ...[...new Set(nodes)].map((node) =>
+      send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }, o)),
+    ),
   ]);
+  const failures: BatchPodFailure[] = [];
+  for (const list of onNodes) {
+    for (const pod of list.items) {
+      if (pod.metadata?.deletionTimestamp) continue;
+      const namespace = pod.metadata?.namespace ?? '';
+      const name = pod.metadata?.name ?? '';
+      const status = pod.status;
+      const found = containerFailures([...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])]);
+      if (found.length === 0) continue;
+      const controller = pod.metadata?.ownerReferences?.find((r) => r.controller);
+      const workload = podWorkloadKey(namespace, name, controller, pod.metadata?.labels);
+      for (const failure of found) failures.push({ pod: `${namespace}/${name}`, node: pod.spec?.nodeName ?? '', workload, failure });
+    }
+  }
   const problems: ValidationProblem[] = [];
   for (const name of nodes) {
     const node = byName.get(name);
@@ -143,5 +216,5 @@ export async function validationProblems(conn: ClusterConnection, nodes: readonl
           : 'not scheduled yet';
     problems.push({ kind: 'pod', name: `${pod.metadata?.namespace}/${pod.metadata?.name}`, message: `Pending: ${why}` });
   }
-  return problems;
+  return { problems, failures };
 }

@@ -6,8 +6,8 @@
  *   capacity and allocatable, nodeInfo (versions, OS image, IDs), addresses; the Lease in kube-node-lease renewed every
  *   `timings.nodeHeartbeat`. A change of status is posted at once; an unchanged one (a new lastHeartbeatTime only) as
  *   rarely as upstream's kubelet does with leases, every 5 minutes scaled (7.5 x `nodeMonitorGrace`), and never more
- *   often than `nodeMonitorGrace / 2`: node writes are the expensive ones at 5,000 nodes. A stopped machine posts
- *   nothing: the node lifecycle controller notices the silence.
+ *   often than `nodeMonitorGrace / 2`: node writes are the expensive ones at 5,000 nodes. A stopped machine, or one
+ *   whose kubelet is down (health `kubelet-down`), posts nothing: the node lifecycle controller notices the silence.
  * - pods: a pod bound to a node whose machine runs and is healthy goes Running and Ready after `timings.podStart`,
  *   with the status a real kubelet posts (conditions, container statuses, IPs from the node's pod CIDR, QoS class);
  *   a pod marked for deletion is finished after min(its grace period, `timings.podTermination`) by the kubelet's
@@ -25,6 +25,9 @@ import { isRecord, objectKey } from '../model/wire.ts';
 import type { Cancel, Machine, SimRuntime } from '../runtime.ts';
 import { kindDef } from '../runtime.ts';
 import { cpuMillis, memoryBytes } from '../../k8s/quantity.ts';
+import { imageIdFor, normalizeImage } from './container-images.ts';
+import type { ContainerEvent, PodLife } from './container-faults.ts';
+import { advancePodLife, beginPodLife, failingPodStatus, podLifeAwaitsRules, podLifeRecovered } from './container-faults.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { ObjectStore, StoreEvent } from '../store/object-store.ts';
 
@@ -199,6 +202,11 @@ function kubeletReady(machine: Machine): boolean {
   return machine.state === 'running' && machine.health === 'healthy';
 }
 
+/** Whether a machine's kubelet process runs: it renews the Lease and posts node status (Ready or not). */
+function kubeletPosts(machine: Machine): boolean {
+  return machine.state === 'running' && machine.health !== 'kubelet-down';
+}
+
 /** The parts of a node's status a kubelet reports besides conditions (compared and shared between writes). */
 const STATIC_STATUS_KEYS = ['addresses', 'allocatable', 'capacity', 'daemonEndpoints', 'nodeInfo'] as const;
 
@@ -290,7 +298,8 @@ export function nodeObjectFor(machine: Machine, runtime: SimRuntime): NodeRegist
   const name = machine.name;
   const index = nodeNumber(runtime, name);
   const controlPlane = machine.role === 'control-plane';
-  const ready = kubeletReady(machine);
+  // A kubelet that is down now registered the node earlier, healthy: the node lifecycle controller notices the silence.
+  const ready = kubeletReady(machine) || (machine.state === 'running' && machine.health === 'kubelet-down');
   const labels: Record<string, string> = {
     ...machine.labels,
     'beta.kubernetes.io/arch': 'amd64',
@@ -349,22 +358,6 @@ export function nodeObjectFor(machine: Machine, runtime: SimRuntime): NodeRegist
 }
 
 // --- pod status ------------------------------------------------------------------------------------
-
-/** `docker.io/library/nginx:latest` for `nginx`: the image reference as containerd reports it. */
-function normalizeImage(image: string): string {
-  const slash = image.indexOf('/');
-  const first = slash < 0 ? '' : image.slice(0, slash);
-  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  let ref = hasRegistry ? image : `docker.io/${slash < 0 ? 'library/' : ''}${image}`;
-  const lastSegment = ref.slice(ref.lastIndexOf('/') + 1);
-  if (!lastSegment.includes(':') && !ref.includes('@')) ref += ':latest';
-  return ref;
-}
-
-function imageIdFor(image: string): string {
-  const repository = image.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
-  return `${repository}@sha256:${hex(`image/${image}`)}`;
-}
 
 function containersOf(
   spec: Record<string, unknown>,
@@ -534,6 +527,8 @@ class Kubelets {
   private readonly agents = new Map<string, Agent>();
   /** Pods waiting out `podStart` before they run. */
   private readonly starting = new Set<string>();
+  /** Pods with failing containers (a container fault matched when they started), by pod key. */
+  private readonly failing = new Map<string, PodLife>();
   /** When the kubelet began terminating each pod, ms. */
   private readonly terminatingSince = new Map<string, number>();
   private readonly nodes: WorkQueue;
@@ -595,8 +590,8 @@ class Kubelets {
     const machine = this.runtime.machines.get(name);
     const node = this.store.get('core/nodes', undefined, name);
     const agent = this.agentOf(name);
-    // No kubelet process (stopped, still booting) or nothing registered: nothing is posted.
-    if (!machine || machine.state !== 'running' || !node) {
+    // No kubelet process (stopped, still booting, kubelet down) or nothing registered: nothing is posted.
+    if (!machine || !kubeletPosts(machine) || !node) {
       agent.runsPods = false;
       if (!machine && !node) this.agents.delete(name);
       return;
@@ -695,6 +690,9 @@ class Kubelets {
     const phase = pod.status?.['phase'];
     if (pod.metadata.deletionTimestamp) {
       this.pods.add(key);
+    } else if (this.failing.get(key)?.uid === pod.metadata.uid) {
+      // A failing pod moves on its own timer; a nudge (its kubelet back) syncs it once.
+      this.pods.add(key);
     } else if (phase === 'Pending' || phase === undefined) {
       if (this.starting.has(key)) return;
       const delay = this.timings.podStart;
@@ -747,6 +745,22 @@ class Kubelets {
         return;
       }
       const phase = pod.status?.['phase'];
+      let life = this.failing.get(key);
+      if (life && life.uid !== pod.metadata.uid) {
+        this.failing.delete(key);
+        life = undefined;
+      }
+      if (!life && (phase === 'Pending' || phase === undefined)) {
+        const begun = beginPodLife(pod, this.runtime.faults.containerFaults, machine.kubeletVersion, now);
+        if (begun) {
+          this.failing.set(key, (life = begun.life));
+          this.recordContainerEvents(pod, begun.events);
+        }
+      }
+      if (life) {
+        this.syncFailingPod(key, pod, life, machine, node, now);
+        return;
+      }
       if (phase === 'Pending' || phase === undefined) {
         const hostIp = nodeIpFor(nodeNumber(this.runtime, nodeName));
         const podIp = pod.spec?.['hostNetwork'] === true ? hostIp : this.allocateIp(node, key);
@@ -780,6 +794,46 @@ class Kubelets {
       // Deleted or replaced (new UID) meanwhile: the event for that will bring the pod back if it needs anything.
       if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) throw err;
     }
+  }
+
+  /**
+   * A pod with failing containers: its containers move through their lives (pull, back-off, crash, restart) and the
+   * status is posted when a step changed it; the queue comes back when the next step is due. Once every failing
+   * container recovered, the pod is forgotten and runs as any other.
+   */
+  private syncFailingPod(key: string, pod: KubeObject, life: PodLife, machine: Machine, node: KubeObject, now: number): void {
+    const fresh = pod.status?.['phase'] === 'Pending' || pod.status?.['phase'] === undefined;
+    const { changed, events, next } = advancePodLife(life, pod, this.runtime.faults.containerFaults, machine.kubeletVersion, now);
+    this.recordContainerEvents(pod, events);
+    const unposted = fresh && !Array.isArray(pod.status?.['containerStatuses']);
+    if (changed || unposted) {
+      const nodeName = node.metadata.name;
+      const hostIp = nodeIpFor(nodeNumber(this.runtime, nodeName));
+      const existingIp = pod.status?.['podIP'];
+      const podIp =
+        pod.spec?.['hostNetwork'] === true ? hostIp : typeof existingIp === 'string' ? existingIp : this.allocateIp(node, key);
+      const running = runningStatus(pod, machine, hostIp, podIp, now);
+      // Containers that run on keep their start; only the failing ones' statuses change.
+      const previous = Array.isArray(pod.status?.['containerStatuses']) ? (pod.status['containerStatuses'] as unknown[]).filter(isRecord) : [];
+      if (previous.length > 0 && Array.isArray(running['containerStatuses']))
+        running['containerStatuses'] = (running['containerStatuses'] as unknown[]).map((s) => {
+          const before = isRecord(s) ? previous.find((p) => p['name'] === s['name'] && isRecord(p['state']) && isRecord(p['state']['running'])) : undefined;
+          return before && before['ready'] === true ? before : s;
+        });
+      this.registry.update(this.podDef, pod.metadata.namespace, pod.metadata.name, { ...pod, status: failingPodStatus(life, pod, running) }, { subresource: 'status' });
+    }
+    if (podLifeRecovered(life)) {
+      this.failing.delete(key);
+      return;
+    }
+    if (next !== undefined && (life.wakeAt === undefined || life.wakeAt <= now || next < life.wakeAt)) {
+      life.wakeAt = next;
+      this.pods.addAfter(key, next - now);
+    }
+  }
+
+  private recordContainerEvents(pod: KubeObject, events: readonly ContainerEvent[]): void {
+    for (const e of events) this.runtime.recordEvent(pod, e.type, e.reason, e.message, 'kubelet');
   }
 
   private ipPool(node: KubeObject): IpPool {
@@ -838,6 +892,7 @@ class Kubelets {
     const key = objectKey(pod.metadata.namespace, pod.metadata.name);
     if (event.type === 'DELETED') {
       this.terminatingSince.delete(key);
+      if (this.failing.get(key)?.uid === pod.metadata.uid) this.failing.delete(key);
       this.releaseIp(pod);
       return;
     }
@@ -851,7 +906,7 @@ class Kubelets {
       previous?.spec?.['nodeName'] !== nodeName ||
       previous.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp ||
       previous.metadata.deletionGracePeriodSeconds !== pod.metadata.deletionGracePeriodSeconds ||
-      (pod.status?.['phase'] === 'Running' && !podReady(pod));
+      (pod.status?.['phase'] === 'Running' && !podReady(pod) && this.failing.get(key)?.uid !== pod.metadata.uid);
     if (relevant) this.podNeedsWork(pod);
   }
 
@@ -861,7 +916,7 @@ class Kubelets {
     // however busy the rest of the cluster is, so a busy simulation must not look like silent nodes.
     const now = this.runtime.now();
     for (const [name, machine] of this.runtime.machines) {
-      const node = machine.state === 'running' ? this.store.get('core/nodes', undefined, name) : undefined;
+      const node = kubeletPosts(machine) ? this.store.get('core/nodes', undefined, name) : undefined;
       if (node) {
         try {
           this.renewLease(node, this.agentOf(name), now);
@@ -871,6 +926,8 @@ class Kubelets {
       }
       this.nodes.add(name);
     }
+    // Readiness that fails only by a rule passes again at the next probe once the rule is gone.
+    for (const [key, life] of this.failing) if (podLifeAwaitsRules(life)) this.pods.add(key);
     // Forget kubelets whose machine and node are both gone (syncNode drops them; names no longer polled stay here).
     for (const name of this.agents.keys()) if (!this.runtime.machines.has(name)) this.nodes.add(name);
     this.cancelTick = this.runtime.after(this.heartbeatMs(), () => this.tick());

@@ -194,6 +194,37 @@ describe('node lifecycle controller', () => {
     assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'True', 'heartbeats keep it Ready');
   });
 
+  it('turns a node whose kubelet is down (machine running) Unknown on every condition, and back when it returns', async () => {
+    const clock = new ManualClock();
+    start({ clock, timings: TIMINGS });
+    const m = addMachine(rt, 'n1');
+    createBoundPod(rt, 'web', 'n1');
+    await clock.advance(1000);
+    m.health = 'kubelet-down';
+    kubeletSync(rt, 'n1');
+    await clock.advance(3000);
+    assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'True', 'still within the grace period');
+    await clock.advance(2000);
+    for (const type of ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure']) {
+      const c = condition(node(rt, 'n1'), type);
+      assert.deepEqual([c?.['status'], c?.['reason'], c?.['message']], ['Unknown', 'NodeStatusUnknown', 'Kubelet stopped posting node status.'], type);
+    }
+    assert.deepEqual(taints(rt, 'n1'), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+    const lease = rt.store.mustGet('coordination.k8s.io/leases', 'kube-node-lease', 'n1');
+    await clock.advance(10000);
+    assert.equal(rt.store.mustGet('coordination.k8s.io/leases', 'kube-node-lease', 'n1').spec?.['renewTime'], lease.spec?.['renewTime'], 'no Lease renewal');
+    assert.ok(!evicted(rt, 'web'), 'the default 300 s toleration is 30 s here');
+    await clock.advance(21000);
+    assert.ok(evicted(rt, 'web'));
+
+    m.health = 'healthy';
+    kubeletSync(rt, 'n1');
+    await clock.advance(100);
+    assert.equal(condition(node(rt, 'n1'), 'Ready')?.['status'], 'True');
+    assert.equal(condition(node(rt, 'n1'), 'Ready')?.['reason'], 'KubeletReady');
+    assert.deepEqual(taints(rt, 'n1'), []);
+  });
+
   it('taints a node whose kubelet reports NotReady with not-ready NoSchedule and NoExecute', async () => {
     start();
     const m = addMachine(rt, 'n1');

@@ -292,7 +292,7 @@ class NodeLifecycleController {
   private silent(name: string, h: NodeHealth): boolean {
     const machine = this.runtime.machines.get(name);
     if (!machine && !h.sawLease) return false;
-    if (this.zeroMode()) return !machine || machine.state !== 'running';
+    if (this.zeroMode()) return !machine || machine.state !== 'running' || machine.health === 'kubelet-down';
     return this.runtime.now() - h.probe > this.timings.nodeMonitorGrace;
   }
 

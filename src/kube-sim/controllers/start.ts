@@ -4,10 +4,13 @@
  * infrastructure API), not here.
  */
 import type { SimRuntime } from '../runtime.ts';
+import { startCompactor } from './compactor.ts';
+import { startCronJobController } from './cronjob.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startDisruptionController } from './disruption.ts';
 import { startGarbageCollector } from './garbage-collector.ts';
+import { startJobController } from './job.ts';
 import { startKubelets } from './kubelet.ts';
 import { startNamespaceController } from './namespace.ts';
 import type { NamespaceDefaultsOptions } from './namespace-defaults.ts';
@@ -31,11 +34,14 @@ export function startControllers(runtime: SimRuntime, options: ControllersOption
     startReplicaSetController(runtime),
     startDaemonSetController(runtime),
     startStatefulSetController(runtime),
+    startJobController(runtime),
+    startCronJobController(runtime),
     startDisruptionController(runtime),
     startGarbageCollector(runtime),
     startNamespaceController(runtime),
     startNamespaceDefaults(runtime, options),
     startPodGarbageCollector(runtime),
+    startCompactor(runtime),
   ];
   return () => {
     for (const stop of stops.reverse()) stop();

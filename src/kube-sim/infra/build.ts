@@ -85,10 +85,11 @@ export async function buildCluster(runtime: SimRuntime, scenario: Scenario, opti
 
   // Machines and their Nodes, control plane first (its static pods need the Node's uid and address).
   const notReady = new Set(scenario.faults.nodesNotReady);
+  const kubeletDown = new Set(scenario.faults.nodesKubeletDown);
   const controlPlane: Machine[] = [];
   for (const node of scenarioNodes(scenario)) {
     const components = node.role === 'control-plane' ? componentsFor(version) : undefined;
-    const machine = machineForScenarioNode(runtime, node, notReady.has(node.name) ? 'not-ready' : 'healthy', components);
+    const machine = machineForScenarioNode(runtime, node, notReady.has(node.name) ? 'not-ready' : kubeletDown.has(node.name) ? 'kubelet-down' : 'healthy', components);
     runtime.machines.set(machine.name, machine);
     registerNode(runtime, machine);
     nudgeKubelet(runtime, machine.name);

@@ -286,11 +286,21 @@ describe('infrastructure API', () => {
       nodesNeverReady: [],
       evictionRefused: [],
       snapshotFailure: false,
+      containerFaults: [],
       dropWatchesEveryMs: null,
     });
     assertStatus(await call('PUT', '/sim/v1/faults', { apiErrorRate: 2 }), 400, 'field "apiErrorRate"');
     assertStatus(await call('PUT', '/sim/v1/faults', { evictionRefused: [{ namespace: 'shop' }] }), 400, 'field "evictionRefused[0]"');
     assertStatus(await call('PUT', '/sim/v1/faults', { chaos: true }), 400, 'field "chaos"');
+    assertStatus(
+      await call('PUT', '/sim/v1/faults', { containerFaults: [{ image: 'x', failure: 'boom' }] }),
+      400,
+      'field "containerFaults[0].failure": must be one of image-pull, crash-loop, not-ready',
+    );
+    const rules = await call('PUT', '/sim/v1/faults', { containerFaults: [{ image: '*:broken', failure: 'image-pull' }] });
+    assertStatus(rules, 200);
+    assert.deepEqual(rules.body['containerFaults'], [{ image: '*:broken', failure: 'image-pull' }]);
+    assert.deepEqual(runtime.faults.containerFaults, [{ image: '*:broken', failure: 'image-pull' }]);
     const changed = await call('PUT', '/sim/v1/faults', {
       apiErrorRate: 0.25,
       apiLatencyMs: 5,
@@ -309,7 +319,7 @@ describe('infrastructure API', () => {
     const added = await call('POST', '/sim/v1/pools/general/nodes', { name: 'general-doomed' });
     assertStatus(added, 201);
     assert.equal(added.body['health'], 'never-ready');
-    assertStatus(await call('PUT', '/sim/v1/faults', { apiErrorRate: 0, apiLatencyMs: 0, nodesNeverReady: [], evictionRefused: [] }), 200);
+    assertStatus(await call('PUT', '/sim/v1/faults', { apiErrorRate: 0, apiLatencyMs: 0, nodesNeverReady: [], evictionRefused: [], containerFaults: [] }), 200);
   });
 
   it('POST /sim/v1/nodes/<name>/fail flips a machine between NotReady and healthy', async () => {
@@ -318,6 +328,16 @@ describe('infrastructure API', () => {
     assertStatus(failed, 200);
     assert.equal(failed.body['health'], 'not-ready');
     await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] !== 'True', { message: 'general-0 NotReady' });
+    assertStatus(await call('POST', '/sim/v1/nodes/general-0/fail', { mode: 'healthy' }), 200);
+    await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] === 'True', { message: 'general-0 Ready again' });
+  });
+
+  it('POST /sim/v1/nodes/<name>/fail {"mode":"kubelet-down"} silences the kubelet: the node turns Unknown', async () => {
+    const failed = await call('POST', '/sim/v1/nodes/general-0/fail', { mode: 'kubelet-down' });
+    assertStatus(failed, 200);
+    assert.equal(failed.body['health'], 'kubelet-down');
+    await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] === 'Unknown', { message: 'general-0 Unknown' });
+    assert.equal(condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['reason'], 'NodeStatusUnknown');
     assertStatus(await call('POST', '/sim/v1/nodes/general-0/fail', { mode: 'healthy' }), 200);
     await waitFor(() => condition(runtime.store.get('core/nodes', undefined, 'general-0'), 'Ready')?.['status'] === 'True', { message: 'general-0 Ready again' });
   });

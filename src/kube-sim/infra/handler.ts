@@ -13,7 +13,8 @@ import { StatusError, badRequest, methodNotAllowed, notFound } from '../api/stat
 import { isRecord } from '../model/wire.ts';
 import type { Cancel, Machine, MachineHealth, SimRuntime } from '../runtime.ts';
 import { defaultMachineImage } from '../scenario/defaults.ts';
-import type { PoolSpec, Scenario, Timings, WorkloadRef } from '../scenario/types.ts';
+import { readContainerFaultRule } from '../scenario/container-fault-rules.ts';
+import type { ContainerFaultRule, PoolSpec, Scenario, Timings, WorkloadRef } from '../scenario/types.ts';
 import { bootMachine, healthForNewMachine, newWorkerMachine, nudgeKubelet, terminateMachine } from './machines.ts';
 import { Operations } from './operations.ts';
 import { Snapshots } from './snapshots.ts';
@@ -46,8 +47,9 @@ const TIMING_KEYS: readonly (keyof Timings)[] = [
   'apiUnavailable',
   'nodeHeartbeat',
   'nodeMonitorGrace',
+  'watchHistory',
 ];
-const HEALTH_MODES: readonly MachineHealth[] = ['healthy', 'not-ready', 'never-ready'];
+const HEALTH_MODES: readonly MachineHealth[] = ['healthy', 'not-ready', 'never-ready', 'kubelet-down'];
 
 /** What new machines of a pool get: the pool's shape and its current target version and image. */
 interface PoolTarget {
@@ -347,18 +349,20 @@ class InfraApi {
       nodesNeverReady: [...this.runtime.faults.nodesNeverReady],
       evictionRefused: this.runtime.faults.evictionRefused.map((r) => ({ ...r })),
       snapshotFailure: this.runtime.faults.snapshotFailure,
+      containerFaults: this.runtime.faults.containerFaults.map((r) => ({ ...r })),
       dropWatchesEveryMs: this.dropWatchesEveryMs ?? null,
     };
   }
 
   private putFaults(body: Record<string, unknown>): Reply {
-    onlyFields(body, ['apiErrorRate', 'apiLatencyMs', 'nodesNeverReady', 'evictionRefused', 'snapshotFailure', 'dropWatches', 'dropWatchesEveryMs']);
+    onlyFields(body, ['apiErrorRate', 'apiLatencyMs', 'nodesNeverReady', 'evictionRefused', 'snapshotFailure', 'containerFaults', 'dropWatches', 'dropWatchesEveryMs']);
     // Validate everything before changing anything: a 400 leaves the faults as they were.
     const errorRate = optionalNumber(body, 'apiErrorRate', 0, 1);
     const latency = optionalNumber(body, 'apiLatencyMs', 0, 600_000);
     const neverReady = optionalStringList(body, 'nodesNeverReady');
     const refused = optionalWorkloadRefs(body, 'evictionRefused');
     const snapshotFailure = optionalBoolean(body, 'snapshotFailure');
+    const containerFaults = optionalContainerFaults(body, 'containerFaults');
     const dropWatches = optionalBoolean(body, 'dropWatches');
     let every: number | null | undefined;
     if (body['dropWatchesEveryMs'] === null) every = null;
@@ -372,6 +376,8 @@ class InfraApi {
     }
     if (refused !== undefined) this.runtime.faults.evictionRefused.splice(0, this.runtime.faults.evictionRefused.length, ...refused);
     if (snapshotFailure !== undefined) this.runtime.faults.snapshotFailure = snapshotFailure;
+    // Read by the kubelets at each container start, pull and restart: pods failing now recover at their next try.
+    if (containerFaults !== undefined) this.runtime.faults.containerFaults.splice(0, this.runtime.faults.containerFaults.length, ...containerFaults);
     if (every !== undefined) {
       this.dropWatchesEveryMs = every ?? undefined;
       this.armWatchDrops();
@@ -571,6 +577,17 @@ function optionalWorkloadRefs(body: Record<string, unknown>, field: string): Wor
       throw badRequest(`field "${field}[${i}]": must be {namespace, name} with non-empty strings`);
     }
     return { namespace: v['namespace'], name: v['name'] };
+  });
+}
+
+function optionalContainerFaults(body: Record<string, unknown>, field: string): ContainerFaultRule[] | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw badRequest(`field "${field}": must be a list of {image, failure}`);
+  return value.map((v: unknown, i) => {
+    const rule = readContainerFaultRule(v);
+    if (!Array.isArray(rule)) return rule;
+    throw badRequest(rule.map((p) => `field "${field}[${i}]${p.field ? `.${p.field}` : ''}": ${p.message}`).join('; '));
   });
 }
 

@@ -3,6 +3,7 @@
  * and Ready. Pods that cannot run (unschedulable, or bound to a node whose machine is not a healthy running one)
  * count as settled: a real cluster with those faults would show them the same way.
  */
+import { containerFaultFor } from '../controllers/container-faults.ts';
 import type { KubeObject } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
 import type { SimRuntime } from '../runtime.ts';
@@ -52,7 +53,17 @@ function podBlocked(runtime: SimRuntime, pod: KubeObject): boolean {
     return scheduled?.['status'] === 'False';
   }
   const machine = runtime.machines.get(nodeName);
-  return !machine || machine.state !== 'running' || machine.health !== 'healthy';
+  if (!machine || machine.state !== 'running' || machine.health !== 'healthy') return true;
+  // A container fault keeps it from ever being Ready (image pull, crash loop, readiness).
+  const containers = pod.spec?.['containers'];
+  const rules = runtime.faults.containerFaults;
+  return (
+    rules.length > 0 &&
+    Array.isArray(containers) &&
+    (containers as unknown[]).some(
+      (c) => isRecord(c) && containerFaultFor(rules, typeof c['image'] === 'string' ? c['image'] : '', machine.kubeletVersion) !== undefined,
+    )
+  );
 }
 
 function livePods(pods: readonly KubeObject[]): KubeObject[] {

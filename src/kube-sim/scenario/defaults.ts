@@ -14,6 +14,7 @@ export const DEFAULT_TIMINGS: Readonly<Timings> = Object.freeze({
   apiUnavailable: 500,
   nodeHeartbeat: 1_000,
   nodeMonitorGrace: 4_000,
+  watchHistory: 300_000,
 });
 
 /** The `zeroDelay: true` preset: everything happens at once (tests and benchmarks). */
@@ -26,6 +27,7 @@ export const ZERO_DELAY_TIMINGS: Readonly<Timings> = Object.freeze({
   apiUnavailable: 0,
   nodeHeartbeat: 0,
   nodeMonitorGrace: 0,
+  watchHistory: 0,
 });
 
 /** The Kubernetes version of the generated and demo scenarios. */
@@ -71,6 +73,8 @@ export function noFaults(): FaultSpec {
     apiLatencyMs: 0,
     nodesNeverReady: [],
     nodesNotReady: [],
+    nodesKubeletDown: [],
+    containerFaults: [],
     evictionRefused: [],
     snapshotFailure: false,
   };

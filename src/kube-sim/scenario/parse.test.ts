@@ -109,6 +109,8 @@ describe('parseScenario: defaults', () => {
         apiLatencyMs: 0,
         nodesNeverReady: [],
         nodesNotReady: [],
+        nodesKubeletDown: [],
+        containerFaults: [],
         evictionRefused: [],
         snapshotFailure: false,
       },
@@ -214,7 +216,11 @@ describe('parseScenario: faults and references', () => {
   apiLatencyMs: 20
   dropWatchesEveryMs: 30000
   nodesNotReady: [general/1, control-plane-0]
+  nodesKubeletDown: [general/2]
   nodesNeverReady: [general/*, general-7]
+  containerFaults:
+    - { image: '*:broken', failure: image-pull }
+    - { image: shop/cart*, failure: crash-loop, minKubeletVersion: v1.31, exitCode: 137, exitAfterMs: 0 }
   evictionRefused:
     - { name: web }
   snapshotFailure: true
@@ -227,10 +233,35 @@ workloads:
       apiLatencyMs: 20,
       dropWatchesEveryMs: 30000,
       nodesNotReady: ['general-1', 'control-plane-0'],
+      nodesKubeletDown: ['general-2'],
+      containerFaults: [
+        { image: '*:broken', failure: 'image-pull' },
+        { image: 'shop/cart*', failure: 'crash-loop', minKubeletVersion: '1.31', exitCode: 137, exitAfterMs: 0 },
+      ],
       nodesNeverReady: ['general/*', 'general-7'],
       evictionRefused: [{ namespace: 'default', name: 'web' }],
       snapshotFailure: true,
     });
+  });
+
+  it('names each bad field of a container fault rule', () => {
+    assert.throws(
+      () =>
+        parseScenario(
+          withPool(`faults:
+  containerFaults:
+    - { image: '', failure: explode }
+    - { image: app, failure: not-ready, exitCode: 1, minKubeletVersion: latest }
+`),
+        ),
+      (err: Error) => {
+        assert.match(err.message, /faults\.containerFaults\[0\]\.image: an image or a glob/);
+        assert.match(err.message, /faults\.containerFaults\[0\]\.failure: must be one of image-pull, crash-loop, not-ready/);
+        assert.match(err.message, /faults\.containerFaults\[1\]\.minKubeletVersion: must be a version/);
+        assert.match(err.message, /faults\.containerFaults\[1\]\.failure: exitCode and exitAfterMs apply to crash-loop only/);
+        return true;
+      },
+    );
   });
 
   it('pins a bare pod to a node by name or pool/index', () => {

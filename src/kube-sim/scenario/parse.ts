@@ -38,12 +38,14 @@ import {
   ZERO_DELAY_TIMINGS,
   defaultMachineImage,
 } from './defaults.ts';
+import { readContainerFaultRule } from './container-fault-rules.ts';
 import { describeValue, ScenarioError, type PathSegment, type ScenarioIssue } from './errors.ts';
 import { generateScenario } from './generate.ts';
 import { findLegacyApi, LEGACY_APIS } from './legacy-apis.ts';
 import { CONTROL_PLANE_POOL, nodeName, RESERVED_NODE_LABELS } from './nodes.ts';
 import { checkCpuQuantity, checkMemoryQuantity } from './quantity.ts';
 import type {
+  ContainerFaultRule,
   ControlPlaneSpec,
   FaultSpec,
   IntOrPercent,
@@ -117,6 +119,7 @@ const TIMING_KEYS = [
   'apiUnavailable',
   'nodeHeartbeat',
   'nodeMonitorGrace',
+  'watchHistory',
 ] as const satisfies readonly (keyof Timings)[];
 const FAULT_KEYS = [
   'apiErrorRate',
@@ -124,6 +127,8 @@ const FAULT_KEYS = [
   'dropWatchesEveryMs',
   'nodesNeverReady',
   'nodesNotReady',
+  'nodesKubeletDown',
+  'containerFaults',
   'evictionRefused',
   'snapshotFailure',
 ] as const;
@@ -861,12 +866,24 @@ function readFaults(c: Checker, value: unknown, topology: Topology): FaultSpec {
       future: true,
     }),
     nodesNotReady: readNodeList(c, field(f, 'nodesNotReady'), [...at, 'nodesNotReady'], topology.nodeCounts),
+    nodesKubeletDown: readNodeList(c, field(f, 'nodesKubeletDown'), [...at, 'nodesKubeletDown'], topology.nodeCounts),
+    containerFaults: readContainerFaults(c, field(f, 'containerFaults'), [...at, 'containerFaults']),
     evictionRefused: readWorkloadRefs(c, field(f, 'evictionRefused'), [...at, 'evictionRefused'], topology.workloads),
     snapshotFailure: readBoolean(c, field(f, 'snapshotFailure'), [...at, 'snapshotFailure']) ?? false,
   };
   const drop = readNumber(c, field(f, 'dropWatchesEveryMs'), [...at, 'dropWatchesEveryMs'], 1);
   if (drop !== undefined) faults.dropWatchesEveryMs = drop;
   return faults;
+}
+
+function readContainerFaults(c: Checker, value: unknown, at: At): ContainerFaultRule[] {
+  const rules: ContainerFaultRule[] = [];
+  (readList(c, value, at) ?? []).forEach((item, i) => {
+    const rule = readContainerFaultRule(item);
+    if (Array.isArray(rule)) for (const p of rule) c.report(p.field ? [...at, i, p.field] : [...at, i], p.message);
+    else rules.push(rule);
+  });
+  return rules;
 }
 
 function readNodeList(

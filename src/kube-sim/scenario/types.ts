@@ -163,12 +163,44 @@ export interface Timings {
   nodeHeartbeat: number;
   /** Silence after which the node lifecycle controller marks a node NotReady (Unknown). */
   nodeMonitorGrace: number;
+  /**
+   * How long watch history is kept: every `watchHistory` the store is compacted to the revision of the compaction
+   * before, as the API server compacts etcd (every 5 minutes), so a watch or list from an older resourceVersion gets
+   * 410 Expired; 0 compacts only by size.
+   */
+  watchHistory: number;
 }
 
 /** A workload named by namespace and name. */
 export interface WorkloadRef {
   namespace: string;
   name: string;
+}
+
+/**
+ * How a faulty container fails: `image-pull` (its image cannot be pulled: ErrImagePull, then ImagePullBackOff),
+ * `crash-loop` (it exits with an error after it starts: CrashLoopBackOff with restarts, or Failed under
+ * restartPolicy Never) or `not-ready` (it runs but its readiness never passes).
+ */
+export type ContainerFailure = 'image-pull' | 'crash-loop' | 'not-ready';
+
+/** A rule that makes the containers whose image matches fail, as a registry or a broken build would. */
+export interface ContainerFaultRule {
+  /**
+   * Glob over the image, as written in the pod (`nginx:1.27-broken`) or as containerd names it
+   * (`docker.io/library/nginx:1.27-broken`): `*` matches any run of characters (`*:broken`, `registry.example/*`).
+   */
+  image: string;
+  failure: ContainerFailure;
+  /**
+   * Only on nodes whose kubelet runs this version or a later one (`1.31` or `1.31.2`): a failure an upgrade brings
+   * (an image or runtime that breaks with the new kubelet). Absent: on every node.
+   */
+  minKubeletVersion?: string;
+  /** `crash-loop`: the exit code. @default 1 */
+  exitCode?: number;
+  /** `crash-loop`: how long the container runs before it exits, ms. @default 1000 */
+  exitAfterMs?: number;
 }
 
 /** Faults the simulator injects. The defaults inject none. */
@@ -185,8 +217,19 @@ export interface FaultSpec {
    * Existing nodes listed here stay Ready until they are upgraded or rebooted.
    */
   nodesNeverReady: string[];
-  /** Node names (resolved from `pool/index`) that are NotReady from the start: their kubelet is down. */
+  /**
+   * Node names (resolved from `pool/index`) that are NotReady from the start: their kubelet runs and reports
+   * Ready=False (KubeletNotReady: the container runtime's network is not ready).
+   */
   nodesNotReady: string[];
+  /**
+   * Node names (resolved from `pool/index`) whose kubelet is down from the start: it posts nothing, so the node turns
+   * Unknown (NodeStatusUnknown) after `nodeMonitorGrace`, is tainted unreachable, and its pods are evicted when their
+   * tolerations run out.
+   */
+  nodesKubeletDown: string[];
+  /** Containers that fail, by image. */
+  containerFaults: ContainerFaultRule[];
   /** Workloads whose pods refuse eviction (as a validating webhook would). */
   evictionRefused: WorkloadRef[];
   /** Snapshots of etcd fail. */

@@ -362,6 +362,15 @@ export class ObjectStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** Forgets history up to `revision` (etcd's compaction to a revision): watches from before it get 410. */
+  compactTo(revision: number): void {
+    for (const c of this.collections.values()) {
+      if (revision <= c.compactedRevision) continue;
+      c.history.splice(0, firstAfter(c.history, revision));
+      c.compactedRevision = revision;
+    }
+  }
+
   /** Forgets history up to the current revision, as etcd compaction does: older watches get 410. */
   compact(): void {
     for (const c of this.collections.values()) {

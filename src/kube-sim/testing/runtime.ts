@@ -56,6 +56,7 @@ export function createTestRuntime(options: TestRuntimeOptions = {}): TestRuntime
     nodesNeverReady: new Set(),
     evictionRefused: [],
     snapshotFailure: false,
+    containerFaults: [],
     ...options.faults,
   };
   const events: TestRuntime['events'] = [];

@@ -52,6 +52,7 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
         type: 'postcheck',
         target: state.plan.to,
         ...(state.quarantined.length > 0 ? { quarantined: state.quarantined.map((q) => q.node) } : {}),
+        ...(state.failingBefore !== undefined ? { failingBefore: state.failingBefore } : {}),
       };
     case 'upgrade-cp-node':
       if (step.kind !== 'control-plane-node') break;
@@ -135,7 +136,14 @@ function gateEffect(
     }
     nodes.push(unit.newNode ?? unit.node ?? currentNode(state, step.node));
   }
-  return { ...base, type: 'validate-batch', batch: batch.index, nodes, ...(pool !== undefined ? { pool } : {}) };
+  return {
+    ...base,
+    type: 'validate-batch',
+    batch: batch.index,
+    nodes,
+    ...(pool !== undefined ? { pool } : {}),
+    ...(state.failingBefore !== undefined ? { failingBefore: state.failingBefore } : {}),
+  };
 }
 
 function rollbackEffect(

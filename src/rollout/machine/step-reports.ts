@@ -47,6 +47,7 @@ export function onPrecheck(d: Draft, event: Extract<RunEvent, { type: 'precheck-
   }
   const acknowledged = event.acknowledged ?? [];
   d.set('acknowledged', acknowledged);
+  if (event.failingWorkloads !== undefined && event.failingWorkloads.length > 0) d.set('failingBefore', event.failingWorkloads);
   d.set('runningSince', d.now);
   d.log(
     'precheck',

@@ -305,6 +305,12 @@ export interface RunState {
   /** When the first control-plane move that only a snapshot can undo was issued. */
   readonly pointOfNoReturnPassedAt: number | null;
   readonly acknowledged: readonly AcknowledgedBlocker[];
+  /**
+   * `Kind/namespace/name` of the workloads whose pods were failing (crash loops, image pulls) when the prechecks
+   * passed: the batch validation and the postcheck do not blame them on the upgrade. Absent in runs persisted before
+   * it was recorded.
+   */
+  readonly failingBefore?: readonly string[];
   readonly precheckBlockers: readonly PrecheckBlocker[];
   readonly quarantined: readonly QuarantinedNode[];
   readonly forcedDrains: readonly ForcedDrain[];
@@ -333,7 +339,12 @@ export interface StepResult {
 /** What the run is told. */
 export type RunEvent =
   | { readonly type: 'started' }
-  | { readonly type: 'precheck-passed'; readonly acknowledged?: readonly AcknowledgedBlocker[] }
+  | {
+      readonly type: 'precheck-passed';
+      readonly acknowledged?: readonly AcknowledgedBlocker[];
+      /** Workloads failing before the upgrade (`Kind/namespace/name`). */
+      readonly failingWorkloads?: readonly string[];
+    }
   | { readonly type: 'precheck-failed'; readonly blockers: readonly PrecheckBlocker[] }
   | { readonly type: 'step-started'; readonly key: string; readonly action: ActionType }
   | { readonly type: 'step-succeeded'; readonly key: string; readonly action: ActionType; readonly result?: StepResult }
@@ -484,6 +495,8 @@ export type Effect =
       readonly batch: number;
       /** The batch's nodes as they are now (replacements, not the nodes they replaced; quarantined ones left out). */
       readonly nodes: readonly string[];
+      /** Workloads failing before the upgrade: their failing pods are not the batch's fault. */
+      readonly failingBefore?: readonly string[];
     })
   | (EffectBase & { readonly type: 'soak'; readonly durationMs: number; readonly until: number })
   | (EffectBase & {
@@ -492,6 +505,8 @@ export type Effect =
       readonly target: string;
       /** Nodes the run quarantined and left at their version (the drain-timeout policy): named, not held against it. */
       readonly quarantined?: readonly string[];
+      /** Workloads failing before the upgrade: a warning, not a blocker, if they still fail. */
+      readonly failingBefore?: readonly string[];
     })
   | (EffectBase & {
       readonly type: 'rollback-node';
