@@ -140,7 +140,7 @@ export class Registry {
       }
     }
     // What an update may not change is judged against the stored object as defaulting sees it today.
-    const metadataOnly = options.subresource === 'status' || input.spec === current.spec;
+    const metadataOnly = options.subresource === 'status' || onlyMetadataDiffers(input, current);
     validateObject(def, next, { minor, metadataOnly, ...(metadataOnly ? {} : { old: this.defaulted(current, minor) }) });
     if (options.dryRun) return next;
     return this.finishIfReleased(def, this.store.update(def.storage, next, expected));
@@ -263,6 +263,16 @@ function gracePeriodFor(obj: KubeObject, requested: number | undefined): number 
   if (requested !== undefined) return Math.max(0, requested);
   const fromSpec = obj.spec['terminationGracePeriodSeconds'];
   return typeof fromSpec === 'number' ? fromSpec : 30;
+}
+
+/** True when `input` carries every field of `current` but metadata and status over as the very same values. */
+function onlyMetadataDiffers(input: ObjectInput, current: KubeObject): boolean {
+  const stored = current as unknown as Record<string, unknown>;
+  const given = input as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(stored), ...Object.keys(given)])) {
+    if (key !== 'metadata' && key !== 'status' && key !== 'apiVersion' && key !== 'kind' && given[key] !== stored[key]) return false;
+  }
+  return true;
 }
 
 function stripServerFields(meta: Partial<ObjectMeta>): Partial<ObjectMeta> {
