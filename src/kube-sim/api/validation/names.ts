@@ -51,22 +51,23 @@ export function dns1035LabelProblems(value: string): string[] {
  * Label keys and values already found valid. Every write checks every label, and a cluster repeats a few thousand
  * of them over and over; the syntax rules never change, so a valid string stays valid. Capped, then started afresh.
  */
-const knownValid = new Set<string>();
+const validKeys = new Set<string>();
+const validValues = new Set<string>();
 const KNOWN_VALID_CAP = 50_000;
 
-function memoValid(cacheKey: string, check: () => string[]): string[] {
-  if (knownValid.has(cacheKey)) return [];
-  const problems = check();
+function memoValid(known: Set<string>, value: string, check: (value: string) => string[]): string[] {
+  if (known.has(value)) return [];
+  const problems = check(value);
   if (problems.length === 0) {
-    if (knownValid.size >= KNOWN_VALID_CAP) knownValid.clear();
-    knownValid.add(cacheKey);
+    if (known.size >= KNOWN_VALID_CAP) known.clear();
+    known.add(value);
   }
   return problems;
 }
 
 /** The problems of a label value. */
 export function labelValueProblems(value: string): string[] {
-  return memoValid(`v:${value}`, () => uncachedLabelValueProblems(value));
+  return memoValid(validValues, value, uncachedLabelValueProblems);
 }
 
 function uncachedLabelValueProblems(value: string): string[] {
@@ -82,7 +83,7 @@ function uncachedLabelValueProblems(value: string): string[] {
 
 /** The problems of a qualified name (label and annotation keys: `[prefix/]name`). */
 export function qualifiedNameProblems(value: string): string[] {
-  return memoValid(`k:${value}`, () => uncachedQualifiedNameProblems(value));
+  return memoValid(validKeys, value, uncachedQualifiedNameProblems);
 }
 
 function uncachedQualifiedNameProblems(value: string): string[] {
@@ -134,6 +135,7 @@ export function labelCauses(field: string, labels: unknown): StatusCause[] {
     return [invalidValue(field, labels, 'must be a map of strings')];
   const causes: StatusCause[] = [];
   for (const [key, value] of Object.entries(labels as Record<string, unknown>)) {
+    if (validKeys.has(key) && typeof value === 'string' && validValues.has(value)) continue;
     causes.push(...causesFor(field, key, qualifiedNameProblems(key)));
     if (typeof value !== 'string') causes.push(invalidValue(field, value, 'must be a string'));
     else causes.push(...causesFor(field, value, labelValueProblems(value)));
