@@ -5,6 +5,7 @@ import { kindDef } from '../runtime.ts';
 import type { TestRuntime } from '../testing/runtime.ts';
 import { createTestRuntime } from '../testing/runtime.ts';
 import { defaultPullPolicy } from './defaults.ts';
+import { Registry } from './registry.ts';
 
 let rt: TestRuntime | undefined;
 afterEach(() => rt?.stop());
@@ -284,5 +285,33 @@ describe('defaults the API server sets', () => {
     });
     assert.deepEqual(replaced?.spec, d.spec);
     assert.equal(replaced?.metadata.generation, 1);
+  });
+
+  it('takes a default a newer minor adds, after an upgrade, as no change of spec', () => {
+    rt?.stop();
+    rt = createTestRuntime();
+    let minor = 26;
+    const registry = new Registry(
+      rt.store,
+      () => Date.now(),
+      () => minor,
+    );
+    registry.create(kindDef('Namespace'), undefined, { metadata: { name: 'default' } });
+    const body = {
+      metadata: { name: 'db' },
+      spec: { serviceName: 'db', selector: { matchLabels: { app: 'web' } }, template: template() },
+    };
+    const sts = registry.create(kindDef('StatefulSet'), 'default', body);
+    assert.equal(sts.spec?.['persistentVolumeClaimRetentionPolicy'], undefined);
+    minor = 27;
+    const labelled = registry.update(kindDef('StatefulSet'), 'default', 'db', {
+      ...sts,
+      metadata: { ...sts.metadata, labels: { team: 'a' } },
+    });
+    assert.deepEqual(labelled.spec?.['persistentVolumeClaimRetentionPolicy'], {
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    });
+    assert.equal(labelled.metadata.generation, 1);
   });
 });

@@ -135,7 +135,8 @@ export class Registry {
       };
       if (!hasStatusSubresource(def) && isRecord(input['status'])) next.status = input['status'];
       next = this.allocate(def, applyDefaults(next, { minor, create: false }), current);
-      if (next.metadata.generation !== undefined && !jsonEqual(next.spec, current.spec)) {
+      // Against the stored spec as defaulting sees it now: defaults a newer minor adds are not a change of spec.
+      if (next.metadata.generation !== undefined && !jsonEqual(next.spec, current.spec) && !jsonEqual(next.spec, this.defaulted(current, minor).spec)) {
         next.metadata.generation += 1;
       }
     }
