@@ -151,6 +151,10 @@ describe('validateObject: per kind, as the API server words it', () => {
     assert.match(refusal('Deployment', deployment({ strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '150%' } } })).message, /spec\.strategy\.rollingUpdate\.maxSurge: Invalid value: "150%": must not be greater than 100%/);
     assert.match(refusal('Deployment', deployment({ minReadySeconds: 30, progressDeadlineSeconds: 10 })).message, /spec\.progressDeadlineSeconds: Invalid value: 10: must be greater than minReadySeconds/);
     assert.match(refusal('StatefulSet', { ...deployment({ podManagementPolicy: 'Random' }), metadata: { name: 'db' } }).message, /spec\.podManagementPolicy: Invalid value: "Random": must be 'OrderedReady' or 'Parallel'/);
+    assert.match(
+      refusal('StatefulSet', { ...deployment({ volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }] }), metadata: { name: 'db' } }).message,
+      /spec\.volumeClaimTemplates\[0\]\.spec\.accessModes: Required value: at least 1 access mode is required/,
+    );
     assert.match(refusal('DaemonSet', { ...deployment({ updateStrategy: { type: 'Rolling' } }), metadata: { name: 'agent' } }).message, /spec\.updateStrategy\.type: Unsupported value: "Rolling": supported values: "OnDelete", "RollingUpdate"/);
   });
 

@@ -6,6 +6,7 @@
 import type { KubeObject } from '../../model/wire.ts';
 import { isRecord } from '../../model/wire.ts';
 import type { StatusCause } from '../status.ts';
+import { pvcSpecCauses } from './core.ts';
 import { enumCause, forbidden, invalidValue, minimumCause, notSupported, required } from './field-errors.ts';
 import { labelCauses } from './names.ts';
 import { podSpecCauses } from './pod-spec.ts';
@@ -185,6 +186,7 @@ export function statefulSetCauses(obj: KubeObject): StatusCause[] {
       const name = isRecord(c) && isRecord(c['metadata']) ? c['metadata']['name'] : undefined;
       if (typeof name !== 'string' || name === '')
         causes.push(required(`spec.volumeClaimTemplates[${i}].metadata.name`));
+      causes.push(...pvcSpecCauses(isRecord(c) ? c['spec'] : undefined, `spec.volumeClaimTemplates[${i}].spec`));
     });
   }
   return causes;
