@@ -73,7 +73,8 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   const token = options.token ?? randomBytes(24).toString('hex');
   const store = createClusterStore({ historyLimit: options.historyLimit ?? 100_000 });
   const timers = new RuntimeTimers(systemClock);
-  const registry = new Registry(store, () => timers.clock.now());
+  // The minor follows the control plane as it is upgraded (`version` is defined below, read only once serving).
+  const registry = new Registry(store, () => timers.clock.now(), () => Number(version().minor));
   const metrics = new ApiMetrics();
   const faults: SimFaults = {
     errorRate: scenario.faults.apiErrorRate,

@@ -151,6 +151,47 @@ for (const version of ['1.29.10', '1.32.2']) {
       assert.match(missing.stderr, /configmaps "settings" not found/);
     });
 
+    it('create of an invalid object is refused with the API server\'s message, and nothing is stored', async () => {
+      const manifest = JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'bad', namespace: 'default' },
+        spec: {
+          replicas: -1,
+          selector: { matchLabels: { app: 'bad' } },
+          template: { metadata: { labels: { app: 'bad' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+        },
+      });
+      const r = await kubectl(['create', '--validate=false', '-f', '-'], { input: manifest });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /The Deployment "bad" is invalid: spec\.replicas: Invalid value: -1: must be greater than or equal to 0/);
+      assert.equal((await api(cluster, 'GET', '/apis/apps/v1/namespaces/default/deployments/bad')).status, 404);
+    });
+
+    it('patch of an immutable field is refused, and the object keeps it', async () => {
+      const r = await kubectl(['patch', 'deployment', 'web', '--type=merge', '-p', JSON.stringify({ spec: { selector: { matchLabels: { app: 'web', tier: 'x' } } } })]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /The Deployment "web" is invalid: .*spec\.selector: Invalid value: .*: field is immutable/s);
+      const web = await api(cluster, 'GET', '/apis/apps/v1/namespaces/default/deployments/web');
+      assert.deepEqual((web.body as { spec: { selector: unknown } }).spec.selector, { matchLabels: { app: 'web' } });
+    });
+
+    it('get -o yaml shows the defaults the API server set', async () => {
+      const manifest = JSON.stringify({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'defaults', namespace: 'default' },
+        spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'busybox', ports: [{ containerPort: 8080 }] }] } } },
+      });
+      await ok(kubectl(['create', '--validate=false', '-f', '-'], { input: manifest }));
+      const yaml = await ok(kubectl(['get', 'job', 'defaults', '-o', 'yaml']));
+      for (const line of ['backoffLimit: 6', 'completionMode: NonIndexed', 'completions: 1', 'parallelism: 1', 'imagePullPolicy: Always', 'protocol: TCP', 'terminationMessagePath: /dev/termination-log', 'dnsPolicy: ClusterFirst', 'schedulerName: default-scheduler']) {
+        assert.ok(yaml.includes(line), `${line} in\n${yaml}`);
+      }
+      assert.match(yaml, /selector:\s+matchLabels:\s+batch\.kubernetes\.io\/controller-uid: [0-9a-f-]{36}/);
+      await ok(kubectl(['delete', 'job', 'defaults']));
+    });
+
     it('cordon and uncordon set spec.unschedulable and the unschedulable taint', async () => {
       const name = 'workers-1';
       assert.match(await ok(kubectl(['cordon', name])), new RegExp(`node/${name} cordoned`));

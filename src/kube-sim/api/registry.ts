@@ -11,8 +11,10 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './pat
 import type { ResourceDef } from './resources.ts';
 import { groupVersion } from './resources.ts';
 import { StatusError, badRequest, invalid, notFound } from './status.ts';
+import { allocateService } from './service-allocation.ts';
 import { validateObject } from './validation.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { jsonEqual } from '../model/json-equal.ts';
 import type { KubeObject, ObjectInput, ObjectMeta } from '../model/wire.ts';
 import { isRecord } from '../model/wire.ts';
 
@@ -65,9 +67,13 @@ export interface DeleteResult {
 
 /** The apiserver's registry over the store. */
 export class Registry {
+  private readonly defaultedCache = new WeakMap<KubeObject, { minor: number; object: KubeObject }>();
+
   constructor(
     private readonly store: ObjectStore,
     private readonly now: () => number,
+    /** The Kubernetes minor the server is at now (defaults and rules that changed between minors follow it). */
+    private readonly minor: () => number,
   ) {}
 
   /** The object as served at `def`'s version (objects are stored at the storage version). */
@@ -103,15 +109,15 @@ export class Registry {
       ...(GENERATION_KINDS.has(def.kind) ? { generation: 1 } : {}),
     };
     if (!def.namespaced) delete metadata.namespace;
-    const obj = applyDefaults({
-      ...input,
-      apiVersion: storageGroupVersion(def),
-      kind: def.kind,
-      metadata,
-    });
+    const minor = this.minor();
+    const obj = this.allocate(
+      def,
+      applyDefaults({ ...input, apiVersion: storageGroupVersion(def), kind: def.kind, metadata }, { minor, create: true }),
+      undefined,
+    );
     if (options.managedFields) obj.metadata.managedFields = options.managedFields;
     else if (options.fieldManager) obj.metadata.managedFields = trackUpdate(def.kind, undefined, obj, this.fieldWrite(def, options.fieldManager));
-    validateObject(def, obj);
+    validateObject(def, obj, { minor });
     if (options.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.currentRevision()) } };
     return this.store.create(def.storage, obj);
   }
@@ -126,6 +132,7 @@ export class Registry {
       throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${current.metadata.uid}`);
     }
     const expected = typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '' ? meta.resourceVersion : undefined;
+    const minor = this.minor();
     let next: KubeObject;
     if (options.subresource === 'status') {
       next = { ...current, status: isRecord(input['status']) ? input['status'] : {} };
@@ -151,17 +158,20 @@ export class Registry {
         ...(hasStatusSubresource(def) && current.status !== undefined ? { status: current.status } : {}),
       };
       if (!hasStatusSubresource(def) && isRecord(input['status'])) next.status = input['status'];
-      if (next.metadata.generation !== undefined && JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
+      next = this.allocate(def, applyDefaults(next, { minor, create: false }), current);
+      // Against the stored spec as defaulting sees it now: defaults a newer minor adds are not a change of spec.
+      if (next.metadata.generation !== undefined && !jsonEqual(next.spec, current.spec) && !jsonEqual(next.spec, this.defaulted(current, minor).spec)) {
         next.metadata.generation += 1;
       }
-      if (current.kind === 'Pod') assertPodUpdateAllowed(current, next);
     }
     if (options.managedFields) {
       next = { ...next, metadata: { ...next.metadata, managedFields: options.managedFields } };
     } else if (options.fieldManager) {
       next = { ...next, metadata: { ...next.metadata, managedFields: trackUpdate(def.kind, current, next, this.fieldWrite(def, options.fieldManager)) } };
     }
-    validateObject(def, next);
+    // What an update may not change is judged against the stored object as defaulting sees it today.
+    const metadataOnly = options.subresource === 'status' || onlyMetadataDiffers(input, current);
+    validateObject(def, next, { minor, metadataOnly, ...(metadataOnly ? {} : { old: this.defaulted(current, minor) }) });
     if (options.dryRun) return next;
     return this.finishIfReleased(def, this.store.update(def.storage, next, expected));
   }
@@ -272,6 +282,24 @@ export class Registry {
     return obj;
   }
 
+  /** `obj` (a stored object, never mutated) with today's defaults, computed once per object and minor. */
+  private defaulted(obj: KubeObject, minor: number): KubeObject {
+    const cached = this.defaultedCache.get(obj);
+    if (cached?.minor === minor) return cached.object;
+    const object = applyDefaults(obj, { minor, create: false });
+    this.defaultedCache.set(obj, { minor, object });
+    return object;
+  }
+
+  /** A Service's cluster IP and node ports, allocated against every other stored Service. */
+  private allocate(def: ResourceDef, obj: KubeObject, current: KubeObject | undefined): KubeObject {
+    if (obj.kind !== 'Service') return obj;
+    const others = [...this.store.all(def.storage)].filter((s) => s.metadata.uid !== obj.metadata.uid);
+    const result = allocateService(obj.spec ?? {}, current?.spec, others);
+    if ('causes' in result) throw invalid(def.kind, def.group, obj.metadata.name, result.causes);
+    return { ...obj, spec: result.spec };
+  }
+
   private assertNamespaceWritable(namespace: string): void {
     const ns = this.store.get('core/namespaces', undefined, namespace);
     if (!ns) throw notFound('', 'namespaces', namespace);
@@ -304,27 +332,14 @@ function gracePeriodFor(obj: KubeObject, requested: number | undefined): number 
   return typeof fromSpec === 'number' ? fromSpec : 30;
 }
 
-/** Pod spec is immutable but for a few fields, as the real validation says. */
-function assertPodUpdateAllowed(current: KubeObject, next: KubeObject): void {
-  const strip = (spec: Record<string, unknown> | undefined) => {
-    if (!spec) return '';
-    const { containers, initContainers, activeDeadlineSeconds: _a, tolerations: _t, ...rest } = spec;
-    const images = (list: unknown) => (Array.isArray(list) ? list.map((c: unknown) => (isRecord(c) ? { ...c, image: '' } : c)) : list);
-    return JSON.stringify({ ...rest, containers: images(containers), initContainers: images(initContainers) });
-  };
-  // Binding sets nodeName once; kube-sim's scheduler binds through the registry, so allow that transition.
-  const currentSpec = current.spec ?? {};
-  const nextSpec = next.spec ?? {};
-  const bound = !currentSpec['nodeName'] && nextSpec['nodeName'] ? { ...nextSpec, nodeName: undefined } : nextSpec;
-  if (strip(currentSpec) !== strip(bound)) {
-    throw invalid('Pod', '', current.metadata.name, [
-      {
-        reason: 'FieldValueForbidden',
-        field: 'spec',
-        message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-      },
-    ]);
+/** True when `input` carries every field of `current` but metadata and status over as the very same values. */
+function onlyMetadataDiffers(input: ObjectInput, current: KubeObject): boolean {
+  const stored = current as unknown as Record<string, unknown>;
+  const given = input as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(stored), ...Object.keys(given)])) {
+    if (key !== 'metadata' && key !== 'status' && key !== 'apiVersion' && key !== 'kind' && given[key] !== stored[key]) return false;
   }
+  return true;
 }
 
 function stripServerFields(meta: Partial<ObjectMeta>): Partial<ObjectMeta> {

@@ -1,117 +1,99 @@
 /**
- * The validation the apiserver does before storing an object, for the fields kube-sim's clients can get wrong.
- * Failures are 422 Invalid with one cause per field, as the real server reports them.
+ * The validation the apiserver does before storing an object: per served kind on create and update, and what an
+ * update may not change. Failures are 422 Invalid with one cause per field, worded as the real server words them
+ * (`Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0`). The
+ * rules per kind live in `validation/`.
  */
 import type { ResourceDef } from './resources.ts';
 import type { StatusCause } from './status.ts';
 import { invalid } from './status.ts';
 import type { KubeObject } from '../model/wire.ts';
-import { isRecord } from '../model/wire.ts';
-import type { LabelSelector, NothingSelector } from '../../k8s/label-selector.ts';
-import { SelectorParseError, fromLabelSelectorObject, matchesLabels } from '../../k8s/label-selector.ts';
+import { configMapCauses, nodeCauses, pvcCauses, secretCauses, serviceCauses } from './validation/core.ts';
+import { required } from './validation/field-errors.ts';
+import { updateCauses } from './validation/immutable.ts';
+import { annotationCauses, causesFor, dns1035LabelProblems, dns1123LabelProblems, dns1123SubdomainProblems, labelCauses } from './validation/names.ts';
+import { ALL_RESTART_POLICIES, podSpecCauses } from './validation/pod-spec.ts';
+import {
+  cronJobCauses,
+  daemonSetCauses,
+  deploymentCauses,
+  hpaCauses,
+  jobCauses,
+  pdbCauses,
+  replicaSetCauses,
+  statefulSetCauses,
+} from './validation/workloads.ts';
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Kinds whose names must be DNS-1123 labels rather than subdomains. */
-const LABEL_NAMED = new Set(['Namespace', 'Service']);
+/** What a write is, for the rules that differ between create, update and a status write. */
+export interface ValidationOptions {
+  /** The stored object an update replaces; absent on create. */
+  old?: KubeObject;
+  /**
+   * Only metadata can have changed: a write of the status subresource, or an update that carried the stored spec
+   * over untouched (a controller adding a finalizer). The spec passed when it was stored; it is not judged again.
+   */
+  metadataOnly?: boolean;
+  /** The Kubernetes minor the server is at (rules that changed between minors follow it). */
+  minor: number;
+}
 
 /** Throws 422 Invalid when the object may not be stored. */
-export function validateObject(def: ResourceDef, obj: KubeObject): void {
+export function validateObject(def: ResourceDef, obj: KubeObject, options: ValidationOptions): void {
+  const causes = metadataCauses(def, obj);
+  if (!options.metadataOnly) {
+    causes.push(...kindCauses(def.kind, obj));
+    if (options.old) causes.push(...updateCauses(obj, options.old, options.minor));
+  }
+  if (causes.length > 0) throw invalid(def.kind, def.group, obj.metadata.name || obj.metadata.generateName || '', causes);
+}
+
+/** Kinds whose names must be DNS labels (they become DNS names or hostnames), not subdomains. */
+const NAME_RULES: Readonly<Record<string, (name: string) => string[]>> = {
+  Namespace: dns1123LabelProblems,
+  Service: dns1035LabelProblems,
+};
+
+function metadataCauses(def: ResourceDef, obj: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   const name = obj.metadata.name;
-  if (!name) {
-    causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
-  } else if (LABEL_NAMED.has(def.kind) ? !DNS1123_LABEL.test(name) || name.length > 63 : !DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
-    causes.push({
-      reason: 'FieldValueInvalid',
-      field: 'metadata.name',
-      message: `Invalid value: "${name}": a lowercase RFC 1123 ${LABEL_NAMED.has(def.kind) ? 'label' : 'subdomain'} must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-    });
-  }
-  for (const [k, v] of Object.entries(obj.metadata.labels ?? {})) {
-    if (typeof v !== 'string' || v.length > 63 || (v !== '' && !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v))) {
-      causes.push({ reason: 'FieldValueInvalid', field: `metadata.labels`, message: `Invalid value: "${String(v)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
-    }
-    if (k.length === 0) causes.push({ reason: 'FieldValueInvalid', field: 'metadata.labels', message: 'Invalid value: "": name part must be non-empty' });
-  }
-  causes.push(...kindCauses(def.kind, obj));
-  if (causes.length > 0) throw invalid(def.kind, def.group, name || obj.metadata.generateName || '', causes);
+  if (!name) causes.push(required('metadata.name', 'name or generateName is required'));
+  else causes.push(...causesFor('metadata.name', name, (NAME_RULES[def.kind] ?? dns1123SubdomainProblems)(name)));
+  causes.push(...labelCauses('metadata.labels', obj.metadata.labels));
+  causes.push(...annotationCauses('metadata.annotations', obj.metadata.annotations));
+  return causes;
 }
 
 function kindCauses(kind: string, obj: KubeObject): StatusCause[] {
   switch (kind) {
     case 'Pod':
-      return podSpecCauses(obj.spec, 'spec');
+      return podSpecCauses(obj.spec, { path: 'spec', restartPolicies: ALL_RESTART_POLICIES });
     case 'Deployment':
+      return deploymentCauses(obj);
     case 'ReplicaSet':
+      return replicaSetCauses(obj);
     case 'DaemonSet':
+      return daemonSetCauses(obj);
     case 'StatefulSet':
-      return workloadCauses(obj);
+      return statefulSetCauses(obj);
+    case 'Job':
+      return jobCauses(obj);
+    case 'CronJob':
+      return cronJobCauses(obj);
     case 'PodDisruptionBudget':
       return pdbCauses(obj);
+    case 'HorizontalPodAutoscaler':
+      return hpaCauses(obj);
+    case 'Service':
+      return serviceCauses(obj);
+    case 'PersistentVolumeClaim':
+      return pvcCauses(obj);
+    case 'ConfigMap':
+      return configMapCauses(obj);
+    case 'Secret':
+      return secretCauses(obj);
+    case 'Node':
+      return nodeCauses(obj);
     default:
       return [];
   }
-}
-
-function podSpecCauses(spec: unknown, path: string): StatusCause[] {
-  if (!isRecord(spec)) return [{ reason: 'FieldValueRequired', field: path, message: 'Required value' }];
-  const containers = spec['containers'];
-  if (!Array.isArray(containers) || containers.length === 0) {
-    return [{ reason: 'FieldValueRequired', field: `${path}.containers`, message: 'Required value' }];
-  }
-  const causes: StatusCause[] = [];
-  containers.forEach((c: unknown, i) => {
-    if (!isRecord(c) || typeof c['name'] !== 'string' || c['name'] === '') {
-      causes.push({ reason: 'FieldValueRequired', field: `${path}.containers[${i}].name`, message: 'Required value' });
-    }
-    if (!isRecord(c) || typeof c['image'] !== 'string' || c['image'] === '') {
-      causes.push({ reason: 'FieldValueRequired', field: `${path}.containers[${i}].image`, message: 'Required value' });
-    }
-  });
-  return causes;
-}
-
-function workloadCauses(obj: KubeObject): StatusCause[] {
-  const spec = obj.spec ?? {};
-  const causes: StatusCause[] = [];
-  const template = spec['template'];
-  const selector = spec['selector'];
-  if (!isRecord(selector)) {
-    causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
-  }
-  if (!isRecord(template)) return [...causes, { reason: 'FieldValueRequired', field: 'spec.template', message: 'Required value' }];
-  causes.push(...podSpecCauses(template['spec'], 'spec.template.spec'));
-  const labels = isRecord(template['metadata']) && isRecord(template['metadata']['labels']) ? template['metadata']['labels'] : {};
-  // Upstream converts the selector (LabelSelectorAsSelector) and, unless it is empty, matches the template's labels.
-  let parsed: LabelSelector | NothingSelector = 'nothing';
-  if (isRecord(selector)) {
-    try {
-      parsed = fromLabelSelectorObject(selector);
-    } catch (err) {
-      if (!(err instanceof SelectorParseError)) throw err;
-      causes.push({ reason: 'FieldValueInvalid', field: 'spec.selector', message: `Invalid value: ${JSON.stringify(selector)}: invalid label selector` });
-    }
-  }
-  if (parsed !== 'nothing' && parsed.requirements.length > 0 && !matchesLabels(parsed, labels as Record<string, string>)) {
-    causes.push({
-      reason: 'FieldValueInvalid',
-      field: 'spec.template.metadata.labels',
-      message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``,
-    });
-  }
-  const replicas = spec['replicas'];
-  if (replicas !== undefined && (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas))) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` });
-  }
-  return causes;
-}
-
-function pdbCauses(obj: KubeObject): StatusCause[] {
-  const spec = obj.spec ?? {};
-  if (spec['minAvailable'] !== undefined && spec['maxUnavailable'] !== undefined) {
-    return [{ reason: 'FieldValueInvalid', field: 'spec', message: `Invalid value: ${JSON.stringify(spec)}: minAvailable and maxUnavailable cannot be both set` }];
-  }
-  return [];
 }

@@ -138,7 +138,10 @@ describe('Deployment controller', () => {
   });
 
   it('does nothing but warn with a selector that has no requirements, however it is spelled', async () => {
-    createDeployment('all', 1, { selector: { matchLabels: {}, matchExpressions: [] } });
+    // apps/v1 validation refuses an empty selector, so such a Deployment can only be one stored before it
+    // (extensions/v1beta1 took it): put it in the store as it would be there.
+    const dryRun = rt.registry.create(kindDef('Deployment'), NS, { metadata: { name: 'all' }, spec: { replicas: 1, selector: { matchLabels: { app: 'all' } }, template: { metadata: { labels: { app: 'all' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] } } } }, { dryRun: true });
+    rt.store.create('apps/deployments', { ...dryRun, spec: { ...dryRun.spec, selector: { matchLabels: {}, matchExpressions: [] } } });
     await waitFor(() => rt.events.some((e) => e.reason === 'SelectingAll'), { message: 'the SelectingAll event' });
     // The event and the early return are one sync: by the time the event is there, that sync made no ReplicaSet.
     assert.equal(replicaSets('all').length, 0);

@@ -6,7 +6,7 @@
  * revisions, int-or-percent) are shared by the Deployment, DaemonSet and StatefulSet controllers: the ReplicaSet is
  * the base pod-owning controller, and keeping them here spares a module of their own.
  */
-import { applyDefaults } from '../api/defaults.ts';
+import { podTemplateDefaults } from '../api/defaults.ts';
 import { fromLabelSelectorObject, matchesLabels } from '../../k8s/label-selector.ts';
 import { rfc3339 } from '../api/registry.ts';
 import type { ResourceDef } from '../api/resources.ts';
@@ -609,8 +609,7 @@ export function normalizedTemplate(template: unknown): Record<string, unknown> {
     const cached = normalizedCache.get(template);
     if (cached) return cached;
   }
-  const probe = applyDefaults({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: '', uid: '', resourceVersion: '', creationTimestamp: '' }, spec: { template } });
-  const normalized = rec(rec(probe.spec)['template']);
+  const normalized = podTemplateDefaults(rec(template));
   if (isRecord(template)) normalizedCache.set(template, normalized);
   return normalized;
 }

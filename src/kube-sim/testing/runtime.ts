@@ -28,6 +28,8 @@ export interface TestRuntimeOptions {
    * @default systemClock
    */
   clock?: Clock;
+  /** The Kubernetes minor the API server's defaulting and validation follow. @default 33 */
+  minor?: number;
 }
 
 /** A test runtime and what a test needs to end it. */
@@ -47,7 +49,8 @@ export function createTestStore(): ObjectStore {
 export function createTestRuntime(options: TestRuntimeOptions = {}): TestRuntime {
   const store = createTestStore();
   const clock = options.clock ?? systemClock;
-  const registry = new Registry(store, () => clock.now());
+  const minor = options.minor ?? 33;
+  const registry = new Registry(store, () => clock.now(), () => minor);
   const timers = new RuntimeTimers(clock);
   const unquiesce = clock instanceof ManualClock ? clock.quiesceOn(timers.idle) : undefined;
   const faults: SimFaults = {
