@@ -92,7 +92,8 @@ const OUTPUTS: Readonly<Record<LocalProgram, readonly string[]>> = {
   kwok: ['kwok'],
 };
 
-async function ensureProgram(program: LocalProgram, version: string, cacheDir: string, options: BuildOptions): Promise<string> {
+/** Builds one program at one version unless it is built already; resolves to its folder. */
+export async function ensureProgram(program: LocalProgram, version: string, cacheDir: string, options: BuildOptions = {}): Promise<string> {
   const outDir = join(cacheDir, `${program}-${version}`);
   if (OUTPUTS[program].every((file) => existsSync(join(outDir, file)))) return outDir;
   const log = options.log ?? (() => {});

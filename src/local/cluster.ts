@@ -65,6 +65,8 @@ export interface LocalClusterOptions {
   readonly log?: (line: string) => void;
   /** Keep the data folder when stopping (its logs). @default false */
   readonly keepDataDir?: boolean;
+  /** Aborting it stops the start (a build in progress, a wait for health) and what it started. */
+  readonly signal?: AbortSignal;
 }
 
 /** A pool as the infrastructure knows it: what new nodes get. */
@@ -150,6 +152,7 @@ export class LocalCluster {
   /** Serializes what restarts processes or takes snapshots: one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  #started = false;
 
   private constructor(init: {
     options: LocalClusterOptions;
@@ -185,7 +188,11 @@ export class LocalCluster {
         throw new LocalClusterError('invalidVersion', `pool "${pool.name}" of size ${pool.size}: a pool is a DNS label and a size >= 0`);
       }
     }
-    await ensureBuilt(options.version, { ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}), log: options.log ?? (() => {}) });
+    await ensureBuilt(options.version, {
+      ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      log: options.log ?? (() => {}),
+    });
     const paths = pathsOf(options.dataDir);
     await mkdir(paths.pki, { recursive: true });
     await mkdir(paths.logs, { recursive: true });
@@ -220,6 +227,7 @@ export class LocalCluster {
         for (let i = 0; i < pool.size; i++) await cluster.#createWorker(pool.name, options.version);
       }
       await cluster.waitNodesReady();
+      cluster.#started = true;
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -276,8 +284,13 @@ export class LocalCluster {
   // ---- processes ----
 
   async #startAll(version: string): Promise<void> {
+    const signal = this.#options.signal;
     await this.#startEtcd();
-    for (const component of CONTROL_PLANE_COMPONENTS) await this.#startComponent(component, version);
+    for (const component of CONTROL_PLANE_COMPONENTS) {
+      signal?.throwIfAborted();
+      await this.#startComponent(component, version);
+    }
+    signal?.throwIfAborted();
     await this.#startKwok();
     await this.#ensureControlPlaneNode(version);
   }
@@ -399,6 +412,8 @@ export class LocalCluster {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
     for (;;) {
+      // Only while starting: once started, the cluster's waits (an upgrade, a restore) finish what they began.
+      if (!this.#started) this.#options.signal?.throwIfAborted();
       const process = this.#processes.get(name);
       if (process?.exitCode !== undefined) {
         const tail = await readFile(process.spec.logFile, 'utf8').then((t) => t.trim().split('\n').slice(-8).join('\n'), () => '');

@@ -105,7 +105,11 @@ export interface RunningLocalCluster {
 }
 
 /** Starts a local cluster and its control API, and writes the kubeconfig. Used by `kup local start` and the tests. */
-export async function startLocal(options: LocalStartOptions, log: (line: string) => void = () => {}): Promise<RunningLocalCluster> {
+export async function startLocal(
+  options: LocalStartOptions,
+  log: (line: string) => void = () => {},
+  signal?: AbortSignal,
+): Promise<RunningLocalCluster> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'kup-local-')));
   const cluster = await LocalCluster.start({
     version: options.version,
@@ -113,6 +117,7 @@ export async function startLocal(options: LocalStartOptions, log: (line: string)
     dataDir,
     keepDataDir: options.keepData,
     log,
+    ...(signal !== undefined ? { signal } : {}),
   });
   let controlApi: LocalControlApi;
   try {
@@ -146,22 +151,38 @@ export async function runLocalStart(args: readonly string[], out: NodeJS.Writabl
   const options = parseLocalStart(args);
   const started = Date.now();
   const write = (line: string) => out.write(`kup local: ${line}\n`);
-  const running = await startLocal(options, write);
-  const { cluster } = running;
-  const nodes = await cluster.nodes();
-  write(
-    `control plane ${cluster.version} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${nodes.length} nodes (${options.pools.map((p) => `${p.name}=${p.size}`).join(', ')}), data in ${cluster.dataDir}`,
-  );
-  write(`serving ${cluster.server}; control API ${running.controlApi.url}`);
-  write(`kubeconfig written to ${options.kubeconfigPath}`);
-  out.write(`  kubectl --kubeconfig ${options.kubeconfigPath} get nodes\n  kup cluster add NAME --kubeconfig ${options.kubeconfigPath} --provider local\n`);
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      write(`${signal}: stopping kwok, the control plane and etcd`);
-      running.stop().then(done, done);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  write('stopped');
+  // Listening from the start: a signal during the build or the start stops what was started, nothing is left behind.
+  const interrupted = new AbortController();
+  let stopping: ((signal: string) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) stopping(signal);
+    else if (!interrupted.signal.aborted) {
+      write(`${signal}: stopping what was started`);
+      interrupted.abort(new LocalClusterError('startFailed', `interrupted by ${signal} while starting`));
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const running = await startLocal(options, write, interrupted.signal);
+    const { cluster } = running;
+    const nodes = await cluster.nodes();
+    write(
+      `control plane ${cluster.version} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${nodes.length} nodes (${options.pools.map((p) => `${p.name}=${p.size}`).join(', ')}), data in ${cluster.dataDir}`,
+    );
+    write(`serving ${cluster.server}; control API ${running.controlApi.url}`);
+    write(`kubeconfig written to ${options.kubeconfigPath}`);
+    out.write(`  kubectl --kubeconfig ${options.kubeconfigPath} get nodes\n  kup cluster add NAME --kubeconfig ${options.kubeconfigPath} --provider local\n`);
+    await new Promise<void>((done) => {
+      stopping = (signal: string) => {
+        stopping = () => {};
+        write(`${signal}: stopping kwok, the control plane and etcd`);
+        running.stop().then(done, done);
+      };
+    });
+    write('stopped');
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
