@@ -147,7 +147,7 @@ async function controlPlaneGoMod(version: string, srcDir: string, signal?: Abort
     throw new LocalClusterError('buildFailed', `k8s.io/kubernetes v${version} is not on the Go module proxy: ${info.Error ?? 'no go.mod'}`);
   }
   const upstream = await readFile(info.GoMod, 'utf8');
-  const [, minor, patch] = VERSION.exec(version) ?? [];
+  const [, , minor, patch] = VERSION.exec(version) ?? [];
   const header = upstream.split('\n').filter((line) => /^(go|godebug) /.test(line));
   const staging = [...upstream.matchAll(/^\s*(\S+) => \.\/staging\/\S+/gm)].map((m) => m[1] ?? '');
   return [
