@@ -36,7 +36,9 @@ export function apiRequest(
         headers: {
           authorization: `Bearer ${target.token}`,
           accept: 'application/json',
-          ...(payload !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload !== undefined
+            ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
+            : {}),
         },
         timeout: 10_000,
       },

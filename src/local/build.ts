@@ -71,7 +71,10 @@ const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 export async function ensureBuilt(version: string, options: BuildOptions = {}): Promise<LocalBinaries> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   if (!VERSION.test(version)) {
-    throw new LocalClusterError('invalidVersion', `version "${version}" is not a Kubernetes release X.Y.Z (e.g. 1.35.4)`);
+    throw new LocalClusterError(
+      'invalidVersion',
+      `version "${version}" is not a Kubernetes release X.Y.Z (e.g. 1.35.4)`,
+    );
   }
   const controlPlaneDir = await ensureProgram('controlplane', version, cacheDir, options);
   const etcdDir = await ensureProgram('etcd', ETCD_VERSION, cacheDir, options);
@@ -92,11 +95,70 @@ const OUTPUTS: Readonly<Record<LocalProgram, readonly string[]>> = {
   kwok: ['kwok'],
 };
 
-/** Builds one program at one version unless it is built already; resolves to its folder. */
-export async function ensureProgram(program: LocalProgram, version: string, cacheDir: string, options: BuildOptions = {}): Promise<string> {
+/**
+ * Builds one program at one version unless it is built already; resolves to its folder. Two processes asking for
+ * the same program (two test files, a test and `kup local start`) build it once: the first holds a lock folder with
+ * its pid, the others wait for it (a lock whose process is gone is taken over).
+ */
+export async function ensureProgram(
+  program: LocalProgram,
+  version: string,
+  cacheDir: string,
+  options: BuildOptions = {},
+): Promise<string> {
   const outDir = join(cacheDir, `${program}-${version}`);
-  if (OUTPUTS[program].every((file) => existsSync(join(outDir, file)))) return outDir;
+  const built = () => OUTPUTS[program].every((file) => existsSync(join(outDir, file)));
+  if (built()) return outDir;
   const log = options.log ?? (() => {});
+  await mkdir(cacheDir, { recursive: true });
+  const lock = `${outDir}.lock`;
+  let waiting = false;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+    if (holder > 0 && !alive(holder)) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!waiting) log(`waiting for process ${holder || '?'}, which builds ${program} ${version}`);
+    waiting = true;
+    // Polled: the other builder is another process, and a build takes minutes.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    if (built()) return outDir;
+  }
+  try {
+    if (built()) return outDir;
+    await build(program, version, outDir, cacheDir, log, options.signal);
+    return outDir;
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function build(
+  program: LocalProgram,
+  version: string,
+  outDir: string,
+  cacheDir: string,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const started = Date.now();
   log(`building ${program} ${version} into ${outDir} (from the Go module proxy; minutes on a cold cache)`);
   const srcDir = join(cacheDir, 'src', `${program}-${version}`);
@@ -104,17 +166,16 @@ export async function ensureProgram(program: LocalProgram, version: string, cach
   await mkdir(srcDir, { recursive: true });
   const template = join(repoRoot(), 'src', 'local', 'go', program);
   for (const file of await readdir(template)) await copyFile(join(template, file), join(srcDir, file));
-  await writeFile(join(srcDir, 'go.mod'), await goMod(program, version, srcDir, options.signal));
-  await go(['mod', 'tidy'], srcDir, options.signal);
-  // Built into a temporary folder and renamed: a folder that exists is a complete build.
+  await writeFile(join(srcDir, 'go.mod'), await goMod(program, version, srcDir, signal));
+  await go(['mod', 'tidy'], srcDir, signal);
+  // Built into a temporary folder and renamed: the outputs appear together or not at all.
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
-  for (const args of buildCommands(program, version, tmpDir)) await go(args, srcDir, options.signal);
+  for (const args of buildCommands(program, version, tmpDir)) await go(args, srcDir, signal);
   await rm(outDir, { recursive: true, force: true });
   await rename(tmpDir, outDir);
   log(`built ${program} ${version} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return outDir;
 }
 
 async function goMod(program: LocalProgram, version: string, srcDir: string, signal?: AbortSignal): Promise<string> {
@@ -142,9 +203,15 @@ async function goMod(program: LocalProgram, version: string, srcDir: string, sig
  * per staging module that upstream's go.mod lists (31 up to 1.35, 33 from 1.36).
  */
 async function controlPlaneGoMod(version: string, srcDir: string, signal?: AbortSignal): Promise<string> {
-  const info = JSON.parse(await go(['mod', 'download', '-json', `k8s.io/kubernetes@v${version}`], srcDir, signal)) as { GoMod?: string; Error?: string };
+  const info = JSON.parse(await go(['mod', 'download', '-json', `k8s.io/kubernetes@v${version}`], srcDir, signal)) as {
+    GoMod?: string;
+    Error?: string;
+  };
   if (info.GoMod === undefined) {
-    throw new LocalClusterError('buildFailed', `k8s.io/kubernetes v${version} is not on the Go module proxy: ${info.Error ?? 'no go.mod'}`);
+    throw new LocalClusterError(
+      'buildFailed',
+      `k8s.io/kubernetes v${version} is not on the Go module proxy: ${info.Error ?? 'no go.mod'}`,
+    );
   }
   const upstream = await readFile(info.GoMod, 'utf8');
   const [, , minor, patch] = VERSION.exec(version) ?? [];
@@ -174,7 +241,13 @@ function versionLdflags(version: string): string {
 }
 
 function buildCommands(program: LocalProgram, version: string, outDir: string): string[][] {
-  const build = (ldflags: string, ...rest: string[]) => ['build', '-trimpath', '-ldflags', `-s -w ${ldflags}`.trim(), ...rest];
+  const build = (ldflags: string, ...rest: string[]) => [
+    'build',
+    '-trimpath',
+    '-ldflags',
+    `-s -w ${ldflags}`.trim(),
+    ...rest,
+  ];
   switch (program) {
     case 'controlplane':
       return [build(versionLdflags(version), '-o', join(outDir, 'controlplane'), '.')];
@@ -191,7 +264,12 @@ function buildCommands(program: LocalProgram, version: string, outDir: string): 
 /** Runs `go ARGS` in `cwd` and resolves to its stdout; rejects with the end of its output when it fails. */
 function go(args: readonly string[], cwd: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('go', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], signal, env: { ...process.env, GOFLAGS: process.env['GOFLAGS'] ?? '-mod=mod' } });
+    const child = spawn('go', args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal,
+      env: { ...process.env, GOFLAGS: process.env['GOFLAGS'] ?? '-mod=mod' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -199,13 +277,19 @@ function go(args: readonly string[], cwd: string, signal?: AbortSignal): Promise
     child.on('error', (err) => {
       reject(
         (err as NodeJS.ErrnoException).code === 'ENOENT'
-          ? new LocalClusterError('buildFailed', 'go is not on PATH: a local control plane is built from Go modules (Go 1.26 or newer)')
+          ? new LocalClusterError(
+              'buildFailed',
+              'go is not on PATH: a local control plane is built from Go modules (Go 1.26 or newer)',
+            )
           : err,
       );
     });
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new LocalClusterError('buildFailed', `go ${args.join(' ')} (in ${cwd}) exited ${code}:\n${stderr.trim()}`));
+      else
+        reject(
+          new LocalClusterError('buildFailed', `go ${args.join(' ')} (in ${cwd}) exited ${code}:\n${stderr.trim()}`),
+        );
     });
   });
 }

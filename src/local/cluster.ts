@@ -185,7 +185,10 @@ export class LocalCluster {
     const pools = options.pools ?? [{ name: 'workers', size: 2 }];
     for (const pool of pools) {
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(pool.name) || !Number.isInteger(pool.size) || pool.size < 0) {
-        throw new LocalClusterError('invalidVersion', `pool "${pool.name}" of size ${pool.size}: a pool is a DNS label and a size >= 0`);
+        throw new LocalClusterError(
+          'invalidVersion',
+          `pool "${pool.name}" of size ${pool.size}: a pool is a DNS label and a size >= 0`,
+        );
       }
     }
     await ensureBuilt(options.version, {
@@ -197,7 +200,11 @@ export class LocalCluster {
     await mkdir(paths.pki, { recursive: true });
     await mkdir(paths.logs, { recursive: true });
     await mkdir(paths.snapshots, { recursive: true });
-    const pki = await generateServingPki({ commonName: 'kube-apiserver', dnsNames: ['localhost', 'kubernetes', 'kubernetes.default'], ips: ['127.0.0.1'] });
+    const pki = await generateServingPki({
+      commonName: 'kube-apiserver',
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default'],
+      ips: ['127.0.0.1'],
+    });
     const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const token = randomBytes(24).toString('hex');
     const ports = await freePorts();
@@ -209,7 +216,9 @@ export class LocalCluster {
     await writeFile(paths.saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     await writeFile(paths.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
     await writeFile(paths.tokens, `${token},kup-admin,kup-admin,"system:masters"\n`, { mode: 0o600 });
-    await writeFile(paths.kubeconfig, buildKubeconfig({ name, server, caCertPem: pki.caCertPem, token }), { mode: 0o600 });
+    await writeFile(paths.kubeconfig, buildKubeconfig({ name, server, caCertPem: pki.caCertPem, token }), {
+      mode: 0o600,
+    });
     await writeFile(paths.stages, kwokStages());
     const cluster = new LocalCluster({
       options,
@@ -223,7 +232,12 @@ export class LocalCluster {
     try {
       await cluster.#startAll(options.version);
       for (const pool of pools) {
-        cluster.#pools.set(pool.name, { name: pool.name, kubeletVersion: options.version, machineImage: defaultImage(options.version), nextIndex: 0 });
+        cluster.#pools.set(pool.name, {
+          name: pool.name,
+          kubeletVersion: options.version,
+          machineImage: defaultImage(options.version),
+          nextIndex: 0,
+        });
         for (let i = 0; i < pool.size; i++) await cluster.#createWorker(pool.name, options.version);
       }
       await cluster.waitNodesReady();
@@ -300,21 +314,33 @@ export class LocalCluster {
     const { etcdClient, etcdPeer } = this.#ports;
     const peer = `http://127.0.0.1:${etcdPeer}`;
     const client = `http://127.0.0.1:${etcdClient}`;
-    this.#spawn('etcd', bins.etcd, [
-      '--name=local',
-      `--data-dir=${this.#paths.etcdData}`,
-      `--listen-client-urls=${client}`,
-      `--advertise-client-urls=${client}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=local=${peer}`,
-      '--log-level=warn',
-    ], 10_000);
-    await this.#waitHealthy('etcd', () => httpGet(`${client}/health`), (r) => r.status === 200 && r.text.includes('"health":"true"'));
+    this.#spawn(
+      'etcd',
+      bins.etcd,
+      [
+        '--name=local',
+        `--data-dir=${this.#paths.etcdData}`,
+        `--listen-client-urls=${client}`,
+        `--advertise-client-urls=${client}`,
+        `--listen-peer-urls=${peer}`,
+        `--initial-advertise-peer-urls=${peer}`,
+        `--initial-cluster=local=${peer}`,
+        '--log-level=warn',
+      ],
+      10_000,
+    );
+    await this.#waitHealthy(
+      'etcd',
+      () => httpGet(`${client}/health`),
+      (r) => r.status === 200 && r.text.includes('"health":"true"'),
+    );
   }
 
   async #binaries(version: string): Promise<LocalBinaries> {
-    return ensureBuilt(version, { ...(this.#options.cacheDir !== undefined ? { cacheDir: this.#options.cacheDir } : {}), log: this.#log });
+    return ensureBuilt(version, {
+      ...(this.#options.cacheDir !== undefined ? { cacheDir: this.#options.cacheDir } : {}),
+      log: this.#log,
+    });
   }
 
   async #startComponent(component: LocalComponent, version: string): Promise<void> {
@@ -323,52 +349,79 @@ export class LocalCluster {
     const ports = this.#ports;
     switch (component) {
       case 'kube-apiserver':
-        this.#spawn(component, bins.controlPlane, [
+        this.#spawn(
           component,
-          `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${ports.apiserver}`,
-          // A documentation address (RFC 5737) nothing connects to: on loopback the endpoint reconciler complains
-          // every few seconds that the advertised address is not reachable from pods.
-          '--advertise-address=192.0.2.10',
-          `--tls-cert-file=${p.servingCert}`,
-          `--tls-private-key-file=${p.servingKey}`,
-          `--token-auth-file=${p.tokens}`,
-          '--authorization-mode=RBAC',
-          '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-          `--service-account-key-file=${p.saPub}`,
-          `--service-account-signing-key-file=${p.saKey}`,
-          '--service-cluster-ip-range=10.96.0.0/16',
-          '--allow-privileged=true',
-          `--cert-dir=${join(this.dataDir, 'apiserver-certs')}`,
-          '--profiling=false',
-        ], 5_000);
-        await this.#waitHealthy(component, () => this.#apiGet('/readyz'), (r) => r.status === 200);
+          bins.controlPlane,
+          [
+            component,
+            `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${ports.apiserver}`,
+            // A documentation address (RFC 5737) nothing connects to: on loopback the endpoint reconciler complains
+            // every few seconds that the advertised address is not reachable from pods.
+            '--advertise-address=192.0.2.10',
+            `--tls-cert-file=${p.servingCert}`,
+            `--tls-private-key-file=${p.servingKey}`,
+            `--token-auth-file=${p.tokens}`,
+            '--authorization-mode=RBAC',
+            '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+            `--service-account-key-file=${p.saPub}`,
+            `--service-account-signing-key-file=${p.saKey}`,
+            '--service-cluster-ip-range=10.96.0.0/16',
+            '--allow-privileged=true',
+            `--cert-dir=${join(this.dataDir, 'apiserver-certs')}`,
+            '--profiling=false',
+          ],
+          5_000,
+        );
+        await this.#waitHealthy(
+          component,
+          () => this.#apiGet('/readyz'),
+          (r) => r.status === 200,
+        );
         break;
       case 'kube-controller-manager':
-        this.#spawn(component, bins.controlPlane, [
+        this.#spawn(
           component,
-          `--kubeconfig=${p.kubeconfig}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${ports.controllerManager}`,
-          // One instance, and it must not quit when its apiserver restarts (a leader that loses its lease exits).
-          '--leader-elect=false',
-          `--service-account-private-key-file=${p.saKey}`,
-          `--root-ca-file=${p.caCert}`,
-          '--profiling=false',
-        ], 5_000);
-        await this.#waitHealthy(component, () => httpsGetInsecure(`https://127.0.0.1:${ports.controllerManager}/healthz`), (r) => r.status === 200);
+          bins.controlPlane,
+          [
+            component,
+            `--kubeconfig=${p.kubeconfig}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${ports.controllerManager}`,
+            // One instance, and it must not quit when its apiserver restarts (a leader that loses its lease exits).
+            '--leader-elect=false',
+            `--service-account-private-key-file=${p.saKey}`,
+            `--root-ca-file=${p.caCert}`,
+            '--profiling=false',
+          ],
+          5_000,
+        );
+        await this.#waitHealthy(
+          component,
+          () => httpsGetInsecure(`https://127.0.0.1:${ports.controllerManager}/healthz`),
+          (r) => r.status === 200,
+        );
         break;
       case 'kube-scheduler':
-        this.#spawn(component, bins.controlPlane, [
+        this.#spawn(
           component,
-          `--kubeconfig=${p.kubeconfig}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${ports.scheduler}`,
-          '--leader-elect=false',
-          '--profiling=false',
-        ], 5_000);
-        await this.#waitHealthy(component, () => httpsGetInsecure(`https://127.0.0.1:${ports.scheduler}/healthz`), (r) => r.status === 200);
+          bins.controlPlane,
+          [
+            component,
+            `--kubeconfig=${p.kubeconfig}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${ports.scheduler}`,
+            '--leader-elect=false',
+            '--profiling=false',
+          ],
+          5_000,
+        );
+        await this.#waitHealthy(
+          component,
+          () => httpsGetInsecure(`https://127.0.0.1:${ports.scheduler}/healthz`),
+          (r) => r.status === 200,
+        );
         break;
     }
     this.#componentVersions.set(component, version);
@@ -377,21 +430,36 @@ export class LocalCluster {
 
   async #startKwok(): Promise<void> {
     const bins = await this.#binaries(this.#version);
-    this.#spawn('kwok', bins.kwok, [
-      `--kubeconfig=${this.#paths.kubeconfig}`,
-      `--config=${this.#paths.stages}`,
-      '--manage-all-nodes=false',
-      `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
-      '--node-lease-duration-seconds=40',
-      '--cidr=10.244.0.1/16',
-      '--node-ip=10.0.0.1',
-      `--server-address=127.0.0.1:${this.#ports.kwok}`,
-    ], 5_000);
-    await this.#waitHealthy('kwok', () => httpGet(`http://127.0.0.1:${this.#ports.kwok}/healthz`), (r) => r.status === 200);
+    this.#spawn(
+      'kwok',
+      bins.kwok,
+      [
+        `--kubeconfig=${this.#paths.kubeconfig}`,
+        `--config=${this.#paths.stages}`,
+        '--manage-all-nodes=false',
+        `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
+        '--node-lease-duration-seconds=40',
+        '--cidr=10.244.0.1/16',
+        '--node-ip=10.0.0.1',
+        `--server-address=127.0.0.1:${this.#ports.kwok}`,
+      ],
+      5_000,
+    );
+    await this.#waitHealthy(
+      'kwok',
+      () => httpGet(`http://127.0.0.1:${this.#ports.kwok}/healthz`),
+      (r) => r.status === 200,
+    );
   }
 
   #spawn(name: string, command: string, args: string[], stopGraceMs: number): void {
-    const process = LocalProcess.start({ name, command, args, logFile: join(this.#paths.logs, `${name}.log`), stopGraceMs });
+    const process = LocalProcess.start({
+      name,
+      command,
+      args,
+      logFile: join(this.#paths.logs, `${name}.log`),
+      stopGraceMs,
+    });
     this.#processes.set(name, process);
   }
 
@@ -416,8 +484,14 @@ export class LocalCluster {
       if (!this.#started) this.#options.signal?.throwIfAborted();
       const process = this.#processes.get(name);
       if (process?.exitCode !== undefined) {
-        const tail = await readFile(process.spec.logFile, 'utf8').then((t) => t.trim().split('\n').slice(-8).join('\n'), () => '');
-        throw new LocalClusterError('startFailed', `${name} exited (${process.exitCode}) before it was healthy; the end of ${process.spec.logFile}:\n${tail}`);
+        const tail = await readFile(process.spec.logFile, 'utf8').then(
+          (t) => t.trim().split('\n').slice(-8).join('\n'),
+          () => '',
+        );
+        throw new LocalClusterError(
+          'startFailed',
+          `${name} exited (${process.exitCode}) before it was healthy; the end of ${process.spec.logFile}:\n${tail}`,
+        );
       }
       try {
         const r = await probe();
@@ -460,7 +534,12 @@ export class LocalCluster {
       kind: 'Node',
       metadata: {
         name,
-        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...extra.labels },
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          ...extra.labels,
+        },
         annotations: { [KWOK_ANNOTATION]: 'fake', [IMAGE_ANNOTATION]: image },
       },
       spec: { taints: extra.taints ?? [] },
@@ -483,7 +562,10 @@ export class LocalCluster {
     };
     const reply = await apiRequest(this.#api(), 'POST', '/api/v1/nodes', node);
     if (reply.status !== 201) {
-      throw new LocalClusterError(reply.status === 409 ? 'conflict' : 'startFailed', `create node ${name}: HTTP ${reply.status}: ${replyText(reply)}`);
+      throw new LocalClusterError(
+        reply.status === 409 ? 'conflict' : 'startFailed',
+        `create node ${name}: HTTP ${reply.status}: ${replyText(reply)}`,
+      );
     }
   }
 
@@ -510,7 +592,8 @@ export class LocalCluster {
   /** The nodes as the API server lists them. */
   async nodes(): Promise<LocalNodeView[]> {
     const reply = await apiRequest(this.#api(), 'GET', '/api/v1/nodes');
-    if (reply.status !== 200) throw new LocalClusterError('startFailed', `list nodes: HTTP ${reply.status}: ${replyText(reply)}`);
+    if (reply.status !== 200)
+      throw new LocalClusterError('startFailed', `list nodes: HTTP ${reply.status}: ${replyText(reply)}`);
     const items = (reply.body as { items?: NodeObject[] }).items ?? [];
     return items.map((n) => ({
       name: n.metadata.name,
@@ -526,9 +609,15 @@ export class LocalCluster {
     for (;;) {
       const reply = await apiRequest(this.#api(), 'GET', '/api/v1/nodes');
       const items = (reply.body as { items?: NodeObject[] }).items ?? [];
-      const notReady = items.filter((n) => !(n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name);
+      const notReady = items
+        .filter((n) => !(n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((n) => n.metadata.name);
       if (reply.status === 200 && notReady.length === 0) return;
-      if (Date.now() > deadline) throw new LocalClusterError('startFailed', `nodes not Ready after ${timeoutMs / 1000} s: ${notReady.join(', ')}`);
+      if (Date.now() > deadline)
+        throw new LocalClusterError(
+          'startFailed',
+          `nodes not Ready after ${timeoutMs / 1000} s: ${notReady.join(', ')}`,
+        );
       await delay(250);
     }
   }
@@ -540,18 +629,30 @@ export class LocalCluster {
 
   /** Deletes a worker node's Node object (the pod GC controller deletes its pods). A node already gone resolves. */
   async deleteWorker(name: string): Promise<boolean> {
-    if (name === CONTROL_PLANE_NODE) throw new LocalClusterError('rejected', `${name} is the control plane: it cannot be deleted`);
+    if (name === CONTROL_PLANE_NODE)
+      throw new LocalClusterError('rejected', `${name} is the control plane: it cannot be deleted`);
     const reply = await apiRequest(this.#api(), 'DELETE', `/api/v1/nodes/${encodeURIComponent(name)}`);
     if (reply.status === 404) return false;
-    if (reply.status >= 300) throw new LocalClusterError('startFailed', `delete node ${name}: HTTP ${reply.status}: ${replyText(reply)}`);
+    if (reply.status >= 300)
+      throw new LocalClusterError('startFailed', `delete node ${name}: HTTP ${reply.status}: ${replyText(reply)}`);
     return true;
   }
 
   /** Sets a node's kubelet version (and image) in place, as a kubelet restarted at the new version reports it. */
   async setKubelet(name: string, version: string, image?: string): Promise<void> {
     if (image !== undefined) {
-      const meta = await apiRequest(this.#api(), 'PATCH', `/api/v1/nodes/${encodeURIComponent(name)}`, { metadata: { annotations: { [IMAGE_ANNOTATION]: image } } }, 'application/merge-patch+json');
-      if (meta.status !== 200) throw new LocalClusterError(meta.status === 404 ? 'notFound' : 'startFailed', `node ${name}: HTTP ${meta.status}: ${replyText(meta)}`);
+      const meta = await apiRequest(
+        this.#api(),
+        'PATCH',
+        `/api/v1/nodes/${encodeURIComponent(name)}`,
+        { metadata: { annotations: { [IMAGE_ANNOTATION]: image } } },
+        'application/merge-patch+json',
+      );
+      if (meta.status !== 200)
+        throw new LocalClusterError(
+          meta.status === 404 ? 'notFound' : 'startFailed',
+          `node ${name}: HTTP ${meta.status}: ${replyText(meta)}`,
+        );
     }
     const reply = await apiRequest(
       this.#api(),
@@ -560,7 +661,11 @@ export class LocalCluster {
       { status: { nodeInfo: { kubeletVersion: `v${version}`, kubeProxyVersion: `v${version}` } } },
       'application/merge-patch+json',
     );
-    if (reply.status !== 200) throw new LocalClusterError(reply.status === 404 ? 'notFound' : 'startFailed', `node ${name}: HTTP ${reply.status}: ${replyText(reply)}`);
+    if (reply.status !== 200)
+      throw new LocalClusterError(
+        reply.status === 404 ? 'notFound' : 'startFailed',
+        `node ${name}: HTTP ${reply.status}: ${replyText(reply)}`,
+      );
   }
 
   // ---- upgrade, snapshot, restore ----
@@ -570,7 +675,10 @@ export class LocalCluster {
    * restarts kube-apiserver, kube-controller-manager and kube-scheduler from them one by one, each healthy before
    * the next, then the control-plane node's kubelet. `onStep` hears each step.
    */
-  upgradeControlPlane(version: string, onStep: (step: LocalComponent | 'kubelet' | 'done', message: string) => void = () => {}): Promise<void> {
+  upgradeControlPlane(
+    version: string,
+    onStep: (step: LocalComponent | 'kubelet' | 'done', message: string) => void = () => {},
+  ): Promise<void> {
     return this.#serial(async () => {
       await this.#binaries(version);
       for (const component of CONTROL_PLANE_COMPONENTS) {
@@ -595,7 +703,11 @@ export class LocalCluster {
       const id = `snap-${this.#snapshots.length + 1}`;
       const file = join(this.#paths.snapshots, `${id}.db`);
       const bins = await this.#binaries(this.#version);
-      await run(bins.etcdctl, [`--endpoints=http://127.0.0.1:${this.#ports.etcdClient}`, 'snapshot', 'save', file], 'snapshotFailed');
+      await run(
+        bins.etcdctl,
+        [`--endpoints=http://127.0.0.1:${this.#ports.etcdClient}`, 'snapshot', 'save', file],
+        'snapshotFailed',
+      );
       const snapshot: LocalSnapshot = {
         id,
         name,
@@ -618,22 +730,40 @@ export class LocalCluster {
   restoreSnapshot(id: string): Promise<void> {
     return this.#serial(async () => {
       const snapshot = this.#snapshots.find((s) => s.id === id);
-      if (!snapshot) throw new LocalClusterError('notFound', `snapshot "${id}" not found (snapshots: ${this.#snapshots.map((s) => s.id).join(', ') || 'none'})`);
+      if (!snapshot)
+        throw new LocalClusterError(
+          'notFound',
+          `snapshot "${id}" not found (snapshots: ${this.#snapshots.map((s) => s.id).join(', ') || 'none'})`,
+        );
       const bins = await this.#binaries(snapshot.version);
       this.#log(`restoring snapshot ${id}: stopping kwok, the control plane and etcd`);
       for (const name of ['kwok', ...[...CONTROL_PLANE_COMPONENTS].reverse(), 'etcd']) await this.#stopProcess(name);
       const restored = `${this.#paths.etcdData}.restore`;
       await rm(restored, { recursive: true, force: true });
       const peer = `http://127.0.0.1:${this.#ports.etcdPeer}`;
-      await run(bins.etcdutl, [
-        'snapshot', 'restore', join(this.#paths.snapshots, `${id}.db`),
-        `--data-dir=${restored}`, '--name=local', `--initial-cluster=local=${peer}`, `--initial-advertise-peer-urls=${peer}`,
-      ], 'snapshotFailed');
+      await run(
+        bins.etcdutl,
+        [
+          'snapshot',
+          'restore',
+          join(this.#paths.snapshots, `${id}.db`),
+          `--data-dir=${restored}`,
+          '--name=local',
+          `--initial-cluster=local=${peer}`,
+          `--initial-advertise-peer-urls=${peer}`,
+        ],
+        'snapshotFailed',
+      );
       await rm(this.#paths.etcdData, { recursive: true, force: true });
       await rename(restored, this.#paths.etcdData);
       this.#version = snapshot.version;
       this.#componentVersions.clear();
-      this.#pools = new Map(snapshot.pools.map((p) => [p.name, { ...p, nextIndex: Math.max(p.nextIndex, this.#pools.get(p.name)?.nextIndex ?? 0) }]));
+      this.#pools = new Map(
+        snapshot.pools.map((p) => [
+          p.name,
+          { ...p, nextIndex: Math.max(p.nextIndex, this.#pools.get(p.name)?.nextIndex ?? 0) },
+        ]),
+      );
       await this.#startAll(snapshot.version);
       this.#log(`snapshot ${id} restored: the control plane runs ${snapshot.version} again`);
     });
@@ -676,12 +806,14 @@ function pathsOf(dataDir: string): Paths {
 /** Ports free on loopback now, all different (held open together while chosen, then released). */
 async function freePorts(): Promise<Ports> {
   const servers = await Promise.all(
-    Array.from({ length: 6 }, () =>
-      new Promise<Server>((resolve, reject) => {
-        const server = createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      }),
+    Array.from(
+      { length: 6 },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
     ),
   );
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
@@ -720,7 +852,12 @@ function httpsGetInsecure(url: string): Promise<{ status: number; text: string }
 function run(command: string, args: readonly string[], reason: 'snapshotFailed'): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new LocalClusterError(reason, `${command} ${args.join(' ')}: ${(stderr || err.message).trim()}`, { cause: err }));
+      if (err)
+        reject(
+          new LocalClusterError(reason, `${command} ${args.join(' ')}: ${(stderr || err.message).trim()}`, {
+            cause: err,
+          }),
+        );
       else resolve(stdout);
     });
   });

@@ -23,7 +23,6 @@ import { CONTROL_PLANE_NODE } from './cluster.ts';
 import { LocalClusterError } from './errors.ts';
 import { LOCAL_API_PREFIX } from './protocol.ts';
 
-
 type OperationState = 'running' | 'succeeded' | 'failed';
 
 interface Operation {
@@ -69,7 +68,9 @@ export class LocalControlApi {
   private constructor(cluster: LocalCluster) {
     this.#cluster = cluster;
     this.#server = createServer({ cert: cluster.servingCertPem, key: cluster.servingKeyPem }, (req, res) => {
-      this.#handle(req, res).catch((err: unknown) => send(res, 500, status(500, 'InternalError', (err as Error).message)));
+      this.#handle(req, res).catch((err: unknown) =>
+        send(res, 500, status(500, 'InternalError', (err as Error).message)),
+      );
     });
   }
 
@@ -108,7 +109,10 @@ export class LocalControlApi {
     }
     let parts: string[];
     try {
-      parts = url.pathname.slice(LOCAL_API_PREFIX.length + 1).split('/').map(decodeURIComponent);
+      parts = url.pathname
+        .slice(LOCAL_API_PREFIX.length + 1)
+        .split('/')
+        .map(decodeURIComponent);
     } catch {
       send(res, 400, status(400, 'BadRequest', `${url.pathname}: not a valid percent-encoding`));
       return;
@@ -119,7 +123,8 @@ export class LocalControlApi {
       send(res, code, reply);
     } catch (err) {
       if (err instanceof HttpError) send(res, err.status, status(err.status, err.reason, err.message));
-      else if (err instanceof LocalClusterError) send(res, statusOfLocal(err), status(statusOfLocal(err), err.reason, err.message));
+      else if (err instanceof LocalClusterError)
+        send(res, statusOfLocal(err), status(statusOfLocal(err), err.reason, err.message));
       else throw err;
     }
   }
@@ -184,12 +189,23 @@ export class LocalControlApi {
     const nodes = await this.#cluster.nodes();
     const cp = nodes.find((n) => n.name === CONTROL_PLANE_NODE);
     return {
-      controlPlane: cp ? [{ name: cp.name, kubeletVersion: cp.kubeletVersion, components: this.#cluster.componentVersions(), machineImage: cp.machineImage }] : [],
+      controlPlane: cp
+        ? [
+            {
+              name: cp.name,
+              kubeletVersion: cp.kubeletVersion,
+              components: this.#cluster.componentVersions(),
+              machineImage: cp.machineImage,
+            },
+          ]
+        : [],
       pools: this.#cluster.pools().map((pool) => ({
         name: pool.name,
         kubeletVersion: pool.kubeletVersion,
         machineImage: pool.machineImage,
-        nodes: nodes.filter((n) => n.pool === pool.name).map((n) => ({ name: n.name, kubeletVersion: n.kubeletVersion, machineImage: n.machineImage })),
+        nodes: nodes
+          .filter((n) => n.pool === pool.name)
+          .map((n) => ({ name: n.name, kubeletVersion: n.kubeletVersion, machineImage: n.machineImage })),
       })),
     };
   }
@@ -204,7 +220,11 @@ export class LocalControlApi {
     if (node !== CONTROL_PLANE_NODE) {
       const known = (await this.#cluster.nodes()).some((n) => n.name === node);
       if (!known) throw notFound(`nodes "${node}"`);
-      throw new HttpError(400, 'BadRequest', `node ${node} is not a control-plane node (the control plane is ${CONTROL_PLANE_NODE})`);
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `node ${node} is not a control-plane node (the control plane is ${CONTROL_PLANE_NODE})`,
+      );
     }
     const version = requiredVersion(body);
     const key = optionalText(body, 'idempotencyKey');
@@ -212,16 +232,25 @@ export class LocalControlApi {
     if (key !== undefined) {
       const seen = this.#upgrades.get(key);
       if (seen) {
-        if (seen.args !== args) throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
+        if (seen.args !== args)
+          throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
         return seen.result;
       }
     }
     const current = this.#cluster.version;
     if (minorOf(version) > minorOf(current) + 1) {
-      throw new HttpError(422, 'Invalid', `field "version": ${version} from ${current} is skipping minor versions: the control plane moves one minor at a time`);
+      throw new HttpError(
+        422,
+        'Invalid',
+        `field "version": ${version} from ${current} is skipping minor versions: the control plane moves one minor at a time`,
+      );
     }
     if (minorOf(version) < minorOf(current)) {
-      throw new HttpError(422, 'Invalid', `field "version": ${version} from ${current} is a minor version downgrade: restore a snapshot instead`);
+      throw new HttpError(
+        422,
+        'Invalid',
+        `field "version": ${version} from ${current} is a minor version downgrade: restore a snapshot instead`,
+      );
     }
     const op = this.#newOperation(node, `upgrading ${node} to ${version}`);
     if (key !== undefined) this.#upgrades.set(key, { args, result: op });
@@ -253,7 +282,11 @@ export class LocalControlApi {
   #checkWorkerVersion(version: string): void {
     const apiserver = this.#cluster.componentVersions()['kube-apiserver'];
     if (minorOf(version) > minorOf(apiserver)) {
-      throw new HttpError(422, 'Invalid', `field "version": kubelet ${version} would be newer than kube-apiserver ${apiserver}`);
+      throw new HttpError(
+        422,
+        'Invalid',
+        `field "version": kubelet ${version} would be newer than kube-apiserver ${apiserver}`,
+      );
     }
   }
 
@@ -265,7 +298,8 @@ export class LocalControlApi {
     if (key !== undefined) {
       const seen = this.#replacements.get(key);
       if (seen) {
-        if (seen.args !== args) throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
+        if (seen.args !== args)
+          throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
         return seen.result;
       }
       const inFlight = this.#replacing.get(key);
@@ -292,7 +326,8 @@ export class LocalControlApi {
     if (key !== undefined) {
       const seen = this.#upgrades.get(key);
       if (seen) {
-        if (seen.args !== args) throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
+        if (seen.args !== args)
+          throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
         return seen.result;
       }
     }
@@ -336,7 +371,8 @@ function requiredVersion(body: Record<string, unknown>): string {
 function optionalText(body: Record<string, unknown>, field: string): string | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new HttpError(400, 'BadRequest', `field "${field}": must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new HttpError(400, 'BadRequest', `field "${field}": must be a non-empty string`);
   return value;
 }
 
@@ -376,6 +412,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   } catch {
     throw new HttpError(400, 'BadRequest', 'the request body is not valid JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'the request body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new HttpError(400, 'BadRequest', 'the request body must be a JSON object');
   return parsed as Record<string, unknown>;
 }

@@ -62,11 +62,16 @@ export function parseLocalStart(args: readonly string[]): LocalStartOptions {
     throw new LocalClusterError('invalidVersion', `${(err as Error).message}\n\n${LOCAL_START_USAGE}`);
   }
   const { values } = parsed;
-  if (values.version === undefined) throw new LocalClusterError('invalidVersion', `--version V is required\n\n${LOCAL_START_USAGE}`);
+  if (values.version === undefined)
+    throw new LocalClusterError('invalidVersion', `--version V is required\n\n${LOCAL_START_USAGE}`);
   if (!/^\d+\.\d+\.\d+$/.test(values.version)) {
-    throw new LocalClusterError('invalidVersion', `--version: "${values.version}" is not a Kubernetes release X.Y.Z (e.g. 1.35.4)`);
+    throw new LocalClusterError(
+      'invalidVersion',
+      `--version: "${values.version}" is not a Kubernetes release X.Y.Z (e.g. 1.35.4)`,
+    );
   }
-  if (values.kubeconfig === undefined) throw new LocalClusterError('invalidVersion', `--kubeconfig OUT is required\n\n${LOCAL_START_USAGE}`);
+  if (values.kubeconfig === undefined)
+    throw new LocalClusterError('invalidVersion', `--kubeconfig OUT is required\n\n${LOCAL_START_USAGE}`);
   if (values.workers !== undefined && values.pools !== undefined) {
     throw new LocalClusterError('invalidVersion', '--workers and --pools: give one of them');
   }
@@ -75,14 +80,19 @@ export function parseLocalStart(args: readonly string[]): LocalStartOptions {
     for (const item of values.pools.split(',')) {
       const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(\d+)$/.exec(item.trim());
       if (!match?.[1] || match[3] === undefined) {
-        throw new LocalClusterError('invalidVersion', `--pools: "${item}" is not NAME=N (a DNS label and a number of nodes)`);
+        throw new LocalClusterError(
+          'invalidVersion',
+          `--pools: "${item}" is not NAME=N (a DNS label and a number of nodes)`,
+        );
       }
-      if (pools.some((p) => p.name === match[1])) throw new LocalClusterError('invalidVersion', `--pools: pool "${match[1]}" is named twice`);
+      if (pools.some((p) => p.name === match[1]))
+        throw new LocalClusterError('invalidVersion', `--pools: pool "${match[1]}" is named twice`);
       pools.push({ name: match[1], size: Number(match[3]) });
     }
   } else {
     const workers = values.workers ?? '2';
-    if (!/^\d+$/.test(workers)) throw new LocalClusterError('invalidVersion', `--workers: "${workers}" is not a number of nodes`);
+    if (!/^\d+$/.test(workers))
+      throw new LocalClusterError('invalidVersion', `--workers: "${workers}" is not a number of nodes`);
     pools.push({ name: 'workers', size: Number(workers) });
   }
   return {
@@ -142,12 +152,16 @@ export async function startLocal(
 /** Adds the control API's URL to the kubeconfig's cluster entry, as an extension kubectl ignores. */
 function withControlExtension(kubeconfig: string, url: string): string {
   const doc = parse(kubeconfig) as { clusters: { cluster: Record<string, unknown> }[] };
-  for (const entry of doc.clusters) entry.cluster['extensions'] = [{ name: LOCAL_CONTROL_EXTENSION, extension: { server: url } }];
+  for (const entry of doc.clusters)
+    entry.cluster['extensions'] = [{ name: LOCAL_CONTROL_EXTENSION, extension: { server: url } }];
   return stringify(doc);
 }
 
 /** Runs `local start` in the foreground; resolves when a signal stopped the cluster. */
-export async function runLocalStart(args: readonly string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function runLocalStart(
+  args: readonly string[],
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const options = parseLocalStart(args);
   const started = Date.now();
   const write = (line: string) => out.write(`kup local: ${line}\n`);
@@ -172,7 +186,9 @@ export async function runLocalStart(args: readonly string[], out: NodeJS.Writabl
     );
     write(`serving ${cluster.server}; control API ${running.controlApi.url}`);
     write(`kubeconfig written to ${options.kubeconfigPath}`);
-    out.write(`  kubectl --kubeconfig ${options.kubeconfigPath} get nodes\n  kup cluster add NAME --kubeconfig ${options.kubeconfigPath} --provider local\n`);
+    out.write(
+      `  kubectl --kubeconfig ${options.kubeconfigPath} get nodes\n  kup cluster add NAME --kubeconfig ${options.kubeconfigPath} --provider local\n`,
+    );
     await new Promise<void>((done) => {
       stopping = (signal: string) => {
         stopping = () => {};

@@ -170,5 +170,7 @@ spec:
 
 /** The stage configuration kwok is started with (`--config`): one YAML stream of the stages above. */
 export function kwokStages(): string {
-  return [NODE_INITIALIZE, NODE_HEARTBEAT, POD_READY, POD_COMPLETE, POD_DELETE].map((s) => s.trim()).join('\n---\n') + '\n';
+  return (
+    [NODE_INITIALIZE, NODE_HEARTBEAT, POD_READY, POD_COMPLETE, POD_DELETE].map((s) => s.trim()).join('\n---\n') + '\n'
+  );
 }

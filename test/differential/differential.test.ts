@@ -34,7 +34,12 @@ type GroundName = 'kube-sim' | 'real';
 async function startGround(name: GroundName): Promise<Ground> {
   if (name === 'real') {
     const fx = await startReal(FROM, [{ name: 'workers', size: 3 }]);
-    return { kubeconfigPath: fx.kubeconfigPath, kubectl: kubectlFor(fx.running.kubeconfig), dataDir: fx.dataDir, close: () => fx.close() };
+    return {
+      kubeconfigPath: fx.kubeconfigPath,
+      kubectl: kubectlFor(fx.running.kubeconfig),
+      dataDir: fx.dataDir,
+      close: () => fx.close(),
+    };
   }
   const sim = await startSimCluster({
     scenario: parseScenario(
@@ -82,14 +87,31 @@ async function deploy(g: Ground, manifest: string, names: readonly string[]): Pr
   // apply, not `kubectl create namespace`: kubectl sends typed creates as protobuf, which kube-sim does not read; and
   // without client-side validation, which needs the OpenAPI document kube-sim does not serve (both written down in
   // the README's kube-sim section).
-  await ok(g.kubectl(['apply', '--validate=false', '-f', '-'], { input: `apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---${manifest}` }));
+  await ok(
+    g.kubectl(['apply', '--validate=false', '-f', '-'], {
+      input: `apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---${manifest}`,
+    }),
+  );
   for (const name of names) {
-    await ok(g.kubectl(['-n', 'shop', 'rollout', 'status', `deployment/${name}`, '--timeout=120s'], { timeoutMs: 130_000 }));
+    await ok(
+      g.kubectl(['-n', 'shop', 'rollout', 'status', `deployment/${name}`, '--timeout=120s'], { timeoutMs: 130_000 }),
+    );
   }
 }
 
 async function podNodes(g: Ground, app: string): Promise<string[]> {
-  const out = await ok(g.kubectl(['-n', 'shop', 'get', 'pods', '-l', `app=${app}`, '-o', 'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}']));
+  const out = await ok(
+    g.kubectl([
+      '-n',
+      'shop',
+      'get',
+      'pods',
+      '-l',
+      `app=${app}`,
+      '-o',
+      'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}',
+    ]),
+  );
   return out.split('\n').filter((l) => l !== '');
 }
 
@@ -112,30 +134,53 @@ const SCENARIOS: Readonly<Record<string, (g: Ground) => Promise<void>>> = {
     await deploy(g, deployment('web', 3, 'minAvailable: 2'), ['web']);
     const node = (await podNodes(g, 'web'))[0];
     assert.ok(node, 'web runs on a node');
-    const drained = await kupProcess(g.dataDir, ['drain', node, '--kubeconfig', g.kubeconfigPath, '--ignore-daemonsets', '--timeout', '120s'], 180_000);
+    const drained = await kupProcess(
+      g.dataDir,
+      ['drain', node, '--kubeconfig', g.kubeconfigPath, '--ignore-daemonsets', '--timeout', '120s'],
+      180_000,
+    );
     assert.equal(drained.code, 0, `${drained.stdout}\n${drained.stderr}`);
     const unschedulable = await ok(g.kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}']));
     assert.equal(unschedulable.trim(), 'true', `${node} is cordoned`);
-    await ok(g.kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }));
-    const nodes = await waitFor(async () => {
-      const now = await podNodes(g, 'web');
-      return now.length === 3 && !now.includes(node) ? now : undefined;
-    }, { message: `web's three pods off ${node}`, timeoutMs: 60_000, intervalMs: 500 });
+    await ok(
+      g.kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }),
+    );
+    const nodes = await waitFor(
+      async () => {
+        const now = await podNodes(g, 'web');
+        return now.length === 3 && !now.includes(node) ? now : undefined;
+      },
+      { message: `web's three pods off ${node}`, timeoutMs: 60_000, intervalMs: 500 },
+    );
     assert.ok(!nodes.includes(node));
   },
 
   'rollout: kup upgrade moves the control plane and every node, the workload kept': async (g) => {
     await deploy(g, deployment('web', 3, 'minAvailable: 2'), ['web']);
     const provider = g.kubeconfigPath.includes('kup-real-') ? 'local' : 'sim';
-    const added = await kupProcess(g.dataDir, ['cluster', 'add', 'diff', '--kubeconfig', g.kubeconfigPath, '--provider', provider]);
+    const added = await kupProcess(g.dataDir, [
+      'cluster',
+      'add',
+      'diff',
+      '--kubeconfig',
+      g.kubeconfigPath,
+      '--provider',
+      provider,
+    ]);
     assert.equal(added.code, 0, added.stderr);
     const upgraded = await kupProcess(g.dataDir, ['upgrade', 'diff', '--to', TO, '--yes', '--wait'], 20 * 60_000);
     assert.equal(upgraded.code, 0, `${upgraded.stdout}\n${upgraded.stderr}`);
-    const version = JSON.parse(await ok(g.kubectl(['version', '-o', 'json']))) as { serverVersion: { gitVersion: string } };
+    const version = JSON.parse(await ok(g.kubectl(['version', '-o', 'json']))) as {
+      serverVersion: { gitVersion: string };
+    };
     assert.equal(version.serverVersion.gitVersion, `v${TO}`);
-    const kubelets = await ok(g.kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}']));
+    const kubelets = await ok(
+      g.kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}']),
+    );
     assert.deepEqual([...new Set(kubelets.split('\n').filter((l) => l !== ''))], [`v${TO}`]);
-    await ok(g.kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }));
+    await ok(
+      g.kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }),
+    );
   },
 };
 
@@ -161,9 +206,13 @@ describe('differential: the same scenarios on kube-sim and on a real control pla
     const lines = ['differential report:'];
     for (const ground of GROUNDS) {
       const ran = [...outcomes.values()].filter((o) => o[ground.name] !== undefined);
-      lines.push(`  ${ground.name}: ${ran.length} scenarios run, ${ran.filter((o) => o[ground.name]?.passed).length} passed${ground.skip ? ` (${ground.skip})` : ''}`);
+      lines.push(
+        `  ${ground.name}: ${ran.length} scenarios run, ${ran.filter((o) => o[ground.name]?.passed).length} passed${ground.skip ? ` (${ground.skip})` : ''}`,
+      );
     }
-    const differences = [...outcomes].filter(([, o]) => o['kube-sim'] !== undefined && o.real !== undefined && o['kube-sim'].passed !== o.real.passed);
+    const differences = [...outcomes].filter(
+      ([, o]) => o['kube-sim'] !== undefined && o.real !== undefined && o['kube-sim'].passed !== o.real.passed,
+    );
     lines.push(`  differences: ${differences.length}`);
     for (const [scenario, o] of differences) {
       const failed = o['kube-sim']?.passed ? 'real' : 'kube-sim';
@@ -184,7 +233,10 @@ describe('differential: the same scenarios on kube-sim and on a real control pla
             await run(g);
             outcomes.set(scenario, { ...outcomes.get(scenario), [ground.name]: { passed: true } });
           } catch (err) {
-            outcomes.set(scenario, { ...outcomes.get(scenario), [ground.name]: { passed: false, error: (err as Error).message } });
+            outcomes.set(scenario, {
+              ...outcomes.get(scenario),
+              [ground.name]: { passed: false, error: (err as Error).message },
+            });
             throw err;
           } finally {
             await g.close();

@@ -15,7 +15,8 @@ import { startLocal } from '../../src/local/main.ts';
 import type { RunningLocalCluster } from '../../src/local/main.ts';
 
 /** Whether the real control-plane suite is switched off (`KUP_SKIP_REAL=1`, as `npm run test:fast` sets it). */
-export const SKIP_REAL = process.env['KUP_SKIP_REAL'] === '1' ? 'KUP_SKIP_REAL=1: the real control-plane suite is off' : false;
+export const SKIP_REAL =
+  process.env['KUP_SKIP_REAL'] === '1' ? 'KUP_SKIP_REAL=1: the real control-plane suite is off' : false;
 
 /** The two consecutive supported minors of the catalog the suite moves between. */
 export const FROM = '1.35.4';
@@ -42,8 +43,9 @@ export interface RealFixture {
 export async function startReal(version: string, pools: readonly PoolOptions[]): Promise<RealFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'kup-real-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
-  const running = await startLocal({ version, pools, kubeconfigPath, dataDir: join(dir, 'cluster'), keepData: false }, (line) =>
-    process.stdout.write(`# local: ${line}\n`),
+  const running = await startLocal(
+    { version, pools, kubeconfigPath, dataDir: join(dir, 'cluster'), keepData: false },
+    (line) => process.stdout.write(`# local: ${line}\n`),
   );
   return {
     running,
@@ -60,7 +62,9 @@ export async function startReal(version: string, pools: readonly PoolOptions[]):
 export async function binaryVersion(pid: number, component: string): Promise<string> {
   const exe = await readlink(`/proc/${pid}/exe`);
   return new Promise((resolve, reject) => {
-    execFile(exe, [component, '--version'], (err, stdout) => (err ? reject(new Error(`${exe} ${component} --version: ${err.message}`)) : resolve(stdout.trim())));
+    execFile(exe, [component, '--version'], (err, stdout) =>
+      err ? reject(new Error(`${exe} ${component} --version: ${err.message}`)) : resolve(stdout.trim()),
+    );
   });
 }
 
@@ -75,7 +79,10 @@ export interface AvailabilityWatch {
 
 interface PodEvent {
   type: string;
-  object: { metadata: { name: string; deletionTimestamp?: string }; status?: { conditions?: { type: string; status: string }[] } };
+  object: {
+    metadata: { name: string; deletionTimestamp?: string };
+    status?: { conditions?: { type: string; status: string }[] };
+  };
 }
 
 /**
@@ -97,7 +104,8 @@ export function watchAvailability(fx: RealFixture, namespace: string, selector: 
     min = Math.min(min, n);
   };
   const available = (o: PodEvent['object']) =>
-    o.metadata.deletionTimestamp === undefined && (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    o.metadata.deletionTimestamp === undefined &&
+    (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
   const path = `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`;
   const get = (url: string, onBody: (res: IncomingMessage) => void, onFail: () => void) => {
     current = request(server + url, { ca: caCertPem, headers: { authorization: `Bearer ${token}` } }, (res) => {
@@ -145,7 +153,8 @@ export function watchAvailability(fx: RealFixture, namespace: string, selector: 
             if (line.trim() === '') continue;
             const event = JSON.parse(line) as PodEvent;
             if (event.type === 'DELETED') pods.delete(event.object.metadata.name);
-            else if (event.type === 'ADDED' || event.type === 'MODIFIED') pods.set(event.object.metadata.name, available(event.object));
+            else if (event.type === 'ADDED' || event.type === 'MODIFIED')
+              pods.set(event.object.metadata.name, available(event.object));
             record();
           }
         });

@@ -82,97 +82,164 @@ async function assertBinariesAt(fx: RealFixture, version: string): Promise<void>
 describe('kup on a real control plane', { skip: SKIP_REAL, timeout: 60 * 60_000 }, () => {
   before(buildBoth, { timeout: 50 * 60_000 });
 
-  it(`kup upgrade ${FROM} -> ${TO}: every component and node at ${TO}, workloads kept, the PDB honoured`, { timeout: 30 * 60_000 }, async () => {
-    const fx = await startReal(FROM, [
-      { name: 'general', size: 3 },
-      { name: 'batch', size: 2 },
-    ]);
-    try {
-      await deployShop(fx);
-      assert.equal(await serverVersion(fx), `v${FROM}`);
-      await assertBinariesAt(fx, FROM);
-      const before = Object.keys(await kubeletVersions(fx)).filter((n) => n !== 'control-plane-0');
+  it(
+    `kup upgrade ${FROM} -> ${TO}: every component and node at ${TO}, workloads kept, the PDB honoured`,
+    { timeout: 30 * 60_000 },
+    async () => {
+      const fx = await startReal(FROM, [
+        { name: 'general', size: 3 },
+        { name: 'batch', size: 2 },
+      ]);
+      try {
+        await deployShop(fx);
+        assert.equal(await serverVersion(fx), `v${FROM}`);
+        await assertBinariesAt(fx, FROM);
+        const before = Object.keys(await kubeletVersions(fx)).filter((n) => n !== 'control-plane-0');
 
-      const added = await kupProcess(fx.dataDir, ['cluster', 'add', 'real', '--kubeconfig', fx.kubeconfigPath, '--provider', 'local']);
-      assert.equal(added.code, 0, added.stderr);
-      const precheck = await kupProcess(fx.dataDir, ['precheck', '--kubeconfig', fx.kubeconfigPath, '--to', TO]);
-      assert.equal(precheck.code, 0, `the precheck against the real API server passes\n${precheck.stdout}\n${precheck.stderr}`);
+        const added = await kupProcess(fx.dataDir, [
+          'cluster',
+          'add',
+          'real',
+          '--kubeconfig',
+          fx.kubeconfigPath,
+          '--provider',
+          'local',
+        ]);
+        assert.equal(added.code, 0, added.stderr);
+        const precheck = await kupProcess(fx.dataDir, ['precheck', '--kubeconfig', fx.kubeconfigPath, '--to', TO]);
+        assert.equal(
+          precheck.code,
+          0,
+          `the precheck against the real API server passes\n${precheck.stdout}\n${precheck.stderr}`,
+        );
 
-      const watch = watchAvailability(fx, 'shop', 'app=web');
-      const upgraded = await kupProcess(fx.dataDir, ['upgrade', 'real', '--to', TO, '--yes', '--wait'], RUN_TIMEOUT_MS);
-      watch.stop();
-      assert.equal(upgraded.code, 0, `kup upgrade exited ${upgraded.code}\n${upgraded.stdout}\n${upgraded.stderr}`);
-      assert.match(upgraded.stdout, new RegExp(`run \\S+ created: real ${FROM.replaceAll('.', '\\.')} -> ${TO.replaceAll('.', '\\.')}`));
+        const watch = watchAvailability(fx, 'shop', 'app=web');
+        const upgraded = await kupProcess(
+          fx.dataDir,
+          ['upgrade', 'real', '--to', TO, '--yes', '--wait'],
+          RUN_TIMEOUT_MS,
+        );
+        watch.stop();
+        assert.equal(upgraded.code, 0, `kup upgrade exited ${upgraded.code}\n${upgraded.stdout}\n${upgraded.stderr}`);
+        assert.match(
+          upgraded.stdout,
+          new RegExp(`run \\S+ created: real ${FROM.replaceAll('.', '\\.')} -> ${TO.replaceAll('.', '\\.')}`),
+        );
 
-      assert.equal(await serverVersion(fx), `v${TO}`, '/version');
-      await assertBinariesAt(fx, TO);
-      const after = await kubeletVersions(fx);
-      for (const [node, version] of Object.entries(after)) assert.equal(version, TO, `node ${node} kubelet`);
-      assert.equal(Object.keys(after).length, 6, `the control plane and five workers: ${JSON.stringify(after)}`);
-      for (const old of before) assert.ok(!(old in after), `worker ${old} was replaced by a new node`);
+        assert.equal(await serverVersion(fx), `v${TO}`, '/version');
+        await assertBinariesAt(fx, TO);
+        const after = await kubeletVersions(fx);
+        for (const [node, version] of Object.entries(after)) assert.equal(version, TO, `node ${node} kubelet`);
+        assert.equal(Object.keys(after).length, 6, `the control plane and five workers: ${JSON.stringify(after)}`);
+        for (const old of before) assert.ok(!(old in after), `worker ${old} was replaced by a new node`);
 
-      const kubectl = kubectlFor(fx.running.kubeconfig);
-      assert.equal((await ok(kubectl(['-n', 'shop', 'get', 'configmap', 'before-upgrade', '-o', 'jsonpath={.data.kept}']))).trim(), 'yes');
-      await ok(kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }));
-      const ready = await ok(kubectl(['-n', 'shop', 'get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}']));
-      assert.equal(ready.trim(), '3', 'web has its three replicas Ready');
-      assert.ok(watch.timeline().length > 1, `the watch saw the pods move: ${JSON.stringify(watch.timeline())}`);
-      assert.ok(watch.minAvailable() >= 2, `never fewer than the PDB's 2 available pods: ${JSON.stringify(watch.timeline())}`);
-    } finally {
-      await fx.close();
-    }
-  });
+        const kubectl = kubectlFor(fx.running.kubeconfig);
+        assert.equal(
+          (
+            await ok(kubectl(['-n', 'shop', 'get', 'configmap', 'before-upgrade', '-o', 'jsonpath={.data.kept}']))
+          ).trim(),
+          'yes',
+        );
+        await ok(
+          kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }),
+        );
+        const ready = await ok(
+          kubectl(['-n', 'shop', 'get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}']),
+        );
+        assert.equal(ready.trim(), '3', 'web has its three replicas Ready');
+        assert.ok(watch.timeline().length > 1, `the watch saw the pods move: ${JSON.stringify(watch.timeline())}`);
+        assert.ok(
+          watch.minAvailable() >= 2,
+          `never fewer than the PDB's 2 available pods: ${JSON.stringify(watch.timeline())}`,
+        );
+      } finally {
+        await fx.close();
+      }
+    },
+  );
 
-  it(`kup rollback after the point of no return restores the etcd snapshot: ${FROM} serves again with its objects`, { timeout: 30 * 60_000 }, async () => {
-    const fx = await startReal(FROM, [{ name: 'workers', size: 2 }]);
-    try {
-      await deployShop(fx);
-      const kubectl = kubectlFor(fx.running.kubeconfig);
-      const added = await kupProcess(fx.dataDir, ['cluster', 'add', 'real', '--kubeconfig', fx.kubeconfigPath, '--provider', 'local']);
-      assert.equal(added.code, 0, added.stderr);
-      // One worker at a time, so that the pool is still moving when the run is paused.
-      const created = await kupProcess(fx.dataDir, ['upgrade', 'real', '--to', TO, '--yes', '--batch-policy', 'fixed:1']);
-      assert.equal(created.code, 0, created.stderr);
-      const runId = /run (run-\S+) created/.exec(created.stdout)?.[1];
-      assert.ok(runId, created.stdout);
+  it(
+    `kup rollback after the point of no return restores the etcd snapshot: ${FROM} serves again with its objects`,
+    { timeout: 30 * 60_000 },
+    async () => {
+      const fx = await startReal(FROM, [{ name: 'workers', size: 2 }]);
+      try {
+        await deployShop(fx);
+        const kubectl = kubectlFor(fx.running.kubeconfig);
+        const added = await kupProcess(fx.dataDir, [
+          'cluster',
+          'add',
+          'real',
+          '--kubeconfig',
+          fx.kubeconfigPath,
+          '--provider',
+          'local',
+        ]);
+        assert.equal(added.code, 0, added.stderr);
+        // One worker at a time, so that the pool is still moving when the run is paused.
+        const created = await kupProcess(fx.dataDir, [
+          'upgrade',
+          'real',
+          '--to',
+          TO,
+          '--yes',
+          '--batch-policy',
+          'fixed:1',
+        ]);
+        assert.equal(created.code, 0, created.stderr);
+        const runId = /run (run-\S+) created/.exec(created.stdout)?.[1];
+        assert.ok(runId, created.stdout);
 
-      // Past the point of no return: the control plane serves the target.
-      await waitFor(async () => (await serverVersion(fx)) === `v${TO}` && fx.running.cluster.componentVersions()['kube-scheduler'] === TO, {
-        message: `the control plane to run ${TO}`,
-        timeoutMs: RUN_TIMEOUT_MS,
-        intervalMs: 1_000,
-      });
-      const paused = await kupProcess(fx.dataDir, ['pause', runId]);
-      assert.equal(paused.code, 0, paused.stderr);
-      await waitFor(async () => /paused/.test((await kupProcess(fx.dataDir, ['status', runId])).stdout), {
-        message: 'the run to pause',
-        timeoutMs: 5 * 60_000,
-        intervalMs: 1_000,
-      });
-      // An object the snapshot does not have: the restore takes it away.
-      await ok(kubectl(['-n', 'shop', 'create', 'configmap', 'after-snapshot', '--from-literal=gone=yes']));
+        // Past the point of no return: the control plane serves the target.
+        await waitFor(
+          async () =>
+            (await serverVersion(fx)) === `v${TO}` && fx.running.cluster.componentVersions()['kube-scheduler'] === TO,
+          {
+            message: `the control plane to run ${TO}`,
+            timeoutMs: RUN_TIMEOUT_MS,
+            intervalMs: 1_000,
+          },
+        );
+        const paused = await kupProcess(fx.dataDir, ['pause', runId]);
+        assert.equal(paused.code, 0, paused.stderr);
+        await waitFor(async () => /paused/.test((await kupProcess(fx.dataDir, ['status', runId])).stdout), {
+          message: 'the run to pause',
+          timeoutMs: 5 * 60_000,
+          intervalMs: 1_000,
+        });
+        // An object the snapshot does not have: the restore takes it away.
+        await ok(kubectl(['-n', 'shop', 'create', 'configmap', 'after-snapshot', '--from-literal=gone=yes']));
 
-      const rolled = await kupProcess(fx.dataDir, ['rollback', runId]);
-      assert.equal(rolled.code, 0, `${rolled.stdout}\n${rolled.stderr}`);
-      const status = await waitFor(
-        async () => {
-          const s = await kupProcess(fx.dataDir, ['status', runId]);
-          return /rolled-back|failed/.test(s.stdout) ? s.stdout : undefined;
-        },
-        { message: 'the run to be rolled back', timeoutMs: RUN_TIMEOUT_MS, intervalMs: 2_000 },
-      );
-      assert.match(status, /rolled-back/, status);
+        const rolled = await kupProcess(fx.dataDir, ['rollback', runId]);
+        assert.equal(rolled.code, 0, `${rolled.stdout}\n${rolled.stderr}`);
+        const status = await waitFor(
+          async () => {
+            const s = await kupProcess(fx.dataDir, ['status', runId]);
+            return /rolled-back|failed/.test(s.stdout) ? s.stdout : undefined;
+          },
+          { message: 'the run to be rolled back', timeoutMs: RUN_TIMEOUT_MS, intervalMs: 2_000 },
+        );
+        assert.match(status, /rolled-back/, status);
 
-      assert.equal(await serverVersion(fx), `v${FROM}`, '/version after the restore');
-      await assertBinariesAt(fx, FROM);
-      for (const [node, version] of Object.entries(await kubeletVersions(fx))) assert.equal(version, FROM, `node ${node} kubelet`);
-      assert.equal((await ok(kubectl(['-n', 'shop', 'get', 'configmap', 'before-upgrade', '-o', 'jsonpath={.data.kept}']))).trim(), 'yes');
-      const gone = await kubectl(['-n', 'shop', 'get', 'configmap', 'after-snapshot']);
-      assert.notEqual(gone.code, 0, 'the object created after the snapshot is gone');
-      assert.match(gone.stderr, /NotFound|not found/);
-      await ok(kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }));
-    } finally {
-      await fx.close();
-    }
-  });
+        assert.equal(await serverVersion(fx), `v${FROM}`, '/version after the restore');
+        await assertBinariesAt(fx, FROM);
+        for (const [node, version] of Object.entries(await kubeletVersions(fx)))
+          assert.equal(version, FROM, `node ${node} kubelet`);
+        assert.equal(
+          (
+            await ok(kubectl(['-n', 'shop', 'get', 'configmap', 'before-upgrade', '-o', 'jsonpath={.data.kept}']))
+          ).trim(),
+          'yes',
+        );
+        const gone = await kubectl(['-n', 'shop', 'get', 'configmap', 'after-snapshot']);
+        assert.notEqual(gone.code, 0, 'the object created after the snapshot is gone');
+        assert.match(gone.stderr, /NotFound|not found/);
+        await ok(
+          kubectl(['-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 }),
+        );
+      } finally {
+        await fx.close();
+      }
+    },
+  );
 });

@@ -19,7 +19,13 @@ import type { SimProviderOptions } from '../sim/sim-provider.ts';
 export const LOCAL_PROVIDER_NAME = 'local';
 
 /** The timings the local provider accepts, in milliseconds (the sim provider's). */
-export const LOCAL_TIMING_SETTINGS = ['pollIntervalMs', 'operationTimeoutMs', 'apiHealthTimeoutMs', 'requestTimeoutMs', 'retryBudgetMs'] as const;
+export const LOCAL_TIMING_SETTINGS = [
+  'pollIntervalMs',
+  'operationTimeoutMs',
+  'apiHealthTimeoutMs',
+  'requestTimeoutMs',
+  'retryBudgetMs',
+] as const;
 
 /**
  * The control API URL a kubeconfig written by `kup local start` names for the cluster served at `server`, or a
@@ -32,11 +38,20 @@ export function controlServerFromKubeconfig(path: string, server: string): { ser
   } catch (err) {
     return { problem: `cannot read ${path}: ${(err as Error).message}` };
   }
-  const clusters = (doc as { clusters?: { cluster?: { server?: string; extensions?: { name?: string; extension?: { server?: unknown } }[] } }[] }).clusters ?? [];
+  const clusters =
+    (
+      doc as {
+        clusters?: {
+          cluster?: { server?: string; extensions?: { name?: string; extension?: { server?: unknown } }[] };
+        }[];
+      }
+    ).clusters ?? [];
   const entry = clusters.find((c) => c.cluster?.server === server);
   const url = entry?.cluster?.extensions?.find((e) => e.name === LOCAL_CONTROL_EXTENSION)?.extension?.server;
   if (typeof url !== 'string') {
-    return { problem: `the kubeconfig's cluster ${server} has no "${LOCAL_CONTROL_EXTENSION}" extension: use the kubeconfig 'kup local start' wrote` };
+    return {
+      problem: `the kubeconfig's cluster ${server} has no "${LOCAL_CONTROL_EXTENSION}" extension: use the kubeconfig 'kup local start' wrote`,
+    };
   }
   return { server: url };
 }
@@ -50,15 +65,26 @@ export function checkControlServer(value: unknown): string | undefined {
   } catch {
     return `setting "controlServer" is not a URL: ${value}`;
   }
-  if (url.protocol !== 'https:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) || url.pathname !== '/') {
+  if (
+    url.protocol !== 'https:' ||
+    !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) ||
+    url.pathname !== '/'
+  ) {
     return `setting "controlServer" must be https://127.0.0.1:PORT (the control API listens on loopback only), got ${value}`;
   }
   return undefined;
 }
 
 /** Creates the local provider from settings the registry checked. */
-export function createLocalProvider(settings: ProviderSettings, cluster: ProviderClusterRef, options: ProviderCreateOptions): Provider {
-  const { controlServer, retryBudgetMs, ...timings } = settings as { controlServer: string; retryBudgetMs?: number } & Record<string, number>;
+export function createLocalProvider(
+  settings: ProviderSettings,
+  cluster: ProviderClusterRef,
+  options: ProviderCreateOptions,
+): Provider {
+  const { controlServer, retryBudgetMs, ...timings } = settings as {
+    controlServer: string;
+    retryBudgetMs?: number;
+  } & Record<string, number>;
   const simOptions: SimProviderOptions = {
     ...(cluster.kubeconfigPath !== undefined ? { kubeconfigPath: cluster.kubeconfigPath } : {}),
     ...(cluster.kubeconfig !== undefined ? { kubeconfig: cluster.kubeconfig } : {}),
@@ -68,7 +94,11 @@ export function createLocalProvider(settings: ProviderSettings, cluster: Provide
     pollIntervalMs: 500,
     ...timings,
     ...(retryBudgetMs !== undefined ? { retry: { budgetMs: retryBudgetMs } } : {}),
-    infrastructure: { provider: LOCAL_PROVIDER_NAME, server: controlServer.replace(/\/+$/, ''), pathPrefix: LOCAL_API_PREFIX },
+    infrastructure: {
+      provider: LOCAL_PROVIDER_NAME,
+      server: controlServer.replace(/\/+$/, ''),
+      pathPrefix: LOCAL_API_PREFIX,
+    },
   };
   return createSimProvider(simOptions);
 }
