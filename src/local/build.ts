@@ -72,7 +72,7 @@ export async function ensureBuilt(version: string, options: BuildOptions = {}): 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   if (!VERSION.test(version)) {
     throw new LocalClusterError(
-      'invalidVersion',
+      'invalidInput',
       `version "${version}" is not a Kubernetes release X.Y.Z (e.g. 1.35.4)`,
     );
   }

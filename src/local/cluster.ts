@@ -186,7 +186,7 @@ export class LocalCluster {
     for (const pool of pools) {
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(pool.name) || !Number.isInteger(pool.size) || pool.size < 0) {
         throw new LocalClusterError(
-          'invalidVersion',
+          'invalidInput',
           `pool "${pool.name}" of size ${pool.size}: a pool is a DNS label and a size >= 0`,
         );
       }

@@ -38,16 +38,6 @@ interface Keyed<T> {
   readonly result: T;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 
 function minorOf(version: string): number {
@@ -122,9 +112,12 @@ export class LocalControlApi {
       const [code, reply] = await this.#route(req.method ?? 'GET', parts, body);
       send(res, code, reply);
     } catch (err) {
-      if (err instanceof HttpError) send(res, err.status, status(err.status, err.reason, err.message));
-      else if (err instanceof LocalClusterError)
-        send(res, statusOfLocal(err), status(statusOfLocal(err), err.reason, err.message));
+      if (err instanceof LocalClusterError)
+        send(
+          res,
+          statusOfLocal(err),
+          status(statusOfLocal(err), STATUS_REASONS[statusOfLocal(err)] ?? 'InternalError', err.message),
+        );
       else throw err;
     }
   }
@@ -140,7 +133,7 @@ export class LocalControlApi {
     const [resource, name, verb, ...rest] = parts;
     if (rest.length > 0) throw notFound(parts.join('/'));
     const allow = (m: string): void => {
-      if (method !== m) throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed on ${parts.join('/')}`);
+      if (method !== m) throw new LocalClusterError('notAllowed', `${method} is not allowed on ${parts.join('/')}`);
     };
     switch (resource) {
       case 'topology':
@@ -220,9 +213,8 @@ export class LocalControlApi {
     if (node !== CONTROL_PLANE_NODE) {
       const known = (await this.#cluster.nodes()).some((n) => n.name === node);
       if (!known) throw notFound(`nodes "${node}"`);
-      throw new HttpError(
-        400,
-        'BadRequest',
+      throw new LocalClusterError(
+        'invalidInput',
         `node ${node} is not a control-plane node (the control plane is ${CONTROL_PLANE_NODE})`,
       );
     }
@@ -233,22 +225,23 @@ export class LocalControlApi {
       const seen = this.#upgrades.get(key);
       if (seen) {
         if (seen.args !== args)
-          throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
+          throw new LocalClusterError(
+            'conflict',
+            `idempotency key "${key}" was used for another request (${seen.args})`,
+          );
         return seen.result;
       }
     }
     const current = this.#cluster.version;
     if (minorOf(version) > minorOf(current) + 1) {
-      throw new HttpError(
-        422,
-        'Invalid',
+      throw new LocalClusterError(
+        'rejected',
         `field "version": ${version} from ${current} is skipping minor versions: the control plane moves one minor at a time`,
       );
     }
     if (minorOf(version) < minorOf(current)) {
-      throw new HttpError(
-        422,
-        'Invalid',
+      throw new LocalClusterError(
+        'rejected',
         `field "version": ${version} from ${current} is a minor version downgrade: restore a snapshot instead`,
       );
     }
@@ -275,16 +268,16 @@ export class LocalControlApi {
   async #workerNode(name: string): Promise<{ name: string; pool: string }> {
     const node = (await this.#cluster.nodes()).find((n) => n.name === name);
     if (!node) throw notFound(`nodes "${name}"`);
-    if (node.pool === undefined) throw new HttpError(400, 'BadRequest', `node ${name} is not a worker node of a pool`);
+    if (node.pool === undefined)
+      throw new LocalClusterError('invalidInput', `node ${name} is not a worker node of a pool`);
     return { name, pool: node.pool };
   }
 
   #checkWorkerVersion(version: string): void {
     const apiserver = this.#cluster.componentVersions()['kube-apiserver'];
     if (minorOf(version) > minorOf(apiserver)) {
-      throw new HttpError(
-        422,
-        'Invalid',
+      throw new LocalClusterError(
+        'rejected',
         `field "version": kubelet ${version} would be newer than kube-apiserver ${apiserver}`,
       );
     }
@@ -299,7 +292,10 @@ export class LocalControlApi {
       const seen = this.#replacements.get(key);
       if (seen) {
         if (seen.args !== args)
-          throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
+          throw new LocalClusterError(
+            'conflict',
+            `idempotency key "${key}" was used for another request (${seen.args})`,
+          );
         return seen.result;
       }
       const inFlight = this.#replacing.get(key);
@@ -327,7 +323,10 @@ export class LocalControlApi {
       const seen = this.#upgrades.get(key);
       if (seen) {
         if (seen.args !== args)
-          throw new HttpError(409, 'Conflict', `idempotency key "${key}" was used for another request (${seen.args})`);
+          throw new LocalClusterError(
+            'conflict',
+            `idempotency key "${key}" was used for another request (${seen.args})`,
+          );
         return seen.result;
       }
     }
@@ -355,15 +354,15 @@ function snapshotReply(s: { id: string; name: string; takenAt: string; sizeBytes
   return { id: s.id, name: s.name, takenAt: s.takenAt, sizeBytes: s.sizeBytes, version: s.version };
 }
 
-function notFound(what: string): HttpError {
-  return new HttpError(404, 'NotFound', `${what} not found`);
+function notFound(what: string): LocalClusterError {
+  return new LocalClusterError('notFound', `${what} not found`);
 }
 
 function requiredVersion(body: Record<string, unknown>): string {
   const version = body['version'];
-  if (version === undefined) throw new HttpError(400, 'BadRequest', 'field "version": required');
+  if (version === undefined) throw new LocalClusterError('invalidInput', 'field "version": required');
   if (typeof version !== 'string' || !VERSION.test(version)) {
-    throw new HttpError(400, 'BadRequest', `field "version": ${JSON.stringify(version)} is not a version X.Y.Z`);
+    throw new LocalClusterError('invalidInput', `field "version": ${JSON.stringify(version)} is not a version X.Y.Z`);
   }
   return version;
 }
@@ -372,9 +371,20 @@ function optionalText(body: Record<string, unknown>, field: string): string | un
   const value = body[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '')
-    throw new HttpError(400, 'BadRequest', `field "${field}": must be a non-empty string`);
+    throw new LocalClusterError('invalidInput', `field "${field}": must be a non-empty string`);
   return value;
 }
+
+/** The `reason` of a Kubernetes Status by HTTP code. */
+const STATUS_REASONS: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  422: 'Invalid',
+  500: 'InternalError',
+};
 
 function statusOfLocal(err: LocalClusterError): number {
   switch (err.reason) {
@@ -384,8 +394,10 @@ function statusOfLocal(err: LocalClusterError): number {
       return 409;
     case 'rejected':
       return 422;
-    case 'invalidVersion':
+    case 'invalidInput':
       return 400;
+    case 'notAllowed':
+      return 405;
     default:
       return 500;
   }
@@ -410,9 +422,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'BadRequest', 'the request body is not valid JSON');
+    throw new LocalClusterError('invalidInput', 'the request body is not valid JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new HttpError(400, 'BadRequest', 'the request body must be a JSON object');
+    throw new LocalClusterError('invalidInput', 'the request body must be a JSON object');
   return parsed as Record<string, unknown>;
 }

@@ -8,7 +8,7 @@ import type { KupErrorKind } from '../errors/kup-error.ts';
 /** Stable codes of local control-plane errors, by what went wrong. */
 export const LocalErrorCode = {
   /** A version, flag or request field that cannot be used as given. */
-  invalidVersion: 'KUP-LOCAL-001',
+  invalidInput: 'KUP-LOCAL-001',
   /** Go is missing, or building a program failed. */
   buildFailed: 'KUP-LOCAL-002',
   /** A component did not start, or did not become healthy in time. */
@@ -21,18 +21,21 @@ export const LocalErrorCode = {
   rejected: 'KUP-LOCAL-006',
   /** A snapshot or a restore failed. */
   snapshotFailed: 'KUP-LOCAL-007',
+  /** A request the control API does not serve on that path (a wrong HTTP method). */
+  notAllowed: 'KUP-LOCAL-008',
 } as const;
 /** One of LocalErrorCode's keys. */
 export type LocalErrorReason = keyof typeof LocalErrorCode;
 
 const KIND: Readonly<Record<LocalErrorReason, KupErrorKind>> = {
-  invalidVersion: 'invalid-input',
+  invalidInput: 'invalid-input',
   buildFailed: 'failed',
   startFailed: 'failed',
   notFound: 'not-found',
   conflict: 'conflict',
   rejected: 'rejected',
   snapshotFailed: 'failed',
+  notAllowed: 'rejected',
 };
 
 /** A failure of the local control plane, e.g. `KUP-LOCAL-003: kube-apiserver 1.36.1 exited 1: ...`. */

@@ -59,21 +59,21 @@ export function parseLocalStart(args: readonly string[]): LocalStartOptions {
       allowPositionals: false,
     });
   } catch (err) {
-    throw new LocalClusterError('invalidVersion', `${(err as Error).message}\n\n${LOCAL_START_USAGE}`);
+    throw new LocalClusterError('invalidInput', `${(err as Error).message}\n\n${LOCAL_START_USAGE}`);
   }
   const { values } = parsed;
   if (values.version === undefined)
-    throw new LocalClusterError('invalidVersion', `--version V is required\n\n${LOCAL_START_USAGE}`);
+    throw new LocalClusterError('invalidInput', `--version V is required\n\n${LOCAL_START_USAGE}`);
   if (!/^\d+\.\d+\.\d+$/.test(values.version)) {
     throw new LocalClusterError(
-      'invalidVersion',
+      'invalidInput',
       `--version: "${values.version}" is not a Kubernetes release X.Y.Z (e.g. 1.35.4)`,
     );
   }
   if (values.kubeconfig === undefined)
-    throw new LocalClusterError('invalidVersion', `--kubeconfig OUT is required\n\n${LOCAL_START_USAGE}`);
+    throw new LocalClusterError('invalidInput', `--kubeconfig OUT is required\n\n${LOCAL_START_USAGE}`);
   if (values.workers !== undefined && values.pools !== undefined) {
-    throw new LocalClusterError('invalidVersion', '--workers and --pools: give one of them');
+    throw new LocalClusterError('invalidInput', '--workers and --pools: give one of them');
   }
   const pools: PoolOptions[] = [];
   if (values.pools !== undefined) {
@@ -81,18 +81,18 @@ export function parseLocalStart(args: readonly string[]): LocalStartOptions {
       const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(\d+)$/.exec(item.trim());
       if (!match?.[1] || match[3] === undefined) {
         throw new LocalClusterError(
-          'invalidVersion',
+          'invalidInput',
           `--pools: "${item}" is not NAME=N (a DNS label and a number of nodes)`,
         );
       }
       if (pools.some((p) => p.name === match[1]))
-        throw new LocalClusterError('invalidVersion', `--pools: pool "${match[1]}" is named twice`);
+        throw new LocalClusterError('invalidInput', `--pools: pool "${match[1]}" is named twice`);
       pools.push({ name: match[1], size: Number(match[3]) });
     }
   } else {
     const workers = values.workers ?? '2';
     if (!/^\d+$/.test(workers))
-      throw new LocalClusterError('invalidVersion', `--workers: "${workers}" is not a number of nodes`);
+      throw new LocalClusterError('invalidInput', `--workers: "${workers}" is not a number of nodes`);
     pools.push({ name: 'workers', size: Number(workers) });
   }
   return {
