@@ -453,6 +453,7 @@ export class LocalCluster {
   }
 
   #spawn(name: string, command: string, args: string[], stopGraceMs: number): void {
+    if (this.#stopped) throw new LocalClusterError('startFailed', `${name}: not started, the cluster is stopping`);
     const process = LocalProcess.start({
       name,
       command,
@@ -773,6 +774,9 @@ export class LocalCluster {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    // An upgrade or a restore in progress starts no process from now on (#spawn refuses): wait for it to end, so
+    // that nothing it starts outlives the stop.
+    await this.#queue;
     for (const name of ['kwok', ...[...CONTROL_PLANE_COMPONENTS].reverse(), 'etcd']) {
       await this.#stopProcess(name).catch(() => undefined);
     }
