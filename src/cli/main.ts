@@ -24,6 +24,7 @@ Usage:
   kup work [--run RUN]           execute runs (resumes runs whose executor died)
   kup catalog update --from SRC  install a newer version catalog (file or URL)
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
+  kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
   kup help                       this text`;
 
 /** Runs kup with `argv` (without node and the script); resolves to the exit code. */
@@ -91,6 +92,15 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
           return 0;
         }
         throw new UsageError(`unknown sim command "${rest[0] ?? ''}"\n\n${SIM_START_USAGE}`);
+      }
+      case 'local': {
+        const { LOCAL_START_USAGE, runLocalStart } = await import('../local/main.ts');
+        if (rest[0] === 'start') {
+          if (wantsHelp) return help(io, LOCAL_START_USAGE);
+          await runLocalStart(rest.slice(1), io.stdout);
+          return 0;
+        }
+        throw new UsageError(`unknown local command "${rest[0] ?? ''}"\n\n${LOCAL_START_USAGE}`);
       }
       default:
             throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);

@@ -25,6 +25,8 @@ import { CatalogError, UpgradePathError, VersionParseError } from '../versions/e
 import type { CatalogErrorCode, UpgradePathErrorCode } from '../versions/errors.ts';
 import { KUP_ERROR_KINDS, KupError } from './kup-error.ts';
 import { ClusterSessionClosedError } from '../engine/cluster-session.ts';
+import { LocalClusterError, LocalErrorCode } from '../local/errors.ts';
+import type { LocalErrorReason } from '../local/errors.ts';
 
 const SRC = join(import.meta.dirname, '..');
 
@@ -78,6 +80,7 @@ const samples: Record<string, readonly Error[]> = {
   LabelSelectorSyntaxError: [new LabelSelectorSyntaxError('a=b=c', 'invalid value "b=c"')],
   DrainError: Object.values(DrainErrorCode).map((code) => new DrainError(code, 'failed', 'w-1', true)),
   ClusterError: Object.values(ClusterErrorCode).map((code) => new ClusterError(code, 'failed', { cluster: 'prod' })),
+  LocalClusterError: (Object.keys(LocalErrorCode) as LocalErrorReason[]).map((reason) => new LocalClusterError(reason, 'failed')),
 };
 
 /** Classes whose message is another tool's words or the usage text, without the code in front. */

@@ -3,11 +3,14 @@
  * (create), so both accept the same settings.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ProviderError, ProviderErrorCode } from '../engine/provider.ts';
 import type { ProviderFactory } from '../engine/provider-factory.ts';
 import type { KubeconfigTarget, ProviderDescriptor } from './registry.ts';
-import { ProviderRegistry, SIM_PROVIDER, builtInProviders } from './registry.ts';
+import { LOCAL_PROVIDER, ProviderRegistry, SIM_PROVIDER, builtInProviders } from './registry.ts';
 import { OFFLINE_KUBECONFIG, uncalledProvider } from '../engine/test-fixtures.ts';
 
 /** A provider whose every call fails: the registry tests create it and call nothing. */
@@ -100,7 +103,54 @@ describe('ProviderRegistry', () => {
     assert.deepEqual(registry.names, ['sim', 'other']);
     assert.equal(registry.get('other'), OTHER);
     assert.equal(registry.get('gke'), undefined);
-    assert.deepEqual(builtInProviders().names, ['sim']);
+    assert.deepEqual(builtInProviders().names, ['sim', 'local']);
     assert.throws(() => new ProviderRegistry([SIM_PROVIDER, SIM_PROVIDER]), /^Error: two providers are named "sim"$/);
+  });
+});
+
+describe('the local provider descriptor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kup-local-registry-'));
+  const kubeconfig = (extensions: unknown) => {
+    const path = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'local', cluster: { server: TARGET.server, extensions } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'c', context: { cluster: 'local', user: 'u' } }],
+        'current-context': 'c',
+      }),
+    );
+    return path;
+  };
+
+  it('reads the control API from the kubeconfig kup local start wrote, and stores it', () => {
+    const path = kubeconfig([{ name: 'kup.dev/local-control-api', extension: { server: 'https://127.0.0.1:4567' } }]);
+    assert.deepEqual(LOCAL_PROVIDER.validate(undefined, { ...TARGET, path }), { settings: { controlServer: 'https://127.0.0.1:4567' } });
+    assert.deepEqual(LOCAL_PROVIDER.validate({ controlServer: 'https://127.0.0.1:1', pollIntervalMs: 5 }), {
+      settings: { controlServer: 'https://127.0.0.1:1', pollIntervalMs: 5 },
+    });
+  });
+
+  it('refuses a kubeconfig without the control API, a control API off loopback, and unknown settings', () => {
+    const path = kubeconfig(undefined);
+    assert.match(
+      String((LOCAL_PROVIDER.validate({}, { ...TARGET, path }) as { problem: string }).problem),
+      /has no "kup\.dev\/local-control-api" extension: use the kubeconfig 'kup local start' wrote/,
+    );
+    assert.deepEqual(LOCAL_PROVIDER.validate({ controlServer: 'https://10.0.0.1:443' }), {
+      problem: 'provider local setting "controlServer" must be https://127.0.0.1:PORT (the control API listens on loopback only), got https://10.0.0.1:443',
+    });
+    assert.match(String((LOCAL_PROVIDER.validate({ url: 'x' }) as { problem: string }).problem), /^provider local has no setting "url"/);
+    assert.deepEqual(LOCAL_PROVIDER.validate({}), { problem: 'provider local needs the setting "controlServer" (the control API of kup local start)' });
+  });
+
+  it('creates a provider named local from the settings it accepts', () => {
+    const provider = builtInProviders().create('local', { controlServer: 'https://127.0.0.1:4567' }, { name: 'dev', kubeconfig: OFFLINE_KUBECONFIG });
+    assert.equal(provider.name, 'local');
+    assert.deepEqual(provider.capabilities, { replace: true, inPlace: true, snapshot: true });
+    provider.close?.();
   });
 });

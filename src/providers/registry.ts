@@ -15,6 +15,13 @@ import type {
 } from '../engine/provider-factory.ts';
 import { SIM_PROVIDER_NAME, createSimProvider } from './sim/sim-provider.ts';
 import type { SimProviderOptions } from './sim/sim-provider.ts';
+import {
+  LOCAL_PROVIDER_NAME,
+  LOCAL_TIMING_SETTINGS,
+  checkControlServer,
+  controlServerFromKubeconfig,
+  createLocalProvider,
+} from './local/local-provider.ts';
 
 /** What a provider is told of the kubeconfig context a cluster is reached through, when it is registered. */
 export interface KubeconfigTarget {
@@ -104,6 +111,49 @@ export const SIM_PROVIDER: ProviderDescriptor = {
   },
 };
 
+/**
+ * The `local` provider: a real control plane started by `kup local start`, through its control API. Its one required
+ * setting, `controlServer` (the control API's URL), is read from the kubeconfig at registration; the sim provider's
+ * timings are optional.
+ */
+export const LOCAL_PROVIDER: ProviderDescriptor = {
+  name: LOCAL_PROVIDER_NAME,
+  description: "a real control plane on this host started by 'kup local start' (its control API, named in the kubeconfig)",
+  validate(settings, target) {
+    const given = settings ?? {};
+    if (typeof given !== 'object' || Array.isArray(given)) {
+      return { problem: `provider local takes an object of settings (controlServer, ${LOCAL_TIMING_SETTINGS.join(', ')}), got ${JSON.stringify(given)}` };
+    }
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(given)) {
+      if (key === 'controlServer') {
+        const problem = checkControlServer(value);
+        if (problem !== undefined) return { problem: `provider local ${problem}` };
+      } else if (!(LOCAL_TIMING_SETTINGS as readonly string[]).includes(key)) {
+        return { problem: `provider local has no setting "${key}" (its settings: controlServer, ${LOCAL_TIMING_SETTINGS.join(', ')})` };
+      } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+        return { problem: `provider local setting "${key}" must be a number of milliseconds > 0, got ${JSON.stringify(value)}` };
+      }
+      values[key] = value;
+    }
+    if (values['controlServer'] === undefined) {
+      if (target === undefined) return { problem: 'provider local needs the setting "controlServer" (the control API of kup local start)' };
+      const found = controlServerFromKubeconfig(target.path, target.server);
+      if ('problem' in found) return { problem: `provider local: ${found.problem}` };
+      const problem = checkControlServer(found.server);
+      if (problem !== undefined) return { problem: `provider local: ${problem}` };
+      values['controlServer'] = found.server;
+    }
+    if (target !== undefined && !target.hasToken) {
+      return { problem: `provider local needs a bearer token, and user "${target.user}" of context "${target.context}" has none (the kubeconfig of kup local start carries one)` };
+    }
+    return { settings: values };
+  },
+  create(settings, cluster, options) {
+    return createLocalProvider(settings, cluster, options);
+  },
+};
+
 /** The providers clusters may use, by name: the {@link ProviderFactory} the engine is given. */
 export class ProviderRegistry implements ProviderFactory {
   readonly #byName: ReadonlyMap<string, ProviderDescriptor>;
@@ -165,7 +215,7 @@ export class ProviderRegistry implements ProviderFactory {
 
 /** The providers this kup ships: what the CLI wires into the cluster registry and the engine. */
 export function builtInProviders(): ProviderRegistry {
-  return new ProviderRegistry([SIM_PROVIDER]);
+  return new ProviderRegistry([SIM_PROVIDER, LOCAL_PROVIDER]);
 }
 
 /**

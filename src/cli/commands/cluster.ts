@@ -21,7 +21,7 @@ import { UsageError, dataDir } from '../io.ts';
 
 /** Usage of `kup cluster`. */
 export const CLUSTER_USAGE = `Usage:
-  kup cluster add NAME --kubeconfig FILE [--context C] --provider sim
+  kup cluster add NAME --kubeconfig FILE [--context C] --provider sim|local
   kup cluster list [-o table|json]
   kup cluster show NAME [-o table|json]
   kup cluster remove NAME [--purge-history]
@@ -34,7 +34,7 @@ their events (kup status RUN) unless told --purge-history.
 Flags:
   --kubeconfig FILE          kubeconfig of the cluster (add)
   --context C                kubeconfig context (default: the file's current one, recorded at add)
-  --provider P               what changes the cluster's machines: sim (kube-sim's infrastructure API)
+  --provider P               what changes the cluster's machines: sim (kube-sim's infrastructure API), local (kup local start)
   -o, --output table|json    output format of list and show (default table)
   --purge-history            remove: also delete the cluster's finished runs and their events
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
@@ -354,7 +354,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
   if (rest.length > (wantsName ? 1 : 0)) throw new UsageError(`unexpected argument "${rest[wantsName ? 1 : 0] ?? ''}"`);
   if (sub === 'add') {
     if (str('kubeconfig') === undefined) throw new UsageError('--kubeconfig FILE is required');
-    if (str('provider') === undefined) throw new UsageError('--provider is required (sim)');
+    if (str('provider') === undefined) throw new UsageError('--provider is required (sim or local)');
   }
   const name = rest[0];
   const kubeconfig = str('kubeconfig');

@@ -56,6 +56,21 @@ export interface SimProviderOptions {
   readonly apiHealthTimeoutMs?: number;
   /** Longest a single HTTP request may take. @default 30000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * Where the infrastructure API is when it is not kube-sim's beside the Kubernetes API: the local provider's
+   * control API speaks the same protocol on a port of its own. @default kube-sim's (`/sim/v1` on the API server)
+   */
+  readonly infrastructure?: InfrastructureEndpoint;
+}
+
+/** An infrastructure API that speaks kube-sim's protocol somewhere else (see ADR 012). */
+export interface InfrastructureEndpoint {
+  /** Provider name for messages and errors, e.g. `local`. */
+  readonly provider: string;
+  /** Base URL, e.g. `https://127.0.0.1:40123` (served with a certificate the kubeconfig's CA verifies). */
+  readonly server: string;
+  /** Path prefix of the protocol's resources, e.g. `/local/v1`. */
+  readonly pathPrefix: string;
 }
 
 /** The sim provider; `close` releases its idle connections (it stays usable: the next call opens new ones). */
@@ -79,7 +94,9 @@ export function createSimProvider(options: SimProviderOptions): SimProvider {
 
 /** The sim provider of one cluster: its infrastructure client and timeouts, and a method per provider verb. */
 class SimInfraProvider implements SimProvider {
-  readonly name = SIM_PROVIDER_NAME;
+  readonly name: string;
+  private readonly prefix: string;
+  private readonly api: InfraClient;
   readonly capabilities: ProviderCapabilities = Object.freeze({ replace: true, inPlace: true, snapshot: true });
   private readonly clock: NonNullable<SimProviderOptions['clock']>;
   private readonly pollIntervalMs: number;
@@ -100,25 +117,32 @@ class SimInfraProvider implements SimProvider {
     this.apiHealthTimeoutMs = options.apiHealthTimeoutMs ?? 300_000;
     const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.retry = retry;
-    this.client = new InfraClient({
+    this.name = options.infrastructure?.provider ?? SIM_PROVIDER_NAME;
+    this.prefix = options.infrastructure?.pathPrefix ?? '/sim/v1';
+    const clientOptions = {
       kubeConfig: kc,
-      server: cluster.server,
-      provider: SIM_PROVIDER_NAME,
+      provider: this.name,
       clock,
       random: options.random ?? Math.random,
       retry,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-    });
+    };
+    this.api = new InfraClient({ ...clientOptions, server: cluster.server });
+    // kube-sim serves its infrastructure API beside the Kubernetes API; a local cluster's control API has a port of
+    // its own (same CA, same token).
+    this.client =
+      options.infrastructure === undefined ? this.api : new InfraClient({ ...clientOptions, server: options.infrastructure.server });
   }
 
   close(): void {
     this.client.close();
+    this.api.close();
   }
 
   async describeTopology(signal: AbortSignal): Promise<Topology> {
     const reply = await this.client.send({
       method: 'GET',
-      path: '/sim/v1/topology',
+      path: `${this.prefix}/topology`,
       signal,
       idempotent: true,
       action: 'describe the topology',
@@ -149,9 +173,9 @@ class SimInfraProvider implements SimProvider {
       if (op.state === 'failed') {
         throw new ProviderError(
           ProviderErrorCode.operationFailed,
-          `${SIM_PROVIDER_NAME}: ${action}: operation ${op.id} failed: ${op.message}`,
+          `${this.name}: ${action}: operation ${op.id} failed: ${op.message}`,
           {
-            provider: SIM_PROVIDER_NAME,
+            provider: this.name,
             ...subject,
           },
         );
@@ -159,14 +183,14 @@ class SimInfraProvider implements SimProvider {
       if (this.clock.now() + this.pollIntervalMs > deadline) {
         throw new ProviderError(
           ProviderErrorCode.timedOut,
-          `${SIM_PROVIDER_NAME}: ${action}: operation ${op.id} still ${op.state} after ${this.operationTimeoutMs} ms (${op.message})`,
-          { retryable: true, provider: SIM_PROVIDER_NAME, ...subject },
+          `${this.name}: ${action}: operation ${op.id} still ${op.state} after ${this.operationTimeoutMs} ms (${op.message})`,
+          { retryable: true, provider: this.name, ...subject },
         );
       }
       await this.clock.sleep(this.pollIntervalMs, signal);
       const reply = await this.client.send({
         method: 'GET',
-        path: `/sim/v1/operations/${seg(op.id)}`,
+        path: `${this.prefix}/operations/${seg(op.id)}`,
         signal,
         idempotent: true,
         action,
@@ -191,7 +215,7 @@ class SimInfraProvider implements SimProvider {
     let reported = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = await this.client.send({
+        const reply = await this.api.send({
           method: 'GET',
           path: '/readyz',
           signal,
@@ -213,8 +237,8 @@ class SimInfraProvider implements SimProvider {
       if (this.clock.now() + delay > deadline) {
         throw new ProviderError(
           ProviderErrorCode.timedOut,
-          `${SIM_PROVIDER_NAME}: the Kubernetes API is not healthy ${this.apiHealthTimeoutMs} ms after upgrading control-plane node ${node}: ${last}`,
-          { retryable: true, provider: SIM_PROVIDER_NAME, node },
+          `${this.name}: the Kubernetes API is not healthy ${this.apiHealthTimeoutMs} ms after upgrading control-plane node ${node}: ${last}`,
+          { retryable: true, provider: this.name, node },
         );
       }
       await this.clock.sleep(delay, signal);
@@ -237,12 +261,12 @@ class SimInfraProvider implements SimProvider {
       }
     };
     const action = `upgrade control-plane node ${node} to ${version}`;
-    const before = controlPlaneNode(await this.describeTopology(signal), node, action);
+    const before = controlPlaneNode(this.name, await this.describeTopology(signal), node, action);
     // Already there (a repeated call after the step took effect, or a node upgraded by hand): nothing to restart.
     if (!runsVersion(before, version)) {
       const reply = await this.client.send({
         method: 'POST',
-        path: `/sim/v1/control-plane/${seg(node)}/upgrade`,
+        path: `${this.prefix}/control-plane/${seg(node)}/upgrade`,
         body: { version, idempotencyKey: key },
         signal,
         idempotent: true,
@@ -255,12 +279,12 @@ class SimInfraProvider implements SimProvider {
       });
     }
     await this.waitForApiHealth(node, signal, report);
-    const after = controlPlaneNode(await this.describeTopology(signal), node, action);
+    const after = controlPlaneNode(this.name, await this.describeTopology(signal), node, action);
     if (!runsVersion(after, version)) {
       throw new ProviderError(
         ProviderErrorCode.operationFailed,
-        `${SIM_PROVIDER_NAME}: ${action}: the upgrade ended but the node runs ${describeNode(after)}`,
-        { provider: SIM_PROVIDER_NAME, node },
+        `${this.name}: ${action}: the upgrade ended but the node runs ${describeNode(after)}`,
+        { provider: this.name, node },
       );
     }
     report({ node, step: 'done', message: `control plane of ${node} runs ${version}` });
@@ -270,7 +294,7 @@ class SimInfraProvider implements SimProvider {
   private postNodeTarget(verb: 'replace' | 'upgrade', node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal, action: string): ReturnType<InfraClient['send']> {
     return this.client.send({
       method: 'POST',
-      path: `/sim/v1/nodes/${seg(node)}/${verb}`,
+      path: `${this.prefix}/nodes/${seg(node)}/${verb}`,
       body: {
         version: target.version,
         ...(target.machineImage !== undefined ? { machineImage: target.machineImage } : {}),
@@ -299,7 +323,7 @@ class SimInfraProvider implements SimProvider {
     // No key on the sim's side: deleting is idempotent by nature, and a node already gone (404) is done.
     await this.client.send({
       method: 'DELETE',
-      path: `/sim/v1/nodes/${seg(node)}`,
+      path: `${this.prefix}/nodes/${seg(node)}`,
       signal,
       idempotent: true,
       accept: [404],
@@ -326,7 +350,7 @@ class SimInfraProvider implements SimProvider {
     // already taken (by a call whose reply a crash lost) is the answer.
     const listed = await this.client.send({
       method: 'GET',
-      path: '/sim/v1/snapshots',
+      path: `${this.prefix}/snapshots`,
       signal,
       idempotent: true,
       action: 'list snapshots',
@@ -335,7 +359,7 @@ class SimInfraProvider implements SimProvider {
     if (existing) return snapshotInfo(existing);
     const reply = await this.client.send({
       method: 'POST',
-      path: '/sim/v1/snapshots',
+      path: `${this.prefix}/snapshots`,
       body: { name: key },
       signal,
       action: 'take a snapshot',
@@ -348,7 +372,7 @@ class SimInfraProvider implements SimProvider {
     // Restoring puts back one fixed state: doing it twice converges, so no key is needed on the sim's side.
     await this.client.send({
       method: 'POST',
-      path: `/sim/v1/snapshots/${seg(id)}/restore`,
+      path: `${this.prefix}/snapshots/${seg(id)}/restore`,
       body: {},
       signal,
       idempotent: true,
@@ -393,15 +417,15 @@ function configError(message: string, cause?: unknown): ProviderError {
 
 type ControlPlaneNode = Topology['controlPlane'][number];
 
-function controlPlaneNode(topology: Topology, node: string, action: string): ControlPlaneNode {
+function controlPlaneNode(provider: string, topology: Topology, node: string, action: string): ControlPlaneNode {
   const found = topology.controlPlane.find((n) => n.node === node);
   if (found) return found;
   const known = topology.controlPlane.map((n) => n.node).join(', ') || 'none';
   throw new ProviderError(
     ProviderErrorCode.notFound,
-    `${SIM_PROVIDER_NAME}: ${action}: no control-plane node "${node}" (control-plane nodes: ${known})`,
+    `${provider}: ${action}: no control-plane node "${node}" (control-plane nodes: ${known})`,
     {
-      provider: SIM_PROVIDER_NAME,
+      provider: provider,
       node,
     },
   );
