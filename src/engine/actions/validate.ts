@@ -1,21 +1,22 @@
 /**
  * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
  * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet); a pod on the
- * batch's nodes whose containers keep failing (CrashLoopBackOff, image pull errors) fails the batch at once, unless
- * its workload was failing before the upgrade. It polls
+ * batch's nodes whose containers keep failing (CrashLoopBackOff, image pull errors) fails the batch, unless its
+ * workload was failing before the upgrade: those pods are read (a list per node) when a round finds nothing else
+ * wrong, so a batch never passes over one, and at most once a second while it waits for the rest. It polls
  * because the condition spans nodes, pods and budgets at once; one list of each per round keeps that cheap. The
  * rounds go every 50 ms for the first second, then slow to one a second: a batch usually waits only for the pods it
  * moved (and the new nodes' DaemonSet pods) to start, a few hundred ms, and every ms between their start and the
  * round that sees it is a ms the whole run waits (bench/rollout: 100 ms, then doubling, cost its small batches
  * 50 to 100 ms each over the start they waited for).
  */
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ContainerFailure } from '../../checks/container-failures.ts';
 import { containerFailures, describeFailure, podWorkloadKey } from '../../checks/container-failures.ts';
 import { KupError } from '../../errors/kup-error.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { isRetryable, statusOf } from '../../kube-api/errors.ts';
-import { send } from '../../kube-api/requests.ts';
+import { getJson, send } from '../../kube-api/requests.ts';
 import type { Clock } from '../../clock/clock.ts';
 
 /** One problem found by a validation round. */
@@ -89,18 +90,24 @@ export async function validateBatch(
   const deadline = started + timeoutMs;
   const known = new Set(failingBefore);
   let problems: ValidationProblem[] = [];
+  let scannedAt = Number.NEGATIVE_INFINITY;
   for (;;) {
-    let round: Awaited<ReturnType<typeof validationRound>> | undefined;
+    let round: ValidationProblem[] | undefined;
+    let failures: BatchPodFailure[] = [];
     try {
-      round = await validationRound(conn, nodes, signal);
+      round = await validationProblems(conn, nodes, signal);
+      if (round.length === 0 || clock.now() - scannedAt >= FAILURE_SCAN_MS) {
+        scannedAt = clock.now();
+        failures = (await batchPodFailures(conn, nodes, signal)).filter((f) => !known.has(f.workload));
+      }
     } catch (err) {
       // A transient read failure (network, 429, 5xx) loses one round, not the batch: the next round reads again.
       if (signal.aborted || !isRetryable(err) || clock.now() >= deadline) throw err;
+      round = undefined;
     }
+    if (failures.length > 0) throw new BatchWorkloadsFailingError(failures);
     if (round) {
-      const failures = round.failures.filter((f) => !known.has(f.workload));
-      if (failures.length > 0) throw new BatchWorkloadsFailingError(failures);
-      problems = round.problems;
+      problems = round;
       if (problems.length === 0) return;
     }
     if (clock.now() >= deadline) throw new BatchValidationError(problems, timeoutMs);
@@ -145,28 +152,19 @@ async function batchNodes(conn: ClusterConnection, nodes: readonly string[], sig
   return byName;
 }
 
-/** One round: what is wrong now. */
-export async function validationProblems(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<ValidationProblem[]> {
-  return (await validationRound(conn, nodes, signal)).problems;
-}
+/** How often, at most, a waiting batch reads its nodes' pods for failing containers. */
+const FAILURE_SCAN_MS = 1000;
 
 /**
- * One round: what is wrong now, and the failing containers of the pods on the batch's nodes. Those pods are read
- * node by node (a field selector takes one node): a batch is a few nodes, and their pods are what the batch moved.
+ * The failing containers of the pods on the batch's nodes. Those pods are read node by node (a field selector takes
+ * one node), as JSON without client-node's typed mapping: a batch is a few nodes, and their pods are what it moved.
  */
-async function validationRound(
-  conn: ClusterConnection,
-  nodes: readonly string[],
-  signal: AbortSignal,
-): Promise<{ problems: ValidationProblem[]; failures: BatchPodFailure[] }> {
-  const [byName, pdbList, pendingList, ...onNodes] = await Promise.all([
-    batchNodes(conn, nodes, signal),
-    send(conn, signal, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o)),
-    send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }, o)),
-    ...[...new Set(nodes)].map((node) =>
-      send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }, o)),
+async function batchPodFailures(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<BatchPodFailure[]> {
+  const onNodes = await Promise.all(
+    [...new Set(nodes)].map((node) =>
+      getJson<{ items: V1Pod[] }>(conn, `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`, signal),
     ),
-  ]);
+  );
   const failures: BatchPodFailure[] = [];
   for (const list of onNodes) {
     for (const pod of list.items) {
@@ -181,6 +179,16 @@ async function validationRound(
       for (const failure of found) failures.push({ pod: `${namespace}/${name}`, node: pod.spec?.nodeName ?? '', workload, failure });
     }
   }
+  return failures;
+}
+
+/** One round: what is wrong now. */
+export async function validationProblems(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<ValidationProblem[]> {
+  const [byName, pdbList, pendingList] = await Promise.all([
+    batchNodes(conn, nodes, signal),
+    send(conn, signal, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o)),
+    send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }, o)),
+  ]);
   const problems: ValidationProblem[] = [];
   for (const name of nodes) {
     const node = byName.get(name);
@@ -216,5 +224,5 @@ async function validationRound(
           : 'not scheduled yet';
     problems.push({ kind: 'pod', name: `${pod.metadata?.namespace}/${pod.metadata?.name}`, message: `Pending: ${why}` });
   }
-  return { problems, failures };
+  return problems;
 }
