@@ -57,10 +57,8 @@ export async function runGoHarness(
   binaryPath: string,
   kubeconfigPath: string,
   args: string[],
-  options: { json?: boolean } = {},
 ): Promise<{ code: number; stderr: string; json: Record<string, unknown> | undefined }> {
-  const flags = ['-kubeconfig', kubeconfigPath, ...(options.json ? ['-json'] : [])];
-  const r = await exec(binaryPath, [...flags, ...args], { timeoutMs: 90_000 });
+  const r = await exec(binaryPath, ['-kubeconfig', kubeconfigPath, ...args], { timeoutMs: 90_000 });
   return {
     code: r.code,
     stderr: r.stderr,

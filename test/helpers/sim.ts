@@ -67,10 +67,22 @@ export async function simIdle(cluster: Pick<SimCluster, 'url' | 'token' | 'caCer
 
 /** Sums apiserver_request_total from /metrics for the series whose labels include every given label. */
 export async function requestCount(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>, labels: Record<string, string>): Promise<number> {
+  return metricSum(cluster, 'apiserver_request_total', labels);
+}
+
+/**
+ * Sums kube-sim's kubesim_request_bodies_total (writes by the media type of their body) for the series whose labels
+ * include every given label, e.g. `{ verb: 'POST', resource: 'jobs', content_type: 'application/vnd.kubernetes.protobuf' }`.
+ */
+export async function bodyCount(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>, labels: Record<string, string>): Promise<number> {
+  return metricSum(cluster, 'kubesim_request_bodies_total', labels);
+}
+
+async function metricSum(cluster: Pick<SimCluster, 'url' | 'token' | 'caCertPem'>, metric: string, labels: Record<string, string>): Promise<number> {
   const res = await api(cluster, 'GET', '/metrics', undefined, { Accept: 'text/plain' });
   let total = 0;
   for (const line of String(res.body).split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
+    if (!line.startsWith(`${metric}{`)) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.split(' ').pop());
   }
   return total;

@@ -1,6 +1,7 @@
 /**
- * What users write with the real kubectl: `create` (kubectl 1.32+ sends protobuf bodies), `apply -f` with validation
- * on, `edit`, `explain`, and `--validate=strict|warn` against unknown fields. One cluster per minor; the kubectl on the
+ * What users write with the real kubectl: `create` (kubectl 1.32+ sends protobuf bodies), a Job waited on with `wait
+ * --for=condition=complete`, `apply -f` with validation on, `patch` (strategic and merge), `edit`, `explain`, and
+ * `--validate=strict|warn` against unknown fields. One cluster per minor; the kubectl on the
  * PATH dispatches to a binary of the server's minor. Every check reads the result back through the API.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import type { Kubectl } from '../helpers/kubectl.ts';
 import { kubectlFor, ok } from '../helpers/kubectl.ts';
-import { api, startFromYaml } from '../helpers/sim.ts';
+import { api, bodyCount, startFromYaml } from '../helpers/sim.ts';
 
 function scenario(version: string): string {
   return `
@@ -114,6 +115,28 @@ for (const version of ['1.29.10', '1.31.4', '1.33.1']) {
       );
     });
 
+    it('wait --for=condition=complete on the Job kubectl created', async () => {
+      assert.equal(
+        await bodyCount(cluster, {
+          verb: 'CREATE',
+          resource: 'jobs',
+          code: '201',
+          content_type: Number(minor.split('.')[1]) >= 32 ? 'application/vnd.kubernetes.protobuf' : 'application/json',
+        }),
+        1,
+      );
+      assert.match(
+        await ok(kubectl(['wait', '--for=condition=complete', 'job/once', '-n', 'shop', '--timeout=60s'])),
+        /job\.batch\/once condition met/,
+      );
+      const job = (await api(cluster, 'GET', '/apis/batch/v1/namespaces/shop/jobs/once')).body as {
+        status: { succeeded?: number; completionTime?: string; conditions?: { type: string; status: string }[] };
+      };
+      assert.equal(job.status.succeeded, 1);
+      assert.ok(job.status.completionTime, 'a complete Job has its completionTime');
+      assert.ok(job.status.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'));
+    });
+
     it('apply -f with validation on, then a strategic merge patch by container name', async () => {
       const first = join(dir, 'first.yaml');
       writeFileSync(first, manifest({ replicas: 2, value: '1', side: true }));
@@ -155,6 +178,40 @@ for (const version of ['1.29.10', '1.31.4', '1.33.1']) {
         /deployment.apps\/api edited/,
       );
       assert.equal((await deployment()).spec.replicas, 5);
+    });
+
+    it('patch: strategic merges containers by name, --type=merge replaces the list', async () => {
+      const side = { spec: { template: { spec: { containers: [{ name: 'side', image: 'busybox:1.36' }] } } } };
+      assert.match(
+        await ok(kubectl(['patch', 'deployment', 'api', '-n', 'shop', '-p', JSON.stringify(side)])),
+        /deployment.apps\/api patched/,
+      );
+      let containers = (await deployment()).spec.template.spec.containers;
+      // As the API server orders a merged list without $setElementOrder: the patch's items, then the ones only the
+      // server had (kubernetes.io's kubectl patch task shows the added container first).
+      assert.deepEqual(
+        containers.map((c) => [c.name, c.image]),
+        [
+          ['side', 'busybox:1.36'],
+          ['main', 'nginx:1.27'],
+        ],
+      );
+      assert.deepEqual(containers[1]?.env, [{ name: 'A', value: '2' }], 'the merged container keeps its fields');
+      const only = { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.28' }] } } } };
+      assert.match(
+        await ok(kubectl(['patch', 'deployment', 'api', '-n', 'shop', '--type=merge', '-p', JSON.stringify(only)])),
+        /deployment.apps\/api patched/,
+      );
+      containers = (await deployment()).spec.template.spec.containers;
+      assert.deepEqual(
+        containers.map((c) => [c.name, c.image]),
+        [['main', 'nginx:1.28']],
+      );
+      assert.equal(containers[0]?.env, undefined, 'a JSON merge patch replaces the whole list');
+      assert.equal(
+        await bodyCount(cluster, { verb: 'PATCH', resource: 'deployments', content_type: 'application/merge-patch+json' }),
+        1,
+      );
     });
 
     it('explain walks the served schema', async () => {

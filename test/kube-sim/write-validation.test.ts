@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
-import { api, startFromYaml } from '../helpers/sim.ts';
+import { api, bodyCount, startFromYaml } from '../helpers/sim.ts';
 
 interface Reply {
   status: number;
@@ -116,6 +116,18 @@ describe('kube-sim writes: media types, field validation, OpenAPI (1.30 cluster)
       reason: 'UnsupportedMediaType',
       code: 415,
     });
+    // kube-sim's body counter in /metrics records each write by verb, code and media type, refused ones included.
+    const counted = async (verb: string, contentType: string, code: number) =>
+      bodyCount(cluster, { verb, resource: 'configmaps', content_type: contentType, code: String(code) });
+    assert.deepEqual(
+      [
+        await counted('CREATE', 'application/vnd.kubernetes.protobuf', 201),
+        await counted('UPDATE', 'application/vnd.kubernetes.protobuf', 200),
+        await counted('CREATE', 'application/vnd.kubernetes.protobuf', 400),
+        await counted('CREATE', 'application/cbor', 415),
+      ],
+      [1, 1, 1, 1],
+    );
   });
 
   it('drops unknown and duplicate fields with a Warning by default, refuses them under Strict, is silent under Ignore', async () => {

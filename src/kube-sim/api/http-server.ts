@@ -178,7 +178,22 @@ async function routeGroupVersion(
       scope: name !== undefined ? 'resource' : namespace !== undefined ? 'namespace' : 'cluster',
       code,
     });
+    if (verb === 'create' || verb === 'update' || verb === 'patch') {
+      ctx.metrics.recordBody({
+        verb: verb.toUpperCase(),
+        group: def.group,
+        resource: def.plural,
+        subresource: subresource ?? '',
+        contentType: mediaTypeOf(req.headers['content-type']),
+        code,
+      });
+    }
   }
+}
+
+/** The media type of a Content-Type header, lowercased, without parameters ('' when none is sent). */
+function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
 function verbOf(method: string, name: string | undefined, url: URL): string {
@@ -245,7 +260,7 @@ async function serveResource(ctx: ApiContext, req: IncomingMessage, res: ServerR
       return 201;
     }
     case 'update': {
-      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { put: await readJson(req) }, { dryRun, ...fieldManagerOf(req, q, 'scale') }));
+      if (subresource === 'scale') return sendScale(res, writeScale(ctx.registry, def, namespace, name as string, { put: await readScale(req) }, { dryRun, ...fieldManagerOf(req, q, 'scale') }));
       const validation = fieldValidationOf(q, 'UpdateOptions');
       const body = checkFields(res, def, validation, await readObject(req, def));
       const updated = ctx.registry.update(def, namespace, name as string, body, {
@@ -607,6 +622,22 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
   );
+}
+
+/**
+ * The body of a scale subresource update: an autoscaling/v1 Scale as JSON, YAML or Kubernetes protobuf (client-go's
+ * typed UpdateScale sends protobuf); anything else 415.
+ */
+async function readScale(req: IncomingMessage): Promise<unknown> {
+  if (!isKubernetesProtobuf(req.headers['content-type'])) return readJson(req);
+  const raw = await readBody(req);
+  if (raw.length === 0) throw badRequest('the request body is empty: a Scale was expected');
+  try {
+    return decodeProtobufObject(raw, 'autoscaling.v1.Scale');
+  } catch (err) {
+    if (err instanceof ProtobufDecodeError) throw badRequest(err.message);
+    throw err;
+  }
 }
 
 function parseYamlBody(raw: Buffer): unknown {

@@ -157,6 +157,22 @@ describe('decodeProtobufObject', () => {
     });
   });
 
+  it("decodes an autoscaling/v1 Scale as client-go's UpdateScale sends it; a zero replicas is left out", () => {
+    // Scale: metadata 1, spec 2 { replicas 1 }, status 3 { replicas 1, selector 2 }.
+    const scale = (replicas: number) =>
+      envelope('autoscaling/v1', 'Scale', [
+        ...objectMeta('web'),
+        ...msg(2, int(1, replicas)),
+        ...msg(3, int(1, 2), str(2, 'app=web')),
+      ]);
+    const decoded = decodeProtobufObject(scale(3), 'autoscaling.v1.Scale');
+    assert.deepEqual(
+      { apiVersion: decoded.apiVersion, kind: decoded.kind, spec: decoded['spec'], status: decoded['status'] },
+      { apiVersion: 'autoscaling/v1', kind: 'Scale', spec: { replicas: 3 }, status: { replicas: 2, selector: 'app=web' } },
+    );
+    assert.deepEqual(decodeProtobufObject(scale(0), 'autoscaling.v1.Scale')['spec'], {});
+  });
+
   it('refuses truncated bodies and bodies that are not protobuf', () => {
     const body = envelope('v1', 'ConfigMap', [...objectMeta('cm')]);
     assert.throws(

@@ -1,11 +1,13 @@
 // Command client-go-harness drives kube-sim with client-go's typed clients, as an operator's Go tooling does, and
 // prints one JSON line per command for the tests to assert on. It is test code of kup, built into .cache/ by the
-// test run.
+// test run. Request bodies go in client-go's defaults: protobuf for typed creates, updates and UpdateScale, JSON for
+// patches, YAML for server-side apply.
 //
-//	client-go-harness -kubeconfig FILE [-namespace NS] [-json] COMMAND ARGS...
+//	client-go-harness -kubeconfig FILE [-namespace NS] COMMAND ARGS...
 //
-// Commands: create-configmap NAME KEY=VALUE | get-deployment NAME | patch-deployment NAME LABEL=VALUE |
-// scale-deployment NAME REPLICAS | apply-deployment NAME IMAGE REPLICAS | wait-job NAME SECONDS
+// Commands: create-configmap NAME KEY=VALUE | update-configmap NAME KEY=VALUE | get-deployment NAME |
+// patch-deployment NAME LABEL=VALUE | scale-deployment NAME REPLICAS | apply-deployment NAME IMAGE REPLICAS |
+// create-job NAME COMPLETIONS PARALLELISM | wait-job NAME SECONDS
 package main
 
 import (
@@ -35,14 +37,10 @@ import (
 func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file")
 	namespace := flag.String("namespace", "default", "namespace")
-	asJSON := flag.Bool("json", false, "send JSON request bodies instead of client-go's default (protobuf)")
 	flag.Parse()
 	config, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
 		fail(err)
-	}
-	if *asJSON {
-		config.ContentType = "application/json"
 	}
 	client, err := kubernetes.NewForConfig(config)
 	if err != nil {
@@ -81,6 +79,63 @@ func run(ctx context.Context, client kubernetes.Interface, ns, command string, a
 			return nil, err
 		}
 		return map[string]any{"name": cm.Name, "uid": cm.UID, "data": cm.Data, "managers": managers(cm.ManagedFields)}, nil
+	case "update-configmap":
+		// Read-modify-write with the typed Update, retried on a conflict.
+		key, value, _ := strings.Cut(arg(1), "=")
+		var cm *corev1.ConfigMap
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			current, err := client.CoreV1().ConfigMaps(ns).Get(ctx, arg(0), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if current.Data == nil {
+				current.Data = map[string]string{}
+			}
+			current.Data[key] = value
+			cm, err = client.CoreV1().ConfigMaps(ns).Update(ctx, current, metav1.UpdateOptions{FieldManager: "kup-harness"})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"name": cm.Name, "data": cm.Data, "managers": managers(cm.ManagedFields)}, nil
+	case "create-job":
+		completions, err := strconv.Atoi(arg(1))
+		if err != nil {
+			return nil, err
+		}
+		parallelism, err := strconv.Atoi(arg(2))
+		if err != nil {
+			return nil, err
+		}
+		job, err := client.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: arg(0)},
+			Spec: batchv1.JobSpec{
+				Completions: ptr(int32(completions)),
+				Parallelism: ptr(int32(parallelism)),
+				Template: corev1.PodTemplateSpec{
+					Spec: corev1.PodSpec{
+						RestartPolicy: corev1.RestartPolicyNever,
+						Containers:    []corev1.Container{{Name: "work", Image: "busybox:1.36", Command: []string{"sleep", "1"}}},
+					},
+				},
+			},
+		}, metav1.CreateOptions{FieldManager: "kup-harness"})
+		if err != nil {
+			return nil, err
+		}
+		// The API server defaults the selector and the pod labels that tie the Job to its pods.
+		var selectorLabels map[string]string
+		if job.Spec.Selector != nil {
+			selectorLabels = job.Spec.Selector.MatchLabels
+		}
+		return map[string]any{
+			"name":           job.Name,
+			"completions":    *job.Spec.Completions,
+			"backoffLimit":   job.Spec.BackoffLimit,
+			"selectorLabels": selectorLabels,
+			"managers":       managers(job.ManagedFields),
+		}, nil
 	case "get-deployment":
 		d, err := client.AppsV1().Deployments(ns).Get(ctx, arg(0), metav1.GetOptions{})
 		if err != nil {
@@ -156,7 +211,7 @@ func run(ctx context.Context, client kubernetes.Interface, ns, command string, a
 			}
 			for _, c := range job.Status.Conditions {
 				if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-					return map[string]any{"name": job.Name, "succeeded": job.Status.Succeeded}, nil
+					return map[string]any{"name": job.Name, "succeeded": job.Status.Succeeded, "completionTime": job.Status.CompletionTime != nil}, nil
 				}
 			}
 		}
@@ -174,6 +229,8 @@ func managers(entries []metav1.ManagedFieldsEntry) []string {
 	}
 	return out
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "error:", err)

@@ -150,6 +150,14 @@ export const TYPE_TABLE: Readonly<Record<string, readonly string[]>> = {
     'availableReplicas 11 int32',
   ],
   'apps.v1.StatefulSetUpdateStrategy': ['type 1 string', 'rollingUpdate 2 apps.v1.RollingUpdateStatefulSetStrategy *'],
+  // The scale subresource's body (not a served kind): client-go's UpdateScale sends it as protobuf.
+  'autoscaling.v1.Scale': [
+    'metadata 1 meta.v1.ObjectMeta',
+    'spec 2 autoscaling.v1.ScaleSpec',
+    'status 3 autoscaling.v1.ScaleStatus',
+  ],
+  'autoscaling.v1.ScaleSpec': ['replicas 1 int32'],
+  'autoscaling.v1.ScaleStatus': ['replicas 1 int32 !', 'selector 2 string'],
   'autoscaling.v2.ContainerResourceMetricSource': [
     'name 1 string !',
     'target 2 autoscaling.v2.MetricTarget !',
