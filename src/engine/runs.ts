@@ -7,9 +7,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Acknowledgement } from '../checks/types.ts';
 import type { Clock } from '../clock/clock.ts';
+import { systemClock } from '../clock/clock.ts';
 import { KupError } from '../errors/kup-error.ts';
 import { connect } from '../kube-api/connect.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
+import { ClusterBusyError } from '../persistence/errors.ts';
 import { newRunId } from '../persistence/runs-repo.ts';
 import type { KupStore } from '../persistence/store.ts';
 import { createRunState } from '../rollout/machine/state.ts';
@@ -111,11 +113,12 @@ export async function planUpgrade(
   now: number,
   signal: AbortSignal,
   estimates: Partial<Record<ActionType, number>> = {},
+  clock: Clock = systemClock,
 ): Promise<{ plan: RolloutPlan; topology: Topology }> {
   const topology = await cluster.provider.describeTopology(signal);
   // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook); an
   // image-only upgrade leaves the control plane alone.
-  const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal) : new Map<string, number>();
+  const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal, clock) : new Map<string, number>();
   const planTopology = toPlanTopology(topology, workloads);
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
   const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
@@ -172,8 +175,9 @@ export async function planUpgrade(
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */
 export async function createRun(store: KupStore, cluster: OpenCluster, request: UpgradeRequest, catalog: Catalog, clock: Clock, signal: AbortSignal): Promise<RunState> {
   const now = clock.now();
-  const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name));
   const runId = newRunId(now);
+  await refuseBusyCluster(store, cluster.row.name, now, runId);
+  const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name), clock);
   const state = createRunState(plan, { runId, now, ...(request.run ?? {}) });
   await endExpiredPauses(store, cluster.row.name, now);
   await store.runs.create(
@@ -183,6 +187,19 @@ export async function createRun(store: KupStore, cluster: OpenCluster, request: 
     [{ at: now, step: 'run', outcome: 'created', message: `run created: ${describeRequest(request)}` }],
   );
   return state;
+}
+
+/**
+ * Refuses a new run, naming the one that owns the cluster, before the cluster is read for a plan: a cluster another
+ * run owns may be in the middle of its upgrade (its API server restarting), and the operator asked for the refusal,
+ * not for a read error. Paused runs past their limit end first. The write transaction decides for real (two kup
+ * processes may pass this together).
+ * @throws {ClusterBusyError} KUP-STORE-012 when a run on the cluster has not ended.
+ */
+export async function refuseBusyCluster(store: KupStore, cluster: string, now: number, refusedRun = 'a new run'): Promise<void> {
+  await endExpiredPauses(store, cluster, now);
+  const owner = (await store.runs.list({ cluster, active: true }))[0];
+  if (owner !== undefined) throw new ClusterBusyError(cluster, { id: owner.id, phase: owner.phase }, refusedRun);
 }
 
 /**

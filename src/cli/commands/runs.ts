@@ -235,7 +235,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   if (!name) throw new UsageError(`kup upgrade needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
   if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
-  const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade, providers } = await loadEngine();
+  const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade, providers, refuseBusyCluster } = await loadEngine();
   const dir = dataDir(values['data-dir'] as string | undefined);
   const store = openStore(values);
   let runId: string;
@@ -243,7 +243,8 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     const cluster = await openCluster(store, name, { providers, clock });
     const { catalog } = await activeCatalog(dir);
     if (!values['yes']) {
-      const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name));
+      await refuseBusyCluster(store, name, clock.now());
+      const { plan } = await planUpgrade(cluster, request, catalog, clock.now(), signal, await measuredEstimates(store, name), clock);
       io.stdout.write(formatPlan(plan));
       const verb = planDirection(plan) === 'downgrade' ? 'Downgrade' : 'Upgrade';
       if (!(await confirm(io, `${verb} cluster ${name}? [y/N] `))) {
