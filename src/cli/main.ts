@@ -143,6 +143,20 @@ function exitCodeFor(err: unknown, io: CliIo): number {
 }
 
 /**
+ * The demo's upgrade commands. The default demo scenario runs a pod no controller owns (default/debug), which the
+ * precheck blocks on as it would on a real cluster: the commands say so, and how to go on past it.
+ */
+function upgradeCommands(kubeconfig: string, to: string, defaultScenario: boolean): string {
+  const ack = defaultScenario ? ` --acknowledge 'drain-refusals/Pod/default/debug=a scratch pod'` : '';
+  return (
+    `  npx kup precheck --kubeconfig ${kubeconfig} --to ${to}${defaultScenario ? '   # one blocker: pod default/debug has no controller' : ''}\n` +
+    `  npx kup plan demo --to ${to}\n` +
+    `  npx kup upgrade demo --to ${to} --yes --wait${ack}\n` +
+    (defaultScenario ? `    (or delete the pod first: kubectl --kubeconfig ${kubeconfig} -n default delete pod debug)\n` : '')
+  );
+}
+
+/**
  * `kup demo`: the embedded default. A simulated cluster at a supported version one minor behind the newest, registered
  * as `demo` in the data directory, and the commands to try on it. Runs in the foreground until Ctrl-C.
  */
@@ -174,7 +188,7 @@ async function demo(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(
       `kup demo: registered as cluster "demo" (data dir ${dataDir}). In another terminal:\n` +
         `  npx kup cluster list\n  npx kup versions --cluster demo\n` +
-        (to ? `  npx kup precheck --kubeconfig ${kubeconfig} --to ${to}\n  npx kup plan demo --to ${to}\n  npx kup upgrade demo --to ${to} --yes --wait\n` : '') +
+        (to ? upgradeCommands(kubeconfig, to, args.length === 0) : '') +
         `  kubectl --kubeconfig ${kubeconfig} get nodes -o wide\nCtrl-C stops the cluster.\n`,
     );
   };
