@@ -179,7 +179,6 @@ export async function createRun(store: KupStore, cluster: OpenCluster, request: 
   await refuseBusyCluster(store, cluster.row.name, now, runId);
   const { plan } = await planUpgrade(cluster, request, catalog, now, signal, await measuredEstimates(store, cluster.row.name), clock);
   const state = createRunState(plan, { runId, now, ...(request.run ?? {}) });
-  await endExpiredPauses(store, cluster.row.name, now);
   await store.runs.create(
     // The request is kept beside the run: the executor needs the target and the acknowledgements, and the state only
     // ever holds what the machine owns.

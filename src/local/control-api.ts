@@ -38,6 +38,18 @@ interface Keyed<T> {
   readonly result: T;
 }
 
+/**
+ * What an idempotency key was first used for: the same request again gets the first one's result; another request
+ * under the same key is a conflict.
+ */
+function recall<T>(seen: ReadonlyMap<string, Keyed<T>>, key: string, args: string): Keyed<T> | undefined {
+  const first = seen.get(key);
+  if (first !== undefined && first.args !== args) {
+    throw new LocalClusterError('conflict', `idempotency key "${key}" was used for another request (${first.args})`);
+  }
+  return first;
+}
+
 const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 
 function minorOf(version: string): number {
@@ -222,15 +234,8 @@ export class LocalControlApi {
     const key = optionalText(body, 'idempotencyKey');
     const args = JSON.stringify({ node, version });
     if (key !== undefined) {
-      const seen = this.#upgrades.get(key);
-      if (seen) {
-        if (seen.args !== args)
-          throw new LocalClusterError(
-            'conflict',
-            `idempotency key "${key}" was used for another request (${seen.args})`,
-          );
-        return seen.result;
-      }
+      const seen = recall(this.#upgrades, key, args);
+      if (seen) return seen.result;
     }
     const current = this.#cluster.version;
     if (minorOf(version) > minorOf(current) + 1) {
@@ -289,15 +294,8 @@ export class LocalControlApi {
     const key = optionalText(body, 'idempotencyKey');
     const args = JSON.stringify({ name, version, image });
     if (key !== undefined) {
-      const seen = this.#replacements.get(key);
-      if (seen) {
-        if (seen.args !== args)
-          throw new LocalClusterError(
-            'conflict',
-            `idempotency key "${key}" was used for another request (${seen.args})`,
-          );
-        return seen.result;
-      }
+      const seen = recall(this.#replacements, key, args);
+      if (seen) return seen.result;
       const inFlight = this.#replacing.get(key);
       if (inFlight) return inFlight;
     }
@@ -320,15 +318,8 @@ export class LocalControlApi {
     const key = optionalText(body, 'idempotencyKey');
     const args = JSON.stringify({ name, version, image });
     if (key !== undefined) {
-      const seen = this.#upgrades.get(key);
-      if (seen) {
-        if (seen.args !== args)
-          throw new LocalClusterError(
-            'conflict',
-            `idempotency key "${key}" was used for another request (${seen.args})`,
-          );
-        return seen.result;
-      }
+      const seen = recall(this.#upgrades, key, args);
+      if (seen) return seen.result;
     }
     await this.#workerNode(name);
     this.#checkWorkerVersion(version);
