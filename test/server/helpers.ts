@@ -26,11 +26,11 @@ export interface TestService {
   /** Every log line written so far (JSON text). */
   readonly logs: string[];
   /** A request to the API with `token` (default the admin's); the body parsed when JSON (untyped: tests assert its shape). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   call(
     method: string,
     path: string,
     options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
