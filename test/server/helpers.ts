@@ -37,7 +37,7 @@ export interface TestService {
 
 /** Starts a service over `dataDir` (a new one by default). */
 export async function startService(
-  options: { dataDir?: string; maxConcurrentRuns?: number } = {},
+  options: { dataDir?: string; maxConcurrentRuns?: number; adminToken?: string } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'kup-serve-')), 'data');
   const logs: string[] = [];
@@ -59,7 +59,8 @@ export async function startService(
     eventPollMs: 200,
     ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
   });
-  const adminToken = (await service.ensureAdminToken()) ?? '';
+  // A second service on the same data directory finds the first one's admin token and creates none.
+  const adminToken = (await service.ensureAdminToken()) ?? options.adminToken ?? '';
   await service.start();
   const app = await buildApp(service);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
