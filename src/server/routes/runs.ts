@@ -16,7 +16,7 @@ import { progressOf } from '../../rollout/machine/progress.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import { formatPlan, progressLine } from '../../rollout/run-text.ts';
+import { formatPlan, pausedNotice, progressLine } from '../../rollout/run-text.ts';
 import type { ServerApp } from '../app.ts';
 import { ForbiddenError, allows } from '../auth.ts';
 import { ApiError, ApiErrorCode } from '../errors.ts';
@@ -241,6 +241,7 @@ export async function runDetail(service: KupService, runId: string) {
   return {
     ...summaryDocument(row, now),
     summary: progressLine(current, now),
+    notice: pausedNotice(current),
     status: current.status as unknown as Record<string, unknown>,
     progress: progressOf(current, current.plan, now) as unknown as Record<string, unknown>,
     plan: current.plan as unknown as Record<string, unknown>,

@@ -111,6 +111,8 @@ export const RunDetail = Type.Object({
   drivenBy: Type.Union([Type.String(), Type.Null()]),
   /** `kup status`'s line. */
   summary: Type.String(),
+  /** What `kup status` adds for a paused run: the cause and the commands that go on (empty otherwise). */
+  notice: Type.String(),
   status: Document,
   progress: Document,
   plan: Document,
