@@ -26,7 +26,10 @@ Usage:
   kup serve [--listen H:P] [--demo]  kup as a service: REST API, live events, metrics; see 'kup serve --help'
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
-  kup help                       this text`;
+  kup help                       this text
+
+cluster list, status, pause, resume, cancel and rollback take --server URL (or KUP_SERVER) to ask a running
+kup serve instead of the local data directory; the token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
 
 /** The commands that can talk to a running service (`--server URL`). */
 const REMOTE_COMMANDS = new Set(['status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
