@@ -66,6 +66,8 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
   const app = Fastify({
     loggerInstance: service.log,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Longer than any id the schemas accept, so an overlong one is a 400 naming the parameter rather than a bare 414.
+    maxParamLength: 1024,
     // Unknown fields are refused, not silently dropped: a typo in an option must not run an upgrade without it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
