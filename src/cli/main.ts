@@ -23,15 +23,28 @@ Usage:
   kup pause|resume|cancel|rollback RUN
   kup work [--run RUN]           execute runs (resumes runs whose executor died)
   kup catalog update --from SRC  install a newer version catalog (file or URL)
+  kup serve [--listen H:P] [--demo]  kup as a service: REST API, live events, metrics; see 'kup serve --help'
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
-  kup help                       this text`;
+  kup help                       this text
+
+cluster list, status, pause, resume, cancel and rollback take --server URL (or KUP_SERVER) to ask a running
+kup serve instead of the local data directory; the token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
+
+/** The commands that can talk to a running service (`--server URL`). */
+const REMOTE_COMMANDS = new Set(['status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
 
 /** Runs kup with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   try {
+    if (command !== undefined && REMOTE_COMMANDS.has(command) && !wantsHelp) {
+      // `--server URL` (or KUP_SERVER): the command asks a running kup service instead of the local data directory.
+      const { remoteServer, runRemoteCommand } = await import('./remote.ts');
+      const remote = remoteServer(rest);
+      if (remote !== undefined) return await runRemoteCommand(command, remote.args, remote.url, io);
+    }
     switch (command) {
       case undefined:
       case 'help':
@@ -78,6 +91,11 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         if (command === 'work') return await runs.runWorkCommand(rest, io, interruptSignal(io));
         if (command === 'status') return await runs.runStatusCommand(rest, io, interruptSignal(io));
         return await runs.runControlCommand(command, rest, io);
+      }
+      case 'serve': {
+        const { SERVE_USAGE, runServeCommand } = await import('./commands/serve.ts');
+        if (wantsHelp) return help(io, SERVE_USAGE);
+        return await runServeCommand(rest, io);
       }
       case 'demo':
         return await demo(rest, io);
