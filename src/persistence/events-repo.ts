@@ -3,10 +3,9 @@
  * follow (`list(runId, { afterSeq })`). The engine appends the events of a step in the same transaction as the
  * step's new state (`RunsRepo.commitStep`), so the log and the state never disagree after a crash.
  */
-import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from './database.ts';
-import { fromJson, isForeignKeyViolation, promised, toJson } from './database.ts';
+import { fromJson, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import type { SqlDatabase, SqlExecutor } from './sql.ts';
 
 /** An event to append: what happened at one step of a run. */
 export interface NewRunEvent {
@@ -64,49 +63,59 @@ interface EventRecord {
   data: string | null;
 }
 
-/** {@link EventsRepo} on SQLite. */
-export class SqliteEventsRepo implements EventsRepo {
-  readonly #db: SqliteDatabase;
-  readonly #insert: Statement<[string, number, number, string, string | null, string, string, string | null]>;
-  readonly #lastSeq: Statement<[string], { seq: number | null }>;
-  readonly #list: Statement<[string, number, number], EventRecord>;
+/** {@link EventsRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlEventsRepo implements EventsRepo {
+  readonly #db: SqlDatabase;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
-    this.#insert = db.prepare(
-      'INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.#lastSeq = db.prepare('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?');
-    this.#list = db.prepare('SELECT * FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
   }
 
   append(runId: string, events: readonly NewRunEvent[]): Promise<readonly RunEvent[]> {
-    return promised(() => this.#db.transaction(() => this.appendInTransaction(runId, events)).immediate());
+    return this.#db.transaction(async (tx) => {
+      // The run's row, locked: appends to one run (from here or from a commit) take their seqs one after another.
+      const run = await tx.get(`SELECT id FROM runs WHERE id = ?${tx.dialect.forUpdate}`, [runId]);
+      if (run === undefined) throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId });
+      return this.appendInTransaction(tx, runId, events);
+    });
   }
 
-  list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {
-    return promised(() => this.#list.all(runId, options.afterSeq ?? 0, options.limit ?? -1).map(toEvent));
+  async list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {
+    const limit = options.limit === undefined ? '' : ' LIMIT ?';
+    const params = [runId, options.afterSeq ?? 0, ...(options.limit === undefined ? [] : [options.limit])];
+    const rows = await this.#db.all<EventRecord>(`SELECT * FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq${limit}`, params);
+    return rows.map(toEvent);
   }
 
   lastSeq(runId: string): Promise<number> {
-    return promised(() => this.#lastSeqNow(runId));
+    return lastSeqOf(this.#db, runId);
   }
 
   /**
    * Appends inside the caller's transaction (RunsRepo.commitStep uses it so state and events commit together).
-   * Must be called in a write transaction: the next seq is read and used without another writer in between.
+   * The caller holds the run's row locked (`forUpdate`): the next seq is read and used without another writer in
+   * between.
    */
-  appendInTransaction(runId: string, events: readonly NewRunEvent[]): RunEvent[] {
+  async appendInTransaction(tx: SqlExecutor, runId: string, events: readonly NewRunEvent[]): Promise<RunEvent[]> {
     // Serialize every payload before the first insert: a bad one fails the whole append, not half of it.
     const prepared = events.map((e) => ({ event: e, data: e.data === undefined ? null : toJson(e.data, `event data of ${e.step}`) }));
-    let seq = this.#lastSeqNow(runId);
+    let seq = await lastSeqOf(tx, runId);
     const stored: RunEvent[] = [];
     for (const { event, data } of prepared) {
       seq += 1;
       try {
-        this.#insert.run(runId, seq, event.at, event.step, event.node ?? null, event.outcome, event.message, data);
+        await tx.run('INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+          runId,
+          seq,
+          event.at,
+          event.step,
+          event.node ?? null,
+          event.outcome,
+          event.message,
+          data,
+        ]);
       } catch (err) {
-        if (isForeignKeyViolation(err)) {
+        if (tx.dialect.isForeignKeyViolation(err)) {
           throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId }, { cause: err });
         }
         throw err;
@@ -124,10 +133,10 @@ export class SqliteEventsRepo implements EventsRepo {
     }
     return stored;
   }
+}
 
-  #lastSeqNow(runId: string): number {
-    return this.#lastSeq.get(runId)?.seq ?? 0;
-  }
+async function lastSeqOf(db: SqlExecutor, runId: string): Promise<number> {
+  return (await db.get<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?', [runId]))?.seq ?? 0;
 }
 
 function toEvent(r: EventRecord): RunEvent {
