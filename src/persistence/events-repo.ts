@@ -1,6 +1,8 @@
 /**
  * A run's events: an append-only log, numbered per run from 1 with no gaps (seq), that the console and the CLI
- * follow (`list(runId, { afterSeq })`). The engine appends the events of a step in the same transaction as the
+ * follow (`list(runId, { afterSeq })`). Every event also has a global id, increasing across all runs in commit
+ * order, that the service's event streams use to resume without a gap or a duplicate (`listAll({ afterId })`). The
+ * engine appends the events of a step in the same transaction as the
  * step's new state (`RunsRepo.commitStep`), so the log and the state never disagree after a crash.
  */
 import { fromJson, toJson } from './database.ts';
@@ -28,13 +30,28 @@ export interface RunEvent extends NewRunEvent {
   readonly runId: string;
   /** 1, 2, 3... per run, in append order. */
   readonly seq: number;
+  /**
+   * Global id: increasing across every run's events in the order they were committed (appends are serialized by
+   * the counter row's lock), never given out twice, even after a purge deletes events.
+   */
+  readonly id: number;
 }
 
 /** Options of {@link EventsRepo.list}. */
 export interface ListEventsOptions {
   /** Only events after this seq (what a follower has already seen). @default 0 */
   readonly afterSeq?: number;
+  /** Only events whose global id is above this one (a follower's `Last-Event-ID`). @default 0 */
+  readonly afterId?: number;
   /** At most this many. @default no limit */
+  readonly limit?: number;
+}
+
+/** Options of {@link EventsRepo.listAll}. */
+export interface ListAllEventsOptions {
+  /** Only events whose global id is above this one. @default 0 */
+  readonly afterId?: number;
+  /** At most this many, oldest first. @default 500 */
   readonly limit?: number;
 }
 
@@ -50,6 +67,10 @@ export interface EventsRepo {
   list(runId: string, options?: ListEventsOptions): Promise<readonly RunEvent[]>;
   /** The seq of a run's last event, 0 when it has none. */
   lastSeq(runId: string): Promise<number>;
+  /** Every run's events in global id order (the fleet's stream). */
+  listAll(options?: ListAllEventsOptions): Promise<readonly RunEvent[]>;
+  /** The highest global id given out, 0 when none was. */
+  lastId(): Promise<number>;
 }
 
 interface EventRecord {
@@ -61,7 +82,10 @@ interface EventRecord {
   outcome: string;
   message: string;
   data: string | null;
+  id: number;
 }
+
+const EVENT_COLUMNS = 'e.run_id, e.seq, e.at, e.step, e.node, e.outcome, e.message, e.data, i.id';
 
 /** {@link EventsRepo} on the SQL layer (SQLite or PostgreSQL). */
 export class SqlEventsRepo implements EventsRepo {
@@ -82,9 +106,26 @@ export class SqlEventsRepo implements EventsRepo {
 
   async list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {
     const limit = options.limit === undefined ? '' : ' LIMIT ?';
-    const params = [runId, options.afterSeq ?? 0, ...(options.limit === undefined ? [] : [options.limit])];
-    const rows = await this.#db.all<EventRecord>(`SELECT * FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq${limit}`, params);
+    const params = [runId, options.afterSeq ?? 0, options.afterId ?? 0, ...(options.limit === undefined ? [] : [options.limit])];
+    const rows = await this.#db.all<EventRecord>(
+      `SELECT ${EVENT_COLUMNS} FROM run_events e JOIN run_event_ids i ON i.run_id = e.run_id AND i.seq = e.seq
+       WHERE e.run_id = ? AND e.seq > ? AND i.id > ? ORDER BY e.seq${limit}`,
+      params,
+    );
     return rows.map(toEvent);
+  }
+
+  async listAll(options: ListAllEventsOptions = {}): Promise<readonly RunEvent[]> {
+    const rows = await this.#db.all<EventRecord>(
+      `SELECT ${EVENT_COLUMNS} FROM run_event_ids i JOIN run_events e ON e.run_id = i.run_id AND e.seq = i.seq
+       WHERE i.id > ? ORDER BY i.id LIMIT ?`,
+      [options.afterId ?? 0, options.limit ?? 500],
+    );
+    return rows.map(toEvent);
+  }
+
+  async lastId(): Promise<number> {
+    return (await this.#db.get<{ value: number }>("SELECT value FROM counters WHERE name = 'run_event_id'"))?.value ?? 0;
   }
 
   lastSeq(runId: string): Promise<number> {
@@ -101,8 +142,15 @@ export class SqlEventsRepo implements EventsRepo {
     const prepared = events.map((e) => ({ event: e, data: e.data === undefined ? null : toJson(e.data, `event data of ${e.step}`) }));
     let seq = await lastSeqOf(tx, runId);
     const stored: RunEvent[] = [];
+    if (prepared.length === 0) return stored;
+    // The ids of the whole append at once: one write of the counter row, whose lock (held to the commit) also
+    // serializes appends across runs on PostgreSQL, so ids are handed out in commit order.
+    const last = (await tx.get<{ value: number }>('UPDATE counters SET value = value + ? WHERE name = ? RETURNING value', [prepared.length, 'run_event_id']))?.value;
+    if (last === undefined) throw new StoreError(StoreErrorCode.migration, 'the run_event_id counter is missing: the schema is not migrated');
+    let id = last - prepared.length;
     for (const { event, data } of prepared) {
       seq += 1;
+      id += 1;
       try {
         await tx.run('INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
           runId,
@@ -114,6 +162,7 @@ export class SqlEventsRepo implements EventsRepo {
           event.message,
           data,
         ]);
+        await tx.run('INSERT INTO run_event_ids (id, run_id, seq) VALUES (?, ?, ?)', [id, runId, seq]);
       } catch (err) {
         if (tx.dialect.isForeignKeyViolation(err)) {
           throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId }, { cause: err });
@@ -123,6 +172,7 @@ export class SqlEventsRepo implements EventsRepo {
       stored.push({
         runId,
         seq,
+        id,
         at: event.at,
         step: event.step,
         ...(event.node !== undefined ? { node: event.node } : {}),
@@ -143,6 +193,7 @@ function toEvent(r: EventRecord): RunEvent {
   return {
     runId: r.run_id,
     seq: r.seq,
+    id: r.id,
     at: r.at,
     step: r.step,
     ...(r.node !== null ? { node: r.node } : {}),
