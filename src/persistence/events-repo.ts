@@ -35,6 +35,11 @@ export interface RunEvent extends NewRunEvent {
    * the counter row's lock), never given out twice, even after a purge deletes events.
    */
   readonly id: number;
+  /**
+   * The executor that committed it, under the run's lease (`RunsRepo.commitStep` with `leaseOwner`); absent for an
+   * event written without one (the run's creation, an operator's command).
+   */
+  readonly leaseOwner?: string;
 }
 
 /** Options of {@link EventsRepo.list}. */
@@ -82,10 +87,11 @@ interface EventRecord {
   outcome: string;
   message: string;
   data: string | null;
+  lease_owner: string | null;
   id: number;
 }
 
-const EVENT_COLUMNS = 'e.run_id, e.seq, e.at, e.step, e.node, e.outcome, e.message, e.data, i.id';
+const EVENT_COLUMNS = 'e.run_id, e.seq, e.at, e.step, e.node, e.outcome, e.message, e.data, e.lease_owner, i.id';
 
 /** {@link EventsRepo} on the SQL layer (SQLite or PostgreSQL). */
 export class SqlEventsRepo implements EventsRepo {
@@ -137,7 +143,7 @@ export class SqlEventsRepo implements EventsRepo {
    * The caller holds the run's row locked (`forUpdate`): the next seq is read and used without another writer in
    * between.
    */
-  async appendInTransaction(tx: SqlExecutor, runId: string, events: readonly NewRunEvent[]): Promise<RunEvent[]> {
+  async appendInTransaction(tx: SqlExecutor, runId: string, events: readonly NewRunEvent[], leaseOwner?: string): Promise<RunEvent[]> {
     // Serialize every payload before the first insert: a bad one fails the whole append, not half of it.
     const prepared = events.map((e) => ({ event: e, data: e.data === undefined ? null : toJson(e.data, `event data of ${e.step}`) }));
     let seq = await lastSeqOf(tx, runId);
@@ -152,7 +158,7 @@ export class SqlEventsRepo implements EventsRepo {
       seq += 1;
       id += 1;
       try {
-        await tx.run('INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+        await tx.run('INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data, lease_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
           runId,
           seq,
           event.at,
@@ -161,6 +167,7 @@ export class SqlEventsRepo implements EventsRepo {
           event.outcome,
           event.message,
           data,
+          leaseOwner ?? null,
         ]);
         await tx.run('INSERT INTO run_event_ids (id, run_id, seq) VALUES (?, ?, ?)', [id, runId, seq]);
       } catch (err) {
@@ -179,6 +186,7 @@ export class SqlEventsRepo implements EventsRepo {
         outcome: event.outcome,
         message: event.message,
         ...(data !== null ? { data: fromJson(data) } : {}),
+        ...(leaseOwner !== undefined ? { leaseOwner } : {}),
       });
     }
     return stored;
@@ -200,5 +208,6 @@ function toEvent(r: EventRecord): RunEvent {
     outcome: r.outcome,
     message: r.message,
     ...(r.data !== null ? { data: fromJson(r.data) } : {}),
+    ...(r.lease_owner !== null ? { leaseOwner: r.lease_owner } : {}),
   };
 }

@@ -175,6 +175,7 @@ describe('openDatabase', () => {
           { version: 4, applied_at: 5000 },
           { version: 5, applied_at: 5000 },
           { version: 6, applied_at: 5000 },
+          { version: 7, applied_at: 5000 },
         ],
       );
     } finally {

@@ -296,6 +296,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX precheck_reports_by_cluster ON precheck_reports (cluster, created_at);
     `,
   },
+  {
+    version: 7,
+    name: 'run events name the lease owner that wrote them',
+    // Several kups on one database step runs in turn (a lease each): an event committed under a lease names its
+    // holder, so the log shows which executor did what, and that no two stepped a run at once.
+    sql: `ALTER TABLE run_events ADD COLUMN lease_owner TEXT;`,
+  },
 ];
 
 /** Options of {@link migrate}. */

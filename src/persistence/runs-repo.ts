@@ -379,7 +379,7 @@ export class SqlRunsRepo implements RunsRepo {
       ]);
       if (plan !== undefined) await tx.run('UPDATE run_plans SET plan = ? WHERE run_id = ?', [plan, id]);
       await writeEntries(tx, id, entries);
-      const appended = await this.#events.appendInTransaction(tx, id, events);
+      const appended = await this.#events.appendInTransaction(tx, id, events, options.leaseOwner);
       const steps: StepOutcomeRow[] = [];
       for (const finish of options.finishSteps ?? []) steps.push(await this.#steps.finishInTransaction(tx, id, finish));
       return { version: expectedVersion + 1, events: appended, steps };
