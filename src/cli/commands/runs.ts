@@ -15,6 +15,7 @@ import { systemClock } from '../../clock/clock.ts';
 import { formatDuration } from '../../clock/duration.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
+import { LeaseLostError } from '../../persistence/errors.ts';
 import { openStore as openStoreAt } from '../../persistence/store.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
@@ -375,6 +376,12 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
               if (verbose) io.stdout.write(`${runId}: executed by ${err.holder}; waiting for its lease (until ${new Date(err.expiresAt).toISOString()}) to take it over\n`);
               await clock.sleep(Math.max(100, err.expiresAt - clock.now() + 50), signal).catch(() => undefined);
               if (signal.aborted) return (await loadRun(store, runId)).state;
+              continue;
+            }
+            // This kup stalled past its lease and another took the run over (its commit was refused, nothing of it
+            // written): the run is in good hands; wait for that kup's lease as for any other, in case it dies too.
+            if (err instanceof LeaseLostError && !signal.aborted) {
+              if (verbose) io.stdout.write(`${runId}: lost its lease to ${err.holder ?? 'nobody'}; waiting to take it over if that executor stops\n`);
               continue;
             }
             throw err;
