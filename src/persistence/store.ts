@@ -13,6 +13,13 @@ import type { RunsRepo } from './runs-repo.ts';
 import { SqliteRunsRepo } from './runs-repo.ts';
 import type { StepOutcomesRepo } from './step-outcomes-repo.ts';
 import { SqliteStepOutcomesRepo } from './step-outcomes-repo.ts';
+import type { LifecycleRepo } from './lifecycle-repo.ts';
+import { SqliteLifecycleRepo } from './lifecycle-repo.ts';
+import type { RolloutsRepo } from './rollouts-repo.ts';
+import { SqliteRolloutsRepo } from './rollouts-repo.ts';
+
+export type { ClusterLifecycleRow, LifecycleRepo } from './lifecycle-repo.ts';
+export type { RolloutEventRow, RolloutRow, RolloutsRepo, RolloutWrite } from './rollouts-repo.ts';
 
 /** The repositories of one store. */
 export interface KupStore {
@@ -20,6 +27,10 @@ export interface KupStore {
   readonly runs: RunsRepo;
   readonly events: EventsRepo;
   readonly stepOutcomes: StepOutcomesRepo;
+  /** Each cluster's labels, maintenance schedule and auto-upgrade policy. */
+  readonly lifecycle: LifecycleRepo;
+  /** Fleet rollouts and their logs. */
+  readonly rollouts: RolloutsRepo;
   /** Where the data lives (a file path, or a database URL without credentials). */
   readonly location: string;
   /** Closes the store; its repositories must not be used after. */
@@ -36,6 +47,8 @@ export function openSqliteStore(options: OpenDatabaseOptions): KupStore {
     runs: new SqliteRunsRepo(db, events, stepOutcomes),
     events,
     stepOutcomes,
+    lifecycle: new SqliteLifecycleRepo(db),
+    rollouts: new SqliteRolloutsRepo(db),
     location: db.name,
     close: () => {
       if (db.open) db.close();
