@@ -124,6 +124,8 @@ export interface UpgradeRequest {
    * and the window. Kept with the request, so the run's history says it was automatic. Absent: an operator's run.
    */
   trigger?: AutomaticTrigger;
+  /** Set when a fleet rollout started the run: the rollout's idempotency key of this cluster's attempt. */
+  rollout?: string;
 }
 
 /** Builds the plan for a request against the cluster as it is now. */
@@ -350,5 +352,5 @@ function serializableRequest(r: UpgradeRequest): UpgradeRequest {
 }
 
 function describeRequest(r: UpgradeRequest): string {
-  return [r.trigger ? 'automatic (maintenance window)' : undefined, r.to ? `to ${r.to}` : undefined, r.image ? `image ${r.image}` : undefined, r.pools?.length ? `pools ${r.pools.join(',')}` : undefined].filter(Boolean).join(', ');
+  return [r.trigger ? 'automatic (maintenance window)' : undefined, r.rollout ? `rollout ${r.rollout.split('/')[0] ?? ''}` : undefined, r.to ? `to ${r.to}` : undefined, r.image ? `image ${r.image}` : undefined, r.pools?.length ? `pools ${r.pools.join(',')}` : undefined].filter(Boolean).join(', ');
 }
