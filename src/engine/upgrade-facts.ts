@@ -2,13 +2,16 @@
  * What the maintenance domain needs to know of a cluster, read from the cluster itself: the control plane's version
  * and each pool's version and machine image (from the provider's topology), and the removed APIs still in use (the
  * same evidence as the `deprecated-apis` precheck: last-applied configurations and the API server's
- * `apiserver_requested_deprecated_apis` metric).
+ * `apiserver_requested_deprecated_apis` metric); and its health for the soak gates of fleet rollouts.
  *
  * @module
  */
+import { clusterIndex, refKey } from '../checks/cluster-index.ts';
 import { pluralOf } from '../checks/rules/deprecated-apis.ts';
+import { failingWorkloadKeys } from '../checks/rules/failing-pods.ts';
 import { gatherSnapshot } from '../checks/snapshot.ts';
 import type { ClusterSnapshot } from '../checks/snapshot-types.ts';
+import type { HealthObservation } from '../fleet-rollouts/index.ts';
 import type { ApiInUse, PoolFacts } from '../maintenance/upgrade-info.ts';
 import type { Catalog } from '../versions/index.ts';
 import type { OpenCluster } from './runs.ts';
@@ -80,4 +83,37 @@ export async function readUpgradeFacts(
     }),
     apisInUse: apisInUseOf(snapshot, catalog),
   };
+}
+
+/**
+ * A cluster's health for the soak gates of fleet rollouts, from one snapshot: workloads with failing containers
+ * (crash loops, image pulls) or Pending pods, PodDisruptionBudgets below their desired healthy pods, and nodes not
+ * Ready. Pods are named by workload (`Kind/namespace/name`), as the precheck's baseline names them.
+ */
+export function healthOf(snapshot: ClusterSnapshot): HealthObservation {
+  const index = clusterIndex(snapshot);
+  const pending = new Set<string>();
+  for (const pod of snapshot.pods)
+    if (pod.phase === 'Pending' && pod.deletingAt === undefined) pending.add(refKey(index.workloadOf(pod)));
+  return {
+    crashLooping: failingWorkloadKeys(snapshot),
+    pending: [...pending].sort(),
+    unhealthyPdbs: snapshot.pdbs
+      .filter((p) => p.status.currentHealthy < p.status.desiredHealthy)
+      .map((p) => `${p.namespace}/${p.name}`)
+      .sort(),
+    notReadyNodes: snapshot.nodes
+      .filter((n) => n.ready !== 'True')
+      .map((n) => n.name)
+      .sort(),
+  };
+}
+
+/** Reads a cluster's {@link HealthObservation}. */
+export async function readClusterHealth(
+  cluster: OpenCluster,
+  signal: AbortSignal,
+  now: () => number,
+): Promise<HealthObservation> {
+  return healthOf(await gatherSnapshot(cluster.conn, { signal, now }));
 }
