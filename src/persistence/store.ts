@@ -11,6 +11,8 @@ import type { EventsRepo } from './events-repo.ts';
 import { SqliteEventsRepo } from './events-repo.ts';
 import type { RunsRepo } from './runs-repo.ts';
 import { SqliteRunsRepo } from './runs-repo.ts';
+import type { AuditRepo, CredentialsRepo, PrecheckReportsRepo, TokensRepo } from './service-repos.ts';
+import { SqliteAuditRepo, SqliteCredentialsRepo, SqlitePrecheckReportsRepo, SqliteTokensRepo } from './service-repos.ts';
 import type { StepOutcomesRepo } from './step-outcomes-repo.ts';
 import { SqliteStepOutcomesRepo } from './step-outcomes-repo.ts';
 import type { LifecycleRepo } from './lifecycle-repo.ts';
@@ -27,6 +29,14 @@ export interface KupStore {
   readonly runs: RunsRepo;
   readonly events: EventsRepo;
   readonly stepOutcomes: StepOutcomesRepo;
+  /** The service's API tokens (hashed). */
+  readonly tokens: TokensRepo;
+  /** The service's audit log of mutating calls. */
+  readonly audit: AuditRepo;
+  /** Uploaded cluster credentials, sealed by the service. */
+  readonly credentials: CredentialsRepo;
+  /** Precheck reports the service ran. */
+  readonly prechecks: PrecheckReportsRepo;
   /** Each cluster's labels, maintenance schedule and auto-upgrade policy. */
   readonly lifecycle: LifecycleRepo;
   /** Fleet rollouts and their logs. */
@@ -47,6 +57,10 @@ export function openSqliteStore(options: OpenDatabaseOptions): KupStore {
     runs: new SqliteRunsRepo(db, events, stepOutcomes),
     events,
     stepOutcomes,
+    tokens: new SqliteTokensRepo(db),
+    audit: new SqliteAuditRepo(db),
+    credentials: new SqliteCredentialsRepo(db),
+    prechecks: new SqlitePrecheckReportsRepo(db),
     lifecycle: new SqliteLifecycleRepo(db),
     rollouts: new SqliteRolloutsRepo(db),
     location: db.name,
