@@ -298,6 +298,46 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
+    name: 'maintenance settings and labels per cluster, fleet rollouts and their events, webhook outbox',
+    // Portable SQL (SQLite and PostgreSQL). A cluster's labels, maintenance schedule and auto-upgrade policy live in a
+    // table of their own (JSON text, validated by the domain on the way in), so that the clusters table keeps what
+    // reaches a cluster. Rollouts are persisted like runs: the whole state, a version for optimistic concurrency, and
+    // append-only events numbered per rollout.
+    sql: `
+      CREATE TABLE cluster_lifecycle (
+        cluster    TEXT PRIMARY KEY REFERENCES clusters(name) ON DELETE CASCADE,
+        labels     TEXT NOT NULL,
+        schedule   TEXT NOT NULL,
+        policy     TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE rollouts (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        phase      TEXT NOT NULL,
+        active     INTEGER NOT NULL,
+        state      TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX rollouts_by_activity ON rollouts (active, created_at);
+
+      CREATE TABLE rollout_events (
+        rollout_id TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+        seq        INTEGER NOT NULL,
+        at         BIGINT NOT NULL,
+        outcome    TEXT NOT NULL,
+        stage      TEXT,
+        cluster    TEXT,
+        message    TEXT NOT NULL,
+        PRIMARY KEY (rollout_id, seq)
+      );
+    `,
+  },
+  {
+    version: 8,
     name: 'run events name the lease owner that wrote them',
     // Several kups on one database step runs in turn (a lease each): an event committed under a lease names its
     // holder, so the log shows which executor did what, and that no two stepped a run at once.

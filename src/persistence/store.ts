@@ -13,12 +13,21 @@ import type { EventsRepo } from './events-repo.ts';
 import { SqlEventsRepo } from './events-repo.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { postgresSql, redactUrl } from './postgres-sql.ts';
+import type { LifecycleRepo } from './lifecycle-repo.ts';
+import { SqlLifecycleRepo } from './lifecycle-repo.ts';
+import type { RolloutsRepo } from './rollouts-repo.ts';
+import { SqlRolloutsRepo } from './rollouts-repo.ts';
 import type { RunsRepo } from './runs-repo.ts';
 import { SqlRunsRepo } from './runs-repo.ts';
+import type { AuditRepo, CredentialsRepo, PrecheckReportsRepo, TokensRepo } from './service-repos.ts';
+import { SqlAuditRepo, SqlCredentialsRepo, SqlPrecheckReportsRepo, SqlTokensRepo } from './service-repos.ts';
 import type { SqlDatabase } from './sql.ts';
 import { sqliteSql } from './sqlite-sql.ts';
 import type { StepOutcomesRepo } from './step-outcomes-repo.ts';
 import { SqlStepOutcomesRepo } from './step-outcomes-repo.ts';
+
+export type { ClusterLifecycleRow, LifecycleRepo } from './lifecycle-repo.ts';
+export type { RolloutEventRow, RolloutRow, RolloutsRepo, RolloutWrite } from './rollouts-repo.ts';
 
 /** The repositories of one store. */
 export interface KupStore {
@@ -26,6 +35,18 @@ export interface KupStore {
   readonly runs: RunsRepo;
   readonly events: EventsRepo;
   readonly stepOutcomes: StepOutcomesRepo;
+  /** The service's API tokens (hashed). */
+  readonly tokens: TokensRepo;
+  /** The service's audit log of mutating calls. */
+  readonly audit: AuditRepo;
+  /** Uploaded cluster credentials, sealed by the service. */
+  readonly credentials: CredentialsRepo;
+  /** Precheck reports the service ran. */
+  readonly prechecks: PrecheckReportsRepo;
+  /** Each cluster's labels, maintenance schedule and auto-upgrade policy. */
+  readonly lifecycle: LifecycleRepo;
+  /** Fleet rollouts and their logs. */
+  readonly rollouts: RolloutsRepo;
   /** Which database: `sqlite` (one file, one host) or `postgres` (shared by several kup replicas). */
   readonly kind: 'sqlite' | 'postgres';
   /** Where the data lives (a file path, or a database URL without its password). */
@@ -90,6 +111,12 @@ function storeOn(db: SqlDatabase): KupStore {
     runs: new SqlRunsRepo(db, events, stepOutcomes),
     events,
     stepOutcomes,
+    tokens: new SqlTokensRepo(db),
+    audit: new SqlAuditRepo(db),
+    credentials: new SqlCredentialsRepo(db),
+    prechecks: new SqlPrecheckReportsRepo(db),
+    lifecycle: new SqlLifecycleRepo(db),
+    rollouts: new SqlRolloutsRepo(db),
     kind: db.dialect.name,
     location: db.location,
     close: () => db.close(),
