@@ -21,6 +21,9 @@ export const POSTGRES_DIALECT: SqlDialect = {
 
 const INT8_OID = 20;
 
+/** SQLSTATEs of a transaction PostgreSQL aborted for another's sake: deadlock_detected, serialization_failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
 function parseInt8(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new RangeError(`a BIGINT of ${text} is beyond what kup reads exactly (2^53)`);
@@ -90,6 +93,19 @@ class PostgresSql implements SqlDatabase {
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    // Two transactions that lock the same rows in opposite orders (a commit that re-activates a run locks its run,
+    // then its cluster; a cluster's removal the other way) deadlock, and PostgreSQL aborts one: it is run again, as
+    // its work reads everything it decides on inside the transaction.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transactionOnce(work);
+      } catch (err) {
+        if (attempt >= 3 || !RETRYABLE.has(errorCode(err) ?? '')) throw err;
+      }
+    }
+  }
+
+  async #transactionOnce<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     const tx = new PostgresTransaction(client);
     let broken: Error | undefined;
