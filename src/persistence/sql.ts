@@ -3,7 +3,7 @@
  * (better-sqlite3, embedded) and PostgreSQL (node-postgres, several kup replicas). Repositories write `?`
  * placeholders and portable SQL; what differs between the two databases lives here and in the two adapters
  * (`sqlite-sql.ts`, `postgres-sql.ts`): placeholder syntax, row locks, how a constraint violation is recognised, how
- * a transaction is begun (docs/adr/013-one-sql-layer-for-sqlite-and-postgresql.md).
+ * a transaction is begun (docs/adr/014-one-sql-layer-for-sqlite-and-postgresql.md).
  */
 
 /** A value bound to a `?` placeholder. Times are integers (ms since the epoch); JSON is text. */

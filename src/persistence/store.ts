@@ -2,7 +2,7 @@
  * kup's store: the repositories the engine, the registry, the CLI and the server use, behind one small interface.
  * The repositories are written once against a small SQL layer (`sql.ts`); SQLite (embedded, one file in the data
  * directory) and PostgreSQL (several kup replicas on one database) implement it (docs/adr/002-persistence.md,
- * docs/adr/013-one-sql-layer-for-sqlite-and-postgresql.md).
+ * docs/adr/014-one-sql-layer-for-sqlite-and-postgresql.md).
  */
 import type { ClustersRepo } from './clusters-repo.ts';
 import { SqlClustersRepo } from './clusters-repo.ts';
