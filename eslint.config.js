@@ -95,7 +95,7 @@ export default tseslint.config(
     // The pure domain (versions, plans and the run state machine, the check rules) knows nothing of I/O, HTTP, SQL,
     // the engine or providers: it is a function of its inputs. Kubernetes objects come as client-node's typed models,
     // so type imports of client-node are allowed; its runtime (a client) is not.
-    files: ['src/versions/**/*.ts', 'src/rollout/**/*.ts', 'src/checks/rules/**/*.ts'],
+    files: ['src/versions/**/*.ts', 'src/rollout/**/*.ts', 'src/checks/rules/**/*.ts', 'src/maintenance/**/*.ts', 'src/fleet-rollouts/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

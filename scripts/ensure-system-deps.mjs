@@ -1,11 +1,21 @@
 #!/usr/bin/env node
 // Installs the system packages the tests need when they are missing, so a fresh machine needs no hand set-up.
-// kubectl is part of every machine's image here; chromium and postgresql arrive with later issues.
+// kubectl is part of every machine's image here; chromium arrives with a later issue.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
-const required = [];
-const missing = required.filter((r) => !existsSync(r.path));
+/** Whether Debian's PostgreSQL server is installed: its binaries live in /usr/lib/postgresql/<version>/bin, not on PATH. */
+function hasPostgresServer() {
+  try {
+    return readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`) && existsSync(`/usr/lib/postgresql/${v}/bin/postgres`));
+  } catch {
+    return false;
+  }
+}
+
+// The store's tests start a throwaway PostgreSQL server (test/helpers/postgres.ts).
+const required = [{ pkg: 'postgresql', present: hasPostgresServer }];
+const missing = required.filter((r) => !r.present());
 if (missing.length > 0) {
   const packages = missing.map((m) => m.pkg);
   console.log(`installing system packages: ${packages.join(' ')}`);

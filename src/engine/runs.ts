@@ -3,6 +3,7 @@
  * yet), and ask for pause, resume, cancel or rollback. Each command is an event applied to the stored state, so it
  * works from any process while an executor steps the run elsewhere.
  */
+import type { AutomaticTrigger } from '../maintenance/scheduler.ts';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Acknowledgement } from '../checks/types.ts';
@@ -118,6 +119,13 @@ export interface UpgradeRequest {
    */
   implicitBudget?: boolean;
   acknowledgements?: readonly Acknowledgement[];
+  /**
+   * Set when the maintenance scheduler started the run (an automatic upgrade in a window): why, what it upgrades,
+   * and the window. Kept with the request, so the run's history says it was automatic. Absent: an operator's run.
+   */
+  trigger?: AutomaticTrigger;
+  /** Set when a fleet rollout started the run: the rollout's idempotency key of this cluster's attempt. */
+  rollout?: string;
 }
 
 /** Builds the plan for a request against the cluster as it is now. */
@@ -344,5 +352,5 @@ function serializableRequest(r: UpgradeRequest): UpgradeRequest {
 }
 
 function describeRequest(r: UpgradeRequest): string {
-  return [r.to ? `to ${r.to}` : undefined, r.image ? `image ${r.image}` : undefined, r.pools?.length ? `pools ${r.pools.join(',')}` : undefined].filter(Boolean).join(', ');
+  return [r.trigger ? 'automatic (maintenance window)' : undefined, r.rollout ? `rollout ${r.rollout.split('/')[0] ?? ''}` : undefined, r.to ? `to ${r.to}` : undefined, r.image ? `image ${r.image}` : undefined, r.pools?.length ? `pools ${r.pools.join(',')}` : undefined].filter(Boolean).join(', ');
 }

@@ -5,10 +5,9 @@
  * a cluster with an active run is not removed. A removed cluster's row stays, marked removed, so that its runs and
  * their events stay readable (the history of what was done to it); registering the name again takes that row back.
  */
-import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from './database.ts';
-import { fromJson, isUniqueViolation, promised, toJson } from './database.ts';
+import { fromJson, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import type { SqlDatabase, SqlExecutor } from './sql.ts';
 
 /** A registered cluster. */
 export interface ClusterRow {
@@ -73,90 +72,76 @@ interface ClusterRecord {
   removed_at: number | null;
 }
 
-/** {@link ClustersRepo} on SQLite. */
-export class SqliteClustersRepo implements ClustersRepo {
-  readonly #db: SqliteDatabase;
-  readonly #insert: Statement<[string, string, string | null, string, string, number]>;
-  readonly #readd: Statement<[string, string | null, string, string, number, string]>;
-  readonly #get: Statement<[string], ClusterRecord>;
-  readonly #getAny: Statement<[string], ClusterRecord>;
-  readonly #list: Statement<[], ClusterRecord>;
-  readonly #activeRuns: Statement<[string], { id: string }>;
-  readonly #countRuns: Statement<[string], { n: number }>;
-  readonly #delete: Statement<[string]>;
-  readonly #markRemoved: Statement<[number, string]>;
+/** {@link ClustersRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlClustersRepo implements ClustersRepo {
+  readonly #db: SqlDatabase;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
-    this.#insert = db.prepare(
-      'INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.#readd = db.prepare(
-      'UPDATE clusters SET kubeconfig_path = ?, context = ?, provider = ?, provider_settings = ?, added_at = ?, removed_at = NULL WHERE name = ?',
-    );
-    this.#get = db.prepare('SELECT * FROM clusters WHERE name = ? AND removed_at IS NULL');
-    this.#getAny = db.prepare('SELECT * FROM clusters WHERE name = ?');
-    this.#list = db.prepare('SELECT * FROM clusters WHERE removed_at IS NULL ORDER BY name');
-    this.#activeRuns = db.prepare('SELECT id FROM runs WHERE cluster = ? AND active = 1 ORDER BY created_at, id');
-    this.#countRuns = db.prepare('SELECT COUNT(*) AS n FROM runs WHERE cluster = ?');
-    this.#delete = db.prepare('DELETE FROM clusters WHERE name = ?');
-    this.#markRemoved = db.prepare('UPDATE clusters SET removed_at = ? WHERE name = ?');
   }
 
-  add(cluster: ClusterRow): Promise<ClusterRow> {
-    return promised(() => {
-      const settings = toJson(cluster.providerSettings ?? {}, `provider settings of cluster ${cluster.name}`);
+  async add(cluster: ClusterRow): Promise<ClusterRow> {
+    const settings = toJson(cluster.providerSettings ?? {}, `provider settings of cluster ${cluster.name}`);
+    return this.#db.transaction(async (tx) => {
       // A name registered again after its removal takes its old row back: its history goes on under the name.
-      if (this.#getAny.get(cluster.name)?.removed_at != null) {
-        this.#readd.run(cluster.kubeconfigPath, cluster.context ?? null, cluster.provider, settings, cluster.addedAt, cluster.name);
-        return this.#require(cluster.name);
-      }
-      try {
-        this.#insert.run(cluster.name, cluster.kubeconfigPath, cluster.context ?? null, cluster.provider, settings, cluster.addedAt);
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          throw new StoreError(StoreErrorCode.clusterExists, `a cluster named ${cluster.name} is already registered`, { cluster: cluster.name }, { cause: err });
+      const readded = await tx.run(
+        'UPDATE clusters SET kubeconfig_path = ?, context = ?, provider = ?, provider_settings = ?, added_at = ?, removed_at = NULL WHERE name = ? AND removed_at IS NOT NULL',
+        [cluster.kubeconfigPath, cluster.context ?? null, cluster.provider, settings, cluster.addedAt, cluster.name],
+      );
+      if (readded === 0) {
+        try {
+          await tx.run('INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)', [
+            cluster.name,
+            cluster.kubeconfigPath,
+            cluster.context ?? null,
+            cluster.provider,
+            settings,
+            cluster.addedAt,
+          ]);
+        } catch (err) {
+          if (tx.dialect.isUniqueViolation(err)) {
+            throw new StoreError(StoreErrorCode.clusterExists, `a cluster named ${cluster.name} is already registered`, { cluster: cluster.name }, { cause: err });
+          }
+          throw err;
         }
-        throw err;
       }
-      return this.#require(cluster.name);
+      const row = await registered(tx, cluster.name);
+      if (row === undefined) throw new StoreError(StoreErrorCode.clusterNotFound, `cluster ${cluster.name} is not registered`, { cluster: cluster.name });
+      return toRow(row);
     });
   }
 
-  get(name: string): Promise<ClusterRow | undefined> {
-    return promised(() => {
-      const row = this.#get.get(name);
-      return row === undefined ? undefined : toRow(row);
-    });
+  async get(name: string): Promise<ClusterRow | undefined> {
+    const row = await registered(this.#db, name);
+    return row === undefined ? undefined : toRow(row);
   }
 
-  list(): Promise<readonly ClusterRow[]> {
-    return promised(() => this.#list.all().map(toRow));
+  async list(): Promise<readonly ClusterRow[]> {
+    return (await this.#db.all<ClusterRecord>('SELECT * FROM clusters WHERE removed_at IS NULL ORDER BY name')).map(toRow);
   }
 
   remove(name: string, at: number, options: RemoveClusterOptions = {}): Promise<ClusterRemoval> {
-    // One write transaction: no run can start between the check and the removal.
-    const remove = this.#db.transaction((): ClusterRemoval => {
-      const row = this.#get.get(name);
+    // One write transaction, the cluster's row locked: no run can start between the check and the removal (a run's
+    // creation locks the same row).
+    return this.#db.transaction(async (tx): Promise<ClusterRemoval> => {
+      const row = await registered(tx, name, tx.dialect.forUpdate);
       if (row === undefined) return { status: 'not-found' };
-      const active = this.#activeRuns.all(name).map((r) => r.id);
+      const active = (await tx.all<{ id: string }>('SELECT id FROM runs WHERE cluster = ? AND active = 1 ORDER BY created_at, id', [name])).map((r) => r.id);
       if (active.length > 0) return { status: 'busy', activeRuns: active };
-      const runs = this.#countRuns.get(name)?.n ?? 0;
+      const runs = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM runs WHERE cluster = ?', [name]))?.n ?? 0;
       if (options.purgeHistory === true) {
-        this.#delete.run(name);
+        await tx.run('DELETE FROM clusters WHERE name = ?', [name]);
         return { status: 'removed', cluster: toRow(row), runsKept: 0, runsRemoved: runs };
       }
-      this.#markRemoved.run(at, name);
+      await tx.run('UPDATE clusters SET removed_at = ? WHERE name = ?', [at, name]);
       return { status: 'removed', cluster: toRow(row), runsKept: runs, runsRemoved: 0 };
     });
-    return promised(() => remove.immediate());
   }
+}
 
-  #require(name: string): ClusterRow {
-    const row = this.#get.get(name);
-    if (row === undefined) throw new StoreError(StoreErrorCode.clusterNotFound, `cluster ${name} is not registered`, { cluster: name });
-    return toRow(row);
-  }
+/** A registered (not removed) cluster's row; `lock` is the dialect's `forUpdate` inside a write transaction. */
+function registered(db: SqlExecutor, name: string, lock = ''): Promise<ClusterRecord | undefined> {
+  return db.get<ClusterRecord>(`SELECT * FROM clusters WHERE name = ? AND removed_at IS NULL${lock}`, [name]);
 }
 
 function toRow(r: ClusterRecord): ClusterRow {

@@ -12,6 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import { errorCode } from './sql.ts';
 import type { Migration } from './migrations.ts';
 import { ensurePrivateDir, ensurePrivateFile } from './private-files.ts';
 import { migrate } from './migrations.ts';
@@ -125,34 +126,4 @@ export function toJson(value: unknown, what: string): string {
 /** The value of a JSON column (the engine owns its shape: `unknown` here). */
 export function fromJson(text: string): unknown {
   return JSON.parse(text) as unknown;
-}
-
-/** Whether an error is SQLite's foreign-key violation. */
-export function isForeignKeyViolation(err: unknown): boolean {
-  return errorCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY';
-}
-
-/** Whether an error is SQLite's primary-key (or unique) violation. */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = errorCode(err);
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * Runs a synchronous database call behind the store's asynchronous interface: its result resolves, its error
- * rejects (never a synchronous throw from a function that returns a promise). The interface is asynchronous so
- * that a PostgreSQL implementation can have the same one (docs/adr/002-persistence.md).
- */
-export function promised<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
 }

@@ -34,6 +34,10 @@ export const StoreErrorCode = {
   clusterBusy: 'KUP-STORE-012',
   /** The database file is not a SQLite database, or is damaged. */
   corrupt: 'KUP-STORE-013',
+  /** Another writer saved the rollout first (optimistic concurrency). */
+  rolloutConflict: 'KUP-STORE-014',
+  /** No rollout with that id. */
+  rolloutNotFound: 'KUP-STORE-015',
 } as const;
 /** One of StoreErrorCode's values. */
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
@@ -44,6 +48,7 @@ export interface StoreErrorDetails {
   readonly cluster?: string;
   readonly path?: string;
   readonly stepKey?: string;
+  readonly rollout?: string;
 }
 
 /** A failure of kup's store. */
@@ -53,7 +58,7 @@ export class StoreError extends KupError<StoreErrorCode, StoreErrorDetails> {
     super(code, message, {
       kind: STORE_ERROR_KIND[code],
       // A stale write is retried after a fresh read; nothing else here gets better by trying again.
-      retryable: code === StoreErrorCode.runConflict,
+      retryable: code === StoreErrorCode.runConflict || code === StoreErrorCode.rolloutConflict,
       details,
       cause: options?.cause,
     });
@@ -77,6 +82,8 @@ const STORE_ERROR_KIND: Readonly<Record<StoreErrorCode, KupErrorKind>> = {
   [StoreErrorCode.clusterBusy]: 'conflict',
   // The file is damaged: no request of the caller's is wrong, and trying again will not help.
   [StoreErrorCode.corrupt]: 'failed',
+  [StoreErrorCode.rolloutConflict]: 'conflict',
+  [StoreErrorCode.rolloutNotFound]: 'not-found',
 };
 
 /**

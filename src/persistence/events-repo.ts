@@ -1,13 +1,13 @@
 /**
  * A run's events: an append-only log, numbered per run from 1 with no gaps (seq), that the console and the CLI
  * follow (`list(runId, { afterSeq })`). Every event also has a global id, increasing across all runs in commit
- * order, that the service's event streams use to resume without a gap or a duplicate (`listAll({ afterId })`). The engine appends the events of a step in the same transaction as the
+ * order, that the service's event streams use to resume without a gap or a duplicate (`listAll({ afterId })`). The
+ * engine appends the events of a step in the same transaction as the
  * step's new state (`RunsRepo.commitStep`), so the log and the state never disagree after a crash.
  */
-import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from './database.ts';
-import { fromJson, isForeignKeyViolation, promised, toJson } from './database.ts';
+import { fromJson, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import type { SqlDatabase, SqlExecutor } from './sql.ts';
 
 /** An event to append: what happened at one step of a run. */
 export interface NewRunEvent {
@@ -32,9 +32,14 @@ export interface RunEvent extends NewRunEvent {
   readonly seq: number;
   /**
    * Global id: increasing across every run's events in the order they were committed (appends are serialized by
-   * the write transaction), never given out twice, even after a purge deletes events.
+   * the counter row's lock), never given out twice, even after a purge deletes events.
    */
   readonly id: number;
+  /**
+   * The executor that committed it, under the run's lease (`RunsRepo.commitStep` with `leaseOwner`); absent for an
+   * event written without one (the run's creation, an operator's command).
+   */
+  readonly leaseOwner?: string;
 }
 
 /** Options of {@link EventsRepo.list}. */
@@ -82,81 +87,91 @@ interface EventRecord {
   outcome: string;
   message: string;
   data: string | null;
+  lease_owner: string | null;
   id: number;
 }
 
-/** {@link EventsRepo} on SQLite. */
-export class SqliteEventsRepo implements EventsRepo {
-  readonly #db: SqliteDatabase;
-  readonly #insert: Statement<[string, number, number, string, string | null, string, string, string | null]>;
-  readonly #lastSeq: Statement<[string], { seq: number | null }>;
-  readonly #list: Statement<[string, number, number, number], EventRecord>;
-  readonly #listAll: Statement<[number, number], EventRecord>;
-  readonly #takeIds: Statement<[number, string], { value: number }>;
-  readonly #insertId: Statement<[number, string, number]>;
-  readonly #lastId: Statement<[], { value: number }>;
+const EVENT_COLUMNS = 'e.run_id, e.seq, e.at, e.step, e.node, e.outcome, e.message, e.data, e.lease_owner, i.id';
 
-  constructor(db: SqliteDatabase) {
+/** {@link EventsRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlEventsRepo implements EventsRepo {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
     this.#db = db;
-    this.#insert = db.prepare(
-      'INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.#lastSeq = db.prepare('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?');
-    this.#list = db.prepare(
-      'SELECT e.*, i.id FROM run_events e JOIN run_event_ids i ON i.run_id = e.run_id AND i.seq = e.seq ' +
-        'WHERE e.run_id = ? AND e.seq > ? AND i.id > ? ORDER BY e.seq LIMIT ?',
-    );
-    this.#listAll = db.prepare(
-      'SELECT e.*, i.id FROM run_event_ids i JOIN run_events e ON e.run_id = i.run_id AND e.seq = i.seq WHERE i.id > ? ORDER BY i.id LIMIT ?',
-    );
-    this.#takeIds = db.prepare('UPDATE counters SET value = value + ? WHERE name = ? RETURNING value');
-    this.#insertId = db.prepare('INSERT INTO run_event_ids (id, run_id, seq) VALUES (?, ?, ?)');
-    this.#lastId = db.prepare("SELECT value FROM counters WHERE name = 'run_event_id'");
   }
 
   append(runId: string, events: readonly NewRunEvent[]): Promise<readonly RunEvent[]> {
-    return promised(() => this.#db.transaction(() => this.appendInTransaction(runId, events)).immediate());
+    return this.#db.transaction(async (tx) => {
+      // The run's row, locked: appends to one run (from here or from a commit) take their seqs one after another.
+      const run = await tx.get(`SELECT id FROM runs WHERE id = ?${tx.dialect.forUpdate}`, [runId]);
+      if (run === undefined) throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId });
+      return this.appendInTransaction(tx, runId, events);
+    });
   }
 
-  list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {
-    return promised(() => this.#list.all(runId, options.afterSeq ?? 0, options.afterId ?? 0, options.limit ?? -1).map(toEvent));
+  async list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {
+    const limit = options.limit === undefined ? '' : ' LIMIT ?';
+    const params = [runId, options.afterSeq ?? 0, options.afterId ?? 0, ...(options.limit === undefined ? [] : [options.limit])];
+    const rows = await this.#db.all<EventRecord>(
+      `SELECT ${EVENT_COLUMNS} FROM run_events e JOIN run_event_ids i ON i.run_id = e.run_id AND i.seq = e.seq
+       WHERE e.run_id = ? AND e.seq > ? AND i.id > ? ORDER BY e.seq${limit}`,
+      params,
+    );
+    return rows.map(toEvent);
   }
 
-  listAll(options: ListAllEventsOptions = {}): Promise<readonly RunEvent[]> {
-    return promised(() => this.#listAll.all(options.afterId ?? 0, options.limit ?? 500).map(toEvent));
+  async listAll(options: ListAllEventsOptions = {}): Promise<readonly RunEvent[]> {
+    const rows = await this.#db.all<EventRecord>(
+      `SELECT ${EVENT_COLUMNS} FROM run_event_ids i JOIN run_events e ON e.run_id = i.run_id AND e.seq = i.seq
+       WHERE i.id > ? ORDER BY i.id LIMIT ?`,
+      [options.afterId ?? 0, options.limit ?? 500],
+    );
+    return rows.map(toEvent);
   }
 
-  lastId(): Promise<number> {
-    return promised(() => this.#lastId.get()?.value ?? 0);
+  async lastId(): Promise<number> {
+    return (await this.#db.get<{ value: number }>("SELECT value FROM counters WHERE name = 'run_event_id'"))?.value ?? 0;
   }
 
   lastSeq(runId: string): Promise<number> {
-    return promised(() => this.#lastSeqNow(runId));
+    return lastSeqOf(this.#db, runId);
   }
 
   /**
    * Appends inside the caller's transaction (RunsRepo.commitStep uses it so state and events commit together).
-   * Must be called in a write transaction: the next seq is read and used without another writer in between.
+   * The caller holds the run's row locked (`forUpdate`): the next seq is read and used without another writer in
+   * between.
    */
-  appendInTransaction(runId: string, events: readonly NewRunEvent[]): RunEvent[] {
+  async appendInTransaction(tx: SqlExecutor, runId: string, events: readonly NewRunEvent[], leaseOwner?: string): Promise<RunEvent[]> {
     // Serialize every payload before the first insert: a bad one fails the whole append, not half of it.
     const prepared = events.map((e) => ({ event: e, data: e.data === undefined ? null : toJson(e.data, `event data of ${e.step}`) }));
-    let seq = this.#lastSeqNow(runId);
+    let seq = await lastSeqOf(tx, runId);
     const stored: RunEvent[] = [];
     if (prepared.length === 0) return stored;
-    // The ids of the whole append at once: one write of the counter row, which also serializes appends on a store
-    // whose transactions run side by side (PostgreSQL), so ids are handed out in commit order.
-    const last = this.#takeIds.get(prepared.length, 'run_event_id')?.value;
+    // The ids of the whole append at once: one write of the counter row, whose lock (held to the commit) also
+    // serializes appends across runs on PostgreSQL, so ids are handed out in commit order.
+    const last = (await tx.get<{ value: number }>('UPDATE counters SET value = value + ? WHERE name = ? RETURNING value', [prepared.length, 'run_event_id']))?.value;
     if (last === undefined) throw new StoreError(StoreErrorCode.migration, 'the run_event_id counter is missing: the schema is not migrated');
     let id = last - prepared.length;
     for (const { event, data } of prepared) {
       seq += 1;
       id += 1;
       try {
-        this.#insert.run(runId, seq, event.at, event.step, event.node ?? null, event.outcome, event.message, data);
-        this.#insertId.run(id, runId, seq);
+        await tx.run('INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data, lease_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+          runId,
+          seq,
+          event.at,
+          event.step,
+          event.node ?? null,
+          event.outcome,
+          event.message,
+          data,
+          leaseOwner ?? null,
+        ]);
+        await tx.run('INSERT INTO run_event_ids (id, run_id, seq) VALUES (?, ?, ?)', [id, runId, seq]);
       } catch (err) {
-        if (isForeignKeyViolation(err)) {
+        if (tx.dialect.isForeignKeyViolation(err)) {
           throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId }, { cause: err });
         }
         throw err;
@@ -171,14 +186,15 @@ export class SqliteEventsRepo implements EventsRepo {
         outcome: event.outcome,
         message: event.message,
         ...(data !== null ? { data: fromJson(data) } : {}),
+        ...(leaseOwner !== undefined ? { leaseOwner } : {}),
       });
     }
     return stored;
   }
+}
 
-  #lastSeqNow(runId: string): number {
-    return this.#lastSeq.get(runId)?.seq ?? 0;
-  }
+async function lastSeqOf(db: SqlExecutor, runId: string): Promise<number> {
+  return (await db.get<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?', [runId]))?.seq ?? 0;
 }
 
 function toEvent(r: EventRecord): RunEvent {
@@ -192,5 +208,6 @@ function toEvent(r: EventRecord): RunEvent {
     outcome: r.outcome,
     message: r.message,
     ...(r.data !== null ? { data: fromJson(r.data) } : {}),
+    ...(r.lease_owner !== null ? { leaseOwner: r.lease_owner } : {}),
   };
 }

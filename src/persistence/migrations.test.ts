@@ -32,9 +32,12 @@ describe('openDatabase', () => {
         'api_tokens',
         'audit_log',
         'cluster_credentials',
+        'cluster_lifecycle',
         'clusters',
         'counters',
         'precheck_reports',
+        'rollout_events',
+        'rollouts',
         'run_event_ids',
         'run_events',
         'run_plans',
@@ -175,6 +178,8 @@ describe('openDatabase', () => {
           { version: 4, applied_at: 5000 },
           { version: 5, applied_at: 5000 },
           { version: 6, applied_at: 5000 },
+          { version: 7, applied_at: 5000 },
+          { version: 8, applied_at: 5000 },
         ],
       );
     } finally {

@@ -1,5 +1,7 @@
 /**
- * The schema of kup's SQLite store, as numbered, forward-only migrations. Each migration is applied in its own
+ * The schema of kup's store, SQLite and PostgreSQL alike, as numbered, forward-only migrations (one list: a
+ * migration's `sql` is portable, and PostgreSQL runs it with the translations of postgres-migrations.ts; the first
+ * ones, written for SQLite alone, carry a `postgres` text of their own). Each migration is applied in its own
  * transaction and recorded in `schema_migrations`, so a database is always at exactly one version of the list:
  * a crash during a migration leaves it at the previous one, and the next open applies it again. A database written
  * by a newer kup (a version this list does not have) is refused rather than guessed at.
@@ -16,8 +18,13 @@ export interface Migration {
   readonly version: number;
   /** What it does, recorded beside the version. */
   readonly name: string;
-  /** The statements, run in one transaction. */
+  /**
+   * The statements, run in one transaction. Portable SQL (TEXT, INTEGER, no SQLite-only function): PostgreSQL
+   * runs it with INTEGER read as BIGINT and SQLite's table options (STRICT, WITHOUT ROWID) dropped.
+   */
   readonly sql: string;
+  /** PostgreSQL's statements, for a migration whose `sql` uses what only SQLite has. @default sql, translated */
+  readonly postgres?: string;
 }
 
 /** kup's migrations, oldest first. */
@@ -68,6 +75,50 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT RAISE(ABORT, 'run events are append-only');
       END;
     `,
+    postgres: `
+      CREATE TABLE clusters (
+        name              TEXT PRIMARY KEY,
+        kubeconfig_path   TEXT NOT NULL,
+        context           TEXT,
+        provider          TEXT NOT NULL,
+        provider_settings TEXT NOT NULL DEFAULT '{}' CHECK (provider_settings::jsonb IS NOT NULL),
+        added_at          BIGINT NOT NULL
+      );
+
+      CREATE TABLE runs (
+        id         TEXT PRIMARY KEY,
+        cluster    TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        target     TEXT NOT NULL,
+        phase      TEXT NOT NULL,
+        active     BIGINT NOT NULL CHECK (active IN (0, 1)),
+        plan       TEXT NOT NULL CHECK (plan::jsonb IS NOT NULL),
+        state      TEXT NOT NULL CHECK (state::jsonb IS NOT NULL),
+        version    BIGINT NOT NULL CHECK (version >= 1)
+      );
+      CREATE INDEX runs_by_cluster ON runs (cluster, created_at);
+      CREATE INDEX runs_active ON runs (created_at) WHERE active = 1;
+
+      CREATE TABLE run_events (
+        run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq     BIGINT NOT NULL CHECK (seq >= 1),
+        at      BIGINT NOT NULL,
+        step    TEXT NOT NULL,
+        node    TEXT,
+        outcome TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data    TEXT CHECK (data IS NULL OR data::jsonb IS NOT NULL),
+        PRIMARY KEY (run_id, seq)
+      );
+      CREATE FUNCTION run_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'run events are append-only';
+      END
+      $$;
+      CREATE TRIGGER run_events_append_only BEFORE UPDATE ON run_events
+        FOR EACH ROW EXECUTE FUNCTION run_events_append_only();
+    `,
   },
   {
     version: 2,
@@ -85,6 +136,21 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, step_key)
       ) STRICT;
     `,
+    // rowid: the order in which steps began, which SQLite's rowid gives for free.
+    postgres: `
+      ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+      ALTER TABLE runs ADD COLUMN lease_expires_at BIGINT;
+
+      CREATE TABLE step_outcomes (
+        rowid       BIGINT GENERATED ALWAYS AS IDENTITY,
+        run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step_key    TEXT NOT NULL,
+        started_at  BIGINT NOT NULL,
+        finished_at BIGINT,
+        outcome     TEXT CHECK (outcome IS NULL OR outcome::jsonb IS NOT NULL),
+        PRIMARY KEY (run_id, step_key)
+      );
+    `,
   },
   {
     version: 3,
@@ -95,6 +161,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN request TEXT CHECK (request IS NULL OR json_valid(request));
       UPDATE runs SET request = json_extract(plan, '$.request'), plan = json_extract(plan, '$.plan')
         WHERE json_type(plan, '$.plan') = 'object' AND json_type(plan, '$.request') = 'object';
+    `,
+    postgres: `
+      ALTER TABLE runs ADD COLUMN request TEXT CHECK (request IS NULL OR request::jsonb IS NOT NULL);
+      UPDATE runs SET request = (plan::jsonb -> 'request')::text, plan = (plan::jsonb -> 'plan')::text
+        WHERE jsonb_typeof(plan::jsonb -> 'plan') = 'object' AND jsonb_typeof(plan::jsonb -> 'request') = 'object';
     `,
   },
   {
@@ -125,6 +196,32 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE m.key IN ('units', 'lineage') AND m.type = 'object';
       UPDATE runs SET state = json_set(state, '$.units', json('{}')) WHERE json_type(state, '$.units') = 'object';
       UPDATE runs SET state = json_set(state, '$.lineage', json('{}')) WHERE json_type(state, '$.lineage') = 'object';
+    `,
+    postgres: `
+      CREATE TABLE run_plans (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        plan   TEXT NOT NULL CHECK (plan::jsonb IS NOT NULL)
+      );
+      INSERT INTO run_plans (run_id, plan) SELECT id, plan FROM runs;
+      ALTER TABLE runs DROP COLUMN plan;
+
+      CREATE TABLE run_state_entries (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        map    TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL CHECK (value::jsonb IS NOT NULL),
+        PRIMARY KEY (run_id, map, key)
+      );
+      INSERT INTO run_state_entries (run_id, map, key, value)
+        SELECT r.id, m.key, e.key, e.value::text
+        FROM runs r,
+          jsonb_each(r.state::jsonb) m,
+          jsonb_each(CASE WHEN jsonb_typeof(m.value) = 'object' THEN m.value ELSE '{}'::jsonb END) e
+        WHERE m.key IN ('units', 'lineage');
+      UPDATE runs SET state = jsonb_set(state::jsonb, '{units}', '{}'::jsonb)::text
+        WHERE jsonb_typeof(state::jsonb -> 'units') = 'object';
+      UPDATE runs SET state = jsonb_set(state::jsonb, '{lineage}', '{}'::jsonb)::text
+        WHERE jsonb_typeof(state::jsonb -> 'lineage') = 'object';
     `,
   },
   {
@@ -198,6 +295,53 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX precheck_reports_by_cluster ON precheck_reports (cluster, created_at);
     `,
+  },
+  {
+    version: 7,
+    name: 'maintenance settings and labels per cluster, fleet rollouts and their events, webhook outbox',
+    // Portable SQL (SQLite and PostgreSQL). A cluster's labels, maintenance schedule and auto-upgrade policy live in a
+    // table of their own (JSON text, validated by the domain on the way in), so that the clusters table keeps what
+    // reaches a cluster. Rollouts are persisted like runs: the whole state, a version for optimistic concurrency, and
+    // append-only events numbered per rollout.
+    sql: `
+      CREATE TABLE cluster_lifecycle (
+        cluster    TEXT PRIMARY KEY REFERENCES clusters(name) ON DELETE CASCADE,
+        labels     TEXT NOT NULL,
+        schedule   TEXT NOT NULL,
+        policy     TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE rollouts (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        phase      TEXT NOT NULL,
+        active     INTEGER NOT NULL,
+        state      TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX rollouts_by_activity ON rollouts (active, created_at);
+
+      CREATE TABLE rollout_events (
+        rollout_id TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+        seq        INTEGER NOT NULL,
+        at         BIGINT NOT NULL,
+        outcome    TEXT NOT NULL,
+        stage      TEXT,
+        cluster    TEXT,
+        message    TEXT NOT NULL,
+        PRIMARY KEY (rollout_id, seq)
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: 'run events name the lease owner that wrote them',
+    // Several kups on one database step runs in turn (a lease each): an event committed under a lease names its
+    // holder, so the log shows which executor did what, and that no two stepped a run at once.
+    sql: `ALTER TABLE run_events ADD COLUMN lease_owner TEXT;`,
   },
 ];
 
@@ -317,7 +461,12 @@ function ensureMigrationsTable(db: Database): void {
   ) STRICT`);
 }
 
-function checkList(migrations: readonly Migration[]): void {
+/**
+ * Refuses a list that is not 1, 2, 3... in order.
+ *
+ * @throws {StoreError} KUP-STORE-003 naming the first position out of order.
+ */
+export function checkList(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
       throw new StoreError(

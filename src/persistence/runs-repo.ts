@@ -15,13 +15,13 @@
  *   takes the run over and resumes it from the last committed step.
  */
 import { randomBytes } from 'node:crypto';
-import type { SqliteDatabase } from './database.ts';
-import { fromJson, isForeignKeyViolation, isUniqueViolation, promised, toJson } from './database.ts';
+import { fromJson, toJson } from './database.ts';
 import { ClusterBusyError, LeaseLostError, RunConflictError, StoreError, StoreErrorCode } from './errors.ts';
 import type { NewRunEvent, RunEvent } from './events-repo.ts';
-import { SqliteEventsRepo } from './events-repo.ts';
+import { SqlEventsRepo } from './events-repo.ts';
+import type { SqlDatabase, SqlExecutor } from './sql.ts';
 import type { StepFinish, StepOutcomeRow } from './step-outcomes-repo.ts';
-import { SqliteStepOutcomesRepo } from './step-outcomes-repo.ts';
+import { SqlStepOutcomesRepo } from './step-outcomes-repo.ts';
 
 /** Who holds a run's lease, and until when. */
 export interface RunLease {
@@ -242,91 +242,96 @@ export function newRunId(now: number, random: string = randomBytes(3).toString('
   return `run-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${random}`;
 }
 
-/** {@link RunsRepo} on SQLite. */
-export class SqliteRunsRepo implements RunsRepo {
-  readonly #db: SqliteDatabase;
-  readonly #events: SqliteEventsRepo;
-  readonly #steps: SqliteStepOutcomesRepo;
+/**
+ * {@link RunsRepo} on the SQL layer (SQLite or PostgreSQL). Every read-then-write happens in one write transaction
+ * with the rows it decides on locked (`forUpdate`: the run's row for a version, lease or seq; the cluster's row for
+ * one-run-per-cluster), so two kup replicas on one PostgreSQL database are serialized by the database, as two kup
+ * processes on one SQLite file are by its write lock.
+ */
+export class SqlRunsRepo implements RunsRepo {
+  readonly #db: SqlDatabase;
+  readonly #events: SqlEventsRepo;
+  readonly #steps: SqlStepOutcomesRepo;
 
-  constructor(db: SqliteDatabase, events?: SqliteEventsRepo, steps?: SqliteStepOutcomesRepo) {
+  constructor(db: SqlDatabase, events?: SqlEventsRepo, steps?: SqlStepOutcomesRepo) {
     this.#db = db;
-    this.#events = events ?? new SqliteEventsRepo(db);
-    this.#steps = steps ?? new SqliteStepOutcomesRepo(db);
+    this.#events = events ?? new SqlEventsRepo(db);
+    this.#steps = steps ?? new SqlStepOutcomesRepo(db);
   }
 
-  create(run: NewRun, events: readonly NewRunEvent[] = []): Promise<RunRow> {
-    return promised(() => {
-      const plan = toJson(run.plan, `plan of run ${run.id}`);
-      const state = toJson(run.state, `state of run ${run.id}`);
-      const entries = entryRows(run.id, run.entries ?? []);
-      const request = run.request === undefined ? null : toJson(run.request, `request of run ${run.id}`);
-      const create = this.#db.transaction(() => {
-        const cluster = this.#db.prepare<[string], { removed_at: number | null }>('SELECT removed_at FROM clusters WHERE name = ?').get(run.cluster);
-        if (cluster !== undefined && cluster.removed_at !== null) {
-          throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered (it was removed)`, { run: run.id, cluster: run.cluster });
+  async create(run: NewRun, events: readonly NewRunEvent[] = []): Promise<RunRow> {
+    const plan = toJson(run.plan, `plan of run ${run.id}`);
+    const state = toJson(run.state, `state of run ${run.id}`);
+    const entries = entryRows(run.id, run.entries ?? []);
+    const request = run.request === undefined ? null : toJson(run.request, `request of run ${run.id}`);
+    const created = await this.#db.transaction(async (tx) => {
+      // The cluster's row, locked: a second creation for the cluster (from any replica) waits here until this one
+      // commits, and then finds this run active.
+      const cluster = await tx.get<{ removed_at: number | null }>(`SELECT removed_at FROM clusters WHERE name = ?${tx.dialect.forUpdate}`, [run.cluster]);
+      if (cluster === undefined) {
+        throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered`, { run: run.id, cluster: run.cluster });
+      }
+      if (cluster.removed_at !== null) {
+        throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered (it was removed)`, { run: run.id, cluster: run.cluster });
+      }
+      if (run.active !== false) await refuseBusyCluster(tx, run.cluster, run.id);
+      try {
+        await tx.run(
+          `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, state, request, version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+          [run.id, run.cluster, run.createdAt, run.createdAt, run.target, run.phase, run.active === false ? 0 : 1, state, request],
+        );
+      } catch (err) {
+        if (tx.dialect.isForeignKeyViolation(err)) {
+          throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered`, { run: run.id, cluster: run.cluster }, { cause: err });
         }
-        if (run.active !== false) this.#refuseBusyCluster(run.cluster, run.id);
-        try {
-          this.#db
-            .prepare(
-              `INSERT INTO runs (id, cluster, created_at, updated_at, target, phase, active, state, request, version)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-            )
-            .run(run.id, run.cluster, run.createdAt, run.createdAt, run.target, run.phase, run.active === false ? 0 : 1, state, request);
-        } catch (err) {
-          if (isForeignKeyViolation(err)) {
-            throw new StoreError(StoreErrorCode.clusterNotFound, `cannot create run ${run.id}: cluster ${run.cluster} is not registered`, { run: run.id, cluster: run.cluster }, { cause: err });
-          }
-          if (isUniqueViolation(err)) {
-            throw new StoreError(StoreErrorCode.runExists, `a run with id ${run.id} already exists`, { run: run.id }, { cause: err });
-          }
-          throw err;
+        if (tx.dialect.isUniqueViolation(err)) {
+          throw new StoreError(StoreErrorCode.runExists, `a run with id ${run.id} already exists`, { run: run.id }, { cause: err });
         }
-        this.#db.prepare('INSERT INTO run_plans (run_id, plan) VALUES (?, ?)').run(run.id, plan);
-        this.#writeEntries(run.id, entries);
-        this.#events.appendInTransaction(run.id, events);
-        return this.#getNow(run.id);
-      });
-      const created = create.immediate();
-      if (created === undefined) throw new StoreError(StoreErrorCode.runNotFound, `run ${run.id} vanished after its creation`, { run: run.id });
-      return created;
+        throw err;
+      }
+      await tx.run('INSERT INTO run_plans (run_id, plan) VALUES (?, ?)', [run.id, plan]);
+      await writeEntries(tx, run.id, entries);
+      await this.#events.appendInTransaction(tx, run.id, events);
+      return readRun(tx, run.id);
     });
+    if (created === undefined) throw new StoreError(StoreErrorCode.runNotFound, `run ${run.id} vanished after its creation`, { run: run.id });
+    return created;
   }
 
   get(id: string): Promise<RunRow | undefined> {
-    return promised(() => this.#getNow(id));
+    return readRun(this.#db, id);
   }
 
-  readState(id: string, knownVersion?: number): Promise<StateRead | undefined> {
-    return promised(() => {
-      const row = this.#db
-        .prepare<[number, string], { version: number; state: string | null }>(
-          'SELECT version, CASE WHEN version = ? THEN NULL ELSE state END AS state FROM runs WHERE id = ?',
-        )
-        .get(knownVersion ?? 0, id);
-      if (row === undefined) return undefined;
-      return row.state === null ? { version: row.version } : { version: row.version, state: this.#withEntries(id, row.state) };
-    });
+  async readState(id: string, knownVersion?: number): Promise<StateRead | undefined> {
+    const row = await this.#db.get<{ version: number; state: string | null }>(
+      'SELECT version, CASE WHEN version = ? THEN NULL ELSE state END AS state FROM runs WHERE id = ?',
+      [knownVersion ?? 0, id],
+    );
+    if (row === undefined) return undefined;
+    return row.state === null ? { version: row.version } : { version: row.version, state: await withEntries(this.#db, id, row.state) };
   }
 
-  list(filter: RunFilter = {}): Promise<readonly RunSummary[]> {
-    return promised(() => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (filter.cluster !== undefined) {
-        where.push('cluster = ?');
-        params.push(filter.cluster);
-      }
-      if (filter.active !== undefined) where.push(filter.active ? 'active = 1' : 'active = 0');
-      if (filter.claimableAt !== undefined) {
-        where.push('(lease_owner IS NULL OR lease_expires_at <= ?)');
-        params.push(filter.claimableAt);
-      }
-      params.push(filter.limit ?? -1);
-      const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                   ORDER BY created_at DESC, id DESC LIMIT ?`;
-      return this.#db.prepare<(string | number)[], SummaryRecord>(sql).all(...params).map(toSummary);
-    });
+  async list(filter: RunFilter = {}): Promise<readonly RunSummary[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.cluster !== undefined) {
+      where.push('cluster = ?');
+      params.push(filter.cluster);
+    }
+    if (filter.active !== undefined) where.push(filter.active ? 'active = 1' : 'active = 0');
+    if (filter.claimableAt !== undefined) {
+      where.push('(lease_owner IS NULL OR lease_expires_at <= ?)');
+      params.push(filter.claimableAt);
+    }
+    let limit = '';
+    if (filter.limit !== undefined) {
+      limit = ' LIMIT ?';
+      params.push(filter.limit);
+    }
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY created_at DESC, id DESC${limit}`;
+    return (await this.#db.all<SummaryRecord>(sql, params)).map(toSummary);
   }
 
   async saveState(id: string, expectedVersion: number, write: StateWrite, options: CommitOptions = {}): Promise<number> {
@@ -340,142 +345,143 @@ export class SqliteRunsRepo implements RunsRepo {
     events: readonly NewRunEvent[],
     options: CommitOptions = {},
   ): Promise<CommitResult> {
-    return promised(() => {
-      const state = toJson(write.state, `state of run ${id}`);
-      const entries = entryRows(id, write.entries ?? []);
-      const plan = write.plan === undefined ? undefined : toJson(write.plan, `plan of run ${id}`);
-      const commit = this.#db.transaction((): CommitResult => {
-        const current = this.#db
-          .prepare<[string], { version: number; lease_owner: string | null; cluster: string; active: number }>(
-            'SELECT version, lease_owner, cluster, active FROM runs WHERE id = ?',
-          )
-          .get(id);
-        if (current === undefined) throw runNotFound(id);
-        if (options.leaseOwner !== undefined && current.lease_owner !== options.leaseOwner) {
-          throw new LeaseLostError(id, options.leaseOwner, current.lease_owner ?? undefined);
-        }
-        if (current.version !== expectedVersion) throw new RunConflictError(id, expectedVersion, current.version);
-        // A run that ended and starts again (a rollback of a finished run) must not join another run on its cluster.
-        if (write.active && current.active === 0) this.#refuseBusyCluster(current.cluster, id);
-        this.#db
-          .prepare('UPDATE runs SET state = ?, phase = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?')
-          .run(state, write.phase, write.active ? 1 : 0, write.at, id);
-        if (plan !== undefined) this.#db.prepare('UPDATE run_plans SET plan = ? WHERE run_id = ?').run(plan, id);
-        this.#writeEntries(id, entries);
-        const appended = this.#events.appendInTransaction(id, events);
-        const steps = (options.finishSteps ?? []).map((f) => this.#steps.finishInTransaction(id, f));
-        return { version: expectedVersion + 1, events: appended, steps };
-      });
-      return commit.immediate();
+    let state: string;
+    let entries: [string, string, string | null][];
+    let plan: string | undefined;
+    try {
+      state = toJson(write.state, `state of run ${id}`);
+      entries = entryRows(id, write.entries ?? []);
+      plan = write.plan === undefined ? undefined : toJson(write.plan, `plan of run ${id}`);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.#db.transaction(async (tx): Promise<CommitResult> => {
+      const current = await tx.get<{ version: number; lease_owner: string | null; cluster: string; active: number }>(
+        `SELECT version, lease_owner, cluster, active FROM runs WHERE id = ?${tx.dialect.forUpdate}`,
+        [id],
+      );
+      if (current === undefined) throw runNotFound(id);
+      if (options.leaseOwner !== undefined && current.lease_owner !== options.leaseOwner) {
+        throw new LeaseLostError(id, options.leaseOwner, current.lease_owner ?? undefined);
+      }
+      if (current.version !== expectedVersion) throw new RunConflictError(id, expectedVersion, current.version);
+      // A run that ended and starts again (a rollback of a finished run) must not join another run on its cluster.
+      if (write.active && current.active === 0) {
+        await tx.get(`SELECT name FROM clusters WHERE name = ?${tx.dialect.forUpdate}`, [current.cluster]);
+        await refuseBusyCluster(tx, current.cluster, id);
+      }
+      await tx.run('UPDATE runs SET state = ?, phase = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?', [
+        state,
+        write.phase,
+        write.active ? 1 : 0,
+        write.at,
+        id,
+      ]);
+      if (plan !== undefined) await tx.run('UPDATE run_plans SET plan = ? WHERE run_id = ?', [plan, id]);
+      await writeEntries(tx, id, entries);
+      const appended = await this.#events.appendInTransaction(tx, id, events, options.leaseOwner);
+      const steps: StepOutcomeRow[] = [];
+      for (const finish of options.finishSteps ?? []) steps.push(await this.#steps.finishInTransaction(tx, id, finish));
+      return { version: expectedVersion + 1, events: appended, steps };
     });
   }
 
-  acquireLease(runId: string, owner: string, ttlMs: number, now: number): Promise<LeaseAcquisition> {
-    return promised(() => {
-      checkTtl(ttlMs);
-      const acquire = this.#db.transaction((): LeaseAcquisition => {
-        const lease = this.#leaseOf(runId);
-        if (lease !== undefined && lease.owner !== owner && lease.expiresAt > now) return { acquired: false, holder: lease };
-        const granted: RunLease = { owner, expiresAt: now + ttlMs };
-        this.#db.prepare('UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?').run(owner, granted.expiresAt, runId);
-        return {
-          acquired: true,
-          lease: granted,
-          ...(lease !== undefined && lease.owner !== owner ? { takenOverFrom: lease.owner } : {}),
-        };
-      });
-      return acquire.immediate();
+  async acquireLease(runId: string, owner: string, ttlMs: number, now: number): Promise<LeaseAcquisition> {
+    checkTtl(ttlMs);
+    return this.#db.transaction(async (tx): Promise<LeaseAcquisition> => {
+      const lease = await leaseOf(tx, runId);
+      if (lease !== undefined && lease.owner !== owner && lease.expiresAt > now) return { acquired: false, holder: lease };
+      const granted: RunLease = { owner, expiresAt: now + ttlMs };
+      await tx.run('UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?', [owner, granted.expiresAt, runId]);
+      return {
+        acquired: true,
+        lease: granted,
+        ...(lease !== undefined && lease.owner !== owner ? { takenOverFrom: lease.owner } : {}),
+      };
     });
   }
 
-  renewLease(runId: string, owner: string, ttlMs: number, now: number): Promise<RunLease> {
-    return promised(() => {
-      checkTtl(ttlMs);
-      const renew = this.#db.transaction((): RunLease => {
-        const lease = this.#leaseOf(runId);
-        if (lease?.owner !== owner) throw new LeaseLostError(runId, owner, lease?.owner);
-        const renewed: RunLease = { owner, expiresAt: now + ttlMs };
-        this.#db.prepare('UPDATE runs SET lease_expires_at = ? WHERE id = ?').run(renewed.expiresAt, runId);
-        return renewed;
-      });
-      return renew.immediate();
+  async renewLease(runId: string, owner: string, ttlMs: number, now: number): Promise<RunLease> {
+    checkTtl(ttlMs);
+    return this.#db.transaction(async (tx): Promise<RunLease> => {
+      const lease = await leaseOf(tx, runId);
+      if (lease?.owner !== owner) throw new LeaseLostError(runId, owner, lease?.owner);
+      const renewed: RunLease = { owner, expiresAt: now + ttlMs };
+      await tx.run('UPDATE runs SET lease_expires_at = ? WHERE id = ?', [renewed.expiresAt, runId]);
+      return renewed;
     });
   }
 
-  releaseLease(runId: string, owner: string): Promise<boolean> {
-    return promised(
-      () =>
-        this.#db
-          .prepare('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?')
-          .run(runId, owner).changes === 1,
-    );
+  async releaseLease(runId: string, owner: string): Promise<boolean> {
+    return (await this.#db.run('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?', [runId, owner])) === 1;
   }
+}
 
-  /** The run's lease (undefined when free); throws when the run does not exist. */
-  /** Throws {@link ClusterBusyError} when a run other than `runId` on `cluster` has not ended. In a transaction. */
-  #refuseBusyCluster(cluster: string, runId: string): void {
-    const other = this.#db
-      .prepare<[string, string], { id: string; phase: string }>(
-        'SELECT id, phase FROM runs WHERE cluster = ? AND active = 1 AND id <> ? ORDER BY created_at LIMIT 1',
-      )
-      .get(cluster, runId);
-    if (other !== undefined) throw new ClusterBusyError(cluster, other, runId);
-  }
+/**
+ * Throws {@link ClusterBusyError} when a run other than `runId` on `cluster` has not ended. In a write transaction
+ * that holds the cluster's row locked, so that the answer stays true until the transaction commits.
+ */
+async function refuseBusyCluster(tx: SqlExecutor, cluster: string, runId: string): Promise<void> {
+  const other = await tx.get<{ id: string; phase: string }>(
+    'SELECT id, phase FROM runs WHERE cluster = ? AND active = 1 AND id <> ? ORDER BY created_at LIMIT 1',
+    [cluster, runId],
+  );
+  if (other !== undefined) throw new ClusterBusyError(cluster, other, runId);
+}
 
-  #leaseOf(runId: string): RunLease | undefined {
-    const row = this.#db
-      .prepare<[string], { lease_owner: string | null; lease_expires_at: number | null }>(
-        'SELECT lease_owner, lease_expires_at FROM runs WHERE id = ?',
-      )
-      .get(runId);
-    if (row === undefined) throw runNotFound(runId);
-    return row.lease_owner === null ? undefined : { owner: row.lease_owner, expiresAt: row.lease_expires_at ?? 0 };
-  }
+/** The run's lease (undefined when free), its row locked; throws when the run does not exist. */
+async function leaseOf(tx: SqlExecutor, runId: string): Promise<RunLease | undefined> {
+  const row = await tx.get<{ lease_owner: string | null; lease_expires_at: number | null }>(
+    `SELECT lease_owner, lease_expires_at FROM runs WHERE id = ?${tx.dialect.forUpdate}`,
+    [runId],
+  );
+  if (row === undefined) throw runNotFound(runId);
+  return row.lease_owner === null ? undefined : { owner: row.lease_owner, expiresAt: row.lease_expires_at ?? 0 };
+}
 
-  /** Sets the entries' rows, or removes those whose value is null, inside the caller's transaction. */
-  #writeEntries(runId: string, rows: readonly [map: string, key: string, value: string | null][]): void {
-    if (rows.length === 0) return;
-    const upsert = this.#db.prepare(
-      'INSERT INTO run_state_entries (run_id, map, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, map, key) DO UPDATE SET value = excluded.value',
-    );
-    const remove = this.#db.prepare('DELETE FROM run_state_entries WHERE run_id = ? AND map = ? AND key = ?');
-    for (const [map, key, value] of rows) {
-      if (value === null) remove.run(runId, map, key);
-      else upsert.run(runId, map, key, value);
+/** Sets the entries' rows, or removes those whose value is null, inside the caller's transaction. */
+async function writeEntries(tx: SqlExecutor, runId: string, rows: readonly [map: string, key: string, value: string | null][]): Promise<void> {
+  for (const [map, key, value] of rows) {
+    if (value === null) await tx.run('DELETE FROM run_state_entries WHERE run_id = ? AND map = ? AND key = ?', [runId, map, key]);
+    else {
+      await tx.run(
+        'INSERT INTO run_state_entries (run_id, map, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, map, key) DO UPDATE SET value = excluded.value',
+        [runId, map, key, value],
+      );
     }
   }
+}
 
-  /** The state stored as `stateJson`, with its entries' rows merged back in. */
-  #withEntries(runId: string, stateJson: string): unknown {
-    const state = fromJson(stateJson);
-    const rows = this.#db
-      .prepare<[string], EntryRecord>('SELECT map, key, value FROM run_state_entries WHERE run_id = ?')
-      .all(runId);
-    if (rows.length === 0) return state;
-    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
-      throw new StoreError(StoreErrorCode.notJson, `state of run ${runId} has entries but is not an object`, { run: runId });
-    }
-    const fields = state as Record<string, unknown>;
-    for (const { map, key, value } of rows) {
-      let target = fields[map];
-      if (typeof target !== 'object' || target === null || Array.isArray(target)) fields[map] = target = {};
-      (target as Record<string, unknown>)[key] = fromJson(value);
-    }
-    return state;
+/** The state stored as `stateJson`, with its entries' rows merged back in. */
+async function withEntries(db: SqlExecutor, runId: string, stateJson: string): Promise<unknown> {
+  const state = fromJson(stateJson);
+  const rows = await db.all<EntryRecord>('SELECT map, key, value FROM run_state_entries WHERE run_id = ?', [runId]);
+  if (rows.length === 0) return state;
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+    throw new StoreError(StoreErrorCode.notJson, `state of run ${runId} has entries but is not an object`, { run: runId });
   }
+  const fields = state as Record<string, unknown>;
+  for (const { map, key, value } of rows) {
+    let target = fields[map];
+    if (typeof target !== 'object' || target === null || Array.isArray(target)) fields[map] = target = {};
+    (target as Record<string, unknown>)[key] = fromJson(value);
+  }
+  return state;
+}
 
-  #getNow(id: string): RunRow | undefined {
-    const row = this.#db
-      .prepare<[string], RunRecord>('SELECT runs.*, run_plans.plan FROM runs JOIN run_plans ON run_plans.run_id = runs.id WHERE runs.id = ?')
-      .get(id);
-    if (row === undefined) return undefined;
-    return {
-      ...toSummary(row),
-      plan: fromJson(row.plan),
-      state: this.#withEntries(id, row.state),
-      ...(row.request !== null ? { request: fromJson(row.request) } : {}),
-    };
-  }
+async function readRun(db: SqlExecutor, id: string): Promise<RunRow | undefined> {
+  const row = await db.get<RunRecord>(
+    `SELECT ${SUMMARY_COLUMNS.split(', ').map((c) => `runs.${c}`).join(', ')}, runs.state, runs.request, run_plans.plan
+     FROM runs JOIN run_plans ON run_plans.run_id = runs.id WHERE runs.id = ?`,
+    [id],
+  );
+  if (row === undefined) return undefined;
+  return {
+    ...toSummary(row),
+    plan: fromJson(row.plan),
+    state: await withEntries(db, id, row.state),
+    ...(row.request !== null ? { request: fromJson(row.request) } : {}),
+  };
 }
 
 function toSummary(r: SummaryRecord): RunSummary {

@@ -1,13 +1,12 @@
 /**
  * What the service (`kup serve`) stores beside clusters and runs: API tokens (hashed), the audit log of mutating
- * calls, uploaded cluster credentials (sealed: the store never sees them in clear), and precheck reports. Portable
- * SQL only (the PostgreSQL store implements the same interfaces); ids of the audit log come from a counter row, as
+ * calls, uploaded cluster credentials (sealed: the store never sees them in clear), and precheck reports. Written
+ * once over the SQL layer (SQLite and PostgreSQL); ids of the audit log come from a counter row, as
  * event ids do, so a reader pages through it by id.
  */
-import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from './database.ts';
-import { fromJson, isUniqueViolation, promised, toJson } from './database.ts';
+import { fromJson, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import type { SqlDatabase } from './sql.ts';
 
 /** An API token as stored: never the token itself, only its hash. */
 export interface TokenRow {
@@ -109,51 +108,47 @@ interface TokenRecord {
   revoked_at: number | null;
 }
 
-/** {@link TokensRepo} on SQLite. */
-export class SqliteTokensRepo implements TokensRepo {
-  readonly #insert: Statement<[string, string, string, string, number, string | null]>;
-  readonly #byHash: Statement<[string], TokenRecord>;
-  readonly #byId: Statement<[string], TokenRecord>;
-  readonly #all: Statement<[], TokenRecord>;
-  readonly #revoke: Statement<[number, string]>;
+const TOKEN_COLUMNS = 'id, name, role, token_hash, created_at, created_by, revoked_at';
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare(
-      'INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.#byHash = db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?');
-    this.#byId = db.prepare('SELECT * FROM api_tokens WHERE id = ?');
-    this.#all = db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id');
-    this.#revoke = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+/** {@link TokensRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlTokensRepo implements TokensRepo {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
   }
 
-  create(token: TokenRow): Promise<TokenRow> {
-    return promised(() => {
-      try {
-        this.#insert.run(token.id, token.name, token.role, token.tokenHash, token.createdAt, token.createdBy ?? null);
-      } catch (err) {
-        if (isUniqueViolation(err))
-          throw new StoreError(StoreErrorCode.runExists, `token ${token.id} already exists`, {}, { cause: err });
-        throw err;
-      }
-      return token;
-    });
+  async create(token: TokenRow): Promise<TokenRow> {
+    try {
+      await this.#db.run('INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)', [
+        token.id,
+        token.name,
+        token.role,
+        token.tokenHash,
+        token.createdAt,
+        token.createdBy ?? null,
+      ]);
+    } catch (err) {
+      if (this.#db.dialect.isUniqueViolation(err)) throw new StoreError(StoreErrorCode.runExists, `token ${token.id} already exists`, {}, { cause: err });
+      throw err;
+    }
+    return token;
   }
 
-  findByHash(tokenHash: string): Promise<TokenRow | undefined> {
-    return promised(() => toToken(this.#byHash.get(tokenHash)));
+  async findByHash(tokenHash: string): Promise<TokenRow | undefined> {
+    return toToken(await this.#db.get<TokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?`, [tokenHash]));
   }
 
-  get(id: string): Promise<TokenRow | undefined> {
-    return promised(() => toToken(this.#byId.get(id)));
+  async get(id: string): Promise<TokenRow | undefined> {
+    return toToken(await this.#db.get<TokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = ?`, [id]));
   }
 
-  list(): Promise<readonly TokenRow[]> {
-    return promised(() => this.#all.all().map((r) => toToken(r) as TokenRow));
+  async list(): Promise<readonly TokenRow[]> {
+    return (await this.#db.all<TokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id`)).map((r) => toToken(r) as TokenRow);
   }
 
-  revoke(id: string, at: number): Promise<boolean> {
-    return promised(() => this.#revoke.run(at, id).changes === 1);
+  async revoke(id: string, at: number): Promise<boolean> {
+    return (await this.#db.run('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1;
   }
 }
 
@@ -183,94 +178,76 @@ interface AuditRecord {
   code: string | null;
 }
 
-/** {@link AuditRepo} on SQLite. */
-export class SqliteAuditRepo implements AuditRepo {
-  readonly #db: SqliteDatabase;
-  readonly #takeId: Statement<[], { value: number }>;
-  readonly #insert: Statement<
-    [number, number, string, string | null, string, string, string | null, number, string, string | null]
-  >;
-  readonly #list: Statement<[number, number], AuditRecord>;
+/** {@link AuditRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlAuditRepo implements AuditRepo {
+  readonly #db: SqlDatabase;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
-    this.#takeId = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'audit_id' RETURNING value");
-    this.#insert = db.prepare(
-      'INSERT INTO audit_log (id, at, actor, role, method, action, target, status, outcome, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.#list = db.prepare('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?');
   }
 
   append(entry: NewAuditEntry): Promise<AuditEntry> {
-    return promised(() =>
-      this.#db
-        .transaction(() => {
-          const id = this.#takeId.get()?.value;
-          if (id === undefined)
-            throw new StoreError(
-              StoreErrorCode.migration,
-              'the audit_id counter is missing: the schema is not migrated',
-            );
-          this.#insert.run(
-            id,
-            entry.at,
-            entry.actor,
-            entry.role ?? null,
-            entry.method,
-            entry.action,
-            entry.target ?? null,
-            entry.status,
-            entry.outcome,
-            entry.code ?? null,
-          );
-          return { ...entry, id };
-        })
-        .immediate(),
-    );
+    return this.#db.transaction(async (tx) => {
+      // The counter row's lock, held to the commit, hands ids out in commit order.
+      const id = (await tx.get<{ value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'audit_id' RETURNING value"))?.value;
+      if (id === undefined) throw new StoreError(StoreErrorCode.migration, 'the audit_id counter is missing: the schema is not migrated');
+      await tx.run('INSERT INTO audit_log (id, at, actor, role, method, action, target, status, outcome, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        id,
+        entry.at,
+        entry.actor,
+        entry.role ?? null,
+        entry.method,
+        entry.action,
+        entry.target ?? null,
+        entry.status,
+        entry.outcome,
+        entry.code ?? null,
+      ]);
+      return { ...entry, id };
+    });
   }
 
-  list(options: { readonly beforeId?: number; readonly limit?: number } = {}): Promise<readonly AuditEntry[]> {
-    return promised(() =>
-      this.#list.all(options.beforeId ?? Number.MAX_SAFE_INTEGER, options.limit ?? 100).map((r) => ({
-        id: r.id,
-        at: r.at,
-        actor: r.actor,
-        ...(r.role !== null ? { role: r.role } : {}),
-        method: r.method,
-        action: r.action,
-        ...(r.target !== null ? { target: r.target } : {}),
-        status: r.status,
-        outcome: r.outcome,
-        ...(r.code !== null ? { code: r.code } : {}),
-      })),
+  async list(options: { readonly beforeId?: number; readonly limit?: number } = {}): Promise<readonly AuditEntry[]> {
+    const rows = await this.#db.all<AuditRecord>(
+      'SELECT id, at, actor, role, method, action, target, status, outcome, code FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
+      [options.beforeId ?? Number.MAX_SAFE_INTEGER, options.limit ?? 100],
     );
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actor: r.actor,
+      ...(r.role !== null ? { role: r.role } : {}),
+      method: r.method,
+      action: r.action,
+      ...(r.target !== null ? { target: r.target } : {}),
+      status: r.status,
+      outcome: r.outcome,
+      ...(r.code !== null ? { code: r.code } : {}),
+    }));
   }
 }
 
-/** {@link CredentialsRepo} on SQLite. */
-export class SqliteCredentialsRepo implements CredentialsRepo {
-  readonly #put: Statement<[string, string, number]>;
-  readonly #get: Statement<[string], { sealed: string }>;
-  readonly #remove: Statement<[string]>;
+/** {@link CredentialsRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlCredentialsRepo implements CredentialsRepo {
+  readonly #db: SqlDatabase;
 
-  constructor(db: SqliteDatabase) {
-    this.#put = db.prepare(
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+  }
+
+  async put(cluster: string, sealed: string, at: number): Promise<void> {
+    await this.#db.run(
       'INSERT INTO cluster_credentials (cluster, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (cluster) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at',
+      [cluster, sealed, at],
     );
-    this.#get = db.prepare('SELECT sealed FROM cluster_credentials WHERE cluster = ?');
-    this.#remove = db.prepare('DELETE FROM cluster_credentials WHERE cluster = ?');
   }
 
-  put(cluster: string, sealed: string, at: number): Promise<void> {
-    return promised(() => void this.#put.run(cluster, sealed, at));
+  async get(cluster: string): Promise<string | undefined> {
+    return (await this.#db.get<{ sealed: string }>('SELECT sealed FROM cluster_credentials WHERE cluster = ?', [cluster]))?.sealed;
   }
 
-  get(cluster: string): Promise<string | undefined> {
-    return promised(() => this.#get.get(cluster)?.sealed);
-  }
-
-  remove(cluster: string): Promise<void> {
-    return promised(() => void this.#remove.run(cluster));
+  async remove(cluster: string): Promise<void> {
+    await this.#db.run('DELETE FROM cluster_credentials WHERE cluster = ?', [cluster]);
   }
 }
 
@@ -284,62 +261,45 @@ interface PrecheckRecord {
   report: string;
 }
 
-/** {@link PrecheckReportsRepo} on SQLite. */
-export class SqlitePrecheckReportsRepo implements PrecheckReportsRepo {
-  readonly #insert: Statement<[string, string, string, number, number, number, string]>;
-  readonly #get: Statement<[string], PrecheckRecord>;
-  readonly #list: Statement<[number], PrecheckRecord>;
-  readonly #listOf: Statement<[string, number], PrecheckRecord>;
+const PRECHECK_COLUMNS = 'id, cluster, target, created_at, blockers, warnings, report';
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare(
-      'INSERT INTO precheck_reports (id, cluster, target, created_at, blockers, warnings, report) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.#get = db.prepare('SELECT * FROM precheck_reports WHERE id = ?');
-    this.#list = db.prepare('SELECT * FROM precheck_reports ORDER BY created_at DESC, id DESC LIMIT ?');
-    this.#listOf = db.prepare(
-      'SELECT * FROM precheck_reports WHERE cluster = ? ORDER BY created_at DESC, id DESC LIMIT ?',
-    );
+/** {@link PrecheckReportsRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlPrecheckReportsRepo implements PrecheckReportsRepo {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
   }
 
-  add(row: PrecheckReportRow): Promise<PrecheckReportRow> {
-    return promised(() => {
-      this.#insert.run(
-        row.id,
-        row.cluster,
-        row.target,
-        row.createdAt,
-        row.blockers,
-        row.warnings,
-        toJson(row.report, `precheck report ${row.id}`),
-      );
-      return row;
-    });
+  async add(row: PrecheckReportRow): Promise<PrecheckReportRow> {
+    const report = toJson(row.report, `precheck report ${row.id}`);
+    await this.#db.run('INSERT INTO precheck_reports (id, cluster, target, created_at, blockers, warnings, report) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      row.id,
+      row.cluster,
+      row.target,
+      row.createdAt,
+      row.blockers,
+      row.warnings,
+      report,
+    ]);
+    return row;
   }
 
-  get(id: string): Promise<PrecheckReportRow | undefined> {
-    return promised(() => {
-      const r = this.#get.get(id);
-      return r === undefined ? undefined : toReport(r);
-    });
+  async get(id: string): Promise<PrecheckReportRow | undefined> {
+    const r = await this.#db.get<PrecheckRecord>(`SELECT ${PRECHECK_COLUMNS} FROM precheck_reports WHERE id = ?`, [id]);
+    return r === undefined ? undefined : toReport(r);
   }
 
-  list(options: { readonly cluster?: string; readonly limit?: number } = {}): Promise<readonly PrecheckReportRow[]> {
+  async list(options: { readonly cluster?: string; readonly limit?: number } = {}): Promise<readonly PrecheckReportRow[]> {
     const limit = options.limit ?? 100;
-    return promised(() =>
-      (options.cluster !== undefined ? this.#listOf.all(options.cluster, limit) : this.#list.all(limit)).map(toReport),
-    );
+    const rows =
+      options.cluster !== undefined
+        ? await this.#db.all<PrecheckRecord>(`SELECT ${PRECHECK_COLUMNS} FROM precheck_reports WHERE cluster = ? ORDER BY created_at DESC, id DESC LIMIT ?`, [options.cluster, limit])
+        : await this.#db.all<PrecheckRecord>(`SELECT ${PRECHECK_COLUMNS} FROM precheck_reports ORDER BY created_at DESC, id DESC LIMIT ?`, [limit]);
+    return rows.map(toReport);
   }
 }
 
 function toReport(r: PrecheckRecord): PrecheckReportRow {
-  return {
-    id: r.id,
-    cluster: r.cluster,
-    target: r.target,
-    createdAt: r.created_at,
-    blockers: r.blockers,
-    warnings: r.warnings,
-    report: fromJson(r.report),
-  };
+  return { id: r.id, cluster: r.cluster, target: r.target, createdAt: r.created_at, blockers: r.blockers, warnings: r.warnings, report: fromJson(r.report) };
 }

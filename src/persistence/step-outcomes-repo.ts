@@ -6,10 +6,9 @@
  * same idempotency key (the provider answers with the first call's result) instead of acting twice; a finished one
  * is not called again at all.
  */
-import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from './database.ts';
-import { fromJson, isForeignKeyViolation, promised, toJson } from './database.ts';
+import { fromJson, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import type { SqlDatabase, SqlExecutor } from './sql.ts';
 
 /** The record of one step's provider call. */
 export interface StepOutcomeRow {
@@ -66,76 +65,79 @@ interface StepRecord {
   outcome: string | null;
 }
 
-/** {@link StepOutcomesRepo} on SQLite. */
-export class SqliteStepOutcomesRepo implements StepOutcomesRepo {
-  readonly #db: SqliteDatabase;
-  readonly #insert: Statement<[string, string, number]>;
-  readonly #finish: Statement<[number, string, string, string]>;
-  readonly #get: Statement<[string, string], StepRecord>;
-  readonly #list: Statement<[string], StepRecord>;
+const SELECT_ONE = 'SELECT run_id, step_key, started_at, finished_at, outcome FROM step_outcomes WHERE run_id = ? AND step_key = ?';
 
-  constructor(db: SqliteDatabase) {
+/** {@link StepOutcomesRepo} on the SQL layer (SQLite or PostgreSQL). */
+export class SqlStepOutcomesRepo implements StepOutcomesRepo {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
     this.#db = db;
-    this.#insert = db.prepare(
-      'INSERT INTO step_outcomes (run_id, step_key, started_at) VALUES (?, ?, ?) ON CONFLICT (run_id, step_key) DO NOTHING',
-    );
-    this.#finish = db.prepare(
-      'UPDATE step_outcomes SET finished_at = ?, outcome = ? WHERE run_id = ? AND step_key = ? AND finished_at IS NULL',
-    );
-    this.#get = db.prepare('SELECT * FROM step_outcomes WHERE run_id = ? AND step_key = ?');
-    this.#list = db.prepare('SELECT * FROM step_outcomes WHERE run_id = ? ORDER BY started_at, rowid');
   }
 
   begin(runId: string, stepKey: string, at: number): Promise<StepBegin> {
-    const begin = this.#db.transaction((): StepBegin => {
+    return this.#db.transaction(async (tx): Promise<StepBegin> => {
       let created: boolean;
       try {
-        created = this.#insert.run(runId, stepKey, at).changes === 1;
+        // Two kups beginning one step at once: the second insert waits for the first and then does nothing.
+        created =
+          (await tx.run('INSERT INTO step_outcomes (run_id, step_key, started_at) VALUES (?, ?, ?) ON CONFLICT (run_id, step_key) DO NOTHING', [
+            runId,
+            stepKey,
+            at,
+          ])) === 1;
       } catch (err) {
-        if (isForeignKeyViolation(err)) {
+        if (tx.dialect.isForeignKeyViolation(err)) {
           throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId, stepKey }, { cause: err });
         }
         throw err;
       }
-      return { record: this.#require(runId, stepKey), firstAttempt: created };
+      return { record: await requireRecord(tx, runId, stepKey), firstAttempt: created };
     });
-    return promised(() => begin.immediate());
   }
 
   finish(runId: string, finish: StepFinish): Promise<StepOutcomeRow> {
-    return promised(() => this.#db.transaction(() => this.finishInTransaction(runId, finish)).immediate());
+    return this.#db.transaction((tx) => this.finishInTransaction(tx, runId, finish));
   }
 
-  get(runId: string, stepKey: string): Promise<StepOutcomeRow | undefined> {
-    return promised(() => {
-      const row = this.#get.get(runId, stepKey);
-      return row === undefined ? undefined : toRow(row);
-    });
+  async get(runId: string, stepKey: string): Promise<StepOutcomeRow | undefined> {
+    const row = await this.#db.get<StepRecord>(SELECT_ONE, [runId, stepKey]);
+    return row === undefined ? undefined : toRow(row);
   }
 
-  list(runId: string): Promise<readonly StepOutcomeRow[]> {
-    return promised(() => this.#list.all(runId).map(toRow));
+  async list(runId: string): Promise<readonly StepOutcomeRow[]> {
+    const rows = await this.#db.all<StepRecord>(
+      'SELECT run_id, step_key, started_at, finished_at, outcome FROM step_outcomes WHERE run_id = ? ORDER BY started_at, rowid',
+      [runId],
+    );
+    return rows.map(toRow);
   }
 
   /** Records an outcome inside the caller's write transaction (RunsRepo.commitStep). */
-  finishInTransaction(runId: string, finish: StepFinish): StepOutcomeRow {
+  async finishInTransaction(tx: SqlExecutor, runId: string, finish: StepFinish): Promise<StepOutcomeRow> {
     const outcome = toJson(finish.outcome, `outcome of step ${finish.stepKey}`);
-    const changed = this.#finish.run(finish.finishedAt, outcome, runId, finish.stepKey).changes === 1;
-    if (!changed && this.#get.get(runId, finish.stepKey) === undefined) {
+    const changed =
+      (await tx.run('UPDATE step_outcomes SET finished_at = ?, outcome = ? WHERE run_id = ? AND step_key = ? AND finished_at IS NULL', [
+        finish.finishedAt,
+        outcome,
+        runId,
+        finish.stepKey,
+      ])) === 1;
+    if (!changed && (await tx.get(SELECT_ONE, [runId, finish.stepKey])) === undefined) {
       throw new StoreError(
         StoreErrorCode.stepNotBegun,
         `step ${finish.stepKey} of run ${runId} was never begun: record begin() before calling the provider`,
         { run: runId, stepKey: finish.stepKey },
       );
     }
-    return this.#require(runId, finish.stepKey);
+    return requireRecord(tx, runId, finish.stepKey);
   }
+}
 
-  #require(runId: string, stepKey: string): StepOutcomeRow {
-    const row = this.#get.get(runId, stepKey);
-    if (row === undefined) throw new StoreError(StoreErrorCode.stepNotBegun, `step ${stepKey} of run ${runId} has no record`, { run: runId, stepKey });
-    return toRow(row);
-  }
+async function requireRecord(tx: SqlExecutor, runId: string, stepKey: string): Promise<StepOutcomeRow> {
+  const row = await tx.get<StepRecord>(SELECT_ONE, [runId, stepKey]);
+  if (row === undefined) throw new StoreError(StoreErrorCode.stepNotBegun, `step ${stepKey} of run ${runId} has no record`, { run: runId, stepKey });
+  return toRow(row);
 }
 
 function toRow(r: StepRecord): StepOutcomeRow {

@@ -117,5 +117,7 @@ export { compareDotted, nodeRequirementsAt, parseKernelVersion, parseRuntimeVers
 export type { EffectiveNodeRequirements, RequirementFrom } from './node-requirements.ts';
 export type { NodeRequirements } from './catalog-types.ts';
 
+export { latestUsablePatch, newestReleasedMinor, oldestSupportedMinor } from './support.ts';
+
 export { catalogOverview } from './overview.ts';
 export type { MinorOverview, ReleaseOverview } from './overview.ts';

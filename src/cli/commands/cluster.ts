@@ -12,12 +12,13 @@ import type { RegistryField } from '../../clusters/registry.ts';
 import type { ClusterRow } from '../../persistence/clusters-repo.ts';
 import type { RunSummary } from '../../persistence/runs-repo.ts';
 import type { KupStore } from '../../persistence/store.ts';
-import { openSqliteStore } from '../../persistence/store.ts';
+import type { StoreLocation } from '../../persistence/store.ts';
+import { openStore } from '../../persistence/store.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { builtInProviders } from '../../providers/registry.ts';
 import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir } from '../io.ts';
+import { UsageError, dataDir, storeLocation } from '../io.ts';
 
 /** Usage of `kup cluster`. */
 export const CLUSTER_USAGE = `Usage:
@@ -38,6 +39,7 @@ Flags:
   -o, --output table|json    output format of list and show (default table)
   --purge-history            remove: also delete the cluster's finished runs and their events
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
+  --db postgres://...        the PostgreSQL database of several kups (default $KUP_DB), instead of the data directory's
 
 Exit codes: 0 done, 1 refused or failed, 2 bad input.`;
 
@@ -63,6 +65,8 @@ interface ParsedArgs {
   readonly provider?: string;
   readonly output: Output;
   readonly dataDir?: string;
+  /** `--db`: a PostgreSQL URL. */
+  readonly db?: string;
   readonly purgeHistory?: boolean;
 }
 
@@ -89,10 +93,17 @@ export async function runClusterCommand(args: string[], io: CliIo, options: Clus
     return 0;
   }
   const now = options.now ?? Date.now;
+  let location: StoreLocation;
+  try {
+    location = storeLocation({ dataDir: parsed.dataDir, db: parsed.db });
+  } catch (err) {
+    if (err instanceof UsageError) return usageFail(err.message);
+    throw err;
+  }
   let store: KupStore | undefined;
   try {
     options.signal?.throwIfAborted();
-    store = openSqliteStore({ dataDir: dataDir(parsed.dataDir), now });
+    store = await openStore({ ...location, now });
     const registry = new ClusterRegistry({ clusters: store.clusters, now, providers: options.providers ?? builtInProviders() });
     return await dispatch(parsed, registry, store, io, { ...options, now });
   } catch (err) {
@@ -303,6 +314,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
         provider: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'data-dir': { type: 'string' },
+        db: { type: 'string' },
         'purge-history': { type: 'boolean' },
       },
       strict: true,
@@ -319,10 +331,10 @@ function parse(args: string[]): ParsedArgs | 'help' {
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
 
   const allowed: Record<ParsedArgs['sub'], readonly string[]> = {
-    add: ['kubeconfig', 'context', 'provider', 'data-dir'],
-    list: ['output', 'data-dir'],
-    show: ['output', 'data-dir'],
-    remove: ['data-dir', 'purge-history'],
+    add: ['kubeconfig', 'context', 'provider', 'data-dir', 'db'],
+    list: ['output', 'data-dir', 'db'],
+    show: ['output', 'data-dir', 'db'],
+    remove: ['data-dir', 'db', 'purge-history'],
   };
   for (const key of Object.keys(values)) {
     if (!allowed[sub].includes(key)) throw new UsageError(`${key === 'output' ? '-o' : `--${key}`}: not a flag of 'kup cluster ${sub}'`);
@@ -339,6 +351,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
   const context = str('context');
   const provider = str('provider');
   const dir = str('data-dir');
+  const db = str('db');
   return {
     sub,
     output,
@@ -347,6 +360,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
     ...(context !== undefined ? { context } : {}),
     ...(provider !== undefined ? { provider } : {}),
     ...(dir !== undefined ? { dataDir: dir } : {}),
+    ...(db !== undefined ? { db } : {}),
     ...(values['purge-history'] === true ? { purgeHistory: true } : {}),
   };
 }

@@ -15,7 +15,8 @@ import { systemClock } from '../../clock/clock.ts';
 import { formatDuration } from '../../clock/duration.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
-import { openSqliteStore } from '../../persistence/store.ts';
+import { LeaseLostError } from '../../persistence/errors.ts';
+import { openStore as openStoreAt } from '../../persistence/store.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
 import { pendingEffects } from '../../rollout/machine/effects.ts';
@@ -25,7 +26,7 @@ import type { RunState } from '../../rollout/machine/types.ts';
 import { planDirection } from '../../rollout/plan-direction.ts';
 import { formatPlan, pausedNotice, progressBar, progressLine } from '../../rollout/run-text.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir } from '../io.ts';
+import { UsageError, dataDir, storeLocation } from '../io.ts';
 import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';
 
 /** Usage of the run commands. */
@@ -40,6 +41,10 @@ export const RUN_USAGE = `Usage:
   kup status RUN|CLUSTER [--watch] [-o json]
   kup pause RUN | kup resume RUN [--replace-node] | kup cancel RUN | kup rollback RUN
   kup work [--run RUN]        step runs (every active one whose executor is gone) until they end
+
+Every command takes --data-dir D (default $KUP_DATA_DIR, else .kup) and --db postgres://... (default $KUP_DB): with
+--db the runs and clusters are in that PostgreSQL database, shared by several kups, each run stepped by one of them at
+a time (its lease); the data directory still holds the catalog and the executors' logs.
 
 'upgrade --wait' follows the run and returns when it ends (0 succeeded, 1 failed) or when it pauses (3: the cause
 and the command that resumes it are printed). A run paused, resumed, cancelled or rolled back with no executor left
@@ -102,6 +107,7 @@ const PLAN_FLAGS = {
   'allow-expired': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   'data-dir': { type: 'string' },
+  db: { type: 'string' },
   acknowledge: { type: 'string', multiple: true },
   'implicit-budget': { type: 'string' },
 } as const;
@@ -184,8 +190,14 @@ function upgradeRequest(v: Values): UpgradeRequest {
   };
 }
 
-function openStore(v: Values): KupStore {
-  return openSqliteStore({ dataDir: dataDir(v['data-dir'] as string | undefined) });
+/** The store of `--db`/KUP_DB, else of `--data-dir`. */
+function openStore(v: Values): Promise<KupStore> {
+  return openStoreAt(storeLocation({ dataDir: v['data-dir'] as string | undefined, db: v['db'] as string | undefined }));
+}
+
+/** The `--db` a background executor needs, if the command was given one: it goes by environment, not argv (ps shows argv). */
+function dbOf(v: Values): string | undefined {
+  return (v['db'] as string | undefined) ?? process.env['KUP_DB'];
 }
 
 /** `kup plan`. */
@@ -195,7 +207,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
   const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, replacementImages, reportDocument, runChecks } = await loadEngine();
-  const store = openStore(values);
+  const store = await openStore(values);
   try {
     const cluster = await openCluster(store, name, { providers, clock });
     const { catalog } = await activeCatalog(dataDir(values['data-dir'] as string | undefined));
@@ -237,7 +249,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
   const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade, providers, refuseBusyCluster } = await loadEngine();
   const dir = dataDir(values['data-dir'] as string | undefined);
-  const store = openStore(values);
+  const store = await openStore(values);
   let runId: string;
   try {
     const cluster = await openCluster(store, name, { providers, clock });
@@ -260,16 +272,16 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   } finally {
     if (!values['wait']) await store.close();
   }
-  const child = spawnWorker(dir, runId);
+  const child = spawnWorker(dir, runId, dbOf(values));
   io.stdout.write(`executing in the background (pid ${child}); follow it with: kup status ${runId} --watch\n`);
   return 0;
 }
 
 /** `kup work`: step the given run, or every active run whose executor is gone. */
 export async function runWorkCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
-  const { values } = parse(args, { run: { type: 'string', multiple: true }, 'data-dir': { type: 'string' }, quiet: { type: 'boolean' } });
+  const { values } = parse(args, { run: { type: 'string', multiple: true }, 'data-dir': { type: 'string' }, db: { type: 'string' }, quiet: { type: 'boolean' } });
   const dir = dataDir(values['data-dir'] as string | undefined);
-  const store = openStore(values);
+  const store = await openStore(values);
   let ids = values['run'] as string[] | undefined;
   if (ids === undefined) {
     // Every run that has not ended, but the paused ones: they wait for an operator, and an executor would wait with
@@ -366,6 +378,12 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
               if (signal.aborted) return (await loadRun(store, runId)).state;
               continue;
             }
+            // This kup stalled past its lease and another took the run over (its commit was refused, nothing of it
+            // written): the run is in good hands; wait for that kup's lease as for any other, in case it dies too.
+            if (err instanceof LeaseLostError && !signal.aborted) {
+              if (verbose) io.stdout.write(`${runId}: lost its lease to ${err.holder ?? 'nobody'}; waiting to take it over if that executor stops\n`);
+              continue;
+            }
             throw err;
           }
         }
@@ -383,6 +401,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
 export async function runControlCommand(command: RunCommand, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {
     'data-dir': { type: 'string' },
+    db: { type: 'string' },
     message: { type: 'string' },
     'replace-node': { type: 'boolean' },
   });
@@ -391,7 +410,7 @@ export async function runControlCommand(command: RunCommand, args: string[], io:
   const replaceNode = values['replace-node'] === true;
   if (replaceNode && command !== 'resume') throw new UsageError(`--replace-node is an option of kup resume, not of kup ${command}`);
   const { commandRun } = await import('../../engine/runs.ts');
-  const store = openStore(values);
+  const store = await openStore(values);
   try {
     const message = values['message'] as string | undefined;
     const state = await commandRun(store, runId, command, clock.now(), { ...(message !== undefined ? { message } : {}), replaceNode });
@@ -400,7 +419,7 @@ export async function runControlCommand(command: RunCommand, args: string[], io:
     // returned at the pause) gets one, as 'kup upgrade' starts one.
     const lease = (await store.runs.get(runId))?.lease;
     if (command !== 'pause' && !isTerminal(state) && (lease === undefined || lease.expiresAt <= clock.now())) {
-      const pid = spawnWorker(dataDir(values['data-dir'] as string | undefined), runId);
+      const pid = spawnWorker(dataDir(values['data-dir'] as string | undefined), runId, dbOf(values));
       io.stdout.write(`executing in the background (pid ${pid}); follow it with: kup status ${runId} --watch\n`);
     }
     return 0;
@@ -411,10 +430,10 @@ export async function runControlCommand(command: RunCommand, args: string[], io:
 
 /** `kup status RUN|CLUSTER [--watch]`. */
 export async function runStatusCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, watch: { type: 'boolean', short: 'w' }, output: { type: 'string', short: 'o' } });
+  const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, db: { type: 'string' }, watch: { type: 'boolean', short: 'w' }, output: { type: 'string', short: 'o' } });
   const target = positionals[0];
   if (!target) throw new UsageError(`kup status needs a RUN id or a CLUSTER\n\n${RUN_USAGE}`);
-  const store = openStore(values);
+  const store = await openStore(values);
   try {
     let runId = target;
     if (!target.startsWith('run-')) {
@@ -465,13 +484,14 @@ async function confirm(io: CliIo, question: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer);
 }
 
-function spawnWorker(dir: string, runId: string): number {
+function spawnWorker(dir: string, runId: string, db: string | undefined): number {
   const logs = join(dir, 'logs');
   ensurePrivateDir(logs);
   const out = openPrivateAppend(join(logs, `${runId}.log`));
   const child = spawn(process.execPath, [kupBin(), 'work', '--run', runId, '--data-dir', dir], {
     detached: true,
     stdio: ['ignore', out, out],
+    env: db === undefined ? process.env : { ...process.env, KUP_DB: db },
   });
   child.unref();
   return child.pid ?? 0;

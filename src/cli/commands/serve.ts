@@ -10,14 +10,14 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { systemClock } from '../../clock/clock.ts';
 import { ensurePrivateDir } from '../../persistence/private-files.ts';
-import { openSqliteStore } from '../../persistence/store.ts';
-import type { KupStore } from '../../persistence/store.ts';
+import { openStore } from '../../persistence/store.ts';
+import type { KupStore, StoreLocation } from '../../persistence/store.ts';
 import { builtInProviders } from '../../providers/registry.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir as resolveDataDir } from '../io.ts';
+import { UsageError, dataDir as resolveDataDir, storeLocation } from '../io.ts';
 
 /** Usage of `kup serve`. */
-export const SERVE_USAGE = `Usage: kup serve [--listen 127.0.0.1:PORT] [--data-dir D] [--demo] [--admin-token-file F]
+export const SERVE_USAGE = `Usage: kup serve [--listen 127.0.0.1:PORT] [--data-dir D | --db postgres://...] [--demo] [--admin-token-file F]
                  [--tls-cert FILE --tls-key FILE] [--max-runs N] [--log-level info]
 
 kup as a service: the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json), live events (Server-Sent Events),
@@ -29,6 +29,9 @@ key file created in the data directory.
 Flags:
   --listen HOST:PORT         where to listen (default 127.0.0.1:7070; loopback unless told otherwise)
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
+  --db postgres://...        keep clusters and runs in this PostgreSQL database (default $KUP_DB), shared by several
+                             kup serve replicas: each run is driven by one of them at a time (its lease), and a
+                             replica that dies has its runs taken over. Give every replica the same KUP_SECRET_KEY.
   --demo                     also start a simulated cluster and register it as "demo"
   --admin-token-file F       write the admin token to F (0600), and create a new one when F holds none that is live
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this certificate and key (PEM)
@@ -39,6 +42,8 @@ interface ServeArgs {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /** Where the store is: the data directory's SQLite file, or `--db`/KUP_DB's PostgreSQL database. */
+  readonly store: StoreLocation;
   readonly demo: boolean;
   readonly adminTokenFile?: string;
   readonly tls?: { readonly cert: string; readonly key: string };
@@ -68,8 +73,6 @@ function parse(args: string[]): ServeArgs {
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${SERVE_USAGE}`);
   }
-  if (typeof values['db'] === 'string')
-    throw new UsageError('--db: this kup stores its data in SQLite only (--data-dir); PostgreSQL is not built in yet');
   const listen = typeof values['listen'] === 'string' ? values['listen'] : '127.0.0.1:7070';
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[2]);
@@ -89,6 +92,7 @@ function parse(args: string[]): ServeArgs {
     host: m[1].replace(/^\[|\]$/g, ''),
     port,
     dataDir: resolveDataDir(typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined),
+    store: storeLocation({ dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined, db: typeof values['db'] === 'string' ? values['db'] : undefined }),
     demo: values['demo'] === true,
     ...(typeof values['admin-token-file'] === 'string' ? { adminTokenFile: values['admin-token-file'] } : {}),
     ...(typeof cert === 'string' && typeof key === 'string' ? { tls: { cert, key } } : {}),
@@ -123,7 +127,9 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     pino.destination(2),
   );
   const { key } = loadSecretKey(options.dataDir);
-  const store = openSqliteStore({ dataDir: options.dataDir });
+  const store = await openStore(options.store);
+  // Replicas on one database take a dead one's runs over once its leases expire (KUP_LEASE_TTL_MS, as kup work).
+  const leaseTtlMs = process.env['KUP_LEASE_TTL_MS'] !== undefined ? Number(process.env['KUP_LEASE_TTL_MS']) : undefined;
   const service = new KupService({
     dataDir: options.dataDir,
     store,
@@ -132,6 +138,7 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     secrets: new SecretBox(key),
     log,
     maxConcurrentRuns: options.maxRuns,
+    ...(leaseTtlMs !== undefined && Number.isFinite(leaseTtlMs) && leaseTtlMs > 0 ? { leaseTtlMs } : {}),
   });
   let stopDemo: (() => Promise<void>) | undefined;
   try {

@@ -10,10 +10,10 @@ import { ClusterError, ClusterErrorCode } from '../../kube-api/errors.ts';
 import type { WayForward } from '../../versions/index.ts';
 import { availableUpgrades, catalogOverview } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir } from '../io.ts';
+import { UsageError, dataDir, storeLocation } from '../io.ts';
 
 /** Usage of `kup versions`. */
-export const VERSIONS_USAGE = `Usage: kup versions [--cluster NAME | --kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D]
+export const VERSIONS_USAGE = `Usage: kup versions [--cluster NAME | --kubeconfig F [--context C]] [-o table|json] [--all] [--data-dir D] [--db URL]
 
 Shows the Kubernetes releases kup knows (classification, end of support, latest patch) and how old the catalog is
 (a warning past 30 days), and, for a registered cluster (--cluster) or a kubeconfig, the versions it can move to
@@ -34,7 +34,7 @@ command prints what changed. \`kup versions\` says how old the catalog is, and w
 
 /** `kup versions`. */
 export async function runVersionsCommand(args: string[], io: CliIo, now: Date = new Date()): Promise<number> {
-  const v = parse(args, { cluster: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, output: { type: 'string', short: 'o' }, all: { type: 'boolean' }, 'data-dir': { type: 'string' } }, VERSIONS_USAGE);
+  const v = parse(args, { cluster: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, output: { type: 'string', short: 'o' }, all: { type: 'boolean' }, 'data-dir': { type: 'string' }, db: { type: 'string' } }, VERSIONS_USAGE);
   const output = v['output'] ?? 'table';
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${String(output)}" is not one of table, json`);
   if (v['context'] !== undefined && v['kubeconfig'] === undefined) throw new UsageError('--context needs --kubeconfig');
@@ -43,8 +43,8 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
   const { catalog, source } = await activeCatalog(dir);
   if (typeof v['cluster'] === 'string') {
     // A registered cluster: its kubeconfig and context come from kup's registry.
-    const { openSqliteStore } = await import('../../persistence/store.ts');
-    const store = openSqliteStore({ dataDir: dir });
+    const { openStore } = await import('../../persistence/store.ts');
+    const store = await openStore(storeLocation({ dataDir: dir, db: v['db'] as string | undefined }));
     try {
       const row = await store.clusters.get(v['cluster']);
       if (!row) throw new UsageError(`--cluster: "${v['cluster']}" is not registered (kup cluster list shows the registered ones)`);

@@ -43,6 +43,35 @@ export function onPause(d: Draft, message: string | undefined): void {
   }
 }
 
+export function onWindowClosed(d: Draft, resumesAt: number | undefined, message: string | undefined): void {
+  const status = d.s.status;
+  switch (status.phase) {
+    case 'prechecking':
+    case 'snapshotting':
+    case 'upgrading-control-plane':
+    case 'upgrading-pools':
+    case 'validating': {
+      const running = d.allUnits().filter((u) => u.inFlight !== null).length;
+      const next = resumesAt === undefined ? '' : `; resumes when the next window opens, ${new Date(resumesAt).toISOString()}`;
+      const text = message ?? 'the maintenance window ended';
+      d.setStatus({
+        phase: 'paused',
+        reason: 'window-closed',
+        message: `${text}${next}`,
+        pausedAt: d.now,
+        resumeTo: status.phase,
+        ...(resumesAt !== undefined ? { resumesAt } : {}),
+      });
+      d.log('paused', `${text}${running > 0 ? ` (${running} started step(s) finish; nothing new starts)` : ''}${next}`);
+      return;
+    }
+    default:
+      // Paused already (the operator's pause or a failure stands), cancelling, rolling back (never left half-way), or
+      // ended: the window's end changes nothing.
+      return;
+  }
+}
+
 export function onResume(d: Draft, replaceNode = false): void {
   const status = d.s.status;
   if (status.phase !== 'paused') {
@@ -150,7 +179,8 @@ export function onRollback(d: Draft): void {
 
 export function onTick(d: Draft): void {
   const status = d.s.status;
-  if (status.phase !== 'paused') return;
+  // A run waiting for its next maintenance window waits as long as the schedule says, not against the limit.
+  if (status.phase !== 'paused' || status.reason === 'window-closed') return;
   const limit = d.s.options.maxPauseMs;
   if (d.now - status.pausedAt < limit) return;
   const days = limit / 86_400_000;

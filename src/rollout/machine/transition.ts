@@ -27,7 +27,7 @@ import type { ActionType } from '../plan-types.ts';
 import { advance } from './batch-progression.ts';
 import { onApiReachable, onApiUnreachable } from './cluster-health.ts';
 import { Draft } from './draft.ts';
-import { onCancel, onPause, onResume, onRollback, onTick } from './operator-commands.ts';
+import { onCancel, onPause, onResume, onRollback, onTick, onWindowClosed } from './operator-commands.ts';
 import { isTerminal } from './state.ts';
 import { completeAction, failAction, onDrainTimeout, onPrecheck, onStarted } from './step-reports.ts';
 import type { Effect, RunEvent, RunState, TransitionResult, UnitProgress } from './types.ts';
@@ -117,6 +117,9 @@ function transitionDraft(d: Draft, event: RunEvent): TransitionResult {
     }
     case 'pause-requested':
       onPause(d, event.message);
+      break;
+    case 'window-closed':
+      onWindowClosed(d, event.resumesAt, event.message);
       break;
     case 'resume-requested':
       onResume(d, event.replaceNode === true);

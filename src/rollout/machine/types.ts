@@ -52,7 +52,13 @@ export type PauseReason =
   /** A drain timed out and the policy is `pause`. */
   | 'drain-timed-out'
   /** The cluster's API server did not answer for longer than the run's outage limit. */
-  | 'cluster-unreachable';
+  | 'cluster-unreachable'
+  /**
+   * An automatic run reached the end of its maintenance window: the started steps finish, nothing new starts, and
+   * the scheduler resumes it in the next window. Such a pause never counts against `maxPauseMs`: the run waits for
+   * its window, not for an operator.
+   */
+  | 'window-closed';
 
 /** Why a run failed for good. */
 export type FailureCode = 'precheck-failed' | 'pause-expired';
@@ -100,6 +106,8 @@ export type RunStatus =
       readonly cause?: FailureCause;
       /** Where resume goes back to. */
       readonly resumeTo: ActivePhase;
+      /** `window-closed` only: when the next window opens (the scheduler resumes the run then). */
+      readonly resumesAt?: number;
       /**
        * The run was cancelling when a step failed: a resume retries that step and goes on cancelling (the operator's
        * cancel stands), not back to `resumeTo`'s upgrade.
@@ -364,6 +372,11 @@ export type RunEvent =
       readonly message?: string;
     }
   | { readonly type: 'pause-requested'; readonly message?: string }
+  /**
+   * The maintenance window of an automatic run ended: pause at the next safe point (started steps finish, nothing new
+   * starts) until `resumesAt`, the next window's start, when known. A run paused for another reason stays as it is.
+   */
+  | { readonly type: 'window-closed'; readonly resumesAt?: number; readonly message?: string }
   | {
       readonly type: 'resume-requested';
       /**
