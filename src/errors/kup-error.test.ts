@@ -1,3 +1,5 @@
+import { MaintenanceError, MaintenanceErrorCode } from '../maintenance/errors.ts';
+import { RolloutError, RolloutErrorCode } from '../fleet-rollouts/errors.ts';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -81,6 +83,8 @@ const samples: Record<string, readonly Error[]> = {
   DrainError: Object.values(DrainErrorCode).map((code) => new DrainError(code, 'failed', 'w-1', true)),
   ClusterError: Object.values(ClusterErrorCode).map((code) => new ClusterError(code, 'failed', { cluster: 'prod' })),
   LocalClusterError: (Object.keys(LocalErrorCode) as LocalErrorReason[]).map((reason) => new LocalClusterError(reason, 'failed')),
+  MaintenanceError: Object.values(MaintenanceErrorCode).map((code) => new MaintenanceError(code, 'windows[0].start', 'is not HH:MM')),
+  RolloutError: Object.values(RolloutErrorCode).map((code) => new RolloutError(code, 'refused', { rollout: 'ro-1' })),
 };
 
 /** Classes whose message is another tool's words or the usage text, without the code in front. */
