@@ -116,6 +116,11 @@ export function registerRolloutRoutes(app: ServerApp, service: KupService, lifec
           ),
           response: responses({ 200: Document }, [403, 404, 409]),
         },
+        // The body is optional: a command without one (no Content-Type) is validated as an empty object.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {};
+          done();
+        },
       },
       async (request) => {
         const id = request.params.id;
