@@ -17,6 +17,8 @@ Usage:
   kup precheck --kubeconfig F --to V   is the cluster ready for an upgrade to V (exit 1 on blockers)
   kup drain NODE --kubeconfig F  cordon and drain a node, kubectl-compatible flags, PDBs honoured
   kup cluster add|list|show|remove   the clusters kup manages
+  kup maintenance show|set CLUSTER   maintenance windows, exclusions, auto-upgrade policy, upgrade information
+  kup rollout create|list|show|approve|pause|resume|cancel   fleet rollouts in stages
   kup plan CLUSTER --to V        what an upgrade would do, before anything moves
   kup upgrade CLUSTER --to V     create a run (--wait to follow it in the foreground)
   kup status RUN|CLUSTER [--watch]   a run's progress and events
@@ -70,6 +72,14 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       case 'drain': {
         const { runDrainCommand } = await import('./commands/drain.ts');
         return await runDrainCommand(rest, io, { signal: interruptSignal(io) });
+      }
+      case 'maintenance': {
+        const { runMaintenanceCommand } = await import('./commands/maintenance.ts');
+        return await runMaintenanceCommand(rest, io);
+      }
+      case 'rollout': {
+        const { runRolloutCommand } = await import('./commands/rollouts.ts');
+        return await runRolloutCommand(rest, io);
       }
       case 'cluster': {
         const { CLUSTER_USAGE, runClusterCommand } = await import('./commands/cluster.ts');

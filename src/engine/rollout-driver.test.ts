@@ -172,7 +172,9 @@ describe('the rollout driver', () => {
     // A paused cluster run holds the rollout; when it goes on, so does the rollout.
     await commandRun(store, runs.get('prod-1')!, 'pause', clock.now(), { message: 'looking at the node' });
     await advance(1000);
-    assert.equal((await rollout(id)).status.phase === 'paused' && (await rollout(id)).status.phase, 'paused');
+    const held = (await rollout(id)).status;
+    assert.equal(held.phase === 'paused' && held.reason, 'cluster-run-paused');
+    assert.equal(held.phase === 'paused' && held.cause?.cluster, 'prod-1');
     await commandRun(store, runs.get('prod-1')!, 'resume', clock.now());
     await advance(1000);
     assert.equal((await rollout(id)).status.phase, 'running');

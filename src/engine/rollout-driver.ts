@@ -51,6 +51,12 @@ export class RolloutDriver {
   readonly #controller = new AbortController();
   readonly #soaks = new Map<string, Cancel>();
   #watch: Cancel = () => undefined;
+  /**
+   * The version of each active rollout at the last watch. A rollout written since (by this driver's reports, or by
+   * another process: the CLI on this data directory) has its pending effects performed again: each is safe to repeat
+   * (a run is found by its key, a soak's timer replaced, a late baseline ignored by the machine).
+   */
+  readonly #seen = new Map<string, number>();
   #busy: Promise<void> = Promise.resolve();
 
   constructor(options: RolloutDriverOptions) {
@@ -62,6 +68,7 @@ export class RolloutDriver {
     this.#serial(async () => {
       for (const row of await this.#o.store.rollouts.list({ active: true })) {
         const state = reviveRolloutState(row.state);
+        this.#seen.set(state.id, row.version);
         this.#performAll(state.id, pendingRolloutEffects(state));
       }
     });
@@ -149,8 +156,9 @@ export class RolloutDriver {
 
   /** Watches a soak: every `gateEveryMs` and at its end, the gates of each cluster. */
   #soak(rolloutId: string, effect: Extract<RolloutEffect, { type: 'soak' }>): void {
-    const key = `${rolloutId}/${effect.stage}`;
-    this.#soaks.get(key)?.();
+    // Keyed by the soak's end: the same soak asked again (performed again after a write) keeps its timer.
+    const key = `${rolloutId}/${effect.stage}/${effect.until}`;
+    if (this.#soaks.has(key)) return;
     const every = this.#o.gateEveryMs ?? 30_000;
     const check = () => {
       this.#serial(async () => {
@@ -224,6 +232,10 @@ export class RolloutDriver {
   async #watchRuns(): Promise<void> {
     for (const row of await this.#o.store.rollouts.list({ active: true })) {
       const state = reviveRolloutState(row.state);
+      if (this.#seen.get(state.id) !== row.version) {
+        this.#seen.set(state.id, row.version);
+        this.#performAll(state.id, pendingRolloutEffects(state));
+      }
       for (const c of Object.values(state.clusters)) {
         if (c.runId === undefined || (c.phase !== 'running' && c.phase !== 'paused')) continue;
         const run = (await loadRun(this.#o.store, c.runId)).state;

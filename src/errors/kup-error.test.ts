@@ -1,3 +1,5 @@
+import { MaintenanceError, MaintenanceErrorCode } from '../maintenance/errors.ts';
+import { RolloutError, RolloutErrorCode } from '../fleet-rollouts/errors.ts';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -93,6 +95,8 @@ const samples: Record<string, readonly Error[]> = {
   CredentialsMissingError: [new CredentialsMissingError('prod')],
   // The service's message, which starts with its code already.
   RemoteError: [new RemoteError('KUP-RUN-001', 'KUP-RUN-001: refused', { kind: 'conflict', plainMessage: true })],
+  MaintenanceError: Object.values(MaintenanceErrorCode).map((code) => new MaintenanceError(code, 'windows[0].start', 'is not HH:MM')),
+  RolloutError: Object.values(RolloutErrorCode).map((code) => new RolloutError(code, 'refused', { rollout: 'ro-1' })),
 };
 
 /** Classes whose message is another tool's words or the usage text, without the code in front. */

@@ -18,6 +18,7 @@ import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerLifecycleRoutes } from './lifecycle.ts';
 import { registerPrecheckRoutes } from './routes/prechecks.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
@@ -149,6 +150,7 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
   registerEventRoutes(app, service);
   registerTokenRoutes(app, service);
   registerAuditRoutes(app, service);
+  registerLifecycleRoutes(app, service);
 
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => app.swagger());
   return app;
