@@ -27,6 +27,8 @@ import { KUP_ERROR_KINDS, KupError } from './kup-error.ts';
 import { ClusterSessionClosedError } from '../engine/cluster-session.ts';
 import { LocalClusterError, LocalErrorCode } from '../local/errors.ts';
 import type { LocalErrorReason } from '../local/errors.ts';
+import { DemoFleetError, DemoFleetErrorCode } from '../demo/errors.ts';
+import type { DemoFleetErrorReason } from '../demo/errors.ts';
 
 const SRC = join(import.meta.dirname, '..');
 
@@ -81,6 +83,7 @@ const samples: Record<string, readonly Error[]> = {
   DrainError: Object.values(DrainErrorCode).map((code) => new DrainError(code, 'failed', 'w-1', true)),
   ClusterError: Object.values(ClusterErrorCode).map((code) => new ClusterError(code, 'failed', { cluster: 'prod' })),
   LocalClusterError: (Object.keys(LocalErrorCode) as LocalErrorReason[]).map((reason) => new LocalClusterError(reason, 'failed')),
+  DemoFleetError: (Object.keys(DemoFleetErrorCode) as DemoFleetErrorReason[]).map((reason) => new DemoFleetError(reason, 'failed', { cluster: 'dev' })),
 };
 
 /** Classes whose message is another tool's words or the usage text, without the code in front. */
