@@ -9,6 +9,7 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { fromJson, isUniqueViolation, promised, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 
 /** A registered cluster. */
 export interface ClusterRow {
@@ -76,6 +77,7 @@ interface ClusterRecord {
 /** {@link ClustersRepo} on SQLite. */
 export class SqliteClustersRepo implements ClustersRepo {
   readonly #db: SqliteDatabase;
+  readonly #commits: GroupCommit;
   readonly #insert: Statement<[string, string, string | null, string, string, number]>;
   readonly #readd: Statement<[string, string | null, string, string, number, string]>;
   readonly #get: Statement<[string], ClusterRecord>;
@@ -86,8 +88,10 @@ export class SqliteClustersRepo implements ClustersRepo {
   readonly #delete: Statement<[string]>;
   readonly #markRemoved: Statement<[number, string]>;
 
-  constructor(db: SqliteDatabase) {
+  /** `commits`: the store's group commit (@default one of this repository's own). */
+  constructor(db: SqliteDatabase, commits: GroupCommit = new GroupCommit(db)) {
     this.#db = db;
+    this.#commits = commits;
     this.#insert = db.prepare(
       'INSERT INTO clusters (name, kubeconfig_path, context, provider, provider_settings, added_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -104,7 +108,7 @@ export class SqliteClustersRepo implements ClustersRepo {
   }
 
   add(cluster: ClusterRow): Promise<ClusterRow> {
-    return promised(() => {
+    return this.#commits.run(() => {
       const settings = toJson(cluster.providerSettings ?? {}, `provider settings of cluster ${cluster.name}`);
       // A name registered again after its removal takes its old row back: its history goes on under the name.
       if (this.#getAny.get(cluster.name)?.removed_at != null) {
@@ -149,7 +153,7 @@ export class SqliteClustersRepo implements ClustersRepo {
       this.#markRemoved.run(at, name);
       return { status: 'removed', cluster: toRow(row), runsKept: runs, runsRemoved: 0 };
     });
-    return promised(() => remove.immediate());
+    return this.#commits.run(() => remove());
   }
 
   #require(name: string): ClusterRow {

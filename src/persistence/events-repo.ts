@@ -7,6 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { fromJson, isForeignKeyViolation, promised, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 
 /** An event to append: what happened at one step of a run. */
 export interface NewRunEvent {
@@ -70,9 +71,12 @@ export class SqliteEventsRepo implements EventsRepo {
   readonly #insert: Statement<[string, number, number, string, string | null, string, string, string | null]>;
   readonly #lastSeq: Statement<[string], { seq: number | null }>;
   readonly #list: Statement<[string, number, number], EventRecord>;
+  readonly #commits: GroupCommit;
 
-  constructor(db: SqliteDatabase) {
+  /** `commits`: the store's group commit (@default one of this repository's own). */
+  constructor(db: SqliteDatabase, commits: GroupCommit = new GroupCommit(db)) {
     this.#db = db;
+    this.#commits = commits;
     this.#insert = db.prepare(
       'INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -81,7 +85,7 @@ export class SqliteEventsRepo implements EventsRepo {
   }
 
   append(runId: string, events: readonly NewRunEvent[]): Promise<readonly RunEvent[]> {
-    return promised(() => this.#db.transaction(() => this.appendInTransaction(runId, events)).immediate());
+    return this.#commits.run(() => this.appendInTransaction(runId, events));
   }
 
   list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { SqliteDatabase } from './database.ts';
 import { fromJson, isForeignKeyViolation, isUniqueViolation, promised, toJson } from './database.ts';
 import { ClusterBusyError, LeaseLostError, RunConflictError, StoreError, StoreErrorCode } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { NewRunEvent, RunEvent } from './events-repo.ts';
 import { SqliteEventsRepo } from './events-repo.ts';
 import type { StepFinish, StepOutcomeRow } from './step-outcomes-repo.ts';
@@ -247,15 +248,18 @@ export class SqliteRunsRepo implements RunsRepo {
   readonly #db: SqliteDatabase;
   readonly #events: SqliteEventsRepo;
   readonly #steps: SqliteStepOutcomesRepo;
+  readonly #commits: GroupCommit;
 
-  constructor(db: SqliteDatabase, events?: SqliteEventsRepo, steps?: SqliteStepOutcomesRepo) {
+  /** `commits`: the store's group commit, shared with `events` and `steps` (@default one of this repository's own). */
+  constructor(db: SqliteDatabase, events?: SqliteEventsRepo, steps?: SqliteStepOutcomesRepo, commits?: GroupCommit) {
     this.#db = db;
-    this.#events = events ?? new SqliteEventsRepo(db);
-    this.#steps = steps ?? new SqliteStepOutcomesRepo(db);
+    this.#commits = commits ?? new GroupCommit(db);
+    this.#events = events ?? new SqliteEventsRepo(db, this.#commits);
+    this.#steps = steps ?? new SqliteStepOutcomesRepo(db, this.#commits);
   }
 
   create(run: NewRun, events: readonly NewRunEvent[] = []): Promise<RunRow> {
-    return promised(() => {
+    return this.#commits.run(() => {
       const plan = toJson(run.plan, `plan of run ${run.id}`);
       const state = toJson(run.state, `state of run ${run.id}`);
       const entries = entryRows(run.id, run.entries ?? []);
@@ -287,7 +291,7 @@ export class SqliteRunsRepo implements RunsRepo {
         this.#events.appendInTransaction(run.id, events);
         return this.#getNow(run.id);
       });
-      const created = create.immediate();
+      const created = create();
       if (created === undefined) throw new StoreError(StoreErrorCode.runNotFound, `run ${run.id} vanished after its creation`, { run: run.id });
       return created;
     });
@@ -340,7 +344,7 @@ export class SqliteRunsRepo implements RunsRepo {
     events: readonly NewRunEvent[],
     options: CommitOptions = {},
   ): Promise<CommitResult> {
-    return promised(() => {
+    return this.#commits.run(() => {
       const state = toJson(write.state, `state of run ${id}`);
       const entries = entryRows(id, write.entries ?? []);
       const plan = write.plan === undefined ? undefined : toJson(write.plan, `plan of run ${id}`);
@@ -366,12 +370,12 @@ export class SqliteRunsRepo implements RunsRepo {
         const steps = (options.finishSteps ?? []).map((f) => this.#steps.finishInTransaction(id, f));
         return { version: expectedVersion + 1, events: appended, steps };
       });
-      return commit.immediate();
+      return commit();
     });
   }
 
   acquireLease(runId: string, owner: string, ttlMs: number, now: number): Promise<LeaseAcquisition> {
-    return promised(() => {
+    return this.#commits.run(() => {
       checkTtl(ttlMs);
       const acquire = this.#db.transaction((): LeaseAcquisition => {
         const lease = this.#leaseOf(runId);
@@ -384,12 +388,12 @@ export class SqliteRunsRepo implements RunsRepo {
           ...(lease !== undefined && lease.owner !== owner ? { takenOverFrom: lease.owner } : {}),
         };
       });
-      return acquire.immediate();
+      return acquire();
     });
   }
 
   renewLease(runId: string, owner: string, ttlMs: number, now: number): Promise<RunLease> {
-    return promised(() => {
+    return this.#commits.run(() => {
       checkTtl(ttlMs);
       const renew = this.#db.transaction((): RunLease => {
         const lease = this.#leaseOf(runId);
@@ -398,12 +402,12 @@ export class SqliteRunsRepo implements RunsRepo {
         this.#db.prepare('UPDATE runs SET lease_expires_at = ? WHERE id = ?').run(renewed.expiresAt, runId);
         return renewed;
       });
-      return renew.immediate();
+      return renew();
     });
   }
 
   releaseLease(runId: string, owner: string): Promise<boolean> {
-    return promised(
+    return this.#commits.run(
       () =>
         this.#db
           .prepare('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?')

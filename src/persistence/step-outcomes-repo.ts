@@ -10,6 +10,7 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { fromJson, isForeignKeyViolation, promised, toJson } from './database.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 
 /** The record of one step's provider call. */
 export interface StepOutcomeRow {
@@ -73,9 +74,12 @@ export class SqliteStepOutcomesRepo implements StepOutcomesRepo {
   readonly #finish: Statement<[number, string, string, string]>;
   readonly #get: Statement<[string, string], StepRecord>;
   readonly #list: Statement<[string], StepRecord>;
+  readonly #commits: GroupCommit;
 
-  constructor(db: SqliteDatabase) {
+  /** `commits`: the store's group commit (@default one of this repository's own). */
+  constructor(db: SqliteDatabase, commits: GroupCommit = new GroupCommit(db)) {
     this.#db = db;
+    this.#commits = commits;
     this.#insert = db.prepare(
       'INSERT INTO step_outcomes (run_id, step_key, started_at) VALUES (?, ?, ?) ON CONFLICT (run_id, step_key) DO NOTHING',
     );
@@ -99,11 +103,11 @@ export class SqliteStepOutcomesRepo implements StepOutcomesRepo {
       }
       return { record: this.#require(runId, stepKey), firstAttempt: created };
     });
-    return promised(() => begin.immediate());
+    return this.#commits.run(() => begin());
   }
 
   finish(runId: string, finish: StepFinish): Promise<StepOutcomeRow> {
-    return promised(() => this.#db.transaction(() => this.finishInTransaction(runId, finish)).immediate());
+    return this.#commits.run(() => this.finishInTransaction(runId, finish));
   }
 
   get(runId: string, stepKey: string): Promise<StepOutcomeRow | undefined> {

@@ -9,6 +9,7 @@ import type { OpenDatabaseOptions } from './database.ts';
 import { openDatabase } from './database.ts';
 import type { EventsRepo } from './events-repo.ts';
 import { SqliteEventsRepo } from './events-repo.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { RunsRepo } from './runs-repo.ts';
 import { SqliteRunsRepo } from './runs-repo.ts';
 import type { StepOutcomesRepo } from './step-outcomes-repo.ts';
@@ -29,15 +30,19 @@ export interface KupStore {
 /** Opens the SQLite store in a data directory (`<dataDir>/kup.db`), migrating it. Throws what openDatabase throws. */
 export function openSqliteStore(options: OpenDatabaseOptions): KupStore {
   const db = openDatabase(options);
-  const events = new SqliteEventsRepo(db);
-  const stepOutcomes = new SqliteStepOutcomesRepo(db);
+  // One group commit for the store: a step's state, events and outcomes, and other runs' writes, share a commit.
+  const commits = new GroupCommit(db);
+  const events = new SqliteEventsRepo(db, commits);
+  const stepOutcomes = new SqliteStepOutcomesRepo(db, commits);
   return {
-    clusters: new SqliteClustersRepo(db),
-    runs: new SqliteRunsRepo(db, events, stepOutcomes),
+    clusters: new SqliteClustersRepo(db, commits),
+    runs: new SqliteRunsRepo(db, events, stepOutcomes, commits),
     events,
     stepOutcomes,
     location: db.name,
     close: () => {
+      // Writes still waiting for their group are committed, not dropped.
+      commits.close();
       if (db.open) db.close();
       return Promise.resolve();
     },
