@@ -69,11 +69,12 @@ describe('group commit', () => {
   it('takes the flush out of the commit, and close commits and flushes what waits (a store closing)', async () => {
     const { db, other, committed } = openPair();
     const commits = new GroupCommit(db);
-    assert.equal(db.pragma('synchronous', { simple: true }), 1, 'NORMAL: the commit does not wait for the disk');
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'writes made outside the group commit keep FULL');
     const write = commits.run(() => db.prepare('INSERT INTO t (k) VALUES (?)').run('x').changes);
     commits.close();
     assert.deepEqual(committed(), ['x']);
     assert.equal(await write, 1);
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
     db.close();
     await assert.rejects(
       commits.run(() => 1),
