@@ -34,6 +34,8 @@ import { KUP_ERROR_KINDS, KupError } from './kup-error.ts';
 import { ClusterSessionClosedError } from '../engine/cluster-session.ts';
 import { LocalClusterError, LocalErrorCode } from '../local/errors.ts';
 import type { LocalErrorReason } from '../local/errors.ts';
+import { DemoFleetError, DemoFleetErrorCode } from '../demo/errors.ts';
+import type { DemoFleetErrorReason } from '../demo/errors.ts';
 
 const SRC = join(import.meta.dirname, '..');
 
@@ -97,6 +99,7 @@ const samples: Record<string, readonly Error[]> = {
   RemoteError: [new RemoteError('KUP-RUN-001', 'KUP-RUN-001: refused', { kind: 'conflict', plainMessage: true })],
   MaintenanceError: Object.values(MaintenanceErrorCode).map((code) => new MaintenanceError(code, 'windows[0].start', 'is not HH:MM')),
   RolloutError: Object.values(RolloutErrorCode).map((code) => new RolloutError(code, 'refused', { rollout: 'ro-1' })),
+  DemoFleetError: (Object.keys(DemoFleetErrorCode) as DemoFleetErrorReason[]).map((reason) => new DemoFleetError(reason, 'failed', { cluster: 'dev' })),
 };
 
 /** Classes whose message is another tool's words or the usage text, without the code in front. */

@@ -32,7 +32,8 @@ Flags:
   --db postgres://...        keep clusters and runs in this PostgreSQL database (default $KUP_DB), shared by several
                              kup serve replicas: each run is driven by one of them at a time (its lease), and a
                              replica that dies has its runs taken over. Give every replica the same KUP_SECRET_KEY.
-  --demo                     also start a simulated cluster and register it as "demo"
+  --demo                     also start the demo fleet: simulated clusters dev, staging, prod, legacy and expired,
+                             registered, and rebuilt at their recorded versions on the next start
   --admin-token-file F       write the admin token to F (0600), and create a new one when F holds none that is live
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this certificate and key (PEM)
   --max-runs N               runs driven at once (default 16)
@@ -191,43 +192,18 @@ function readPem(path: string, flag: string): Buffer {
 }
 
 /**
- * `--demo`: a simulated cluster in-process, registered as "demo" (as `kup demo` does), until the demo fleet lands.
- * Resolves to the function that stops it.
+ * `--demo`: the demo fleet (src/demo/fleet.ts): five simulated clusters in-process, each on its own loopback port,
+ * registered in the service's store, rebuilt at their recorded versions when the service starts again. Resolves to
+ * the function that stops them (after the service has handed its runs back, so their last versions are recorded).
  */
-async function startDemo(
-  service: { readonly store: KupStore },
-  dataDir: string,
-  io: CliIo,
-): Promise<() => Promise<void>> {
-  const dir = ensurePrivateDir(join(dataDir, 'demo'));
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  const [{ startSimCluster }, { simStartOptions, withVersion }, { activeCatalog }, { catalogOverview }] =
-    await Promise.all([
-      import('../../kube-sim/sim-cluster.ts'),
-      import('../../kube-sim/main.ts'),
-      import('../../catalog/catalog-file.ts'),
-      import('../../versions/index.ts'),
-    ]);
+async function startDemo(service: { readonly store: KupStore }, dataDir: string, io: CliIo): Promise<() => Promise<void>> {
+  const [{ startDemoFleet }, { activeCatalog }] = await Promise.all([import('../../demo/fleet.ts'), import('../../catalog/catalog-file.ts')]);
   const { catalog } = await activeCatalog(dataDir);
-  const supported = catalogOverview(catalog, new Date()).filter((m) => m.classification === 'supported' && m.latest);
-  const version = (supported[1] ?? supported[0])?.releases.find((r) => r.classification !== 'preview')?.version;
-  const { scenario } = await simStartOptions(['--kubeconfig', kubeconfigPath]);
-  const cluster = await startSimCluster({
-    scenario: version ? withVersion(scenario, version) : scenario,
-    kubeconfigPath,
-  });
-  const store = service.store;
-  // Each start builds a new simulated cluster: the runs of the previous one describe a cluster that is gone.
-  if (await store.clusters.get('demo')) await store.clusters.remove('demo', Date.now(), { purgeHistory: true });
-  await store.clusters.add({
-    name: 'demo',
-    kubeconfigPath,
-    provider: 'sim',
-    providerSettings: {},
-    addedAt: Date.now(),
-  });
-  io.stdout.write(
-    `kup serve: demo cluster "demo" (kube-sim, Kubernetes ${cluster.version().gitVersion}) at ${cluster.url}\n`,
-  );
-  return () => cluster.stop();
+  const fleet = await startDemoFleet({ dataDir, store: service.store, catalog });
+  for (const c of fleet.clusters) {
+    io.stdout.write(`kup serve: demo cluster "${c.name}" at Kubernetes ${c.version()}${c.restored ? ' (as recorded)' : ''}: ${c.about}
+`);
+  }
+  io.stdout.write(`kup serve: demo kubeconfigs in ${fleet.dir} (kubectl --kubeconfig ${join(fleet.dir, 'prod.kubeconfig')} get nodes)\n`);
+  return () => fleet.stop();
 }
