@@ -127,6 +127,11 @@ export interface ProviderCapabilities {
   readonly inPlace: boolean;
   /** Snapshots can be taken and restored (without it, a run has no rollback). */
   readonly snapshot: boolean;
+  /**
+   * The control plane can be moved back a patch (the planner's one allowed downgrade). Cluster API, for one, refuses
+   * to lower a control plane's version. @default true
+   */
+  readonly controlPlaneDowngrade?: boolean;
 }
 
 /**
