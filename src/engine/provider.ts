@@ -69,6 +69,13 @@ export interface PoolTopology {
   readonly machineImage: string;
   /** The pool's nodes, booting ones included. */
   readonly nodes: readonly WorkerNodeTopology[];
+  /**
+   * Who performs the pool's rollout: kup (batch by batch, with its drain and PDB gate, through
+   * {@link Provider.replaceWorkerNode}), or the infrastructure's own controller once the control plane has moved (a
+   * Cluster API MachineDeployment of a ClusterClass cluster, which the topology controller rolls). The planner leaves
+   * the latter out of the plan, with a note. @default 'kup'
+   */
+  readonly rolloutBy?: 'kup' | 'infrastructure';
 }
 
 /** The machines under a cluster: its control-plane nodes and its worker pools. */

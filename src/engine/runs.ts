@@ -115,7 +115,10 @@ export async function planUpgrade(
   estimates: Partial<Record<ActionType, number>> = {},
   clock: Clock = systemClock,
 ): Promise<{ plan: RolloutPlan; topology: Topology }> {
-  const topology = await cluster.provider.describeTopology(signal);
+  const described = await cluster.provider.describeTopology(signal);
+  // Pools the infrastructure rolls out by itself are not kup's to move (a note says so).
+  const delegated = described.pools.filter((p) => p.rolloutBy === 'infrastructure');
+  const topology: Topology = { ...described, pools: described.pools.filter((p) => p.rolloutBy !== 'infrastructure') };
   // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook); an
   // image-only upgrade leaves the control plane alone.
   const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal, clock) : new Map<string, number>();
@@ -162,14 +165,23 @@ export async function planUpgrade(
       ...(request.soakMs ? { soakMs: request.soakMs } : {}),
       ...(snapshot ? {} : { snapshot: false }),
     });
-    if (snapshot) return built;
-    const note =
-      `provider ${cluster.provider.name} takes no snapshot of the cluster's state: a rollback moves worker nodes back ` +
-      `to their old version, and cannot bring back a control plane that moved`;
-    return { ...built, notes: [...built.notes, note] };
+    const notes = [
+      ...delegated.map(
+        (p) =>
+          `pool ${p.name} is rolled out by the infrastructure (provider ${cluster.provider.name}) once the control ` +
+          `plane has moved: kup does not replace its nodes`,
+      ),
+      ...(snapshot
+        ? []
+        : [
+            `provider ${cluster.provider.name} takes no snapshot of the cluster's state: a rollback moves worker nodes ` +
+              `back to their old version, and cannot bring back a control plane that moved`,
+          ]),
+    ];
+    return notes.length === 0 ? built : { ...built, notes: [...built.notes, ...notes] };
   };
   const plan = planOf(change);
-  if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology };
+  if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology: described };
   // Several hops: the other worker strategy's cost, so the operator sees what the choice saves or spends.
   const chosenStrategy = change.path.workerStrategy;
   const other: WorkerStrategy = chosenStrategy === 'minimal' ? 'follow' : 'minimal';
@@ -178,7 +190,7 @@ export async function planUpgrade(
     { workerStrategy: chosenStrategy, plan },
     { workerStrategy: other, plan: otherPlan },
   ]);
-  return { plan: { ...plan, workerStrategies }, topology };
+  return { plan: { ...plan, workerStrategies }, topology: described };
 }
 
 /**

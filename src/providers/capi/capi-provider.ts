@@ -148,6 +148,11 @@ class CapiProvider implements Provider {
       });
     const pools: PoolTopology[] = deployments.map((md) => ({
       name: poolName(md),
+      // A ClusterClass cluster's MachineDeployments are the topology controller's: it rolls them after the control
+      // plane, and would undo a strategy or version kup set on them.
+      ...(md.metadata.labels?.[CapiLabel.topologyDeploymentName] !== undefined
+        ? { rolloutBy: 'infrastructure' as const }
+        : {}),
       kubeletVersion: kubeVersion(md.spec.template.spec.version),
       machineImage: templateName(md.spec.template.spec.infrastructureRef),
       nodes: withNode
@@ -256,9 +261,17 @@ class CapiProvider implements Provider {
         { provider: this.name, node },
       );
     }
-    const pool = poolName(
-      await this.#client.get<MachineDeployment>(capiPath(this.#namespace, 'machinedeployments', mdName), signal),
+    const md = await this.#client.get<MachineDeployment>(
+      capiPath(this.#namespace, 'machinedeployments', mdName),
+      signal,
     );
+    const pool = poolName(md);
+    if (md.metadata.labels?.[CapiLabel.topologyDeploymentName] !== undefined) {
+      throw this.#unsupported(
+        `MachineDeployment ${mdName} belongs to Cluster ${this.#ref()}'s topology (ClusterClass): Cluster API rolls it when spec.topology.version moves`,
+        { node },
+      );
+    }
     const claimed =
       claimedBefore ??
       (await this.#serially(mdName, async () => {
