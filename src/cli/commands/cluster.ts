@@ -149,7 +149,7 @@ async function add(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): Prom
  */
 async function addCapi(args: ParsedArgs, registry: ClusterRegistry, io: CliIo, live: Live): Promise<number> {
   const name = args.name ?? '';
-  if (args.capiCluster === undefined) throw new UsageError('--cluster NS/NAME is required with --provider capi');
+  // parse() made sure it is there and well formed.
   const ref = parseClusterReference(args.capiCluster);
   if ('problem' in ref) throw new UsageError(`--cluster: ${ref.problem}`);
   const management = resolve(args.kubeconfig ?? '');
@@ -406,6 +406,11 @@ function parse(args: string[]): ParsedArgs | 'help' {
     if (str('provider') === undefined) throw new UsageError('--provider is required (sim, local or capi)');
     if (str('cluster') !== undefined && str('provider') !== CAPI_PROVIDER_NAME) {
       throw new UsageError('--cluster: only with --provider capi (the Cluster object on the management cluster)');
+    }
+    if (str('provider') === CAPI_PROVIDER_NAME) {
+      if (str('cluster') === undefined) throw new UsageError('--cluster NS/NAME is required with --provider capi');
+      const ref = parseClusterReference(str('cluster'));
+      if ('problem' in ref) throw new UsageError(`--cluster: ${ref.problem}`);
     }
   }
   const name = rest[0];
