@@ -196,9 +196,21 @@ export interface Provider {
   /** Upgrades a worker node's kubelet (and image) in place; resolves when the node reports the target version. */
   upgradeWorkerNodeInPlace(node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal): Promise<void>;
 
+  /**
+   * Tells the infrastructure where the run stands, so that its own controllers agree with kup: `paused` (an operator
+   * or a failure paused the run: nothing may move, Cluster API's paused annotation), `running` (going on again), or
+   * `ended` (done, failed, cancelled or rolled back: put back what the run changed for its own steps, such as
+   * Cluster API rollout strategies). The executor calls it when it first sees the run and whenever its phase changes;
+   * it must converge (a second call with the same phase changes nothing). @default nothing to do
+   */
+  syncRunPhase?(phase: RunPhaseForProvider, signal: AbortSignal): Promise<void>;
+
   /** Releases what the provider holds open (idle connections); the engine calls it when it is done with it. */
   close?(): void;
 }
+
+/** Where a run stands, as {@link Provider.syncRunPhase} is told. */
+export type RunPhaseForProvider = 'running' | 'paused' | 'ended';
 
 /** Stable codes of provider errors. */
 export const ProviderErrorCode = {
