@@ -205,8 +205,24 @@ export interface Provider {
    */
   syncRunPhase?(phase: RunPhaseForProvider, signal: AbortSignal): Promise<void>;
 
+  /**
+   * What the infrastructure says of the cluster before an upgrade (a management cluster's view: machines that are
+   * not running, health checks failing, a rollout already under way). Blockers stop the run as the cluster's own
+   * prechecks do (rule `infrastructure`). Reads only. @default no findings
+   */
+  precheck?(signal: AbortSignal): Promise<readonly ProviderFinding[]>;
+
   /** Releases what the provider holds open (idle connections); the engine calls it when it is done with it. */
   close?(): void;
+}
+
+/** One finding of {@link Provider.precheck}. */
+export interface ProviderFinding {
+  readonly severity: 'blocker' | 'warning' | 'info';
+  /** The infrastructure's objects at fault (`Machine`, `MachineHealthCheck`, ...), most relevant first. */
+  readonly objects: readonly { readonly kind: string; readonly name: string; readonly namespace?: string }[];
+  readonly message: string;
+  readonly remediation: string;
 }
 
 /** Where a run stands, as {@link Provider.syncRunPhase} is told. */
