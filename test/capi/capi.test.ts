@@ -213,6 +213,15 @@ describe('the capi provider on real Cluster API controllers', { skip: SKIP_CAPI,
       assert.match(plan.stdout, /provider capi takes no snapshot of the cluster's state/);
       assert.match(plan.stdout, /nothing brings the control plane back: no snapshot is taken/);
 
+      // The management side of the precheck: nothing to say of a healthy cluster; a Cluster a user paused blocks.
+      assert.doesNotMatch(plan.stdout, /BLOCKER\s+infrastructure/);
+      await stack.kubectl(['-n', 'team-a', 'annotate', 'cluster', 'shop', 'cluster.x-k8s.io/paused=']);
+      const paused = await stack.kup(['plan', 'shop', '--to', '1.37.2']);
+      assert.equal(paused.code, 1, paused.stderr);
+      assert.match(paused.stdout, /BLOCKER\s+infrastructure\s+Cluster\/team-a\/shop/);
+      assert.match(paused.stdout, /capi: Cluster team-a\/shop is paused: Cluster API would not move its machines/);
+      await stack.kubectl(['-n', 'team-a', 'annotate', 'cluster', 'shop', 'cluster.x-k8s.io/paused-']);
+
       const down = await stack.kup(['plan', 'shop', '--to', '1.35.7']);
       assert.equal(down.code, 1, down.stdout);
       assert.match(down.stderr, /KUP-RUN-011: cluster shop: provider capi cannot downgrade a control plane/);
@@ -305,6 +314,51 @@ describe('the capi provider on real Cluster API controllers', { skip: SKIP_CAPI,
         ]);
         assert.equal(again.newNode, made[0]?.newNode);
         assert.equal((await md('shop-md-0')).spec.replicas, 3 + batch.length);
+        if (i === 1) {
+          // Paused mid-pool: Cluster API's paused annotation holds every controller of the cluster; resumed, it goes.
+          await call(settings(), 'syncRunPhase', ['paused']);
+          const paused = await json<{ metadata: { annotations?: Record<string, string> } }>([
+            '-n',
+            'team-a',
+            'get',
+            'cluster',
+            'shop',
+          ]);
+          assert.equal(paused.metadata.annotations?.['cluster.x-k8s.io/paused'], '');
+          const conditions = await json<{ status: { conditions?: { type: string; status: string }[] } }>([
+            '-n',
+            'team-a',
+            'get',
+            'cluster',
+            'shop',
+          ]);
+          await waitFor(
+            async () => {
+              const c = await json<{ status: { conditions?: { type: string; status: string }[] } }>([
+                '-n',
+                'team-a',
+                'get',
+                'cluster',
+                'shop',
+              ]);
+              return c.status.conditions?.find((x) => x.type === 'Paused')?.status === 'True';
+            },
+            {
+              timeoutMs: 60_000,
+              intervalMs: 1_000,
+              message: `Cluster API to report the cluster Paused (conditions: ${JSON.stringify(conditions.status.conditions)})`,
+            },
+          );
+          await call(settings(), 'syncRunPhase', ['running']);
+          const resumed = await json<{ metadata: { annotations?: Record<string, string> } }>([
+            '-n',
+            'team-a',
+            'get',
+            'cluster',
+            'shop',
+          ]);
+          assert.equal(resumed.metadata.annotations?.['cluster.x-k8s.io/paused'], undefined);
+        }
         for (const node of batch) await call(settings(), 'deleteWorkerNode', [node, `delete/${node}`]);
         const left = await workloadNodes(workloadKubeconfig());
         for (const node of batch) assert.equal(left.has(node), false, `${node} is gone from the workload cluster`);
@@ -332,6 +386,51 @@ describe('the capi provider on real Cluster API controllers', { skip: SKIP_CAPI,
         topology.pools[0]?.nodes.map((n) => n.kubeletVersion),
         ['1.37.2', '1.37.2', '1.37.2'],
       );
+    },
+  );
+
+  it(
+    'the run ending mid-pool (cancel) removes the surge Machine in flight and gives the MachineDeployment its strategy back',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      await stack.kubectl(['apply', '-f', '-'], {
+        input: `apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+kind: DevMachineTemplate
+metadata: {name: shop-worker-b, namespace: team-a}
+spec:
+  template:
+    spec:
+      backend:
+        inMemory:
+          vm: {provisioning: {startupDuration: "3s"}}
+          node: {provisioning: {startupDuration: "1s"}}
+          apiServer: {provisioning: {startupDuration: "1s"}}
+          etcd: {provisioning: {startupDuration: "1s"}}
+`,
+      });
+      const topology = await call<Topology>(settings(), 'describeTopology');
+      const old = topology.pools[0]?.nodes[0]?.node ?? '';
+      const made = await call<{ newNode: string }>(settings(), 'replaceWorkerNode', [
+        old,
+        { version: '1.37.2', machineImage: 'DevMachineTemplate/shop-worker-b' },
+        `pool/shop-md-0/image/batch-1/${old}`,
+      ]);
+      const during = await md('shop-md-0');
+      assert.equal(during.spec.rollout?.strategy?.type, 'OnDelete');
+      assert.equal(during.spec.replicas, 4);
+
+      await call(settings(), 'syncRunPhase', ['ended']);
+      const after = await md('shop-md-0');
+      assert.deepEqual(after.spec.rollout?.strategy, {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      });
+      assert.equal(after.spec.replicas, 3);
+      assert.equal(after.metadata.annotations?.['kup.dev/capi-rollout'], undefined);
+      // The surge Machine of the unfinished replacement is going; the node it was to replace is still there.
+      const surge = (await machines('shop')).find((m) => m.status?.nodeRef?.name === made.newNode);
+      assert.ok(surge === undefined || surge.metadata.deletionTimestamp !== undefined, 'the surge Machine is deleted');
+      assert.equal((await workloadNodes(workloadKubeconfig())).get(old), true);
     },
   );
 

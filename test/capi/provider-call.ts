@@ -33,6 +33,10 @@ try {
     case 'deleteWorkerNode':
       result = await provider.deleteWorkerNode(String(args[0]), String(args[1]), signal);
       break;
+    case 'syncRunPhase':
+      if (provider.syncRunPhase === undefined) throw new Error('the capi provider has no syncRunPhase');
+      result = await provider.syncRunPhase(args[0] as 'running' | 'paused' | 'ended', signal);
+      break;
     default:
       throw new Error(`no provider method "${method}"`);
   }

@@ -26,8 +26,10 @@ import type {
   ControlPlaneNodeTopology,
   ControlPlaneProgressListener,
   PoolTopology,
+  ProviderFinding,
   Provider,
   ReplaceResult,
+  RunPhaseForProvider,
   SnapshotInfo,
   Topology,
   WorkerNodeTarget,
@@ -48,6 +50,7 @@ import type {
   ContractControlPlane,
   Machine,
   MachineDeployment,
+  MachineHealthCheck,
   MachineSet,
   RolloutStrategy,
 } from './objects.ts';
@@ -323,6 +326,168 @@ class CapiProvider implements Provider {
       { node },
     );
     if (mdName !== undefined) await this.#serially(mdName, () => this.#restoreWhenDone(mdName, signal));
+  }
+
+  /**
+   * `paused`: the Cluster gets Cluster API's paused annotation (no controller of the cluster moves a machine), marked
+   * as kup's. `running`: kup's pause is lifted (a user's own pause is left alone). `ended`: the same, and every
+   * MachineDeployment kup switched to OnDelete gets its original strategy and replica count back; surge Machines of
+   * replacements still in flight are deleted first. The templates keep the version the run set: under its original
+   * strategy, Cluster API's own rollout moves what is left of the pool.
+   */
+  async syncRunPhase(phase: RunPhaseForProvider, signal: AbortSignal): Promise<void> {
+    const path = capiPath(this.#namespace, 'clusters', this.#cluster);
+    const cluster = await this.#readCluster(signal);
+    const annotations = cluster.metadata.annotations ?? {};
+    if (phase === 'paused') {
+      if (annotations[CapiAnnotation.paused] === undefined) {
+        await this.#client.patch(
+          path,
+          { metadata: { annotations: { [CapiAnnotation.paused]: '', [KupAnnotation.pausedByKup]: 'true' } } },
+          signal,
+        );
+      }
+      return;
+    }
+    if (annotations[KupAnnotation.pausedByKup] !== undefined) {
+      await this.#client.patch(
+        path,
+        { metadata: { annotations: { [CapiAnnotation.paused]: null, [KupAnnotation.pausedByKup]: null } } },
+        signal,
+      );
+    }
+    if (phase !== 'ended') return;
+    for (const md of await this.#deployments(signal)) {
+      if (md.metadata.annotations?.[KupAnnotation.rollout] === undefined) continue;
+      await this.#serially(md.metadata.name, () => this.#restore(md.metadata.name, signal));
+    }
+  }
+
+  /** Ends kup's hold on a MachineDeployment: in-flight surge Machines go, the original strategy and replicas return. */
+  async #restore(mdName: string, signal: AbortSignal): Promise<void> {
+    const machines = (await this.#machines(signal)).filter(
+      (m) => m.metadata.labels?.[CapiLabel.deploymentName] === mdName && m.metadata.deletionTimestamp === undefined,
+    );
+    const names = new Set(machines.map((m) => m.metadata.name));
+    for (const surge of machines) {
+      const replaces = surge.metadata.annotations?.[KupAnnotation.replaces];
+      // A replacement whose old Machine is still there was not finished: the old one stays, the surge one goes.
+      if (replaces !== undefined && names.has(replaces)) await this.#removeMachine(mdName, surge, signal);
+    }
+    const path = capiPath(this.#namespace, 'machinedeployments', mdName);
+    await this.#retryConflicts(async () => {
+      const md = await this.#client.get<MachineDeployment>(path, signal);
+      if (md.metadata.annotations?.[KupAnnotation.rollout] === undefined) return;
+      const record = readRecord(md);
+      await this.#client.patch(
+        path,
+        {
+          metadata: { resourceVersion: md.metadata.resourceVersion, annotations: { [KupAnnotation.rollout]: null } },
+          spec: { replicas: record.replicas, rollout: { strategy: restoredStrategy(record.strategy) } },
+        },
+        signal,
+      );
+    }, signal);
+  }
+
+  /**
+   * The management side of the precheck: the Cluster's and its control plane's conditions, MachineHealthChecks that
+   * see unhealthy machines, Machines that are not Running, and a rollout already under way (a control plane or a
+   * MachineDeployment rolling out, a paused Cluster).
+   */
+  async precheck(signal: AbortSignal): Promise<readonly ProviderFinding[]> {
+    const cluster = await this.#readCluster(signal);
+    const cp = await this.#controlPlane(cluster, signal);
+    const ns = this.#namespace;
+    const findings: ProviderFinding[] = [];
+    const blocker = (kind: string, name: string, message: string, remediation: string) =>
+      findings.push({ severity: 'blocker', objects: [{ kind, name, namespace: ns }], message, remediation });
+    const describeFirst = `kubectl -n ${ns} describe cluster ${this.#cluster}; clusterctl describe cluster ${this.#cluster} -n ${ns}`;
+
+    if (cluster.spec.paused === true || cluster.metadata.annotations?.[CapiAnnotation.paused] !== undefined) {
+      if (cluster.metadata.annotations?.[KupAnnotation.pausedByKup] === undefined) {
+        blocker(
+          'Cluster',
+          this.#cluster,
+          `Cluster ${this.#ref()} is paused: Cluster API would not move its machines`,
+          `Unpause it (remove spec.paused and the ${CapiAnnotation.paused} annotation) when whoever paused it is done.`,
+        );
+      }
+    }
+    const available = conditionOf(cluster.status?.conditions, 'Available');
+    if (available?.status === 'False') {
+      blocker(
+        'Cluster',
+        this.#cluster,
+        `Cluster ${this.#ref()} is not Available (${available.reason ?? 'no reason'}): ${available.message ?? ''}`.trim(),
+        `Make the cluster Available first: ${describeFirst}`,
+      );
+    }
+    const cpName = `${cp.object.kind} ${cp.object.metadata.name}`;
+    for (const type of ['RollingOut', 'ScalingUp', 'ScalingDown']) {
+      const c = conditionOf(cp.object.status?.conditions, type);
+      if (c?.status === 'True') {
+        blocker(
+          cp.object.kind,
+          cp.object.metadata.name,
+          `${cpName} is already ${type === 'RollingOut' ? 'rolling out' : 'scaling'} (${c.message ?? c.reason ?? type})`,
+          'Wait until it has finished (its RollingOut, ScalingUp and ScalingDown conditions are False), then plan again.',
+        );
+      }
+    }
+    for (const type of ['EtcdClusterHealthy', 'ControlPlaneComponentsHealthy', 'Available']) {
+      const c = conditionOf(cp.object.status?.conditions, type);
+      if (c?.status === 'False') {
+        blocker(
+          cp.object.kind,
+          cp.object.metadata.name,
+          `${cpName} is not ${type} (${c.reason ?? 'no reason'}): ${c.message ?? ''}`.trim(),
+          `Repair the control plane before upgrading it: ${describeFirst}`,
+        );
+      }
+    }
+    for (const md of await this.#deployments(signal)) {
+      const rolling = conditionOf(md.status?.conditions, 'RollingOut');
+      if (rolling?.status === 'True' && md.metadata.annotations?.[KupAnnotation.rollout] === undefined) {
+        blocker(
+          'MachineDeployment',
+          md.metadata.name,
+          `MachineDeployment ${md.metadata.name} is already rolling out (${rolling.message ?? rolling.reason ?? 'RollingOut'})`,
+          'Wait until its rollout has finished, then plan again.',
+        );
+      }
+    }
+    for (const m of await this.#machines(signal)) {
+      if (m.metadata.deletionTimestamp !== undefined) {
+        blocker(
+          'Machine',
+          m.metadata.name,
+          `Machine ${m.metadata.name} is being deleted`,
+          'Wait until Cluster API has finished deleting it (kubectl get machines -w).',
+        );
+      } else if (m.status?.phase !== 'Running') {
+        blocker(
+          'Machine',
+          m.metadata.name,
+          `Machine ${m.metadata.name} is ${m.status?.phase ?? 'without a phase'}, not Running`,
+          `Find out why: kubectl -n ${ns} describe machine ${m.metadata.name}`,
+        );
+      }
+    }
+    const checks = await this.#client.get<ObjectList<MachineHealthCheck>>(capiPath(ns, 'machinehealthchecks'), signal);
+    for (const mhc of checks.items.filter((c) => c.spec.clusterName === this.#cluster)) {
+      const expected = mhc.status?.expectedMachines ?? 0;
+      const healthy = mhc.status?.currentHealthy ?? expected;
+      if (healthy < expected) {
+        blocker(
+          'MachineHealthCheck',
+          mhc.metadata.name,
+          `MachineHealthCheck ${mhc.metadata.name} sees ${expected - healthy} of ${expected} machines unhealthy`,
+          'Let it remediate them, or repair them, before an upgrade replaces more machines.',
+        );
+      }
+    }
+    return findings;
   }
 
   // ---- worker pools ------------------------------------------------------------------------------------------
