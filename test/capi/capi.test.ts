@@ -427,10 +427,29 @@ spec:
       });
       assert.equal(after.spec.replicas, 3);
       assert.equal(after.metadata.annotations?.['kup.dev/capi-rollout'], undefined);
-      // The surge Machine of the unfinished replacement is going; the node it was to replace is still there.
+      // The surge Machine of the unfinished replacement is going (kup deleted it before giving the strategy back).
       const surge = (await machines('shop')).find((m) => m.status?.nodeRef?.name === made.newNode);
       assert.ok(surge === undefined || surge.metadata.deletionTimestamp !== undefined, 'the surge Machine is deleted');
-      assert.equal((await workloadNodes(workloadKubeconfig())).get(old), true);
+      // Under its own strategy again, Cluster API moves the pool to the template the run set (shop-worker-b).
+      await waitFor(
+        async () => {
+          const now = await md('shop-md-0');
+          const st = (now as { status?: { replicas?: number; readyReplicas?: number; upToDateReplicas?: number } })
+            .status;
+          if (st?.replicas !== 3 || st.readyReplicas !== 3 || st.upToDateReplicas !== 3) return false;
+          // One control-plane node and the pool's three, all Ready, no old one left behind.
+          const nodes = await workloadNodes(workloadKubeconfig());
+          return nodes.size === 4 && [...nodes.values()].every(Boolean);
+        },
+        {
+          timeoutMs: 5 * 60_000,
+          intervalMs: 2_000,
+          message: 'Cluster API to roll shop-md-0 to its template under RollingUpdate',
+        },
+      );
+      const done = (await machines('shop')).filter((m) => !m.metadata.deletionTimestamp);
+      assert.equal(done.length, 4);
+      assert.ok(!done.some((m) => m.status?.nodeRef?.name === made.newNode), 'the surge Machine did not come back');
     },
   );
 
