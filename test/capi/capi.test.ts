@@ -203,6 +203,21 @@ describe('the capi provider on real Cluster API controllers', { skip: SKIP_CAPI,
     'kup plan: two control-plane hops, the pool once, no snapshot, and no control-plane downgrade',
     { timeout: TEST_TIMEOUT_MS },
     async () => {
+      // Right after provisioning the Cluster is not Available for a while (etcd members not yet listed): the
+      // management-side precheck would rightly block; plan once it is.
+      await waitFor(
+        async () => {
+          const c = await json<{ status?: { conditions?: { type: string; status: string }[] } }>([
+            '-n',
+            'team-a',
+            'get',
+            'cluster',
+            'shop',
+          ]);
+          return c.status?.conditions?.find((x) => x.type === 'Available')?.status === 'True';
+        },
+        { timeoutMs: 3 * 60_000, intervalMs: 1_000, message: 'Cluster team-a/shop to be Available' },
+      );
       const plan = await stack.kup(['plan', 'shop', '--to', '1.37.2']);
       // The precheck of the in-memory workload API server has blockers (no /version, /readyz): the plan is printed.
       assert.match(plan.stdout, /Plan for shop: 1\.35\.8 -> 1\.37\.2 \(version upgrade\)/);
