@@ -43,6 +43,7 @@ export const RULE_IDS = [
   'pdb-health',
   'node-runtime',
   'failing-pods',
+  'infrastructure',
 ] as const;
 
 /** A rule's stable id. */

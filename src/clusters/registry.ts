@@ -171,6 +171,18 @@ export class ClusterRegistry {
     }
   }
 
+  /**
+   * Checks that `name` may be registered (a DNS label no cluster has), before a caller prepares what the cluster
+   * needs (the capi provider saves the workload cluster's kubeconfig under the name).
+   *
+   * @throws {ClusterRegistryError} KUP-REGISTRY-001 for a bad name, 005 for a duplicate.
+   */
+  async checkNewName(name: string): Promise<void> {
+    checkName(name);
+    const existing = await this.#clusters.get(name);
+    if (existing !== undefined) throw duplicate(existing);
+  }
+
   /** Every registered cluster, by name. */
   list(): Promise<readonly ClusterRow[]> {
     return this.#clusters.list();

@@ -20,6 +20,7 @@ import { ClusterSession } from './cluster-session.ts';
 import type { EngineContext } from './context.ts';
 import { executeRun } from './executor.ts';
 import { actionSettings } from './runs.ts';
+import type { Provider, RunPhaseForProvider } from './provider.ts';
 import { OFFLINE_KUBECONFIG, uncalledProvider } from './test-fixtures.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 9);
@@ -66,13 +67,13 @@ afterEach(async () => {
   await store.close();
 });
 
-function context(clock: ManualClock): EngineContext {
+function context(clock: ManualClock, provider?: Provider): EngineContext {
   const conn = connect({ kubeconfig: OFFLINE_KUBECONFIG });
   return {
     cluster: 'prod',
     conn,
     // A paused run never calls its provider.
-    provider: uncalledProvider('unused', { replace: true, inPlace: true, snapshot: false }),
+    provider: provider ?? uncalledProvider('unused', { replace: true, inPlace: true, snapshot: false }),
     catalog: defaultCatalog(),
     clock,
     session: new ClusterSession({ cluster: 'prod', conn, clock }),
@@ -137,5 +138,26 @@ describe('the executor on a ManualClock', () => {
     const final = await running;
     assert.equal(final.status.phase, 'cancelled');
     stop.abort();
+  });
+
+  it('tells the provider where the run stands: paused when it first sees it, ended once cancelled', async () => {
+    const clock = new ManualClock(T0);
+    const told: RunPhaseForProvider[] = [];
+    const provider: Provider = {
+      ...uncalledProvider('capi-like', { replace: true, inPlace: false, snapshot: false }),
+      syncRunPhase: (phase) => {
+        told.push(phase);
+        return Promise.resolve();
+      },
+    };
+    const running = executeRun({ store, runId: RUN, owner: 'kup-a', ctx: context(clock, provider), signal: new AbortController().signal, pollMs: 250 });
+    await clock.advance(0);
+    assert.deepEqual(told, ['paused']);
+    await clock.advance(250);
+    assert.deepEqual(told, ['paused'], 'told once per phase');
+    await applyEvents(store, RUN, [{ type: 'cancel-requested' }], T0);
+    await clock.advance(250);
+    assert.equal((await running).status.phase, 'cancelled');
+    assert.deepEqual(told, ['paused', 'ended']);
   });
 });

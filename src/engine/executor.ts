@@ -17,6 +17,7 @@ import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.
 import { performEffect } from './actions/perform.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
+import type { RunPhaseForProvider } from './provider.ts';
 import { watchApiHealth } from './api-health.ts';
 import type { Cancel } from '../clock/clock.ts';
 import { formatDuration } from '../clock/duration.ts';
@@ -64,6 +65,14 @@ export class RunLeaseHeldError extends KupError<'KUP-RUN-409', { readonly run: s
       details: { run: runId, holder },
     });
   }
+}
+
+/** The run's phase as its provider is told it (pending runs have not started: nothing to say yet). */
+function phaseForProvider(state: RunState): RunPhaseForProvider | undefined {
+  if (isTerminal(state)) return 'ended';
+  if (state.status.phase === 'paused') return 'paused';
+  if (state.status.phase === 'pending') return undefined;
+  return 'running';
 }
 
 /** Steps the run until it is terminal (resolves with the final state) or `signal` aborts (resolves with the last). */
@@ -155,11 +164,18 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       nudged = true;
       wake();
     }) ?? (() => undefined);
+  let toldProvider: RunPhaseForProvider | undefined;
   try {
     for (;;) {
       if (failure) throw failure instanceof Error ? failure : new Error('the executor failed');
       if (reread) keep(await loadRun(store, runId, latest));
       state = latest.state;
+      // The infrastructure hears of a pause, a resume and the end before anyone waiting on the run does.
+      const providerPhase = phaseForProvider(state);
+      if (providerPhase !== undefined && providerPhase !== toldProvider && (providerPhase !== 'ended' || running.size === 0)) {
+        await ctx.provider.syncRunPhase?.(providerPhase, signal);
+        toldProvider = providerPhase;
+      }
       options.onState?.(state);
       if (signal.aborted) break;
       if (clock.now() - lastTick >= tickMs) {

@@ -69,6 +69,13 @@ export interface PoolTopology {
   readonly machineImage: string;
   /** The pool's nodes, booting ones included. */
   readonly nodes: readonly WorkerNodeTopology[];
+  /**
+   * Who performs the pool's rollout: kup (batch by batch, with its drain and PDB gate, through
+   * {@link Provider.replaceWorkerNode}), or the infrastructure's own controller once the control plane has moved (a
+   * Cluster API MachineDeployment of a ClusterClass cluster, which the topology controller rolls). The planner leaves
+   * the latter out of the plan, with a note. @default 'kup'
+   */
+  readonly rolloutBy?: 'kup' | 'infrastructure';
 }
 
 /** The machines under a cluster: its control-plane nodes and its worker pools. */
@@ -127,6 +134,11 @@ export interface ProviderCapabilities {
   readonly inPlace: boolean;
   /** Snapshots can be taken and restored (without it, a run has no rollback). */
   readonly snapshot: boolean;
+  /**
+   * The control plane can be moved back a patch (the planner's one allowed downgrade). Cluster API, for one, refuses
+   * to lower a control plane's version. @default true
+   */
+  readonly controlPlaneDowngrade?: boolean;
 }
 
 /**
@@ -184,9 +196,37 @@ export interface Provider {
   /** Upgrades a worker node's kubelet (and image) in place; resolves when the node reports the target version. */
   upgradeWorkerNodeInPlace(node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal): Promise<void>;
 
+  /**
+   * Tells the infrastructure where the run stands, so that its own controllers agree with kup: `paused` (an operator
+   * or a failure paused the run: nothing may move, Cluster API's paused annotation), `running` (going on again), or
+   * `ended` (done, failed, cancelled or rolled back: put back what the run changed for its own steps, such as
+   * Cluster API rollout strategies). The executor calls it when it first sees the run and whenever its phase changes;
+   * it must converge (a second call with the same phase changes nothing). @default nothing to do
+   */
+  syncRunPhase?(phase: RunPhaseForProvider, signal: AbortSignal): Promise<void>;
+
+  /**
+   * What the infrastructure says of the cluster before an upgrade (a management cluster's view: machines that are
+   * not running, health checks failing, a rollout already under way). Blockers stop the run as the cluster's own
+   * prechecks do (rule `infrastructure`). Reads only. @default no findings
+   */
+  precheck?(signal: AbortSignal): Promise<readonly ProviderFinding[]>;
+
   /** Releases what the provider holds open (idle connections); the engine calls it when it is done with it. */
   close?(): void;
 }
+
+/** One finding of {@link Provider.precheck}. */
+export interface ProviderFinding {
+  readonly severity: 'blocker' | 'warning' | 'info';
+  /** The infrastructure's objects at fault (`Machine`, `MachineHealthCheck`, ...), most relevant first. */
+  readonly objects: readonly { readonly kind: string; readonly name: string; readonly namespace?: string }[];
+  readonly message: string;
+  readonly remediation: string;
+}
+
+/** Where a run stands, as {@link Provider.syncRunPhase} is told. */
+export type RunPhaseForProvider = 'running' | 'paused' | 'ended';
 
 /** Stable codes of provider errors. */
 export const ProviderErrorCode = {

@@ -138,7 +138,10 @@ export async function planUpgrade(
   estimates: Partial<Record<ActionType, number>> = {},
   clock: Clock = systemClock,
 ): Promise<{ plan: RolloutPlan; topology: Topology }> {
-  const topology = await cluster.provider.describeTopology(signal);
+  const described = await cluster.provider.describeTopology(signal);
+  // Pools the infrastructure rolls out by itself are not kup's to move (a note says so).
+  const delegated = described.pools.filter((p) => p.rolloutBy === 'infrastructure');
+  const topology: Topology = { ...described, pools: described.pools.filter((p) => p.rolloutBy !== 'infrastructure') };
   // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook); an
   // image-only upgrade leaves the control plane alone.
   const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal, clock) : new Map<string, number>();
@@ -172,18 +175,36 @@ export async function planUpgrade(
   } else {
     throw new KupError('KUP-RUN-002', 'nothing to do: give --to VERSION, --image IMAGE, or both', { kind: 'invalid-input' });
   }
+  refuseWhatTheProviderCannot(cluster, change, request);
   const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));
-  const planOf = (planChange: PlanChange): RolloutPlan =>
-    buildPlan({
+  const { snapshot } = cluster.provider.capabilities;
+  const planOf = (planChange: PlanChange): RolloutPlan => {
+    const built = buildPlan({
       cluster: cluster.row.name,
       topology: planTopology,
       change: planChange,
       pools,
       estimates,
       ...(request.soakMs ? { soakMs: request.soakMs } : {}),
+      ...(snapshot ? {} : { snapshot: false }),
     });
+    const notes = [
+      ...delegated.map(
+        (p) =>
+          `pool ${p.name} is rolled out by the infrastructure (provider ${cluster.provider.name}) once the control ` +
+          `plane has moved: kup does not replace its nodes`,
+      ),
+      ...(snapshot
+        ? []
+        : [
+            `provider ${cluster.provider.name} takes no snapshot of the cluster's state: a rollback moves worker nodes ` +
+              `back to their old version, and cannot bring back a control plane that moved`,
+          ]),
+    ];
+    return notes.length === 0 ? built : { ...built, notes: [...built.notes, ...notes] };
+  };
   const plan = planOf(change);
-  if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology };
+  if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology: described };
   // Several hops: the other worker strategy's cost, so the operator sees what the choice saves or spends.
   const chosenStrategy = change.path.workerStrategy;
   const other: WorkerStrategy = chosenStrategy === 'minimal' ? 'follow' : 'minimal';
@@ -192,7 +213,39 @@ export async function planUpgrade(
     { workerStrategy: chosenStrategy, plan },
     { workerStrategy: other, plan: otherPlan },
   ]);
-  return { plan: { ...plan, workerStrategies }, topology };
+  return { plan: { ...plan, workerStrategies }, topology: described };
+}
+
+/**
+ * Refuses, with the reason, a change the cluster's provider cannot make: an in-place strategy on a provider that only
+ * replaces nodes, a control-plane downgrade on a provider that cannot lower a control plane (Cluster API).
+ * @throws KupError KUP-RUN-011 (rejected).
+ */
+function refuseWhatTheProviderCannot(cluster: OpenCluster, change: PlanChange, request: UpgradeRequest): void {
+  const { name, capabilities } = cluster.provider;
+  const refuse = (message: string) =>
+    new KupError('KUP-RUN-011', `cluster ${cluster.row.name}: ${message}`, {
+      kind: 'rejected',
+      details: { cluster: cluster.row.name, provider: name },
+    });
+  const strategies = [request.poolOptions?.strategy].filter((s) => s !== undefined);
+  if (!capabilities.inPlace && strategies.includes('in-place')) {
+    throw refuse(`provider ${name} cannot upgrade nodes in place, it replaces them: use --strategy replace`);
+  }
+  if (!capabilities.replace && strategies.includes('replace')) {
+    throw refuse(`provider ${name} cannot replace nodes: use --strategy in-place`);
+  }
+  if (
+    capabilities.controlPlaneDowngrade === false &&
+    change.kind === 'version' &&
+    change.path.kind === 'downgrade' &&
+    change.path.steps.some((s) => s.kind === 'control-plane')
+  ) {
+    throw refuse(
+      `provider ${name} cannot downgrade a control plane (Cluster API refuses a lower spec.version), so ` +
+        `${change.path.from} -> ${change.path.to} is not possible; move back by restoring the cluster from a backup`,
+    );
+  }
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */

@@ -10,13 +10,59 @@ import { describe, it } from 'node:test';
 import { ProviderError, ProviderErrorCode } from '../engine/provider.ts';
 import type { ProviderFactory } from '../engine/provider-factory.ts';
 import type { KubeconfigTarget, ProviderDescriptor } from './registry.ts';
-import { LOCAL_PROVIDER, ProviderRegistry, SIM_PROVIDER, builtInProviders } from './registry.ts';
+import { CAPI_PROVIDER, LOCAL_PROVIDER, ProviderRegistry, SIM_PROVIDER, builtInProviders } from './registry.ts';
 import { OFFLINE_KUBECONFIG, uncalledProvider } from '../engine/test-fixtures.ts';
 
 /** A provider whose every call fails: the registry tests create it and call nothing. */
 const FAILING_PROVIDER = uncalledProvider('like', { replace: false, inPlace: false, snapshot: false });
 
 const TARGET: KubeconfigTarget = { path: '/k', context: 'c', server: 'https://127.0.0.1:9', user: 'u', hasToken: true };
+
+describe('the capi provider descriptor', () => {
+  const settings = { managementKubeconfig: '/etc/kup/mgmt.kubeconfig', cluster: 'team-a/shop' };
+
+  it('accepts the management kubeconfig, the Cluster as NS/NAME and its optional settings', () => {
+    assert.deepEqual(CAPI_PROVIDER.validate(settings, TARGET), { settings });
+    const more = { ...settings, managementContext: 'admin', pollIntervalMs: 500, operationTimeoutMs: 60_000 };
+    assert.deepEqual(CAPI_PROVIDER.validate(more), { settings: more });
+  });
+
+  it('refuses what it cannot use, naming the setting', () => {
+    assert.deepEqual(CAPI_PROVIDER.validate({ cluster: 'team-a/shop' }), {
+      problem:
+        'provider capi needs the setting "managementKubeconfig": the absolute path of the management cluster\'s kubeconfig (--kubeconfig MGMT)',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, managementKubeconfig: 'mgmt.kubeconfig' }), {
+      problem:
+        'provider capi needs the setting "managementKubeconfig": the absolute path of the management cluster\'s kubeconfig (--kubeconfig MGMT)',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ managementKubeconfig: '/k' }), {
+      problem: 'provider capi needs the setting "cluster": the Cluster object as NAMESPACE/NAME (--cluster NS/NAME)',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, cluster: 'shop' }), {
+      problem: 'provider capi: the Cluster must be NAMESPACE/NAME (a namespace and a Cluster\'s name), got "shop"',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, cluster: 'Team/shop' }), {
+      problem: 'provider capi: the Cluster must be NAMESPACE/NAME (a namespace and a Cluster\'s name), got "Team/shop"',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, pollIntervalMs: 0 }), {
+      problem: 'provider capi setting "pollIntervalMs" must be a number of milliseconds > 0, got 0',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, mode: 'fast' }), {
+      problem:
+        'provider capi has no setting "mode" (its settings: managementKubeconfig, cluster, managementContext, pollIntervalMs, operationTimeoutMs)',
+    });
+  });
+
+  it('creates a provider that replaces nodes and says it has no snapshot, in-place upgrade or downgrade', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kup-capi-'));
+    const kubeconfig = join(dir, 'mgmt.kubeconfig');
+    writeFileSync(kubeconfig, OFFLINE_KUBECONFIG);
+    const provider = CAPI_PROVIDER.create({ ...settings, managementKubeconfig: kubeconfig }, { name: 'shop' }, {});
+    assert.equal(provider.name, 'capi');
+    assert.deepEqual(provider.capabilities, { replace: true, inPlace: false, snapshot: false, controlPlaneDowngrade: false });
+  });
+});
 
 describe('the sim provider descriptor', () => {
   it('accepts no settings or its timings, and refuses anything else naming the setting', () => {
@@ -103,7 +149,7 @@ describe('ProviderRegistry', () => {
     assert.deepEqual(registry.names, ['sim', 'other']);
     assert.equal(registry.get('other'), OTHER);
     assert.equal(registry.get('gke'), undefined);
-    assert.deepEqual(builtInProviders().names, ['sim', 'local']);
+    assert.deepEqual(builtInProviders().names, ['sim', 'local', 'capi']);
     assert.throws(() => new ProviderRegistry([SIM_PROVIDER, SIM_PROVIDER]), /^Error: two providers are named "sim"$/);
   });
 });

@@ -22,6 +22,8 @@ import {
   controlServerFromKubeconfig,
   createLocalProvider,
 } from './local/local-provider.ts';
+import { CAPI_PROVIDER_NAME, createCapiProvider } from './capi/capi-provider.ts';
+import { parseClusterReference } from './capi/workload-kubeconfig.ts';
 
 /** What a provider is told of the kubeconfig context a cluster is reached through, when it is registered. */
 export interface KubeconfigTarget {
@@ -154,6 +156,63 @@ export const LOCAL_PROVIDER: ProviderDescriptor = {
   },
 };
 
+/** The settings the `capi` provider accepts besides `managementKubeconfig` and `cluster`. */
+const CAPI_OPTIONAL_SETTINGS = ['managementContext', 'pollIntervalMs', 'operationTimeoutMs'] as const;
+
+/**
+ * The `capi` provider: a workload cluster Cluster API manages, through its objects on the management cluster. Its
+ * settings: `managementKubeconfig` (an absolute path), `cluster` (`NAMESPACE/NAME` of the Cluster object), and
+ * optionally `managementContext` and the timings `pollIntervalMs`, `operationTimeoutMs`. `kup cluster add --provider
+ * capi --kubeconfig MGMT --cluster NS/NAME` fills them in (and registers the workload cluster's own kubeconfig).
+ */
+export const CAPI_PROVIDER: ProviderDescriptor = {
+  name: CAPI_PROVIDER_NAME,
+  description: 'a workload cluster Cluster API manages (its Cluster, control plane and MachineDeployments on the management cluster)',
+  validate(settings) {
+    const all = ['managementKubeconfig', 'cluster', ...CAPI_OPTIONAL_SETTINGS];
+    const given = settings ?? {};
+    if (typeof given !== 'object' || Array.isArray(given)) {
+      return { problem: `provider capi takes an object of settings (${all.join(', ')}), got ${JSON.stringify(given)}` };
+    }
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(given)) {
+      if (!all.includes(key)) return { problem: `provider capi has no setting "${key}" (its settings: ${all.join(', ')})` };
+      if (key === 'pollIntervalMs' || key === 'operationTimeoutMs') {
+        if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+          return { problem: `provider capi setting "${key}" must be a number of milliseconds > 0, got ${JSON.stringify(value)}` };
+        }
+      } else if (typeof value !== 'string' || value === '') {
+        return { problem: `provider capi setting "${key}" must be a non-empty string, got ${JSON.stringify(value)}` };
+      }
+      values[key] = value;
+    }
+    const kubeconfig = values['managementKubeconfig'];
+    if (typeof kubeconfig !== 'string' || !kubeconfig.startsWith('/')) {
+      return { problem: 'provider capi needs the setting "managementKubeconfig": the absolute path of the management cluster\'s kubeconfig (--kubeconfig MGMT)' };
+    }
+    if (values['cluster'] === undefined) {
+      return { problem: 'provider capi needs the setting "cluster": the Cluster object as NAMESPACE/NAME (--cluster NS/NAME)' };
+    }
+    const ref = parseClusterReference(values['cluster']);
+    if ('problem' in ref) return { problem: `provider capi: ${ref.problem}` };
+    return { settings: values };
+  },
+  create(settings, _cluster, options) {
+    const ref = parseClusterReference(settings['cluster']);
+    if ('problem' in ref) throw new Error(`provider capi: ${ref.problem}`);
+    const number = (key: string) => (typeof settings[key] === 'number' ? { [key]: settings[key] } : {});
+    return createCapiProvider({
+      managementKubeconfig: String(settings['managementKubeconfig']),
+      ...(typeof settings['managementContext'] === 'string' ? { managementContext: settings['managementContext'] } : {}),
+      namespace: ref.namespace,
+      cluster: ref.name,
+      ...number('pollIntervalMs'),
+      ...number('operationTimeoutMs'),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    });
+  },
+};
+
 /** The providers clusters may use, by name: the {@link ProviderFactory} the engine is given. */
 export class ProviderRegistry implements ProviderFactory {
   readonly #byName: ReadonlyMap<string, ProviderDescriptor>;
@@ -215,7 +274,7 @@ export class ProviderRegistry implements ProviderFactory {
 
 /** The providers this kup ships: what the CLI wires into the cluster registry and the engine. */
 export function builtInProviders(): ProviderRegistry {
-  return new ProviderRegistry([SIM_PROVIDER, LOCAL_PROVIDER]);
+  return new ProviderRegistry([SIM_PROVIDER, LOCAL_PROVIDER, CAPI_PROVIDER]);
 }
 
 /**

@@ -436,6 +436,9 @@ describe('buildPlan: batches, surge and options', () => {
     });
     assert.equal(plan.phases[0]?.kind, 'control-plane');
     assert.notEqual(plan.pointOfNoReturn, null);
+    // Without a snapshot, the point of no return says a rollback cannot bring the control plane back.
+    assert.match(plan.pointOfNoReturn?.message ?? '', /nothing brings the control plane back: no snapshot is taken/);
+    assert.doesNotMatch(plan.pointOfNoReturn?.message ?? '', /restore the snapshot/);
   });
 });
 

@@ -65,7 +65,15 @@ export function buildPlan(input: PlanInput): RolloutPlan {
   const measured = Object.keys(input.estimates ?? {}).filter((k): k is ActionType =>
     (ACTION_TYPES as readonly string[]).includes(k),
   );
-  const ctx: PlanContext = { cluster, estimates, notes: [], phases: [], pointOfNoReturn: null, hops: 0 };
+  const ctx: PlanContext = {
+    cluster,
+    estimates,
+    notes: [],
+    phases: [],
+    pointOfNoReturn: null,
+    hops: 0,
+    snapshot: input.snapshot !== false,
+  };
   const { cpNodes, cpState, cpVersion } = readControlPlane(input);
   const pools = readPools(input, nonNegative(input.soakMs ?? 0, 'soakMs', cluster));
 
@@ -179,6 +187,8 @@ interface PlanContext {
   readonly phases: PlanPhase[];
   pointOfNoReturn: PointOfNoReturn | null;
   hops: number;
+  /** Whether a snapshot is taken before the first change (the point of no return says what a rollback can do). */
+  readonly snapshot: boolean;
 }
 
 /** One control-plane hop: each node not at `to` yet, one per batch, in order; marks the point of no return. */
@@ -216,9 +226,12 @@ function addControlPlaneHop(ctx: PlanContext, cpState: ControlPlaneState[], from
         component: 'etcd',
         from: step.from,
         to: step.to,
-        message:
-          `once ${step.node} starts moving from ${step.from} to ${step.to} (etcd, then kube-apiserver, ` +
-          `rewrite the cluster's state), a rollback must restore the snapshot taken before the upgrade`,
+        message: ctx.snapshot
+          ? `once ${step.node} starts moving from ${step.from} to ${step.to} (etcd, then kube-apiserver, ` +
+            `rewrite the cluster's state), a rollback must restore the snapshot taken before the upgrade`
+          : `once ${step.node} starts moving from ${step.from} to ${step.to} (etcd, then kube-apiserver, ` +
+            `rewrite the cluster's state), nothing brings the control plane back: no snapshot is taken, and a ` +
+            `rollback moves only worker nodes back`,
       };
     }
     batches.push({

@@ -4,10 +4,12 @@
  * Exit codes: 0 done, 1 refused or failed (a duplicate name, a cluster with an active run), 2 bad input (the
  * argument or flag is named).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { activeCatalog } from '../../catalog/catalog-file.ts';
 import type { ClusterInspection } from '../../clusters/registry.ts';
-import { ClusterRegistry, ClusterRegistryError, inspectCluster } from '../../clusters/registry.ts';
+import { ClusterRegistry, ClusterRegistryError, inspectCluster, readKubeconfig } from '../../clusters/registry.ts';
 import type { RegistryField } from '../../clusters/registry.ts';
 import type { ClusterRow } from '../../persistence/clusters-repo.ts';
 import type { RunSummary } from '../../persistence/runs-repo.ts';
@@ -17,12 +19,16 @@ import { openStore } from '../../persistence/store.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { builtInProviders } from '../../providers/registry.ts';
 import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
+import { CAPI_PROVIDER_NAME } from '../../providers/capi/capi-provider.ts';
+import { parseClusterReference, readWorkloadKubeconfig } from '../../providers/capi/workload-kubeconfig.ts';
+import type { AvailableUpgrades } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir, storeLocation } from '../io.ts';
 
 /** Usage of `kup cluster`. */
 export const CLUSTER_USAGE = `Usage:
   kup cluster add NAME --kubeconfig FILE [--context C] --provider sim|local
+  kup cluster add NAME --provider capi --kubeconfig MGMT [--context C] --cluster NS/NAME
   kup cluster list [-o table|json]
   kup cluster show NAME [-o table|json]
   kup cluster remove NAME [--purge-history]
@@ -35,7 +41,10 @@ their events (kup status RUN) unless told --purge-history.
 Flags:
   --kubeconfig FILE          kubeconfig of the cluster (add)
   --context C                kubeconfig context (default: the file's current one, recorded at add)
-  --provider P               what changes the cluster's machines: sim (kube-sim's infrastructure API), local (kup local start)
+  --provider P               what changes the cluster's machines: sim (kube-sim's infrastructure API), local (kup local start),
+                             capi (Cluster API: --kubeconfig is the management cluster's)
+  --cluster NS/NAME          capi: the Cluster object on the management cluster; its workload kubeconfig (Secret
+                             NAME-kubeconfig) is saved under the data directory and registered
   -o, --output table|json    output format of list and show (default table)
   --purge-history            remove: also delete the cluster's finished runs and their events
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
@@ -63,6 +72,8 @@ interface ParsedArgs {
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly provider?: string;
+  /** `--cluster NS/NAME` (capi). */
+  readonly capiCluster?: string;
   readonly output: Output;
   readonly dataDir?: string;
   /** `--db`: a PostgreSQL URL. */
@@ -120,7 +131,7 @@ export async function runClusterCommand(args: string[], io: CliIo, options: Clus
 function dispatch(args: ParsedArgs, registry: ClusterRegistry, store: KupStore, io: CliIo, live: Live): Promise<number> {
   switch (args.sub) {
     case 'add':
-      return add(args, registry, io);
+      return args.provider === CAPI_PROVIDER_NAME ? addCapi(args, registry, io, live) : add(args, registry, io);
     case 'list':
       return list(args, registry, io, live);
     case 'show':
@@ -139,6 +150,44 @@ async function add(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): Prom
   });
   io.stdout.write(
     `cluster ${cluster.name} added: provider ${cluster.provider}, kubeconfig ${cluster.kubeconfigPath}, context ${cluster.context ?? '(current)'}\n`,
+  );
+  return 0;
+}
+
+/**
+ * `add --provider capi`: the workload cluster's kubeconfig is read from the management cluster (Cluster API's Secret)
+ * and saved as `<data-dir>/kubeconfigs/NAME.kubeconfig` (0600); the cluster is registered with it, and the provider
+ * with the management cluster's kubeconfig and the Cluster's NS/NAME.
+ */
+async function addCapi(args: ParsedArgs, registry: ClusterRegistry, io: CliIo, live: Live): Promise<number> {
+  const name = args.name ?? '';
+  // parse() made sure it is there and well formed.
+  const ref = parseClusterReference(args.capiCluster);
+  if ('problem' in ref) throw new UsageError(`--cluster: ${ref.problem}`);
+  const management = resolve(args.kubeconfig ?? '');
+  await registry.checkNewName(name);
+  await readKubeconfig(management, args.context);
+  const kubeconfig = await readWorkloadKubeconfig(
+    { kubeconfigPath: management, ...(args.context !== undefined ? { context: args.context } : {}) },
+    ref,
+    live.signal ?? new AbortController().signal,
+  );
+  const dir = join(dataDir(args.dataDir), 'kubeconfigs');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `${name}.kubeconfig`);
+  await writeFile(path, kubeconfig, { mode: 0o600 });
+  const cluster = await registry.add({
+    name,
+    kubeconfigPath: path,
+    provider: CAPI_PROVIDER_NAME,
+    providerSettings: {
+      managementKubeconfig: management,
+      ...(args.context !== undefined ? { managementContext: args.context } : {}),
+      cluster: `${ref.namespace}/${ref.name}`,
+    },
+  });
+  io.stdout.write(
+    `cluster ${cluster.name} added: provider capi, Cluster ${ref.namespace}/${ref.name} on ${management}, workload kubeconfig ${cluster.kubeconfigPath}\n`,
   );
   return 0;
 }
@@ -312,6 +361,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
         provider: { type: 'string' },
+        cluster: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'data-dir': { type: 'string' },
         db: { type: 'string' },
@@ -331,7 +381,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
 
   const allowed: Record<ParsedArgs['sub'], readonly string[]> = {
-    add: ['kubeconfig', 'context', 'provider', 'data-dir', 'db'],
+    add: ['kubeconfig', 'context', 'provider', 'cluster', 'data-dir', 'db'],
     list: ['output', 'data-dir', 'db'],
     show: ['output', 'data-dir', 'db'],
     remove: ['data-dir', 'db', 'purge-history'],
@@ -344,12 +394,21 @@ function parse(args: string[]): ParsedArgs | 'help' {
   if (rest.length > (wantsName ? 1 : 0)) throw new UsageError(`unexpected argument "${rest[wantsName ? 1 : 0] ?? ''}"`);
   if (sub === 'add') {
     if (str('kubeconfig') === undefined) throw new UsageError('--kubeconfig FILE is required');
-    if (str('provider') === undefined) throw new UsageError('--provider is required (sim or local)');
+    if (str('provider') === undefined) throw new UsageError('--provider is required (sim, local or capi)');
+    if (str('cluster') !== undefined && str('provider') !== CAPI_PROVIDER_NAME) {
+      throw new UsageError('--cluster: only with --provider capi (the Cluster object on the management cluster)');
+    }
+    if (str('provider') === CAPI_PROVIDER_NAME) {
+      if (str('cluster') === undefined) throw new UsageError('--cluster NS/NAME is required with --provider capi');
+      const ref = parseClusterReference(str('cluster'));
+      if ('problem' in ref) throw new UsageError(`--cluster: ${ref.problem}`);
+    }
   }
   const name = rest[0];
   const kubeconfig = str('kubeconfig');
   const context = str('context');
   const provider = str('provider');
+  const capiCluster = str('cluster');
   const dir = str('data-dir');
   const db = str('db');
   return {
@@ -359,6 +418,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     ...(context !== undefined ? { context } : {}),
     ...(provider !== undefined ? { provider } : {}),
+    ...(capiCluster !== undefined ? { capiCluster } : {}),
     ...(dir !== undefined ? { dataDir: dir } : {}),
     ...(db !== undefined ? { db } : {}),
     ...(values['purge-history'] === true ? { purgeHistory: true } : {}),

@@ -68,7 +68,7 @@ type Values = Record<string, string | boolean | string[] | undefined>;
  * and every check rule (about half a second of start-up).
  */
 async function loadEngine() {
-  const [catalogFile, report, runner, executor, estimates, runs, sessionPool, registry] = await Promise.all([
+  const [catalogFile, report, runner, executor, estimates, runs, sessionPool, registry, providerChecks] = await Promise.all([
     import('../../catalog/catalog-file.ts'),
     import('../../checks/report.ts'),
     import('../../checks/runner.ts'),
@@ -77,11 +77,13 @@ async function loadEngine() {
     import('../../engine/runs.ts'),
     import('../../engine/session-pool.ts'),
     import('../../providers/registry.ts'),
+    import('../../engine/provider-checks.ts'),
   ]);
   return {
     ...catalogFile,
     ...report,
     ...runner,
+    ...providerChecks,
     ...executor,
     ...estimates,
     ...runs,
@@ -206,7 +208,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const name = positionals[0];
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
-  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, replacementImages, reportDocument, runChecks } = await loadEngine();
+  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, replacementImages, reportDocument, runChecks, withProviderFindings } = await loadEngine();
   const store = await openStore(values);
   try {
     const cluster = await openCluster(store, name, { providers, clock });
@@ -226,7 +228,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
           ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
           ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
           images: replacementImages(plan),
-        })
+        }).then((r) => withProviderFindings(r, cluster.provider, signal, request.acknowledgements ?? []))
       : undefined;
     if (values['output'] === 'json') {
       io.stdout.write(JSON.stringify({ plan, ...(report ? { precheck: reportDocument(report) } : {}) }, null, 2) + '\n');

@@ -14,6 +14,7 @@ import { ProviderError } from '../provider.ts';
 import { drainAction } from './drain-node.ts';
 import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
+import { withProviderFindings } from '../provider-checks.ts';
 
 /** Performs `effect`; resolves to the event that reports it. Rejects only when `signal` aborts. */
 export async function performEffect(
@@ -33,14 +34,19 @@ export async function performEffect(
     if (effect.notBefore !== null && effect.notBefore > ctx.clock.now()) await ctx.clock.sleep(effect.notBefore - ctx.clock.now(), signal);
     switch (effect.type) {
       case 'precheck': {
-        const report = await runChecks(ctx.conn, {
-          target: effect.target,
-          phase: 'precheck',
-          catalog: ctx.catalog,
-          acknowledgements: ctx.settings.acknowledgements,
-          ...ctx.settings.precheck,
+        const report = await withProviderFindings(
+          await runChecks(ctx.conn, {
+            target: effect.target,
+            phase: 'precheck',
+            catalog: ctx.catalog,
+            acknowledgements: ctx.settings.acknowledgements,
+            ...ctx.settings.precheck,
+            signal,
+          }),
+          ctx.provider,
           signal,
-        });
+          ctx.settings.acknowledgements,
+        );
         const blockers = report.findings.filter((f) => f.severity === 'blocker' && !f.acknowledged);
         if (blockers.length > 0) {
           return {

@@ -370,7 +370,7 @@ describe('provider registry', () => {
       (err: unknown) =>
         err instanceof ProviderError &&
         err.code === ProviderErrorCode.unknownProvider &&
-        /unknown provider "gke" \(known providers: sim, local\)/.test(err.message),
+        /unknown provider "gke" \(known providers: sim, local, capi\)/.test(err.message),
     );
   });
 

@@ -1,0 +1,47 @@
+/**
+ * The provider's own prechecks (a management cluster's view of the machines) joined to the cluster's report: each
+ * finding becomes one of rule `infrastructure`, acknowledged like any other, and its blockers stop the run as the
+ * cluster's do.
+ */
+import { objectMatches } from '../checks/acknowledge.ts';
+import type { Acknowledgement, Finding, Report } from '../checks/types.ts';
+import type { Provider } from './provider.ts';
+
+/** `report` with the provider's findings added (blockers first, as the report keeps them). */
+export async function withProviderFindings(
+  report: Report,
+  provider: Provider,
+  signal: AbortSignal,
+  acknowledgements: readonly Acknowledgement[] = [],
+): Promise<Report> {
+  if (provider.precheck === undefined) return report;
+  const found = await provider.precheck(signal);
+  if (found.length === 0) return report;
+  const findings: Finding[] = found.map((f) => {
+    const ack = acknowledgements.find(
+      (a) =>
+        a.rule === 'infrastructure' &&
+        (a.object === undefined || f.objects.some((o) => objectMatches(o, a.object ?? ''))),
+    );
+    return {
+      rule: 'infrastructure',
+      severity: f.severity,
+      objects: f.objects.map((o) => ({
+        kind: o.kind,
+        name: o.name,
+        ...(o.namespace ? { namespace: o.namespace } : {}),
+      })),
+      message: `${provider.name}: ${f.message}`,
+      remediation: f.remediation,
+      ...(f.severity === 'blocker' && ack ? { acknowledged: { reason: ack.reason } } : {}),
+    };
+  });
+  const order = { blocker: 0, warning: 1, info: 2 } as const;
+  const all = [...report.findings, ...findings].sort((a, b) => order[a.severity] - order[b.severity]);
+  return {
+    ...report,
+    findings: all,
+    blockers: all.filter((f) => f.severity === 'blocker' && f.acknowledged === undefined),
+    acknowledged: all.filter((f) => f.severity === 'blocker' && f.acknowledged !== undefined),
+  };
+}
