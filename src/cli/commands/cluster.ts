@@ -21,7 +21,6 @@ import { builtInProviders } from '../../providers/registry.ts';
 import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 import { CAPI_PROVIDER_NAME } from '../../providers/capi/capi-provider.ts';
 import { parseClusterReference, readWorkloadKubeconfig } from '../../providers/capi/workload-kubeconfig.ts';
-import type { AvailableUpgrades } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir, storeLocation } from '../io.ts';
 
