@@ -23,7 +23,7 @@ import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
 import { planDirection, planTitle } from '../../rollout/plan-direction.ts';
-import type { RolloutPlan, WorkerStrategyCost } from '../../rollout/plan-types.ts';
+import type { PoolPhase, RolloutPlan, WorkerStrategyCost } from '../../rollout/plan-types.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';
@@ -31,10 +31,12 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
-                   [--strategy replace|in-place] [--max-surge N] [--soak 30s] [--worker-strategy minimal|follow]
+                   [--strategy replace|in-place] [--max-surge N|P%] [--max-unavailable N|P%] [--soak 30s]
+                   [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
-  kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
+  kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--max-blocked-nodes N]
+                   [--drain-timeout 10m]
                    [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
                    [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
@@ -96,6 +98,7 @@ const PLAN_FLAGS = {
   'batch-policy': { type: 'string' },
   strategy: { type: 'string' },
   'max-surge': { type: 'string' },
+  'max-unavailable': { type: 'string' },
   soak: { type: 'string' },
   'worker-strategy': { type: 'string' },
   'allow-preview': { type: 'boolean' },
@@ -109,6 +112,7 @@ const PLAN_FLAGS = {
 const UPGRADE_FLAGS = {
   ...PLAN_FLAGS,
   'drain-timeout-policy': { type: 'string' },
+  'max-blocked-nodes': { type: 'string' },
   'drain-timeout': { type: 'string' },
   'node-ready-timeout': { type: 'string' },
   'unreachable-timeout': { type: 'string' },
@@ -144,6 +148,11 @@ function upgradeRequest(v: Values): UpgradeRequest {
   if (policy !== undefined && policy !== 'pause' && policy !== 'quarantine' && policy !== 'force') {
     throw new UsageError(`--drain-timeout-policy: "${String(policy)}" is not pause, quarantine or force`);
   }
+  const maxBlocked = v['max-blocked-nodes'];
+  if (maxBlocked !== undefined) {
+    if (typeof maxBlocked !== 'string' || !/^\d+$/.test(maxBlocked)) throw new UsageError(`--max-blocked-nodes: "${String(maxBlocked)}" is not a whole number >= 0`);
+    if (policy !== 'quarantine') throw new UsageError('--max-blocked-nodes bounds --drain-timeout-policy quarantine: give both');
+  }
   const workerStrategy = v['worker-strategy'];
   if (workerStrategy !== undefined && workerStrategy !== 'follow' && workerStrategy !== 'minimal') throw new UsageError(`--worker-strategy: "${String(workerStrategy)}" is not follow or minimal`);
   const acks: Acknowledgement[] = [];
@@ -159,6 +168,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
     throw new UsageError(`--implicit-budget: "${String(implicitBudget)}" is not on or off`);
   }
   const surge = v['max-surge'];
+  const unavailable = v['max-unavailable'];
   return {
     ...(to ? { to } : {}),
     ...(image ? { image } : {}),
@@ -167,6 +177,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
       ...(typeof v['batch-policy'] === 'string' ? { batchPolicy: v['batch-policy'] } : {}),
       ...(strategy ? { strategy } : {}),
       ...(typeof surge === 'string' ? { maxSurge: /^\d+$/.test(surge) ? Number(surge) : surge } : {}),
+      ...(typeof unavailable === 'string' ? { maxUnavailable: /^\d+$/.test(unavailable) ? Number(unavailable) : unavailable } : {}),
     },
     ...(typeof v['soak'] === 'string' ? { soakMs: parseDuration('--soak', v['soak']) } : {}),
     ...(workerStrategy ? { workerStrategy } : {}),
@@ -174,6 +185,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
     ...(v['allow-expired'] ? { allowExpired: true } : {}),
     run: {
       ...(policy ? { drainTimeoutPolicy: policy } : {}),
+      ...(typeof maxBlocked === 'string' ? { maxBlockedNodes: Number(maxBlocked) } : {}),
       ...(typeof v['max-pause'] === 'string' ? { maxPauseMs: parseDuration('--max-pause', v['max-pause']) } : {}),
     },
     ...(acks.length ? { acknowledgements: acks } : {}),
@@ -521,7 +533,7 @@ export function formatPlan(plan: RolloutPlan): string {
         lines.push(`  control plane ${phase.from} -> ${phase.to}: ${phase.batches.flatMap((b) => b.steps.map((s) => ('node' in s ? `${s.node}${s.kind === 'control-plane-node' && s.drain === true ? ' (drained)' : ''}` : s.key))).join(' -> ')} (one at a time; etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet; API health checked between nodes; a node that runs pods beyond static and DaemonSet ones is cordoned and drained first)`);
         break;
       case 'pool':
-        lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${phase.strategy}, ${phase.batchPolicy}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}`);
+        lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${poolControls(phase)}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}, expected ${formatDuration(phase.estimateMs)}`);
         break;
       default:
         lines.push('  post-upgrade validation');
@@ -531,6 +543,15 @@ export function formatPlan(plan: RolloutPlan): string {
   lines.push(plan.pointOfNoReturn ? `  point of no return: ${plan.pointOfNoReturn.message}` : '  point of no return: none (a rollback moves nodes back)');
   for (const note of plan.notes) lines.push(`  note: ${note}`);
   return lines.join('\n') + '\n';
+}
+
+/** `replace, exponential, max surge 1, max unavailable 1, soak 30s between batches`: how a pool move goes. */
+function poolControls(phase: PoolPhase): string {
+  const parts: string[] = [phase.strategy, phase.batchPolicy];
+  if (phase.strategy === 'replace') parts.push(phase.maxSurge === null ? 'every node surged' : `max surge ${phase.maxSurge}`);
+  if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);
+  if (phase.soakMs > 0) parts.push(`soak ${formatDuration(phase.soakMs)} between batches`);
+  return parts.join(', ');
 }
 
 /** `minimal: 6 node replacements (this plan)`: what a worker strategy costs in node moves. */

@@ -33,6 +33,7 @@ export const DEFAULT_RUN_OPTIONS: ResolvedRunOptions = Object.freeze({
   retryBaseDelayMs: 5_000,
   retryMaxDelayMs: 60_000,
   quarantineLabel: 'kup.dev/quarantined',
+  maxBlockedNodes: null,
 });
 
 /** What {@link createRunState} needs besides the plan. */
@@ -51,6 +52,21 @@ export function createRunState(plan: RolloutPlan, options: CreateRunOptions): Ru
     throw new RunTransitionError(
       RunErrorCode.invalidState,
       `drain-timeout policy "${String(resolved.drainTimeoutPolicy)}" is not pause, quarantine or force`,
+      { runId },
+    );
+  }
+  const maxBlocked = resolved.maxBlockedNodes;
+  if (maxBlocked !== null && (!Number.isInteger(maxBlocked) || maxBlocked < 0)) {
+    throw new RunTransitionError(
+      RunErrorCode.invalidState,
+      `run option maxBlockedNodes must be a whole number >= 0, not ${String(maxBlocked)}`,
+      { runId },
+    );
+  }
+  if (maxBlocked !== null && resolved.drainTimeoutPolicy !== 'quarantine') {
+    throw new RunTransitionError(
+      RunErrorCode.invalidState,
+      `run option maxBlockedNodes bounds the quarantine drain-timeout policy, not "${resolved.drainTimeoutPolicy}"`,
       { runId },
     );
   }

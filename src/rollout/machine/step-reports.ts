@@ -247,6 +247,18 @@ export function onDrainTimeout(
     issue(d, unit.key, { attempt: flight.attempt + 1, generation: flight.generation + 1, force: true });
     return;
   }
+  const bound = d.s.options.maxBlockedNodes ?? null;
+  if (policy === 'quarantine' && forward && bound !== null && d.s.quarantined.length >= bound) {
+    // AKS's maxBlockedNodes: past the bound the run stops leaving nodes behind and asks the operator, naming every
+    // node it holds back and what blocks each, so one look tells whether it is one budget or a cluster-wide problem.
+    const held = d.s.quarantined.map((q) => `${q.node}${q.pods.length > 0 ? ` (${describePods(q.pods)})` : ''}`);
+    const why =
+      `${text}; ${bound} node(s) may be quarantined (--max-blocked-nodes) and ` +
+      (held.length > 0 ? `${held.length} are: ${held.join('; ')}` : 'none may be');
+    recordFailure(d, unit, { ...cause, message: why }, { drainTimedOut: true, retryable: false });
+    pauseForError(d, 'drain-timed-out', { ...cause, message: why }, why);
+    return;
+  }
   if (policy === 'quarantine' && forward) {
     const actions = unitActions(spec, unit);
     d.set('quarantined', [...d.s.quarantined, { key: unit.key, node, pods, at: d.now }]);

@@ -687,6 +687,56 @@ describe('drain timeouts', () => {
     assert.ok(d.events.some((e) => e.outcome === 'quarantined' && e.node === 'w-1'));
   });
 
+  it('quarantine with --max-blocked-nodes: past the bound the run pauses naming every blocked node, pod and PDB', () => {
+    // Batches of w: [w-0], [w-1, w-2], [w-3, w-4]. w-1 is quarantined; w-3's drain would be the second: it pauses.
+    const w1 = blockDrainOf('w-1');
+    const w3 = blockDrainOf('w-3');
+    const d = setup({
+      pools: { w: 5 },
+      run: { drainTimeoutPolicy: 'quarantine', maxBlockedNodes: 1 },
+      intercept: (e, c) => w1(e, c) ?? w3(e, c),
+    });
+    d.send({ type: 'started' });
+    d.run();
+    const s = d.state.status;
+    assert.equal(s.phase, 'paused');
+    if (s.phase !== 'paused') return;
+    assert.equal(s.reason, 'drain-timed-out');
+    assert.equal(s.cause?.node, 'w-3');
+    assert.equal(s.cause?.pdb, 'shop/cart-pdb');
+    assert.match(
+      s.message,
+      /^drain of w-3 timed out: shop\/cart-7d9 blocked by PDB shop\/cart-pdb .*; 1 node\(s\) may be quarantined \(--max-blocked-nodes\) and 1 are: w-1 \(shop\/cart-7d9 blocked by PDB shop\/cart-pdb/,
+    );
+    assert.deepEqual(d.state.quarantined.map((q) => q.node), ['w-1']);
+    assert.deepEqual(d.cluster.cordoned(), ['w-1', 'w-3']);
+    assert.equal(d.cluster.nodes.get('w-3')?.labels['kup.dev/quarantined'], undefined, 'the second node is not labelled');
+    // The budget that blocked w-3 lets go: resume retries its drain and the run finishes with w-1 alone quarantined.
+    d.send({ type: 'resume-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+    assert.deepEqual(d.cluster.cordoned(), ['w-1']);
+    assert.deepEqual(d.state.quarantined.map((q) => q.node), ['w-1']);
+  });
+
+  it('--max-blocked-nodes 0 pauses at the first blocked drain; it needs the quarantine policy', () => {
+    const d = setup({ run: { drainTimeoutPolicy: 'quarantine', maxBlockedNodes: 0 }, intercept: blockDrainOf('w-1') });
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(d.state.status.phase, 'paused');
+    assert.match(d.state.status.phase === 'paused' ? d.state.status.message : '', /0 node\(s\) may be quarantined \(--max-blocked-nodes\) and none may be$/);
+    assert.deepEqual(d.state.quarantined, []);
+    const plan = d.state.plan;
+    assert.throws(
+      () => createRunState(plan, { runId: 'r', now: T0, maxBlockedNodes: 2 }),
+      (err: unknown) => err instanceof RunTransitionError && /maxBlockedNodes bounds the quarantine drain-timeout policy, not "pause"/.test(err.message),
+    );
+    assert.throws(
+      () => createRunState(plan, { runId: 'r', now: T0, drainTimeoutPolicy: 'quarantine', maxBlockedNodes: 1.5 }),
+      /maxBlockedNodes must be a whole number >= 0, not 1.5/,
+    );
+  });
+
   it("quarantine in place: the slot is skipped by the pool's later moves", () => {
     const topology = fakeTopology({ cp: 1, pools: { w: 2 }, version: '1.29.10' });
     const plan = buildPlan({

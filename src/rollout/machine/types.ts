@@ -32,6 +32,12 @@ export interface RunOptions {
   readonly retryMaxDelayMs?: number;
   /** Label put on a quarantined node (value `true`). @default 'kup.dev/quarantined' */
   readonly quarantineLabel?: string;
+  /**
+   * Under the `quarantine` policy, how many nodes the run may leave quarantined (AKS's maxBlockedNodes): a drain that
+   * times out past it pauses the run, naming every blocked node, pod and PDB. `null`: no bound.
+   * @default null
+   */
+  readonly maxBlockedNodes?: number | null;
 }
 
 /** {@link RunOptions} with every default filled in, as the state keeps them. */
