@@ -148,7 +148,7 @@ describe('pool rollout controls', { timeout: 300_000 }, () => {
       assert.equal(refused.code, 2, refused.stdout + refused.stderr);
       assert.match(refused.stderr, /--max-blocked-nodes bounds --drain-timeout-policy quarantine: give both/);
 
-      const acknowledge = ['pdb-blockers', 'drain-simulation'].flatMap((rule) =>
+      const acknowledge = (['pdb-blockers', 'drain-simulation'] as const).flatMap((rule) =>
         ['bank/ledger-a', 'bank/ledger-b'].map((object) => ({
           rule,
           object,
