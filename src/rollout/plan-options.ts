@@ -18,6 +18,7 @@ export interface ResolvedPoolOptions {
   readonly maxSurge: number | null;
   readonly maxUnavailable: number | null;
   readonly soakMs: number;
+  readonly nodeSoakMs: number;
 }
 
 /** The per-action estimates: the defaults, overridden by the measured ones given. */
@@ -79,6 +80,7 @@ export function resolvePoolOptions(
   }
   const size = pool.nodes.length;
   const soakMs = nonNegative(given.soakMs ?? soakDefault, `pools.${pool.name}.soakMs`, cluster);
+  const nodeSoakMs = nonNegative(given.nodeSoakMs ?? 0, `pools.${pool.name}.nodeSoakMs`, cluster);
   if (strategy === 'in-place') {
     if (given.maxSurge !== undefined && readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster) > 0) {
       throw new PlanError(
@@ -104,10 +106,10 @@ export function resolvePoolOptions(
         },
       );
     }
-    return { policy, strategy, maxSurge: null, maxUnavailable: mu, soakMs };
+    return { policy, strategy, maxSurge: null, maxUnavailable: mu, soakMs, nodeSoakMs };
   }
   if (given.maxSurge === undefined && given.maxUnavailable === undefined) {
-    return { policy, strategy, maxSurge: null, maxUnavailable: null, soakMs };
+    return { policy, strategy, maxSurge: null, maxUnavailable: null, soakMs, nodeSoakMs };
   }
   const maxSurge =
     given.maxSurge === undefined ? 1 : readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster);
@@ -125,7 +127,7 @@ export function resolvePoolOptions(
       },
     );
   }
-  return { policy, strategy, maxSurge, maxUnavailable, soakMs };
+  return { policy, strategy, maxSurge, maxUnavailable, soakMs, nodeSoakMs };
 }
 
 /** A count or a percentage of the pool (Cluster API rounds surge up and unavailability down). */

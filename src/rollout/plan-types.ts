@@ -114,6 +114,12 @@ export interface PoolRolloutOptions {
    * @default PlanInput.soakMs
    */
   readonly soakMs?: number;
+  /**
+   * Wait after each node's step, in milliseconds (AKS's nodeSoakDuration): the node's step ends only once it has run
+   * that long without the run being paused, so a problem it brings shows before the next batch starts.
+   * @default 0
+   */
+  readonly nodeSoakMs?: number;
 }
 
 /** Every action a step can be made of; the run state machine turns each into an effect of the same name. */
@@ -219,6 +225,8 @@ export interface WorkerNodeStep {
   readonly strategy: UpgradeStrategy;
   /** Replacement only: the new node is created (and Ready) before the old one is cordoned and drained. */
   readonly surge: boolean;
+  /** Node soak: the step ends with a wait of this many milliseconds (absent: none). */
+  readonly soakMs?: number;
   readonly estimateMs: number;
 }
 
@@ -286,6 +294,8 @@ export interface PoolPhase extends PhaseBase {
   readonly poolSize: number;
   /** Soak after each batch but the last, in milliseconds. */
   readonly soakMs: number;
+  /** Soak after each node, in milliseconds (absent in plans made before node soak existed: none). */
+  readonly nodeSoakMs?: number;
 }
 
 /** The post-upgrade validation phase. */

@@ -384,6 +384,31 @@ describe('buildPlan: batches, surge and options', () => {
     assert.equal(poolPhases(plan)[0]?.estimateMs, 2 * (worker + e['validate-batch']) + 60_000);
   });
 
+  it('a node soak ends every worker step with a soak of its length, counted in the estimates', () => {
+    const plan = buildPlan({
+      cluster: 'c',
+      topology,
+      change: { kind: 'version', path: oneMinor(['w']) },
+      pools: { w: { batchPolicy: 'fixed:5', nodeSoakMs: 30_000 } },
+    });
+    const phase = poolPhases(plan)[0];
+    assert.equal(phase?.nodeSoakMs, 30_000);
+    const steps = phase?.batches.flatMap((b) => b.steps) ?? [];
+    assert.equal(steps.length, 10);
+    const e = plan.estimates;
+    const worker = e['replace-node'] + e['wait-node-ready'] + e.cordon + e.drain + e['delete-old-node'];
+    for (const step of steps) {
+      assert.ok(step.kind === 'worker-node');
+      assert.equal(step.soakMs, 30_000);
+      assert.deepEqual(stepActions(step), ['replace-node', 'cordon', 'wait-node-ready', 'drain', 'delete-old-node', 'soak']);
+      assert.equal(step.estimateMs, worker + 30_000);
+    }
+    assert.throws(
+      () => buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinor(['w']) }, defaults: { nodeSoakMs: -5 } }),
+      /KUP-PLAN-001: pools\.w\.nodeSoakMs must be a number of milliseconds >= 0, not -5/,
+    );
+  });
+
   for (const [what, options, code, pattern] of [
     ['an unknown batch policy', { pools: { w: { batchPolicy: 'linear' } } }, 'KUP-PLAN-001', /pool "w": KUP-BATCH-001/],
     [

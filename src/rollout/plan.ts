@@ -281,6 +281,7 @@ function addPoolMove(
     maxUnavailable: state.options.maxUnavailable,
     poolSize: state.slots.length,
     soakMs: state.options.soakMs,
+    ...(state.options.nodeSoakMs > 0 ? { nodeSoakMs: state.options.nodeSoakMs } : {}),
   };
   const batches = poolBatches(common, moves, 1, ctx.estimates);
   ctx.phases.push({

@@ -15,7 +15,7 @@ import type { ActionType, NodeTarget, PlanBatch, PoolPhase, StepEstimates, Worke
 export function poolBatches(
   phase: Pick<
     PoolPhase,
-    'key' | 'pool' | 'strategy' | 'maxSurge' | 'maxUnavailable' | 'poolSize' | 'batchPolicy' | 'soakMs'
+    'key' | 'pool' | 'strategy' | 'maxSurge' | 'maxUnavailable' | 'poolSize' | 'batchPolicy' | 'soakMs' | 'nodeSoakMs'
   >,
   nodes: readonly { readonly node: string; readonly from: NodeTarget; readonly to: NodeTarget }[],
   firstIndex: number,
@@ -24,6 +24,7 @@ export function poolBatches(
   const policy = parseBatchPolicy(phase.batchPolicy);
   const sizes = poolBatchSizes(nodes.length, phase.poolSize, policy, phase);
   const batches: PlanBatch[] = [];
+  const nodeSoak = phase.nodeSoakMs ?? 0;
   let at = 0;
   sizes.forEach((size, i) => {
     const index = firstIndex + i;
@@ -39,9 +40,10 @@ export function poolBatches(
         to: n.to,
         strategy: phase.strategy,
         surge: j < surgeCount,
+        ...(nodeSoak > 0 ? { soakMs: nodeSoak } : {}),
         estimateMs: 0,
       };
-      return { ...draft, estimateMs: sumActions(stepActions(draft), estimates) };
+      return { ...draft, estimateMs: sumActions(stepActions(draft), estimates) + nodeSoak };
     });
     at += size;
     const last = at >= nodes.length;

@@ -133,6 +133,75 @@ describe('pool rollout controls', { timeout: 300_000 }, () => {
     }
   });
 
+  it('--node-soak: each node runs its soak before its step is done, and the next batch starts only after it', async () => {
+    const fx = await startRolloutFixture('node-soak', FOUR);
+    try {
+      const planned = await kupProcess(fx.dataDir, [
+        'plan',
+        'node-soak',
+        '--to',
+        TO,
+        '--node-soak',
+        '1s',
+        '--batch-policy',
+        'fixed:2',
+      ]);
+      assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+      assert.match(
+        planned.stdout,
+        /^ {2}pool workers -> 1\.36\.1 \(replace, fixed:2, every node surged, soak 1s after each node\): \[workers-0 workers-1\] \[workers-2 workers-3\], expected /m,
+      );
+
+      const run = await steerRun(fx, { to: TO, poolOptions: { batchPolicy: 'fixed:2', nodeSoakMs: 1_000 } });
+      let events: Awaited<ReturnType<typeof run.events>>;
+      try {
+        const final = await run.done;
+        events = await run.events();
+        assert.equal(final.status.phase, 'succeeded', describeRun(final, events));
+      } finally {
+        await run.stop().catch(() => undefined);
+      }
+      const actionOf = (e: { data?: unknown }): unknown =>
+        typeof e.data === 'object' && e.data !== null && 'action' in e.data ? e.data.action : undefined;
+      const workerSteps = [
+        ...new Set(
+          events
+            .filter((e) => e.step.startsWith('pool/') && e.node !== undefined && e.outcome === 'started')
+            .map((e) => e.step),
+        ),
+      ];
+      assert.equal(workerSteps.length, 4, workerSteps.join(', '));
+      for (const step of workerSteps) {
+        const deleted = events.find(
+          (e) => e.step === step && e.outcome === 'succeeded' && actionOf(e) === 'delete-old-node',
+        );
+        const soaked = events.find((e) => e.step === step && e.outcome === 'succeeded' && actionOf(e) === 'soak');
+        assert.ok(deleted && soaked, `${step} deleted its old node and soaked`);
+        assert.ok(
+          soaked.at - deleted.at >= 1_000,
+          `${step} soaked ${soaked.at - deleted.at} ms after its old node went`,
+        );
+      }
+      const lastSoakOfBatch1 = Math.max(
+        ...events
+          .filter((e) => e.step.includes('/batch-1/') && actionOf(e) === 'soak' && e.outcome === 'succeeded')
+          .map((e) => e.seq),
+      );
+      const firstStartOfBatch2 = Math.min(
+        ...events.filter((e) => e.step.includes('/batch-2/') && e.outcome === 'started').map((e) => e.seq),
+      );
+      assert.ok(lastSoakOfBatch1 < firstStartOfBatch2, 'batch 2 started after batch 1 soaked');
+      await assertClusterAt(fx.sim, {
+        version: TO,
+        controlPlane: { version: TO, count: 1 },
+        pools: { workers: { version: TO, count: 4 } },
+      });
+      await assertNoOutage(fx.sim, ['shop/web']);
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('--max-blocked-nodes: one node is quarantined, the second blocked drain pauses naming both; rollback undoes it all', async () => {
     const fx = await startRolloutFixture('blocked-bound', TWO_BLOCKED);
     try {

@@ -32,7 +32,7 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
                    [--strategy replace|in-place] [--max-surge N|P%] [--max-unavailable N|P%] [--soak 30s]
-                   [--worker-strategy minimal|follow]
+                   [--node-soak 1m] [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--max-blocked-nodes N]
@@ -100,6 +100,7 @@ const PLAN_FLAGS = {
   'max-surge': { type: 'string' },
   'max-unavailable': { type: 'string' },
   soak: { type: 'string' },
+  'node-soak': { type: 'string' },
   'worker-strategy': { type: 'string' },
   'allow-preview': { type: 'boolean' },
   'allow-expired': { type: 'boolean' },
@@ -178,6 +179,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
       ...(strategy ? { strategy } : {}),
       ...(typeof surge === 'string' ? { maxSurge: /^\d+$/.test(surge) ? Number(surge) : surge } : {}),
       ...(typeof unavailable === 'string' ? { maxUnavailable: /^\d+$/.test(unavailable) ? Number(unavailable) : unavailable } : {}),
+      ...(typeof v['node-soak'] === 'string' ? { nodeSoakMs: parseDuration('--node-soak', v['node-soak']) } : {}),
     },
     ...(typeof v['soak'] === 'string' ? { soakMs: parseDuration('--soak', v['soak']) } : {}),
     ...(workerStrategy ? { workerStrategy } : {}),
@@ -550,6 +552,7 @@ function poolControls(phase: PoolPhase): string {
   const parts: string[] = [phase.strategy, phase.batchPolicy];
   if (phase.strategy === 'replace') parts.push(phase.maxSurge === null ? 'every node surged' : `max surge ${phase.maxSurge}`);
   if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);
+  if ((phase.nodeSoakMs ?? 0) > 0) parts.push(`soak ${formatDuration(phase.nodeSoakMs ?? 0)} after each node`);
   if (phase.soakMs > 0) parts.push(`soak ${formatDuration(phase.soakMs)} between batches`);
   return parts.join(', ');
 }

@@ -99,6 +99,10 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
       return { ...base, type: 'discard-replacement', node: unit.newNode };
     case 'label-node':
       return { ...base, type: 'label-node', node, labels: { [state.options.quarantineLabel]: 'true' } };
+    case 'soak':
+      // The node soak: the step's node has run its time before the next batch starts.
+      if (step.kind !== 'worker-node') break;
+      return { ...base, type: 'soak', durationMs: step.soakMs ?? 0, until: flight.until ?? 0 };
     default:
       break;
   }

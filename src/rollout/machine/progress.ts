@@ -231,7 +231,15 @@ function eta(state: RunState, plan: RolloutPlan, now: number, unit: (key: string
     }
     return Math.max(0, left);
   };
-  const stepLeft = (s: PlanStep): number => actionsLeft(unit(s.key), stepActions(s), s.estimateMs);
+  const stepLeft = (s: PlanStep): number => {
+    const u = unit(s.key);
+    const left = actionsLeft(u, stepActions(s), s.estimateMs);
+    // A node soak is not among the action estimates: it lasts its time, counted from when it started.
+    const soak = s.kind === 'worker-node' ? (s.soakMs ?? 0) : 0;
+    if (soak === 0 || !u || u.inFlight === null && u.done >= stepActions(s).length) return left;
+    if (u.inFlight?.action === 'soak') return left + Math.max(0, (u.inFlight.until ?? now) - now);
+    return u.done < stepActions(s).length ? left + soak : left;
+  };
   const batchLeft = (b: PlanBatch): number => {
     const steps = Math.max(0, ...b.steps.map(stepLeft));
     if (b.gate.length === 0) return steps;

@@ -99,6 +99,56 @@ describe('a happy run', () => {
     assert.ok(wait?.type === 'wait-node-ready' && wait.node !== 'w-0' && wait.thenDrains === 'w-0', JSON.stringify(wait));
   });
 
+  it('node soak: each worker step ends with a soak until its node has run that long; the next batch waits for it', () => {
+    const d = setup({ pools: { w: 3 }, plan: { pools: { w: { nodeSoakMs: 60_000 } } } });
+    d.send({ type: 'started' });
+    const soaks: ActionEffect[] = [];
+    d.run((_, driver) => {
+      for (const e of driver.queue) if (e.type === 'soak' && !soaks.includes(e)) soaks.push(e);
+      return false;
+    });
+    assert.equal(phaseOf(d), 'succeeded');
+    // One soak per worker step (w-0; w-1 and w-2 together), each lasting the node soak from its issue.
+    const bySlot = soaks.filter((e) => e.type === 'soak').map((e) => [e.key.split('/').pop(), e.type === 'soak' ? e.durationMs : 0]);
+    assert.deepEqual(bySlot, [
+      ['w-0', 60_000],
+      ['w-1', 60_000],
+      ['w-2', 60_000],
+    ]);
+    for (const e of soaks) {
+      assert.ok(e.type === 'soak');
+      const finished = d.state.units[e.key]?.finishedAt ?? 0;
+      assert.ok(finished >= e.until, `${e.key} finished after its soak ended`);
+    }
+    // Batch 2 started only after w-0's soak ended.
+    const w0 = soaks[0];
+    const batch2 = d.state.units['pool/w/1.31.4/batch-2/w-1'];
+    assert.ok(w0?.type === 'soak' && batch2 && batch2.startedAt >= w0.until);
+    assert.equal(d.state.units['pool/w/1.31.4/batch-1/w-0']?.stage, 'done');
+  });
+
+  it('node soak: a pause while a node soaks lets the soak finish, and a restart re-issues the soak with its end', () => {
+    const d = setup({ pools: { w: 3 }, plan: { pools: { w: { nodeSoakMs: 60_000 } } } });
+    d.send({ type: 'started' });
+    d.run((s) => s.units['pool/w/1.31.4/batch-1/w-0']?.inFlight?.action === 'soak');
+    const until = d.state.units['pool/w/1.31.4/batch-1/w-0']?.inFlight?.until;
+    assert.ok(typeof until === 'number' && until > d.now);
+    const pending = d.restart();
+    assert.deepEqual(
+      pending.map((e) => [e.type, e.type === 'soak' ? e.until : null]),
+      [['soak', until]],
+      'the soak is re-issued with the same end, not a new one',
+    );
+    d.send({ type: 'pause-requested' });
+    d.run();
+    assert.equal(d.state.status.phase, 'paused');
+    assert.equal(d.state.units['pool/w/1.31.4/batch-1/w-0']?.stage, 'done');
+    assert.equal(d.state.units['pool/w/1.31.4/batch-2/w-1'], undefined, 'nothing new started');
+    d.send({ type: 'resume-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+  });
+
   it('3 control-plane nodes + 2 pools x 10 through two minors with minimal workers', () => {
     const topology = fakeTopology({ cp: 3, pools: { a: 10, b: 10 }, version: '1.29.10' });
     const path = planUpgradePath(
