@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { BLUE_GREEN_ACTIONS } from './blue-green.ts';
 import type { ActionType, PlanStep, RolloutPlan, StepEstimates } from './plan-types.ts';
 
 /**
@@ -40,6 +41,7 @@ export const DEFAULT_STEP_ESTIMATES: StepEstimates = Object.freeze({
  * A control-plane node: upgrade-cp-node, check-api-health; one that runs workloads (`drain`) is cordoned and
  * drained first and uncordoned last, as kubeadm's runbook does (`kubectl drain --ignore-daemonsets`, upgrade, `kubectl
  * uncordon`).
+ * A blue-green step does one stage of its slot's move (`blue-green.ts`).
  * A worker step of a pool with a node soak ends with `soak`: the node runs a while before the step counts as done.
  */
 export function stepActions(step: PlanStep): readonly ActionType[] {
@@ -51,6 +53,7 @@ export function stepActions(step: PlanStep): readonly ActionType[] {
     case 'postcheck':
       return POSTCHECK_ACTIONS;
     case 'worker-node': {
+      if (step.blueGreen !== undefined) return BLUE_GREEN_ACTIONS[step.blueGreen.stage];
       const actions = step.strategy === 'in-place' ? IN_PLACE_ACTIONS : step.surge ? SURGE_ACTIONS : REPLACE_ACTIONS;
       return (step.soakMs ?? 0) > 0 ? withNodeSoak(actions) : actions;
     }

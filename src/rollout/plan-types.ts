@@ -65,8 +65,11 @@ export interface PlanTopology {
   readonly pools: readonly PlanPool[];
 }
 
-/** How a pool's nodes get the new version or image. */
-export type UpgradeStrategy = 'replace' | 'in-place';
+/**
+ * How a pool's nodes get the new version or image: rolling replacement, in place, or blue-green (a whole green set of
+ * nodes beside the blue one, then the blue nodes cordoned, drained in batches and deleted after a final soak).
+ */
+export type UpgradeStrategy = 'replace' | 'in-place' | 'blue-green';
 
 /** What changes: a Kubernetes version (an upgrade path) or only machine images (Gardener's image upgrade). */
 export type PlanChange =
@@ -120,6 +123,18 @@ export interface PoolRolloutOptions {
    * @default 0
    */
   readonly nodeSoakMs?: number;
+  /**
+   * Blue-green only: how many blue nodes are drained at once, a count or a percentage of the pool rounded up (GKE's
+   * batchNodeCount / batchPercentage).
+   * @default the batch policy's batches
+   */
+  readonly drainBatchSize?: number | string;
+  /**
+   * Blue-green only: the soak once every blue node is drained, in milliseconds, before the blue nodes are deleted
+   * (GKE's nodePoolSoakDuration). A rollback during it only uncordons blue and drains green back.
+   * @default 0
+   */
+  readonly finalSoakMs?: number;
 }
 
 /** Every action a step can be made of; the run state machine turns each into an effect of the same name. */
@@ -227,7 +242,21 @@ export interface WorkerNodeStep {
   readonly surge: boolean;
   /** Node soak: the step ends with a wait of this many milliseconds (absent: none). */
   readonly soakMs?: number;
+  /** Blue-green: which of the slot's steps this is (absent for the other strategies). */
+  readonly blueGreen?: BlueGreenStage;
   readonly estimateMs: number;
+}
+
+/**
+ * A slot's steps in a blue-green pool move, in order: `green` makes its green node and waits for it Ready (the green
+ * batch's gate validates them all), `cordon` cordons its blue node, `drain` drains it (in drain batches, each
+ * validated and soaked), `delete` deletes it once the final soak is over. Each names the slot's `green` step, whose
+ * `newNode` is the slot's green node.
+ */
+export interface BlueGreenStage {
+  readonly stage: 'green' | 'cordon' | 'drain' | 'delete';
+  /** Key of the slot's `green` step. */
+  readonly green: string;
 }
 
 /** The post-upgrade validation. */
@@ -296,6 +325,10 @@ export interface PoolPhase extends PhaseBase {
   readonly soakMs: number;
   /** Soak after each node, in milliseconds (absent in plans made before node soak existed: none). */
   readonly nodeSoakMs?: number;
+  /** Blue-green: blue nodes drained at once (absent: cut by the batch policy). */
+  readonly drainBatchSize?: number;
+  /** Blue-green: soak after the last drain batch, before the blue nodes are deleted, in milliseconds. */
+  readonly finalSoakMs?: number;
 }
 
 /** The post-upgrade validation phase. */

@@ -147,7 +147,7 @@ export async function performEffect(
       }
       case 'rollback-node': {
         const target = workerTarget(effect.target);
-        if (effect.strategy === 'replace') {
+        if (effect.strategy !== 'in-place') {
           const { newNode } = await ctx.provider.replaceWorkerNode(effect.node, target, effect.idempotencyKey, signal);
           return ok({ newNode, message: `${newNode} replaces ${effect.node} at ${effect.target.version}` });
         }

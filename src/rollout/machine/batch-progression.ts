@@ -131,7 +131,9 @@ function startStep(d: Draft, step: PlanStep): void {
   }
   d.log(
     'started',
-    `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`,
+    step.blueGreen !== undefined
+      ? `${BLUE_GREEN_VERBS[step.blueGreen.stage]} ${node}${step.blueGreen.stage === 'green' ? ` at ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}` : ''}`
+      : `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`,
     {
       key: step.key,
       node,
@@ -139,6 +141,14 @@ function startStep(d: Draft, step: PlanStep): void {
   );
   startUnit(d, step.key, node);
 }
+
+/** What a blue-green step does to its slot's blue node, for the log. */
+const BLUE_GREEN_VERBS = {
+  green: 'making the green node beside blue',
+  cordon: 'cordoning blue',
+  drain: 'draining blue',
+  delete: 'deleting blue',
+} as const;
 
 function finished(d: Draft, key: string): boolean {
   const unit = d.unit(key);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PlanBatch, PlanStep } from '../plan-types.ts';
+import type { PlanBatch, PlanStep, WorkerNodeStep } from '../plan-types.ts';
 import { stepActions } from '../plan-steps.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import type { ActionEffect, RollbackStep, RunState, UnitProgress } from './types.ts';
@@ -86,13 +86,10 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
         ...(step.kind === 'worker-node' ? { target: step.to } : {}),
         ...(unit.newNode !== undefined && drainsAfterReady(step) ? { thenDrains: node } : {}),
       };
-    case 'delete-old-node':
-      return {
-        ...base,
-        type: 'delete-old-node',
-        node,
-        ...(unit.newNode !== undefined ? { replacedBy: unit.newNode } : {}),
-      };
+    case 'delete-old-node': {
+      const by = step.kind === 'worker-node' ? greenNode(state, step) ?? unit.newNode : unit.newNode;
+      return { ...base, type: 'delete-old-node', node, ...(by !== undefined ? { replacedBy: by } : {}) };
+    }
     case 'discard-replacement':
       // The step's own replacement, which never became Ready: removed (a node already gone is done) before a new one.
       if (unit.newNode === undefined) break;
@@ -109,6 +106,12 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
   throw new RunTransitionError(RunErrorCode.invalidState, `step ${unit.key} cannot perform ${flight.action}`, {
     runId: state.runId,
   });
+}
+
+/** A blue-green step's green node: the node its slot's `green` step made (undefined for other steps, or not yet made). */
+export function greenNode(state: RunState, step: WorkerNodeStep): string | undefined {
+  if (step.blueGreen === undefined) return undefined;
+  return state.units[step.blueGreen.green]?.newNode;
 }
 
 /** Whether the step drains its node after waiting for a node to be Ready (a surge replacement). */
@@ -138,7 +141,9 @@ function gateEffect(
       if (unit?.stage === 'quarantined' && unit.newNode !== undefined) nodes.push(unit.newNode);
       continue;
     }
-    nodes.push(unit.newNode ?? unit.node ?? currentNode(state, step.node));
+    // Blue-green: the pods of a drained blue node went to the green nodes; those are what the batch validates.
+    const green = greenNode(state, step);
+    nodes.push(green ?? unit.newNode ?? unit.node ?? currentNode(state, step.node));
   }
   return {
     ...base,
