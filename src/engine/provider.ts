@@ -127,6 +127,11 @@ export interface ProviderCapabilities {
   readonly inPlace: boolean;
   /** Snapshots can be taken and restored (without it, a run has no rollback). */
   readonly snapshot: boolean;
+  /**
+   * A pool can hold a second full set of nodes at once, each made by {@link Provider.replaceWorkerNode} beside the
+   * node it replaces (a green pool beside the blue one): the blue-green strategy needs it. Absent: it cannot.
+   */
+  readonly blueGreen?: boolean;
 }
 
 /**

@@ -25,6 +25,7 @@ import { workloadPodCounts } from './control-plane-workloads.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ClusterSession } from './cluster-session.ts';
 import type { ActionSettings, EngineContext } from './context.ts';
+import { ProviderError, ProviderErrorCode } from './provider.ts';
 import type { Provider, Topology } from './provider.ts';
 import type { ProviderFactory } from './provider-factory.ts';
 
@@ -160,6 +161,7 @@ export async function planUpgrade(
       ...(request.soakMs ? { soakMs: request.soakMs } : {}),
     });
   const plan = planOf(change);
+  refuseUnsupportedStrategies(plan, cluster.provider);
   if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology };
   // Several hops: the other worker strategy's cost, so the operator sees what the choice saves or spends.
   const chosenStrategy = change.path.workerStrategy;
@@ -170,6 +172,31 @@ export async function planUpgrade(
     { workerStrategy: other, plan: otherPlan },
   ]);
   return { plan: { ...plan, workerStrategies }, topology };
+}
+
+/**
+ * Refuses a plan that moves a pool in a way the cluster's provider cannot, naming the pool and what is missing.
+ * @throws {ProviderError} `KUP-PROVIDER-011`.
+ */
+export function refuseUnsupportedStrategies(plan: RolloutPlan, provider: Provider): void {
+  const can = provider.capabilities;
+  for (const phase of plan.phases) {
+    if (phase.kind !== 'pool') continue;
+    const missing =
+      phase.strategy === 'replace' && !can.replace
+        ? 'cannot replace worker nodes'
+        : phase.strategy === 'in-place' && !can.inPlace
+          ? 'cannot upgrade worker nodes in place'
+          : phase.strategy === 'blue-green' && can.blueGreen !== true
+            ? 'cannot hold a green set of nodes beside the blue one'
+            : undefined;
+    if (missing === undefined) continue;
+    throw new ProviderError(
+      ProviderErrorCode.unsupported,
+      `provider ${provider.name} ${missing}: pool ${phase.pool} cannot move by ${phase.strategy}`,
+      { provider: provider.name, pool: phase.pool },
+    );
+  }
 }
 
 /** Creates a run (persisted, pending): nothing moves until an executor steps it. */

@@ -31,8 +31,9 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
-                   [--strategy replace|in-place] [--max-surge N|P%] [--max-unavailable N|P%] [--soak 30s]
-                   [--node-soak 1m] [--worker-strategy minimal|follow]
+                   [--strategy replace|in-place|blue-green] [--max-surge N|P%] [--max-unavailable N|P%]
+                   [--soak 30s] [--node-soak 1m] [--drain-batch-size N|P%] [--batch-soak 1m] [--final-soak 1h]
+                   [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--max-blocked-nodes N]
@@ -101,6 +102,9 @@ const PLAN_FLAGS = {
   'max-unavailable': { type: 'string' },
   soak: { type: 'string' },
   'node-soak': { type: 'string' },
+  'drain-batch-size': { type: 'string' },
+  'batch-soak': { type: 'string' },
+  'final-soak': { type: 'string' },
   'worker-strategy': { type: 'string' },
   'allow-preview': { type: 'boolean' },
   'allow-expired': { type: 'boolean' },
@@ -144,7 +148,10 @@ function upgradeRequest(v: Values): UpgradeRequest {
   const image = typeof v['image'] === 'string' ? v['image'] : undefined;
   if (!to && !image) throw new UsageError('give --to VERSION, --image IMAGE, or both');
   const strategy = v['strategy'];
-  if (strategy !== undefined && strategy !== 'replace' && strategy !== 'in-place') throw new UsageError(`--strategy: "${String(strategy)}" is not replace or in-place`);
+  if (strategy !== undefined && strategy !== 'replace' && strategy !== 'in-place' && strategy !== 'blue-green') throw new UsageError(`--strategy: "${String(strategy)}" is not replace, in-place or blue-green`);
+  if (typeof v['soak'] === 'string' && typeof v['batch-soak'] === 'string') throw new UsageError('--batch-soak is --soak under its blue-green name: give one of them');
+  const soak = typeof v['batch-soak'] === 'string' ? parseDuration('--batch-soak', v['batch-soak']) : typeof v['soak'] === 'string' ? parseDuration('--soak', v['soak']) : undefined;
+  const drainBatch = v['drain-batch-size'];
   const policy = v['drain-timeout-policy'];
   if (policy !== undefined && policy !== 'pause' && policy !== 'quarantine' && policy !== 'force') {
     throw new UsageError(`--drain-timeout-policy: "${String(policy)}" is not pause, quarantine or force`);
@@ -180,8 +187,10 @@ function upgradeRequest(v: Values): UpgradeRequest {
       ...(typeof surge === 'string' ? { maxSurge: /^\d+$/.test(surge) ? Number(surge) : surge } : {}),
       ...(typeof unavailable === 'string' ? { maxUnavailable: /^\d+$/.test(unavailable) ? Number(unavailable) : unavailable } : {}),
       ...(typeof v['node-soak'] === 'string' ? { nodeSoakMs: parseDuration('--node-soak', v['node-soak']) } : {}),
+      ...(typeof drainBatch === 'string' ? { drainBatchSize: /^\d+$/.test(drainBatch) ? Number(drainBatch) : drainBatch } : {}),
+      ...(typeof v['final-soak'] === 'string' ? { finalSoakMs: parseDuration('--final-soak', v['final-soak']) } : {}),
     },
-    ...(typeof v['soak'] === 'string' ? { soakMs: parseDuration('--soak', v['soak']) } : {}),
+    ...(soak !== undefined ? { soakMs: soak } : {}),
     ...(workerStrategy ? { workerStrategy } : {}),
     ...(v['allow-preview'] ? { allowPreview: true } : {}),
     ...(v['allow-expired'] ? { allowExpired: true } : {}),
@@ -535,7 +544,7 @@ export function formatPlan(plan: RolloutPlan): string {
         lines.push(`  control plane ${phase.from} -> ${phase.to}: ${phase.batches.flatMap((b) => b.steps.map((s) => ('node' in s ? `${s.node}${s.kind === 'control-plane-node' && s.drain === true ? ' (drained)' : ''}` : s.key))).join(' -> ')} (one at a time; etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet; API health checked between nodes; a node that runs pods beyond static and DaemonSet ones is cordoned and drained first)`);
         break;
       case 'pool':
-        lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${poolControls(phase)}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}, expected ${formatDuration(phase.estimateMs)}`);
+        lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${poolControls(phase)}): ${phase.batches.map((b) => `${phase.strategy === 'blue-green' ? (b.key.split('/').pop() ?? '') : ''}${b.steps.length > 0 ? `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]` : ''}`).join(' ')}, expected ${formatDuration(phase.estimateMs)}`);
         break;
       default:
         lines.push('  post-upgrade validation');
@@ -549,6 +558,15 @@ export function formatPlan(plan: RolloutPlan): string {
 
 /** `replace, exponential, max surge 1, max unavailable 1, soak 30s between batches`: how a pool move goes. */
 function poolControls(phase: PoolPhase): string {
+  if (phase.strategy === 'blue-green') {
+    const drains = phase.batches.filter((b) => /\/drain-\d+$/.test(b.key)).length;
+    return [
+      `blue-green: ${phase.batches[0]?.steps.length ?? 0} green nodes, then blue cordoned and drained in ${drains} batch(es)`,
+      ...(phase.soakMs > 0 ? [`soak ${formatDuration(phase.soakMs)} between drain batches`] : []),
+      `final soak ${formatDuration(phase.finalSoakMs ?? 0)}`,
+      'until blue is deleted a rollback uncordons blue and drains green back',
+    ].join(', ');
+  }
   const parts: string[] = [phase.strategy, phase.batchPolicy];
   if (phase.strategy === 'replace') parts.push(phase.maxSurge === null ? 'every node surged' : `max surge ${phase.maxSurge}`);
   if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);
