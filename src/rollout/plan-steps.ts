@@ -24,6 +24,7 @@ export const DEFAULT_STEP_ESTIMATES: StepEstimates = Object.freeze({
   'delete-old-node': 15_000,
   'discard-replacement': 15_000,
   'label-node': 1_000,
+  'taint-nodes': 1_000,
   'validate-batch': 5_000,
   soak: 0,
   postcheck: 30_000,

@@ -153,6 +153,11 @@ export const ACTION_TYPES = [
   /** Removes a step's own replacement that never became Ready, before a new one is made (resume --replace-node). */
   'discard-replacement',
   'label-node',
+  /**
+   * Puts kup's PreferNoSchedule taint on the nodes a pool move will replace, at the start of its turn (kOps does the
+   * same), or takes it off every node that has it (cancel, rollback).
+   */
+  'taint-nodes',
   'validate-batch',
   'soak',
   'postcheck',

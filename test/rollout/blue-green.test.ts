@@ -210,6 +210,14 @@ describe('blue-green pool upgrades', { timeout: 300_000 }, () => {
         await run.waitFor(`the ${gate} soak`, (s) => s.units[key]?.inFlight?.action === 'soak', 60_000);
         const machines = await poolMachines(fx.sim, 'workers');
         assert.equal(machines.length, 8, 'blue and green stand side by side');
+        const tainted = (await listNodes(fx.sim)).filter((n) =>
+          n.kupTaints.includes('kup.dev/to-be-replaced:PreferNoSchedule'),
+        );
+        assert.deepEqual(
+          tainted.map((n) => n.name).sort(),
+          ORIGINAL,
+          'the blue nodes carry the PreferNoSchedule taint, green none',
+        );
         await run.command('pause');
         const paused = await run.state();
         assert.equal(paused.status.phase, 'paused');

@@ -149,7 +149,7 @@ describe('pool rollout controls', { timeout: 300_000 }, () => {
       assert.equal(planned.code, 0, planned.stdout + planned.stderr);
       assert.match(
         planned.stdout,
-        /^ {2}pool workers -> 1\.36\.1 \(replace, fixed:2, every node surged, soak 1s after each node\): \[workers-0 workers-1\] \[workers-2 workers-3\], expected /m,
+        /^ {2}pool workers -> 1\.36\.1 \(replace, fixed:2, soak 1s after each node\): \[workers-0 workers-1\] \[workers-2 workers-3\], expected /m,
       );
 
       const run = await steerRun(fx, { to: TO, poolOptions: { batchPolicy: 'fixed:2', nodeSoakMs: 1_000 } });

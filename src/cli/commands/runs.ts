@@ -568,7 +568,8 @@ function poolControls(phase: PoolPhase): string {
     ].join(', ');
   }
   const parts: string[] = [phase.strategy, phase.batchPolicy];
-  if (phase.strategy === 'replace') parts.push(phase.maxSurge === null ? 'every node surged' : `max surge ${phase.maxSurge}`);
+  // Without max surge, every node of a batch gets its replacement first: the default, not worth a word.
+  if (phase.strategy === 'replace' && phase.maxSurge !== null) parts.push(`max surge ${phase.maxSurge}`);
   if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);
   if ((phase.nodeSoakMs ?? 0) > 0) parts.push(`soak ${formatDuration(phase.nodeSoakMs ?? 0)} after each node`);
   if (phase.soakMs > 0) parts.push(`soak ${formatDuration(phase.soakMs)} between batches`);

@@ -14,6 +14,7 @@ import { ProviderError } from '../provider.ts';
 import { drainAction } from './drain-node.ts';
 import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
+import { REPLACEMENT_TAINT, isReplacementTaint, removeReplacementTaint, taintNodes, untaintAll } from './replacement-taint.ts';
 
 /** Performs `effect`; resolves to the event that reports it. Rejects only when `signal` aborts. */
 export async function performEffect(
@@ -74,10 +75,21 @@ export async function performEffect(
         await markUnschedulable(ctx.conn, effect.node, { signal, clock: ctx.clock });
         ctx.session.noteCordon(effect.node, ctx.clock.now());
         return ok();
-      case 'uncordon':
+      case 'uncordon': {
         ctx.session.forgetCordon(effect.node);
-        await uncordonNode(ctx.conn, effect.node, { signal, clock: ctx.clock });
+        const { object } = await uncordonNode(ctx.conn, effect.node, { signal, clock: ctx.clock });
+        // A node that stays (upgraded in place, or kept by a rollback) loses the taint its pool's turn put on it.
+        if ((object.spec?.taints ?? []).some(isReplacementTaint)) await removeReplacementTaint(ctx.conn, effect.node, signal, ctx.clock);
         return ok();
+      }
+      case 'taint-nodes': {
+        if (effect.nodes === null) {
+          const n = await untaintAll(ctx.conn, signal, ctx.clock);
+          return ok({ message: `taint ${REPLACEMENT_TAINT.key} taken off ${n} node(s)` });
+        }
+        const n = await taintNodes(ctx.conn, effect.nodes, signal, ctx.clock);
+        return ok({ message: `${n} of ${effect.nodes.length} node(s) to be replaced tainted ${REPLACEMENT_TAINT.key}:${REPLACEMENT_TAINT.effect}` });
+      }
       case 'drain':
         return await drainAction(effect, ctx, signal);
       case 'replace-node': {

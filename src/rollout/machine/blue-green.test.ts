@@ -161,7 +161,10 @@ describe('blue-green pool moves', () => {
     d.run((s) => s.units['pool/w/image-img-new/final-soak']?.inFlight?.action === 'soak');
     d.queue.length = 0;
     d.send({ type: 'cancel-requested' });
+    assert.deepEqual(d.cluster.tainted(), ['w-0', 'w-1', 'w-2', 'w-3'], 'blue carries the replacement taint');
+    d.run();
     assert.equal(d.state.status.phase, 'cancelled');
+    assert.deepEqual(d.cluster.tainted(), [], 'the cancel took the taint off');
     assert.equal(d.cluster.pool('w').length, 8, 'blue and green both stand');
     d.send({ type: 'rollback-requested' });
     d.run();

@@ -39,6 +39,10 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
       return gateEffect(state, spec.ref.batch, flight.action, base, flight.until);
     case 'rollback':
       return rollbackEffect(state, spec.step, unit, flight.index, base);
+    case 'taint':
+      return { ...base, type: 'taint-nodes', nodes: nodesToReplace(state, spec.phase) };
+    case 'untaint':
+      return { ...base, type: 'taint-nodes', nodes: null };
     case 'step':
       break;
   }
@@ -106,6 +110,23 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
   throw new RunTransitionError(RunErrorCode.invalidState, `step ${unit.key} cannot perform ${flight.action}`, {
     runId: state.runId,
   });
+}
+
+/**
+ * The nodes a pool move will replace or upgrade, once each, as they are now: its slots' current nodes, without those
+ * the run quarantined (left as they are) or whose step has finished.
+ */
+function nodesToReplace(state: RunState, phase: number): string[] {
+  const out = new Set<string>();
+  const held = new Set(state.quarantined.map((q) => q.node));
+  for (const batch of state.plan.phases[phase]?.batches ?? []) {
+    for (const step of batch.steps) {
+      if (step.kind !== 'worker-node' || (state.units[step.key]?.finishedAt ?? null) !== null) continue;
+      const node = currentNode(state, step.node);
+      if (!held.has(node)) out.add(node);
+    }
+  }
+  return [...out];
 }
 
 /** A blue-green step's green node: the node its slot's `green` step made (undefined for other steps, or not yet made). */

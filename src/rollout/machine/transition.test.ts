@@ -99,6 +99,26 @@ describe('a happy run', () => {
     assert.ok(wait?.type === 'wait-node-ready' && wait.node !== 'w-0' && wait.thenDrains === 'w-0', JSON.stringify(wait));
   });
 
+  it("a pool's turn taints the nodes it will replace before its second batch; none is left tainted at the end", () => {
+    const d = setup({ pools: { w: 3 } });
+    d.send({ type: 'started' });
+    d.run((s) => s.units['pool/w/1.31.4/batch-2/w-1'] !== undefined);
+    assert.equal(d.state.units['pool/w/1.31.4/taint']?.stage, 'done');
+    assert.deepEqual(d.cluster.tainted(), ['w-1', 'w-2'], 'the nodes of the later batches carry the taint (w-0 is gone)');
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+    assert.deepEqual(d.cluster.tainted(), []);
+    // In place, the uncordon takes it off the node that stays.
+    const topology = fakeTopology({ cp: 1, pools: { w: 2 }, version: '1.30.4' });
+    const plan = buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinorPath(['w']) }, defaults: { strategy: 'in-place' } });
+    const inPlace = new Driver(createRunState(plan, { runId: 'r', now: T0 }), new FakeCluster(topology));
+    inPlace.send({ type: 'started' });
+    inPlace.run();
+    assert.equal(phaseOf(inPlace), 'succeeded');
+    assert.deepEqual(inPlace.cluster.tainted(), []);
+    assert.ok(inPlace.cluster.acted.includes('pool/w/1.31.4/taint/taint-nodes'));
+  });
+
   it('node soak: each worker step ends with a soak until its node has run that long; the next batch waits for it', () => {
     const d = setup({ pools: { w: 3 }, plan: { pools: { w: { nodeSoakMs: 60_000 } } } });
     d.send({ type: 'started' });
@@ -298,6 +318,20 @@ describe('pause, resume, cancel', () => {
     assertActedOnce(d);
   });
 
+  it('a rollback takes the replacement taint off every node before it moves any back', () => {
+    const d = setup(nineFixed3);
+    d.send({ type: 'started' });
+    d.run(batchStarted(2));
+    d.send({ type: 'pause-requested' });
+    d.run();
+    assert.deepEqual(d.cluster.tainted(), ['w-6', 'w-7', 'w-8']);
+    d.send({ type: 'rollback-requested' });
+    assert.deepEqual(d.queue.map((e) => e.type), ['taint-nodes']);
+    d.run();
+    assert.equal(phaseOf(d), 'rolled-back');
+    assert.deepEqual(d.cluster.tainted(), []);
+  });
+
   it('cancel from paused: nodes done stay upgraded, the others are not touched', () => {
     const d = setup(nineFixed3);
     d.send({ type: 'started' });
@@ -305,8 +339,13 @@ describe('pause, resume, cancel', () => {
     d.send({ type: 'pause-requested' });
     d.run();
     d.send({ type: 'cancel-requested' });
+    // The cancel takes kup's replacement taint off the nodes the pool's turn tainted, then ends.
+    assert.equal(phaseOf(d), 'cancelling');
+    assert.deepEqual(d.cluster.tainted(), ['w-6', 'w-7', 'w-8']);
+    assert.deepEqual(d.queue.map((e) => [e.type, e.key, e.type === 'taint-nodes' ? e.nodes : undefined]), [['taint-nodes', 'untaint', null]]);
+    d.run();
     assert.equal(phaseOf(d), 'cancelled');
-    assert.deepEqual(d.queue, []);
+    assert.deepEqual(d.cluster.tainted(), []);
     const pool = d.cluster.pool('w');
     assert.equal(pool.filter((n) => n.version === '1.31.4').length, 6);
     assert.deepEqual(

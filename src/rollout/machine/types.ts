@@ -466,6 +466,11 @@ export type Effect =
     })
   | (EffectBase & { readonly type: 'check-api-health'; readonly node: string })
   | (EffectBase & { readonly type: 'cordon'; readonly node: string })
+  | (EffectBase & {
+      readonly type: 'taint-nodes';
+      /** Put the taint on these nodes; `null`: take it off every node that has it. */
+      readonly nodes: readonly string[] | null;
+    })
   | (EffectBase & { readonly type: 'drain'; readonly node: string; readonly force: boolean })
   | (EffectBase & {
       readonly type: 'replace-node';
