@@ -134,7 +134,8 @@ export async function performEffect(
         await validateBatch(ctx.conn, effect.nodes, ctx.settings.validateTimeoutMs, ctx.clock, signal, effect.failingBefore ?? []);
         return ok();
       case 'soak':
-        if (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
+        // A timer may fire a millisecond before the wall clock reaches its end: the soak lasts until the clock says so.
+        while (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
         return { type: 'soak-elapsed', key: effect.key };
       case 'postcheck': {
         // Right after the last node (or a snapshot restore) pods are still starting: a blocker must persist through
