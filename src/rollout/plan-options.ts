@@ -23,6 +23,8 @@ export interface ResolvedPoolOptions {
   readonly drainBatchSize: number | null;
   /** Blue-green: the final soak in milliseconds. */
   readonly finalSoakMs: number;
+  /** Replacement and in place: the move's first node is a canary validated by the postcheck's rules. */
+  readonly canary: boolean;
 }
 
 /** The per-action estimates: the defaults, overridden by the measured ones given. */
@@ -95,8 +97,22 @@ export function resolvePoolOptions(
     if (given.drainBatchSize !== undefined) blueGreenOnly('drainBatchSize');
     if (given.finalSoakMs !== undefined) blueGreenOnly('finalSoakMs');
   }
-  const rest = { soakMs, nodeSoakMs, drainBatchSize: null, finalSoakMs: 0 };
+  if (given.canary !== undefined && typeof given.canary !== 'boolean') {
+    throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": canary must be true or false`, {
+      cluster,
+      pool: pool.name,
+    });
+  }
+  const canary = given.canary ?? false;
+  const rest = { soakMs, nodeSoakMs, drainBatchSize: null, finalSoakMs: 0, canary };
   if (strategy === 'blue-green') {
+    if (canary) {
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `pool "${pool.name}": canary does not apply to blue-green (the whole green pool is validated before any blue node is cordoned)`,
+        { cluster, pool: pool.name },
+      );
+    }
     for (const field of ['maxSurge', 'maxUnavailable', 'nodeSoakMs'] as const) {
       if (given[field] !== undefined) {
         throw new PlanError(

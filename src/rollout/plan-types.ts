@@ -135,6 +135,13 @@ export interface PoolRolloutOptions {
    * @default 0
    */
   readonly finalSoakMs?: number;
+  /**
+   * Replacement and in place: the pool move's first batch is one node (the canary), and its gate runs the
+   * post-upgrade validation (the postcheck's rules, over the whole cluster) after the batch validation, before any
+   * other node of the pool moves. Nodes the run has not moved yet are not held against it.
+   * @default false
+   */
+  readonly canary?: boolean;
 }
 
 /** Every action a step can be made of; the run state machine turns each into an effect of the same name. */
@@ -280,7 +287,10 @@ export interface PlanBatch {
   /** 1-based within the phase. */
   readonly index: number;
   readonly steps: readonly PlanStep[];
-  /** Actions after every step is done, keyed by the batch key: `validate-batch`, then `soak` when there is one. */
+  /**
+   * Actions after every step is done, keyed by the batch key: `validate-batch`, then `postcheck` for a canary batch,
+   * then `soak` when there is one.
+   */
   readonly gate: readonly ActionType[];
   /** Soak of the gate in milliseconds (0 when the gate has none). */
   readonly soakMs: number;
@@ -334,6 +344,8 @@ export interface PoolPhase extends PhaseBase {
   readonly drainBatchSize?: number;
   /** Blue-green: soak after the last drain batch, before the blue nodes are deleted, in milliseconds. */
   readonly finalSoakMs?: number;
+  /** The first batch is one canary node whose gate runs the post-upgrade validation (absent: no canary). */
+  readonly canary?: boolean;
 }
 
 /** The post-upgrade validation phase. */

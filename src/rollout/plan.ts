@@ -285,6 +285,7 @@ function addPoolMove(
     ...(state.options.nodeSoakMs > 0 ? { nodeSoakMs: state.options.nodeSoakMs } : {}),
     ...(state.options.drainBatchSize !== null ? { drainBatchSize: state.options.drainBatchSize } : {}),
     ...(state.options.finalSoakMs > 0 ? { finalSoakMs: state.options.finalSoakMs } : {}),
+    ...(state.options.canary ? { canary: true } : {}),
   };
   const batches =
     state.options.strategy === 'blue-green'

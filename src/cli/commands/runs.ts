@@ -33,7 +33,7 @@ export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
                    [--strategy replace|in-place|blue-green] [--max-surge N|P%] [--max-unavailable N|P%]
                    [--soak 30s] [--node-soak 1m] [--drain-batch-size N|P%] [--batch-soak 1m] [--final-soak 1h]
-                   [--worker-strategy minimal|follow]
+                   [--canary] [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--max-blocked-nodes N]
@@ -105,6 +105,7 @@ const PLAN_FLAGS = {
   'drain-batch-size': { type: 'string' },
   'batch-soak': { type: 'string' },
   'final-soak': { type: 'string' },
+  canary: { type: 'boolean' },
   'worker-strategy': { type: 'string' },
   'allow-preview': { type: 'boolean' },
   'allow-expired': { type: 'boolean' },
@@ -189,6 +190,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
       ...(typeof v['node-soak'] === 'string' ? { nodeSoakMs: parseDuration('--node-soak', v['node-soak']) } : {}),
       ...(typeof drainBatch === 'string' ? { drainBatchSize: /^\d+$/.test(drainBatch) ? Number(drainBatch) : drainBatch } : {}),
       ...(typeof v['final-soak'] === 'string' ? { finalSoakMs: parseDuration('--final-soak', v['final-soak']) } : {}),
+      ...(v['canary'] === true ? { canary: true } : {}),
     },
     ...(soak !== undefined ? { soakMs: soak } : {}),
     ...(workerStrategy ? { workerStrategy } : {}),
@@ -568,6 +570,7 @@ function poolControls(phase: PoolPhase): string {
     ].join(', ');
   }
   const parts: string[] = [phase.strategy, phase.batchPolicy];
+  if (phase.canary === true) parts.push(`canary ${phase.batches[0]?.steps[0]?.kind === 'worker-node' ? phase.batches[0].steps[0].node : '?'} first, then the post-upgrade validation`);
   // Without max surge, every node of a batch gets its replacement first: the default, not worth a word.
   if (phase.strategy === 'replace' && phase.maxSurge !== null) parts.push(`max surge ${phase.maxSurge}`);
   if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);

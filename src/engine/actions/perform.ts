@@ -148,6 +148,7 @@ export async function performEffect(
             catalog: ctx.catalog,
             signal,
             ...(effect.quarantined ? { quarantined: effect.quarantined } : {}),
+            ...(effect.pending ? { pending: effect.pending } : {}),
             ...(effect.failingBefore ? { baseline: { pendingWorkloads: [], failingWorkloads: effect.failingBefore } } : {}),
           });
           const blockers = report.findings.filter((f) => f.severity === 'blocker');

@@ -151,6 +151,7 @@ function gateEffect(
   if (action === 'soak') {
     return { ...base, type: 'soak', durationMs: batch.soakMs, until: until ?? 0 };
   }
+  if (action === 'postcheck') return canaryPostcheck(state, batch, base);
   const nodes: string[] = [];
   let pool: string | undefined;
   for (const step of batch.steps) {
@@ -173,6 +174,41 @@ function gateEffect(
     nodes,
     ...(pool !== undefined ? { pool } : {}),
     ...(state.failingBefore !== undefined ? { failingBefore: state.failingBefore } : {}),
+  };
+}
+
+/**
+ * A canary batch's post-upgrade validation: the postcheck's rules over the whole cluster as it stands mid-run. The
+ * control plane is held to the version it runs at this point of the plan; the nodes the run has yet to move are not
+ * held to any version, nor is the canary when its pool move does not end at that version (a skew or downgrade move:
+ * its wait for Ready checked its kubelet already).
+ */
+function canaryPostcheck(state: RunState, batch: PlanBatch, base: Omit<ActionEffect, 'type'>): ActionEffect {
+  const at = state.cursor.phase;
+  let target = state.plan.from;
+  for (const phase of state.plan.phases.slice(0, at)) if (phase.kind === 'control-plane') target = phase.to;
+  const pending = new Set<string>();
+  state.plan.phases.forEach((phase, p) => {
+    if (p < at) return;
+    for (const b of phase.batches) {
+      for (const step of b.steps) {
+        if (step.kind !== 'worker-node' || (state.units[step.key]?.finishedAt ?? null) !== null) continue;
+        pending.add(currentNode(state, step.node));
+      }
+    }
+  });
+  for (const step of batch.steps) {
+    if (step.kind !== 'worker-node' || step.to.version === target) continue;
+    const unit = state.units[step.key];
+    pending.add(unit?.newNode ?? unit?.node ?? currentNode(state, step.node));
+  }
+  return {
+    ...base,
+    type: 'postcheck',
+    target,
+    ...(state.quarantined.length > 0 ? { quarantined: state.quarantined.map((q) => q.node) } : {}),
+    ...(state.failingBefore !== undefined ? { failingBefore: state.failingBefore } : {}),
+    pending: [...pending].sort(),
   };
 }
 

@@ -518,6 +518,11 @@ export type Effect =
       readonly quarantined?: readonly string[];
       /** Workloads failing before the upgrade: a warning, not a blocker, if they still fail. */
       readonly failingBefore?: readonly string[];
+      /**
+       * A canary's validation: the nodes the run has yet to move (or whose version its own wait already checked),
+       * not held to the target's version. Absent for the run's final postcheck.
+       */
+      readonly pending?: readonly string[];
     })
   | (EffectBase & {
       readonly type: 'rollback-node';
