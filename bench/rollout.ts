@@ -7,7 +7,11 @@
  * is overhead.
  *
  *   npm run bench:rollout -- [--nodes 1000] [--pods 10000] [--from 1.35.5] [--to 1.36.1] [--keep] [--profile DIR] [--evictions]
+ *                            [--strategy blue-green [--drain-batch-size N|P%]]
  *
+ * `--strategy blue-green` upgrades every pool blue-green (a green node beside each, blue cordoned, drained in batches,
+ * deleted); the bound counts a green batch as a boot and its new nodes' DaemonSet pods, and each drain batch as its
+ * budget rounds.
  * `--keep` leaves the data directory (the run and its events, and with `--rounds` the budgets' statuses as seen, in
  * budget-events.json) in place and prints where it is; `--profile DIR` writes
  * V8 CPU profiles of the kup and kube-sim processes there (open them in Chrome's DevTools); `--evictions` watches
@@ -110,7 +114,9 @@ function criticalPathBound(plan: RolloutPlan, timings: RolloutTimings, cluster: 
       const rounds = budgetRounds(batch.steps, cluster);
       const drains = drainsBound(rounds, timings);
       // A new node's DaemonSet pods (kube-proxy, the CNI: every node runs some) start once it is Ready.
-      const newNodes = batch.steps.some((s) => s.kind === 'worker-node' && s.strategy === 'replace')
+      const newNodes = batch.steps.some(
+        (s) => s.kind === 'worker-node' && (s.strategy === 'replace' || s.blueGreen?.stage === 'green'),
+      )
         ? timings.podStart
         : 0;
       budgetRoundsMs += Math.max(0, rounds - 1) * timings.podStart;
@@ -145,6 +151,8 @@ function stepBound(step: PlanStep, t: RolloutTimings, cluster: BoundCluster): nu
       return Math.max(restarts * t.componentRestart, apiBack);
     }
     case 'worker-node':
+      // A blue-green step boots only in its green stage; its cordon, drain (counted with the batch) and delete take none.
+      if (step.blueGreen !== undefined) return step.blueGreen.stage === 'green' ? t.nodeBoot : 0;
       return step.strategy === 'in-place' ? t.componentRestart : t.nodeBoot;
   }
 }
@@ -152,7 +160,8 @@ function stepBound(step: PlanStep, t: RolloutTimings, cluster: BoundCluster): nu
 /** Eviction rounds the batch's drains need together: 1 for pods no budget limits, 0 when nothing is evicted. */
 function budgetRounds(steps: readonly PlanStep[], cluster: BoundCluster): number {
   // A control-plane node that runs workloads is drained too (its step's `drain`).
-  const drained = (s: PlanStep): boolean => s.kind === 'worker-node' || (s.kind === 'control-plane-node' && s.drain === true);
+  // A blue-green move drains only in its drain batches.
+  const drained = (s: PlanStep): boolean => stepActions(s).includes('drain');
   const pods = steps.flatMap((s) => (drained(s) && 'node' in s ? (cluster.evictions.get(s.node) ?? []) : []));
   if (pods.length === 0) return 0;
   const perBudget = new Map<string, number>();
@@ -305,6 +314,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     evictions: { type: 'boolean', default: false },
     rounds: { type: 'boolean', default: false },
+    strategy: { type: 'string' },
+    'drain-batch-size': { type: 'string' },
   },
 });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -571,7 +582,7 @@ function pad(text: string, n: number): string {
 
 async function main(): Promise<void> {
   console.log(
-    `rollout bench: ${NODES} worker nodes, ${PODS} pods, ${values.from} -> ${values.to}; timings ${JSON.stringify(TIMINGS)}`,
+    `rollout bench: ${NODES} worker nodes, ${PODS} pods, ${values.from} -> ${values.to}${values.strategy ? ` (${values.strategy})` : ''}; timings ${JSON.stringify(TIMINGS)}`,
   );
   const sim = await startSim();
   try {
@@ -686,7 +697,20 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [...NODE_FLAGS, KUP, 'upgrade', 'bench', '--to', values.to, '--yes', '--wait', '--data-dir', dataDir],
+      [
+        ...NODE_FLAGS,
+        KUP,
+        'upgrade',
+        'bench',
+        '--to',
+        values.to,
+        ...(values.strategy !== undefined ? ['--strategy', values.strategy] : []),
+        ...(values['drain-batch-size'] !== undefined ? ['--drain-batch-size', values['drain-batch-size']] : []),
+        '--yes',
+        '--wait',
+        '--data-dir',
+        dataDir,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout.pipe(out);

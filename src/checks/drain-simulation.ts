@@ -12,6 +12,9 @@
  * - Upgrades are in place: after its batch a node comes back schedulable with only its DaemonSet and static pods,
  *   and pods still Pending are placed then (as the scheduler would). Nodes that were cordoned or NotReady before
  *   stay out of scheduling throughout. Surge nodes, if the provider adds any, are extra room this ignores.
+ * - Blue-green (`blueGreen`): before a pool's first batch, a green node joins beside each of its nodes, a copy of it
+ *   with only its DaemonSet and static pods; the whole blue pool is cordoned; then the blue nodes drain in the batches
+ *   and never come back. Evicted pods must fit on the green nodes (and the rest of the cluster).
  * - Placement is next-fit over the candidate nodes, nodes already upgraded first (the scheduler's least-allocated
  *   scoring prefers them too), largest pods first: a good packing, so a pod reported Pending would not fit in
  *   practice either. Pod (anti-)affinity and topology spread are not modelled.
@@ -89,6 +92,8 @@ export interface DrainSimulationOptions {
   readonly pools?: readonly string[];
   /** Include the control-plane nodes (first, one at a time). @default true */
   readonly controlPlane?: boolean;
+  /** The worker pools move blue-green: a green node beside each before the drains. @default false */
+  readonly blueGreen?: boolean;
 }
 
 interface SimNode {
@@ -139,7 +144,17 @@ class Placer {
   /** Requests that found no room in the current round, per constraints: bigger requests will not fit either. */
   private failures = new Map<SchedulingConstraints | undefined, { cpu: number; memory: number }[]>();
 
-  constructor(private readonly nodes: readonly SimNode[]) {}
+  constructor(private readonly nodes: SimNode[]) {}
+
+  /** A node joins (a green node): a candidate of every constraints it fits, preferred as an upgraded one. */
+  add(node: SimNode): void {
+    this.nodes.push(node);
+    for (const [c, entry] of this.candidates) {
+      if (!node.eligible || !fitsNode(c, node.record)) continue;
+      entry.all.push(node);
+      entry.upgraded.push(node);
+    }
+  }
 
   /** Capacity only grows between rounds (nodes come back): forget the failures. */
   newRound(): void {
@@ -224,7 +239,7 @@ export function simulateDrain(
 ): DrainSimulationResult {
   const simNodes = simulatedNodes(snapshot, index);
   const ordered = [...simNodes.values()].sort((a, b) => byName(a.record.name, b.record.name));
-  const placer = new Placer(ordered);
+  const placer = new Placer([...ordered]);
   const plannedBatches = batchesToDrain(ordered, options);
 
   const batches: SimulatedBatch[] = [];
@@ -233,8 +248,14 @@ export function simulateDrain(
   let stillPending: PodRecord[] = [];
   let evictions = 0;
 
+  const greened = new Set<string>();
   for (const planned of plannedBatches) {
     const nodes = planned.nodes.map((name) => simNodes.get(name)).filter((n): n is SimNode => n !== undefined);
+    const blueGreen = options.blueGreen === true && planned.pool !== 'control-plane';
+    if (blueGreen && !greened.has(planned.pool)) {
+      greened.add(planned.pool);
+      addGreenNodes(ordered, planned.pool, placer);
+    }
     const { evicted, unplaced } = drainBatch(nodes, placer);
     evictions += evicted.length;
     const batch: SimulatedBatch = {
@@ -248,7 +269,10 @@ export function simulateDrain(
     batches.push(batch);
     recordPendingWorkloads(index, batch, evicted, unplaced, pendingByWorkload);
     recordHeldBudgets(index, batch, evicted, unplaced, held);
-    stillPending = upgradeBatch(nodes, placer, [...stillPending, ...unplaced.map((u) => u.pod)]);
+    // A blue node never comes back: what found no place waits for a green node that never frees up.
+    stillPending = blueGreen
+      ? [...stillPending, ...unplaced.map((u) => u.pod)]
+      : upgradeBatch(nodes, placer, [...stillPending, ...unplaced.map((u) => u.pod)]);
   }
 
   const after = new Map<string, number>();
@@ -339,6 +363,30 @@ function batchesToDrain(ordered: readonly SimNode[], options: DrainSimulationOpt
     batches.forEach((nodes, i) => plannedBatches.push({ pool, nodes, number: i + 1, of: batches.length }));
   }
   return plannedBatches;
+}
+
+/**
+ * The green nodes of a blue-green pool: a copy of each of its nodes with only the pods that stay through a drain
+ * (the DaemonSets start there too), schedulable; and the blue pool cordoned as a whole.
+ */
+function addGreenNodes(ordered: readonly SimNode[], pool: string, placer: Placer): void {
+  const blue = ordered.filter((n) => n.record.role === 'worker' && n.record.pool === pool);
+  for (const node of blue) node.draining = true;
+  for (const node of blue) {
+    placer.add({
+      record: { ...node.record, name: `${node.record.name} (green)`, unschedulable: false },
+      eligible: node.record.ready === 'True',
+      draining: false,
+      upgraded: true,
+      freeCpu: node.record.allocatable.cpuMilli - node.baseCpu,
+      freeMemory: node.record.allocatable.memoryBytes - node.baseMemory,
+      freePods: node.record.allocatable.pods - node.basePods,
+      movable: [],
+      baseCpu: node.baseCpu,
+      baseMemory: node.baseMemory,
+      basePods: node.basePods,
+    });
+  }
 }
 
 /** Cordons and drains the batch's nodes: each evicted pod, largest first, goes where the scheduler would put it. */

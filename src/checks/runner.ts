@@ -52,6 +52,11 @@ export interface EvaluateChecksOptions {
    */
   readonly quarantined?: readonly string[];
   /**
+   * Postcheck of a canary (`--canary`), mid-run: nodes the run has yet to move. They are not held to the target's
+   * version or its runtime needs (the precheck judged them); every other rule sees them as usual.
+   */
+  readonly pending?: readonly string[];
+  /**
    * Whether the drains keep all but one Ready of each workload with several replicas and no PodDisruptionBudget
    * (`--implicit-budget`): the `implicit-budget` rule names those workloads, as a warning when off. @default true
    */
@@ -116,6 +121,7 @@ export function evaluateChecks(
     now: now(),
     ...(options.baseline ? { baseline: options.baseline } : {}),
     ...(options.quarantined ? { quarantined: options.quarantined } : {}),
+    ...(options.pending ? { pending: options.pending } : {}),
     ...(options.implicitBudget !== undefined ? { implicitBudget: options.implicitBudget } : {}),
     ...(options.nodeStrategy !== undefined ? { nodeStrategy: options.nodeStrategy } : {}),
     ...(options.images !== undefined ? { images: options.images } : {}),

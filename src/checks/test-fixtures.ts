@@ -235,6 +235,7 @@ export interface RuleInputOptions {
   readonly allowExpired?: boolean;
   readonly baseline?: CheckBaseline;
   readonly quarantined?: readonly string[];
+  readonly pending?: readonly string[];
 }
 
 /** A rule's input for a snapshot, with the plan made as the runner makes it. */
@@ -258,6 +259,7 @@ export function ruleInput(snapshot: ClusterSnapshot, o: RuleInputOptions = {}): 
     now,
     ...(o.baseline ? { baseline: o.baseline } : {}),
     ...(o.quarantined ? { quarantined: o.quarantined } : {}),
+    ...(o.pending ? { pending: o.pending } : {}),
   };
 }
 

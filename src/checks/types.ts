@@ -126,6 +126,8 @@ export interface RuleInput {
   readonly baseline?: CheckBaseline;
   /** Nodes the run quarantined (postcheck): see `EvaluateChecksOptions.quarantined` in runner.ts. */
   readonly quarantined?: readonly string[];
+  /** Nodes a canary's postcheck finds the run has yet to move: see `EvaluateChecksOptions.pending` in runner.ts. */
+  readonly pending?: readonly string[];
   /** Whether the run's drains keep their implicit budgets: see `EvaluateChecksOptions.implicitBudget`. @default true */
   readonly implicitBudget?: boolean;
   /** How worker nodes get the target: see `EvaluateChecksOptions.nodeStrategy`. @default 'replace' */

@@ -139,6 +139,11 @@ export interface ProviderCapabilities {
    * to lower a control plane's version. @default true
    */
   readonly controlPlaneDowngrade?: boolean;
+  /**
+   * A pool can hold a second full set of nodes at once, each made by {@link Provider.replaceWorkerNode} beside the
+   * node it replaces (a green pool beside the blue one): the blue-green strategy needs it. Absent: it cannot.
+   */
+  readonly blueGreen?: boolean;
 }
 
 /**

@@ -26,6 +26,7 @@ import { workloadPodCounts } from './control-plane-workloads.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ClusterSession } from './cluster-session.ts';
 import type { ActionSettings, EngineContext, EngineObserver } from './context.ts';
+import { ProviderError, ProviderErrorCode } from './provider.ts';
 import type { Provider, Topology } from './provider.ts';
 import type { ProviderFactory } from './provider-factory.ts';
 
@@ -204,6 +205,7 @@ export async function planUpgrade(
     return notes.length === 0 ? built : { ...built, notes: [...built.notes, ...notes] };
   };
   const plan = planOf(change);
+  refuseUnsupportedStrategies(plan, cluster.provider);
   if (change.kind !== 'version' || change.path.steps.filter((s) => s.kind === 'control-plane').length < 2) return { plan, topology: described };
   // Several hops: the other worker strategy's cost, so the operator sees what the choice saves or spends.
   const chosenStrategy = change.path.workerStrategy;
@@ -244,6 +246,31 @@ function refuseWhatTheProviderCannot(cluster: OpenCluster, change: PlanChange, r
     throw refuse(
       `provider ${name} cannot downgrade a control plane (Cluster API refuses a lower spec.version), so ` +
         `${change.path.from} -> ${change.path.to} is not possible; move back by restoring the cluster from a backup`,
+    );
+  }
+}
+
+/**
+ * Refuses a plan that moves a pool in a way the cluster's provider cannot, naming the pool and what is missing.
+ * @throws {ProviderError} `KUP-PROVIDER-011`.
+ */
+export function refuseUnsupportedStrategies(plan: RolloutPlan, provider: Provider): void {
+  const can = provider.capabilities;
+  for (const phase of plan.phases) {
+    if (phase.kind !== 'pool') continue;
+    const missing =
+      phase.strategy === 'replace' && !can.replace
+        ? 'cannot replace worker nodes'
+        : phase.strategy === 'in-place' && !can.inPlace
+          ? 'cannot upgrade worker nodes in place'
+          : phase.strategy === 'blue-green' && can.blueGreen !== true
+            ? 'cannot hold a green set of nodes beside the blue one'
+            : undefined;
+    if (missing === undefined) continue;
+    throw new ProviderError(
+      ProviderErrorCode.unsupported,
+      `provider ${provider.name} ${missing}: pool ${phase.pool} cannot move by ${phase.strategy}`,
+      { provider: provider.name, pool: phase.pool },
     );
   }
 }

@@ -196,7 +196,7 @@ describe('the local provider descriptor', () => {
   it('creates a provider named local from the settings it accepts', () => {
     const provider = builtInProviders().create('local', { controlServer: 'https://127.0.0.1:4567' }, { name: 'dev', kubeconfig: OFFLINE_KUBECONFIG });
     assert.equal(provider.name, 'local');
-    assert.deepEqual(provider.capabilities, { replace: true, inPlace: true, snapshot: true });
+    assert.deepEqual(provider.capabilities, { replace: true, inPlace: true, snapshot: true, blueGreen: true });
     provider.close?.();
   });
 });

@@ -18,6 +18,13 @@ export interface ResolvedPoolOptions {
   readonly maxSurge: number | null;
   readonly maxUnavailable: number | null;
   readonly soakMs: number;
+  readonly nodeSoakMs: number;
+  /** Blue-green: blue nodes drained at once (`null`: the batch policy's batches). */
+  readonly drainBatchSize: number | null;
+  /** Blue-green: the final soak in milliseconds. */
+  readonly finalSoakMs: number;
+  /** Replacement and in place: the move's first node is a canary validated by the postcheck's rules. */
+  readonly canary: boolean;
 }
 
 /** The per-action estimates: the defaults, overridden by the measured ones given. */
@@ -67,10 +74,10 @@ export function resolvePoolOptions(
     );
   }
   const strategy = given.strategy ?? 'replace';
-  if (strategy !== 'replace' && strategy !== 'in-place') {
+  if (strategy !== 'replace' && strategy !== 'in-place' && strategy !== 'blue-green') {
     throw new PlanError(
       PlanErrorCode.invalidOption,
-      `pool "${pool.name}": strategy "${String(strategy)}" is not replace or in-place`,
+      `pool "${pool.name}": strategy "${String(strategy)}" is not replace, in-place or blue-green`,
       {
         cluster,
         pool: pool.name,
@@ -79,6 +86,55 @@ export function resolvePoolOptions(
   }
   const size = pool.nodes.length;
   const soakMs = nonNegative(given.soakMs ?? soakDefault, `pools.${pool.name}.soakMs`, cluster);
+  const nodeSoakMs = nonNegative(given.nodeSoakMs ?? 0, `pools.${pool.name}.nodeSoakMs`, cluster);
+  const blueGreenOnly = (field: string): never => {
+    throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": ${field} needs the blue-green strategy`, {
+      cluster,
+      pool: pool.name,
+    });
+  };
+  if (strategy !== 'blue-green') {
+    if (given.drainBatchSize !== undefined) blueGreenOnly('drainBatchSize');
+    if (given.finalSoakMs !== undefined) blueGreenOnly('finalSoakMs');
+  }
+  if (given.canary !== undefined && typeof given.canary !== 'boolean') {
+    throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": canary must be true or false`, {
+      cluster,
+      pool: pool.name,
+    });
+  }
+  const canary = given.canary ?? false;
+  const rest = { soakMs, nodeSoakMs, drainBatchSize: null, finalSoakMs: 0, canary };
+  if (strategy === 'blue-green') {
+    if (canary) {
+      throw new PlanError(
+        PlanErrorCode.invalidOption,
+        `pool "${pool.name}": canary does not apply to blue-green (the whole green pool is validated before any blue node is cordoned)`,
+        { cluster, pool: pool.name },
+      );
+    }
+    for (const field of ['maxSurge', 'maxUnavailable', 'nodeSoakMs'] as const) {
+      if (given[field] !== undefined) {
+        throw new PlanError(
+          PlanErrorCode.invalidOption,
+          `pool "${pool.name}": ${field} does not apply to blue-green (the green nodes are made all at once; drainBatchSize sets how many blue nodes drain together, soakMs the soak after each)`,
+          { cluster, pool: pool.name },
+        );
+      }
+    }
+    const drainBatchSize =
+      given.drainBatchSize === undefined
+        ? null
+        : readCount(given.drainBatchSize, size, 'up', pool.name, 'drainBatchSize', cluster);
+    if (drainBatchSize === 0) {
+      throw new PlanError(PlanErrorCode.invalidOption, `pool "${pool.name}": drainBatchSize 0 would never drain blue`, {
+        cluster,
+        pool: pool.name,
+      });
+    }
+    const finalSoakMs = nonNegative(given.finalSoakMs ?? 0, `pools.${pool.name}.finalSoakMs`, cluster);
+    return { policy, strategy, maxSurge: null, maxUnavailable: null, ...rest, drainBatchSize, finalSoakMs };
+  }
   if (strategy === 'in-place') {
     if (given.maxSurge !== undefined && readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster) > 0) {
       throw new PlanError(
@@ -104,10 +160,10 @@ export function resolvePoolOptions(
         },
       );
     }
-    return { policy, strategy, maxSurge: null, maxUnavailable: mu, soakMs };
+    return { policy, strategy, maxSurge: null, maxUnavailable: mu, ...rest };
   }
   if (given.maxSurge === undefined && given.maxUnavailable === undefined) {
-    return { policy, strategy, maxSurge: null, maxUnavailable: null, soakMs };
+    return { policy, strategy, maxSurge: null, maxUnavailable: null, ...rest };
   }
   const maxSurge =
     given.maxSurge === undefined ? 1 : readCount(given.maxSurge, size, 'up', pool.name, 'maxSurge', cluster);
@@ -125,7 +181,7 @@ export function resolvePoolOptions(
       },
     );
   }
-  return { policy, strategy, maxSurge, maxUnavailable, soakMs };
+  return { policy, strategy, maxSurge, maxUnavailable, ...rest };
 }
 
 /** A count or a percentage of the pool (Cluster API rounds surge up and unavailability down). */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { BLUE_GREEN_ACTIONS } from './blue-green.ts';
 import type { ActionType, PlanStep, RolloutPlan, StepEstimates } from './plan-types.ts';
 
 /**
@@ -23,6 +24,7 @@ export const DEFAULT_STEP_ESTIMATES: StepEstimates = Object.freeze({
   'delete-old-node': 15_000,
   'discard-replacement': 15_000,
   'label-node': 1_000,
+  'taint-nodes': 1_000,
   'validate-batch': 5_000,
   soak: 0,
   postcheck: 30_000,
@@ -40,6 +42,8 @@ export const DEFAULT_STEP_ESTIMATES: StepEstimates = Object.freeze({
  * A control-plane node: upgrade-cp-node, check-api-health; one that runs workloads (`drain`) is cordoned and
  * drained first and uncordoned last, as kubeadm's runbook does (`kubectl drain --ignore-daemonsets`, upgrade, `kubectl
  * uncordon`).
+ * A blue-green step does one stage of its slot's move (`blue-green.ts`).
+ * A worker step of a pool with a node soak ends with `soak`: the node runs a while before the step counts as done.
  */
 export function stepActions(step: PlanStep): readonly ActionType[] {
   switch (step.kind) {
@@ -49,10 +53,20 @@ export function stepActions(step: PlanStep): readonly ActionType[] {
       return step.drain === true ? CONTROL_PLANE_DRAIN_ACTIONS : CONTROL_PLANE_ACTIONS;
     case 'postcheck':
       return POSTCHECK_ACTIONS;
-    case 'worker-node':
-      if (step.strategy === 'in-place') return IN_PLACE_ACTIONS;
-      return step.surge ? SURGE_ACTIONS : REPLACE_ACTIONS;
+    case 'worker-node': {
+      if (step.blueGreen !== undefined) return BLUE_GREEN_ACTIONS[step.blueGreen.stage];
+      const actions = step.strategy === 'in-place' ? IN_PLACE_ACTIONS : step.surge ? SURGE_ACTIONS : REPLACE_ACTIONS;
+      return (step.soakMs ?? 0) > 0 ? withNodeSoak(actions) : actions;
+    }
   }
+}
+
+// One frozen list per action list, so that stepActions answers the same array for every soaking step.
+const soaking = new WeakMap<readonly ActionType[], readonly ActionType[]>();
+function withNodeSoak(actions: readonly ActionType[]): readonly ActionType[] {
+  let out = soaking.get(actions);
+  if (!out) soaking.set(actions, (out = Object.freeze([...actions, 'soak'])));
+  return out;
 }
 
 const SNAPSHOT_ACTIONS: readonly ActionType[] = Object.freeze(['take-snapshot']);

@@ -65,8 +65,11 @@ export interface PlanTopology {
   readonly pools: readonly PlanPool[];
 }
 
-/** How a pool's nodes get the new version or image. */
-export type UpgradeStrategy = 'replace' | 'in-place';
+/**
+ * How a pool's nodes get the new version or image: rolling replacement, in place, or blue-green (a whole green set of
+ * nodes beside the blue one, then the blue nodes cordoned, drained in batches and deleted after a final soak).
+ */
+export type UpgradeStrategy = 'replace' | 'in-place' | 'blue-green';
 
 /** What changes: a Kubernetes version (an upgrade path) or only machine images (Gardener's image upgrade). */
 export type PlanChange =
@@ -114,6 +117,31 @@ export interface PoolRolloutOptions {
    * @default PlanInput.soakMs
    */
   readonly soakMs?: number;
+  /**
+   * Wait after each node's step, in milliseconds (AKS's nodeSoakDuration): the node's step ends only once it has run
+   * that long without the run being paused, so a problem it brings shows before the next batch starts.
+   * @default 0
+   */
+  readonly nodeSoakMs?: number;
+  /**
+   * Blue-green only: how many blue nodes are drained at once, a count or a percentage of the pool rounded up (GKE's
+   * batchNodeCount / batchPercentage).
+   * @default the batch policy's batches
+   */
+  readonly drainBatchSize?: number | string;
+  /**
+   * Blue-green only: the soak once every blue node is drained, in milliseconds, before the blue nodes are deleted
+   * (GKE's nodePoolSoakDuration). A rollback during it only uncordons blue and drains green back.
+   * @default 0
+   */
+  readonly finalSoakMs?: number;
+  /**
+   * Replacement and in place: the pool move's first batch is one node (the canary), and its gate runs the
+   * post-upgrade validation (the postcheck's rules, over the whole cluster) after the batch validation, before any
+   * other node of the pool moves. Nodes the run has not moved yet are not held against it.
+   * @default false
+   */
+  readonly canary?: boolean;
 }
 
 /** Every action a step can be made of; the run state machine turns each into an effect of the same name. */
@@ -132,6 +160,11 @@ export const ACTION_TYPES = [
   /** Removes a step's own replacement that never became Ready, before a new one is made (resume --replace-node). */
   'discard-replacement',
   'label-node',
+  /**
+   * Puts kup's PreferNoSchedule taint on the nodes a pool move will replace, at the start of its turn (kOps does the
+   * same), or takes it off every node that has it (cancel, rollback).
+   */
+  'taint-nodes',
   'validate-batch',
   'soak',
   'postcheck',
@@ -219,7 +252,23 @@ export interface WorkerNodeStep {
   readonly strategy: UpgradeStrategy;
   /** Replacement only: the new node is created (and Ready) before the old one is cordoned and drained. */
   readonly surge: boolean;
+  /** Node soak: the step ends with a wait of this many milliseconds (absent: none). */
+  readonly soakMs?: number;
+  /** Blue-green: which of the slot's steps this is (absent for the other strategies). */
+  readonly blueGreen?: BlueGreenStage;
   readonly estimateMs: number;
+}
+
+/**
+ * A slot's steps in a blue-green pool move, in order: `green` makes its green node and waits for it Ready (the green
+ * batch's gate validates them all), `cordon` cordons its blue node, `drain` drains it (in drain batches, each
+ * validated and soaked), `delete` deletes it once the final soak is over. Each names the slot's `green` step, whose
+ * `newNode` is the slot's green node.
+ */
+export interface BlueGreenStage {
+  readonly stage: 'green' | 'cordon' | 'drain' | 'delete';
+  /** Key of the slot's `green` step. */
+  readonly green: string;
 }
 
 /** The post-upgrade validation. */
@@ -238,7 +287,10 @@ export interface PlanBatch {
   /** 1-based within the phase. */
   readonly index: number;
   readonly steps: readonly PlanStep[];
-  /** Actions after every step is done, keyed by the batch key: `validate-batch`, then `soak` when there is one. */
+  /**
+   * Actions after every step is done, keyed by the batch key: `validate-batch`, then `postcheck` for a canary batch,
+   * then `soak` when there is one.
+   */
   readonly gate: readonly ActionType[];
   /** Soak of the gate in milliseconds (0 when the gate has none). */
   readonly soakMs: number;
@@ -286,6 +338,14 @@ export interface PoolPhase extends PhaseBase {
   readonly poolSize: number;
   /** Soak after each batch but the last, in milliseconds. */
   readonly soakMs: number;
+  /** Soak after each node, in milliseconds (absent in plans made before node soak existed: none). */
+  readonly nodeSoakMs?: number;
+  /** Blue-green: blue nodes drained at once (absent: cut by the batch policy). */
+  readonly drainBatchSize?: number;
+  /** Blue-green: soak after the last drain batch, before the blue nodes are deleted, in milliseconds. */
+  readonly finalSoakMs?: number;
+  /** The first batch is one canary node whose gate runs the post-upgrade validation (absent: no canary). */
+  readonly canary?: boolean;
 }
 
 /** The post-upgrade validation phase. */

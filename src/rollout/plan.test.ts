@@ -384,6 +384,55 @@ describe('buildPlan: batches, surge and options', () => {
     assert.equal(poolPhases(plan)[0]?.estimateMs, 2 * (worker + e['validate-batch']) + 60_000);
   });
 
+  it('a node soak ends every worker step with a soak of its length, counted in the estimates', () => {
+    const plan = buildPlan({
+      cluster: 'c',
+      topology,
+      change: { kind: 'version', path: oneMinor(['w']) },
+      pools: { w: { batchPolicy: 'fixed:5', nodeSoakMs: 30_000 } },
+    });
+    const phase = poolPhases(plan)[0];
+    assert.equal(phase?.nodeSoakMs, 30_000);
+    const steps = phase?.batches.flatMap((b) => b.steps) ?? [];
+    assert.equal(steps.length, 10);
+    const e = plan.estimates;
+    const worker = e['replace-node'] + e['wait-node-ready'] + e.cordon + e.drain + e['delete-old-node'];
+    for (const step of steps) {
+      assert.ok(step.kind === 'worker-node');
+      assert.equal(step.soakMs, 30_000);
+      assert.deepEqual(stepActions(step), ['replace-node', 'cordon', 'wait-node-ready', 'drain', 'delete-old-node', 'soak']);
+      assert.equal(step.estimateMs, worker + 30_000);
+    }
+    assert.throws(
+      () => buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinor(['w']) }, defaults: { nodeSoakMs: -5 } }),
+      /KUP-PLAN-001: pools\.w\.nodeSoakMs must be a number of milliseconds >= 0, not -5/,
+    );
+  });
+
+  it('a canary moves one node first, gated by the batch validation then the post-upgrade validation', () => {
+    const plan = buildPlan({
+      cluster: 'c',
+      topology,
+      change: { kind: 'version', path: oneMinor(['w']) },
+      pools: { w: { batchPolicy: 'fixed:4', canary: true } },
+      soakMs: 60_000,
+    });
+    const phase = poolPhases(plan)[0];
+    assert.equal(phase?.canary, true);
+    assert.deepEqual(sizes(plan), [1, 4, 4, 1]);
+    assert.deepEqual(
+      phase?.batches.map((b) => b.gate),
+      [['validate-batch', 'postcheck', 'soak'], ['validate-batch', 'soak'], ['validate-batch', 'soak'], ['validate-batch']],
+    );
+    const e = plan.estimates;
+    const first = phase?.batches[0];
+    assert.equal(first?.estimateMs, (first?.steps[0]?.estimateMs ?? 0) + e['validate-batch'] + e.postcheck + 60_000);
+    // Without a canary the same pool is cut as before.
+    const plain = buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinor(['w']) }, pools: { w: { batchPolicy: 'fixed:4' } } });
+    assert.deepEqual(sizes(plain), [4, 4, 2]);
+    assert.equal(poolPhases(plain)[0]?.canary, undefined);
+  });
+
   for (const [what, options, code, pattern] of [
     ['an unknown batch policy', { pools: { w: { batchPolicy: 'linear' } } }, 'KUP-PLAN-001', /pool "w": KUP-BATCH-001/],
     [
@@ -401,6 +450,12 @@ describe('buildPlan: batches, surge and options', () => {
     ['a bad surge', { pools: { w: { maxSurge: '150%' } } }, 'KUP-PLAN-001', /maxSurge "150%"/],
     ['options for a pool that does not exist', { pools: { x: {} } }, 'KUP-PLAN-002', /pool "x"/],
     ['a negative soak', { soakMs: -1 }, 'KUP-PLAN-001', /soakMs/],
+    [
+      'a canary with blue-green',
+      { pools: { w: { strategy: 'blue-green', canary: true } } },
+      'KUP-PLAN-001',
+      /pool "w": canary does not apply to blue-green/,
+    ],
   ] as const) {
     it(`refuses ${what}`, () => {
       assert.throws(

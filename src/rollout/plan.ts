@@ -27,6 +27,7 @@
  * @module
  */
 import { formatBatchPolicy } from './batches.ts';
+import { blueGreenBatches } from './blue-green.ts';
 import { PlanError, PlanErrorCode } from './plan-errors.ts';
 import { nonNegative, resolveEstimates } from './plan-options.ts';
 import { CONTROL_PLANE_ACTIONS, CONTROL_PLANE_DRAIN_ACTIONS, sumActions } from './plan-steps.ts';
@@ -294,8 +295,15 @@ function addPoolMove(
     maxUnavailable: state.options.maxUnavailable,
     poolSize: state.slots.length,
     soakMs: state.options.soakMs,
+    ...(state.options.nodeSoakMs > 0 ? { nodeSoakMs: state.options.nodeSoakMs } : {}),
+    ...(state.options.drainBatchSize !== null ? { drainBatchSize: state.options.drainBatchSize } : {}),
+    ...(state.options.finalSoakMs > 0 ? { finalSoakMs: state.options.finalSoakMs } : {}),
+    ...(state.options.canary ? { canary: true } : {}),
   };
-  const batches = poolBatches(common, moves, 1, ctx.estimates);
+  const batches =
+    state.options.strategy === 'blue-green'
+      ? blueGreenBatches(common, moves, ctx.estimates)
+      : poolBatches(common, moves, 1, ctx.estimates);
   ctx.phases.push({
     kind: 'pool',
     ...common,

@@ -8,7 +8,7 @@ import { progressOf } from './machine/progress.ts';
 import { isTerminal } from './machine/state.ts';
 import type { RunState } from './machine/types.ts';
 import { planDirection, planTitle } from './plan-direction.ts';
-import type { RolloutPlan, WorkerStrategyCost } from './plan-types.ts';
+import type { PoolPhase, RolloutPlan, WorkerStrategyCost } from './plan-types.ts';
 
 /** What `kup upgrade --wait` prints when its run paused: the cause, where it is, and the commands that go on. */
 export function pausedNotice(state: RunState): string {
@@ -90,7 +90,7 @@ export function formatPlan(plan: RolloutPlan): string {
         break;
       case 'pool':
         lines.push(
-          `  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${phase.strategy}, ${phase.batchPolicy}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}`,
+          `  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${poolControls(phase)}): ${phase.batches.map((b) => `${phase.strategy === 'blue-green' ? (b.key.split('/').pop() ?? '') : ''}${b.steps.length > 0 ? `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]` : ''}`).join(' ')}, expected ${formatDuration(phase.estimateMs)}`,
         );
         break;
       default:
@@ -106,6 +106,27 @@ export function formatPlan(plan: RolloutPlan): string {
   );
   for (const note of plan.notes) lines.push(`  note: ${note}`);
   return lines.join('\n') + '\n';
+}
+
+/** `replace, exponential, max surge 1, max unavailable 1, soak 30s between batches`: how a pool move goes. */
+function poolControls(phase: PoolPhase): string {
+  if (phase.strategy === 'blue-green') {
+    const drains = phase.batches.filter((b) => /\/drain-\d+$/.test(b.key)).length;
+    return [
+      `blue-green: ${phase.batches[0]?.steps.length ?? 0} green nodes, then blue cordoned and drained in ${drains} batch(es)`,
+      ...(phase.soakMs > 0 ? [`soak ${formatDuration(phase.soakMs)} between drain batches`] : []),
+      `final soak ${formatDuration(phase.finalSoakMs ?? 0)}`,
+      'until blue is deleted a rollback uncordons blue and drains green back',
+    ].join(', ');
+  }
+  const parts: string[] = [phase.strategy, phase.batchPolicy];
+  if (phase.canary === true) parts.push(`canary ${phase.batches[0]?.steps[0]?.kind === 'worker-node' ? phase.batches[0].steps[0].node : '?'} first, then the post-upgrade validation`);
+  // Without max surge, every node of a batch gets its replacement first: the default, not worth a word.
+  if (phase.strategy === 'replace' && phase.maxSurge !== null) parts.push(`max surge ${phase.maxSurge}`);
+  if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);
+  if ((phase.nodeSoakMs ?? 0) > 0) parts.push(`soak ${formatDuration(phase.nodeSoakMs ?? 0)} after each node`);
+  if (phase.soakMs > 0) parts.push(`soak ${formatDuration(phase.soakMs)} between batches`);
+  return parts.join(', ');
 }
 
 /** `minimal: 6 node replacements (this plan)`: what a worker strategy costs in node moves. */

@@ -171,6 +171,8 @@ export interface NodeView {
   /** status.nodeInfo.osImage: the machine image the node booted from. */
   readonly osImage: string;
   readonly unschedulable: boolean;
+  /** `key:effect` of each taint kup puts on a node (`kup.dev/...`). */
+  readonly kupTaints: readonly string[];
   readonly ready: boolean;
   readonly pool: string | undefined;
   readonly controlPlane: boolean;
@@ -182,7 +184,7 @@ interface ListOf<T> {
 
 interface NodeObject {
   metadata: { name: string; labels?: Record<string, string> };
-  spec?: { unschedulable?: boolean };
+  spec?: { unschedulable?: boolean; taints?: { key: string; effect: string }[] };
   status?: { nodeInfo?: { kubeletVersion?: string; osImage?: string }; conditions?: { type: string; status: string }[] };
 }
 
@@ -204,6 +206,7 @@ export async function listNodes(sim: SimCluster): Promise<NodeView[]> {
     kubeletVersion: n.status?.nodeInfo?.kubeletVersion ?? '',
     osImage: n.status?.nodeInfo?.osImage ?? '',
     unschedulable: n.spec?.unschedulable === true,
+    kupTaints: (n.spec?.taints ?? []).filter((t) => t.key.startsWith('kup.dev/')).map((t) => `${t.key}:${t.effect}`),
     ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     pool: n.metadata.labels?.['kup.dev/pool'],
     controlPlane: n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined,
@@ -231,7 +234,7 @@ export interface ExpectedCluster {
 /**
  * Asserts the cluster after a run, through the Kubernetes API and the infrastructure API: `/version`; every node's
  * kubelet version and machine image per group, Ready and not cordoned; the infrastructure's topology agreeing (no
- * machine left over or missing); no Pending pod; every Deployment at its replicas and Ready.
+ * machine left over or missing); no node left with a kup taint; no Pending pod; every Deployment at its replicas and Ready.
  */
 export async function assertClusterAt(sim: SimCluster, expected: ExpectedCluster): Promise<void> {
   const version = await getJson<{ gitVersion: string }>(sim, '/version');
@@ -255,6 +258,11 @@ export async function assertClusterAt(sim: SimCluster, expected: ExpectedCluster
     nodes.filter((n) => n.unschedulable).map((n) => n.name),
     [],
     'nodes left cordoned',
+  );
+  assert.deepEqual(
+    nodes.filter((n) => n.kupTaints.length > 0).map((n) => `${n.name} ${n.kupTaints.join(',')}`),
+    [],
+    'nodes left tainted by kup',
   );
 
   // The infrastructure agrees: one running machine per node, at the same version and image.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterIndex } from '../cluster-index.ts';
 import { simulateDrain } from '../drain-simulation.ts';
-import { run, summary, testDeployment, testNode, testPdb, testPod, testSnapshot } from '../test-fixtures.ts';
+import { ruleInput, run, summary, testDeployment, testNode, testPdb, testPod, testSnapshot } from '../test-fixtures.ts';
 import { drainSimulationRule } from './drain-simulation.ts';
 
 const nodes = (n: number, o: Parameters<typeof testNode>[1] = {}) =>
@@ -29,6 +29,22 @@ describe('drain-simulation', () => {
       /batch 1\/3 of pool workers \(workers-0\): 1 of the 1 evicted pod of Deployment default\/big would stay Pending \(each requests 3 CPU, 128Mi memory\): not enough free CPU/,
     );
     assert.match(findings[0]?.message ?? '', /they would start once the batch's nodes are back/);
+  });
+
+  it('blue-green: the green nodes are room the blue pool drains into, and a blue node never comes back', () => {
+    // Too full to drain in place (each 4-CPU node 3 CPU full), but each blue node has a green twin with room.
+    const big = testDeployment('big', { nodes: ['workers-0', 'workers-1', 'workers-2'], cpu: '3' });
+    const snapshot = testSnapshot({ nodes: nodes(3), ...big });
+    const findings = drainSimulationRule.check({ ...ruleInput(snapshot), nodeStrategy: 'blue-green' });
+    assert.deepEqual(summary(findings), ['info drain-simulation']);
+    // In place, the pods of a node of 3.9 CPU used find no room on the other (3 CPU used); its green twin holds them.
+    const greedy = testDeployment('greedy', { nodes: ['workers-0', 'workers-1'], cpu: '3' });
+    const extra = testPod('extra', { node: 'workers-0', owner: 'ReplicaSet/extra-rs', cpu: '0.9' });
+    const tight = testSnapshot({ nodes: nodes(2), workloads: greedy.workloads, pods: [...greedy.pods, extra] });
+    const inPlace = simulateDrain(tight, clusterIndex(tight), { policy: { kind: 'fixed', size: 1 }, controlPlane: false });
+    assert.ok(inPlace.pending.length > 0, 'in place, the first batch leaves pods Pending');
+    const result = simulateDrain(tight, clusterIndex(tight), { policy: { kind: 'fixed', size: 1 }, controlPlane: false, blueGreen: true });
+    assert.equal(result.pending.length, 0, 'two green nodes hold both 3-CPU pods and the small one');
   });
 
   it('counts pod slots, and says when pods cannot fit even with every node back', () => {

@@ -26,7 +26,7 @@ export const drainSimulationRule: Rule = {
   id: 'drain-simulation',
   title: 'Drain simulation: do evicted pods fit, would a budget hold',
   phases: ['precheck'],
-  check({ snapshot, plan }) {
+  check({ snapshot, plan, nodeStrategy }) {
     const index = clusterIndex(snapshot);
     const path = plan.path;
     if (path?.kind === 'nothing-to-do') return [];
@@ -37,6 +37,7 @@ export const drainSimulationRule: Rule = {
       policy: plan.batchPolicy,
       ...(pools ? { pools } : {}),
       controlPlane,
+      ...(nodeStrategy === 'blue-green' ? { blueGreen: true } : {}),
     });
     const policy = formatBatchPolicy(plan.batchPolicy);
     const findings: Finding[] = [];

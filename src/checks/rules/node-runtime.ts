@@ -147,9 +147,10 @@ export const nodeRuntimeRule: Rule = {
     const target = tryParseVersion(input.plan.to);
     if (target === undefined) return [];
     const req = nodeRequirementsAt(input.catalog, target);
-    const quarantined = new Set(input.quarantined ?? []);
+    // After the upgrade, nodes the run quarantined or (a canary's postcheck) has yet to move are not judged again.
+    const exempt = new Set([...(input.quarantined ?? []), ...(input.pending ?? [])]);
     const short = input.snapshot.nodes
-      .filter((n) => !(input.phase === 'postcheck' && quarantined.has(n.name)))
+      .filter((n) => !(input.phase === 'postcheck' && exempt.has(n.name)))
       .flatMap((n) => shortfallOf(n, req) ?? []);
     if (input.phase === 'precheck') return precheck(input, input.plan.to, req, short);
     return [...byPool(short)].map(([pool, list]) =>

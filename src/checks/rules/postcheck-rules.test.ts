@@ -40,6 +40,16 @@ describe('versions-at-target (postcheck)', () => {
     assert.deepEqual(summary(findings), ['warning versions-at-target Node/workers-1', 'blocker versions-at-target Node/workers-2']);
     assert.match(findings[0]?.message ?? '', /^node workers-1 of pool workers was quarantined by the run .* still runs kubelet v1\.30\.4/);
   });
+
+  it("a canary's postcheck does not hold the nodes the run has yet to move, and still blocks one it moved that lags", () => {
+    const snapshot = testSnapshot({
+      gitVersion: 'v1.31.4',
+      nodes: [testNode('workers-0', { kubelet: 'v1.31.4' }), testNode('workers-1'), testNode('workers-2')],
+    });
+    const findings = run(versionsAtTargetRule, snapshot, { phase: 'postcheck', pending: ['workers-2'] });
+    assert.deepEqual(summary(findings), ['blocker versions-at-target Node/workers-1']);
+    assert.deepEqual(run(versionsAtTargetRule, snapshot, { phase: 'postcheck', pending: ['workers-1', 'workers-2'] }), []);
+  });
 });
 
 describe('pending-pods (postcheck)', () => {

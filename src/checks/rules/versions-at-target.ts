@@ -23,9 +23,11 @@ export const versionsAtTargetRule: Rule = {
   id: 'versions-at-target',
   title: 'Control plane and nodes at the target version',
   phases: ['postcheck'],
-  check({ snapshot, plan, quarantined = [] }) {
+  check({ snapshot, plan, quarantined = [], pending = [] }) {
     const findings: Finding[] = [];
     const held = new Set(quarantined);
+    // A canary's postcheck runs mid-run: the nodes still to move are not behind, only not there yet.
+    const toMove = new Set(pending);
     const target = plan.to;
     if (snapshot.gitVersion !== undefined && !sameVersion(snapshot.gitVersion, target)) {
       findings.push({
@@ -54,7 +56,7 @@ export const versionsAtTargetRule: Rule = {
     }
     const behind = new Map<string, string[]>();
     for (const node of snapshot.nodes) {
-      if (sameVersion(node.kubeletVersion, target)) continue;
+      if (sameVersion(node.kubeletVersion, target) || toMove.has(node.name)) continue;
       if (held.has(node.name)) {
         findings.push({
           rule: 'versions-at-target',

@@ -32,10 +32,13 @@ import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-f
 /** Usage of the run commands. */
 export const RUN_USAGE = `Usage:
   kup plan CLUSTER --to V [--image I] [--pool P ...] [--batch-policy exponential|fixed:N|percent:P]
-                   [--strategy replace|in-place] [--max-surge N] [--soak 30s] [--worker-strategy minimal|follow]
+                   [--strategy replace|in-place|blue-green] [--max-surge N|P%] [--max-unavailable N|P%]
+                   [--soak 30s] [--node-soak 1m] [--drain-batch-size N|P%] [--batch-soak 1m] [--final-soak 1h]
+                   [--canary] [--worker-strategy minimal|follow]
                    [--acknowledge RULE[/OBJECT]=REASON ...] [--implicit-budget on|off]
                    [--allow-preview] [--allow-expired] [-o json]           (exit 1 when a blocker stands)
-  kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--drain-timeout 10m]
+  kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--max-blocked-nodes N]
+                   [--drain-timeout 10m]
                    [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
                    [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
@@ -103,7 +106,13 @@ const PLAN_FLAGS = {
   'batch-policy': { type: 'string' },
   strategy: { type: 'string' },
   'max-surge': { type: 'string' },
+  'max-unavailable': { type: 'string' },
   soak: { type: 'string' },
+  'node-soak': { type: 'string' },
+  'drain-batch-size': { type: 'string' },
+  'batch-soak': { type: 'string' },
+  'final-soak': { type: 'string' },
+  canary: { type: 'boolean' },
   'worker-strategy': { type: 'string' },
   'allow-preview': { type: 'boolean' },
   'allow-expired': { type: 'boolean' },
@@ -117,6 +126,7 @@ const PLAN_FLAGS = {
 const UPGRADE_FLAGS = {
   ...PLAN_FLAGS,
   'drain-timeout-policy': { type: 'string' },
+  'max-blocked-nodes': { type: 'string' },
   'drain-timeout': { type: 'string' },
   'node-ready-timeout': { type: 'string' },
   'unreachable-timeout': { type: 'string' },
@@ -147,10 +157,18 @@ function upgradeRequest(v: Values): UpgradeRequest {
   const image = typeof v['image'] === 'string' ? v['image'] : undefined;
   if (!to && !image) throw new UsageError('give --to VERSION, --image IMAGE, or both');
   const strategy = v['strategy'];
-  if (strategy !== undefined && strategy !== 'replace' && strategy !== 'in-place') throw new UsageError(`--strategy: "${String(strategy)}" is not replace or in-place`);
+  if (strategy !== undefined && strategy !== 'replace' && strategy !== 'in-place' && strategy !== 'blue-green') throw new UsageError(`--strategy: "${String(strategy)}" is not replace, in-place or blue-green`);
+  if (typeof v['soak'] === 'string' && typeof v['batch-soak'] === 'string') throw new UsageError('--batch-soak is --soak under its blue-green name: give one of them');
+  const soak = typeof v['batch-soak'] === 'string' ? parseDuration('--batch-soak', v['batch-soak']) : typeof v['soak'] === 'string' ? parseDuration('--soak', v['soak']) : undefined;
+  const drainBatch = v['drain-batch-size'];
   const policy = v['drain-timeout-policy'];
   if (policy !== undefined && policy !== 'pause' && policy !== 'quarantine' && policy !== 'force') {
     throw new UsageError(`--drain-timeout-policy: "${String(policy)}" is not pause, quarantine or force`);
+  }
+  const maxBlocked = v['max-blocked-nodes'];
+  if (maxBlocked !== undefined) {
+    if (typeof maxBlocked !== 'string' || !/^\d+$/.test(maxBlocked)) throw new UsageError(`--max-blocked-nodes: "${String(maxBlocked)}" is not a whole number >= 0`);
+    if (policy !== 'quarantine') throw new UsageError('--max-blocked-nodes bounds --drain-timeout-policy quarantine: give both');
   }
   const workerStrategy = v['worker-strategy'];
   if (workerStrategy !== undefined && workerStrategy !== 'follow' && workerStrategy !== 'minimal') throw new UsageError(`--worker-strategy: "${String(workerStrategy)}" is not follow or minimal`);
@@ -167,6 +185,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
     throw new UsageError(`--implicit-budget: "${String(implicitBudget)}" is not on or off`);
   }
   const surge = v['max-surge'];
+  const unavailable = v['max-unavailable'];
   return {
     ...(to ? { to } : {}),
     ...(image ? { image } : {}),
@@ -175,13 +194,19 @@ function upgradeRequest(v: Values): UpgradeRequest {
       ...(typeof v['batch-policy'] === 'string' ? { batchPolicy: v['batch-policy'] } : {}),
       ...(strategy ? { strategy } : {}),
       ...(typeof surge === 'string' ? { maxSurge: /^\d+$/.test(surge) ? Number(surge) : surge } : {}),
+      ...(typeof unavailable === 'string' ? { maxUnavailable: /^\d+$/.test(unavailable) ? Number(unavailable) : unavailable } : {}),
+      ...(typeof v['node-soak'] === 'string' ? { nodeSoakMs: parseDuration('--node-soak', v['node-soak']) } : {}),
+      ...(typeof drainBatch === 'string' ? { drainBatchSize: /^\d+$/.test(drainBatch) ? Number(drainBatch) : drainBatch } : {}),
+      ...(typeof v['final-soak'] === 'string' ? { finalSoakMs: parseDuration('--final-soak', v['final-soak']) } : {}),
+      ...(v['canary'] === true ? { canary: true } : {}),
     },
-    ...(typeof v['soak'] === 'string' ? { soakMs: parseDuration('--soak', v['soak']) } : {}),
+    ...(soak !== undefined ? { soakMs: soak } : {}),
     ...(workerStrategy ? { workerStrategy } : {}),
     ...(v['allow-preview'] ? { allowPreview: true } : {}),
     ...(v['allow-expired'] ? { allowExpired: true } : {}),
     run: {
       ...(policy ? { drainTimeoutPolicy: policy } : {}),
+      ...(typeof maxBlocked === 'string' ? { maxBlockedNodes: Number(maxBlocked) } : {}),
       ...(typeof v['max-pause'] === 'string' ? { maxPauseMs: parseDuration('--max-pause', v['max-pause']) } : {}),
     },
     ...(acks.length ? { acknowledgements: acks } : {}),

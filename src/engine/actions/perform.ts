@@ -15,6 +15,7 @@ import { drainAction } from './drain-node.ts';
 import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
 import { withProviderFindings } from '../provider-checks.ts';
+import { REPLACEMENT_TAINT, isReplacementTaint, removeReplacementTaint, taintNodes, untaintAll } from './replacement-taint.ts';
 
 /** Performs `effect`; resolves to the event that reports it. Rejects only when `signal` aborts. */
 export async function performEffect(
@@ -80,10 +81,21 @@ export async function performEffect(
         await markUnschedulable(ctx.conn, effect.node, { signal, clock: ctx.clock });
         ctx.session.noteCordon(effect.node, ctx.clock.now());
         return ok();
-      case 'uncordon':
+      case 'uncordon': {
         ctx.session.forgetCordon(effect.node);
-        await uncordonNode(ctx.conn, effect.node, { signal, clock: ctx.clock });
+        const { object } = await uncordonNode(ctx.conn, effect.node, { signal, clock: ctx.clock });
+        // A node that stays (upgraded in place, or kept by a rollback) loses the taint its pool's turn put on it.
+        if ((object.spec?.taints ?? []).some(isReplacementTaint)) await removeReplacementTaint(ctx.conn, effect.node, signal, ctx.clock);
         return ok();
+      }
+      case 'taint-nodes': {
+        if (effect.nodes === null) {
+          const n = await untaintAll(ctx.conn, signal, ctx.clock);
+          return ok({ message: `taint ${REPLACEMENT_TAINT.key} taken off ${n} node(s)` });
+        }
+        const n = await taintNodes(ctx.conn, effect.nodes, signal, ctx.clock);
+        return ok({ message: `${n} of ${effect.nodes.length} node(s) to be replaced tainted ${REPLACEMENT_TAINT.key}:${REPLACEMENT_TAINT.effect}` });
+      }
       case 'drain':
         return await drainAction(effect, ctx, signal);
       case 'replace-node': {
@@ -128,7 +140,8 @@ export async function performEffect(
         await validateBatch(ctx.conn, effect.nodes, ctx.settings.validateTimeoutMs, ctx.clock, signal, effect.failingBefore ?? []);
         return ok();
       case 'soak':
-        if (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
+        // A timer may fire a millisecond before the wall clock reaches its end: the soak lasts until the clock says so.
+        while (effect.until > ctx.clock.now()) await ctx.clock.sleep(effect.until - ctx.clock.now(), signal);
         return { type: 'soak-elapsed', key: effect.key };
       case 'postcheck': {
         // Right after the last node (or a snapshot restore) pods are still starting: a blocker must persist through
@@ -141,6 +154,7 @@ export async function performEffect(
             catalog: ctx.catalog,
             signal,
             ...(effect.quarantined ? { quarantined: effect.quarantined } : {}),
+            ...(effect.pending ? { pending: effect.pending } : {}),
             ...(effect.failingBefore ? { baseline: { pendingWorkloads: [], failingWorkloads: effect.failingBefore } } : {}),
           });
           const blockers = report.findings.filter((f) => f.severity === 'blocker');
@@ -153,7 +167,7 @@ export async function performEffect(
       }
       case 'rollback-node': {
         const target = workerTarget(effect.target);
-        if (effect.strategy === 'replace') {
+        if (effect.strategy !== 'in-place') {
           const { newNode } = await ctx.provider.replaceWorkerNode(effect.node, target, effect.idempotencyKey, signal);
           return ok({ newNode, message: `${newNode} replaces ${effect.node} at ${effect.target.version}` });
         }

@@ -111,7 +111,7 @@ describe('scheduler', () => {
     );
   });
 
-  it('leaves cordoned nodes, untolerated taints and non-matching nodeSelectors alone', async () => {
+  it('leaves cordoned nodes, untolerated taints and non-matching nodeSelectors alone; takes a PreferNoSchedule node last', async () => {
     createNode(rt, 'cordoned', { cpu: '64', unschedulable: true });
     createNode(rt, 'tainted', { cpu: '32', taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] });
     createNode(rt, 'soft', {
@@ -121,12 +121,17 @@ describe('scheduler', () => {
     });
     createNode(rt, 'plain', { cpu: '8', labels: { disk: 'hdd' } });
     createPendingPod(rt, 'anywhere');
+    createPendingPod(rt, 'ssd', { nodeSelector: { disk: 'ssd' } });
+    createPendingPod(rt, 'spot', { tolerations: [{ key: 'spot', operator: 'Exists', effect: 'PreferNoSchedule' }] });
     createPendingPod(rt, 'hdd', { nodeSelector: { disk: 'hdd' } });
     createPendingPod(rt, 'db', {
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }],
     });
     await rt.idle();
-    assert.equal(nodeOf(rt, 'anywhere'), 'soft', 'PreferNoSchedule does not filter');
+    // PreferNoSchedule steers: the emptier 'soft' is taken last, unless tolerated or the only node that fits.
+    assert.equal(nodeOf(rt, 'anywhere'), 'plain', 'a node without the soft taint goes first');
+    assert.equal(nodeOf(rt, 'ssd'), 'soft', 'PreferNoSchedule does not filter');
+    assert.equal(nodeOf(rt, 'spot'), 'soft', 'a pod that tolerates it scores the node as any other');
     assert.equal(nodeOf(rt, 'hdd'), 'plain');
     assert.equal(nodeOf(rt, 'db'), 'tainted');
   });

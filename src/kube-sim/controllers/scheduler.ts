@@ -3,8 +3,10 @@
  * with the default plugins' filters, in upstream's order, and upstream's failure wording:
  *
  * - NodeUnschedulable: `spec.unschedulable` unless the pod tolerates `node.kubernetes.io/unschedulable:NoSchedule`;
- * - TaintToleration: every NoSchedule and NoExecute taint must be tolerated (PreferNoSchedule only steers, and is
- *   ignored here); a NotReady node carries the not-ready taint, so readiness is checked through taints as upstream;
+ * - TaintToleration: every NoSchedule and NoExecute taint must be tolerated; a NotReady node carries the not-ready
+ *   taint, so readiness is checked through taints as upstream. A PreferNoSchedule taint the pod does not tolerate
+ *   only steers: such a node is taken only when no feasible node without one is left (upstream scores it lower,
+ *   with TaintToleration's weight above the resource scores', so a node being replaced stops taking new pods);
  * - NodeAffinity: `nodeSelector` and required node affinity (matchExpressions on labels, matchFields on
  *   metadata.name);
  * - NodeResourcesFit: pod count against `allocatable.pods`, CPU and memory requests against allocatable minus the
@@ -74,6 +76,8 @@ interface NodeSlot {
   unschedulable: boolean;
   /** NoSchedule and NoExecute taints only: the ones that filter. */
   taints: WireTaint[];
+  /** PreferNoSchedule taints: the ones that steer. */
+  preferTaints: WireTaint[];
   labels: Record<string, string>;
   /** The free score CPU the slot is sorted by; changes only through reposition(). */
   sortKey: number;
@@ -177,6 +181,7 @@ class Scheduler {
         : {};
     const labels = isRecord(node.metadata.labels) ? node.metadata.labels : {};
     const taints = nodeTaints(node).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+    const preferTaints = nodeTaints(node).filter((t) => t.effect === 'PreferNoSchedule');
     const unschedulable = node.spec?.['unschedulable'] === true;
     return {
       name: node.metadata.name,
@@ -189,11 +194,13 @@ class Scheduler {
       usedScoreCpu: previous?.usedScoreCpu ?? 0,
       unschedulable,
       taints,
+      preferTaints,
       labels,
       sortKey: 0,
       signature: JSON.stringify([
         unschedulable,
         taints,
+        preferTaints,
         labels,
         allocatable['cpu'],
         allocatable['memory'],
@@ -301,9 +308,10 @@ class Scheduler {
     }
     const requests = podRequests(pod);
     const filter = compileFilter(pod);
-    const best = this.order.find(
-      (slot) => nodeFailure(slot, filter) === undefined && resourceFailures(slot, requests).length === 0,
-    );
+    const feasible = (slot: NodeSlot): boolean =>
+      nodeFailure(slot, filter) === undefined && resourceFailures(slot, requests).length === 0;
+    const best =
+      this.order.find((slot) => feasible(slot) && !avoids(slot, filter)) ?? this.order.find(feasible);
     if (best) {
       this.bind(pod, best.name);
       return;
@@ -591,6 +599,12 @@ function nodeFailure(slot: NodeSlot, filter: PodFilter): string | undefined {
   if (!nodeSelectorTermsMatch(filter.affinityTerms, slot)) return REASON_AFFINITY;
   return undefined;
 }
+
+/** Whether the node has a PreferNoSchedule taint the pod does not tolerate (the scheduler takes it last). */
+function avoids(slot: NodeSlot, filter: PodFilter): boolean {
+  return slot.preferTaints.length > 0 && findUntoleratedTaint(slot.preferTaints, filter.tolerations, PREFER) !== undefined;
+}
+const PREFER = ['PreferNoSchedule'] as const;
 
 /** NodeResourcesFit: every resource that does not fit is a reason (pods first, then cpu, then memory). */
 function resourceFailures(slot: NodeSlot, requests: PodRequests): string[] {

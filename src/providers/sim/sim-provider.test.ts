@@ -111,7 +111,7 @@ describe('sim provider: one control-plane node and a pool of three', () => {
   });
 
   it('describes the topology with versions, components and images', async () => {
-    assert.deepEqual(provider.capabilities, { replace: true, inPlace: true, snapshot: true });
+    assert.deepEqual(provider.capabilities, { replace: true, inPlace: true, snapshot: true, blueGreen: true });
     const topology = await provider.describeTopology(never());
     assert.equal(topology.controlPlane.length, 1);
     const cp = cpNode(topology, 'control-plane-0');

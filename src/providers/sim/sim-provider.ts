@@ -97,7 +97,13 @@ class SimInfraProvider implements SimProvider {
   readonly name: string;
   private readonly prefix: string;
   private readonly api: InfraClient;
-  readonly capabilities: ProviderCapabilities = Object.freeze({ replace: true, inPlace: true, snapshot: true });
+  readonly capabilities: ProviderCapabilities = Object.freeze({
+    replace: true,
+    inPlace: true,
+    snapshot: true,
+    // A replacement is a new machine beside the old one, and kube-sim bounds a pool only by its hosts' capacity.
+    blueGreen: true,
+  });
   private readonly clock: NonNullable<SimProviderOptions['clock']>;
   private readonly pollIntervalMs: number;
   private readonly operationTimeoutMs: number;

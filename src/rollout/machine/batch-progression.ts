@@ -10,7 +10,7 @@ import { compareVersions, parseVersion } from '../../versions/index.ts';
 import { planDirection } from '../plan-direction.ts';
 import { describePhase, describePlan } from './describe.ts';
 import type { Draft } from './draft.ts';
-import { PRECHECK_KEY, activePhaseOf, currentNode, unitActions, unitSpec } from './state.ts';
+import { PRECHECK_KEY, UNTAINT_KEY, activePhaseOf, currentNode, taintKey, unitActions, unitSpec } from './state.ts';
 import { startUnit } from './units.ts';
 
 /** Moves the run on: finishes a cancel, starts the next batch or gate, ends the run. Starts nothing while paused. */
@@ -18,6 +18,7 @@ export function advance(d: Draft): void {
   const phase = d.s.status.phase;
   if (phase === 'cancelling') {
     if (d.allUnits().some((u) => u.inFlight !== null || u.failure !== null)) return;
+    if (!untainted(d)) return;
     const leftBehind = d.s.status.leftBehind ?? [];
     d.setStatus({ phase: 'cancelled', at: d.now, ...(leftBehind.length > 0 ? { leftBehind } : {}) });
     d.log(
@@ -66,8 +67,13 @@ export function advance(d: Draft): void {
       d.setStatus({ phase: status });
       d.log('phase', describePhase(planPhase, plan));
     }
+    // A pool move's turn starts by tainting the nodes it will replace; the first batch starts meanwhile (its nodes are
+    // cordoned at once), the second waits for the taint.
+    const tainting = planPhase.kind === 'pool' && b === 0 ? taintKey(planPhase) : undefined;
+    if (tainting !== undefined && !d.unit(tainting)) startUnit(d, tainting);
     for (const step of batch.steps) if (!d.unit(step.key)) startStep(d, step);
     if (batch.steps.some((step) => !finished(d, step.key))) return;
+    if (tainting !== undefined && !finished(d, tainting)) return;
     if (batch.gate.length > 0) {
       if (!d.unit(batch.key)) startUnit(d, batch.key);
       if (!finished(d, batch.key)) return;
@@ -80,6 +86,7 @@ function advanceRollback(d: Draft): void {
   for (;;) {
     const rollback = d.s.rollback;
     if (!rollback) return;
+    if (rollback.cursor === 0 && !untainted(d)) return;
     const batch = rollback.batches[rollback.cursor];
     if (!batch) {
       d.setStatus({ phase: 'rolled-back', mode: rollback.mode, at: d.now });
@@ -131,13 +138,37 @@ function startStep(d: Draft, step: PlanStep): void {
   }
   d.log(
     'started',
-    `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`,
+    step.blueGreen !== undefined
+      ? `${BLUE_GREEN_VERBS[step.blueGreen.stage]} ${node}${step.blueGreen.stage === 'green' ? ` at ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}` : ''}`
+      : `${step.strategy === 'in-place' ? 'upgrading' : 'replacing'} ${node} to ${step.to.version}${step.to.image ? ` (${step.to.image})` : ''}`,
     {
       key: step.key,
       node,
     },
   );
   startUnit(d, step.key, node);
+}
+
+/** What a blue-green step does to its slot's blue node, for the log. */
+const BLUE_GREEN_VERBS = {
+  green: 'making the green node beside blue',
+  cordon: 'cordoning blue',
+  drain: 'draining blue',
+  delete: 'deleting blue',
+} as const;
+
+/**
+ * Whether kup's PreferNoSchedule taint is off every node, as a cancel or a rollback leaves the cluster: once some pool
+ * move tainted nodes, the `untaint` unit takes it off (started here, the first time). False while it runs.
+ */
+function untainted(d: Draft): boolean {
+  const tainted = d.s.plan.phases.some((p) => p.kind === 'pool' && (d.unit(taintKey(p))?.attempted.length ?? 0) > 0);
+  if (!tainted) return true;
+  if (!d.unit(UNTAINT_KEY)) {
+    startUnit(d, UNTAINT_KEY);
+    return false;
+  }
+  return finished(d, UNTAINT_KEY);
 }
 
 function finished(d: Draft, key: string): boolean {

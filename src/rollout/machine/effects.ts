@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PlanBatch, PlanStep } from '../plan-types.ts';
+import type { PlanBatch, PlanStep, WorkerNodeStep } from '../plan-types.ts';
 import { stepActions } from '../plan-steps.ts';
 import { RunErrorCode, RunTransitionError } from './errors.ts';
 import type { ActionEffect, RollbackStep, RunState, UnitProgress } from './types.ts';
@@ -39,6 +39,10 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
       return gateEffect(state, spec.ref.batch, flight.action, base, flight.until);
     case 'rollback':
       return rollbackEffect(state, spec.step, unit, flight.index, base);
+    case 'taint':
+      return { ...base, type: 'taint-nodes', nodes: nodesToReplace(state, spec.phase) };
+    case 'untaint':
+      return { ...base, type: 'taint-nodes', nodes: null };
     case 'step':
       break;
   }
@@ -86,25 +90,49 @@ export function effectOf(state: RunState, unit: UnitProgress): ActionEffect {
         ...(step.kind === 'worker-node' ? { target: step.to } : {}),
         ...(unit.newNode !== undefined && drainsAfterReady(step) ? { thenDrains: node } : {}),
       };
-    case 'delete-old-node':
-      return {
-        ...base,
-        type: 'delete-old-node',
-        node,
-        ...(unit.newNode !== undefined ? { replacedBy: unit.newNode } : {}),
-      };
+    case 'delete-old-node': {
+      const by = step.kind === 'worker-node' ? greenNode(state, step) ?? unit.newNode : unit.newNode;
+      return { ...base, type: 'delete-old-node', node, ...(by !== undefined ? { replacedBy: by } : {}) };
+    }
     case 'discard-replacement':
       // The step's own replacement, which never became Ready: removed (a node already gone is done) before a new one.
       if (unit.newNode === undefined) break;
       return { ...base, type: 'discard-replacement', node: unit.newNode };
     case 'label-node':
       return { ...base, type: 'label-node', node, labels: { [state.options.quarantineLabel]: 'true' } };
+    case 'soak':
+      // The node soak: the step's node has run its time before the next batch starts.
+      if (step.kind !== 'worker-node') break;
+      return { ...base, type: 'soak', durationMs: step.soakMs ?? 0, until: flight.until ?? 0 };
     default:
       break;
   }
   throw new RunTransitionError(RunErrorCode.invalidState, `step ${unit.key} cannot perform ${flight.action}`, {
     runId: state.runId,
   });
+}
+
+/**
+ * The nodes a pool move will replace or upgrade, once each, as they are now: its slots' current nodes, without those
+ * the run quarantined (left as they are) or whose step has finished.
+ */
+function nodesToReplace(state: RunState, phase: number): string[] {
+  const out = new Set<string>();
+  const held = new Set(state.quarantined.map((q) => q.node));
+  for (const batch of state.plan.phases[phase]?.batches ?? []) {
+    for (const step of batch.steps) {
+      if (step.kind !== 'worker-node' || (state.units[step.key]?.finishedAt ?? null) !== null) continue;
+      const node = currentNode(state, step.node);
+      if (!held.has(node)) out.add(node);
+    }
+  }
+  return [...out];
+}
+
+/** A blue-green step's green node: the node its slot's `green` step made (undefined for other steps, or not yet made). */
+export function greenNode(state: RunState, step: WorkerNodeStep): string | undefined {
+  if (step.blueGreen === undefined) return undefined;
+  return state.units[step.blueGreen.green]?.newNode;
 }
 
 /** Whether the step drains its node after waiting for a node to be Ready (a surge replacement). */
@@ -123,6 +151,7 @@ function gateEffect(
   if (action === 'soak') {
     return { ...base, type: 'soak', durationMs: batch.soakMs, until: until ?? 0 };
   }
+  if (action === 'postcheck') return canaryPostcheck(state, batch, base);
   const nodes: string[] = [];
   let pool: string | undefined;
   for (const step of batch.steps) {
@@ -134,7 +163,9 @@ function gateEffect(
       if (unit?.stage === 'quarantined' && unit.newNode !== undefined) nodes.push(unit.newNode);
       continue;
     }
-    nodes.push(unit.newNode ?? unit.node ?? currentNode(state, step.node));
+    // Blue-green: the pods of a drained blue node went to the green nodes; those are what the batch validates.
+    const green = greenNode(state, step);
+    nodes.push(green ?? unit.newNode ?? unit.node ?? currentNode(state, step.node));
   }
   return {
     ...base,
@@ -143,6 +174,41 @@ function gateEffect(
     nodes,
     ...(pool !== undefined ? { pool } : {}),
     ...(state.failingBefore !== undefined ? { failingBefore: state.failingBefore } : {}),
+  };
+}
+
+/**
+ * A canary batch's post-upgrade validation: the postcheck's rules over the whole cluster as it stands mid-run. The
+ * control plane is held to the version it runs at this point of the plan; the nodes the run has yet to move are not
+ * held to any version, nor is the canary when its pool move does not end at that version (a skew or downgrade move:
+ * its wait for Ready checked its kubelet already).
+ */
+function canaryPostcheck(state: RunState, batch: PlanBatch, base: Omit<ActionEffect, 'type'>): ActionEffect {
+  const at = state.cursor.phase;
+  let target = state.plan.from;
+  for (const phase of state.plan.phases.slice(0, at)) if (phase.kind === 'control-plane') target = phase.to;
+  const pending = new Set<string>();
+  state.plan.phases.forEach((phase, p) => {
+    if (p < at) return;
+    for (const b of phase.batches) {
+      for (const step of b.steps) {
+        if (step.kind !== 'worker-node' || (state.units[step.key]?.finishedAt ?? null) !== null) continue;
+        pending.add(currentNode(state, step.node));
+      }
+    }
+  });
+  for (const step of batch.steps) {
+    if (step.kind !== 'worker-node' || step.to.version === target) continue;
+    const unit = state.units[step.key];
+    pending.add(unit?.newNode ?? unit?.node ?? currentNode(state, step.node));
+  }
+  return {
+    ...base,
+    type: 'postcheck',
+    target,
+    ...(state.quarantined.length > 0 ? { quarantined: state.quarantined.map((q) => q.node) } : {}),
+    ...(state.failingBefore !== undefined ? { failingBefore: state.failingBefore } : {}),
+    pending: [...pending].sort(),
   };
 }
 

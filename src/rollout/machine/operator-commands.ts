@@ -129,6 +129,7 @@ export function onCancel(d: Draft): void {
       // replacement that never becomes Ready, a budget that never allows), and a cancel that retried it paused again
       // and could not end. Its node stays as the failure left it, and the run says so. Steps in flight finish.
       const leftBehind = abandonFailed(d);
+      endSoaks(d);
       d.setStatus({ phase: 'cancelling', requestedAt: d.now, ...(leftBehind.length > 0 ? { leftBehind } : {}) });
       d.log(
         'cancelling',
@@ -140,6 +141,7 @@ export function onCancel(d: Draft): void {
     case 'upgrading-control-plane':
     case 'upgrading-pools':
     case 'validating':
+      endSoaks(d);
       d.setStatus({ phase: 'cancelling', requestedAt: d.now });
       d.log('cancelling', 'cancelling: started steps finish, no new ones start');
       return;
@@ -166,6 +168,7 @@ export function onRollback(d: Draft): void {
   if (status.phase === 'paused') d.set('pausedTotalMs', d.s.pausedTotalMs + Math.max(0, d.now - status.pausedAt));
   // Failures of forward steps are superseded: the rollback decides what happens to those nodes.
   for (const unit of d.allUnits()) if (unit.failure !== null) d.setUnit({ ...unit, failure: null });
+  endSoaks(d);
   d.set('rollback', { mode: availability.mode, requestedAt: d.now, batches: availability.batches, cursor: 0 });
   d.setStatus({ phase: 'rolling-back', mode: availability.mode });
   const steps = availability.batches.reduce((n, b) => n + b.steps.length, 0);
@@ -175,6 +178,18 @@ export function onRollback(d: Draft): void {
       ? `rolling back: ${steps} step(s); worker nodes go back, then snapshot ${d.s.snapshot?.id ?? '?'} restores the state and the control plane`
       : `rolling back: ${steps} step(s); nodes go back to the versions and images they had`,
   );
+}
+
+/**
+ * Ends every soak in flight: a soak only waits, so a rollback or a cancel need not wait it out (a blue-green final
+ * soak lasts an hour). Its late `soak-elapsed` finds nothing in flight and is ignored.
+ */
+function endSoaks(d: Draft): void {
+  for (const unit of d.allUnits()) {
+    if (unit.inFlight?.action !== 'soak') continue;
+    d.setUnit({ ...unit, inFlight: null });
+    d.log('succeeded', `soak ended early by the operator`, { key: unit.key, action: 'soak' });
+  }
 }
 
 export function onTick(d: Draft): void {

@@ -231,14 +231,24 @@ function eta(state: RunState, plan: RolloutPlan, now: number, unit: (key: string
     }
     return Math.max(0, left);
   };
-  const stepLeft = (s: PlanStep): number => actionsLeft(unit(s.key), stepActions(s), s.estimateMs);
+  const stepLeft = (s: PlanStep): number => {
+    const u = unit(s.key);
+    const left = actionsLeft(u, stepActions(s), s.estimateMs);
+    // A node soak is not among the action estimates: it lasts its time, counted from when it started.
+    const soak = s.kind === 'worker-node' ? (s.soakMs ?? 0) : 0;
+    if (soak === 0 || !u || u.inFlight === null && u.done >= stepActions(s).length) return left;
+    if (u.inFlight?.action === 'soak') return left + Math.max(0, (u.inFlight.until ?? now) - now);
+    return u.done < stepActions(s).length ? left + soak : left;
+  };
   const batchLeft = (b: PlanBatch): number => {
     const steps = Math.max(0, ...b.steps.map(stepLeft));
     if (b.gate.length === 0) return steps;
     const gate = unit(b.key);
-    if (!gate) return steps + est['validate-batch'] + b.soakMs;
+    // The gate's checks (validate-batch, a canary's postcheck) at their estimates, then its soak.
+    const checks = b.gate.filter((a) => a !== 'soak');
+    if (!gate) return steps + checks.reduce((sum, a) => sum + est[a], 0) + b.soakMs;
     if (gate.inFlight?.action === 'soak') return Math.max(0, (gate.inFlight.until ?? now) - now);
-    const rest = gate.done === 0 ? est['validate-batch'] + b.soakMs : b.soakMs;
+    const rest = checks.slice(gate.done).reduce((sum, a) => sum + est[a], 0) + b.soakMs;
     return done(gate, b.gate) ? 0 : Math.max(0, rest - (gate.inFlight ? now - gate.inFlight.issuedAt : 0));
   };
 

@@ -17,7 +17,8 @@ export function replanAfterPause(d: Draft): void {
   const plan = d.s.plan;
   const { phase: p, batch: b } = d.s.cursor;
   const phase = plan.phases[p];
-  if (phase?.kind !== 'pool' || parseBatchPolicy(phase.batchPolicy).kind !== 'exponential') return;
+  // A blue-green move's batches are its stages, not a cut of its nodes: nothing to re-plan.
+  if (phase?.kind !== 'pool' || phase.strategy === 'blue-green' || parseBatchPolicy(phase.batchPolicy).kind !== 'exponential') return;
   const current = phase.batches[b];
   const from = current && current.steps.some((s) => d.unit(s.key) !== undefined) ? b + 1 : b;
   const rest = phase.batches.slice(from);

@@ -52,7 +52,8 @@ export function rollbackAvailability(state: RunState): RollbackAvailability {
       reason: `the run is ${phase}: pause it (or cancel it) and let the started nodes finish before rolling back`,
     };
   }
-  const flying = inFlightUnits(state);
+  // A soak in flight is waiting, not acting: a rollback (or a cancel) ends it rather than waiting it out.
+  const flying = inFlightUnits(state).filter((u) => u.inFlight?.action !== 'soak');
   if (flying.length > 0) {
     const keys = flying.map((u) => u.key);
     return {
@@ -122,11 +123,28 @@ function rollbackBatches(state: RunState, mode: RollbackMode): RollbackBatch[] {
   const before: Map<string, RollbackStep[]> = new Map();
   const after: Map<string, RollbackStep[]> = new Map();
   const batchOrder: string[] = [];
+  // Blue-green slots whose blue node still stands: blue uncordoned first (all of them), then green drained back.
+  const uncordonBlue: RollbackStep[] = [];
+  const drainGreen: RollbackStep[] = [];
+  let blueGreenAt: string | undefined;
   for (const h of slots.values()) {
     const first = h.units[0];
     const last = h.units[h.units.length - 1];
     if (!first || !last) continue;
     const original = first.step.from;
+    const bg = last.step.blueGreen !== undefined ? blueGreenUndo(state, h, original) : undefined;
+    if (bg !== undefined) {
+      const ref = index.steps.get(last.step.key);
+      blueGreenAt ??= ref ? plan.phases[ref.phase]?.key : undefined;
+      const base = { kind: 'worker-node' as const, node: h.slot, pool: last.step.pool, strategy: 'replace' as const, target: original };
+      if (bg.uncordon.length > 0) {
+        uncordonBlue.push({ ...base, key: `rollback/pool/${last.step.pool}/${h.slot}/blue`, actions: bg.uncordon, estimateMs: estimate(bg.uncordon) });
+      }
+      if (bg.rest.length > 0) {
+        drainGreen.push({ ...base, key: `rollback/pool/${last.step.pool}/${h.slot}`, actions: bg.rest, estimateMs: estimate(bg.rest) });
+      }
+      continue;
+    }
     const actions = slotActions(state, last.step, last.unit, original);
     if (actions.length === 0) continue;
     const ref = index.steps.get(last.step.key);
@@ -156,6 +174,12 @@ function rollbackBatches(state: RunState, mode: RollbackMode): RollbackBatch[] {
     if (!steps || steps.length === 0) return;
     batches.push({ key: `rollback/batch-${batches.length + 1}`, steps });
   };
+  // A blue-green move is the run's last pool move when its blue nodes still stand (nothing starts after it), so its
+  // undoing comes first.
+  if (blueGreenAt !== undefined) {
+    push(uncordonBlue);
+    push(drainGreen);
+  }
   for (const key of reversed) push(before.get(key));
 
   // Control-plane nodes, last upgraded first: moved back by an undoable (one-patch) hop in `nodes` mode (the snapshot
@@ -224,7 +248,8 @@ function slotActions(
   const done = new Set<ActionType>(script.slice(0, unit.done));
   const attempted = new Set<ActionType>(unit.attempted);
   const n = unit.node ?? currentNode(state, step.node);
-  const m = unit.newNode;
+  // A blue-green slot's new node is its green node, which the slot's `green` step made.
+  const m = step.blueGreen !== undefined ? state.units[step.blueGreen.green]?.newNode : unit.newNode;
   const quarantined = unit.stage === 'quarantined';
 
   let keep: string;
@@ -258,7 +283,7 @@ function slotActions(
         { type: 'wait-node-ready', node: keep },
         { type: 'uncordon', node: keep },
       );
-    } else if (step.surge) {
+    } else if (step.surge || step.strategy === 'blue-green') {
       actions.push(
         { type: 'rollback-node', node: keep },
         { type: 'wait-node-ready' },
@@ -280,6 +305,43 @@ function slotActions(
     actions.push({ type: 'cordon', node: m }, { type: 'drain', node: m }, { type: 'delete-old-node', node: m });
   }
   return actions;
+}
+
+/**
+ * The rollback of a slot whose last started step is of a blue-green move. While its blue node stands (its `delete`
+ * step has not been tried), the blue node is uncordoned (`uncordon`) and the green node cordoned, drained and deleted
+ * (`rest`): no node is made, no snapshot restored. Once the blue node's delete was tried, undefined: the slot runs
+ * its green node, which goes back as a replaced node does.
+ */
+function blueGreenUndo(
+  state: RunState,
+  h: SlotHistory,
+  original: NodeTarget,
+): { uncordon: RollbackAction[]; rest: RollbackAction[] } | undefined {
+  const last = h.units[h.units.length - 1];
+  const bg = last?.step.blueGreen;
+  if (!last || bg === undefined) return undefined;
+  if (bg.stage === 'delete' && last.unit.attempted.includes('delete-old-node')) return undefined;
+  const greenUnit = state.units[bg.green];
+  const blue = greenUnit?.node ?? currentNode(state, last.step.node);
+  const green = greenUnit?.newNode;
+  const moveUnits = h.units.filter((u) => u.step.blueGreen?.green === bg.green);
+  const cordoned = moveUnits.some((u) => u.unit.attempted.includes('cordon'));
+  const uncordon: RollbackAction[] = cordoned ? [{ type: 'uncordon', node: blue }] : [];
+  const rest: RollbackAction[] =
+    green !== undefined
+      ? [
+          { type: 'cordon', node: green },
+          { type: 'drain', node: green },
+          { type: 'delete-old-node', node: green },
+        ]
+      : [];
+  // A blue node that an earlier move of the run made goes back as that move's node does.
+  const earlier = h.units.filter((u) => u.step.blueGreen?.green !== bg.green).at(-1);
+  if (earlier !== undefined && differs(last.step.from, original)) {
+    rest.push(...slotActions(state, earlier.step, earlier.unit, original).filter((a) => a.type !== 'uncordon' || a.node !== blue));
+  }
+  return { uncordon, rest };
 }
 
 /** Whether a control-plane step's cordon took effect (or may have) and no uncordon of it followed. */

@@ -25,6 +25,14 @@ export const DEFAULT_MAX_PAUSE_MS = 15 * 24 * 60 * 60 * 1000;
 /** Key of the precheck unit. */
 export const PRECHECK_KEY = 'precheck';
 
+/** Key of the unit that takes kup's PreferNoSchedule taint off every node (cancel, rollback). */
+export const UNTAINT_KEY = 'untaint';
+
+/** Key of the unit that taints the nodes a pool move will replace, at the start of its turn. */
+export function taintKey(phase: PlanPhase): string {
+  return `${phase.key}/taint`;
+}
+
 /** The defaults of {@link RunOptions}. */
 export const DEFAULT_RUN_OPTIONS: ResolvedRunOptions = Object.freeze({
   drainTimeoutPolicy: 'pause',
@@ -33,6 +41,7 @@ export const DEFAULT_RUN_OPTIONS: ResolvedRunOptions = Object.freeze({
   retryBaseDelayMs: 5_000,
   retryMaxDelayMs: 60_000,
   quarantineLabel: 'kup.dev/quarantined',
+  maxBlockedNodes: null,
 });
 
 /** What {@link createRunState} needs besides the plan. */
@@ -51,6 +60,21 @@ export function createRunState(plan: RolloutPlan, options: CreateRunOptions): Ru
     throw new RunTransitionError(
       RunErrorCode.invalidState,
       `drain-timeout policy "${String(resolved.drainTimeoutPolicy)}" is not pause, quarantine or force`,
+      { runId },
+    );
+  }
+  const maxBlocked = resolved.maxBlockedNodes;
+  if (maxBlocked !== null && (!Number.isInteger(maxBlocked) || maxBlocked < 0)) {
+    throw new RunTransitionError(
+      RunErrorCode.invalidState,
+      `run option maxBlockedNodes must be a whole number >= 0, not ${String(maxBlocked)}`,
+      { runId },
+    );
+  }
+  if (maxBlocked !== null && resolved.drainTimeoutPolicy !== 'quarantine') {
+    throw new RunTransitionError(
+      RunErrorCode.invalidState,
+      `run option maxBlockedNodes bounds the quarantine drain-timeout policy, not "${resolved.drainTimeoutPolicy}"`,
       { runId },
     );
   }
@@ -198,6 +222,8 @@ export interface BatchRef {
 interface PlanIndex {
   readonly steps: Map<string, StepRef>;
   readonly batches: Map<string, BatchRef>;
+  /** Pool phases by their taint unit's key. */
+  readonly taints: Map<string, number>;
 }
 
 // The plan is immutable data; indexing it once per plan object keeps each transition O(1) in the plan's size.
@@ -208,8 +234,9 @@ const rollbackIndexes = new WeakMap<RollbackState, Map<string, RollbackStep>>();
 export function indexPlan(plan: RolloutPlan): PlanIndex {
   let index = planIndexes.get(plan);
   if (index) return index;
-  index = { steps: new Map(), batches: new Map() };
+  index = { steps: new Map(), batches: new Map(), taints: new Map() };
   plan.phases.forEach((phase, p) => {
+    if (phase.kind === 'pool') index.taints.set(taintKey(phase), p);
     phase.batches.forEach((batch, b) => {
       index.batches.set(batch.key, { batch, phase: p });
       for (const step of batch.steps) index.steps.set(step.key, { step, phase: p, batch: b });
@@ -234,6 +261,9 @@ export type UnitSpec =
   | { readonly kind: 'precheck'; readonly actions: readonly ActionType[] }
   | { readonly kind: 'step'; readonly ref: StepRef; readonly actions: readonly ActionType[] }
   | { readonly kind: 'gate'; readonly ref: BatchRef; readonly actions: readonly ActionType[] }
+  /** The taint of a pool move's nodes at the start of its turn (`phase`), or its removal from every node (`untaint`). */
+  | { readonly kind: 'taint'; readonly phase: number; readonly actions: readonly ActionType[] }
+  | { readonly kind: 'untaint'; readonly actions: readonly ActionType[] }
   | { readonly kind: 'rollback'; readonly step: RollbackStep; readonly actions: readonly ActionType[] };
 
 /** The unit a key names, or undefined for an unknown key. */
@@ -244,12 +274,17 @@ export function unitSpec(state: RunState, key: string): UnitSpec | undefined {
   if (step) return { kind: 'step', ref: step, actions: stepActions(step.step) };
   const batch = index.batches.get(key);
   if (batch) return { kind: 'gate', ref: batch, actions: batch.batch.gate };
+  const tainted = index.taints.get(key);
+  if (tainted !== undefined) return { kind: 'taint', phase: tainted, actions: TAINT_ACTIONS };
+  if (key === UNTAINT_KEY) return { kind: 'untaint', actions: TAINT_ACTIONS };
   if (state.rollback) {
     const r = indexRollback(state.rollback).get(key);
     if (r) return { kind: 'rollback', step: r, actions: r.actions.map((a) => a.type) };
   }
   return undefined;
 }
+
+const TAINT_ACTIONS: readonly ActionType[] = Object.freeze(['taint-nodes']);
 
 /** The actions a unit runs: the plan's, or its own after a quarantine. */
 export function unitActions(spec: UnitSpec, unit: UnitProgress | undefined): readonly ActionType[] {

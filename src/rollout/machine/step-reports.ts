@@ -65,7 +65,7 @@ export function completeAction(d: Draft, unit: UnitProgress, result: StepResult 
   let newNode = unit.newNode;
   if (
     action === 'replace-node' ||
-    (action === 'rollback-node' && spec.kind === 'rollback' && spec.step.strategy === 'replace')
+    (action === 'rollback-node' && spec.kind === 'rollback' && spec.step.strategy !== 'in-place')
   ) {
     if (result?.newNode === undefined || result.newNode === '') {
       throw new RunTransitionError(
@@ -132,8 +132,16 @@ function finishUnit(d: Draft, unit: UnitProgress): void {
   const spec = unitSpec(d.view(), unit.key);
   const quarantined = unit.script?.at(-1) === 'label-node';
   d.setUnit({ ...unit, stage: quarantined ? 'quarantined' : 'done', finishedAt: d.now });
-  if (spec?.kind === 'step' && spec.ref.step.kind === 'worker-node' && unit.newNode !== undefined) {
-    d.set('lineage', { ...d.s.lineage, [spec.ref.step.node]: unit.newNode });
+  if (spec?.kind === 'step' && spec.ref.step.kind === 'worker-node') {
+    const step = spec.ref.step;
+    // Blue-green: the slot's node is its blue node until blue is deleted, then its green node.
+    const next =
+      step.blueGreen === undefined
+        ? unit.newNode
+        : step.blueGreen.stage === 'delete'
+          ? d.unit(step.blueGreen.green)?.newNode
+          : undefined;
+    if (next !== undefined) d.set('lineage', { ...d.s.lineage, [step.node]: next });
   }
   if (spec?.kind === 'step' || spec?.kind === 'rollback') {
     d.log(
@@ -235,7 +243,8 @@ export function onDrainTimeout(
   const policy = d.s.options.drainTimeoutPolicy;
   // Quarantine is a way forward, not back: a rollback's drain that times out pauses (or forces, if that is the policy).
   // Nor is it one for a control-plane node: the hop cannot leave a node of the control plane behind.
-  const forward = spec.kind === 'step' && spec.ref.step.kind === 'worker-node';
+  // Nor for a blue node of a blue-green move: it is deleted at the end of the move, quarantined or not.
+  const forward = spec.kind === 'step' && spec.ref.step.kind === 'worker-node' && spec.ref.step.blueGreen === undefined;
   if (policy === 'force' && !flight.force) {
     d.set('forcedDrains', [...d.s.forcedDrains, { key: unit.key, node, pods, at: d.now }]);
     d.setUnit({ ...unit, forced: true });
@@ -245,6 +254,18 @@ export function onDrainTimeout(
       action: 'drain',
     });
     issue(d, unit.key, { attempt: flight.attempt + 1, generation: flight.generation + 1, force: true });
+    return;
+  }
+  const bound = d.s.options.maxBlockedNodes ?? null;
+  if (policy === 'quarantine' && forward && bound !== null && d.s.quarantined.length >= bound) {
+    // AKS's maxBlockedNodes: past the bound the run stops leaving nodes behind and asks the operator, naming every
+    // node it holds back and what blocks each, so one look tells whether it is one budget or a cluster-wide problem.
+    const held = d.s.quarantined.map((q) => `${q.node}${q.pods.length > 0 ? ` (${describePods(q.pods)})` : ''}`);
+    const why =
+      `${text}; ${bound} node(s) may be quarantined (--max-blocked-nodes) and ` +
+      (held.length > 0 ? `${held.length} are: ${held.join('; ')}` : 'none may be');
+    recordFailure(d, unit, { ...cause, message: why }, { drainTimedOut: true, retryable: false });
+    pauseForError(d, 'drain-timed-out', { ...cause, message: why }, why);
     return;
   }
   if (policy === 'quarantine' && forward) {

@@ -26,6 +26,8 @@ export interface FakeNode {
   image: string;
   cordoned: boolean;
   labels: Record<string, string>;
+  /** Carries kup's PreferNoSchedule replacement taint. */
+  tainted?: boolean;
 }
 
 /** Builds a topology: `cp` control-plane nodes `cp-1..` and pools of `<pool>-0..` nodes, all at `version`. */
@@ -182,8 +184,18 @@ export class FakeCluster {
       case 'cordon':
         this.node(effect.node).cordoned = true;
         return {};
-      case 'uncordon':
-        this.node(effect.node).cordoned = false;
+      case 'uncordon': {
+        const n = this.node(effect.node);
+        n.cordoned = false;
+        delete n.tainted;
+        return {};
+      }
+      case 'taint-nodes':
+        if (effect.nodes === null) for (const n of this.nodes.values()) delete n.tainted;
+        else for (const name of effect.nodes) {
+          const n = this.nodes.get(name);
+          if (n) n.tainted = true;
+        }
         return {};
       case 'drain':
         if (!this.node(effect.node).cordoned)
@@ -237,6 +249,11 @@ export class FakeCluster {
   /** Workers of a pool, by name. */
   pool(name: string): FakeNode[] {
     return [...this.nodes.values()].filter((n) => n.pool === name).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Nodes carrying the replacement taint. */
+  tainted(): string[] {
+    return [...this.nodes.values()].filter((n) => n.tainted === true).map((n) => n.name);
   }
 
   /** Nodes left cordoned. */

@@ -99,6 +99,76 @@ describe('a happy run', () => {
     assert.ok(wait?.type === 'wait-node-ready' && wait.node !== 'w-0' && wait.thenDrains === 'w-0', JSON.stringify(wait));
   });
 
+  it("a pool's turn taints the nodes it will replace before its second batch; none is left tainted at the end", () => {
+    const d = setup({ pools: { w: 3 } });
+    d.send({ type: 'started' });
+    d.run((s) => s.units['pool/w/1.31.4/batch-2/w-1'] !== undefined);
+    assert.equal(d.state.units['pool/w/1.31.4/taint']?.stage, 'done');
+    assert.deepEqual(d.cluster.tainted(), ['w-1', 'w-2'], 'the nodes of the later batches carry the taint (w-0 is gone)');
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+    assert.deepEqual(d.cluster.tainted(), []);
+    // In place, the uncordon takes it off the node that stays.
+    const topology = fakeTopology({ cp: 1, pools: { w: 2 }, version: '1.30.4' });
+    const plan = buildPlan({ cluster: 'c', topology, change: { kind: 'version', path: oneMinorPath(['w']) }, defaults: { strategy: 'in-place' } });
+    const inPlace = new Driver(createRunState(plan, { runId: 'r', now: T0 }), new FakeCluster(topology));
+    inPlace.send({ type: 'started' });
+    inPlace.run();
+    assert.equal(phaseOf(inPlace), 'succeeded');
+    assert.deepEqual(inPlace.cluster.tainted(), []);
+    assert.ok(inPlace.cluster.acted.includes('pool/w/1.31.4/taint/taint-nodes'));
+  });
+
+  it('node soak: each worker step ends with a soak until its node has run that long; the next batch waits for it', () => {
+    const d = setup({ pools: { w: 3 }, plan: { pools: { w: { nodeSoakMs: 60_000 } } } });
+    d.send({ type: 'started' });
+    const soaks: ActionEffect[] = [];
+    d.run((_, driver) => {
+      for (const e of driver.queue) if (e.type === 'soak' && !soaks.includes(e)) soaks.push(e);
+      return false;
+    });
+    assert.equal(phaseOf(d), 'succeeded');
+    // One soak per worker step (w-0; w-1 and w-2 together), each lasting the node soak from its issue.
+    const bySlot = soaks.filter((e) => e.type === 'soak').map((e) => [e.key.split('/').pop(), e.type === 'soak' ? e.durationMs : 0]);
+    assert.deepEqual(bySlot, [
+      ['w-0', 60_000],
+      ['w-1', 60_000],
+      ['w-2', 60_000],
+    ]);
+    for (const e of soaks) {
+      assert.ok(e.type === 'soak');
+      const finished = d.state.units[e.key]?.finishedAt ?? 0;
+      assert.ok(finished >= e.until, `${e.key} finished after its soak ended`);
+    }
+    // Batch 2 started only after w-0's soak ended.
+    const w0 = soaks[0];
+    const batch2 = d.state.units['pool/w/1.31.4/batch-2/w-1'];
+    assert.ok(w0?.type === 'soak' && batch2 && batch2.startedAt >= w0.until);
+    assert.equal(d.state.units['pool/w/1.31.4/batch-1/w-0']?.stage, 'done');
+  });
+
+  it('node soak: a pause while a node soaks lets the soak finish, and a restart re-issues the soak with its end', () => {
+    const d = setup({ pools: { w: 3 }, plan: { pools: { w: { nodeSoakMs: 60_000 } } } });
+    d.send({ type: 'started' });
+    d.run((s) => s.units['pool/w/1.31.4/batch-1/w-0']?.inFlight?.action === 'soak');
+    const until = d.state.units['pool/w/1.31.4/batch-1/w-0']?.inFlight?.until;
+    assert.ok(typeof until === 'number' && until > d.now);
+    const pending = d.restart();
+    assert.deepEqual(
+      pending.map((e) => [e.type, e.type === 'soak' ? e.until : null]),
+      [['soak', until]],
+      'the soak is re-issued with the same end, not a new one',
+    );
+    d.send({ type: 'pause-requested' });
+    d.run();
+    assert.equal(d.state.status.phase, 'paused');
+    assert.equal(d.state.units['pool/w/1.31.4/batch-1/w-0']?.stage, 'done');
+    assert.equal(d.state.units['pool/w/1.31.4/batch-2/w-1'], undefined, 'nothing new started');
+    d.send({ type: 'resume-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+  });
+
   it('3 control-plane nodes + 2 pools x 10 through two minors with minimal workers', () => {
     const topology = fakeTopology({ cp: 3, pools: { a: 10, b: 10 }, version: '1.29.10' });
     const path = planUpgradePath(
@@ -248,6 +318,20 @@ describe('pause, resume, cancel', () => {
     assertActedOnce(d);
   });
 
+  it('a rollback takes the replacement taint off every node before it moves any back', () => {
+    const d = setup(nineFixed3);
+    d.send({ type: 'started' });
+    d.run(batchStarted(2));
+    d.send({ type: 'pause-requested' });
+    d.run();
+    assert.deepEqual(d.cluster.tainted(), ['w-6', 'w-7', 'w-8']);
+    d.send({ type: 'rollback-requested' });
+    assert.deepEqual(d.queue.map((e) => e.type), ['taint-nodes']);
+    d.run();
+    assert.equal(phaseOf(d), 'rolled-back');
+    assert.deepEqual(d.cluster.tainted(), []);
+  });
+
   it('cancel from paused: nodes done stay upgraded, the others are not touched', () => {
     const d = setup(nineFixed3);
     d.send({ type: 'started' });
@@ -255,8 +339,13 @@ describe('pause, resume, cancel', () => {
     d.send({ type: 'pause-requested' });
     d.run();
     d.send({ type: 'cancel-requested' });
+    // The cancel takes kup's replacement taint off the nodes the pool's turn tainted, then ends.
+    assert.equal(phaseOf(d), 'cancelling');
+    assert.deepEqual(d.cluster.tainted(), ['w-6', 'w-7', 'w-8']);
+    assert.deepEqual(d.queue.map((e) => [e.type, e.key, e.type === 'taint-nodes' ? e.nodes : undefined]), [['taint-nodes', 'untaint', null]]);
+    d.run();
     assert.equal(phaseOf(d), 'cancelled');
-    assert.deepEqual(d.queue, []);
+    assert.deepEqual(d.cluster.tainted(), []);
     const pool = d.cluster.pool('w');
     assert.equal(pool.filter((n) => n.version === '1.31.4').length, 6);
     assert.deepEqual(
@@ -685,6 +774,56 @@ describe('drain timeouts', () => {
     const pool = d.cluster.pool('w');
     assert.equal(pool.filter((n) => n.version === '1.31.4').length, 3);
     assert.ok(d.events.some((e) => e.outcome === 'quarantined' && e.node === 'w-1'));
+  });
+
+  it('quarantine with --max-blocked-nodes: past the bound the run pauses naming every blocked node, pod and PDB', () => {
+    // Batches of w: [w-0], [w-1, w-2], [w-3, w-4]. w-1 is quarantined; w-3's drain would be the second: it pauses.
+    const w1 = blockDrainOf('w-1');
+    const w3 = blockDrainOf('w-3');
+    const d = setup({
+      pools: { w: 5 },
+      run: { drainTimeoutPolicy: 'quarantine', maxBlockedNodes: 1 },
+      intercept: (e, c) => w1(e, c) ?? w3(e, c),
+    });
+    d.send({ type: 'started' });
+    d.run();
+    const s = d.state.status;
+    assert.equal(s.phase, 'paused');
+    if (s.phase !== 'paused') return;
+    assert.equal(s.reason, 'drain-timed-out');
+    assert.equal(s.cause?.node, 'w-3');
+    assert.equal(s.cause?.pdb, 'shop/cart-pdb');
+    assert.match(
+      s.message,
+      /^drain of w-3 timed out: shop\/cart-7d9 blocked by PDB shop\/cart-pdb .*; 1 node\(s\) may be quarantined \(--max-blocked-nodes\) and 1 are: w-1 \(shop\/cart-7d9 blocked by PDB shop\/cart-pdb/,
+    );
+    assert.deepEqual(d.state.quarantined.map((q) => q.node), ['w-1']);
+    assert.deepEqual(d.cluster.cordoned(), ['w-1', 'w-3']);
+    assert.equal(d.cluster.nodes.get('w-3')?.labels['kup.dev/quarantined'], undefined, 'the second node is not labelled');
+    // The budget that blocked w-3 lets go: resume retries its drain and the run finishes with w-1 alone quarantined.
+    d.send({ type: 'resume-requested' });
+    d.run();
+    assert.equal(phaseOf(d), 'succeeded');
+    assert.deepEqual(d.cluster.cordoned(), ['w-1']);
+    assert.deepEqual(d.state.quarantined.map((q) => q.node), ['w-1']);
+  });
+
+  it('--max-blocked-nodes 0 pauses at the first blocked drain; it needs the quarantine policy', () => {
+    const d = setup({ run: { drainTimeoutPolicy: 'quarantine', maxBlockedNodes: 0 }, intercept: blockDrainOf('w-1') });
+    d.send({ type: 'started' });
+    d.run();
+    assert.equal(d.state.status.phase, 'paused');
+    assert.match(d.state.status.phase === 'paused' ? d.state.status.message : '', /0 node\(s\) may be quarantined \(--max-blocked-nodes\) and none may be$/);
+    assert.deepEqual(d.state.quarantined, []);
+    const plan = d.state.plan;
+    assert.throws(
+      () => createRunState(plan, { runId: 'r', now: T0, maxBlockedNodes: 2 }),
+      (err: unknown) => err instanceof RunTransitionError && /maxBlockedNodes bounds the quarantine drain-timeout policy, not "pause"/.test(err.message),
+    );
+    assert.throws(
+      () => createRunState(plan, { runId: 'r', now: T0, drainTimeoutPolicy: 'quarantine', maxBlockedNodes: 1.5 }),
+      /maxBlockedNodes must be a whole number >= 0, not 1.5/,
+    );
   });
 
   it("quarantine in place: the slot is skipped by the pool's later moves", () => {

@@ -32,6 +32,12 @@ export interface RunOptions {
   readonly retryMaxDelayMs?: number;
   /** Label put on a quarantined node (value `true`). @default 'kup.dev/quarantined' */
   readonly quarantineLabel?: string;
+  /**
+   * Under the `quarantine` policy, how many nodes the run may leave quarantined (AKS's maxBlockedNodes): a drain that
+   * times out past it pauses the run, naming every blocked node, pod and PDB. `null`: no bound.
+   * @default null
+   */
+  readonly maxBlockedNodes?: number | null;
 }
 
 /** {@link RunOptions} with every default filled in, as the state keeps them. */
@@ -473,6 +479,11 @@ export type Effect =
     })
   | (EffectBase & { readonly type: 'check-api-health'; readonly node: string })
   | (EffectBase & { readonly type: 'cordon'; readonly node: string })
+  | (EffectBase & {
+      readonly type: 'taint-nodes';
+      /** Put the taint on these nodes; `null`: take it off every node that has it. */
+      readonly nodes: readonly string[] | null;
+    })
   | (EffectBase & { readonly type: 'drain'; readonly node: string; readonly force: boolean })
   | (EffectBase & {
       readonly type: 'replace-node';
@@ -520,6 +531,11 @@ export type Effect =
       readonly quarantined?: readonly string[];
       /** Workloads failing before the upgrade: a warning, not a blocker, if they still fail. */
       readonly failingBefore?: readonly string[];
+      /**
+       * A canary's validation: the nodes the run has yet to move (or whose version its own wait already checked),
+       * not held to the target's version. Absent for the run's final postcheck.
+       */
+      readonly pending?: readonly string[];
     })
   | (EffectBase & {
       readonly type: 'rollback-node';

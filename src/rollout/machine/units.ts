@@ -6,6 +6,7 @@
 import type { Draft } from './draft.ts';
 import { effectOf } from './effects.ts';
 import { unitActions, unitSpec } from './state.ts';
+import type { UnitSpec } from './state.ts';
 import type { UnitProgress } from './types.ts';
 
 export interface IssueOptions {
@@ -14,6 +15,13 @@ export interface IssueOptions {
   readonly autoRetries?: number;
   readonly notBefore?: number | null;
   readonly force?: boolean;
+}
+
+/** How long a unit's `soak` lasts: its batch's soak for a gate, the node soak for a worker step. */
+function soakOf(spec: UnitSpec): number {
+  if (spec.kind === 'gate') return spec.ref.batch.soakMs;
+  if (spec.kind === 'step' && spec.ref.step.kind === 'worker-node') return spec.ref.step.soakMs ?? 0;
+  return 0;
 }
 
 /** Starts a unit: records it and issues its first action. */
@@ -40,7 +48,7 @@ export function issue(d: Draft, key: string, options: IssueOptions = {}): void {
   const actions = unitActions(spec, unit);
   const action = actions[unit.done];
   if (action === undefined) return;
-  const soakUntil = action === 'soak' && spec.kind === 'gate' ? d.now + spec.ref.batch.soakMs : null;
+  const soakUntil = action === 'soak' ? d.now + soakOf(spec) : null;
   const next: UnitProgress = {
     ...unit,
     inFlight: {
