@@ -8,6 +8,11 @@ import { RULE_IDS } from '../../checks/types.ts';
 import { ClusterName, Document } from './common.ts';
 
 const Millis = (description: string) => Type.Integer({ minimum: 0, maximum: 100 * 365 * 86_400_000, description });
+const CountOrPercent = (description: string) =>
+  Type.Union(
+    [Type.Integer({ minimum: 0, maximum: 100_000 }), Type.String({ pattern: '^([0-9]{1,6}|([1-9][0-9]?|100)%)$' })],
+    { description },
+  );
 
 /** `kup upgrade`'s options. */
 export const UpgradeOptions = Type.Object(
@@ -30,13 +35,15 @@ export const UpgradeOptions = Type.Object(
           batchPolicy: Type.Optional(
             Type.String({ pattern: '^(exponential|fixed:[1-9][0-9]{0,5}|percent:([1-9][0-9]?|100))$' }),
           ),
-          strategy: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('in-place')])),
-          maxSurge: Type.Optional(
-            Type.Union([
-              Type.Integer({ minimum: 0, maximum: 100_000 }),
-              Type.String({ pattern: '^([0-9]{1,6}|([1-9][0-9]?|100)%)$' }),
-            ]),
+          strategy: Type.Optional(
+            Type.Union([Type.Literal('replace'), Type.Literal('in-place'), Type.Literal('blue-green')]),
           ),
+          maxSurge: Type.Optional(CountOrPercent('--max-surge')),
+          maxUnavailable: Type.Optional(CountOrPercent('--max-unavailable')),
+          nodeSoakMs: Type.Optional(Millis('Soak after each node (--node-soak)')),
+          drainBatchSize: Type.Optional(CountOrPercent('Blue-green: blue nodes drained together (--drain-batch-size)')),
+          finalSoakMs: Type.Optional(Millis('Blue-green: soak before blue is deleted (--final-soak)')),
+          canary: Type.Optional(Type.Boolean({ description: 'Move one node first and validate it (--canary)' })),
         },
         { additionalProperties: false },
       ),
@@ -58,6 +65,9 @@ export const UpgradeOptions = Type.Object(
             }),
           ),
           maxPauseMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 * 365 * 86_400_000 })),
+          maxBlockedNodes: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 100_000, description: 'Bounds the quarantine policy (--max-blocked-nodes)' }),
+          ),
         },
         { additionalProperties: false },
       ),
