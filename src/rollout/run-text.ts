@@ -120,7 +120,10 @@ function poolControls(phase: PoolPhase): string {
     ].join(', ');
   }
   const parts: string[] = [phase.strategy, phase.batchPolicy];
-  if (phase.canary === true) parts.push(`canary ${phase.batches[0]?.steps[0]?.kind === 'worker-node' ? phase.batches[0].steps[0].node : '?'} first, then the post-upgrade validation`);
+  if (phase.canary === true)
+    parts.push(
+      `canary ${phase.batches[0]?.steps[0]?.kind === 'worker-node' ? phase.batches[0].steps[0].node : '?'} first, then the post-upgrade validation`,
+    );
   // Without max surge, every node of a batch gets its replacement first: the default, not worth a word.
   if (phase.strategy === 'replace' && phase.maxSurge !== null) parts.push(`max surge ${phase.maxSurge}`);
   if (phase.maxUnavailable !== null) parts.push(`max unavailable ${phase.maxUnavailable}`);

@@ -66,7 +66,11 @@ export const UpgradeOptions = Type.Object(
           ),
           maxPauseMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 * 365 * 86_400_000 })),
           maxBlockedNodes: Type.Optional(
-            Type.Integer({ minimum: 0, maximum: 100_000, description: 'Bounds the quarantine policy (--max-blocked-nodes)' }),
+            Type.Integer({
+              minimum: 0,
+              maximum: 100_000,
+              description: 'Bounds the quarantine policy (--max-blocked-nodes)',
+            }),
           ),
         },
         { additionalProperties: false },
