@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Installs the system packages the tests need when they are missing, so a fresh machine needs no hand set-up.
-// kubectl is part of every machine's image here; chromium and postgresql arrive with later issues.
+// kubectl is part of every machine's image here. Debian's chromium runs the web console's end-to-end tests, driven by
+// playwright-core (which never downloads a browser of its own).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const required = [];
+const required = [{ path: '/usr/bin/chromium', pkg: 'chromium' }];
 const missing = required.filter((r) => !existsSync(r.path));
 if (missing.length > 0) {
   const packages = missing.map((m) => m.pkg);
