@@ -32,10 +32,19 @@ export function App() {
     }
   }, []);
 
+  // A token kept from earlier in this tab signs in again, if it is still valid.
   useEffect(() => {
     const token = storedToken();
-    if (token) void tryToken(token);
-  }, [tryToken]);
+    if (!token) return;
+    const api = new ApiClient(token);
+    api.whoami().then(
+      (identity) => setSignIn({ state: 'signed-in', api, identity }),
+      () => {
+        storeToken(null);
+        setSignIn({ state: 'signed-out' });
+      },
+    );
+  }, []);
 
   const signOut = useCallback(() => {
     storeToken(null);

@@ -71,3 +71,8 @@ export function nodeStates(bars: readonly TimelineBar[]): ReadonlyMap<string, No
   }
   return states;
 }
+
+/** The Gantt's height for `nodes` rows: fixed per row, so nothing below it moves as bars arrive. */
+export function ganttHeight(nodes: number): number {
+  return 90 + nodes * 26;
+}

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 
 /** What a page shows while data loads. */
 export type Loaded<T> =
@@ -25,10 +25,14 @@ export function useApi<T>(
   deps: readonly unknown[],
   { keepStale = true }: UseApiOptions = {},
 ): [Loaded<T>, () => void] {
-  const [generation, setGeneration] = useState(0);
-  // One object per request: a result belongs to the request it answers.
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const request = useMemo(() => ({ generation }), [generation, ...deps]);
+  // One object per request: a result belongs to the request it answers. New arguments make a new request during
+  // render (React's "adjusting state when a prop changes"), so no render shows the old value as the new one's.
+  const [current, setCurrent] = useState(() => ({ deps, request: {} }));
+  let request = current.request;
+  if (!sameDeps(deps, current.deps)) {
+    request = {};
+    setCurrent({ deps, request });
+  }
   const [result, setResult] = useState<{ readonly request: object; readonly loaded: Loaded<T> } | null>(null);
   useEffect(() => {
     const controller = new AbortController();
@@ -47,8 +51,12 @@ export function useApi<T>(
     return () => controller.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [request]);
-  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  const reload = useCallback(() => setCurrent((c) => ({ deps: c.deps, request: {} })), []);
   if (result === null) return [LOADING, reload];
   if (result.request === request) return [result.loaded, reload];
   return [keepStale && result.loaded.state === 'ready' ? result.loaded : LOADING, reload];
+}
+
+function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { Chart as ChartType } from 'chart.js';
+import { ganttHeight } from '../run-timeline.ts';
 import type { TimelineBar } from '../run-timeline.ts';
 import { loadCharts } from './charts.ts';
 
@@ -39,6 +40,8 @@ export function GanttChart({ bars, origin, now }: GanttChartProps) {
     backgroundColor: COLORS[action] ?? '#475467',
     borderSkipped: false,
     grouped: false,
+    barPercentage: 0.9,
+    categoryPercentage: 0.8,
   }));
 
   useEffect(() => {
@@ -55,7 +58,7 @@ export function GanttChart({ bars, origin, now }: GanttChartProps) {
           parsing: { xAxisKey: 'x', yAxisKey: 'y' },
           scales: {
             x: { type: 'linear', min: 0, title: { display: true, text: 'seconds since the run started' } },
-            y: { type: 'category', stacked: true },
+            y: { type: 'category', ticks: { autoSkip: false } },
           },
           plugins: { legend: { position: 'bottom' } },
         },
@@ -78,7 +81,7 @@ export function GanttChart({ bars, origin, now }: GanttChartProps) {
 
   // Fixed height per node, so rows do not jump as bars arrive.
   return (
-    <div className="chart" style={{ height: Math.max(120, 40 + nodes.length * 22) }}>
+    <div className="chart" style={{ height: ganttHeight(nodes.length) }}>
       <canvas ref={canvas} role="img" aria-label={`Timeline of ${nodes.length} nodes: ${bars.length} steps`} />
     </div>
   );

@@ -16,6 +16,8 @@ import { useMediaQuery } from '../use-media-query.ts';
 /** Rows have one height per layout, so the list never jumps while data streams in. */
 const ROW_HEIGHT = { wide: 64, narrow: 132 } as const;
 
+const NO_CLUSTERS: readonly ClusterSummary[] = [];
+
 /** Every cluster of the fleet: version, pools, health, end of support, the active run. */
 export function FleetPage() {
   const { api } = useSession();
@@ -42,7 +44,7 @@ export function FleetPage() {
     };
   }, [api, reload]);
 
-  const clusters = loaded.state === 'ready' ? loaded.value : [];
+  const clusters = loaded.state === 'ready' ? loaded.value : NO_CLUSTERS;
   const shown = useMemo(() => applyQuery(clusters, deferred), [clusters, deferred]);
 
   return (

@@ -7,7 +7,7 @@ import { Problem } from '../components/problem.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { clockTime, dateTime, duration, isFinished, phaseLabel } from '../format.ts';
 import { href } from '../route.ts';
-import { timeline } from '../run-timeline.ts';
+import { ganttHeight, timeline } from '../run-timeline.ts';
 import { may, useSession } from '../session.ts';
 import { useApi } from '../use-api.ts';
 
@@ -259,7 +259,9 @@ function Timeline({ run, events }: { readonly run: Run; readonly events: readonl
   const now = useNow(!isFinished(run.status.phase));
   if (bars.length === 0) return <p className="muted">No node has been touched yet.</p>;
   return (
-    <Suspense fallback={<div className="chart" style={{ height: 40 + new Set(bars.map((b) => b.node)).size * 22 }} />}>
+    <Suspense
+      fallback={<div className="chart" style={{ height: ganttHeight(new Set(bars.map((b) => b.node)).size) }} />}
+    >
       <GanttChart bars={bars} origin={run.createdAt} now={now} />
     </Suspense>
   );
@@ -276,8 +278,7 @@ function useNow(live: boolean): number {
   return now;
 }
 
-const OUTCOME_FILTERS = ['all', 'problems', 'steps', 'phases'] as const;
-type OutcomeFilter = (typeof OUTCOME_FILTERS)[number];
+type OutcomeFilter = 'all' | 'problems' | 'steps' | 'phases';
 
 function keepEvent(e: RunEvent, filter: OutcomeFilter): boolean {
   switch (filter) {
