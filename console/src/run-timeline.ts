@@ -46,9 +46,10 @@ const ACTION_STATE: Readonly<Record<string, NodeRunState>> = {
   cordon: 'cordoned',
   drain: 'draining',
   'replace-node': 'replacing',
-  'upgrade-node': 'replacing',
+  'upgrade-node-in-place': 'replacing',
   'upgrade-cp-node': 'replacing',
-  'wait-ready': 'replacing',
+  'wait-node-ready': 'replacing',
+  'rollback-node': 'replacing',
   uncordon: 'ready',
 };
 
@@ -61,7 +62,7 @@ export function nodeStates(bars: readonly TimelineBar[]): ReadonlyMap<string, No
   for (const bar of bars) {
     if (bar.outcome === 'failed') states.set(bar.node, 'failed');
     else if (bar.outcome === 'running') states.set(bar.node, ACTION_STATE[bar.action] ?? 'cordoned');
-    else if (bar.action === 'uncordon' || bar.action === 'delete-old-node' || bar.action === 'old-node-deleted')
+    else if (bar.action === 'uncordon' || bar.action === 'delete-old-node')
       states.set(bar.node, 'done');
     else if (states.get(bar.node) !== 'failed')
       states.set(

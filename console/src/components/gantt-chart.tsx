@@ -8,10 +8,12 @@ const COLORS: Readonly<Record<string, string>> = {
   cordon: '#8a5a00',
   drain: '#b54708',
   'replace-node': '#175cd3',
-  'upgrade-node': '#175cd3',
+  'upgrade-node-in-place': '#175cd3',
   'upgrade-cp-node': '#6941c6',
-  'wait-ready': '#0e7c86',
+  'rollback-node': '#c11574',
+  'wait-node-ready': '#0e7c86',
   uncordon: '#067647',
+  'delete-old-node': '#667085',
 };
 
 /** Props of {@link GanttChart}. */
