@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type * as AxeCore from 'axe-core';
 import { waitFor } from '../../src/clock/wait-for.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -154,7 +155,7 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
   const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.evaluate(source);
   return page.evaluate(async () => {
-    const { axe } = globalThis as unknown as { axe: typeof import('axe-core') };
+    const { axe } = globalThis as unknown as { axe: typeof AxeCore };
     const result = await axe.run({ runOnly: ['wcag2a', 'wcag2aa', 'best-practice'] });
     return result.violations.map(
       (v) =>
