@@ -62,8 +62,7 @@ export function nodeStates(bars: readonly TimelineBar[]): ReadonlyMap<string, No
   for (const bar of bars) {
     if (bar.outcome === 'failed') states.set(bar.node, 'failed');
     else if (bar.outcome === 'running') states.set(bar.node, ACTION_STATE[bar.action] ?? 'cordoned');
-    else if (bar.action === 'uncordon' || bar.action === 'delete-old-node')
-      states.set(bar.node, 'done');
+    else if (bar.action === 'uncordon' || bar.action === 'delete-old-node') states.set(bar.node, 'done');
     else if (states.get(bar.node) !== 'failed')
       states.set(
         bar.node,

@@ -8,15 +8,13 @@ import type {
   AvailabilitySeries,
   ClusterDetail,
   ClusterSummary,
-  CreateRunRequest,
   ErrorEnvelope,
   Identity,
-  PlanSummary,
-  PrecheckReport,
+  PlanResponse,
   Run,
-  RunEvent,
   Snapshot,
-  VersionOption,
+  StoredPrecheck,
+  UpgradeOptions,
 } from './types.ts';
 
 /** A refusal from the API, as its error envelope says it. */
@@ -50,66 +48,53 @@ export class ApiClient {
   }
 
   whoami(signal?: AbortSignal): Promise<Identity> {
-    return this.#get('/whoami', signal);
+    return this.#get('/console/session', signal);
   }
 
   clusters(signal?: AbortSignal): Promise<readonly ClusterSummary[]> {
-    return this.#get<{ items: readonly ClusterSummary[] }>('/clusters', signal).then((page) => page.items);
+    return this.#get<{ items: readonly ClusterSummary[] }>('/console/fleet', signal).then((page) => page.items);
   }
 
   cluster(name: string, signal?: AbortSignal): Promise<ClusterDetail> {
-    return this.#get(`/clusters/${encodeURIComponent(name)}`, signal);
+    return this.#get(`/console/clusters/${encodeURIComponent(name)}`, signal);
   }
 
-  versions(cluster: string, signal?: AbortSignal): Promise<readonly VersionOption[]> {
-    return this.#get<{ items: readonly VersionOption[] }>(
-      `/clusters/${encodeURIComponent(cluster)}/versions`,
-      signal,
-    ).then((page) => page.items);
-  }
-
-  latestPrecheck(cluster: string, signal?: AbortSignal): Promise<PrecheckReport | null> {
-    return this.#get<{ items: readonly PrecheckReport[] }>(
+  /** The newest precheck kept for the cluster, or null. */
+  async latestPrecheck(cluster: string, signal?: AbortSignal): Promise<StoredPrecheck | null> {
+    const page = await this.#get<{ items: readonly { id: string }[] }>(
       `/prechecks?cluster=${encodeURIComponent(cluster)}&limit=1`,
       signal,
-    ).then((page) => page.items[0] ?? null);
+    );
+    const first = page.items[0];
+    return first ? this.#get<StoredPrecheck>(`/prechecks/${encodeURIComponent(first.id)}`, signal) : null;
   }
 
-  precheck(cluster: string, target: string, signal?: AbortSignal): Promise<PrecheckReport> {
-    return this.#request('POST', '/prechecks', { cluster, target }, signal);
+  /** Runs the prechecks of an upgrade to `to` now; the service keeps the report. */
+  precheck(cluster: string, to: string, signal?: AbortSignal): Promise<StoredPrecheck> {
+    return this.#request('POST', `/clusters/${encodeURIComponent(cluster)}/prechecks`, { to }, signal);
   }
 
-  plan(request: CreateRunRequest, signal?: AbortSignal): Promise<PlanSummary> {
-    return this.#request('POST', '/plans', request, signal);
-  }
-
-  runs(cluster: string | undefined, signal?: AbortSignal): Promise<readonly Run[]> {
-    const query = cluster ? `?cluster=${encodeURIComponent(cluster)}` : '';
-    return this.#get<{ items: readonly Run[] }>(`/runs${query}`, signal).then((page) => page.items);
+  /** What an upgrade would do, with the precheck of its target. */
+  plan(cluster: string, options: UpgradeOptions, signal?: AbortSignal): Promise<PlanResponse> {
+    return this.#request('POST', `/clusters/${encodeURIComponent(cluster)}/plans`, options, signal);
   }
 
   run(id: string, signal?: AbortSignal): Promise<Run> {
-    return this.#get(`/runs/${encodeURIComponent(id)}`, signal);
+    return this.#get(`/console/runs/${encodeURIComponent(id)}`, signal);
   }
 
-  createRun(request: CreateRunRequest): Promise<Run> {
-    return this.#send('POST', '/runs', request);
+  createRun(cluster: string, options: UpgradeOptions): Promise<{ readonly id: string }> {
+    return this.#send('POST', '/runs', { cluster, ...options });
   }
 
-  command(runId: string, command: RunCommand): Promise<Run> {
+  command(runId: string, command: RunCommand): Promise<unknown> {
     return this.#send('POST', `/runs/${encodeURIComponent(runId)}/${command}`, {});
   }
 
-  runEvents(runId: string, signal?: AbortSignal): Promise<readonly RunEvent[]> {
-    return this.#get<{ items: readonly RunEvent[] }>(`/runs/${encodeURIComponent(runId)}/events`, signal).then(
-      (page) => page.items,
-    );
-  }
-
-  /** Ready pods against each PDB's floor through the run (the console's own route). */
+  /** Ready pods against each PDB's floor through the run. */
   availability(runId: string, signal?: AbortSignal): Promise<readonly AvailabilitySeries[]> {
     return this.#get<{ items: readonly AvailabilitySeries[] }>(
-      `/runs/${encodeURIComponent(runId)}/availability`,
+      `/console/runs/${encodeURIComponent(runId)}/availability`,
       signal,
     ).then((page) => page.items);
   }

@@ -75,8 +75,12 @@ function parseFrame(frame: string): RunEvent | null {
     else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
   }
   if (data.length === 0) return null;
-  const parsed = JSON.parse(data.join('\n')) as RunEvent;
-  return { ...parsed, id: id !== undefined && Number.isFinite(id) ? id : parsed.id };
+  const parsed = JSON.parse(data.join('\n')) as Omit<RunEvent, 'at'> & { at: string | number };
+  return {
+    ...parsed,
+    id: id !== undefined && Number.isFinite(id) ? id : parsed.id,
+    at: typeof parsed.at === 'string' ? Date.parse(parsed.at) : parsed.at,
+  };
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

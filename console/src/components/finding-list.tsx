@@ -1,4 +1,9 @@
-import type { Finding } from '../api/types.ts';
+import type { Finding, ObjectRef } from '../api/types.ts';
+
+/** `Kind/namespace/name`, as kup's reports and acknowledgements name objects. */
+export function objectName(o: ObjectRef): string {
+  return `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+}
 
 /** Props of {@link FindingList}. */
 export interface FindingListProps {
@@ -19,6 +24,7 @@ export function FindingList({ findings, renderBlockerExtra }: FindingListProps) 
         <li key={`${f.rule}-${i}`} className={`finding finding-${f.severity}`}>
           <div className="finding-head">
             <span className={`badge badge-${f.severity}`}>{f.severity}</span> <strong>{f.rule}</strong>
+            {f.acknowledged && <span className="badge badge-info">acknowledged: {f.acknowledged.reason}</span>}
           </div>
           <p>{f.message}</p>
           {f.objects.length > 0 && (
@@ -28,7 +34,7 @@ export function FindingList({ findings, renderBlockerExtra }: FindingListProps) 
               </summary>
               <ul className="mono small">
                 {f.objects.map((o) => (
-                  <li key={o}>{o}</li>
+                  <li key={objectName(o)}>{objectName(o)}</li>
                 ))}
               </ul>
             </details>

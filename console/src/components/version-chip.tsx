@@ -3,15 +3,17 @@ import { day } from '../format.ts';
 
 /** Props of {@link VersionChip}. */
 export interface VersionChipProps {
-  readonly version: string;
+  /** null: the cluster does not answer. */
+  readonly version: string | null;
   readonly classification: Classification;
-  readonly endOfSupport?: string | undefined;
+  readonly endOfSupport?: string | null | undefined;
   /** A newer version can be chosen: shows the upgrade marker. */
   readonly upgradeTo?: string | undefined;
 }
 
 /** A Kubernetes version coloured by its classification, as Gardener's dashboard shows it. */
 export function VersionChip({ version, classification, endOfSupport, upgradeTo }: VersionChipProps) {
+  if (version === null) return <span className="chip chip-unknown">unknown</span>;
   const title = [
     `${version}: ${classification}`,
     endOfSupport ? `end of support ${day(endOfSupport)}` : null,

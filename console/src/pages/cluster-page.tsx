@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import type { ClusterDetail, PrecheckReport, Run, Snapshot, VersionOption } from '../api/types.ts';
+import type { ClusterDetail, RunHistoryItem, Snapshot, StoredPrecheck } from '../api/types.ts';
 import { FindingList } from '../components/finding-list.tsx';
 import { Problem } from '../components/problem.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { VersionChip } from '../components/version-chip.tsx';
-import { dateTime, day, isFinished, phaseLabel } from '../format.ts';
+import { dateTime, day, phaseLabel } from '../format.ts';
 import { href } from '../route.ts';
 import type { ClusterTab } from '../route.ts';
 import { may, useSession } from '../session.ts';
@@ -28,14 +28,13 @@ const TAB_LABEL: Readonly<Record<ClusterTab, string>> = {
 export function ClusterPage({ cluster, tab }: ClusterPageProps) {
   const { api, identity } = useSession();
   const [detail, reload] = useApi((signal) => api.cluster(cluster, signal), [api, cluster]);
-  const [versions] = useApi((signal) => api.versions(cluster, signal), [api, cluster]);
   const [dialog, setDialog] = useState<'version' | 'image' | null>(null);
 
   if (detail.state === 'failed') return <Problem error={detail.error} />;
   if (detail.state === 'loading') return <p className="muted page">Loading {cluster}…</p>;
   const c = detail.value;
-  const options = versions.state === 'ready' ? versions.value : [];
-  const eligible = options.filter((v) => v.eligible);
+  const options = c.versions;
+  const eligible = options.filter((v) => v.eligible && v.kind !== 'downgrade');
   const canUpgrade = may(identity.role, 'upgrade') && !c.activeRun;
 
   return (
@@ -96,11 +95,9 @@ export function ClusterPage({ cluster, tab }: ClusterPageProps) {
         ))}
       </div>
       <div id="cluster-tab" role="tabpanel">
-        {tab === 'overview' && (
-          <Overview cluster={c} options={options} canUpgradeImage={canUpgrade} onImage={() => setDialog('image')} />
-        )}
-        {tab === 'insights' && <Insights cluster={c.name} />}
-        {tab === 'history' && <History cluster={c.name} />}
+        {tab === 'overview' && <Overview cluster={c} canUpgradeImage={canUpgrade} onImage={() => setDialog('image')} />}
+        {tab === 'insights' && <Insights cluster={c} />}
+        {tab === 'history' && <RunHistory runs={c.runs} />}
         {tab === 'snapshots' && <Snapshots cluster={c.name} />}
       </div>
       {dialog && (
@@ -110,7 +107,7 @@ export function ClusterPage({ cluster, tab }: ClusterPageProps) {
           mode={dialog}
           onClose={(started) => {
             setDialog(null);
-            if (started) window.location.hash = href({ page: 'run', runId: started.id });
+            if (started) window.location.hash = href({ page: 'run', runId: started });
             else reload();
           }}
         />
@@ -121,34 +118,50 @@ export function ClusterPage({ cluster, tab }: ClusterPageProps) {
 
 function Overview({
   cluster: c,
-  options,
   canUpgradeImage,
   onImage,
 }: {
   readonly cluster: ClusterDetail;
-  readonly options: readonly VersionOption[];
   readonly canUpgradeImage: boolean;
   readonly onImage: () => void;
 }) {
   const { api } = useSession();
-  const [runs] = useApi((signal) => api.runs(c.name, signal), [api, c.name]);
-  const active = runs.state === 'ready' ? runs.value.find((r) => !isFinished(r.status.phase)) : undefined;
-  const nodeState = new Map((active?.nodes ?? []).map((n) => [n.name, n.state]));
-  const eligible = options.filter((v) => v.eligible);
-  const blocked = options.filter((v) => !v.eligible);
-  const next = eligible[0];
+  const runId = c.activeRun?.id;
+  const [run] = useApi((signal) => (runId ? api.run(runId, signal) : Promise.resolve(null)), [api, runId]);
+  const active = run.state === 'ready' ? run.value : null;
+  const nodeState = new Map(
+    (active?.nodes ?? []).flatMap((n) => [
+      [n.node, n.state] as const,
+      ...(n.newNode ? [[n.newNode, n.state] as const] : []),
+    ]),
+  );
+  const eligible = c.versions.filter((v) => v.eligible && v.kind !== 'downgrade');
+  const blocked = c.versions.filter((v) => !v.eligible);
+  const next = eligible[eligible.length - 1];
+  const nextPatch = eligible.filter((v) => v.kind === 'patch').pop();
   return (
     <>
       <section aria-labelledby="upgrade-info" className="panel">
         <h2 id="upgrade-info">Upgrade information</h2>
         {next ? (
           <p>
-            kup would upgrade to <strong>{next.version}</strong>
-            {next.path && next.path.length > 1 && <> through {next.path.join(' → ')}</>} ({next.classification}, end of
-            support {day(next.endOfSupport)}).
+            kup would upgrade to <strong>{next.version}</strong> ({next.classification}, end of support{' '}
+            {day(next.endOfSupport)})
+            {nextPatch && nextPatch !== next && (
+              <>
+                ; the newest patch of this minor is <strong>{nextPatch.version}</strong>
+              </>
+            )}
+            .
           </p>
         ) : (
           <p>No newer version is available to this cluster.</p>
+        )}
+        <p className="small muted">{c.versionsHint}</p>
+        {c.classification === 'expired' && (
+          <p className="bad">
+            {c.version} is past its end of support ({day(c.endOfSupport)}): upgrade it.
+          </p>
         )}
         {blocked.length > 0 && (
           <details>
@@ -158,6 +171,16 @@ function Overview({
                 <li key={v.version}>
                   {v.version}: {v.reason ?? 'not eligible'}
                 </li>
+              ))}
+            </ul>
+          </details>
+        )}
+        {next && next.upgradeNotes.length > 0 && (
+          <details>
+            <summary>Upgrade notes for {next.version}</summary>
+            <ul>
+              {next.upgradeNotes.map((n) => (
+                <li key={n}>{n}</li>
               ))}
             </ul>
           </details>
@@ -173,7 +196,7 @@ function Overview({
                 <th scope="col">Pool</th>
                 <th scope="col">Kubelet</th>
                 <th scope="col">Machine image</th>
-                <th scope="col">Ready</th>
+                <th scope="col">Nodes</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
@@ -192,9 +215,7 @@ function Overview({
                       </span>
                     )}
                   </td>
-                  <td>
-                    {p.readyNodes}/{p.nodes}
-                  </td>
+                  <td>{p.nodes}</td>
                   <td>
                     {canUpgradeImage && p.imageUpgrade && (
                       <button type="button" className="link" onClick={onImage}>
@@ -211,11 +232,13 @@ function Overview({
 
       <section aria-labelledby="nodes-title">
         <h2 id="nodes-title">Nodes</h2>
+        {c.nodesError && <p className="bad">The nodes could not be read: {c.nodesError}</p>}
         <div className="table-scroll">
           <table>
             <thead>
               <tr>
                 <th scope="col">Node</th>
+                <th scope="col">Pool</th>
                 <th scope="col">Version</th>
                 <th scope="col">Image</th>
                 <th scope="col">Ready</th>
@@ -230,6 +253,7 @@ function Overview({
                     {n.name}
                     {n.controlPlane && <span className="muted small"> control plane</span>}
                   </th>
+                  <td>{n.pool ?? '—'}</td>
                   <td>{n.kubeletVersion}</td>
                   <td>{n.image ?? '—'}</td>
                   <td>{n.ready ? 'Ready' : <strong className="bad">NotReady</strong>}</td>
@@ -251,34 +275,51 @@ function Overview({
   );
 }
 
-function Insights({ cluster }: { readonly cluster: string }) {
-  const { api } = useSession();
-  const [report] = useApi((signal) => api.latestPrecheck(cluster, signal), [api, cluster]);
-  if (report.state === 'failed') return <Problem error={report.error} />;
-  if (report.state === 'loading') return <p className="muted">Loading the latest precheck…</p>;
-  return <InsightsReport report={report.value} />;
+function Insights({ cluster }: { readonly cluster: ClusterDetail }) {
+  const { api, identity } = useSession();
+  const [report, reload] = useApi((signal) => api.latestPrecheck(cluster.name, signal), [api, cluster.name]);
+  const [running, setRunning] = useState<Error | 'running' | null>(null);
+  const target = cluster.versions.filter((v) => v.eligible && v.kind !== 'downgrade').pop()?.version;
+  const runNow = () => {
+    if (!target) return;
+    setRunning('running');
+    api.precheck(cluster.name, target).then(
+      () => {
+        setRunning(null);
+        reload();
+      },
+      (err: unknown) => setRunning(err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+  return (
+    <>
+      {may(identity.role, 'precheck') && target && (
+        <p>
+          <button type="button" onClick={runNow} disabled={running === 'running'}>
+            {running === 'running' ? `Checking against ${target}…` : `Run the precheck for ${target}`}
+          </button>
+        </p>
+      )}
+      {running instanceof Error && <Problem error={running} title="The precheck could not run" />}
+      {report.state === 'failed' && <Problem error={report.error} />}
+      {report.state === 'loading' && <p className="muted">Loading the latest precheck…</p>}
+      {report.state === 'ready' && <InsightsReport stored={report.value} />}
+    </>
+  );
 }
 
-function InsightsReport({ report }: { readonly report: PrecheckReport | null }) {
-  if (!report) return <p>No precheck has run on this cluster yet. Choosing a version under “Change” runs one.</p>;
+function InsightsReport({ stored }: { readonly stored: StoredPrecheck | null }) {
+  if (!stored) return <p>No precheck has run on this cluster yet.</p>;
   return (
     <section aria-labelledby="insights-title">
-      <h2 id="insights-title">Upgrade insights for {report.target}</h2>
-      <p className="muted">Last refreshed {dateTime(report.at)}</p>
-      <FindingList findings={report.findings} />
+      <h2 id="insights-title">Upgrade insights for {stored.target}</h2>
+      <p className="muted">Last refreshed {dateTime(Date.parse(stored.createdAt))}</p>
+      <FindingList findings={stored.report.findings} />
     </section>
   );
 }
 
-function History({ cluster }: { readonly cluster: string }) {
-  const { api } = useSession();
-  const [runs] = useApi((signal) => api.runs(cluster, signal), [api, cluster]);
-  if (runs.state === 'failed') return <Problem error={runs.error} />;
-  if (runs.state === 'loading') return <p className="muted">Loading runs…</p>;
-  return <RunHistory runs={runs.value} />;
-}
-
-function RunHistory({ runs }: { readonly runs: readonly Run[] }) {
+function RunHistory({ runs }: { readonly runs: readonly RunHistoryItem[] }) {
   if (runs.length === 0) return <p>No upgrade has run on this cluster.</p>;
   return (
     <div className="table-scroll">
@@ -305,7 +346,7 @@ function RunHistory({ runs }: { readonly runs: readonly Run[] }) {
               </th>
               <td>{r.from}</td>
               <td>{r.to}</td>
-              <td>{phaseLabel(r.status.phase)}</td>
+              <td>{phaseLabel(r.phase)}</td>
               <td>{dateTime(r.createdAt)}</td>
               <td>{dateTime(r.endedAt)}</td>
               <td>{r.trigger}</td>
@@ -330,14 +371,9 @@ function SnapshotList({ snapshots }: { readonly snapshots: readonly Snapshot[] }
   return (
     <ul className="plain">
       {snapshots.map((s) => (
-        <li key={s.name}>
-          <span className="mono">{s.name}</span> · {s.version} · {dateTime(s.at)}
-          {s.runId && (
-            <>
-              {' '}
-              · <a href={href({ page: 'run', runId: s.runId })}>run</a>
-            </>
-          )}
+        <li key={s.id}>
+          <span className="mono">{s.id}</span> · {dateTime(Date.parse(s.takenAt))} · taken by the run to {s.target} (
+          <a href={href({ page: 'run', runId: s.run })}>{s.runPhase}</a>)
         </li>
       ))}
     </ul>

@@ -29,7 +29,7 @@ export const DEFAULT_QUERY: FleetQuery = {
   descending: false,
 };
 
-const HEALTH_ORDER: Readonly<Record<Health, number>> = { unreachable: 0, degraded: 1, unknown: 2, healthy: 3 };
+const HEALTH_ORDER: Readonly<Record<Health, number>> = { unreachable: 0, healthy: 1 };
 
 /** Compares two `major.minor.patch` versions numerically (a leading `v` is ignored). */
 export function compareVersions(a: string, b: string): number {
@@ -52,14 +52,14 @@ export function applyQuery(clusters: readonly ClusterSummary[], q: FleetQuery): 
   const needle = q.search.trim().toLowerCase();
   const shown = clusters.filter(
     (c) =>
-      (needle === '' || c.name.toLowerCase().includes(needle) || c.version.includes(needle)) &&
+      (needle === '' || c.name.toLowerCase().includes(needle) || (c.version ?? '').includes(needle)) &&
       (q.classification === 'all' || c.classification === q.classification) &&
       (q.health === 'all' || c.health === q.health) &&
       (q.only === 'all' || (q.only === 'upgradable' ? upgradable(c) : Boolean(c.activeRun))),
   );
   const by: (a: ClusterSummary, b: ClusterSummary) => number =
     q.sort === 'version'
-      ? (a, b) => compareVersions(a.version, b.version)
+      ? (a, b) => compareVersions(a.version ?? '0.0.0', b.version ?? '0.0.0')
       : q.sort === 'end-of-support'
         ? (a, b) => (a.endOfSupport ?? '9999').localeCompare(b.endOfSupport ?? '9999')
         : q.sort === 'health'

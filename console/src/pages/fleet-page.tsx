@@ -101,9 +101,7 @@ function FleetFilters({ query, onChange }: { readonly query: FleetQuery; readonl
       >
         <option value="all">any</option>
         <option value="healthy">healthy</option>
-        <option value="degraded">degraded</option>
         <option value="unreachable">unreachable</option>
-        <option value="unknown">unknown</option>
       </select>
       <label htmlFor={`${id}-only`}>Show</label>
       <select
@@ -224,7 +222,9 @@ function FleetRow({
         {c.pools.length > 2 && <span className="muted small">+{c.pools.length - 2} more</span>}
       </span>
       <span role="cell">
-        <span className={`health health-${c.health}`}>{c.health}</span>
+        <span className={`health health-${c.health}`} title={c.healthMessage ?? undefined}>
+          {c.health}
+        </span>
       </span>
       <span role="cell" className="small">
         <span className="narrow-label">End of support </span>

@@ -1,10 +1,10 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import type { ClusterDetail, CreateRunRequest, Finding, PlanSummary, Run, VersionOption } from '../api/types.ts';
-import { FindingList } from '../components/finding-list.tsx';
+import type { ClusterDetail, Finding, Plan, UpgradeOptions, VersionOption } from '../api/types.ts';
+import { FindingList, objectName } from '../components/finding-list.tsx';
 import { Problem } from '../components/problem.tsx';
 import { VersionChip } from '../components/version-chip.tsx';
 import { day, duration } from '../format.ts';
-import { useSession } from '../session.ts';
+import { may, useSession } from '../session.ts';
 import { useApi } from '../use-api.ts';
 
 /** Props of {@link UpgradeDialog}. */
@@ -13,37 +13,50 @@ export interface UpgradeDialogProps {
   readonly options: readonly VersionOption[];
   /** A Kubernetes version, or the pools' machine images. */
   readonly mode: 'version' | 'image';
-  /** Called with the run it started, or null when closed without one. */
-  readonly onClose: (started: Run | null) => void;
+  /** Called with the id of the run it started, or null when closed without one. */
+  readonly onClose: (started: string | null) => void;
 }
 
 type Step = 'choose' | 'confirm';
 
-/** What is loading or was loaded for the chosen target. */
-type Check<T> =
-  | { readonly state: 'idle' }
-  | { readonly state: 'loading' }
-  | { readonly state: 'failed'; readonly error: Error }
-  | { readonly state: 'ready'; readonly value: T };
+type Submit = { readonly state: 'idle' | 'sending' } | { readonly state: 'failed'; readonly error: Error };
+
+/** Shortest reason accepted for acknowledging a blocker: a word or two is not a reason. */
+const MIN_REASON = 10;
+
+const BATCH_POLICIES = [
+  { value: 'exponential', label: '1 node, then doubling (ACK)' },
+  { value: 'fixed:1', label: 'one node at a time' },
+  { value: 'percent:10', label: '10 % of the pool at a time' },
+] as const;
+
+/** A blocker's key: the rule and its first object, as an acknowledgement names it. */
+function blockerKey(f: Finding): string {
+  const first = f.objects[0];
+  return first ? `${f.rule}/${objectName(first)}` : f.rule;
+}
 
 /**
- * Upgrade in two steps, as the seeds' consoles do: choose (target, path, notes, precheck, batch policy, strategy, the
- * plan), then confirm. A precheck blocker disables the upgrade until it is acknowledged with a written reason.
+ * Upgrade in two steps, as the seeds' consoles do: choose (target, path, notes, precheck, strategy, surge, batch
+ * policy, the plan), then confirm. A precheck blocker disables the upgrade until it is acknowledged with a written
+ * reason; the acknowledgement goes with the run.
  */
 export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialogProps) {
-  const { api } = useSession();
+  const { api, identity } = useSession();
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
   const eligible = options.filter((v) => v.eligible);
   const imageTargets = [...new Set(cluster.pools.flatMap((p) => (p.imageUpgrade ? [p.imageUpgrade] : [])))];
-  const [target, setTarget] = useState(mode === 'version' ? (eligible[0]?.version ?? '') : '');
+  const [target, setTarget] = useState(
+    mode === 'version' ? (eligible.filter((v) => v.kind !== 'downgrade').pop()?.version ?? '') : '',
+  );
   const [image, setImage] = useState(mode === 'image' ? (imageTargets[0] ?? '') : '');
-  const [batchPolicy, setBatchPolicy] = useState<'one' | 'doubling'>('doubling');
+  const [batchPolicy, setBatchPolicy] = useState<string>('exponential');
   const [strategy, setStrategy] = useState<'replace' | 'in-place'>('replace');
   const [maxSurge, setMaxSurge] = useState(1);
   const [reasons, setReasons] = useState<Readonly<Record<string, string>>>({});
   const [step, setStep] = useState<Step>('choose');
-  const [submit, setSubmit] = useState<Check<Run>>({ state: 'idle' });
+  const [submit, setSubmit] = useState<Submit>({ state: 'idle' });
 
   useEffect(() => {
     const dialog = ref.current;
@@ -51,56 +64,56 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
   }, []);
 
   const chosen = options.find((v) => v.version === target);
-  const checkTarget = mode === 'version' ? target : cluster.version;
-  // A new target runs the precheck against it.
-  const [precheck] = useApi(
-    (signal) => (checkTarget ? api.precheck(cluster.name, checkTarget, signal) : Promise.resolve(null)),
-    [api, cluster.name, checkTarget],
-    { keepStale: false },
-  );
-  const blockers =
-    precheck.state === 'ready' && precheck.value ? precheck.value.findings.filter((f) => f.severity === 'blocker') : [];
-  const unacknowledged = blockers.filter((f) => (reasons[f.rule] ?? '').trim().length < 10);
-  const request: CreateRunRequest = {
-    cluster: cluster.name,
+  const base: UpgradeOptions = {
     ...(mode === 'version' && target ? { to: target } : {}),
     ...(mode === 'image' && image ? { image } : {}),
-    strategy,
-    ...(strategy === 'replace' ? { maxSurge } : {}),
-    batchPolicy,
-    ...(blockers.length > 0
-      ? { acknowledge: blockers.map((f) => ({ rule: f.rule, reason: (reasons[f.rule] ?? '').trim() })) }
-      : {}),
+    poolOptions: { batchPolicy, strategy, ...(strategy === 'replace' ? { maxSurge } : {}) },
   };
-  const requestKey = JSON.stringify({ ...request, acknowledge: undefined });
-
-  // The plan follows every option.
-  const [plan] = useApi(
+  const key = JSON.stringify(base);
+  // The plan, with the precheck of its target, follows every choice (acknowledgements aside: they do not change it).
+  const [planned] = useApi(
     (signal) =>
       (mode === 'version' ? target : image)
-        ? api.plan(JSON.parse(requestKey) as CreateRunRequest, signal)
+        ? api.plan(cluster.name, JSON.parse(key) as UpgradeOptions, signal)
         : Promise.resolve(null),
-    [api, requestKey],
+    [api, cluster.name, key],
     { keepStale: false },
   );
+  const response = planned.state === 'ready' ? planned.value : null;
+  const report = response?.precheck;
+  const blockers = (report?.findings ?? []).filter((f) => f.severity === 'blocker' && !f.acknowledged);
+  const unacknowledged = blockers.filter((f) => (reasons[blockerKey(f)] ?? '').trim().length < MIN_REASON);
+  const canAcknowledge = may(identity.role, 'acknowledge');
+  const request: UpgradeOptions = {
+    ...base,
+    ...(blockers.length > 0
+      ? {
+          acknowledgements: blockers.map((f) => {
+            const first = f.objects[0];
+            return {
+              rule: f.rule,
+              ...(first ? { object: objectName(first) } : {}),
+              reason: (reasons[blockerKey(f)] ?? '').trim(),
+            };
+          }),
+        }
+      : {}),
+  };
 
-  const close = (started: Run | null) => {
+  const close = (started: string | null) => {
     ref.current?.close();
     onClose(started);
   };
-  const ready =
-    precheck.state === 'ready' &&
-    precheck.value !== null &&
-    plan.state === 'ready' &&
-    plan.value !== null &&
-    unacknowledged.length === 0;
+  const ready = response !== null && unacknowledged.length === 0;
   const start = () => {
-    setSubmit({ state: 'loading' });
-    api.createRun(request).then(
-      (run) => close(run),
-      (error: unknown) => setSubmit({ state: 'failed', error: asError(error) }),
+    setSubmit({ state: 'sending' });
+    api.createRun(cluster.name, request).then(
+      (run) => close(run.id),
+      (error: unknown) =>
+        setSubmit({ state: 'failed', error: error instanceof Error ? error : new Error(String(error)) }),
     );
   };
+  const hops = response?.plan ? controlPlaneHops(response.plan) : [];
 
   return (
     <dialog ref={ref} className="dialog" aria-labelledby={`${id}-title`} onCancel={() => onClose(null)}>
@@ -132,9 +145,12 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
                       onChange={() => setTarget(v.version)}
                     />
                     <VersionChip version={v.version} classification={v.classification} endOfSupport={v.endOfSupport} />
-                    <span className="small muted">end of support {day(v.endOfSupport)}</span>
+                    <span className="small muted">
+                      {v.kind === 'downgrade' ? 'one patch back · ' : ''}end of support {day(v.endOfSupport)}
+                    </span>
                   </label>
                 ))}
+                <p className="hint">{cluster.versionsHint}</p>
                 {options.some((v) => !v.eligible) && (
                   <p className="hint">
                     Not offered:{' '}
@@ -147,7 +163,7 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
               </fieldset>
             ) : (
               <label>
-                Machine image
+                Machine image{' '}
                 <select value={image} onChange={(e) => setImage(e.target.value)}>
                   {imageTargets.map((i) => (
                     <option key={i} value={i}>
@@ -157,18 +173,26 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
                 </select>
               </label>
             )}
-            {chosen && (
+            {(chosen || hops.length > 0) && (
               <section aria-label="Path and notes" className="panel">
-                <p>
-                  Path: <strong>{(chosen.path ?? [cluster.version, chosen.version]).join(' → ')}</strong>
-                </p>
-                {chosen.releaseNotes && (
+                {hops.length > 0 && (
                   <p>
-                    Upgrade notes:{' '}
+                    Path: <strong>{[cluster.version, ...hops].join(' → ')}</strong>
+                  </p>
+                )}
+                {chosen?.releaseNotes && (
+                  <p>
                     <a href={safeUrl(chosen.releaseNotes)} target="_blank" rel="noreferrer noopener">
-                      release notes of {chosen.version}
+                      Release notes of {chosen.version.split('.').slice(0, 2).join('.')}
                     </a>
                   </p>
+                )}
+                {chosen && chosen.upgradeNotes.length > 0 && (
+                  <ul className="small">
+                    {chosen.upgradeNotes.map((n) => (
+                      <li key={n}>{n}</li>
+                    ))}
+                  </ul>
                 )}
               </section>
             )}
@@ -189,47 +213,46 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
                     min={0}
                     max={10}
                     value={maxSurge}
-                    onChange={(e) => setMaxSurge(Math.max(0, Number(e.target.value)))}
+                    onChange={(e) => setMaxSurge(Math.max(0, Math.min(10, Number(e.target.value) || 0)))}
                   />
                 </label>
               )}
               <label>
                 Batch policy
-                <select value={batchPolicy} onChange={(e) => setBatchPolicy(e.target.value as 'one' | 'doubling')}>
-                  <option value="doubling">1 node, then doubling (at most 10 %)</option>
-                  <option value="one">one node at a time</option>
+                <select value={batchPolicy} onChange={(e) => setBatchPolicy(e.target.value)}>
+                  {BATCH_POLICIES.map((b) => (
+                    <option key={b.value} value={b.value}>
+                      {b.label}
+                    </option>
+                  ))}
                 </select>
               </label>
             </fieldset>
-            <section aria-labelledby={`${id}-precheck`} aria-busy={precheck.state === 'loading'}>
+            <section aria-labelledby={`${id}-precheck`} aria-busy={planned.state === 'loading'}>
               <h3 id={`${id}-precheck`}>Precheck</h3>
-              {precheck.state === 'loading' && (
-                <p className="muted">
-                  Checking {cluster.name} against {checkTarget}…
-                </p>
-              )}
-              {precheck.state === 'failed' && <Problem error={precheck.error} title="The precheck could not run" />}
-              {precheck.state === 'ready' && precheck.value && (
+              {planned.state === 'loading' && <p className="muted">Checking {cluster.name} and planning…</p>}
+              {planned.state === 'failed' && <Problem error={planned.error} title="kup cannot plan this upgrade" />}
+              {report && (
                 <FindingList
-                  findings={precheck.value.findings}
-                  renderBlockerExtra={(f: Finding) => (
-                    <label className="acknowledge">
-                      Acknowledge this blocker: why is it safe to go on? (at least 10 characters)
-                      <textarea
-                        value={reasons[f.rule] ?? ''}
-                        onChange={(e) => setReasons({ ...reasons, [f.rule]: e.target.value })}
-                        rows={2}
-                      />
-                    </label>
-                  )}
+                  findings={report.findings}
+                  renderBlockerExtra={(f: Finding) =>
+                    f.acknowledged ? null : canAcknowledge ? (
+                      <label className="acknowledge">
+                        Acknowledge this blocker: why is it safe to go on? (at least {MIN_REASON} characters)
+                        <textarea
+                          value={reasons[blockerKey(f)] ?? ''}
+                          onChange={(e) => setReasons({ ...reasons, [blockerKey(f)]: e.target.value })}
+                          rows={2}
+                        />
+                      </label>
+                    ) : null
+                  }
                 />
               )}
             </section>
             <section aria-labelledby={`${id}-plan`}>
               <h3 id={`${id}-plan`}>Plan</h3>
-              {plan.state === 'loading' && <p className="muted">Planning…</p>}
-              {plan.state === 'failed' && <Problem error={plan.error} title="kup cannot plan this upgrade" />}
-              {plan.state === 'ready' && plan.value && <PlanView plan={plan.value} />}
+              {response && <PlanView plan={response.plan} />}
             </section>
             {unacknowledged.length > 0 && (
               <p className="error" role="status">
@@ -258,10 +281,12 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
                   Move the pools of <strong>{cluster.name}</strong> to image <strong>{image}</strong>
                 </>
               )}
-              {plan.state === 'ready' && plan.value && <> in about {duration(plan.value.expectedMs)}</>}. Nodes are
-              replaced one batch at a time; workloads move as their PodDisruptionBudgets allow. The API server may be
-              briefly unavailable while the control plane upgrades.
+              {response && <> in about {duration(response.plan.expectedDurationMs)}</>}. kup takes a snapshot first,
+              upgrades the control plane node by node, then replaces the worker nodes batch by batch; workloads move as
+              their PodDisruptionBudgets allow. The API server may be briefly unavailable while the control plane
+              upgrades.
             </p>
+            {response?.plan.pointOfNoReturn && <p className="warn">{response.plan.pointOfNoReturn.message}</p>}
             {blockers.length > 0 && (
               <p className="warn">
                 {blockers.length} blocker{blockers.length === 1 ? '' : 's'} acknowledged with your reason.
@@ -272,8 +297,8 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
               <button type="button" onClick={() => setStep('choose')}>
                 Back
               </button>
-              <button type="button" className="primary" disabled={submit.state === 'loading'} onClick={start}>
-                {submit.state === 'loading' ? 'Starting…' : 'Confirm upgrade'}
+              <button type="button" className="primary" disabled={submit.state === 'sending'} onClick={start}>
+                {submit.state === 'sending' ? 'Starting…' : 'Confirm upgrade'}
               </button>
             </div>
           </>
@@ -283,25 +308,41 @@ export function UpgradeDialog({ cluster, options, mode, onClose }: UpgradeDialog
   );
 }
 
-function PlanView({ plan }: { readonly plan: PlanSummary }) {
+/** The control plane's versions, one per hop, from the plan's phases (`control-plane` phases name their target). */
+function controlPlaneHops(plan: Plan): string[] {
+  const hops = plan.phases.filter((p) => p.kind === 'control-plane').map((p) => (p as { to?: string }).to ?? '');
+  return hops.filter(Boolean).length > 0 ? hops.filter(Boolean) : plan.from !== plan.to ? [plan.to] : [];
+}
+
+function PlanView({ plan }: { readonly plan: Plan }) {
+  const steps = plan.phases.flatMap((p) =>
+    p.batches.flatMap((b) => b.steps.map((s) => ({ phase: p.key, batch: b.key, ...s }))),
+  );
   return (
     <>
       <p>
-        {plan.steps.length} steps, expected to take {duration(plan.expectedMs)}.
+        {plan.phases.length} phases, {steps.length} steps, expected to take {duration(plan.expectedDurationMs)}.
         {plan.pointOfNoReturn && (
           <>
             {' '}
-            Point of no return: <strong>{plan.pointOfNoReturn}</strong> (after it, going back means restoring the
-            snapshot).
+            Point of no return: <strong>{plan.pointOfNoReturn.key}</strong> on {plan.pointOfNoReturn.node} (after it,
+            going back means restoring the snapshot).
           </>
         )}
       </p>
+      {plan.notes.length > 0 && (
+        <ul className="small">
+          {plan.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
       <details>
         <summary>Every step</summary>
         <ol className="small mono">
-          {plan.steps.map((s) => (
+          {steps.map((s) => (
             <li key={s.key}>
-              {s.key}: {s.actions.join(', ')}
+              {s.batch}: {s.key}
             </li>
           ))}
         </ol>
@@ -318,8 +359,4 @@ function safeUrl(url: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
