@@ -6,7 +6,22 @@ import { DEFAULT_QUERY, applyQuery, compareVersions } from '../../console/src/pa
 import { nodeStates, timeline } from '../../console/src/run-timeline.ts';
 
 function cluster(name: string, version: string, extra: Partial<ClusterSummary> = {}): ClusterSummary {
-  return { name, version, classification: 'supported', health: 'healthy', pools: [], availableUpgrades: [], ...extra };
+  return {
+    name,
+    provider: 'sim',
+    server: null,
+    version,
+    classification: 'supported',
+    endOfSupport: null,
+    releaseNotes: null,
+    upgradeNotes: [],
+    health: 'healthy',
+    healthMessage: null,
+    pools: [],
+    availableUpgrades: [],
+    activeRun: null,
+    ...extra,
+  };
 }
 
 describe('fleet query', () => {
@@ -15,7 +30,7 @@ describe('fleet query', () => {
     cluster('dev', '1.9.0', { classification: 'expired', health: 'unreachable', endOfSupport: '2025-01-01' }),
     cluster('staging', '1.10.1', { activeRun: { id: 'r1', phase: 'upgrading-pools', percent: 40 } }),
     cluster('edge', '1.30.2', {
-      pools: [{ name: 'p', kubeletVersions: ['1.30.2'], image: 'a', imageUpgrade: 'b', nodes: 1, readyNodes: 1 }],
+      pools: [{ name: 'p', kubeletVersions: ['1.30.2'], image: 'a', imageUpgrade: 'b', nodes: 1 }],
     }),
   ];
 
