@@ -143,7 +143,8 @@ function importedNames(files) {
       read++;
       for (const spec of m[1].split(',')) names.add(spec.trim().split(/\s+as\s+/)[0]);
     }
-    for (const m of text.matchAll(new RegExp(`\\{([^}]*)\\}\\s*=\\s*await import\\(${from}\\)`, 'g'))) {
+    // `[^{}]`: the braces of the destructuring itself, not those of a function whose first statement it is.
+    for (const m of text.matchAll(new RegExp(`\\{([^{}]*)\\}\\s*=\\s*await import\\(${from}\\)`, 'g'))) {
       read++;
       for (const spec of m[1].split(',')) names.add(spec.trim().split(/\s*:\s*/)[0]);
     }

@@ -23,6 +23,7 @@ Usage:
   kup pause|resume|cancel|rollback RUN
   kup work [--run RUN]           execute runs (resumes runs whose executor died)
   kup catalog update --from SRC  install a newer version catalog (file or URL)
+  kup serve [--listen H:P] [--demo]  kup as a service: REST API, live events, metrics; see 'kup serve --help'
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
   kup help                       this text`;
@@ -78,6 +79,11 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         if (command === 'work') return await runs.runWorkCommand(rest, io, interruptSignal(io));
         if (command === 'status') return await runs.runStatusCommand(rest, io, interruptSignal(io));
         return await runs.runControlCommand(command, rest, io);
+      }
+      case 'serve': {
+        const { SERVE_USAGE, runServeCommand } = await import('./commands/serve.ts');
+        if (wantsHelp) return help(io, SERVE_USAGE);
+        return await runServeCommand(rest, io);
       }
       case 'demo':
         return await demo(rest, io);

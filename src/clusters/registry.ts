@@ -5,7 +5,7 @@
  * provider registry the engine builds providers with);
  * {@link inspectCluster} asks the cluster itself (its version, nodes, and the upgrades the catalog offers).
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KupError } from '../errors/kup-error.ts';
 import type { KupErrorKind } from '../errors/kup-error.ts';
@@ -71,8 +71,13 @@ function registryErrorKind(code: RegistryErrorCode, details: ClusterRegistryErro
 export interface AddClusterInput {
   /** A DNS label: lowercase letters, digits and '-', at most 63. */
   readonly name: string;
-  /** Path of its kubeconfig; relative paths are resolved against `cwd`. */
+  /**
+   * Path of its kubeconfig; relative paths are resolved against `cwd`. With `kubeconfigDocument`, what is recorded in
+   * its place (the service records a marker: the document is kept sealed elsewhere).
+   */
   readonly kubeconfigPath: string;
+  /** The kubeconfig itself (uploaded), read instead of a file. @default the file at kubeconfigPath */
+  readonly kubeconfigDocument?: string;
   /** The context to use. @default the kubeconfig's current context (recorded, so a later switch does not move it) */
   readonly context?: string;
   readonly provider: string;
@@ -136,7 +141,10 @@ export class ClusterRegistry {
         { cluster: input.name, field: 'provider' },
       );
     }
-    const target = await readKubeconfig(resolve(this.#cwd, input.kubeconfigPath), input.context);
+    const target =
+      input.kubeconfigDocument !== undefined
+        ? await readKubeconfigDocument(input.kubeconfigDocument, input.kubeconfigPath, input.context)
+        : await readKubeconfig(resolve(this.#cwd, input.kubeconfigPath), input.context);
     const verdict = provider.validate(input.providerSettings, target);
     if ('problem' in verdict) {
       throw new ClusterRegistryError(RegistryErrorCode.provider, verdict.problem, { cluster: input.name, field: 'provider' });
@@ -221,13 +229,30 @@ export async function readKubeconfig(path: string, context?: string): Promise<Ku
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
     throw new ClusterRegistryError(RegistryErrorCode.kubeconfig, `kubeconfig ${path} ${reason}`, { field: 'kubeconfig' }, { cause: err });
   }
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ClusterRegistryError(RegistryErrorCode.kubeconfig, `kubeconfig ${path} cannot be read (${(err as Error).message})`, { field: 'kubeconfig' }, { cause: err });
+  }
+  return readKubeconfigDocument(text, path, context);
+}
+
+/**
+ * Reads a kubeconfig document (uploaded, or read from `path`) and the context a cluster is reached through. `path`
+ * names it in messages and is what the target records.
+ *
+ * @throws {ClusterRegistryError} KUP-REGISTRY-002 when it is not a kubeconfig, 003 when the context is not in it.
+ */
+export async function readKubeconfigDocument(text: string, path: string, context?: string): Promise<KubeconfigTarget> {
   // client-node takes about half a second to load: `kup cluster list` of no cluster, or `remove`, does without it.
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
-    kc.loadFromFile(path);
+    kc.loadFromString(text);
   } catch (err) {
-    throw new ClusterRegistryError(RegistryErrorCode.kubeconfig, `kubeconfig ${path} is not valid: ${(err as Error).message}`, { field: 'kubeconfig' }, { cause: err });
+    // The parser's message may quote the document: a kubeconfig holds credentials, so it is not repeated.
+    throw new ClusterRegistryError(RegistryErrorCode.kubeconfig, `kubeconfig ${path} is not valid YAML or JSON of a kubeconfig`, { field: 'kubeconfig' }, { cause: err });
   }
   const known = kc.getContexts().map((c) => c.name);
   const name = context ?? kc.getCurrentContext();
@@ -279,6 +304,8 @@ export interface InspectClusterOptions {
   readonly signal?: AbortSignal;
   /** How long the cluster has to answer. @default 5000 */
   readonly timeoutMs?: number;
+  /** The cluster's kubeconfig document, when it is not a file (uploaded to the service). @default its file */
+  readonly kubeconfig?: string;
 }
 
 /**
@@ -291,7 +318,8 @@ export async function inspectCluster(cluster: ClusterRow, options: InspectCluste
   let server: string | undefined;
   try {
     const { connect } = await import('../kube-api/connect.ts');
-    const conn = connect({ kubeconfigPath: cluster.kubeconfigPath, ...(cluster.context !== undefined ? { context: cluster.context } : {}) });
+    const source = options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : { kubeconfigPath: cluster.kubeconfigPath };
+    const conn = connect({ ...source, ...(cluster.context !== undefined ? { context: cluster.context } : {}) });
     server = conn.server;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;

@@ -55,6 +55,12 @@ export interface ActionSettings {
   };
 }
 
+/** What the engine tells the process that runs it (the service counts it in /metrics). */
+export interface EngineObserver {
+  /** An eviction was refused by a PodDisruptionBudget (a 429). */
+  evictionRefused?(cluster: string): void;
+}
+
 /** Everything an action performer gets. */
 export interface EngineContext {
   readonly cluster: string;
@@ -66,4 +72,6 @@ export interface EngineContext {
   readonly settings: ActionSettings;
   /** What the run's actions share on the cluster (budget gate, node watch, forecasts); on the same clock. */
   readonly session: ClusterSession;
+  /** Told of what the process counts. @default nobody */
+  readonly observer?: EngineObserver;
 }

@@ -42,6 +42,11 @@ export interface ExecuteRunOptions {
   tickMs?: number;
   /** Called after each state the executor commits or reads anew. */
   onState?: (state: RunState) => void;
+  /**
+   * Hands the executor's wake-up to whoever learns first that the stored run changed (the service, after an API
+   * command): the run is read again at once instead of at the next poll. Returns the unsubscribe, called at the end.
+   */
+  subscribeNudge?: (nudge: () => void) => () => void;
 }
 
 /** Another kup holds the run. */
@@ -144,6 +149,12 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
   // The store is read again when the loop waited a whole poll interval (an operator's command lands that way); an
   // effect's report wakes it with the state that report committed.
   let reread = false;
+  let nudged = false;
+  const unsubscribe =
+    options.subscribeNudge?.(() => {
+      nudged = true;
+      wake();
+    }) ?? (() => undefined);
   try {
     for (;;) {
       if (failure) throw failure instanceof Error ? failure : new Error('the executor failed');
@@ -161,7 +172,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       for (const [key, controller] of running) if (!due.has(key)) controller.abort(new Error('no longer asked for by the run'));
       if (isTerminal(state) && running.size === 0) break;
       for (const effect of due.values()) if (!running.has(effect.idempotencyKey)) start(effect);
-      reread = await new Promise<boolean>((resolve) => {
+      // A nudge that came while the loop was busy is not waited out.
+      reread = nudged ? false : await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean) => {
           cancelPoll();
           signal.removeEventListener('abort', onAbort);
@@ -172,8 +184,13 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
         const cancelPoll = clock.after(pollMs, () => done(true));
         signal.addEventListener('abort', onAbort, { once: true });
       });
+      if (nudged) {
+        nudged = false;
+        reread = true;
+      }
     }
   } finally {
+    unsubscribe();
     cancelRenewal();
     apiHealth.stop();
     for (const controller of running.values()) controller.abort(signal.reason ?? new Error('executor stopped'));

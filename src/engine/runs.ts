@@ -24,7 +24,7 @@ import { applyEvents, newRunColumns } from './apply-event.ts';
 import { workloadPodCounts } from './control-plane-workloads.ts';
 import { measuredEstimates } from './measured-estimates.ts';
 import type { ClusterSession } from './cluster-session.ts';
-import type { ActionSettings, EngineContext } from './context.ts';
+import type { ActionSettings, EngineContext, EngineObserver } from './context.ts';
 import type { Provider, Topology } from './provider.ts';
 import type { ProviderFactory } from './provider-factory.ts';
 
@@ -61,6 +61,13 @@ export interface OpenClusterOptions {
   readonly providers: ProviderFactory;
   /** The clock the provider waits on. @default the wall clock */
   readonly clock?: Clock;
+  /**
+   * The kubeconfig document of a cluster whose kubeconfig is not a file (uploaded to the service, kept sealed in the
+   * store): undefined for a cluster registered with a file. @default every cluster's kubeconfig is its file
+   */
+  readonly kubeconfigOf?: (row: ClusterRow) => Promise<string | undefined>;
+  /** Told of each request to the cluster's API that failed (the service counts them per cluster). */
+  readonly onApiError?: (cluster: string, status: number | undefined) => void;
 }
 
 /** Opens a registered cluster: its API connection and its provider. */
@@ -68,9 +75,17 @@ export async function openCluster(store: KupStore, name: string, options: OpenCl
   const { providers, clock } = options;
   const row = await store.clusters.get(name);
   if (!row) throw new ClusterNotRegisteredError(name);
-  const conn = connect({ kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}), rate: ENGINE_RATE });
+  const document = await options.kubeconfigOf?.(row);
+  const source = document !== undefined ? { kubeconfig: document } : { kubeconfigPath: row.kubeconfigPath };
+  const onApiError = options.onApiError;
+  const conn = connect({
+    ...source,
+    ...(row.context ? { context: row.context } : {}),
+    rate: ENGINE_RATE,
+    ...(onApiError ? { onApiError: (status: number | undefined) => onApiError(row.name, status) } : {}),
+  });
   const settings = (typeof row.providerSettings === 'object' && row.providerSettings !== null ? row.providerSettings : {}) as Record<string, unknown>;
-  const provider = providers.create(row.provider, settings, { name: row.name, kubeconfigPath: row.kubeconfigPath, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
+  const provider = providers.create(row.provider, settings, { name: row.name, ...source, ...(row.context ? { context: row.context } : {}) }, clock ? { clock } : {});
   return { row, conn, provider };
 }
 
@@ -253,9 +268,9 @@ export function replacementImages(plan: Pick<RolloutPlan, 'phases'>): Record<str
  * Builds the context an executor needs for a run's cluster. The session must be over the cluster's connection; the
  * context's clock is the session's, so the actions and what they share wait on one clock.
  */
-export function engineContext(cluster: OpenCluster, catalog: Catalog, session: ClusterSession, settings: ActionSettings): EngineContext {
+export function engineContext(cluster: OpenCluster, catalog: Catalog, session: ClusterSession, settings: ActionSettings, observer?: EngineObserver): EngineContext {
   if (session.conn !== cluster.conn) throw new Error(`the session of cluster ${session.cluster} is not over the connection of cluster ${cluster.row.name}`);
-  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock: session.clock, session, settings };
+  return { cluster: cluster.row.name, conn: cluster.conn, provider: cluster.provider, catalog, clock: session.clock, session, settings, ...(observer ? { observer } : {}) };
 }
 
 /** An operator command on a run. */

@@ -20,6 +20,8 @@ export interface ConnectOptions {
   context?: string;
   /** Request rate of this connection. */
   rate?: RateLimiterOptions;
+  /** Told of each request the API server refused or that failed (not of those the caller aborted): the service counts them. */
+  onApiError?: (status: number | undefined) => void;
 }
 
 /** An open connection to a cluster. */
@@ -35,6 +37,8 @@ export interface ClusterConnection {
   readonly limiter: RateLimiter;
   /** GET a path of the API server as text (health endpoints, /metrics, /version). */
   getText(path: string, signal?: AbortSignal): Promise<{ status: number; body: string }>;
+  /** See {@link ConnectOptions.onApiError}. */
+  readonly onApiError?: (status: number | undefined) => void;
 }
 
 /** Opens a connection; a kubeconfig that cannot be read or has no such context is a KUP-CLUSTER-001 error. */
@@ -65,6 +69,7 @@ export function connect(options: ConnectOptions): ClusterConnection {
     policy: kc.makeApiClient(k8s.PolicyV1Api),
     limiter: new RateLimiter(options.rate),
     getText: (path, signal) => getText(conn, path, signal),
+    ...(options.onApiError ? { onApiError: options.onApiError } : {}),
   };
   return conn;
 }

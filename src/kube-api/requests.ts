@@ -107,7 +107,12 @@ export async function send<T>(
 ): Promise<T> {
   const agent = await sharedAgent(conn);
   await conn.limiter.acquire(signal);
-  return call(requestOptions(signal, headers, agent));
+  try {
+    return await call(requestOptions(signal, headers, agent));
+  } catch (err) {
+    if (conn.onApiError && signal?.aborted !== true) conn.onApiError(err instanceof ApiException ? err.code : undefined);
+    throw err;
+  }
 }
 
 /**
@@ -117,7 +122,13 @@ export async function send<T>(
  */
 export async function getJson<T>(conn: ClusterConnection, path: string, signal?: AbortSignal): Promise<T> {
   await conn.limiter.acquire(signal);
-  const res = await conn.getText(path, signal);
-  if (res.status < 200 || res.status > 299) throw new ApiException(res.status, `HTTP ${res.status} for GET ${path}`, res.body, {});
+  const res = await conn.getText(path, signal).catch((err: unknown) => {
+    if (signal?.aborted !== true) conn.onApiError?.(undefined);
+    throw err;
+  });
+  if (res.status < 200 || res.status > 299) {
+    conn.onApiError?.(res.status);
+    throw new ApiException(res.status, `HTTP ${res.status} for GET ${path}`, res.body, {});
+  }
   return JSON.parse(res.body) as T;
 }

@@ -38,7 +38,7 @@ describe('run events', () => {
     ]);
     assert.deepEqual(first.map((e) => e.seq), [1, 2]);
     assert.deepEqual(second, [
-      { runId: 'run-a', seq: 3, at: 30, step: 'drain', node: 'app-0', outcome: 'failed', message: 'eviction blocked', data: { pod: 'shop/cart-1', pdb: 'shop/cart' } },
+      { runId: 'run-a', seq: 3, id: 4, at: 30, step: 'drain', node: 'app-0', outcome: 'failed', message: 'eviction blocked', data: { pod: 'shop/cart-1', pdb: 'shop/cart' } },
     ]);
     assert.deepEqual(await store.events.list('run-a'), [...first, ...second]);
     assert.deepEqual((await store.events.list('run-a', { afterSeq: 1 })).map((e) => e.seq), [2, 3]);
@@ -73,5 +73,33 @@ describe('run events', () => {
       db.close();
     }
     assert.equal((await store.events.list('run-a'))[0]?.message, 'taken');
+  });
+
+  it('gives every event a global id in commit order across runs, resumable after any id, never given out twice after a purge', async () => {
+    await store.events.append('run-a', [{ at: 1, step: 'a1', outcome: 'info', message: 'a1' }]);
+    await store.events.append('run-b', [
+      { at: 2, step: 'b1', outcome: 'info', message: 'b1' },
+      { at: 3, step: 'b2', outcome: 'info', message: 'b2' },
+    ]);
+    await store.events.append('run-a', [{ at: 4, step: 'a2', outcome: 'info', message: 'a2' }]);
+    assert.deepEqual((await store.events.listAll()).map((e) => [e.id, e.runId, e.seq]), [
+      [1, 'run-a', 1],
+      [2, 'run-b', 1],
+      [3, 'run-b', 2],
+      [4, 'run-a', 2],
+    ]);
+    assert.deepEqual((await store.events.listAll({ afterId: 2, limit: 1 })).map((e) => e.step), ['b2']);
+    assert.deepEqual((await store.events.list('run-a', { afterId: 1 })).map((e) => e.step), ['a2']);
+    assert.equal(await store.events.lastId(), 4);
+    // The newest events go with their runs: the next id is still 5, not 4 again.
+    const db = new BetterSqlite3(databasePath(dataDir));
+    try {
+      db.pragma('foreign_keys = ON');
+      db.prepare("DELETE FROM runs WHERE id = 'run-a'").run();
+    } finally {
+      db.close();
+    }
+    await store.events.append('run-b', [{ at: 5, step: 'b3', outcome: 'info', message: 'b3' }]);
+    assert.deepEqual((await store.events.listAll({ afterId: 3 })).map((e) => [e.id, e.step]), [[5, 'b3']]);
   });
 });

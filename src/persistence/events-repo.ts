@@ -1,6 +1,7 @@
 /**
  * A run's events: an append-only log, numbered per run from 1 with no gaps (seq), that the console and the CLI
- * follow (`list(runId, { afterSeq })`). The engine appends the events of a step in the same transaction as the
+ * follow (`list(runId, { afterSeq })`). Every event also has a global id, increasing across all runs in commit
+ * order, that the service's event streams use to resume without a gap or a duplicate (`listAll({ afterId })`). The engine appends the events of a step in the same transaction as the
  * step's new state (`RunsRepo.commitStep`), so the log and the state never disagree after a crash.
  */
 import type { Statement } from 'better-sqlite3';
@@ -29,13 +30,28 @@ export interface RunEvent extends NewRunEvent {
   readonly runId: string;
   /** 1, 2, 3... per run, in append order. */
   readonly seq: number;
+  /**
+   * Global id: increasing across every run's events in the order they were committed (appends are serialized by
+   * the write transaction), never given out twice, even after a purge deletes events.
+   */
+  readonly id: number;
 }
 
 /** Options of {@link EventsRepo.list}. */
 export interface ListEventsOptions {
   /** Only events after this seq (what a follower has already seen). @default 0 */
   readonly afterSeq?: number;
+  /** Only events whose global id is above this one (a follower's `Last-Event-ID`). @default 0 */
+  readonly afterId?: number;
   /** At most this many. @default no limit */
+  readonly limit?: number;
+}
+
+/** Options of {@link EventsRepo.listAll}. */
+export interface ListAllEventsOptions {
+  /** Only events whose global id is above this one. @default 0 */
+  readonly afterId?: number;
+  /** At most this many, oldest first. @default 500 */
   readonly limit?: number;
 }
 
@@ -51,6 +67,10 @@ export interface EventsRepo {
   list(runId: string, options?: ListEventsOptions): Promise<readonly RunEvent[]>;
   /** The seq of a run's last event, 0 when it has none. */
   lastSeq(runId: string): Promise<number>;
+  /** Every run's events in global id order (the fleet's stream). */
+  listAll(options?: ListAllEventsOptions): Promise<readonly RunEvent[]>;
+  /** The highest global id given out, 0 when none was. */
+  lastId(): Promise<number>;
 }
 
 interface EventRecord {
@@ -62,6 +82,7 @@ interface EventRecord {
   outcome: string;
   message: string;
   data: string | null;
+  id: number;
 }
 
 /** {@link EventsRepo} on SQLite. */
@@ -69,7 +90,11 @@ export class SqliteEventsRepo implements EventsRepo {
   readonly #db: SqliteDatabase;
   readonly #insert: Statement<[string, number, number, string, string | null, string, string, string | null]>;
   readonly #lastSeq: Statement<[string], { seq: number | null }>;
-  readonly #list: Statement<[string, number, number], EventRecord>;
+  readonly #list: Statement<[string, number, number, number], EventRecord>;
+  readonly #listAll: Statement<[number, number], EventRecord>;
+  readonly #takeIds: Statement<[number, string], { value: number }>;
+  readonly #insertId: Statement<[number, string, number]>;
+  readonly #lastId: Statement<[], { value: number }>;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -77,7 +102,16 @@ export class SqliteEventsRepo implements EventsRepo {
       'INSERT INTO run_events (run_id, seq, at, step, node, outcome, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#lastSeq = db.prepare('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?');
-    this.#list = db.prepare('SELECT * FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.#list = db.prepare(
+      'SELECT e.*, i.id FROM run_events e JOIN run_event_ids i ON i.run_id = e.run_id AND i.seq = e.seq ' +
+        'WHERE e.run_id = ? AND e.seq > ? AND i.id > ? ORDER BY e.seq LIMIT ?',
+    );
+    this.#listAll = db.prepare(
+      'SELECT e.*, i.id FROM run_event_ids i JOIN run_events e ON e.run_id = i.run_id AND e.seq = i.seq WHERE i.id > ? ORDER BY i.id LIMIT ?',
+    );
+    this.#takeIds = db.prepare('UPDATE counters SET value = value + ? WHERE name = ? RETURNING value');
+    this.#insertId = db.prepare('INSERT INTO run_event_ids (id, run_id, seq) VALUES (?, ?, ?)');
+    this.#lastId = db.prepare("SELECT value FROM counters WHERE name = 'run_event_id'");
   }
 
   append(runId: string, events: readonly NewRunEvent[]): Promise<readonly RunEvent[]> {
@@ -85,7 +119,15 @@ export class SqliteEventsRepo implements EventsRepo {
   }
 
   list(runId: string, options: ListEventsOptions = {}): Promise<readonly RunEvent[]> {
-    return promised(() => this.#list.all(runId, options.afterSeq ?? 0, options.limit ?? -1).map(toEvent));
+    return promised(() => this.#list.all(runId, options.afterSeq ?? 0, options.afterId ?? 0, options.limit ?? -1).map(toEvent));
+  }
+
+  listAll(options: ListAllEventsOptions = {}): Promise<readonly RunEvent[]> {
+    return promised(() => this.#listAll.all(options.afterId ?? 0, options.limit ?? 500).map(toEvent));
+  }
+
+  lastId(): Promise<number> {
+    return promised(() => this.#lastId.get()?.value ?? 0);
   }
 
   lastSeq(runId: string): Promise<number> {
@@ -101,10 +143,18 @@ export class SqliteEventsRepo implements EventsRepo {
     const prepared = events.map((e) => ({ event: e, data: e.data === undefined ? null : toJson(e.data, `event data of ${e.step}`) }));
     let seq = this.#lastSeqNow(runId);
     const stored: RunEvent[] = [];
+    if (prepared.length === 0) return stored;
+    // The ids of the whole append at once: one write of the counter row, which also serializes appends on a store
+    // whose transactions run side by side (PostgreSQL), so ids are handed out in commit order.
+    const last = this.#takeIds.get(prepared.length, 'run_event_id')?.value;
+    if (last === undefined) throw new StoreError(StoreErrorCode.migration, 'the run_event_id counter is missing: the schema is not migrated');
+    let id = last - prepared.length;
     for (const { event, data } of prepared) {
       seq += 1;
+      id += 1;
       try {
         this.#insert.run(runId, seq, event.at, event.step, event.node ?? null, event.outcome, event.message, data);
+        this.#insertId.run(id, runId, seq);
       } catch (err) {
         if (isForeignKeyViolation(err)) {
           throw new StoreError(StoreErrorCode.runNotFound, `run ${runId} does not exist`, { run: runId }, { cause: err });
@@ -114,6 +164,7 @@ export class SqliteEventsRepo implements EventsRepo {
       stored.push({
         runId,
         seq,
+        id,
         at: event.at,
         step: event.step,
         ...(event.node !== undefined ? { node: event.node } : {}),
@@ -134,6 +185,7 @@ function toEvent(r: EventRecord): RunEvent {
   return {
     runId: r.run_id,
     seq: r.seq,
+    id: r.id,
     at: r.at,
     step: r.step,
     ...(r.node !== null ? { node: r.node } : {}),

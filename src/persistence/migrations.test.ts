@@ -28,7 +28,21 @@ describe('openDatabase', () => {
       assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(db.pragma('busy_timeout', { simple: true }), 1234);
       assert.equal(schemaVersion(db), MIGRATIONS.length);
-      assert.deepEqual(tables(db), ['clusters', 'run_events', 'run_plans', 'run_state_entries', 'runs', 'schema_migrations', 'step_outcomes']);
+      assert.deepEqual(tables(db), [
+        'api_tokens',
+        'audit_log',
+        'cluster_credentials',
+        'clusters',
+        'counters',
+        'precheck_reports',
+        'run_event_ids',
+        'run_events',
+        'run_plans',
+        'run_state_entries',
+        'runs',
+        'schema_migrations',
+        'step_outcomes',
+      ]);
       const recorded = db.prepare<[], { version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version').all();
       assert.deepEqual(recorded, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     } finally {
@@ -133,7 +147,7 @@ describe('openDatabase', () => {
       const split = await store.runs.get('run-2');
       assert.deepEqual([split?.plan, split?.request], [{ schema: 1 }, { to: '1.31.4' }], 'the request has a column of its own');
       assert.deepEqual(await store.events.list('run-1'), [
-        { runId: 'run-1', seq: 1, at: 1500, step: 'snapshot', outcome: 'succeeded', message: 'snapshot taken', data: { id: 'snap-1' } },
+        { runId: 'run-1', seq: 1, id: 1, at: 1500, step: 'snapshot', outcome: 'succeeded', message: 'snapshot taken', data: { id: 'snap-1' } },
       ]);
       assert.deepEqual(await store.clusters.get('prod'), {
         name: 'prod',
@@ -160,6 +174,7 @@ describe('openDatabase', () => {
           { version: 3, applied_at: 5000 },
           { version: 4, applied_at: 5000 },
           { version: 5, applied_at: 5000 },
+          { version: 6, applied_at: 5000 },
         ],
       );
     } finally {

@@ -134,6 +134,71 @@ export const MIGRATIONS: readonly Migration[] = [
     // cluster went with the cluster. A removed cluster's row now stays, marked, so its runs keep their reference.
     sql: `ALTER TABLE clusters ADD COLUMN removed_at INTEGER;`,
   },
+  {
+    version: 6,
+    name: 'global event ids; the service: API tokens, audit log, uploaded credentials, precheck reports',
+    // Portable SQL (SQLite and PostgreSQL): no STRICT, no json functions, no AUTOINCREMENT. Global event ids live in
+    // a table of their own rather than a column of run_events, whose append-only trigger refuses the UPDATE a
+    // backfill would be. Ids come from a counter row, never from MAX(id) + 1: purging a cluster's history deletes
+    // events, and an id given out twice would let a reader resuming after it skip the second event.
+    sql: `
+      CREATE TABLE run_event_ids (
+        id     BIGINT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        seq    INTEGER NOT NULL,
+        UNIQUE (run_id, seq),
+        FOREIGN KEY (run_id, seq) REFERENCES run_events (run_id, seq) ON DELETE CASCADE
+      );
+      INSERT INTO run_event_ids (id, run_id, seq)
+        SELECT ROW_NUMBER() OVER (ORDER BY at, run_id, seq), run_id, seq FROM run_events;
+      CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+      );
+      INSERT INTO counters (name, value) SELECT 'run_event_id', COUNT(*) FROM run_events;
+      INSERT INTO counters (name, value) VALUES ('audit_id', 0);
+
+      CREATE TABLE api_tokens (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        role         TEXT NOT NULL,
+        token_hash   TEXT NOT NULL UNIQUE,
+        created_at   BIGINT NOT NULL,
+        created_by   TEXT,
+        revoked_at   BIGINT
+      );
+
+      CREATE TABLE audit_log (
+        id      BIGINT PRIMARY KEY,
+        at      BIGINT NOT NULL,
+        actor   TEXT NOT NULL,
+        role    TEXT,
+        method  TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        target  TEXT,
+        status  INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        code    TEXT
+      );
+
+      CREATE TABLE cluster_credentials (
+        cluster    TEXT PRIMARY KEY,
+        sealed     TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE precheck_reports (
+        id         TEXT PRIMARY KEY,
+        cluster    TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        blockers   INTEGER NOT NULL,
+        warnings   INTEGER NOT NULL,
+        report     TEXT NOT NULL
+      );
+      CREATE INDEX precheck_reports_by_cluster ON precheck_reports (cluster, created_at);
+    `,
+  },
 ];
 
 /** Options of {@link migrate}. */

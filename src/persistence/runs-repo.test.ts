@@ -57,7 +57,7 @@ describe('runs: create, get, list', () => {
     });
     assert.deepEqual(await store.runs.get('run-a'), created);
     assert.deepEqual(await store.events.list('run-a'), [
-      { runId: 'run-a', seq: 1, at: 2000, step: 'created', outcome: 'info', message: 'created info', data: { by: 'cli' } },
+      { runId: 'run-a', seq: 1, id: 1, at: 2000, step: 'created', outcome: 'info', message: 'created info', data: { by: 'cli' } },
     ]);
     assert.equal(await store.runs.get('run-missing'), undefined);
   });

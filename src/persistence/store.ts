@@ -11,6 +11,8 @@ import type { EventsRepo } from './events-repo.ts';
 import { SqliteEventsRepo } from './events-repo.ts';
 import type { RunsRepo } from './runs-repo.ts';
 import { SqliteRunsRepo } from './runs-repo.ts';
+import type { AuditRepo, CredentialsRepo, PrecheckReportsRepo, TokensRepo } from './service-repos.ts';
+import { SqliteAuditRepo, SqliteCredentialsRepo, SqlitePrecheckReportsRepo, SqliteTokensRepo } from './service-repos.ts';
 import type { StepOutcomesRepo } from './step-outcomes-repo.ts';
 import { SqliteStepOutcomesRepo } from './step-outcomes-repo.ts';
 
@@ -20,6 +22,14 @@ export interface KupStore {
   readonly runs: RunsRepo;
   readonly events: EventsRepo;
   readonly stepOutcomes: StepOutcomesRepo;
+  /** The service's API tokens (hashed). */
+  readonly tokens: TokensRepo;
+  /** The service's audit log of mutating calls. */
+  readonly audit: AuditRepo;
+  /** Uploaded cluster credentials, sealed by the service. */
+  readonly credentials: CredentialsRepo;
+  /** Precheck reports the service ran. */
+  readonly prechecks: PrecheckReportsRepo;
   /** Where the data lives (a file path, or a database URL without credentials). */
   readonly location: string;
   /** Closes the store; its repositories must not be used after. */
@@ -36,6 +46,10 @@ export function openSqliteStore(options: OpenDatabaseOptions): KupStore {
     runs: new SqliteRunsRepo(db, events, stepOutcomes),
     events,
     stepOutcomes,
+    tokens: new SqliteTokensRepo(db),
+    audit: new SqliteAuditRepo(db),
+    credentials: new SqliteCredentialsRepo(db),
+    prechecks: new SqlitePrecheckReportsRepo(db),
     location: db.name,
     close: () => {
       if (db.open) db.close();

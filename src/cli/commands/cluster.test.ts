@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { availableUpgrades, defaultCatalog } from '../../versions/index.ts';
-import { upgradeSummary } from './cluster.ts';
+import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 
 describe('the UPGRADE column of kup cluster list', () => {
   const catalog = defaultCatalog();

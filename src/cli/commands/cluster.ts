@@ -15,7 +15,7 @@ import type { KupStore } from '../../persistence/store.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { builtInProviders } from '../../providers/registry.ts';
-import type { AvailableUpgrades } from '../../versions/index.ts';
+import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 
@@ -228,28 +228,6 @@ async function remove(args: ParsedArgs, registry: ClusterRegistry, io: CliIo): P
         : `cluster ${cluster.name} removed\n`,
   );
   return 0;
-}
-
-/** The UPGRADE column: the newest patch and the newest release of the next minor the catalog offers. */
-export function upgradeSummary(u: AvailableUpgrades): string {
-  if (!u.known) return 'unknown version (kup catalog update)';
-  const past = u.pastEndOfSupport;
-  if (past) {
-    // Listing expired versions as if they were upgrades would read as routine: say that support ended, and how far back it is.
-    const way = past.toOldestSupported;
-    return way
-      ? `${past.minor} past end of support: ${way.hops.length} hop${way.hops.length === 1 ? '' : 's'} to ${way.hops[way.hops.length - 1] ?? way.minor} (next ${way.hops[0] ?? way.minor})`
-      : `${past.minor} past end of support (kup catalog update)`;
-  }
-  const parts: string[] = [];
-  const patch = u.patches[u.patches.length - 1];
-  const minor = u.nextMinor[u.nextMinor.length - 1];
-  if (patch) parts.push(`patch ${patch.version}`);
-  if (minor) parts.push(`minor ${minor.version}`);
-  if (parts.length > 0) return parts.join(', ');
-  // Newer versions exist but are past their end of support (or previews): the cluster is stuck, not up to date.
-  const newest = u.withheld[u.withheld.length - 1];
-  return newest ? `none supported (newest ${newest.version} is ${newest.classification}: --allow-${newest.classification})` : 'up to date';
 }
 
 function clusterDocument(c: ClusterRow, s: ClusterInspection | undefined): Record<string, unknown> {

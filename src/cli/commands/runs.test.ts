@@ -10,7 +10,8 @@ import { openSqliteStore } from '../../persistence/store.ts';
 import { createRunState } from '../../rollout/machine/state.ts';
 import { buildPlan } from '../../rollout/plan.ts';
 import { Driver, FakeCluster, fakeTopology } from '../../rollout/machine/test-driver.ts';
-import { pausedNotice, runStatusCommand } from './runs.ts';
+import { pausedNotice } from '../../rollout/run-text.ts';
+import { runStatusCommand } from './runs.ts';
 
 const DAY = 86_400_000;
 

@@ -22,8 +22,8 @@ import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import { planDirection, planTitle } from '../../rollout/plan-direction.ts';
-import type { RolloutPlan, WorkerStrategyCost } from '../../rollout/plan-types.ts';
+import { planDirection } from '../../rollout/plan-direction.ts';
+import { formatPlan, pausedNotice, progressBar, progressLine } from '../../rollout/run-text.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
 import { ensurePrivateDir, openPrivateAppend } from '../../persistence/private-files.ts';
@@ -351,7 +351,7 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
                 if (samePhase && clock.now() - lastAt < PROGRESS_MS) return;
                 lastState = state;
                 lastAt = clock.now();
-                const line = progressLine(state);
+                const line = progressLine(state, clock.now());
                 if (line !== last) io.stdout.write(`${new Date(clock.now()).toISOString().slice(11, 19)} ${runId} ${line}\n`);
                 last = line;
               },
@@ -379,30 +379,6 @@ async function work(store: KupStore, dir: string, ids: readonly string[], io: Cl
   }
 }
 
-/** What `kup upgrade --wait` prints when its run paused: the cause, where it is, and the commands that go on. */
-export function pausedNotice(state: RunState): string {
-  const status = state.status;
-  if (status.phase !== 'paused') return '';
-  const cause = status.cause;
-  const where = cause
-    ? [cause.node ? `node ${cause.node}` : '', cause.pod ? `pod ${cause.pod}` : '', cause.pdb ? `PodDisruptionBudget ${cause.pdb}` : '']
-        .filter(Boolean)
-        .join(', ')
-    : '';
-  return (
-    `run ${state.runId} paused (${status.reason}): ${status.message}${where ? `\n  at: ${where}` : ''}\n` +
-    `  when the cause is fixed: kup resume ${state.runId}   (or: kup cancel ${state.runId}, kup rollback ${state.runId})\n` +
-    (replacementNeverReady(state)
-      ? `  to replace the node that never became Ready with a new one: kup resume ${state.runId} --replace-node\n`
-      : '')
-  );
-}
-
-/** Whether a failed step waits for a replacement node that never became Ready (what `resume --replace-node` is for). */
-function replacementNeverReady(state: RunState): boolean {
-  return Object.values(state.units).some((u) => u.failure?.action === 'wait-node-ready' && u.newNode !== undefined);
-}
-
 /** `kup pause|resume|cancel|rollback RUN`. */
 export async function runControlCommand(command: RunCommand, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -419,7 +395,7 @@ export async function runControlCommand(command: RunCommand, args: string[], io:
   try {
     const message = values['message'] as string | undefined;
     const state = await commandRun(store, runId, command, clock.now(), { ...(message !== undefined ? { message } : {}), replaceNode });
-    io.stdout.write(`run ${runId}: ${progressLine(state)}\n`);
+    io.stdout.write(`run ${runId}: ${progressLine(state, clock.now())}\n`);
     // What the command asked for is done by an executor: a run whose executor is gone (a 'kup upgrade --wait' that
     // returned at the pause) gets one, as 'kup upgrade' starts one.
     const lease = (await store.runs.get(runId))?.lease;
@@ -460,7 +436,7 @@ export async function runStatusCommand(args: string[], io: CliIo, signal: AbortS
         io.stdout.write(`${new Date(e.at).toISOString().slice(11, 19)} ${e.outcome.padEnd(10)} ${e.step}${e.node ? ` ${e.node}` : ''}: ${e.message}\n`);
         lastSeq = e.seq;
       }
-      io.stdout.write(tty ? `\r${progressBar(state)} ${progressLine(state)}\x1b[K` : `${progressLine(state)}\n`);
+      io.stdout.write(tty ? `\r${progressBar(state, clock.now())} ${progressLine(state, clock.now())}\x1b[K` : `${progressLine(state, clock.now())}\n`);
       if (!values['watch'] || isTerminal(state) || signal.aborted) {
         if (tty) io.stdout.write('\n');
         // A paused run waits for an operator: say where, and which commands go on (the first line is the one above).
@@ -480,66 +456,6 @@ export async function runStatusCommand(args: string[], io: CliIo, signal: AbortS
  */
 function asOf(state: RunState, now: number): RunState {
   return isTerminal(state) ? state : transition(state, { type: 'tick' }, now).state;
-}
-
-/** One line of progress: phase, control-plane node i of n, nodes upgraded per pool, ETA. */
-export function progressLine(state: RunState): string {
-  const p = progressOf(state, state.plan, clock.now());
-  const status = state.status;
-  // The machine's phases are named for upgrades (`upgrading-pools`); a downgrade's progress says what it does.
-  const phase = planDirection(state.plan) === 'downgrade' ? status.phase.replace(/^upgrading-/, 'downgrading-') : status.phase;
-  const parts = [status.phase === 'paused' ? `paused (${status.reason}): ${status.message}` : phase];
-  if (p.controlPlane.n > 0) parts.push(`control plane ${p.controlPlane.i}/${p.controlPlane.n}`);
-  for (const pool of p.pools) parts.push(`${pool.name} ${pool.upgraded}/${pool.total}${pool.batches > 0 ? ` batch ${pool.currentBatch}/${pool.batches}` : ''}`);
-  if (!isTerminal(state) && p.eta.remainingMs > 0) parts.push(`ETA ${formatDuration(p.eta.remainingMs)}`);
-  if (status.phase === 'failed') parts.push(status.reason);
-  if ((status.phase === 'cancelled' || status.phase === 'cancelling') && status.leftBehind !== undefined) {
-    parts.push(`left behind: ${status.leftBehind.join('; ')}`);
-  }
-  return parts.join(' | ');
-}
-
-function progressBar(state: RunState): string {
-  const p = progressOf(state, state.plan, clock.now());
-  const total = p.controlPlane.n + p.pools.reduce((n, x) => n + x.total, 0);
-  const done = p.controlPlane.i + p.pools.reduce((n, x) => n + x.upgraded, 0);
-  const width = 24;
-  const filled = total === 0 ? width : Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-}
-
-/** The plan for people: path, snapshot, control plane in order, pools' batches, duration, point of no return. */
-export function formatPlan(plan: RolloutPlan): string {
-  const measured = plan.measured.length > 0 ? `from ${plan.measured.length} step times measured on this cluster` : 'from default step times: no run measured here yet';
-  const lines = [`Plan for ${plan.cluster}: ${plan.from} -> ${plan.to} (${planTitle(plan)}), expected ${formatDuration(plan.expectedDurationMs)} (${measured})`];
-  for (const phase of plan.phases) {
-    switch (phase.kind) {
-      case 'snapshot':
-        lines.push('  1. etcd snapshot (rollback restores it)');
-        break;
-      case 'control-plane':
-        lines.push(`  control plane ${phase.from} -> ${phase.to}: ${phase.batches.flatMap((b) => b.steps.map((s) => ('node' in s ? `${s.node}${s.kind === 'control-plane-node' && s.drain === true ? ' (drained)' : ''}` : s.key))).join(' -> ')} (one at a time; etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet; API health checked between nodes; a node that runs pods beyond static and DaemonSet ones is cordoned and drained first)`);
-        break;
-      case 'pool':
-        lines.push(`  pool ${phase.pool} -> ${phase.to.version}${phase.to.image ? ` image ${phase.to.image}` : ''} (${phase.strategy}, ${phase.batchPolicy}): ${phase.batches.map((b) => `[${b.steps.map((s) => ('node' in s ? s.node : s.key)).join(' ')}]`).join(' ')}`);
-        break;
-      default:
-        lines.push('  post-upgrade validation');
-    }
-  }
-  if (plan.workerStrategies) lines.push(`  worker moves (--worker-strategy): ${plan.workerStrategies.map(formatWorkerCost).join('; ')}`);
-  lines.push(plan.pointOfNoReturn ? `  point of no return: ${plan.pointOfNoReturn.message}` : '  point of no return: none (a rollback moves nodes back)');
-  for (const note of plan.notes) lines.push(`  note: ${note}`);
-  return lines.join('\n') + '\n';
-}
-
-/** `minimal: 6 node replacements (this plan)`: what a worker strategy costs in node moves. */
-function formatWorkerCost(cost: WorkerStrategyCost): string {
-  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const moves = [cost.replacements > 0 || cost.inPlaceUpgrades === 0 ? plural(cost.replacements, 'node replacement') : '', cost.inPlaceUpgrades > 0 ? plural(cost.inPlaceUpgrades, 'in-place node upgrade') : '']
-    .filter(Boolean)
-    .join(', ');
-  return `${cost.workerStrategy} ${moves}${cost.chosen ? ' (this plan)' : ''}`;
 }
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {

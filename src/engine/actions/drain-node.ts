@@ -32,6 +32,13 @@ export async function drainAction(effect: Extract<ActionEffect, { type: 'drain' 
         // kubectl's --force (delete pods no controller recreates) only when the operator acknowledged that blocker.
         force: ctx.settings.acknowledgements.some((a) => a.rule === 'drain-refusals'),
         signal,
+        ...(ctx.observer?.evictionRefused
+          ? {
+              onProgress: (event) => {
+                if (event.type === 'blocked' && event.status === 429) ctx.observer?.evictionRefused?.(ctx.cluster);
+              },
+            }
+          : {}),
       });
     } finally {
       forecast?.end();

@@ -1,0 +1,224 @@
+/**
+ * The service's composition: one store, the cluster registry, the run supervisor, the event hub, the sealed
+ * credentials, the metrics and the log, created together and closed together. The routes (src/server/routes/) use
+ * this object; they hold no state of their own.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/clock.ts';
+import { activeCatalog } from '../catalog/catalog-file.ts';
+import { ClusterRegistry, inspectCluster } from '../clusters/registry.ts';
+import type { OpenCluster } from '../engine/runs.ts';
+import { executorId, openCluster } from '../engine/runs.ts';
+import { RunSupervisor } from '../engine/supervisor.ts';
+import { KupError } from '../errors/kup-error.ts';
+import type { ClusterRow } from '../persistence/clusters-repo.ts';
+import type { KupStore } from '../persistence/store.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import type { Catalog } from '../versions/index.ts';
+import type { Principal } from './auth.ts';
+import { authenticate, hashToken, newToken } from './auth.ts';
+import type { ClusterStatus } from './cluster-status.ts';
+import { ClusterStatusCache } from './cluster-status.ts';
+import { EventHub } from './event-hub.ts';
+import { ServiceMetrics } from './metrics.ts';
+import type { SecretBox } from './secrets.ts';
+
+/**
+ * The kubeconfig path recorded for a cluster whose kubeconfig was uploaded: the document itself is sealed in the
+ * store's credentials, and a kup without the service's key (the CLI on the same data directory) is told so.
+ */
+export const UPLOADED_KUBECONFIG_PREFIX = 'uploaded:';
+
+/** Options of {@link KupService}. */
+export interface KupServiceOptions {
+  /** The data directory: the catalog in force, the secret key file. */
+  readonly dataDir: string;
+  readonly store: KupStore;
+  readonly clock: Clock;
+  readonly providers: ProviderRegistry;
+  readonly secrets: SecretBox;
+  readonly log: Logger;
+  /** @default 16 */
+  readonly maxConcurrentRuns?: number;
+  /** @default 15000 */
+  readonly leaseTtlMs?: number;
+  /** How often the store is scanned for runs nobody drives. @default half the lease TTL */
+  readonly scanEveryMs?: number;
+  /** How often other replicas' events are looked for. @default 1000 */
+  readonly eventPollMs?: number;
+}
+
+/** A cluster whose uploaded kubeconfig is gone from the store (or was never sealed). */
+export class CredentialsMissingError extends KupError<'KUP-SECRET-003', { readonly cluster: string }> {
+  override readonly name = 'CredentialsMissingError';
+  constructor(cluster: string) {
+    super('KUP-SECRET-003', `the uploaded kubeconfig of cluster ${cluster} is not in the store: register the cluster again`, { kind: 'failed', details: { cluster } });
+  }
+}
+
+/** The service; see the module comment. */
+export class KupService {
+  readonly dataDir: string;
+  readonly store: KupStore;
+  readonly clock: Clock;
+  readonly providers: ProviderRegistry;
+  readonly registry: ClusterRegistry;
+  readonly supervisor: RunSupervisor;
+  readonly events: EventHub;
+  readonly status: ClusterStatusCache;
+  readonly metrics: ServiceMetrics;
+  readonly log: Logger;
+  readonly #secrets: SecretBox;
+  #ready = false;
+  readonly #onStop = new Set<() => void>();
+
+  constructor(options: KupServiceOptions) {
+    this.dataDir = options.dataDir;
+    this.store = options.store;
+    this.clock = options.clock;
+    this.providers = options.providers;
+    this.log = options.log;
+    this.#secrets = options.secrets;
+    this.registry = new ClusterRegistry({ clusters: options.store.clusters, now: () => options.clock.now(), providers: options.providers });
+    this.events = new EventHub({ store: options.store, clock: options.clock, ...(options.eventPollMs !== undefined ? { pollMs: options.eventPollMs } : {}) });
+    const supervisor = new RunSupervisor({
+      store: options.store,
+      providers: options.providers,
+      catalog: () => this.catalog(),
+      clock: options.clock,
+      owner: executorId(),
+      ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
+      ...(options.leaseTtlMs !== undefined ? { leaseTtlMs: options.leaseTtlMs } : {}),
+      ...(options.scanEveryMs !== undefined ? { scanEveryMs: options.scanEveryMs } : {}),
+      kubeconfigOf: (row) => this.kubeconfigOf(row),
+      observer: {
+        started: (run, cluster) => this.log.info({ run, cluster }, 'driving run'),
+        state: (run, cluster, state) => {
+          this.metrics.observeState(run, cluster, state, this.clock.now());
+          this.events.poke();
+        },
+        evictionRefused: (cluster) => this.metrics.evictionRefused(cluster),
+        apiError: (cluster, status) => this.metrics.apiError(cluster, status),
+        stopped: (run, cluster, why, error) => {
+          this.metrics.forgetRun(run);
+          this.events.poke();
+          // The run may have moved the cluster's versions: the fleet's list says so without waiting for a round.
+          void options.store.clusters.get(cluster).then((row) => (row ? this.status.refresh(row) : undefined)).catch(() => undefined);
+          if (why === 'failed') this.log.error({ run, cluster, err: error }, 'driving the run failed; it is taken up again at the next scan');
+          else this.log.info({ run, cluster, why }, 'stopped driving run');
+        },
+      },
+    });
+    this.supervisor = supervisor;
+    this.status = new ClusterStatusCache({ clock: options.clock, clusters: () => options.store.clusters.list(), inspect: (row) => this.inspect(row) });
+    this.metrics = new ServiceMetrics({ store: options.store, activeSessions: () => supervisor.sessions.size, drivenRuns: () => supervisor.driving.length });
+  }
+
+  /** Starts the supervisor (resuming every run whose driver died) and the event hub. */
+  async start(): Promise<void> {
+    this.events.start();
+    this.status.start();
+    await this.supervisor.start();
+    this.#ready = true;
+  }
+
+  /** Whether the service takes work: started, and not stopping. */
+  get ready(): boolean {
+    return this.#ready && !this.supervisor.stopping;
+  }
+
+  /** Stops taking work, lets the executors commit and release their leases, closes the sessions and the store. */
+  async stop(): Promise<void> {
+    this.#ready = false;
+    // Live streams end first: the HTTP server's close waits for every open connection.
+    for (const end of this.#onStop) end();
+    this.#onStop.clear();
+    this.status.close();
+    await this.supervisor.stop();
+    this.events.close();
+    await this.store.close();
+  }
+
+  /** Calls `end` when the service stops (a live stream closes then), unless it was called already. */
+  onStop(end: () => void): () => void {
+    this.#onStop.add(end);
+    return () => this.#onStop.delete(end);
+  }
+
+  /** The catalog in force (an update through the API is read by the next call). */
+  async catalog(): Promise<Catalog> {
+    return (await activeCatalog(this.dataDir)).catalog;
+  }
+
+  /** The uploaded kubeconfig of a cluster, unsealed; undefined for a cluster registered with a file. */
+  async kubeconfigOf(row: ClusterRow): Promise<string | undefined> {
+    if (!row.kubeconfigPath.startsWith(UPLOADED_KUBECONFIG_PREFIX)) return undefined;
+    const sealed = await this.store.credentials.get(row.name);
+    if (sealed === undefined) throw new CredentialsMissingError(row.name);
+    return this.#secrets.open(sealed, row.name);
+  }
+
+  /** Seals and stores a cluster's uploaded kubeconfig. */
+  async storeKubeconfig(cluster: string, document: string): Promise<void> {
+    await this.store.credentials.put(cluster, this.#secrets.seal(document, cluster), this.clock.now());
+  }
+
+  /** Opens a registered cluster as the engine does. */
+  openCluster(name: string): Promise<OpenCluster> {
+    return openCluster(this.store, name, {
+      providers: this.providers,
+      clock: this.clock,
+      kubeconfigOf: (row) => this.kubeconfigOf(row),
+      onApiError: (cluster, status) => this.metrics.apiError(cluster, status),
+    });
+  }
+
+  /** Asks a cluster for its version, nodes and pools (an unreachable cluster is an answer, not an error). */
+  async inspect(row: ClusterRow): Promise<ClusterStatus> {
+    const catalog = await this.catalog();
+    const kubeconfig = await this.kubeconfigOf(row).catch(() => undefined);
+    const inspection = await inspectCluster(row, { catalog, now: new Date(this.clock.now()), ...(kubeconfig !== undefined ? { kubeconfig } : {}) });
+    let pools: ClusterStatus['pools'] = null;
+    if (inspection.reachable) {
+      try {
+        const open = await this.openCluster(row.name);
+        const topology = await open.provider.describeTopology(AbortSignal.timeout(5000));
+        pools = topology.pools.map((p) => ({ name: p.name, nodes: p.nodes.length, kubeletVersion: p.kubeletVersion, ...(p.machineImage ? { machineImage: p.machineImage } : {}) }));
+      } catch {
+        // The provider could not say (its infrastructure API down): the list shows the pools as unknown.
+      }
+    }
+    return { inspection, pools, inspectedAt: this.clock.now() };
+  }
+
+  /** The principal of a request's Authorization header. */
+  authenticate(header: string | undefined): Promise<Principal> {
+    return authenticate(header, this.store.tokens);
+  }
+
+  /**
+   * The admin token of a first start: created when no live admin token exists, or when `tokenFile` is given and does
+   * not hold a live one (a script's file lost, a fresh directory). Written to `tokenFile` (0600) when given. Resolves
+   * to the new token's clear text (shown once), or undefined when none was created.
+   */
+  async ensureAdminToken(tokenFile?: string): Promise<string | undefined> {
+    const live = (await this.store.tokens.list()).filter((t) => t.role === 'admin' && t.revokedAt === undefined);
+    if (tokenFile !== undefined) {
+      const held = readTokenFile(tokenFile);
+      if (held !== undefined && live.some((t) => t.tokenHash === hashToken(held))) return undefined;
+    } else if (live.length > 0) return undefined;
+    const { token, row } = newToken(live.length === 0 ? 'admin (first start)' : 'admin (token file)', 'admin', this.clock.now());
+    await this.store.tokens.create(row);
+    if (tokenFile !== undefined) writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    return token;
+  }
+}
+
+function readTokenFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
