@@ -16,27 +16,35 @@ export interface TimelineBar {
   readonly outcome: 'running' | 'succeeded' | 'failed';
 }
 
-/** The bars of a run's events, in the order the nodes were first touched. */
+/**
+ * The bars of a run's events, in the order they started. The engine logs an action when it finishes (`succeeded`,
+ * `failed`) and a step when it starts, so an action's bar runs from the node's previous event (the step's start or the
+ * action before) to its own end; an explicit `started` of the action, when there is one, wins.
+ */
 export function timeline(events: readonly RunEvent[]): readonly TimelineBar[] {
   const open = new Map<string, { node: string; action: string; start: number }>();
+  const lastAt = new Map<string, number>();
   const bars: TimelineBar[] = [];
   for (const e of events) {
+    if (!e.node) continue;
     const action = e.data?.action;
-    if (!e.node || typeof action !== 'string') continue;
-    const id = `${e.node}\u0000${action}`;
-    if (e.outcome === 'started' || e.outcome === 'retrying') {
-      if (!open.has(id)) open.set(id, { node: e.node, action, start: e.at });
-    } else if (e.outcome === 'succeeded' || e.outcome === 'failed' || e.outcome === 'forced') {
-      const began = open.get(id);
-      open.delete(id);
-      bars.push({
-        node: e.node,
-        action,
-        start: began?.start ?? e.at,
-        end: e.at,
-        outcome: e.outcome === 'failed' ? 'failed' : 'succeeded',
-      });
+    if (typeof action === 'string') {
+      const id = `${e.node}\u0000${action}`;
+      if (e.outcome === 'started' || e.outcome === 'retrying') {
+        if (!open.has(id)) open.set(id, { node: e.node, action, start: e.at });
+      } else if (e.outcome === 'succeeded' || e.outcome === 'failed' || e.outcome === 'forced') {
+        const began = open.get(id);
+        open.delete(id);
+        bars.push({
+          node: e.node,
+          action,
+          start: began?.start ?? lastAt.get(e.node) ?? e.at,
+          end: e.at,
+          outcome: e.outcome === 'failed' ? 'failed' : 'succeeded',
+        });
+      }
     }
+    lastAt.set(e.node, e.at);
   }
   for (const o of open.values()) bars.push({ ...o, end: null, outcome: 'running' });
   return bars.sort((a, b) => a.start - b.start);

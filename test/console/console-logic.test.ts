@@ -93,6 +93,23 @@ describe('run timeline', () => {
     ]);
   });
 
+  it("draws an action that is logged only when it ends from the node's previous event", () => {
+    const bars = timeline([
+      { id: ++id, runId: 'r1', at: 100, step: 'pool/w/n1', node: 'n1', outcome: 'started', message: 'replacing n1' },
+      ev(130, 'n1', 'replace-node', 'succeeded'),
+      ev(150, 'n1', 'cordon', 'succeeded'),
+      ev(400, 'n1', 'drain', 'failed'),
+    ]);
+    assert.deepEqual(
+      bars.map((b) => [b.action, b.start, b.end, b.outcome]),
+      [
+        ['replace-node', 100, 130, 'succeeded'],
+        ['cordon', 130, 150, 'succeeded'],
+        ['drain', 150, 400, 'failed'],
+      ],
+    );
+  });
+
   it("names each node's state as Rancher does: waiting nodes are absent, then cordoned, draining, replacing, done", () => {
     const states = nodeStates(
       timeline([

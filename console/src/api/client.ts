@@ -5,7 +5,6 @@
  * @module
  */
 import type {
-  AvailabilitySeries,
   ClusterDetail,
   ClusterSummary,
   ErrorEnvelope,
@@ -89,14 +88,6 @@ export class ApiClient {
 
   command(runId: string, command: RunCommand): Promise<unknown> {
     return this.#send('POST', `/runs/${encodeURIComponent(runId)}/${command}`, {});
-  }
-
-  /** Ready pods against each PDB's floor through the run. */
-  availability(runId: string, signal?: AbortSignal): Promise<readonly AvailabilitySeries[]> {
-    return this.#get<{ items: readonly AvailabilitySeries[] }>(
-      `/console/runs/${encodeURIComponent(runId)}/availability`,
-      signal,
-    ).then((page) => page.items);
   }
 
   snapshots(cluster: string, signal?: AbortSignal): Promise<readonly Snapshot[]> {

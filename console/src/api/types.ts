@@ -314,10 +314,3 @@ export interface ErrorEnvelope {
     readonly details?: Record<string, unknown>;
   };
 }
-
-/** Ready pods of one PDB's workload through a run, with the PDB's floor (`status.desiredHealthy`). */
-export interface AvailabilitySeries {
-  /** `namespace/name` of the PodDisruptionBudget. */
-  readonly pdb: string;
-  readonly points: readonly { readonly at: number; readonly healthy: number; readonly floor: number }[];
-}

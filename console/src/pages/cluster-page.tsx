@@ -189,7 +189,7 @@ function Overview({
 
       <section aria-labelledby="pools-title">
         <h2 id="pools-title">Node pools</h2>
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Node pools table">
           <table>
             <thead>
               <tr>
@@ -233,7 +233,7 @@ function Overview({
       <section aria-labelledby="nodes-title">
         <h2 id="nodes-title">Nodes</h2>
         {c.nodesError && <p className="bad">The nodes could not be read: {c.nodesError}</p>}
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Nodes table">
           <table>
             <thead>
               <tr>
@@ -322,7 +322,7 @@ function InsightsReport({ stored }: { readonly stored: StoredPrecheck | null }) 
 function RunHistory({ runs }: { readonly runs: readonly RunHistoryItem[] }) {
   if (runs.length === 0) return <p>No upgrade has run on this cluster.</p>;
   return (
-    <div className="table-scroll">
+    <div className="table-scroll" tabIndex={0} role="region" aria-label="Run history">
       <table>
         <caption className="visually-hidden">Runs of this cluster</caption>
         <thead>

@@ -1,8 +1,7 @@
 import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError } from '../api/client.ts';
 import type { RunCommand } from '../api/client.ts';
 import { followEvents } from '../api/event-stream.ts';
-import type { AvailabilitySeries, Run, RunEvent } from '../api/types.ts';
+import type { Run, RunEvent } from '../api/types.ts';
 import { Problem } from '../components/problem.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { clockTime, dateTime, duration, isFinished, phaseLabel } from '../format.ts';
@@ -12,9 +11,6 @@ import { may, useSession } from '../session.ts';
 import { useApi } from '../use-api.ts';
 
 const GanttChart = lazy(() => import('../components/gantt-chart.tsx').then((m) => ({ default: m.GanttChart })));
-const AvailabilityChart = lazy(() =>
-  import('../components/availability-chart.tsx').then((m) => ({ default: m.AvailabilityChart })),
-);
 
 /** Props of {@link RunPage}. */
 export interface RunPageProps {
@@ -27,7 +23,6 @@ export function RunPage({ runId }: RunPageProps) {
   const [loaded, reload] = useApi((signal) => api.run(runId, signal), [api, runId]);
   const [events, setEvents] = useState<readonly RunEvent[]>([]);
   const [connected, setConnected] = useState(false);
-  const [availability, setAvailability] = useState<readonly AvailabilitySeries[] | null>(null);
 
   // The log comes from the stream (its first page included); each burst also refreshes the run's progress.
   useEffect(() => {
@@ -49,15 +44,6 @@ export function RunPage({ runId }: RunPageProps) {
       if (timer) clearTimeout(timer);
     };
   }, [api, runId, reload]);
-
-  const phase = loaded.state === 'ready' ? loaded.value.status.phase : undefined;
-  useEffect(() => {
-    const controller = new AbortController();
-    api.availability(runId, controller.signal).then(setAvailability, (err: unknown) => {
-      if (!controller.signal.aborted && !(err instanceof ApiError && err.status === 404)) console.warn(err);
-    });
-    return () => controller.abort();
-  }, [api, runId, events.length, phase]);
 
   if (loaded.state === 'failed') return <Problem error={loaded.error} />;
   if (loaded.state === 'loading') return <p className="muted page">Loading run {runId}…</p>;
@@ -85,18 +71,6 @@ export function RunPage({ runId }: RunPageProps) {
       <section aria-labelledby="timeline-title">
         <h2 id="timeline-title">Timeline</h2>
         <Timeline run={run} events={events} />
-      </section>
-      <section aria-labelledby="availability-title">
-        <h2 id="availability-title">Ready pods against PodDisruptionBudget floors</h2>
-        {availability === null ? (
-          <p className="muted">No availability samples for this run.</p>
-        ) : availability.length === 0 ? (
-          <p className="muted">No PodDisruptionBudget guards this cluster's workloads.</p>
-        ) : (
-          <Suspense fallback={<div className="chart" style={{ height: 240 }} />}>
-            <AvailabilityChart series={availability} origin={run.createdAt} />
-          </Suspense>
-        )}
       </section>
       <EventLog events={events} />
     </section>
