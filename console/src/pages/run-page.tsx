@@ -122,7 +122,7 @@ function PauseCause({ run }: { readonly run: Run }) {
           ))}
         </ul>
       )}
-      {s.phase === 'paused' && (
+      {s.phase === 'paused' && s.reason !== 'requested' && (
         <p>
           Fix the cause (scale the workload, relax the PDB, or make room), then Resume to retry the step; Cancel stops
           the upgrade where it is; Rollback returns the nodes done so far.
