@@ -26,13 +26,25 @@ Usage:
   kup serve [--listen H:P] [--demo]  kup as a service: REST API, live events, metrics; see 'kup serve --help'
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
-  kup help                       this text`;
+  kup help                       this text
+
+cluster list, status, pause, resume, cancel and rollback take --server URL (or KUP_SERVER) to ask a running
+kup serve instead of the local data directory; the token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
+
+/** The commands that can talk to a running service (`--server URL`). */
+const REMOTE_COMMANDS = new Set(['status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
 
 /** Runs kup with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   try {
+    if (command !== undefined && REMOTE_COMMANDS.has(command) && !wantsHelp) {
+      // `--server URL` (or KUP_SERVER): the command asks a running kup service instead of the local data directory.
+      const { remoteServer, runRemoteCommand } = await import('./remote.ts');
+      const remote = remoteServer(rest);
+      if (remote !== undefined) return await runRemoteCommand(command, remote.args, remote.url, io);
+    }
     switch (command) {
       case undefined:
       case 'help':

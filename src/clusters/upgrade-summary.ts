@@ -20,5 +20,7 @@ export function upgradeSummary(u: AvailableUpgrades): string {
   if (parts.length > 0) return parts.join(', ');
   // Newer versions exist but are past their end of support (or previews): the cluster is stuck, not up to date.
   const newest = u.withheld[u.withheld.length - 1];
-  return newest ? `none supported (newest ${newest.version} is ${newest.classification}: --allow-${newest.classification})` : 'up to date';
+  return newest
+    ? `none supported (newest ${newest.version} is ${newest.classification}: --allow-${newest.classification})`
+    : 'up to date';
 }

@@ -37,7 +37,12 @@ export interface SupervisorObserver {
   /** A request to a cluster's API failed. */
   apiError?(cluster: string, status: number | undefined): void;
   /** This process stopped driving a run (it ended, paused, moved to another process, or the service stops). */
-  stopped?(runId: string, cluster: string, why: 'ended' | 'paused' | 'held-elsewhere' | 'stopping' | 'failed', error?: unknown): void;
+  stopped?(
+    runId: string,
+    cluster: string,
+    why: 'ended' | 'paused' | 'held-elsewhere' | 'stopping' | 'failed',
+    error?: unknown,
+  ): void;
 }
 
 /** Options of {@link RunSupervisor}. */
@@ -199,7 +204,9 @@ export class RunSupervisor {
         providers,
         clock,
         ...(this.#options.kubeconfigOf ? { kubeconfigOf: this.#options.kubeconfigOf } : {}),
-        ...(observer?.apiError ? { onApiError: (name: string, status: number | undefined) => observer.apiError?.(name, status) } : {}),
+        ...(observer?.apiError
+          ? { onApiError: (name: string, status: number | undefined) => observer.apiError?.(name, status) }
+          : {}),
       });
       const request = await runRequest(store, runId);
       const catalog = await this.#options.catalog();
@@ -212,7 +219,9 @@ export class RunSupervisor {
         runId,
         owner,
         signal: driven.controller.signal,
-        ctx: engineContext(open, catalog, session, settings, { evictionRefused: (name) => observer?.evictionRefused?.(name) }),
+        ctx: engineContext(open, catalog, session, settings, {
+          evictionRefused: (name) => observer?.evictionRefused?.(name),
+        }),
         ...(this.#options.leaseTtlMs !== undefined ? { leaseTtlMs: this.#options.leaseTtlMs } : {}),
         onState: (state) => {
           observer?.state?.(runId, cluster, state);

@@ -118,7 +118,9 @@ export class SqliteTokensRepo implements TokensRepo {
   readonly #revoke: Statement<[number, string]>;
 
   constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare('INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insert = db.prepare(
+      'INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     this.#byHash = db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?');
     this.#byId = db.prepare('SELECT * FROM api_tokens WHERE id = ?');
     this.#all = db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id');
@@ -130,7 +132,8 @@ export class SqliteTokensRepo implements TokensRepo {
       try {
         this.#insert.run(token.id, token.name, token.role, token.tokenHash, token.createdAt, token.createdBy ?? null);
       } catch (err) {
-        if (isUniqueViolation(err)) throw new StoreError(StoreErrorCode.runExists, `token ${token.id} already exists`, {}, { cause: err });
+        if (isUniqueViolation(err))
+          throw new StoreError(StoreErrorCode.runExists, `token ${token.id} already exists`, {}, { cause: err });
         throw err;
       }
       return token;
@@ -184,7 +187,9 @@ interface AuditRecord {
 export class SqliteAuditRepo implements AuditRepo {
   readonly #db: SqliteDatabase;
   readonly #takeId: Statement<[], { value: number }>;
-  readonly #insert: Statement<[number, number, string, string | null, string, string, string | null, number, string, string | null]>;
+  readonly #insert: Statement<
+    [number, number, string, string | null, string, string, string | null, number, string, string | null]
+  >;
   readonly #list: Statement<[number, number], AuditRecord>;
 
   constructor(db: SqliteDatabase) {
@@ -201,8 +206,23 @@ export class SqliteAuditRepo implements AuditRepo {
       this.#db
         .transaction(() => {
           const id = this.#takeId.get()?.value;
-          if (id === undefined) throw new StoreError(StoreErrorCode.migration, 'the audit_id counter is missing: the schema is not migrated');
-          this.#insert.run(id, entry.at, entry.actor, entry.role ?? null, entry.method, entry.action, entry.target ?? null, entry.status, entry.outcome, entry.code ?? null);
+          if (id === undefined)
+            throw new StoreError(
+              StoreErrorCode.migration,
+              'the audit_id counter is missing: the schema is not migrated',
+            );
+          this.#insert.run(
+            id,
+            entry.at,
+            entry.actor,
+            entry.role ?? null,
+            entry.method,
+            entry.action,
+            entry.target ?? null,
+            entry.status,
+            entry.outcome,
+            entry.code ?? null,
+          );
           return { ...entry, id };
         })
         .immediate(),
@@ -272,15 +292,27 @@ export class SqlitePrecheckReportsRepo implements PrecheckReportsRepo {
   readonly #listOf: Statement<[string, number], PrecheckRecord>;
 
   constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare('INSERT INTO precheck_reports (id, cluster, target, created_at, blockers, warnings, report) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insert = db.prepare(
+      'INSERT INTO precheck_reports (id, cluster, target, created_at, blockers, warnings, report) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.#get = db.prepare('SELECT * FROM precheck_reports WHERE id = ?');
     this.#list = db.prepare('SELECT * FROM precheck_reports ORDER BY created_at DESC, id DESC LIMIT ?');
-    this.#listOf = db.prepare('SELECT * FROM precheck_reports WHERE cluster = ? ORDER BY created_at DESC, id DESC LIMIT ?');
+    this.#listOf = db.prepare(
+      'SELECT * FROM precheck_reports WHERE cluster = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+    );
   }
 
   add(row: PrecheckReportRow): Promise<PrecheckReportRow> {
     return promised(() => {
-      this.#insert.run(row.id, row.cluster, row.target, row.createdAt, row.blockers, row.warnings, toJson(row.report, `precheck report ${row.id}`));
+      this.#insert.run(
+        row.id,
+        row.cluster,
+        row.target,
+        row.createdAt,
+        row.blockers,
+        row.warnings,
+        toJson(row.report, `precheck report ${row.id}`),
+      );
       return row;
     });
   }
@@ -294,10 +326,20 @@ export class SqlitePrecheckReportsRepo implements PrecheckReportsRepo {
 
   list(options: { readonly cluster?: string; readonly limit?: number } = {}): Promise<readonly PrecheckReportRow[]> {
     const limit = options.limit ?? 100;
-    return promised(() => (options.cluster !== undefined ? this.#listOf.all(options.cluster, limit) : this.#list.all(limit)).map(toReport));
+    return promised(() =>
+      (options.cluster !== undefined ? this.#listOf.all(options.cluster, limit) : this.#list.all(limit)).map(toReport),
+    );
   }
 }
 
 function toReport(r: PrecheckRecord): PrecheckReportRow {
-  return { id: r.id, cluster: r.cluster, target: r.target, createdAt: r.created_at, blockers: r.blockers, warnings: r.warnings, report: fromJson(r.report) };
+  return {
+    id: r.id,
+    cluster: r.cluster,
+    target: r.target,
+    createdAt: r.created_at,
+    blockers: r.blockers,
+    warnings: r.warnings,
+    report: fromJson(r.report),
+  };
 }

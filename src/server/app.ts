@@ -24,7 +24,13 @@ import { registerRunRoutes } from './routes/runs.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 
 /** The fastify instance the routes are registered on. */
-export type ServerApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type ServerApp = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** Who may call a route: `public` needs no token. */
 export type Access = Role | 'public';
@@ -61,6 +67,8 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
   const app = Fastify({
     loggerInstance: service.log,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Longer than any id the schemas accept, so an overlong one is a 400 naming the parameter rather than a bare 414.
+    maxParamLength: 1024,
     // Unknown fields are refused, not silently dropped: a typo in an option must not run an upgrade without it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
@@ -75,7 +83,8 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
       info: {
         title: 'kup',
         version: '1',
-        description: 'Upgrade Kubernetes clusters safely: clusters, version catalog, prechecks, plans, runs, live events. Errors share one envelope (ErrorEnvelope).',
+        description:
+          'Upgrade Kubernetes clusters safely: clusters, version catalog, prechecks, plans, runs, live events. Errors share one envelope (ErrorEnvelope).',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -92,7 +101,15 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
   });
   app.setNotFoundHandler((request, reply) => {
     request.errorCode = 'KUP-API-002';
-    return reply.status(404).send({ error: { code: 'KUP-API-002', kind: 'not-found', message: `KUP-API-002: no route ${request.method} ${request.url.split('?')[0] ?? ''}` } });
+    return reply
+      .status(404)
+      .send({
+        error: {
+          code: 'KUP-API-002',
+          kind: 'not-found',
+          message: `KUP-API-002: no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+        },
+      });
   });
 
   app.addHook('onRequest', async (request) => {

@@ -37,7 +37,10 @@ export class UnauthorizedError extends KupError<'KUP-AUTH-001'> {
 export class ForbiddenError extends KupError<'KUP-AUTH-002', { readonly role: Role; readonly required: Role }> {
   override readonly name = 'ForbiddenError';
   constructor(role: Role, required: Role, what: string) {
-    super('KUP-AUTH-002', `${what} needs the ${required} role; this token is ${role}`, { kind: 'forbidden', details: { role, required } });
+    super('KUP-AUTH-002', `${what} needs the ${required} role; this token is ${role}`, {
+      kind: 'forbidden',
+      details: { role, required },
+    });
   }
 }
 
@@ -54,7 +57,14 @@ export function isRole(value: string): value is Role {
 /** A new token (its clear text, shown once) and the row to store. */
 export function newToken(name: string, role: Role, now: number, createdBy?: string): { token: string; row: TokenRow } {
   const token = `kup_${randomBytes(32).toString('base64url')}`;
-  const row: TokenRow = { id: `tok-${randomBytes(6).toString('hex')}`, name, role, tokenHash: hashToken(token), createdAt: now, ...(createdBy ? { createdBy } : {}) };
+  const row: TokenRow = {
+    id: `tok-${randomBytes(6).toString('hex')}`,
+    name,
+    role,
+    tokenHash: hashToken(token),
+    createdAt: now,
+    ...(createdBy ? { createdBy } : {}),
+  };
   return { token, row };
 }
 
@@ -68,12 +78,14 @@ export function hashToken(token: string): string {
  * @throws {UnauthorizedError} when the header is missing, not `Bearer`, or names no live token.
  */
 export async function authenticate(header: string | undefined, tokens: TokensRepo): Promise<Principal> {
-  if (header === undefined || header === '') throw new UnauthorizedError('no credentials: send Authorization: Bearer <token>');
+  if (header === undefined || header === '')
+    throw new UnauthorizedError('no credentials: send Authorization: Bearer <token>');
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) throw new UnauthorizedError('the Authorization header is not "Bearer <token>"');
   const hash = hashToken(match[1]);
   const row = await tokens.findByHash(hash);
-  if (row === undefined || !timingSafeEqual(Buffer.from(row.tokenHash, 'hex'), Buffer.from(hash, 'hex'))) throw new UnauthorizedError('the token is not valid');
+  if (row === undefined || !timingSafeEqual(Buffer.from(row.tokenHash, 'hex'), Buffer.from(hash, 'hex')))
+    throw new UnauthorizedError('the token is not valid');
   if (row.revokedAt !== undefined) throw new UnauthorizedError('the token was revoked');
   if (!isRole(row.role)) throw new UnauthorizedError(`the token has an unknown role "${row.role}"`);
   return { tokenId: row.id, name: row.name, role: row.role };

@@ -97,7 +97,8 @@ export class ClusterStatusCache {
     const known = new Set(rows.map((r) => r.name));
     for (const name of this.#status.keys()) if (!known.has(name)) this.#status.delete(name);
     const workers = Array.from({ length: Math.min(this.#options.concurrency ?? 16, rows.length) }, async () => {
-      for (let row = rows.shift(); row !== undefined; row = rows.shift()) await this.refresh(row).catch(() => undefined);
+      for (let row = rows.shift(); row !== undefined; row = rows.shift())
+        await this.refresh(row).catch(() => undefined);
     });
     await Promise.all(workers);
   }

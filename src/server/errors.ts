@@ -27,7 +27,10 @@ export const ApiErrorCode = {
 } as const;
 
 /** A request the API refuses before it reaches the domain. */
-export class ApiError extends KupError<(typeof ApiErrorCode)[keyof typeof ApiErrorCode], Readonly<Record<string, unknown>>> {
+export class ApiError extends KupError<
+  (typeof ApiErrorCode)[keyof typeof ApiErrorCode],
+  Readonly<Record<string, unknown>>
+> {
   override readonly name = 'ApiError';
 }
 
@@ -56,14 +59,27 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
     const e = err as FastifyError;
     return {
       status: fastifyStatus,
-      body: { error: { code: ApiErrorCode.unreadable, kind: 'invalid-input', message: `${ApiErrorCode.unreadable}: ${e.message}` } },
+      body: {
+        error: {
+          code: ApiErrorCode.unreadable,
+          kind: 'invalid-input',
+          message: `${ApiErrorCode.unreadable}: ${e.message}`,
+        },
+      },
       fault: false,
     };
   }
-  if (kindOf(err) !== undefined) return { status: httpStatusOf(err), body: envelope(err as Error & { code: string }), fault: false };
+  if (kindOf(err) !== undefined)
+    return { status: httpStatusOf(err), body: envelope(err as Error & { code: string }), fault: false };
   return {
     status: 500,
-    body: { error: { code: ApiErrorCode.internal, kind: 'internal', message: `${ApiErrorCode.internal}: the service failed on this request (its log has the cause)` } },
+    body: {
+      error: {
+        code: ApiErrorCode.internal,
+        kind: 'internal',
+        message: `${ApiErrorCode.internal}: the service failed on this request (its log has the cause)`,
+      },
+    },
     fault: true,
   };
 }
@@ -93,6 +109,7 @@ function validationError(err: unknown): ApiError | undefined {
   if (typeof params['missingProperty'] === 'string') path.push(params['missingProperty']);
   if (typeof params['additionalProperty'] === 'string') path.push(params['additionalProperty']);
   const field = path.join('.');
-  const what = typeof params['additionalProperty'] === 'string' ? 'is not a known field' : (first.message ?? 'is not valid');
+  const what =
+    typeof params['additionalProperty'] === 'string' ? 'is not a known field' : (first.message ?? 'is not valid');
   return new ApiError(ApiErrorCode.invalid, `${field} ${what}`, { kind: 'invalid-input', details: { field } });
 }

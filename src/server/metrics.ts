@@ -23,7 +23,11 @@ export class ServiceMetrics {
   /** In-flight actions seen per run: key -> [action, issuedAt], to time each when it leaves. */
   readonly #inFlight = new Map<string, Map<string, readonly [string, number]>>();
 
-  constructor(options: { readonly store: KupStore; readonly activeSessions: () => number; readonly drivenRuns: () => number }) {
+  constructor(options: {
+    readonly store: KupStore;
+    readonly activeSessions: () => number;
+    readonly drivenRuns: () => number;
+  }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'kup_process_' });
     const { store } = options;
@@ -55,11 +59,38 @@ export class ServiceMetrics {
         this.set(options.activeSessions());
       },
     });
-    this.#stepDuration = new Histogram({ name: 'kup_step_duration_seconds', help: 'Duration of run steps by action', labelNames: ['action'], buckets: STEP_BUCKETS, registers });
-    this.#drainDuration = new Histogram({ name: 'kup_drain_duration_seconds', help: 'Duration of node drains', labelNames: ['cluster'], buckets: STEP_BUCKETS, registers });
-    this.#evictionsRefused = new Counter({ name: 'kup_evictions_refused_total', help: 'Evictions refused by a PodDisruptionBudget (429)', labelNames: ['cluster'], registers });
-    this.#apiErrors = new Counter({ name: 'kup_cluster_api_errors_total', help: 'Failed requests to a cluster API, by cluster and HTTP status (none: no answer)', labelNames: ['cluster', 'status'], registers });
-    this.#httpErrors = new Counter({ name: 'kup_api_errors_total', help: 'Requests to kup\'s API answered with an error, by KUP code', labelNames: ['code'], registers });
+    this.#stepDuration = new Histogram({
+      name: 'kup_step_duration_seconds',
+      help: 'Duration of run steps by action',
+      labelNames: ['action'],
+      buckets: STEP_BUCKETS,
+      registers,
+    });
+    this.#drainDuration = new Histogram({
+      name: 'kup_drain_duration_seconds',
+      help: 'Duration of node drains',
+      labelNames: ['cluster'],
+      buckets: STEP_BUCKETS,
+      registers,
+    });
+    this.#evictionsRefused = new Counter({
+      name: 'kup_evictions_refused_total',
+      help: 'Evictions refused by a PodDisruptionBudget (429)',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.#apiErrors = new Counter({
+      name: 'kup_cluster_api_errors_total',
+      help: 'Failed requests to a cluster API, by cluster and HTTP status (none: no answer)',
+      labelNames: ['cluster', 'status'],
+      registers,
+    });
+    this.#httpErrors = new Counter({
+      name: 'kup_api_errors_total',
+      help: "Requests to kup's API answered with an error, by KUP code",
+      labelNames: ['code'],
+      registers,
+    });
   }
 
   /** A state the supervisor saw: the actions no longer in flight are timed. */

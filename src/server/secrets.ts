@@ -24,7 +24,10 @@ export class SecretBox {
 
   /** @param key - 32 bytes. */
   constructor(key: Buffer) {
-    if (key.length !== KEY_BYTES) throw new SecretKeyError('KUP-SECRET-001', `the secret key has ${key.length} bytes, not ${KEY_BYTES}`, { kind: 'invalid-input' });
+    if (key.length !== KEY_BYTES)
+      throw new SecretKeyError('KUP-SECRET-001', `the secret key has ${key.length} bytes, not ${KEY_BYTES}`, {
+        kind: 'invalid-input',
+      });
     this.#key = Buffer.from(key);
   }
 
@@ -41,7 +44,9 @@ export class SecretBox {
   open(sealed: string, context: string): string {
     const [version, nonce, tag, body] = sealed.split('.');
     if (version !== 'v1' || nonce === undefined || tag === undefined || body === undefined) {
-      throw new SecretKeyError('KUP-SECRET-002', `the stored credentials of ${context} are not a kup envelope`, { kind: 'internal' });
+      throw new SecretKeyError('KUP-SECRET-002', `the stored credentials of ${context} are not a kup envelope`, {
+        kind: 'internal',
+      });
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(nonce, 'base64'));
@@ -64,7 +69,8 @@ export class SecretBox {
  */
 export function loadSecretKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): { key: Buffer; source: string } {
   const fromEnv = env['KUP_SECRET_KEY'];
-  if (fromEnv !== undefined && fromEnv !== '') return { key: decodeKey(fromEnv, 'KUP_SECRET_KEY'), source: 'KUP_SECRET_KEY' };
+  if (fromEnv !== undefined && fromEnv !== '')
+    return { key: decodeKey(fromEnv, 'KUP_SECRET_KEY'), source: 'KUP_SECRET_KEY' };
   const path = join(ensurePrivateDir(dataDir), 'secret.key');
   try {
     return { key: decodeKey(readFileSync(path, 'utf8').trim(), path), source: path };
@@ -83,7 +89,11 @@ export function loadSecretKey(dataDir: string, env: NodeJS.ProcessEnv = process.
 function decodeKey(text: string, where: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new SecretKeyError('KUP-SECRET-001', `${where}: a secret key is ${KEY_BYTES} bytes in base64 or hex (openssl rand -base64 32)`, { kind: 'invalid-input' });
+    throw new SecretKeyError(
+      'KUP-SECRET-001',
+      `${where}: a secret key is ${KEY_BYTES} bytes in base64 or hex (openssl rand -base64 32)`,
+      { kind: 'invalid-input' },
+    );
   }
   return key;
 }

@@ -53,7 +53,11 @@ export interface KupServiceOptions {
 export class CredentialsMissingError extends KupError<'KUP-SECRET-003', { readonly cluster: string }> {
   override readonly name = 'CredentialsMissingError';
   constructor(cluster: string) {
-    super('KUP-SECRET-003', `the uploaded kubeconfig of cluster ${cluster} is not in the store: register the cluster again`, { kind: 'failed', details: { cluster } });
+    super(
+      'KUP-SECRET-003',
+      `the uploaded kubeconfig of cluster ${cluster} is not in the store: register the cluster again`,
+      { kind: 'failed', details: { cluster } },
+    );
   }
 }
 
@@ -80,8 +84,16 @@ export class KupService {
     this.providers = options.providers;
     this.log = options.log;
     this.#secrets = options.secrets;
-    this.registry = new ClusterRegistry({ clusters: options.store.clusters, now: () => options.clock.now(), providers: options.providers });
-    this.events = new EventHub({ store: options.store, clock: options.clock, ...(options.eventPollMs !== undefined ? { pollMs: options.eventPollMs } : {}) });
+    this.registry = new ClusterRegistry({
+      clusters: options.store.clusters,
+      now: () => options.clock.now(),
+      providers: options.providers,
+    });
+    this.events = new EventHub({
+      store: options.store,
+      clock: options.clock,
+      ...(options.eventPollMs !== undefined ? { pollMs: options.eventPollMs } : {}),
+    });
     const supervisor = new RunSupervisor({
       store: options.store,
       providers: options.providers,
@@ -104,15 +116,30 @@ export class KupService {
           this.metrics.forgetRun(run);
           this.events.poke();
           // The run may have moved the cluster's versions: the fleet's list says so without waiting for a round.
-          void options.store.clusters.get(cluster).then((row) => (row ? this.status.refresh(row) : undefined)).catch(() => undefined);
-          if (why === 'failed') this.log.error({ run, cluster, err: error }, 'driving the run failed; it is taken up again at the next scan');
+          void options.store.clusters
+            .get(cluster)
+            .then((row) => (row ? this.status.refresh(row) : undefined))
+            .catch(() => undefined);
+          if (why === 'failed')
+            this.log.error(
+              { run, cluster, err: error },
+              'driving the run failed; it is taken up again at the next scan',
+            );
           else this.log.info({ run, cluster, why }, 'stopped driving run');
         },
       },
     });
     this.supervisor = supervisor;
-    this.status = new ClusterStatusCache({ clock: options.clock, clusters: () => options.store.clusters.list(), inspect: (row) => this.inspect(row) });
-    this.metrics = new ServiceMetrics({ store: options.store, activeSessions: () => supervisor.sessions.size, drivenRuns: () => supervisor.driving.length });
+    this.status = new ClusterStatusCache({
+      clock: options.clock,
+      clusters: () => options.store.clusters.list(),
+      inspect: (row) => this.inspect(row),
+    });
+    this.metrics = new ServiceMetrics({
+      store: options.store,
+      activeSessions: () => supervisor.sessions.size,
+      drivenRuns: () => supervisor.driving.length,
+    });
   }
 
   /** Starts the supervisor (resuming every run whose driver died) and the event hub. */
@@ -178,13 +205,22 @@ export class KupService {
   async inspect(row: ClusterRow): Promise<ClusterStatus> {
     const catalog = await this.catalog();
     const kubeconfig = await this.kubeconfigOf(row).catch(() => undefined);
-    const inspection = await inspectCluster(row, { catalog, now: new Date(this.clock.now()), ...(kubeconfig !== undefined ? { kubeconfig } : {}) });
+    const inspection = await inspectCluster(row, {
+      catalog,
+      now: new Date(this.clock.now()),
+      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    });
     let pools: ClusterStatus['pools'] = null;
     if (inspection.reachable) {
       try {
         const open = await this.openCluster(row.name);
         const topology = await open.provider.describeTopology(AbortSignal.timeout(5000));
-        pools = topology.pools.map((p) => ({ name: p.name, nodes: p.nodes.length, kubeletVersion: p.kubeletVersion, ...(p.machineImage ? { machineImage: p.machineImage } : {}) }));
+        pools = topology.pools.map((p) => ({
+          name: p.name,
+          nodes: p.nodes.length,
+          kubeletVersion: p.kubeletVersion,
+          ...(p.machineImage ? { machineImage: p.machineImage } : {}),
+        }));
       } catch {
         // The provider could not say (its infrastructure API down): the list shows the pools as unknown.
       }
@@ -208,7 +244,11 @@ export class KupService {
       const held = readTokenFile(tokenFile);
       if (held !== undefined && live.some((t) => t.tokenHash === hashToken(held))) return undefined;
     } else if (live.length > 0) return undefined;
-    const { token, row } = newToken(live.length === 0 ? 'admin (first start)' : 'admin (token file)', 'admin', this.clock.now());
+    const { token, row } = newToken(
+      live.length === 0 ? 'admin (first start)' : 'admin (token file)',
+      'admin',
+      this.clock.now(),
+    );
     await this.store.tokens.create(row);
     if (tokenFile !== undefined) writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     return token;

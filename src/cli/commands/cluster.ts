@@ -355,7 +355,8 @@ function isSubcommand(s: string): s is ParsedArgs['sub'] {
   return (SUBCOMMANDS as readonly string[]).includes(s);
 }
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns (the first row is the header). */
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()).join('\n');
 }

@@ -68,18 +68,23 @@ function parse(args: string[]): ServeArgs {
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${SERVE_USAGE}`);
   }
-  if (typeof values['db'] === 'string') throw new UsageError('--db: this kup stores its data in SQLite only (--data-dir); PostgreSQL is not built in yet');
+  if (typeof values['db'] === 'string')
+    throw new UsageError('--db: this kup stores its data in SQLite only (--data-dir); PostgreSQL is not built in yet');
   const listen = typeof values['listen'] === 'string' ? values['listen'] : '127.0.0.1:7070';
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[2]);
-  if (!m?.[1] || !Number.isInteger(port) || port > 65535) throw new UsageError(`--listen: "${listen}" is not HOST:PORT (e.g. 127.0.0.1:7070)`);
+  if (!m?.[1] || !Number.isInteger(port) || port > 65535)
+    throw new UsageError(`--listen: "${listen}" is not HOST:PORT (e.g. 127.0.0.1:7070)`);
   const cert = values['tls-cert'];
   const key = values['tls-key'];
-  if ((typeof cert === 'string') !== (typeof key === 'string')) throw new UsageError('--tls-cert and --tls-key go together');
+  if ((typeof cert === 'string') !== (typeof key === 'string'))
+    throw new UsageError('--tls-cert and --tls-key go together');
   const maxRuns = typeof values['max-runs'] === 'string' ? Number(values['max-runs']) : 16;
-  if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 10_000) throw new UsageError(`--max-runs: "${String(values['max-runs'])}" is not a whole number from 1 to 10000`);
+  if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 10_000)
+    throw new UsageError(`--max-runs: "${String(values['max-runs'])}" is not a whole number from 1 to 10000`);
   const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'info';
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not trace, debug, info, warn, error, fatal or silent`);
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel))
+    throw new UsageError(`--log-level: "${logLevel}" is not trace, debug, info, warn, error, fatal or silent`);
   return {
     host: m[1].replace(/^\[|\]$/g, ''),
     port,
@@ -100,18 +105,34 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     import('../../server/service.ts'),
     import('../../server/secrets.ts'),
   ]);
-  const https = options.tls ? { cert: readPem(options.tls.cert, '--tls-cert'), key: readPem(options.tls.key, '--tls-key') } : undefined;
+  const https = options.tls
+    ? { cert: readPem(options.tls.cert, '--tls-cert'), key: readPem(options.tls.key, '--tls-key') }
+    : undefined;
   ensurePrivateDir(options.dataDir);
   // Logs are JSON on stderr: stdout carries the lines a person or a script reads (the URL, the token).
-  const log = pino({
-    level: options.logLevel,
-    base: { service: 'kup' },
-    // The one header that carries a secret never reaches a log line, even at trace level.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.kubeconfig', 'kubeconfig', '*.token', 'token'], censor: '[redacted]' },
-  }, pino.destination(2));
+  const log = pino(
+    {
+      level: options.logLevel,
+      base: { service: 'kup' },
+      // The one header that carries a secret never reaches a log line, even at trace level.
+      redact: {
+        paths: ['req.headers.authorization', 'headers.authorization', '*.kubeconfig', 'kubeconfig', '*.token', 'token'],
+        censor: '[redacted]',
+      },
+    },
+    pino.destination(2),
+  );
   const { key } = loadSecretKey(options.dataDir);
   const store = openSqliteStore({ dataDir: options.dataDir });
-  const service = new KupService({ dataDir: options.dataDir, store, clock: systemClock, providers: builtInProviders(), secrets: new SecretBox(key), log, maxConcurrentRuns: options.maxRuns });
+  const service = new KupService({
+    dataDir: options.dataDir,
+    store,
+    clock: systemClock,
+    providers: builtInProviders(),
+    secrets: new SecretBox(key),
+    log,
+    maxConcurrentRuns: options.maxRuns,
+  });
   let stopDemo: (() => Promise<void>) | undefined;
   try {
     if (options.demo) stopDemo = await startDemo(service, options.dataDir, io);
@@ -120,7 +141,9 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     await service.start();
     const app = await buildApp(service, https ? { https } : {});
     const address = await app.listen({ host: options.host, port: options.port });
-    io.stdout.write(`kup serve: listening on ${address} (API ${address}/api/v1, OpenAPI ${address}/api/v1/openapi.json)\n`);
+    io.stdout.write(
+      `kup serve: listening on ${address} (API ${address}/api/v1, OpenAPI ${address}/api/v1/openapi.json)\n`,
+    );
     if (adminToken !== undefined) {
       io.stdout.write(
         options.adminTokenFile !== undefined
@@ -130,7 +153,9 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     }
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {
-        io.stdout.write(`kup serve: ${signal}: stopping (runs in flight are handed back, to resume at the next start)\n`);
+        io.stdout.write(
+          `kup serve: ${signal}: stopping (runs in flight are handed back, to resume at the next start)\n`,
+        );
         resolve();
       };
       process.once('SIGINT', stop);
@@ -162,24 +187,40 @@ function readPem(path: string, flag: string): Buffer {
  * `--demo`: a simulated cluster in-process, registered as "demo" (as `kup demo` does), until the demo fleet lands.
  * Resolves to the function that stops it.
  */
-async function startDemo(service: { readonly store: KupStore }, dataDir: string, io: CliIo): Promise<() => Promise<void>> {
+async function startDemo(
+  service: { readonly store: KupStore },
+  dataDir: string,
+  io: CliIo,
+): Promise<() => Promise<void>> {
   const dir = ensurePrivateDir(join(dataDir, 'demo'));
   const kubeconfigPath = join(dir, 'kubeconfig');
-  const [{ startSimCluster }, { simStartOptions, withVersion }, { activeCatalog }, { catalogOverview }] = await Promise.all([
-    import('../../kube-sim/sim-cluster.ts'),
-    import('../../kube-sim/main.ts'),
-    import('../../catalog/catalog-file.ts'),
-    import('../../versions/index.ts'),
-  ]);
+  const [{ startSimCluster }, { simStartOptions, withVersion }, { activeCatalog }, { catalogOverview }] =
+    await Promise.all([
+      import('../../kube-sim/sim-cluster.ts'),
+      import('../../kube-sim/main.ts'),
+      import('../../catalog/catalog-file.ts'),
+      import('../../versions/index.ts'),
+    ]);
   const { catalog } = await activeCatalog(dataDir);
   const supported = catalogOverview(catalog, new Date()).filter((m) => m.classification === 'supported' && m.latest);
   const version = (supported[1] ?? supported[0])?.releases.find((r) => r.classification !== 'preview')?.version;
   const { scenario } = await simStartOptions(['--kubeconfig', kubeconfigPath]);
-  const cluster = await startSimCluster({ scenario: version ? withVersion(scenario, version) : scenario, kubeconfigPath });
+  const cluster = await startSimCluster({
+    scenario: version ? withVersion(scenario, version) : scenario,
+    kubeconfigPath,
+  });
   const store = service.store;
   // Each start builds a new simulated cluster: the runs of the previous one describe a cluster that is gone.
   if (await store.clusters.get('demo')) await store.clusters.remove('demo', Date.now(), { purgeHistory: true });
-  await store.clusters.add({ name: 'demo', kubeconfigPath, provider: 'sim', providerSettings: {}, addedAt: Date.now() });
-  io.stdout.write(`kup serve: demo cluster "demo" (kube-sim, Kubernetes ${cluster.version().gitVersion}) at ${cluster.url}\n`);
+  await store.clusters.add({
+    name: 'demo',
+    kubeconfigPath,
+    provider: 'sim',
+    providerSettings: {},
+    addedAt: Date.now(),
+  });
+  io.stdout.write(
+    `kup serve: demo cluster "demo" (kube-sim, Kubernetes ${cluster.version().gitVersion}) at ${cluster.url}\n`,
+  );
   return () => cluster.stop();
 }

@@ -25,12 +25,21 @@ export function registerAuditRoutes(app: ServerApp, service: KupService): void {
       config: { access: 'admin' },
       schema: {
         summary: 'The audit log, newest first (before: page back)',
-        querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: Type.Object({ items: Type.Array(AuditEntry) }) }, [403]),
       },
     },
     async (request) => {
-      const entries = await service.store.audit.list({ ...(request.query.before !== undefined ? { beforeId: request.query.before } : {}), limit: request.query.limit ?? 100 });
+      const entries = await service.store.audit.list({
+        ...(request.query.before !== undefined ? { beforeId: request.query.before } : {}),
+        limit: request.query.limit ?? 100,
+      });
       return {
         items: entries.map((e) => ({
           id: e.id,

@@ -25,8 +25,18 @@ const CatalogView = Type.Object({
 
 const CatalogUpdate = Type.Object(
   {
-    document: Type.Optional(Type.Object({}, { additionalProperties: true, description: "A catalog (kup's format) or upstream release data (endoflife.date, kubernetes/website)" })),
-    from: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, description: 'An http(s) URL to read it from' })),
+    document: Type.Optional(
+      Type.Object(
+        {},
+        {
+          additionalProperties: true,
+          description: "A catalog (kup's format) or upstream release data (endoflife.date, kubernetes/website)",
+        },
+      ),
+    ),
+    from: Type.Optional(
+      Type.String({ pattern: '^https?://', maxLength: 2048, description: 'An http(s) URL to read it from' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -35,7 +45,10 @@ const CatalogUpdate = Type.Object(
 export function registerCatalogRoutes(app: ServerApp, service: KupService): void {
   app.get(
     '/api/v1/catalog',
-    { config: { access: 'viewer' }, schema: { summary: 'The version catalog in force', response: responses({ 200: CatalogView }) } },
+    {
+      config: { access: 'viewer' },
+      schema: { summary: 'The version catalog in force', response: responses({ 200: CatalogView }) },
+    },
     async () => {
       const { catalog, source } = await activeCatalog(service.dataDir);
       const now = new Date(service.clock.now());
@@ -51,12 +64,22 @@ export function registerCatalogRoutes(app: ServerApp, service: KupService): void
     '/api/v1/catalog',
     {
       config: { access: 'admin', audit: 'updating the catalog' },
-      schema: { summary: 'Install a newer catalog (kup catalog update)', body: CatalogUpdate, response: responses({ 200: Type.Object({ format: Type.String(), replaced: Type.String(), changes: Type.Array(Type.String()) }) }, [403, 422]) },
+      schema: {
+        summary: 'Install a newer catalog (kup catalog update)',
+        body: CatalogUpdate,
+        response: responses(
+          { 200: Type.Object({ format: Type.String(), replaced: Type.String(), changes: Type.Array(Type.String()) }) },
+          [403, 422],
+        ),
+      },
     },
     async (request) => {
       const { document, from } = request.body;
       if ((document === undefined) === (from === undefined)) {
-        throw new ApiError(ApiErrorCode.invalid, 'give exactly one of document and from', { kind: 'invalid-input', details: { field: 'body.document' } });
+        throw new ApiError(ApiErrorCode.invalid, 'give exactly one of document and from', {
+          kind: 'invalid-input',
+          details: { field: 'body.document' },
+        });
       }
       let source = from ?? '';
       let temporary: string | undefined;
@@ -68,9 +91,16 @@ export function registerCatalogRoutes(app: ServerApp, service: KupService): void
         source = temporary;
       }
       try {
-        const installed = await installCatalog(service.dataDir, source, { now: new Date(service.clock.now()), signal: AbortSignal.timeout(60_000) });
+        const installed = await installCatalog(service.dataDir, source, {
+          now: new Date(service.clock.now()),
+          signal: AbortSignal.timeout(60_000),
+        });
         request.auditTarget = `catalog (${installed.format})`;
-        return { format: installed.format, replaced: installed.replaced, changes: describeCatalogChanges(installed.changes, installed.catalog) };
+        return {
+          format: installed.format,
+          replaced: installed.replaced,
+          changes: describeCatalogChanges(installed.changes, installed.catalog),
+        };
       } finally {
         if (temporary !== undefined) await rm(temporary, { force: true });
       }

@@ -21,23 +21,42 @@ import { ApiError, ApiErrorCode } from '../errors.ts';
 export function registerClusterRoutes(app: ServerApp, service: KupService): void {
   app.get(
     '/api/v1/clusters',
-    { config: { access: 'viewer' }, schema: { summary: 'The fleet: every cluster with its version, pools, health and upgrades', response: responses({ 200: Type.Object({ items: Type.Array(Cluster) }) }) } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'The fleet: every cluster with its version, pools, health and upgrades',
+        response: responses({ 200: Type.Object({ items: Type.Array(Cluster) }) }),
+      },
+    },
     async () => {
       const rows = await service.registry.list();
       const active = await activeRuns(service);
-      const items = await Promise.all(rows.map(async (row) => clusterDocument(row, await service.status.get(row), active.get(row.name))));
+      const items = await Promise.all(
+        rows.map(async (row) => clusterDocument(row, await service.status.get(row), active.get(row.name))),
+      );
       return { items };
     },
   );
 
   app.post(
     '/api/v1/clusters',
-    { config: { access: 'admin', audit: 'registering a cluster' }, schema: { summary: 'Register a cluster', body: RegisterClusterBody, response: responses({ 201: Cluster }, [403, 409, 422]) } },
+    {
+      config: { access: 'admin', audit: 'registering a cluster' },
+      schema: {
+        summary: 'Register a cluster',
+        body: RegisterClusterBody,
+        response: responses({ 201: Cluster }, [403, 409, 422]),
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       request.auditTarget = body.name;
       if ((body.kubeconfig === undefined) === (body.kubeconfigPath === undefined)) {
-        throw new ApiError(ApiErrorCode.invalid, 'give exactly one of kubeconfig (the document) and kubeconfigPath (a file on the service host)', { kind: 'invalid-input', details: { field: 'body.kubeconfig' } });
+        throw new ApiError(
+          ApiErrorCode.invalid,
+          'give exactly one of kubeconfig (the document) and kubeconfigPath (a file on the service host)',
+          { kind: 'invalid-input', details: { field: 'body.kubeconfig' } },
+        );
       }
       const uploaded = body.kubeconfig !== undefined;
       let row: ClusterRow;
@@ -47,7 +66,9 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
           provider: body.provider,
           ...(body.providerSettings !== undefined ? { providerSettings: body.providerSettings } : {}),
           ...(body.context !== undefined ? { context: body.context } : {}),
-          ...(uploaded ? { kubeconfigPath: `${UPLOADED_KUBECONFIG_PREFIX}${body.name}`, kubeconfigDocument: body.kubeconfig } : { kubeconfigPath: body.kubeconfigPath ?? '' }),
+          ...(uploaded
+            ? { kubeconfigPath: `${UPLOADED_KUBECONFIG_PREFIX}${body.name}`, kubeconfigDocument: body.kubeconfig }
+            : { kubeconfigPath: body.kubeconfigPath ?? '' }),
         });
       } catch (err) {
         throw err instanceof ClusterRegistryError ? withBodyField(err) : err;
@@ -68,7 +89,10 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
 
   app.get(
     '/api/v1/clusters/:name',
-    { config: { access: 'viewer' }, schema: { summary: 'One cluster', params: ClusterParams, response: responses({ 200: Cluster }, [404]) } },
+    {
+      config: { access: 'viewer' },
+      schema: { summary: 'One cluster', params: ClusterParams, response: responses({ 200: Cluster }, [404]) },
+    },
     async (request) => {
       const row = await service.registry.show(request.params.name);
       const active = await activeRuns(service);
@@ -81,15 +105,21 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
     {
       config: { access: 'admin', audit: 'removing a cluster' },
       schema: {
-        summary: "Remove a cluster (refused while a run of it is active); its finished runs are kept unless purgeHistory",
+        summary:
+          'Remove a cluster (refused while a run of it is active); its finished runs are kept unless purgeHistory',
         params: ClusterParams,
         querystring: Type.Object({ purgeHistory: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-        response: responses({ 200: Type.Object({ name: Type.String(), runsKept: Type.Integer(), runsRemoved: Type.Integer() }) }, [403, 404, 409]),
+        response: responses(
+          { 200: Type.Object({ name: Type.String(), runsKept: Type.Integer(), runsRemoved: Type.Integer() }) },
+          [403, 404, 409],
+        ),
       },
     },
     async (request) => {
       request.auditTarget = request.params.name;
-      const removed = await service.registry.remove(request.params.name, { purgeHistory: request.query.purgeHistory === true });
+      const removed = await service.registry.remove(request.params.name, {
+        purgeHistory: request.query.purgeHistory === true,
+      });
       await service.store.credentials.remove(request.params.name);
       service.status.forget(request.params.name);
       return { name: removed.cluster.name, runsKept: removed.runsKept, runsRemoved: removed.runsRemoved };
@@ -100,26 +130,59 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
     '/api/v1/clusters/:name/versions',
     {
       config: { access: 'viewer' },
-      schema: { summary: 'The versions a cluster can move to (kup versions --cluster)', params: ClusterParams, response: responses({ 200: Type.Object({ cluster: Type.String(), version: Type.String(), upgrades: Document }) }, [404, 502]) },
+      schema: {
+        summary: 'The versions a cluster can move to (kup versions --cluster)',
+        params: ClusterParams,
+        response: responses(
+          { 200: Type.Object({ cluster: Type.String(), version: Type.String(), upgrades: Document }) },
+          [404, 502],
+        ),
+      },
     },
     async (request) => {
       const row = await service.registry.show(request.params.name);
       const status = await service.status.refresh(row);
-      if (!status.inspection.reachable) throw new ApiError(ApiErrorCode.unreachable, `cluster ${row.name} is unreachable: ${status.inspection.error}`, { kind: 'unavailable', details: { cluster: row.name } });
-      const upgrades = availableUpgrades(status.inspection.version, await service.catalog(), new Date(service.clock.now()));
-      return { cluster: row.name, version: status.inspection.version, upgrades: upgrades as unknown as Record<string, unknown> };
+      if (!status.inspection.reachable)
+        throw new ApiError(ApiErrorCode.unreachable, `cluster ${row.name} is unreachable: ${status.inspection.error}`, {
+          kind: 'unavailable',
+          details: { cluster: row.name },
+        });
+      const upgrades = availableUpgrades(
+        status.inspection.version,
+        await service.catalog(),
+        new Date(service.clock.now()),
+      );
+      return {
+        cluster: row.name,
+        version: status.inspection.version,
+        upgrades: upgrades as unknown as Record<string, unknown>,
+      };
     },
   );
 
   app.get(
     '/api/v1/clusters/:name/snapshots',
-    { config: { access: 'viewer' }, schema: { summary: "The snapshots the cluster's runs took (what a rollback restores)", params: ClusterParams, response: responses({ 200: Type.Object({ items: Type.Array(Snapshot) }) }, [404]) } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: "The snapshots the cluster's runs took (what a rollback restores)",
+        params: ClusterParams,
+        response: responses({ 200: Type.Object({ items: Type.Array(Snapshot) }) }, [404]),
+      },
+    },
     async (request) => {
       const row = await service.registry.show(request.params.name);
       const items = [];
       for (const run of await service.store.runs.list({ cluster: row.name })) {
         const { state } = await loadRun(service.store, run.id);
-        if (state.snapshot) items.push({ id: state.snapshot.id, takenAt: new Date(state.snapshot.takenAt).toISOString(), run: run.id, runPhase: run.phase, target: run.target });
+        if (state.snapshot)
+          items.push({
+            id: state.snapshot.id,
+            takenAt: new Date(state.snapshot.takenAt).toISOString(),
+            run: run.id,
+            runPhase: run.phase,
+            target: run.target,
+          });
       }
       return { items };
     },
@@ -128,7 +191,8 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
 
 async function activeRuns(service: KupService): Promise<Map<string, { id: string; phase: string }>> {
   const map = new Map<string, { id: string; phase: string }>();
-  for (const run of await service.store.runs.list({ active: true })) if (!map.has(run.cluster)) map.set(run.cluster, { id: run.id, phase: run.phase });
+  for (const run of await service.store.runs.list({ active: true }))
+    if (!map.has(run.cluster)) map.set(run.cluster, { id: run.id, phase: run.phase });
   return map;
 }
 
@@ -138,15 +202,30 @@ function clusterDocument(row: ClusterRow, status: ClusterStatus, active: { id: s
   const base = {
     name: row.name,
     provider: row.provider,
-    providerSettings: (typeof row.providerSettings === 'object' && row.providerSettings !== null ? row.providerSettings : {}) as Record<string, unknown>,
+    providerSettings: (typeof row.providerSettings === 'object' && row.providerSettings !== null
+      ? row.providerSettings
+      : {}) as Record<string, unknown>,
     kubeconfig: row.kubeconfigPath.startsWith(UPLOADED_KUBECONFIG_PREFIX) ? ('uploaded' as const) : ('file' as const),
     context: row.context ?? null,
     addedAt: new Date(row.addedAt).toISOString(),
     pools: status.pools ? [...status.pools] : null,
     activeRun: active ?? null,
   };
-  const health = { reachable: s.reachable, error: s.reachable ? null : s.error, inspectedAt: new Date(status.inspectedAt).toISOString() };
-  if (!s.reachable) return { ...base, server: s.server ?? null, health, version: null, nodes: null, kubeletVersions: {}, upgrades: null };
+  const health = {
+    reachable: s.reachable,
+    error: s.reachable ? null : s.error,
+    inspectedAt: new Date(status.inspectedAt).toISOString(),
+  };
+  if (!s.reachable)
+    return {
+      ...base,
+      server: s.server ?? null,
+      health,
+      version: null,
+      nodes: null,
+      kubeletVersions: {},
+      upgrades: null,
+    };
   const u = s.upgrades;
   return {
     ...base,

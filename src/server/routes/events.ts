@@ -15,7 +15,7 @@ import type { KupService } from '../service.ts';
 const Event = Type.Object({
   id: Type.Integer({ description: 'Global id: increasing across all runs; the SSE id' }),
   runId: Type.String(),
-  seq: Type.Integer({ description: "1, 2, 3... within the run" }),
+  seq: Type.Integer({ description: '1, 2, 3... within the run' }),
   at: Type.String({ format: 'date-time' }),
   step: Type.String(),
   node: Type.Optional(Type.String()),
@@ -32,7 +32,9 @@ const EventPage = Type.Object({
 
 const EventQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a greater global id (as Last-Event-ID)' })),
+    after: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Only events with a greater global id (as Last-Event-ID)' }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },
@@ -48,7 +50,8 @@ export function registerEventRoutes(app: ServerApp, service: KupService): void {
     {
       config: { access: 'viewer' },
       schema: {
-        summary: "Every run's events: a JSON page, or a live stream with Accept: text/event-stream (resumable with Last-Event-ID)",
+        summary:
+          "Every run's events: a JSON page, or a live stream with Accept: text/event-stream (resumable with Last-Event-ID)",
         querystring: EventQuery,
         response: responses({ 200: EventPage }),
       },
@@ -66,7 +69,8 @@ export function registerEventRoutes(app: ServerApp, service: KupService): void {
     {
       config: { access: 'viewer' },
       schema: {
-        summary: "A run's events: a JSON page, or a live stream with Accept: text/event-stream (resumable with Last-Event-ID)",
+        summary:
+          "A run's events: a JSON page, or a live stream with Accept: text/event-stream (resumable with Last-Event-ID)",
         params: IdParams,
         querystring: EventQuery,
         response: responses({ 200: EventPage }, [404]),
@@ -92,7 +96,10 @@ function startAfter(request: FastifyRequest, after: number | undefined): number 
   const header = request.headers['last-event-id'];
   if (typeof header === 'string' && header !== '') {
     if (!/^\d{1,15}$/.test(header.trim())) {
-      throw new ApiError(ApiErrorCode.invalid, `Last-Event-ID "${header}" is not an event id`, { kind: 'invalid-input', details: { field: 'headers.last-event-id' } });
+      throw new ApiError(ApiErrorCode.invalid, `Last-Event-ID "${header}" is not an event id`, {
+        kind: 'invalid-input',
+        details: { field: 'headers.last-event-id' },
+      });
     }
     return Number(header.trim());
   }
@@ -118,7 +125,12 @@ function eventDocument(e: RunEvent) {
 }
 
 /** Streams events as SSE until the client goes away or the service stops. */
-function stream(service: KupService, request: FastifyRequest, reply: FastifyReply, from: { runId?: string; afterId: number }): FastifyReply {
+function stream(
+  service: KupService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  from: { runId?: string; afterId: number },
+): FastifyReply {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -141,7 +153,8 @@ function stream(service: KupService, request: FastifyRequest, reply: FastifyRepl
     ...(from.runId !== undefined ? { runId: from.runId } : {}),
     afterId: from.afterId,
     send: async (events) => {
-      for (const e of events) await write(`id: ${e.id}\nevent: run-event\ndata: ${JSON.stringify(eventDocument(e))}\n\n`);
+      for (const e of events)
+        await write(`id: ${e.id}\nevent: run-event\ndata: ${JSON.stringify(eventDocument(e))}\n\n`);
     },
     fail: (err) => {
       request.log.error({ err }, 'event stream failed');

@@ -36,7 +36,11 @@ const PrecheckSummary = Type.Object({
   warnings: Type.Integer(),
 });
 
-const PrecheckReport = Type.Object({ ...PrecheckSummary.properties, report: Document, text: Type.String({ description: "kup precheck's table" }) });
+const PrecheckReport = Type.Object({
+  ...PrecheckSummary.properties,
+  report: Document,
+  text: Type.String({ description: "kup precheck's table" }),
+});
 
 /** Registers the precheck routes. */
 export function registerPrecheckRoutes(app: ServerApp, service: KupService): void {
@@ -44,7 +48,12 @@ export function registerPrecheckRoutes(app: ServerApp, service: KupService): voi
     '/api/v1/clusters/:name/prechecks',
     {
       config: { access: 'operator', audit: 'running a precheck' },
-      schema: { summary: 'Run the prechecks of an upgrade to a target; the report is kept', params: ClusterParams, body: PrecheckBody, response: responses({ 201: PrecheckReport }, [403, 404, 422, 502]) },
+      schema: {
+        summary: 'Run the prechecks of an upgrade to a target; the report is kept',
+        params: ClusterParams,
+        body: PrecheckBody,
+        response: responses({ 201: PrecheckReport }, [403, 404, 422, 502]),
+      },
     },
     async (request, reply) => {
       request.auditTarget = request.params.name;
@@ -85,28 +94,55 @@ export function registerPrecheckRoutes(app: ServerApp, service: KupService): voi
       config: { access: 'viewer' },
       schema: {
         summary: 'Precheck reports, newest first',
-        querystring: Type.Object({ cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: Type.Object({ items: Type.Array(PrecheckSummary) }) }),
       },
     },
     async (request) => {
       const { cluster, limit } = request.query;
-      const rows = await service.store.prechecks.list({ ...(cluster !== undefined ? { cluster } : {}), limit: limit ?? 100 });
+      const rows = await service.store.prechecks.list({
+        ...(cluster !== undefined ? { cluster } : {}),
+        limit: limit ?? 100,
+      });
       return { items: rows.map(summary) };
     },
   );
 
   app.get(
     '/api/v1/prechecks/:id',
-    { config: { access: 'viewer' }, schema: { summary: 'One precheck report', params: IdParams, response: responses({ 200: Type.Object({ ...PrecheckSummary.properties, report: Document }) }, [404]) } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'One precheck report',
+        params: IdParams,
+        response: responses({ 200: Type.Object({ ...PrecheckSummary.properties, report: Document }) }, [404]),
+      },
+    },
     async (request) => {
       const row = await service.store.prechecks.get(request.params.id);
-      if (row === undefined) throw new ApiError(ApiErrorCode.notFound, `no precheck report ${request.params.id}`, { kind: 'not-found', details: { precheck: request.params.id } });
+      if (row === undefined)
+        throw new ApiError(ApiErrorCode.notFound, `no precheck report ${request.params.id}`, {
+          kind: 'not-found',
+          details: { precheck: request.params.id },
+        });
       return { ...summary(row), report: row.report as Record<string, unknown> };
     },
   );
 }
 
 function summary(row: PrecheckReportRow) {
-  return { id: row.id, cluster: row.cluster, target: row.target, createdAt: new Date(row.createdAt).toISOString(), blockers: row.blockers, warnings: row.warnings };
+  return {
+    id: row.id,
+    cluster: row.cluster,
+    target: row.target,
+    createdAt: new Date(row.createdAt).toISOString(),
+    blockers: row.blockers,
+    warnings: row.warnings,
+  };
 }

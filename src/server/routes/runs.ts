@@ -16,7 +16,7 @@ import { progressOf } from '../../rollout/machine/progress.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
-import { formatPlan, progressLine } from '../../rollout/run-text.ts';
+import { formatPlan, pausedNotice, progressLine } from '../../rollout/run-text.ts';
 import type { ServerApp } from '../app.ts';
 import { ForbiddenError, allows } from '../auth.ts';
 import { ApiError, ApiErrorCode } from '../errors.ts';
@@ -34,7 +34,12 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
     '/api/v1/clusters/:name/plans',
     {
       config: { access: 'operator', audit: 'planning an upgrade' },
-      schema: { summary: 'What an upgrade would do, with the precheck of its target (kup plan)', params: ClusterParams, body: UpgradeOptions, response: responses({ 200: PlanResponse }, [403, 404, 409, 422, 502]) },
+      schema: {
+        summary: 'What an upgrade would do, with the precheck of its target (kup plan)',
+        params: ClusterParams,
+        body: UpgradeOptions,
+        response: responses({ 200: PlanResponse }, [403, 404, 409, 422, 502]),
+      },
     },
     async (request) => {
       request.auditTarget = request.params.name;
@@ -42,7 +47,15 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
       const cluster = await service.openCluster(request.params.name);
       const catalog = await service.catalog();
       const signal = AbortSignal.timeout(PLAN_TIMEOUT_MS);
-      const { plan } = await planUpgrade(cluster, upgrade, catalog, service.clock.now(), signal, await measuredEstimates(service.store, request.params.name), service.clock);
+      const { plan } = await planUpgrade(
+        cluster,
+        upgrade,
+        catalog,
+        service.clock.now(),
+        signal,
+        await measuredEstimates(service.store, request.params.name),
+        service.clock,
+      );
       const report = upgrade.to
         ? await runChecks(cluster.conn, {
             target: upgrade.to,
@@ -61,7 +74,12 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
       return {
         plan: plan as unknown as Record<string, unknown>,
         text: formatPlan(plan),
-        ...(report ? { precheck: reportDocument(report) as unknown as Record<string, unknown>, precheckText: formatReportTable(report) } : {}),
+        ...(report
+          ? {
+              precheck: reportDocument(report) as unknown as Record<string, unknown>,
+              precheckText: formatReportTable(report),
+            }
+          : {}),
         blocked: report !== undefined && report.findings.some((f) => f.severity === 'blocker' && !f.acknowledged),
       };
     },
@@ -82,11 +100,22 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
       request.auditTarget = name;
       const upgrade = upgradeRequest(options);
       const policy = upgrade.run?.drainTimeoutPolicy;
-      if ((policy === 'force' || policy === 'quarantine') && request.principal && !allows(request.principal.role, 'admin')) {
+      if (
+        (policy === 'force' || policy === 'quarantine') &&
+        request.principal &&
+        !allows(request.principal.role, 'admin')
+      ) {
         throw new ForbiddenError(request.principal.role, 'admin', `the ${policy} drain-timeout policy`);
       }
       const cluster = await service.openCluster(name);
-      const state = await createRun(service.store, cluster, upgrade, await service.catalog(), service.clock, AbortSignal.timeout(PLAN_TIMEOUT_MS));
+      const state = await createRun(
+        service.store,
+        cluster,
+        upgrade,
+        await service.catalog(),
+        service.clock,
+        AbortSignal.timeout(PLAN_TIMEOUT_MS),
+      );
       request.auditTarget = `${name}/${state.runId}`;
       service.supervisor.kick(state.runId);
       service.events.poke();
@@ -113,14 +142,25 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
     },
     async (request) => {
       const { cluster, active, limit } = request.query;
-      const runs = await service.store.runs.list({ ...(cluster !== undefined ? { cluster } : {}), ...(active !== undefined ? { active } : {}), limit: limit ?? 100 });
+      const runs = await service.store.runs.list({
+        ...(cluster !== undefined ? { cluster } : {}),
+        ...(active !== undefined ? { active } : {}),
+        limit: limit ?? 100,
+      });
       return { items: runs.map((r) => summaryDocument(r, service.clock.now())) };
     },
   );
 
   app.get(
     '/api/v1/runs/:id',
-    { config: { access: 'viewer' }, schema: { summary: 'A run with its status, progress and plan', params: IdParams, response: responses({ 200: RunDetail }, [404]) } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        summary: 'A run with its status, progress and plan',
+        params: IdParams,
+        response: responses({ 200: RunDetail }, [404]),
+      },
+    },
     (request) => runDetail(service, request.params.id),
   );
 
@@ -132,15 +172,28 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
         schema: {
           summary: COMMAND_SUMMARY[command],
           params: IdParams,
-          body: Type.Optional(CommandBody),
+          body: CommandBody,
           response: responses({ 200: RunDetail }, [403, 404, 409]),
         },
+        // The body is optional: a command without one (no Content-Type) is validated as an empty object.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {};
+          done();
+        },
       },
-      async (request: FastifyRequest<{ Params: { id: string }; Body: { message?: string; replaceNode?: boolean } | undefined }>) => {
+      async (
+        request: FastifyRequest<{
+          Params: { id: string };
+          Body: { message?: string; replaceNode?: boolean } | undefined;
+        }>,
+      ) => {
         request.auditTarget = request.params.id;
         const body = request.body ?? {};
         if (body.replaceNode === true && command !== 'resume') {
-          throw new ApiError(ApiErrorCode.invalid, `replaceNode is an option of resume, not of ${command}`, { kind: 'invalid-input', details: { field: 'body.replaceNode' } });
+          throw new ApiError(ApiErrorCode.invalid, `replaceNode is an option of resume, not of ${command}`, {
+            kind: 'invalid-input',
+            details: { field: 'body.replaceNode' },
+          });
         }
         await commandRun(service.store, request.params.id, command, service.clock.now(), {
           ...(body.message !== undefined ? { message: body.message } : {}),
@@ -167,7 +220,15 @@ export function upgradeRequest(body: UpgradeOptionsBody): UpgradeRequest {
   return {
     ...rest,
     ...(to !== undefined ? { to: to.replace(/^v/, '') } : {}),
-    ...(acknowledgements !== undefined ? { acknowledgements: acknowledgements.map((a) => ({ rule: a.rule, reason: a.reason, ...(a.object !== undefined ? { object: a.object } : {}) })) } : {}),
+    ...(acknowledgements !== undefined
+      ? {
+          acknowledgements: acknowledgements.map((a) => ({
+            rule: a.rule,
+            reason: a.reason,
+            ...(a.object !== undefined ? { object: a.object } : {}),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -180,6 +241,7 @@ export async function runDetail(service: KupService, runId: string) {
   return {
     ...summaryDocument(row, now),
     summary: progressLine(current, now),
+    notice: pausedNotice(current),
     status: current.status as unknown as Record<string, unknown>,
     progress: progressOf(current, current.plan, now) as unknown as Record<string, unknown>,
     plan: current.plan as unknown as Record<string, unknown>,

@@ -23,7 +23,13 @@ const Token = Type.Object({
 export function registerTokenRoutes(app: ServerApp, service: KupService): void {
   app.get(
     '/api/v1/tokens',
-    { config: { access: 'admin' }, schema: { summary: 'API tokens (never their secret)', response: responses({ 200: Type.Object({ items: Type.Array(Token) }) }, [403]) } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'API tokens (never their secret)',
+        response: responses({ 200: Type.Object({ items: Type.Array(Token) }) }, [403]),
+      },
+    },
     async () => ({ items: (await service.store.tokens.list()).map(tokenDocument) }),
   );
 
@@ -34,14 +40,25 @@ export function registerTokenRoutes(app: ServerApp, service: KupService): void {
       schema: {
         summary: 'Create a token; its secret is in this answer only',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), role: Type.Union(ROLES.map((r) => Type.Literal(r))) },
+          {
+            name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+            role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+          },
           { additionalProperties: false },
         ),
-        response: responses({ 201: Type.Object({ ...Token.properties, token: Type.String({ description: 'Shown once' }) }) }, [403]),
+        response: responses(
+          { 201: Type.Object({ ...Token.properties, token: Type.String({ description: 'Shown once' }) }) },
+          [403],
+        ),
       },
     },
     async (request, reply) => {
-      const { token, row } = newToken(request.body.name, request.body.role, service.clock.now(), request.principal?.tokenId);
+      const { token, row } = newToken(
+        request.body.name,
+        request.body.role,
+        service.clock.now(),
+        request.principal?.tokenId,
+      );
       await service.store.tokens.create(row);
       request.auditTarget = row.id;
       return reply.status(201).send({ ...tokenDocument(row), token });
@@ -50,12 +67,23 @@ export function registerTokenRoutes(app: ServerApp, service: KupService): void {
 
   app.delete(
     '/api/v1/tokens/:id',
-    { config: { access: 'admin', audit: 'revoking a token' }, schema: { summary: 'Revoke a token', params: IdParams, response: responses({ 200: Token }, [403, 404, 409]) } },
+    {
+      config: { access: 'admin', audit: 'revoking a token' },
+      schema: { summary: 'Revoke a token', params: IdParams, response: responses({ 200: Token }, [403, 404, 409]) },
+    },
     async (request) => {
       request.auditTarget = request.params.id;
       const row = await service.store.tokens.get(request.params.id);
-      if (row === undefined) throw new ApiError(ApiErrorCode.notFound, `no token ${request.params.id}`, { kind: 'not-found', details: { token: request.params.id } });
-      if (row.revokedAt !== undefined) throw new ApiError(ApiErrorCode.conflict, `token ${row.id} was revoked already`, { kind: 'conflict', details: { token: row.id } });
+      if (row === undefined)
+        throw new ApiError(ApiErrorCode.notFound, `no token ${request.params.id}`, {
+          kind: 'not-found',
+          details: { token: request.params.id },
+        });
+      if (row.revokedAt !== undefined)
+        throw new ApiError(ApiErrorCode.conflict, `token ${row.id} was revoked already`, {
+          kind: 'conflict',
+          details: { token: row.id },
+        });
       await service.store.tokens.revoke(row.id, service.clock.now());
       return tokenDocument((await service.store.tokens.get(row.id)) ?? row);
     },

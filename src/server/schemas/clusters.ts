@@ -8,8 +8,16 @@ export const RegisterClusterBody = Type.Object(
     name: ClusterName,
     provider: Type.String({ minLength: 1, maxLength: 63, description: 'sim or local' }),
     providerSettings: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    kubeconfig: Type.Optional(Type.String({ minLength: 1, maxLength: 512 * 1024, description: 'The kubeconfig document (YAML or JSON); encrypted at rest, never returned' })),
-    kubeconfigPath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: "A kubeconfig file on the service's host" })),
+    kubeconfig: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 512 * 1024,
+        description: 'The kubeconfig document (YAML or JSON); encrypted at rest, never returned',
+      }),
+    ),
+    kubeconfigPath: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 4096, description: "A kubeconfig file on the service's host" }),
+    ),
     context: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   },
   { additionalProperties: false },
@@ -22,7 +30,9 @@ export const Cluster = Type.Object({
   name: Type.String(),
   provider: Type.String(),
   providerSettings: Document,
-  kubeconfig: Type.Union([Type.Literal('uploaded'), Type.Literal('file')], { description: 'Where its kubeconfig is (an uploaded one is sealed in the store)' }),
+  kubeconfig: Type.Union([Type.Literal('uploaded'), Type.Literal('file')], {
+    description: 'Where its kubeconfig is (an uploaded one is sealed in the store)',
+  }),
   context: Type.Union([Type.String(), Type.Null()]),
   addedAt: Type.String({ format: 'date-time' }),
   server: Type.Union([Type.String(), Type.Null()]),
@@ -35,7 +45,14 @@ export const Cluster = Type.Object({
   nodes: Type.Union([Type.Integer(), Type.Null()]),
   kubeletVersions: Type.Record(Type.String(), Type.Integer()),
   pools: Type.Union([
-    Type.Array(Type.Object({ name: Type.String(), nodes: Type.Integer(), kubeletVersion: Type.String(), machineImage: Type.Optional(Type.String()) })),
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        nodes: Type.Integer(),
+        kubeletVersion: Type.String(),
+        machineImage: Type.Optional(Type.String()),
+      }),
+    ),
     Type.Null(),
   ]),
   upgrades: Type.Union([

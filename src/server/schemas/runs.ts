@@ -12,15 +12,31 @@ const Millis = (description: string) => Type.Integer({ minimum: 0, maximum: 100 
 /** `kup upgrade`'s options. */
 export const UpgradeOptions = Type.Object(
   {
-    to: Type.Optional(Type.String({ pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+$', description: 'Target Kubernetes version; absent for an image-only upgrade' })),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'New machine image for the pools moved' })),
-    pools: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 100, description: 'Only these pools' })),
+    to: Type.Optional(
+      Type.String({
+        pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+$',
+        description: 'Target Kubernetes version; absent for an image-only upgrade',
+      }),
+    ),
+    image: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 253, description: 'New machine image for the pools moved' }),
+    ),
+    pools: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 100, description: 'Only these pools' }),
+    ),
     poolOptions: Type.Optional(
       Type.Object(
         {
-          batchPolicy: Type.Optional(Type.String({ pattern: '^(exponential|fixed:[1-9][0-9]{0,5}|percent:([1-9][0-9]?|100))$' })),
+          batchPolicy: Type.Optional(
+            Type.String({ pattern: '^(exponential|fixed:[1-9][0-9]{0,5}|percent:([1-9][0-9]?|100))$' }),
+          ),
           strategy: Type.Optional(Type.Union([Type.Literal('replace'), Type.Literal('in-place')])),
-          maxSurge: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 100_000 }), Type.String({ pattern: '^([0-9]{1,6}|([1-9][0-9]?|100)%)$' })])),
+          maxSurge: Type.Optional(
+            Type.Union([
+              Type.Integer({ minimum: 0, maximum: 100_000 }),
+              Type.String({ pattern: '^([0-9]{1,6}|([1-9][0-9]?|100)%)$' }),
+            ]),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -36,7 +52,11 @@ export const UpgradeOptions = Type.Object(
     run: Type.Optional(
       Type.Object(
         {
-          drainTimeoutPolicy: Type.Optional(Type.Union([Type.Literal('pause'), Type.Literal('quarantine'), Type.Literal('force')], { description: 'quarantine and force need the admin role' })),
+          drainTimeoutPolicy: Type.Optional(
+            Type.Union([Type.Literal('pause'), Type.Literal('quarantine'), Type.Literal('force')], {
+              description: 'quarantine and force need the admin role',
+            }),
+          ),
           maxPauseMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 * 365 * 86_400_000 })),
         },
         { additionalProperties: false },
@@ -62,7 +82,10 @@ export const UpgradeOptions = Type.Object(
 export type UpgradeOptionsBody = Static<typeof UpgradeOptions>;
 
 /** POST /runs. */
-export const CreateRunBody = Type.Object({ cluster: ClusterName, ...UpgradeOptions.properties }, { additionalProperties: false });
+export const CreateRunBody = Type.Object(
+  { cluster: ClusterName, ...UpgradeOptions.properties },
+  { additionalProperties: false },
+);
 
 /** A run in a list. */
 export const RunSummary = Type.Object({
@@ -88,6 +111,8 @@ export const RunDetail = Type.Object({
   drivenBy: Type.Union([Type.String(), Type.Null()]),
   /** `kup status`'s line. */
   summary: Type.String(),
+  /** What `kup status` adds for a paused run: the cause and the commands that go on (empty otherwise). */
+  notice: Type.String(),
   status: Document,
   progress: Document,
   plan: Document,

@@ -1,0 +1,245 @@
+/**
+ * The CLI against a running service (`--server URL`, or `KUP_SERVER`): the cluster list, plan, upgrade, status,
+ * pause, resume, cancel and rollback commands call the API and print what they print locally. The token comes from
+ * `KUP_TOKEN`, else from `~/.config/kup/config.json` (`{ "server": URL, "token": T }`), which must be the user's alone
+ * (mode 0600): a token readable by others is refused rather than used.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KupError } from '../errors/kup-error.ts';
+import type { KupErrorKind } from '../errors/kup-error.ts';
+import { KUP_ERROR_KINDS } from '../errors/kup-error.ts';
+import type { CliIo } from './io.ts';
+import { UsageError } from './io.ts';
+
+/** Where the CLI's service settings live. */
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'kup', 'config.json');
+}
+
+/** The service the CLI talks to, when it is told one: `--server URL` in `args`, else KUP_SERVER, else none. */
+export function remoteServer(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; args: string[] } | undefined {
+  const rest: string[] = [];
+  let url: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--server') {
+      url = args[i + 1];
+      if (url === undefined) throw new UsageError('--server needs a URL');
+      i++;
+    } else if (arg.startsWith('--server=')) url = arg.slice('--server='.length);
+    else rest.push(arg);
+  }
+  url ??= env['KUP_SERVER'] || undefined;
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--server: "${url}" is not an http(s) URL`);
+  return { url: url.replace(/\/+$/, ''), args: rest };
+}
+
+/** An error the service answered with, as the CLI reports it (its kind gives the exit code). */
+export class RemoteError extends KupError<`KUP-${string}-${number}`> {
+  override readonly name = 'RemoteError';
+}
+
+/** A client of the service's API. */
+export class RemoteClient {
+  readonly #url: string;
+  readonly #token: string;
+
+  constructor(url: string, token: string) {
+    this.#url = url;
+    this.#token = token;
+  }
+
+  /** Calls the API; an error envelope rejects as a RemoteError with the service's code, kind and message. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.#url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      throw new RemoteError('KUP-CLI-010', `cannot reach the service at ${this.#url}: ${(err as Error).message}`, {
+        kind: 'unavailable',
+        cause: err,
+      });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new RemoteError('KUP-CLI-011', `the service at ${this.#url} answered ${res.status} with no JSON`, {
+        kind: 'failed',
+      });
+    }
+    if (res.ok) return parsed as T;
+    const error = (parsed as { error?: { code?: string; kind?: string; message?: string } }).error;
+    const kind = (KUP_ERROR_KINDS as readonly string[]).includes(error?.kind ?? '')
+      ? (error?.kind as KupErrorKind)
+      : 'failed';
+    const code = /^KUP-[A-Z]+-\d+$/.test(error?.code ?? '')
+      ? (error?.code as `KUP-${string}-${number}`)
+      : 'KUP-CLI-011';
+    // The message already starts with its code.
+    throw new RemoteError(code, error?.message ?? `the service answered ${res.status}`, { kind, plainMessage: true });
+  }
+}
+
+/** The token: KUP_TOKEN, else the config file's (which must be mode 0600). */
+export function remoteToken(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['KUP_TOKEN'];
+  if (fromEnv) return fromEnv.trim();
+  const path = configPath(env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`no token for the service: set KUP_TOKEN, or write {"token": "..."} to ${path} (mode 0600)`);
+  }
+  if ((statSync(path).mode & 0o077) !== 0)
+    throw new UsageError(`${path} is readable by others: chmod 600 ${path} (it holds a token)`);
+  let token: unknown;
+  try {
+    token = (JSON.parse(text) as { token?: unknown }).token;
+  } catch (err) {
+    throw new UsageError(`${path} is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof token !== 'string' || token === '') throw new UsageError(`${path} has no "token"`);
+  return token;
+}
+
+interface RunDetail {
+  id: string;
+  summary: string;
+  notice: string;
+  active: boolean;
+}
+
+interface EventDoc {
+  at: string;
+  outcome: string;
+  step: string;
+  node?: string;
+  message: string;
+}
+
+/** parseArgs, its refusals as usage errors (exit 2). */
+function parse<O extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(
+      `${(err as Error).message} (with --server, the service's data is used: --data-dir does not apply)`,
+    );
+  }
+}
+
+/** Runs a command against the service; resolves to its exit code. */
+export async function runRemoteCommand(command: string, args: string[], url: string, io: CliIo): Promise<number> {
+  const client = new RemoteClient(url, remoteToken());
+  switch (command) {
+    case 'status':
+      return status(client, args, io);
+    case 'pause':
+    case 'resume':
+    case 'cancel':
+    case 'rollback':
+      return control(client, command, args, io);
+    case 'cluster':
+      return clusterList(client, args, io);
+    default:
+      throw new UsageError(
+        `kup ${command} does not talk to a service yet: run it without --server (status, pause, resume, cancel, rollback and cluster list do)`,
+      );
+  }
+}
+
+async function status(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parse(args, {});
+  const target = positionals[0];
+  if (!target) throw new UsageError('kup status needs a RUN id or a CLUSTER');
+  let runId = target;
+  if (!target.startsWith('run-')) {
+    const latest = (
+      await client.call<{ items: { id: string }[] }>(
+        'GET',
+        `/api/v1/runs?cluster=${encodeURIComponent(target)}&limit=1`,
+      )
+    ).items[0];
+    if (!latest) throw new UsageError(`no run for cluster "${target}"`);
+    runId = latest.id;
+  }
+  const detail = await client.call<RunDetail>('GET', `/api/v1/runs/${encodeURIComponent(runId)}`);
+  for (let after = 0; ;) {
+    const page = await client.call<{ items: EventDoc[]; next: number }>(
+      'GET',
+      `/api/v1/runs/${encodeURIComponent(runId)}/events?after=${after}&limit=1000`,
+    );
+    for (const e of page.items)
+      io.stdout.write(
+        `${e.at.slice(11, 19)} ${e.outcome.padEnd(10)} ${e.step}${e.node ? ` ${e.node}` : ''}: ${e.message}\n`,
+      );
+    if (page.items.length < 1000) break;
+    after = page.next;
+  }
+  io.stdout.write(`${detail.summary}\n`);
+  if (detail.notice) io.stdout.write(detail.notice.split('\n').slice(1).join('\n'));
+  return 0;
+}
+
+async function control(client: RemoteClient, command: string, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { message: { type: 'string' }, 'replace-node': { type: 'boolean' } });
+  const runId = positionals[0];
+  if (!runId) throw new UsageError(`kup ${command} needs a RUN id`);
+  if (values['replace-node'] === true && command !== 'resume')
+    throw new UsageError(`--replace-node is an option of kup resume, not of kup ${command}`);
+  const detail = await client.call<RunDetail>('POST', `/api/v1/runs/${encodeURIComponent(runId)}/${command}`, {
+    ...(values.message !== undefined ? { message: values.message } : {}),
+    ...(values['replace-node'] === true ? { replaceNode: true } : {}),
+  });
+  io.stdout.write(`run ${runId}: ${detail.summary}\n`);
+  return 0;
+}
+
+async function clusterList(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals[0] !== 'list' || positionals.length > 1)
+    throw new UsageError('with --server, kup cluster does list only');
+  const { items } = await client.call<{
+    items: {
+      name: string;
+      provider: string;
+      version: string | null;
+      nodes: number | null;
+      health: { reachable: boolean };
+      upgrades: { summary: string } | null;
+    }[];
+  }>('GET', '/api/v1/clusters');
+  if (items.length === 0) {
+    io.stdout.write('No clusters registered. Add one: kup cluster add NAME --kubeconfig FILE --provider sim\n');
+    return 0;
+  }
+  const { table } = await import('./commands/cluster.ts');
+  const rows = [['NAME', 'PROVIDER', 'VERSION', 'NODES', 'UPGRADE']];
+  for (const c of items) {
+    rows.push(
+      c.health.reachable
+        ? [c.name, c.provider, c.version ?? '-', String(c.nodes ?? '-'), c.upgrades?.summary ?? '-']
+        : [c.name, c.provider, 'unreachable', '-', '-'],
+    );
+  }
+  io.stdout.write(`${table(rows)}\n`);
+  return 0;
+}
