@@ -78,7 +78,21 @@ export async function startService({ demo = true }: StartServiceOptions = {}): P
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      // A service that does not stop on SIGTERM (one that failed half-way through starting) must not keep the test
+      // process alive: after a bound it is killed, and the test that stopped it fails with what it printed.
+      const killed = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 30_000).unref()),
+      ]);
+      if (killed) {
+        child.kill('SIGKILL');
+        await exited;
+        rmSync(dataDir, { recursive: true, force: true });
+        throw new Error(`kup serve did not stop within 30 s of SIGTERM: ${out}`);
+      }
+    }
     await exited;
     rmSync(dataDir, { recursive: true, force: true });
   };
