@@ -1,6 +1,7 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 /**
  * The engine owns the provider interface and is used by the CLI: it imports no provider (the composition root hands
@@ -136,6 +137,18 @@ export default tseslint.config(
             { group: ['**/kube-sim/**'], message: 'The engine reaches clusters over HTTP only, never kube-sim in-process.' },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The web console runs in a browser: it talks to kup only through the HTTP API, never by importing kup's code.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'import-x/no-restricted-paths': [
+        'error',
+        { zones: [{ target: './console', from: './src', message: 'The console reaches kup over its HTTP API only.' }] },
       ],
     },
   },

@@ -37,6 +37,8 @@ const vendorDir = join(dist, 'vendor');
 const vendorPath = join(vendorDir, 'client-node.js');
 /** The installed version and the names imported, as of the bundle in dist/vendor/. */
 const vendorStampPath = join(vendorDir, 'client-node.built');
+/** The web console's build (scripts/build-console.mjs), which a clean build of the programs leaves alone. */
+const consoleDir = join(dist, 'console');
 
 /** Built program -> its source; bin/ imports `dist/<name>.js`. */
 const ENTRY_POINTS = {
@@ -83,7 +85,7 @@ export async function build({ clean = false } = {}) {
   if (clean) {
     const written = new Set(files.map((f) => f.path));
     for (const path of listFiles(dist)) {
-      if (!written.has(path) && path !== stampPath && !path.startsWith(vendorDir)) rmSync(path);
+      if (!written.has(path) && path !== stampPath && !path.startsWith(vendorDir) && !path.startsWith(consoleDir)) rmSync(path);
     }
   }
   writeFileSync(stampPath, `${startedAt}\n`);
@@ -224,4 +226,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const metafile = await build({ clean: values.clean ?? false });
   if (values.metafile) writeFileSync(values.metafile, JSON.stringify(metafile, null, 2));
   console.log(`build: dist/ in ${Math.round(performance.now() - started)} ms`);
+  // The web console, when its sources changed (a few ms otherwise); a clean build makes it anew too.
+  const consoleStarted = performance.now();
+  const { buildConsole } = await import('./build-console.mjs');
+  const built = await buildConsole({ force: values.clean ?? false });
+  console.log(`build: dist/console ${built ? 'built' : 'up to date'} in ${Math.round(performance.now() - consoleStarted)} ms`);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs the system packages the tests need when they are missing, so a fresh machine needs no hand set-up.
-// kubectl is part of every machine's image here; chromium arrives with a later issue.
+// kubectl is part of every machine's image here. Debian's chromium runs the web console's end-to-end tests, driven by
+// playwright-core (which never downloads a browser of its own).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 
@@ -14,7 +15,10 @@ function hasPostgresServer() {
 }
 
 // The store's tests start a throwaway PostgreSQL server (test/helpers/postgres.ts).
-const required = [{ pkg: 'postgresql', present: hasPostgresServer }];
+const required = [
+  { pkg: 'postgresql', present: hasPostgresServer },
+  { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
+];
 const missing = required.filter((r) => !r.present());
 if (missing.length > 0) {
   const packages = missing.map((m) => m.pkg);

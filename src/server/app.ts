@@ -16,6 +16,7 @@ import type { KupService } from './service.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';
+import { registerConsoleRoutes } from './routes/console.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerLifecycleRoutes } from './lifecycle.ts';
@@ -151,6 +152,7 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
   registerTokenRoutes(app, service);
   registerAuditRoutes(app, service);
   registerLifecycleRoutes(app, service);
+  registerConsoleRoutes(app, service);
 
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => app.swagger());
   return app;

@@ -4,7 +4,7 @@
  * SIGINT stops it gracefully: no new request or run is taken, executors commit what they have and release their
  * leases, sessions close, and the process exits 0.
  */
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -105,10 +105,11 @@ function parse(args: string[]): ServeArgs {
 /** Runs `kup serve` until SIGTERM or SIGINT; resolves to the exit code. */
 export async function runServeCommand(args: string[], io: CliIo): Promise<number> {
   const options = parse(args);
-  const [{ buildApp }, { KupService }, { SecretBox, loadSecretKey }] = await Promise.all([
+  const [{ buildApp }, { KupService }, { SecretBox, loadSecretKey }, { DEFAULT_CONSOLE_DIR }] = await Promise.all([
     import('../../server/app.ts'),
     import('../../server/service.ts'),
     import('../../server/secrets.ts'),
+    import('../../server/console-assets.ts'),
   ]);
   const https = options.tls
     ? { cert: readPem(options.tls.cert, '--tls-cert'), key: readPem(options.tls.key, '--tls-key') }
@@ -151,6 +152,11 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     const address = await app.listen({ host: options.host, port: options.port });
     io.stdout.write(
       `kup serve: listening on ${address} (API ${address}/api/v1, OpenAPI ${address}/api/v1/openapi.json)\n`,
+    );
+    io.stdout.write(
+      existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'))
+        ? `kup serve: web console at ${address}/console/ (sign in with a token)\n`
+        : `kup serve: the web console is not built (run npm install or node scripts/build-console.mjs); the API works without it\n`,
     );
     if (adminToken !== undefined) {
       io.stdout.write(
