@@ -17,6 +17,7 @@ import type { Cancel, Clock } from '../clock/clock.ts';
 import type { Catalog } from '../versions/index.ts';
 import type { KupStore } from '../persistence/store.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
+import { LeaseLostError } from '../persistence/errors.ts';
 import { pendingEffects } from '../rollout/machine/effects.ts';
 import { isTerminal } from '../rollout/machine/state.ts';
 import type { RunState } from '../rollout/machine/types.ts';
@@ -238,7 +239,11 @@ export class RunSupervisor {
       });
       observer?.stopped?.(runId, cluster, isTerminal(final) ? 'ended' : paused ? 'paused' : 'stopping');
     } catch (err) {
-      if (err instanceof RunLeaseHeldError) observer?.stopped?.(runId, cluster, 'held-elsewhere');
+      // A lease lost mid-run (this process stalled past its TTL and another replica took the run) is the same as one
+      // never won: another kup drives the run, nothing failed.
+      if (err instanceof RunLeaseHeldError || err instanceof LeaseLostError) {
+        observer?.stopped?.(runId, cluster, 'held-elsewhere');
+      }
       else observer?.stopped?.(runId, cluster, 'failed', err);
     } finally {
       await session?.close();
