@@ -132,14 +132,15 @@ describe('canary', { timeout: 300_000 }, () => {
           { rule: 'drain-simulation', object: 'edge/gateway', reason: 'a singleton pinned to the control plane' },
         ],
       },
-      // The postcheck lets a blocker settle for this long before it fails.
-      { settings: { validateTimeoutMs: 10_000 } },
+      // The postcheck lets a blocker settle for this long before it fails (the batch validation has as long: it
+      // takes about a second here, more on a loaded machine).
+      { settings: { validateTimeoutMs: 20_000 }, timeoutMs: 240_000 },
     );
     try {
       const paused = await run.waitFor(
         'the run paused',
         (s) => ['paused', 'failed', 'succeeded', 'cancelled'].includes(s.status.phase),
-        90_000,
+        150_000,
       );
       assert.equal(paused.status.phase, 'paused', describeRun(paused, await run.events()));
       const message = paused.status.phase === 'paused' ? paused.status.message : '';
