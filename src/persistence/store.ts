@@ -19,6 +19,8 @@ import type { LifecycleRepo } from './lifecycle-repo.ts';
 import { SqliteLifecycleRepo } from './lifecycle-repo.ts';
 import type { RolloutsRepo } from './rollouts-repo.ts';
 import { SqliteRolloutsRepo } from './rollouts-repo.ts';
+import type { WebhookOutboxRepo } from './webhook-outbox-repo.ts';
+import { SqliteWebhookOutboxRepo } from './webhook-outbox-repo.ts';
 
 export type { ClusterLifecycleRow, LifecycleRepo } from './lifecycle-repo.ts';
 export type { RolloutEventRow, RolloutRow, RolloutsRepo, RolloutWrite } from './rollouts-repo.ts';
@@ -41,6 +43,8 @@ export interface KupStore {
   readonly lifecycle: LifecycleRepo;
   /** Fleet rollouts and their logs. */
   readonly rollouts: RolloutsRepo;
+  /** Webhook notifications waiting for delivery, and the cursors of the feeds they come from. */
+  readonly webhookOutbox: WebhookOutboxRepo;
   /** Where the data lives (a file path, or a database URL without credentials). */
   readonly location: string;
   /** Closes the store; its repositories must not be used after. */
@@ -63,6 +67,7 @@ export function openSqliteStore(options: OpenDatabaseOptions): KupStore {
     prechecks: new SqlitePrecheckReportsRepo(db),
     lifecycle: new SqliteLifecycleRepo(db),
     rollouts: new SqliteRolloutsRepo(db),
+    webhookOutbox: new SqliteWebhookOutboxRepo(db),
     location: db.name,
     close: () => {
       if (db.open) db.close();
