@@ -9,6 +9,11 @@ import { PrecheckError } from '../checks/errors.ts';
 import type { PrecheckErrorCode } from '../checks/errors.ts';
 import { DrainUsageError } from '../cli/commands/drain.ts';
 import { UsageError } from '../cli/io.ts';
+import { RemoteError } from '../cli/remote.ts';
+import { ForbiddenError, UnauthorizedError } from '../server/auth.ts';
+import { ApiError } from '../server/errors.ts';
+import { SecretKeyError } from '../server/secrets.ts';
+import { CredentialsMissingError } from '../server/service.ts';
 import { ClusterRegistryError, RegistryErrorCode } from '../clusters/registry.ts';
 import { DrainError, DrainErrorCode } from '../drain/errors.ts';
 import { LabelSelectorSyntaxError } from '../drain/selectors.ts';
@@ -83,6 +88,13 @@ const samples: Record<string, readonly Error[]> = {
   DrainError: Object.values(DrainErrorCode).map((code) => new DrainError(code, 'failed', 'w-1', true)),
   ClusterError: Object.values(ClusterErrorCode).map((code) => new ClusterError(code, 'failed', { cluster: 'prod' })),
   LocalClusterError: (Object.keys(LocalErrorCode) as LocalErrorReason[]).map((reason) => new LocalClusterError(reason, 'failed')),
+  UnauthorizedError: [new UnauthorizedError('no credentials')],
+  ForbiddenError: [new ForbiddenError('viewer', 'admin', 'registering a cluster')],
+  ApiError: [new ApiError('KUP-API-001', 'body.x is not a known field', { kind: 'invalid-input', details: { field: 'body.x' } })],
+  SecretKeyError: [new SecretKeyError('KUP-SECRET-001', 'the key has 3 bytes', { kind: 'invalid-input' })],
+  CredentialsMissingError: [new CredentialsMissingError('prod')],
+  // The service's message, which starts with its code already.
+  RemoteError: [new RemoteError('KUP-RUN-001', 'KUP-RUN-001: refused', { kind: 'conflict', plainMessage: true })],
   MaintenanceError: Object.values(MaintenanceErrorCode).map((code) => new MaintenanceError(code, 'windows[0].start', 'is not HH:MM')),
   RolloutError: Object.values(RolloutErrorCode).map((code) => new RolloutError(code, 'refused', { rollout: 'ro-1' })),
 };
