@@ -45,6 +45,9 @@ describe('openDatabase', () => {
         'runs',
         'schema_migrations',
         'step_outcomes',
+        'webhook_cursors',
+        'webhook_outbox',
+        'webhooks',
       ]);
       const recorded = db.prepare<[], { version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version').all();
       assert.deepEqual(recorded, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));

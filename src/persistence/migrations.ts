@@ -343,6 +343,40 @@ export const MIGRATIONS: readonly Migration[] = [
     // holder, so the log shows which executor did what, and that no two stepped a run at once.
     sql: `ALTER TABLE run_events ADD COLUMN lease_owner TEXT;`,
   },
+  {
+    version: 9,
+    name: 'webhooks, their outbox of run and rollout events waiting for delivery, and the feed cursors',
+    // Portable SQL (SQLite and PostgreSQL). One row per notification and webhook, keyed by the CloudEvent id so that
+    // reading the same events again enqueues nothing twice; attempts and the next try are kept for the backoff.
+    sql: `
+      CREATE TABLE webhooks (
+        name       TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        secret     TEXT NOT NULL,
+        types      TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE webhook_outbox (
+        webhook      TEXT NOT NULL,
+        event_id     TEXT NOT NULL,
+        event        TEXT NOT NULL,
+        attempts     INTEGER NOT NULL,
+        next_at      BIGINT NOT NULL,
+        last_error   TEXT,
+        created_at   BIGINT NOT NULL,
+        delivered_at BIGINT,
+        dead         INTEGER NOT NULL,
+        PRIMARY KEY (webhook, event_id)
+      );
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (delivered_at, dead, next_at);
+
+      CREATE TABLE webhook_cursors (
+        feed     TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Options of {@link migrate}. */

@@ -25,6 +25,8 @@ import type { SqlDatabase } from './sql.ts';
 import { sqliteSql } from './sqlite-sql.ts';
 import type { StepOutcomesRepo } from './step-outcomes-repo.ts';
 import { SqlStepOutcomesRepo } from './step-outcomes-repo.ts';
+import type { WebhookOutboxRepo } from './webhook-outbox-repo.ts';
+import { SqlWebhookOutboxRepo } from './webhook-outbox-repo.ts';
 
 export type { ClusterLifecycleRow, LifecycleRepo } from './lifecycle-repo.ts';
 export type { RolloutEventRow, RolloutRow, RolloutsRepo, RolloutWrite } from './rollouts-repo.ts';
@@ -47,6 +49,8 @@ export interface KupStore {
   readonly lifecycle: LifecycleRepo;
   /** Fleet rollouts and their logs. */
   readonly rollouts: RolloutsRepo;
+  /** Webhook notifications waiting for delivery, and the cursors of the feeds they come from. */
+  readonly webhookOutbox: WebhookOutboxRepo;
   /** Which database: `sqlite` (one file, one host) or `postgres` (shared by several kup replicas). */
   readonly kind: 'sqlite' | 'postgres';
   /** Where the data lives (a file path, or a database URL without its password). */
@@ -117,6 +121,7 @@ function storeOn(db: SqlDatabase): KupStore {
     prechecks: new SqlPrecheckReportsRepo(db),
     lifecycle: new SqlLifecycleRepo(db),
     rollouts: new SqlRolloutsRepo(db),
+    webhookOutbox: new SqlWebhookOutboxRepo(db),
     kind: db.dialect.name,
     location: db.location,
     close: () => db.close(),

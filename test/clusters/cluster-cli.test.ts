@@ -11,6 +11,8 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { runClusterCommand } from '../../src/cli/commands/cluster.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
+import { parsePolicy } from '../../src/maintenance/auto-upgrade.ts';
+import { parseSchedule } from '../../src/maintenance/schedule.ts';
 import { openSqliteStore } from '../../src/persistence/store.ts';
 import { availableUpgrades, defaultCatalog } from '../../src/versions/index.ts';
 import { startFromYaml } from '../helpers/sim.ts';
@@ -202,5 +204,48 @@ timings: { zeroDelay: true }
     assert.equal((await kup(['add', 'prod', '--kubeconfig', prodKubeconfig, '--provider', 'sim'])).code, 0);
     const purged = await kup(['remove', 'prod', '--purge-history']);
     assert.equal(purged.stdout, 'cluster prod removed, with 1 finished run and their events\n', purged.stderr);
+  });
+
+  it('shows the upgrade information: the next window, what would be upgraded in it and why, end of support, runs by trigger', async () => {
+    assert.equal((await kup(['add', 'auto', '--kubeconfig', prodKubeconfig, '--provider', 'sim'])).code, 0);
+    const store = openSqliteStore({ dataDir });
+    try {
+      await store.lifecycle.put({
+        cluster: 'auto',
+        labels: { env: 'prod' },
+        // NOW is a Wednesday: the next window opens on Saturday.
+        schedule: parseSchedule({ windows: [{ days: ['sat'], start: '02:00', durationMinutes: 240, timeZone: 'UTC' }] }),
+        policy: parsePolicy({ kubernetes: 'patch' }),
+        updatedAt: NOW,
+      });
+      const run = (id: string, request: unknown, createdAt: number) =>
+        store.runs.create({ id, cluster: 'auto', target: '1.30.2', plan: {}, state: {}, request, phase: 'succeeded', active: false, createdAt });
+      await run('run-20250111-020000-aaaaaa', { to: '1.30.2', trigger: { kind: 'automatic', reasons: ['patch'], upgrade: { minor: false, nodes: true }, window: { start: NOW - 1, end: NOW } } }, NOW - 2000);
+      await run('run-20250112-020000-bbbbbb', { to: '1.30.2', rollout: 'r-1/auto/1' }, NOW - 1000);
+      await run('run-20250113-020000-cccccc', { to: '1.30.2' }, NOW - 500);
+    } finally {
+      await store.close();
+    }
+    const patch = availableUpgrades('1.30.2', defaultCatalog(), new Date(NOW)).patches.at(-1)?.version ?? '';
+    const r = await kup(['show', 'auto']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Maintenance:\n {2}labels: env=prod\n {2}policy: kubernetes patch, images none\n {2}window: sat 02:00 for 240 min \(UTC\)$/m);
+    assert.match(r.stdout, /^ {2}control plane: 1\.30\.2 \(\w+, end of support \d{4}-\d{2}-\d{2}\)$/m);
+    assert.match(r.stdout, /^ {2}next window: 2025-01-18T02:00:00\.000Z to 2025-01-18T06:00:00\.000Z$/m);
+    assert.match(r.stdout, new RegExp(`^ {2}automatic upgrade: Kubernetes ${patch.replace(/\./g, '\\.')} \\(a patch upgrade\\), at 2025-01-18T02:00:00\\.000Z$`, 'm'));
+    assert.match(r.stdout, /^ {2}- runs in the next window, 2025-01-18T02:00:00\.000Z$/m);
+    assert.match(
+      r.stdout,
+      /^History:\n {2}run run-20250113-020000-cccccc: manual, .*\n {2}run run-20250112-020000-bbbbbb: rollout, .*\n {2}run run-20250111-020000-aaaaaa: automatic, to 1\.30\.2, succeeded, created 2025-01-15T11:59:58\.000Z$/m,
+    );
+    const doc = JSON.parse((await kup(['show', 'auto', '-o', 'json'])).stdout) as {
+      upgradeInformation: { run: { to: string } };
+      runs: { id: string; trigger: string }[];
+    };
+    assert.equal(doc.upgradeInformation.run.to, patch);
+    assert.deepEqual(
+      doc.runs.map((x) => x.trigger),
+      ['manual', 'rollout', 'automatic'],
+    );
   });
 });

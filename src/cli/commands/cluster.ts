@@ -1,6 +1,8 @@
 /**
  * `kup cluster add|list|show|remove`: the clusters kup manages. `list` and `show` ask each cluster for its version
- * and nodes and the catalog for the upgrades open to it; an unreachable cluster is listed as such.
+ * and nodes and the catalog for the upgrades open to it; an unreachable cluster is listed as such. `show` adds the
+ * cluster's upgrade information: its maintenance settings, next window, what an automatic upgrade would do in it and
+ * why (or why not), end of support, and its runs marked manual, automatic or rollout.
  * Exit codes: 0 done, 1 refused or failed (a duplicate name, a cluster with an active run), 2 bad input (the
  * argument or flag is named).
  */
@@ -21,8 +23,19 @@ import { builtInProviders } from '../../providers/registry.ts';
 import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 import { CAPI_PROVIDER_NAME } from '../../providers/capi/capi-provider.ts';
 import { parseClusterReference, readWorkloadKubeconfig } from '../../providers/capi/workload-kubeconfig.ts';
+import { systemClock } from '../../clock/clock.ts';
+import { clusterSettings } from '../../engine/maintenance-scheduler.ts';
+import { openCluster } from '../../engine/runs.ts';
+import { clusterUpgradeInformation, runHistory } from '../../engine/upgrade-report.ts';
+import type { UpgradeInformation } from '../../maintenance/upgrade-info.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir, storeLocation } from '../io.ts';
+import { historyLines, settingsLines, upgradeInfoLines } from '../upgrade-info-text.ts';
+
+/** How many runs `show` lists in its history. */
+const HISTORY_LIMIT = 20;
+/** How long `show` gives a reachable cluster to answer what its upgrade information needs (a snapshot of it). */
+const FACTS_TIMEOUT_MS = 30_000;
 
 /** Usage of `kup cluster`. */
 export const CLUSTER_USAGE = `Usage:
@@ -34,7 +47,8 @@ export const CLUSTER_USAGE = `Usage:
 
 The clusters kup manages. 'add' checks the name (a DNS label), that the kubeconfig exists and has the context, and
 that the provider is known; 'list' and 'show' ask each cluster for its version and nodes, and the catalog for the
-upgrades open to it; 'remove' refuses while a run of the cluster is active, and keeps the cluster's finished runs and
+upgrades open to it; 'show' adds the upgrade information (maintenance windows and policy, the next window and what
+would be upgraded in it and why or why not, end of support, the runs: manual, automatic or rollout); 'remove' refuses while a run of the cluster is active, and keeps the cluster's finished runs and
 their events (kup status RUN) unless told --purge-history.
 
 Flags:
@@ -193,6 +207,7 @@ async function addCapi(args: ParsedArgs, registry: ClusterRegistry, io: CliIo, l
 
 interface Live {
   readonly now: () => number;
+  readonly providers?: ProviderRegistry;
   readonly signal?: AbortSignal;
   readonly probeTimeoutMs?: number;
 }
@@ -241,8 +256,31 @@ async function show(args: ParsedArgs, registry: ClusterRegistry, store: KupStore
   const cluster = await registry.show(args.name ?? '');
   const [inspection] = await inspectAll([cluster], live, args.dataDir);
   const runs = await store.runs.list({ cluster: cluster.name });
+  const history = await runHistory(store, cluster.name, HISTORY_LIMIT);
+  const triggers = new Map(history.map((h) => [h.id, h.trigger]));
+  const settings = await clusterSettings(store, cluster.name);
+  let info: UpgradeInformation | string = `the cluster could not be read: ${
+    inspection?.reachable === false ? inspection.error : 'not inspected'
+  }`;
+  if (inspection?.reachable === true) {
+    try {
+      const providers = live.providers ?? builtInProviders();
+      const open = await openCluster(store, cluster.name, { providers, clock: systemClock });
+      const { catalog } = await activeCatalog(dataDir(args.dataDir));
+      const signal = AbortSignal.any([AbortSignal.timeout(FACTS_TIMEOUT_MS), ...(live.signal ? [live.signal] : [])]);
+      info = (await clusterUpgradeInformation(store, open, cluster.name, catalog, signal, live.now)).info;
+    } catch (err) {
+      info = `the cluster could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
   if (args.output === 'json') {
-    io.stdout.write(`${JSON.stringify({ ...clusterDocument(cluster, inspection), runs: runs.map(runDocument) }, null, 2)}\n`);
+    const document = {
+      ...clusterDocument(cluster, inspection),
+      maintenance: settings,
+      upgradeInformation: typeof info === 'string' ? { error: info } : info,
+      runs: runs.map((r) => ({ ...runDocument(r), trigger: triggers.get(r.id) ?? null })),
+    };
+    io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     return 0;
   }
   const lines: [string, string][] = [
@@ -272,7 +310,16 @@ async function show(args: ParsedArgs, registry: ClusterRegistry, store: KupStore
   const active = runs.filter((r) => r.active);
   lines.push(['Runs', `${runs.length}${active.length > 0 ? ` (active: ${active.map((r) => `${r.id} ${r.phase}`).join(', ')})` : ''}`]);
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
-  io.stdout.write(`${lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n')}\n`);
+  const sections = [
+    lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n'),
+    ['Maintenance:', ...settingsLines(settings).map((l) => `  ${l}`)].join('\n'),
+    ['Upgrade information:', ...upgradeInfoLines(info).map((l) => `  ${l}`)].join('\n'),
+    [
+      `History${runs.length > history.length ? ` (newest ${history.length})` : ''}:`,
+      ...historyLines(history).map((l) => `  ${l}`),
+    ].join('\n'),
+  ];
+  io.stdout.write(`${sections.join('\n\n')}\n`);
   return 0;
 }
 

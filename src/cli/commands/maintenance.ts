@@ -8,19 +8,19 @@ import { activeCatalog } from '../../catalog/catalog-file.ts';
 import { systemClock } from '../../clock/clock.ts';
 import { clusterSettings } from '../../engine/maintenance-scheduler.ts';
 import { openCluster } from '../../engine/runs.ts';
-import { readUpgradeFacts } from '../../engine/upgrade-facts.ts';
+import { clusterUpgradeInformation } from '../../engine/upgrade-report.ts';
 import { exitCodeOf } from '../../errors/codes.ts';
 import { parsePolicy } from '../../maintenance/auto-upgrade.ts';
 import type { MaintenanceExclusion } from '../../maintenance/exclusions.ts';
 import { parseSchedule } from '../../maintenance/schedule.ts';
 import type { UpgradeInformation } from '../../maintenance/upgrade-info.ts';
-import { upgradeInformation } from '../../maintenance/upgrade-info.ts';
 import type { MaintenanceWindow } from '../../maintenance/windows.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import { openSqliteStore } from '../../persistence/store.ts';
 import { builtInProviders } from '../../providers/registry.ts';
 import type { CliIo } from '../io.ts';
 import { UsageError, dataDir } from '../io.ts';
+import { settingsLines, upgradeInfoLines } from '../upgrade-info-text.ts';
 
 /** Usage of `kup maintenance`. */
 export const MAINTENANCE_USAGE = `Usage:
@@ -109,15 +109,7 @@ export async function runMaintenanceCommand(args: string[], io: CliIo, now: () =
     let info: UpgradeInformation | string;
     try {
       const open = await openCluster(store, cluster, { providers: builtInProviders(), clock: systemClock });
-      const facts = await readUpgradeFacts(open, catalog, AbortSignal.timeout(30_000), now);
-      info = upgradeInformation({
-        cluster,
-        ...facts,
-        policy: current.policy,
-        schedule: current.schedule,
-        catalog,
-        now: now(),
-      });
+      info = (await clusterUpgradeInformation(store, open, cluster, catalog, AbortSignal.timeout(30_000), now)).info;
     } catch (err) {
       info = `the cluster could not be read: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -127,35 +119,7 @@ export async function runMaintenanceCommand(args: string[], io: CliIo, now: () =
       );
       return 0;
     }
-    const lines = [
-      `cluster ${cluster}`,
-      `  labels: ${
-        Object.entries(current.labels)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ') || '(none)'
-      }`,
-    ];
-    lines.push(
-      `  policy: kubernetes ${current.policy.kubernetes}${current.policy.kubernetes === 'stable' ? ` (minor out ${current.policy.stableMinAgeDays} days)` : ''}, images ${current.policy.images}`,
-    );
-    for (const w of current.schedule.windows)
-      lines.push(`  window: ${w.days.join(',')} ${w.start} for ${w.durationMinutes} min (${w.timeZone})`);
-    if (current.schedule.windows.length === 0) lines.push('  window: none (no automatic upgrade starts)');
-    for (const e of current.schedule.exclusions)
-      lines.push(
-        `  exclusion ${e.name}: ${e.scope} from ${e.start} to ${e.end}${e.timeZone ? ` (${e.timeZone})` : ''}`,
-      );
-    if (typeof info === 'string') lines.push(`  upgrade information: ${info}`);
-    else {
-      lines.push(
-        `  control plane: ${info.controlPlane.version} (${info.controlPlane.classification}${info.controlPlane.endOfSupport ? `, end of support ${info.controlPlane.endOfSupport}` : ''})`,
-      );
-      if (info.window.next)
-        lines.push(
-          `  next window: ${new Date(info.window.next.start).toISOString()} to ${new Date(info.window.next.end).toISOString()}`,
-        );
-      for (const r of info.reasons) lines.push(`  - ${r}`);
-    }
+    const lines = [`cluster ${cluster}`, ...[...settingsLines(current), ...upgradeInfoLines(info)].map((l) => `  ${l}`)];
     io.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } catch (err) {

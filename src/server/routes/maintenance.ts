@@ -5,13 +5,10 @@
  */
 import { Type } from 'typebox';
 import { clusterSettings } from '../../engine/maintenance-scheduler.ts';
-import type { UpgradeRequest } from '../../engine/runs.ts';
-import { runRequest } from '../../engine/runs.ts';
-import { readUpgradeFacts } from '../../engine/upgrade-facts.ts';
+import { clusterUpgradeInformation, runHistory } from '../../engine/upgrade-report.ts';
 import { parsePolicy } from '../../maintenance/auto-upgrade.ts';
 import { MaintenanceError, MaintenanceErrorCode } from '../../maintenance/errors.ts';
 import { parseSchedule } from '../../maintenance/schedule.ts';
-import { upgradeInformation } from '../../maintenance/upgrade-info.ts';
 import type { ServerApp } from '../app.ts';
 import type { LifecycleServices } from '../lifecycle.ts';
 import { ClusterParams, Document, responses } from '../schemas/common.ts';
@@ -111,32 +108,15 @@ export function registerMaintenanceRoutes(app: ServerApp, service: KupService, l
     async (request) => {
       const name = request.params.name;
       await service.registry.show(name);
-      const settings = await clusterSettings(service.store, name);
-      const catalog = await service.catalog();
-      const facts = await readUpgradeFacts(await service.openCluster(name), catalog, AbortSignal.timeout(60_000), () =>
-        service.clock.now(),
+      const { settings, info } = await clusterUpgradeInformation(
+        service.store,
+        await service.openCluster(name),
+        name,
+        await service.catalog(),
+        AbortSignal.timeout(60_000),
+        () => service.clock.now(),
       );
-      const info = upgradeInformation({
-        cluster: name,
-        ...facts,
-        policy: settings.policy,
-        schedule: settings.schedule,
-        catalog,
-        now: service.clock.now(),
-      });
-      const runs = await service.store.runs.list({ cluster: name, limit: 20 });
-      const history = await Promise.all(
-        runs.map(async (r) => {
-          const req: UpgradeRequest = await runRequest(service.store, r.id);
-          return {
-            id: r.id,
-            phase: r.phase,
-            target: r.target,
-            createdAt: r.createdAt,
-            trigger: req.trigger ? 'automatic' : req.rollout ? 'rollout' : 'manual',
-          };
-        }),
-      );
+      const history = await runHistory(service.store, name);
       return { ...info, settings, runs: history };
     },
   );
