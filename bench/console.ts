@@ -158,15 +158,16 @@ try {
   });
   await page.waitForTimeout(1000);
   const seen = await page.evaluate<Record<string, number>>('window.__seen');
-  const events: { id: number; at: string }[] = [];
+  const events: { id: number; at: string; step: string }[] = [];
   for (let after = 0; ;) {
     const pageOf = await service.api('GET', `/runs/${runId}/events?after=${after}&limit=1000`);
-    const body = pageOf.body as { items: { id: number; at: string }[]; next: number };
+    const body = pageOf.body as { items: { id: number; at: string; step: string }[]; next: number };
     events.push(...body.items);
     if (body.items.length === 0) break;
     after = body.next;
   }
-  const live = events.filter((e) => Date.parse(e.at) > openedAt);
+  // Availability samples are points on the chart, not rows of the log: the log's rows are what is timed.
+  const live = events.filter((e) => Date.parse(e.at) > openedAt && e.step !== 'availability');
   const delays = live
     .flatMap((e) => (seen[String(e.id)] !== undefined ? [(seen[String(e.id)] ?? 0) - Date.parse(e.at)] : []))
     .sort((a, b) => a - b);

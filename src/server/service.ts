@@ -17,6 +17,7 @@ import type { KupStore } from '../persistence/store.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { Catalog } from '../versions/index.ts';
 import type { Principal } from './auth.ts';
+import { AvailabilitySampler } from './availability-sampler.ts';
 import { authenticate, hashToken, newToken } from './auth.ts';
 import type { ClusterStatus } from './cluster-status.ts';
 import { ClusterStatusCache } from './cluster-status.ts';
@@ -45,6 +46,8 @@ export interface KupServiceOptions {
   readonly leaseTtlMs?: number;
   /** How often the store is scanned for runs nobody drives. @default half the lease TTL */
   readonly scanEveryMs?: number;
+  /** Time between two samples of a driven run's PDBs. @default 2000 */
+  readonly availabilityEveryMs?: number;
   /** How often other replicas' events are looked for. @default 1000 */
   readonly eventPollMs?: number;
 }
@@ -69,6 +72,8 @@ export class KupService {
   readonly providers: ProviderRegistry;
   readonly registry: ClusterRegistry;
   readonly supervisor: RunSupervisor;
+  /** Samples each driven run's PDBs into its events, for the console's availability chart. */
+  readonly availability: AvailabilitySampler;
   readonly events: EventHub;
   readonly status: ClusterStatusCache;
   readonly metrics: ServiceMetrics;
@@ -94,6 +99,14 @@ export class KupService {
       clock: options.clock,
       ...(options.eventPollMs !== undefined ? { pollMs: options.eventPollMs } : {}),
     });
+    this.availability = new AvailabilitySampler({
+      store: options.store,
+      clock: options.clock,
+      openCluster: (cluster) => this.openCluster(cluster),
+      ...(options.availabilityEveryMs !== undefined ? { everyMs: options.availabilityEveryMs } : {}),
+      sampled: () => this.events.poke(),
+      failed: (run, cluster, err) => this.log.warn({ run, cluster, err }, 'sampling the PDBs of a run failed'),
+    });
     const supervisor = new RunSupervisor({
       store: options.store,
       providers: options.providers,
@@ -105,7 +118,10 @@ export class KupService {
       ...(options.scanEveryMs !== undefined ? { scanEveryMs: options.scanEveryMs } : {}),
       kubeconfigOf: (row) => this.kubeconfigOf(row),
       observer: {
-        started: (run, cluster) => this.log.info({ run, cluster }, 'driving run'),
+        started: (run, cluster) => {
+          this.log.info({ run, cluster }, 'driving run');
+          this.availability.start(run, cluster);
+        },
         state: (run, cluster, state) => {
           this.metrics.observeState(run, cluster, state, this.clock.now());
           this.events.poke();
@@ -114,6 +130,7 @@ export class KupService {
         apiError: (cluster, status) => this.metrics.apiError(cluster, status),
         stopped: (run, cluster, why, error) => {
           this.metrics.forgetRun(run);
+          void this.availability.stop(run);
           this.events.poke();
           // The run may have moved the cluster's versions: the fleet's list says so without waiting for a round.
           void options.store.clusters
@@ -163,6 +180,7 @@ export class KupService {
     this.#onStop.clear();
     this.status.close();
     await this.supervisor.stop();
+    await this.availability.stopAll();
     this.events.close();
     await this.store.close();
   }

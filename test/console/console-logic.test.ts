@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterSummary, RunEvent } from '../../console/src/api/types.ts';
 import { DEFAULT_QUERY, applyQuery, compareVersions } from '../../console/src/pages/fleet-filter.ts';
+import { availabilitySeries } from '../../console/src/availability.ts';
 import { nodeStates, timeline } from '../../console/src/run-timeline.ts';
 
 function cluster(name: string, version: string, extra: Partial<ClusterSummary> = {}): ClusterSummary {
@@ -132,5 +133,38 @@ describe('run timeline', () => {
       d: 'done',
       e: 'ready',
     });
+  });
+});
+
+describe('availability', () => {
+  function sample(id: number, at: number, pdbs: unknown): RunEvent {
+    return { id, runId: 'r', at, step: 'availability', outcome: 'sampled', message: '', data: { pdbs } };
+  }
+
+  it("reads each PDB's healthy pods and floor off the samples, and counts the samples below the floor", () => {
+    const events: RunEvent[] = [
+      sample(1, 1000, [
+        { pdb: 'shop/web', currentHealthy: 3, desiredHealthy: 2 },
+        { pdb: 'app/api', currentHealthy: 2, desiredHealthy: 1 },
+      ]),
+      { id: 2, runId: 'r', at: 1500, step: 'pool/workers/batch-1', node: 'w-0', outcome: 'started', message: '' },
+      sample(3, 2000, [{ pdb: 'shop/web', currentHealthy: 1, desiredHealthy: 2 }]),
+      sample(4, 3000, 'not a list'),
+    ];
+    assert.deepEqual(availabilitySeries(events), [
+      { pdb: 'app/api', healthy: [{ at: 1000, value: 2 }], floor: [{ at: 1000, value: 1 }], below: 0 },
+      {
+        pdb: 'shop/web',
+        healthy: [
+          { at: 1000, value: 3 },
+          { at: 2000, value: 1 },
+        ],
+        floor: [
+          { at: 1000, value: 2 },
+          { at: 2000, value: 2 },
+        ],
+        below: 1,
+      },
+    ]);
   });
 });

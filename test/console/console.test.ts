@@ -67,6 +67,21 @@ describe('web console', { timeout: 600_000 }, () => {
     assert.deepEqual(await accessibilityViolations(p), [], `axe on ${name}`);
   }
 
+  /** The availability samples among a run's events, read through the API page by page. */
+  async function availabilitySamples(
+    runId: string,
+  ): Promise<{ pdbs: { pdb: string; currentHealthy: number; desiredHealthy: number }[] }[]> {
+    const found: { pdbs: { pdb: string; currentHealthy: number; desiredHealthy: number }[] }[] = [];
+    for (let after = 0; ; ) {
+      const res = await service.api('GET', `/runs/${encodeURIComponent(runId)}/events?after=${after}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const body = res.body as { items: { step: string; data?: unknown }[]; next: number };
+      if (body.items.length === 0) return found;
+      for (const e of body.items) if (e.step === 'availability') found.push(e.data as (typeof found)[number]);
+      after = body.next;
+    }
+  }
+
   async function runPhase(p: Page): Promise<string> {
     return (await p.getByTestId('run-phase').textContent()) ?? '';
   }
@@ -82,13 +97,17 @@ describe('web console', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    // Everything started is stopped whatever failed, so the test process can exit; the problems are asserted last.
+    const stopped = await Promise.allSettled([browser?.close(), service?.stop(), ...sims.map((s) => s.stop())]);
     for (const p of pages) assert.deepEqual(p.problems(), [], 'no script error, no alert on any page');
-    await browser?.close();
-    await service?.stop();
-    await Promise.all(sims.map((s) => s.stop()));
+    for (const s of stopped) if (s.status === 'rejected') throw s.reason;
   });
 
   it('refuses a wrong token, then signs in and lists the fleet', async () => {
+    assert.ok(
+      service.output().includes(`kup serve: web console at ${service.url}/console/`),
+      `kup serve prints the console's URL: ${service.output()}`,
+    );
     const { page: p } = await page();
     await p.goto(`${service.url}/console/`);
     await look(p, 'sign-in');
@@ -136,6 +155,26 @@ describe('web console', { timeout: 600_000 }, () => {
     await until(async () => (await runPhase(p)) === 'Succeeded', 'the run page to show the run succeeded', 180_000);
     assert.equal(await p.getByRole('progressbar', { name: 'Run progress' }).getAttribute('aria-valuenow'), '100');
     await p.locator('.event-log li').filter({ hasText: 'acknowledged' }).first().waitFor();
+
+    // Ready replicas against each PDB's floor: the samples the service took of the cluster while it drove the run,
+    // in the run's events (API) and on its chart, the same count in both.
+    const runId = decodeURIComponent(new URL(p.url()).hash.replace(/^#\/runs\//, ''));
+    const samples = await availabilitySamples(runId);
+    assert.ok(samples.length > 0, 'the service sampled the PDBs during the run');
+    for (const sample of samples) {
+      const web = sample.pdbs.find((b) => b.pdb === 'shop/web');
+      assert.ok(web, `shop/web in every sample: ${JSON.stringify(sample)}`);
+      assert.equal(web.desiredHealthy, 1, 'the floor of minAvailable: 1');
+      assert.ok(web.currentHealthy >= 0 && web.currentHealthy <= 2, JSON.stringify(web));
+    }
+    const chart = p.getByRole('img', { name: /PodDisruptionBudgets against their floors/ });
+    // A sample taken as the run ended may still be on its way: compare with the API as it is each time.
+    await until(
+      async () =>
+        (await chart.getAttribute('data-samples')) === String((await availabilitySamples(runId)).length),
+      `the availability chart to draw the run's samples (${samples.length} or more)`,
+    );
+    assert.match((await chart.getAttribute('aria-label')) ?? '', /^Healthy pods of 1 PodDisruptionBudgets/);
     await look(p, 'run-succeeded');
 
     // The version afterwards, in the UI and through the API.

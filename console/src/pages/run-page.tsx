@@ -2,6 +2,7 @@ import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } fro
 import type { RunCommand } from '../api/client.ts';
 import { followEvents } from '../api/event-stream.ts';
 import type { Run, RunEvent } from '../api/types.ts';
+import { availabilitySeries, isAvailabilitySample } from '../availability.ts';
 import { Problem } from '../components/problem.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { clockTime, dateTime, duration, isFinished, phaseLabel } from '../format.ts';
@@ -11,6 +12,9 @@ import { may, useSession } from '../session.ts';
 import { useApi } from '../use-api.ts';
 
 const GanttChart = lazy(() => import('../components/gantt-chart.tsx').then((m) => ({ default: m.GanttChart })));
+const AvailabilityChart = lazy(() =>
+  import('../components/availability-chart.tsx').then((m) => ({ default: m.AvailabilityChart })),
+);
 
 /** Props of {@link RunPage}. */
 export interface RunPageProps {
@@ -71,6 +75,10 @@ export function RunPage({ runId }: RunPageProps) {
       <section aria-labelledby="timeline-title">
         <h2 id="timeline-title">Timeline</h2>
         <Timeline run={run} events={events} />
+      </section>
+      <section aria-labelledby="availability-title">
+        <h2 id="availability-title">Availability</h2>
+        <Availability run={run} events={events} />
       </section>
       <EventLog events={events} />
     </section>
@@ -241,6 +249,18 @@ function Timeline({ run, events }: { readonly run: Run; readonly events: readonl
   );
 }
 
+/** Each PDB's healthy pods against its floor, from the samples the service takes while it drives the run. */
+function Availability({ run, events }: { readonly run: Run; readonly events: readonly RunEvent[] }) {
+  const series = useMemo(() => availabilitySeries(events), [events]);
+  if (series.length === 0)
+    return <p className="muted">No PodDisruptionBudget sampled yet (the service samples them while it drives the run).</p>;
+  return (
+    <Suspense fallback={<div className="chart" style={{ height: 260 }} />}>
+      <AvailabilityChart series={series} origin={run.createdAt} />
+    </Suspense>
+  );
+}
+
 /** The time, once a second while `live`. */
 function useNow(live: boolean): number {
   const [now, setNow] = useState(() => Date.now());
@@ -283,7 +303,9 @@ function EventLog({ events }: { readonly events: readonly RunEvent[] }) {
   const [filter, setFilter] = useState<OutcomeFilter>('all');
   const [node, setNode] = useState('');
   const nodes = useMemo(() => [...new Set(events.flatMap((e) => (e.node ? [e.node] : [])))].sort(), [events]);
-  const shown = events.filter((e) => keepEvent(e, filter) && (node === '' || e.node === node));
+  // Availability samples are drawn by the chart above, not listed.
+  const logged = useMemo(() => events.filter((e) => !isAvailabilitySample(e)), [events]);
+  const shown = logged.filter((e) => keepEvent(e, filter) && (node === '' || e.node === node));
   const list = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
   // Follow the newest event unless the reader scrolled up.
@@ -320,7 +342,7 @@ function EventLog({ events }: { readonly events: readonly RunEvent[] }) {
           </select>
         </label>
         <span className="muted small">
-          {shown.length} of {events.length}
+          {shown.length} of {logged.length}
         </span>
       </div>
       <ol className="event-log" ref={list} onScroll={onScroll} aria-label="Run events" tabIndex={0}>
