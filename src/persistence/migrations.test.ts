@@ -183,6 +183,7 @@ describe('openDatabase', () => {
           { version: 6, applied_at: 5000 },
           { version: 7, applied_at: 5000 },
           { version: 8, applied_at: 5000 },
+          { version: 9, applied_at: 5000 },
         ],
       );
     } finally {
