@@ -6,7 +6,9 @@
  * sent open-loop (one every 1/rate s, whatever the replies do, so a slow server is not hidden by a waiting client);
  * prints the latency percentiles (goal: p99 <= 50 ms at 500 requests a second) and the server's CPU.
  *
- *   npm run bench:api -- [--rate 500] [--seconds 20] [--clusters 1000] [--streams 200] [--runs 10]
+ * With `--limit N` each request asks for one page of N clusters (`?limit=N`) instead of the whole fleet.
+ *
+ *   npm run bench:api -- [--rate 500] [--seconds 20] [--clusters 1000] [--streams 200] [--runs 10] [--limit N]
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     clusters: { type: 'string', default: '1000' },
     streams: { type: 'string', default: '200' },
     runs: { type: 'string', default: '10' },
+    limit: { type: 'string' },
   },
 });
 const rate = Number(values.rate);
@@ -33,6 +36,7 @@ const seconds = Number(values.seconds);
 const registered = Number(values.clusters);
 const streams = Number(values.streams);
 const runs = Number(values.runs);
+const listPath = values.limit === undefined ? '/api/v1/clusters' : `/api/v1/clusters?limit=${Number(values.limit)}`;
 const supported = catalogOverview(defaultCatalog(), new Date()).filter(
   (m) => m.classification === 'supported' && m.latest !== undefined,
 );
@@ -182,7 +186,10 @@ for (let i = 0; i < runs; i++) {
   if (created.status !== 201)
     throw new Error(`POST /api/v1/runs for run-${i}: ${created.status} ${created.text.slice(0, 300)}`);
 }
-process.stdout.write(`${runs} runs created; GET /api/v1/clusters at ${rate}/s for ${seconds} s...\n`);
+const sample = await call('GET', listPath);
+process.stdout.write(
+  `${runs} runs created; GET ${listPath} (${(sample.text.length / 1024).toFixed(0)} KiB) at ${rate}/s for ${seconds} s...\n`,
+);
 
 const latency = createHistogram();
 const statuses = new Map<string, number>();
@@ -197,7 +204,7 @@ for (let i = 0; i < total; i++) {
   if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   // Latency from when the request was due, not when it went out: a client that fell behind counts it.
   inFlight.push(
-    call('GET', '/api/v1/clusters').then(
+    call('GET', listPath).then(
       (r) => {
         latency.record(Math.max(1, Math.round((performance.now() - due) * 1000)));
         statuses.set(String(r.status), (statuses.get(String(r.status)) ?? 0) + 1);

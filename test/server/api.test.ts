@@ -191,6 +191,53 @@ describe('kup serve', () => {
     assert.equal(versions.body.version, `v${FROM}`);
   });
 
+  it('lists the fleet by name in pages (limit and continue), each cluster without its lists of versions', async () => {
+    for (const name of ['shop-b', 'shop-a'])
+      assert.equal(
+        (await svc.call('POST', '/api/v1/clusters', { body: { name, provider: 'sim', kubeconfig: sim.kubeconfig } }))
+          .status,
+        201,
+      );
+    const whole = await svc.call('GET', '/api/v1/clusters');
+    const names = whole.body.items.map((c: { name: string }) => c.name);
+    assert.deepEqual(names, ['shop', 'shop-a', 'shop-b']);
+    assert.equal(whole.body.continue, undefined, 'one page holds the whole fleet when no limit is given');
+    const shop = whole.body.items[0];
+    assert.equal(shop.upgrades.known, true);
+    assert.equal(typeof shop.upgrades.summary, 'string');
+    assert.ok(!('patches' in shop.upgrades) && !('nextMinor' in shop.upgrades), JSON.stringify(shop.upgrades));
+    const one = await svc.call('GET', '/api/v1/clusters/shop');
+    assert.ok(Array.isArray(one.body.upgrades.patches) && Array.isArray(one.body.upgrades.nextMinor));
+
+    const first = await svc.call('GET', '/api/v1/clusters?limit=2');
+    assert.deepEqual(
+      first.body.items.map((c: { name: string }) => c.name),
+      ['shop', 'shop-a'],
+    );
+    assert.equal(typeof first.body.continue, 'string');
+    const second = await svc.call('GET', `/api/v1/clusters?limit=2&continue=${first.body.continue}`);
+    assert.deepEqual(
+      second.body.items.map((c: { name: string }) => c.name),
+      ['shop-b'],
+    );
+    assert.equal(second.body.continue, undefined, 'the last page has no continue token');
+    // A cluster removed between pages does not shift the next page: the token names where the last page ended.
+    assert.equal((await svc.call('DELETE', '/api/v1/clusters/shop-a')).status, 200);
+    const after = await svc.call('GET', `/api/v1/clusters?limit=2&continue=${first.body.continue}`);
+    assert.deepEqual(
+      after.body.items.map((c: { name: string }) => c.name),
+      ['shop-b'],
+    );
+    assert.equal((await svc.call('DELETE', '/api/v1/clusters/shop-b')).status, 200);
+
+    const forged = await svc.call('GET', '/api/v1/clusters?continue=not%20a%20token');
+    assert.equal(forged.status, 400);
+    envelope(forged.body, 'KUP-API-001', 'query.continue');
+    const zero = await svc.call('GET', '/api/v1/clusters?limit=0');
+    assert.equal(zero.status, 400);
+    envelope(zero.body, 'KUP-API-001');
+  });
+
   it('runs and keeps a precheck', async () => {
     const run = await svc.call('POST', '/api/v1/clusters/shop/prechecks', { body: { to: TO } });
     assert.equal(run.status, 201, JSON.stringify(run.body));

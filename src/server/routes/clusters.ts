@@ -12,7 +12,7 @@ import { availableUpgrades } from '../../versions/index.ts';
 import type { ServerApp } from '../app.ts';
 import type { ClusterStatus } from '../cluster-status.ts';
 import { ClusterParams, Document, responses } from '../schemas/common.ts';
-import { Cluster, RegisterClusterBody, Snapshot } from '../schemas/clusters.ts';
+import { Cluster, ClusterListQuery, ClusterPage, RegisterClusterBody, Snapshot } from '../schemas/clusters.ts';
 import type { KupService } from '../service.ts';
 import { UPLOADED_KUBECONFIG_PREFIX } from '../service.ts';
 import { ApiError, ApiErrorCode } from '../errors.ts';
@@ -24,17 +24,29 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
     {
       config: { access: 'viewer' },
       schema: {
-        summary: 'The fleet: every cluster with its version, pools, health and upgrades',
-        response: responses({ 200: Type.Object({ items: Type.Array(Cluster) }) }),
+        summary:
+          'The fleet by name: every cluster with its version, pools, health and upgrade summary (answered from the ' +
+          'status cache; the versions each can move to are on GET /clusters/{name}); pages with limit and continue',
+        querystring: ClusterListQuery,
+        response: responses({ 200: ClusterPage }),
       },
     },
-    async () => {
-      const rows = await service.registry.list();
+    async (request) => {
+      const after = request.query.continue === undefined ? undefined : continueAfter(request.query.continue);
+      // By code point, as the token compares: a database's collation may order names otherwise.
+      const rows = [...(await service.registry.list())].sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
+      const from = after === undefined ? 0 : rows.findIndex((r) => r.name > after);
+      const page =
+        from < 0 ? [] : rows.slice(from, request.query.limit === undefined ? undefined : from + request.query.limit);
+      const last = page.at(-1);
+      const more = last !== undefined && rows.at(-1) !== last;
       const active = await activeRuns(service);
       const items = await Promise.all(
-        rows.map(async (row) => clusterDocument(row, await service.status.get(row), active.get(row.name))),
+        page.map(async (row) => clusterSummary(row, await service.status.get(row), active.get(row.name))),
       );
-      return { items };
+      return { items, ...(more ? { continue: Buffer.from(last.name).toString('base64url') } : {}) };
     },
   );
 
@@ -194,6 +206,25 @@ async function activeRuns(service: KupService): Promise<Map<string, { id: string
   for (const run of await service.store.runs.list({ active: true }))
     if (!map.has(run.cluster)) map.set(run.cluster, { id: run.id, phase: run.phase });
   return map;
+}
+
+/** The name a continue token says the previous page ended at. */
+function continueAfter(token: string): string {
+  const name = Buffer.from(token, 'base64url').toString();
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || Buffer.from(name).toString('base64url') !== token)
+    throw new ApiError(ApiErrorCode.invalid, 'query.continue is not a token a previous page of GET /clusters gave', {
+      kind: 'invalid-input',
+      details: { field: 'query.continue' },
+    });
+  return name;
+}
+
+/** A cluster in the fleet list: its document without the lists of versions it can move to. */
+function clusterSummary(row: ClusterRow, status: ClusterStatus, active: { id: string; phase: string } | undefined) {
+  const doc = clusterDocument(row, status, active);
+  if (doc.upgrades === null) return { ...doc, upgrades: null };
+  const { known, summary, newestPatch, newestNextMinor } = doc.upgrades;
+  return { ...doc, upgrades: { known, summary, newestPatch, newestNextMinor } };
 }
 
 /** A cluster as the API shows it: never its credentials. */

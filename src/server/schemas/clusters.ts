@@ -69,6 +69,42 @@ export const Cluster = Type.Object({
   activeRun: Type.Union([Type.Object({ id: Type.String(), phase: Type.String() }), Type.Null()]),
 });
 
+/**
+ * A cluster in the fleet list: {@link Cluster} without the lists of every version it can move to (`upgrades.patches`
+ * and `upgrades.nextMinor`, on GET /clusters/{name}), which made a list of a thousand clusters weigh ~360 KiB.
+ */
+export const ClusterSummary = Type.Object({
+  ...Cluster.properties,
+  upgrades: Type.Union([
+    Type.Object({
+      known: Type.Boolean(),
+      summary: Type.String({ description: "kup cluster list's UPGRADE column" }),
+      newestPatch: Type.Union([Type.String(), Type.Null()]),
+      newestNextMinor: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+});
+
+/** GET /clusters: one page of the fleet, by name; `continue` is there when more clusters follow. */
+export const ClusterPage = Type.Object({
+  items: Type.Array(ClusterSummary),
+  continue: Type.Optional(
+    Type.String({ description: 'Pass as ?continue= to get the next page (absent on the last page)' }),
+  ),
+});
+
+/** GET /clusters's query: pages as Kubernetes lists do. */
+export const ClusterListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: 'At most this many clusters' })),
+    continue: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 512, description: "The previous page's continue token" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** A snapshot a run took of a cluster. */
 export const Snapshot = Type.Object({
   id: Type.String(),
