@@ -1,7 +1,7 @@
 /**
  * Webhook notifications of run and rollout events: the CloudEvents 1.0 envelope (structured mode, JSON), its
  * signature, one delivery attempt, and the retry schedule. The outbox that keeps undelivered notifications across
- * restarts and the worker that drains it inside `kup serve` build on these (see ADR 014).
+ * restarts and the worker that drains it inside `kup serve` build on these (see docs/adr/015-maintenance-windows-and-fleet-rollouts.md).
  *
  * The signature follows the Standard Webhooks scheme, which receivers have libraries for: headers `webhook-id`,
  * `webhook-timestamp` (seconds since the epoch) and `webhook-signature: v1,<base64 HMAC-SHA256 of

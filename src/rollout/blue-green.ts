@@ -1,7 +1,7 @@
 /**
  * A blue-green pool move cut into batches (GKE's and AKS's blue-green node pool upgrade). Pure, like the other
  * batches: the plan builds them once and the run state machine steps them as any other batch (see
- * docs/adr/014-blue-green-pool-moves.md).
+ * docs/adr/017-blue-green-pool-moves.md).
  *
  * The batches of one move, in order:
  * 1. `green`: a step per slot makes the slot's green node (`replace-node`, the old node left untouched) and waits for
