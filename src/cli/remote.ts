@@ -159,9 +159,11 @@ export async function runRemoteCommand(command: string, args: string[], url: str
       return control(client, command, args, io);
     case 'cluster':
       return clusterList(client, args, io);
+    case 'plan':
+      return plan(client, args, io);
     default:
       throw new UsageError(
-        `kup ${command} does not talk to a service yet: run it without --server (status, pause, resume, cancel, rollback and cluster list do)`,
+        `kup ${command} does not talk to a service yet: run it without --server (plan, status, pause, resume, cancel, rollback and cluster list do)`,
       );
   }
 }
@@ -242,4 +244,24 @@ async function clusterList(client: RemoteClient, args: string[], io: CliIo): Pro
   }
   io.stdout.write(`${table(rows)}\n`);
   return 0;
+}
+
+async function plan(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { planArguments } = await import('./commands/runs.ts');
+  const { name, request, json } = planArguments(args);
+  const answer = await client.call<{
+    plan: unknown;
+    text: string;
+    precheck?: unknown;
+    precheckText?: string;
+    blocked: boolean;
+  }>('POST', `/api/v1/clusters/${encodeURIComponent(name)}/plans`, request);
+  if (json) {
+    const doc = { plan: answer.plan, ...(answer.precheck !== undefined ? { precheck: answer.precheck } : {}) };
+    io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  } else {
+    io.stdout.write(answer.text);
+    if (answer.precheckText !== undefined) io.stdout.write(`\n${answer.precheckText}`);
+  }
+  return answer.blocked ? 1 : 0;
 }
