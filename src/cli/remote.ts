@@ -161,9 +161,11 @@ export async function runRemoteCommand(command: string, args: string[], url: str
       return clusterList(client, args, io);
     case 'plan':
       return plan(client, args, io);
+    case 'versions':
+      return versions(client, args, io);
     default:
       throw new UsageError(
-        `kup ${command} does not talk to a service yet: run it without --server (plan, status, pause, resume, cancel, rollback and cluster list do)`,
+        `kup ${command} does not talk to a service yet: run it without --server (versions, plan, status, pause, resume, cancel, rollback and cluster list do)`,
       );
   }
 }
@@ -264,4 +266,40 @@ async function plan(client: RemoteClient, args: string[], io: CliIo): Promise<nu
     if (answer.precheckText !== undefined) io.stdout.write(`\n${answer.precheckText}`);
   }
   return answer.blocked ? 1 : 0;
+}
+
+async function versions(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    cluster: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    all: { type: 'boolean' },
+  });
+  if (positionals.length > 0) throw new UsageError(`kup versions takes no argument ("${positionals[0]}")`);
+  const output = values.output ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
+  const { writeVersions } = await import('./commands/versions.ts');
+  type View = Parameters<typeof writeVersions>[1];
+  const catalog = await client.call<{ source: string; age: View['age']; minors: View['minors'] }>(
+    'GET',
+    '/api/v1/catalog',
+  );
+  let cluster: View['cluster'];
+  if (values.cluster !== undefined) {
+    const name = values.cluster;
+    const answer = await client
+      .call<{ cluster: string; version: string; upgrades: NonNullable<View['cluster']>['upgrades'] }>(
+        'GET',
+        `/api/v1/clusters/${encodeURIComponent(name)}/versions`,
+      )
+      .catch((err: unknown) => {
+        // As locally: a name that is not registered is bad input (exit 2).
+        if (err instanceof RemoteError && err.kind === 'not-found')
+          throw new UsageError(`--cluster: "${name}" is not registered (kup cluster list shows the registered ones)`);
+        throw err;
+      });
+    cluster = { name: answer.cluster, version: answer.version, upgrades: answer.upgrades };
+  }
+  const minors = catalog.minors.filter((m) => values.all === true || m.classification !== 'expired');
+  writeVersions(io, { source: catalog.source, age: catalog.age, minors, ...(cluster ? { cluster } : {}) }, output);
+  return 0;
 }

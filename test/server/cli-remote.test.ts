@@ -46,19 +46,24 @@ after(async () => {
 });
 
 describe('kup --server', () => {
-  it('prints the same as the local command for plan, cluster list, status, and a refused pause', async () => {
+  it('prints the same as the local command for plan, versions, cluster list, status, and a refused pause', async () => {
     const kubeconfigPath = join(svc.dataDir, 'shop.kubeconfig');
     writeFileSync(kubeconfigPath, sim.kubeconfig, { mode: 0o600 });
     assert.equal(
       (await svc.call('POST', '/api/v1/clusters', { body: { name: 'shop', provider: 'sim', kubeconfigPath } })).status,
       201,
     );
-    // kup plan: its text and precheck table, its JSON, and a refusal (no target) the same both ways.
+    // kup plan and kup versions: text, JSON, and refusals (no target, no such cluster) the same both ways.
     for (const args of [
       ['plan', 'shop', '--to', '1.36.1'],
       ['plan', 'shop', '--to', 'v1.36.1', '-o', 'json'],
       ['plan', 'shop'],
       ['plan', 'nowhere', '--to', '1.36.1'],
+      ['versions'],
+      ['versions', '--all', '-o', 'json'],
+      ['versions', '--cluster', 'shop'],
+      ['versions', '--cluster', 'shop', '-o', 'json'],
+      ['versions', '--cluster', 'nowhere'],
     ]) {
       const local = await kupProcess(svc.dataDir, args);
       const remote = await kupProcess(svc.dataDir, [...args, '--server', svc.url]);
@@ -67,6 +72,10 @@ describe('kup --server', () => {
     const planned = await kupProcess(svc.dataDir, ['plan', 'shop', '--to', '1.36.1', '--server', svc.url]);
     assert.equal(planned.code, 0, planned.stderr);
     assert.match(planned.stdout, /1\.35\.5.*1\.36\.1/s);
+    const shop = await kupProcess(svc.dataDir, ['versions', '--cluster', 'shop', '--server', svc.url]);
+    assert.match(shop.stdout, /Cluster shop runs v1\.35\.5\./);
+    const nowhere = await kupProcess(svc.dataDir, ['versions', '--cluster', 'nowhere', '--server', svc.url]);
+    assert.equal(nowhere.code, 2, nowhere.stderr);
     const created = await svc.call('POST', '/api/v1/runs', { body: { cluster: 'shop', to: '1.36.1' } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const runId = created.body.id as string;
