@@ -163,9 +163,11 @@ export async function runRemoteCommand(command: string, args: string[], url: str
       return plan(client, args, io);
     case 'versions':
       return versions(client, args, io);
+    case 'precheck':
+      return precheck(client, args, io);
     default:
       throw new UsageError(
-        `kup ${command} does not talk to a service yet: run it without --server (versions, plan, status, pause, resume, cancel, rollback and cluster list do)`,
+        `kup ${command} does not talk to a service yet: run it without --server (versions, precheck, plan, status, pause, resume, cancel, rollback and cluster list do)`,
       );
   }
 }
@@ -302,4 +304,57 @@ async function versions(client: RemoteClient, args: string[], io: CliIo): Promis
   const minors = catalog.minors.filter((m) => values.all === true || m.classification !== 'expired');
   writeVersions(io, { source: catalog.source, age: catalog.age, minors, ...(cluster ? { cluster } : {}) }, output);
   return 0;
+}
+
+async function precheck(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { parsePrecheckArgs, notRegistered } = await import('./commands/precheck.ts');
+  // Bad input is reported as kup precheck reports it locally.
+  const usageFail = (message: string): number => {
+    io.stderr.write(`kup precheck: ${message}\n\nRun 'kup precheck --help' for the flags.\n`);
+    return 2;
+  };
+  let parsed: ReturnType<typeof parsePrecheckArgs>;
+  try {
+    parsed = parsePrecheckArgs(args);
+    if (parsed === 'help') throw new UsageError('--help');
+    if (parsed.cluster === undefined)
+      throw new UsageError('with --server, name a cluster the service knows: --cluster NAME (not --kubeconfig)');
+    for (const [given, flag] of [
+      [parsed.postcheck, '--postcheck'],
+      [parsed.baseline !== undefined, '--baseline'],
+      [parsed.dataDir !== undefined, '--data-dir'],
+      [parsed.db !== undefined, '--db'],
+      [args.some((a) => a === '--timeout' || a.startsWith('--timeout=')), '--timeout'],
+    ] as const)
+      if (given) throw new UsageError(`${flag} does not apply with --server (the service runs the precheck)`);
+  } catch (err) {
+    if (err instanceof UsageError) return usageFail(err.message);
+    throw err;
+  }
+  const name = parsed.cluster;
+  const body = {
+    to: parsed.to,
+    ...(parsed.acknowledgements.length > 0 ? { acknowledgements: parsed.acknowledgements } : {}),
+    ...(parsed.allowPreview ? { allowPreview: true } : {}),
+    ...(parsed.allowExpired ? { allowExpired: true } : {}),
+    ...(parsed.workerStrategy !== undefined ? { workerStrategy: parsed.workerStrategy } : {}),
+    ...(parsed.batchPolicy !== undefined || parsed.nodeStrategy !== undefined
+      ? {
+          poolOptions: {
+            ...(parsed.batchPolicy !== undefined ? { batchPolicy: parsed.batchPolicy } : {}),
+            ...(parsed.nodeStrategy !== undefined ? { strategy: parsed.nodeStrategy } : {}),
+          },
+        }
+      : {}),
+  };
+  let answer: { blockers: number; report: unknown; text: string };
+  try {
+    answer = await client.call('POST', `/api/v1/clusters/${encodeURIComponent(name)}/prechecks`, body);
+  } catch (err) {
+    if (err instanceof RemoteError && err.kind === 'not-found') return usageFail(notRegistered(name));
+    throw err;
+  }
+  if (parsed.output === 'json') io.stdout.write(`${JSON.stringify(answer.report, null, 2)}\n`);
+  else io.stdout.write(answer.text);
+  return answer.blockers === 0 ? 0 : 1;
 }

@@ -46,14 +46,14 @@ after(async () => {
 });
 
 describe('kup --server', () => {
-  it('prints the same as the local command for plan, versions, cluster list, status, and a refused pause', async () => {
+  it('prints the same as the local command for plan, versions, precheck, cluster list, status, and a refused pause', async () => {
     const kubeconfigPath = join(svc.dataDir, 'shop.kubeconfig');
     writeFileSync(kubeconfigPath, sim.kubeconfig, { mode: 0o600 });
     assert.equal(
       (await svc.call('POST', '/api/v1/clusters', { body: { name: 'shop', provider: 'sim', kubeconfigPath } })).status,
       201,
     );
-    // kup plan and kup versions: text, JSON, and refusals (no target, no such cluster) the same both ways.
+    // kup plan, versions and precheck: text, JSON, and refusals (no target, no such cluster) the same both ways.
     for (const args of [
       ['plan', 'shop', '--to', '1.36.1'],
       ['plan', 'shop', '--to', 'v1.36.1', '-o', 'json'],
@@ -64,6 +64,9 @@ describe('kup --server', () => {
       ['versions', '--cluster', 'shop'],
       ['versions', '--cluster', 'shop', '-o', 'json'],
       ['versions', '--cluster', 'nowhere'],
+      ['precheck', '--cluster', 'shop', '--to', '1.36.1'],
+      ['precheck', '--cluster', 'shop', '--to', '1.36.1', '--batch-policy', 'fixed:1', '-o', 'json'],
+      ['precheck', '--cluster', 'nowhere', '--to', '1.36.1'],
     ]) {
       const local = await kupProcess(svc.dataDir, args);
       const remote = await kupProcess(svc.dataDir, [...args, '--server', svc.url]);
@@ -76,6 +79,33 @@ describe('kup --server', () => {
     assert.match(shop.stdout, /Cluster shop runs v1\.35\.5\./);
     const nowhere = await kupProcess(svc.dataDir, ['versions', '--cluster', 'nowhere', '--server', svc.url]);
     assert.equal(nowhere.code, 2, nowhere.stderr);
+    const checked = await kupProcess(svc.dataDir, [
+      'precheck',
+      '--cluster',
+      'shop',
+      '--to',
+      '1.36.1',
+      '--server',
+      svc.url,
+    ]);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stdout, /Result: 0 blockers/);
+    assert.equal(
+      (await svc.call('GET', '/api/v1/prechecks?cluster=shop')).body.items.length,
+      3,
+      'the service keeps its reports',
+    );
+    const byFile = await kupProcess(svc.dataDir, [
+      'precheck',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--to',
+      '1.36.1',
+      '--server',
+      svc.url,
+    ]);
+    assert.equal(byFile.code, 2);
+    assert.match(byFile.stderr, /with --server, name a cluster the service knows: --cluster NAME/);
     const created = await svc.call('POST', '/api/v1/runs', { body: { cluster: 'shop', to: '1.36.1' } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const runId = created.body.id as string;
