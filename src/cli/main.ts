@@ -34,7 +34,7 @@ cluster list, status, pause, resume, cancel and rollback take --server URL (or K
 kup serve instead of the local data directory; the token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
 
 /** The commands that can talk to a running service (`--server URL`). */
-const REMOTE_COMMANDS = new Set(['status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
+const REMOTE_COMMANDS = new Set(['versions', 'precheck', 'plan', 'status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
 
 /** Runs kup with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

@@ -159,9 +159,15 @@ export async function runRemoteCommand(command: string, args: string[], url: str
       return control(client, command, args, io);
     case 'cluster':
       return clusterList(client, args, io);
+    case 'plan':
+      return plan(client, args, io);
+    case 'versions':
+      return versions(client, args, io);
+    case 'precheck':
+      return precheck(client, args, io);
     default:
       throw new UsageError(
-        `kup ${command} does not talk to a service yet: run it without --server (status, pause, resume, cancel, rollback and cluster list do)`,
+        `kup ${command} does not talk to a service yet: run it without --server (versions, precheck, plan, status, pause, resume, cancel, rollback and cluster list do)`,
       );
   }
 }
@@ -242,4 +248,113 @@ async function clusterList(client: RemoteClient, args: string[], io: CliIo): Pro
   }
   io.stdout.write(`${table(rows)}\n`);
   return 0;
+}
+
+async function plan(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { planArguments } = await import('./commands/runs.ts');
+  const { name, request, json } = planArguments(args);
+  const answer = await client.call<{
+    plan: unknown;
+    text: string;
+    precheck?: unknown;
+    precheckText?: string;
+    blocked: boolean;
+  }>('POST', `/api/v1/clusters/${encodeURIComponent(name)}/plans`, request);
+  if (json) {
+    const doc = { plan: answer.plan, ...(answer.precheck !== undefined ? { precheck: answer.precheck } : {}) };
+    io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  } else {
+    io.stdout.write(answer.text);
+    if (answer.precheckText !== undefined) io.stdout.write(`\n${answer.precheckText}`);
+  }
+  return answer.blocked ? 1 : 0;
+}
+
+async function versions(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    cluster: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    all: { type: 'boolean' },
+  });
+  if (positionals.length > 0) throw new UsageError(`kup versions takes no argument ("${positionals[0]}")`);
+  const output = values.output ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
+  const { writeVersions } = await import('./commands/versions.ts');
+  type View = Parameters<typeof writeVersions>[1];
+  const catalog = await client.call<{ source: string; age: View['age']; minors: View['minors'] }>(
+    'GET',
+    '/api/v1/catalog',
+  );
+  let cluster: View['cluster'];
+  if (values.cluster !== undefined) {
+    const name = values.cluster;
+    const answer = await client
+      .call<{ cluster: string; version: string; upgrades: NonNullable<View['cluster']>['upgrades'] }>(
+        'GET',
+        `/api/v1/clusters/${encodeURIComponent(name)}/versions`,
+      )
+      .catch((err: unknown) => {
+        // As locally: a name that is not registered is bad input (exit 2).
+        if (err instanceof RemoteError && err.kind === 'not-found')
+          throw new UsageError(`--cluster: "${name}" is not registered (kup cluster list shows the registered ones)`);
+        throw err;
+      });
+    cluster = { name: answer.cluster, version: answer.version, upgrades: answer.upgrades };
+  }
+  const minors = catalog.minors.filter((m) => values.all === true || m.classification !== 'expired');
+  writeVersions(io, { source: catalog.source, age: catalog.age, minors, ...(cluster ? { cluster } : {}) }, output);
+  return 0;
+}
+
+async function precheck(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
+  const { parsePrecheckArgs, notRegistered } = await import('./commands/precheck.ts');
+  // Bad input is reported as kup precheck reports it locally.
+  const usageFail = (message: string): number => {
+    io.stderr.write(`kup precheck: ${message}\n\nRun 'kup precheck --help' for the flags.\n`);
+    return 2;
+  };
+  let parsed: ReturnType<typeof parsePrecheckArgs>;
+  try {
+    parsed = parsePrecheckArgs(args);
+    if (parsed === 'help') throw new UsageError('--help');
+    if (parsed.cluster === undefined)
+      throw new UsageError('with --server, name a cluster the service knows: --cluster NAME (not --kubeconfig)');
+    for (const [given, flag] of [
+      [parsed.postcheck, '--postcheck'],
+      [parsed.baseline !== undefined, '--baseline'],
+      [parsed.dataDir !== undefined, '--data-dir'],
+      [parsed.db !== undefined, '--db'],
+      [args.some((a) => a === '--timeout' || a.startsWith('--timeout=')), '--timeout'],
+    ] as const)
+      if (given) throw new UsageError(`${flag} does not apply with --server (the service runs the precheck)`);
+  } catch (err) {
+    if (err instanceof UsageError) return usageFail(err.message);
+    throw err;
+  }
+  const name = parsed.cluster;
+  const body = {
+    to: parsed.to,
+    ...(parsed.acknowledgements.length > 0 ? { acknowledgements: parsed.acknowledgements } : {}),
+    ...(parsed.allowPreview ? { allowPreview: true } : {}),
+    ...(parsed.allowExpired ? { allowExpired: true } : {}),
+    ...(parsed.workerStrategy !== undefined ? { workerStrategy: parsed.workerStrategy } : {}),
+    ...(parsed.batchPolicy !== undefined || parsed.nodeStrategy !== undefined
+      ? {
+          poolOptions: {
+            ...(parsed.batchPolicy !== undefined ? { batchPolicy: parsed.batchPolicy } : {}),
+            ...(parsed.nodeStrategy !== undefined ? { strategy: parsed.nodeStrategy } : {}),
+          },
+        }
+      : {}),
+  };
+  let answer: { blockers: number; report: unknown; text: string };
+  try {
+    answer = await client.call('POST', `/api/v1/clusters/${encodeURIComponent(name)}/prechecks`, body);
+  } catch (err) {
+    if (err instanceof RemoteError && err.kind === 'not-found') return usageFail(notRegistered(name));
+    throw err;
+  }
+  if (parsed.output === 'json') io.stdout.write(`${JSON.stringify(answer.report, null, 2)}\n`);
+  else io.stdout.write(answer.text);
+  return answer.blockers === 0 ? 0 : 1;
 }

@@ -19,10 +19,10 @@ import type { ClusterConnection } from '../../kube-api/connect.ts';
 import type { UpgradeStrategy } from '../../rollout/plan-types.ts';
 import type { WorkerStrategy } from '../../versions/index.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir } from '../io.ts';
+import { UsageError, dataDir, storeLocation } from '../io.ts';
 
 /** Usage of `kup precheck`. */
-export const PRECHECK_USAGE = `Usage: kup precheck --kubeconfig FILE [--context C] --to VERSION [flags]
+export const PRECHECK_USAGE = `Usage: kup precheck (--kubeconfig FILE [--context C] | --cluster NAME) --to VERSION [flags]
 
 Checks that a cluster can be upgraded to VERSION: API and etcd health, nodes, system pods, the version skew along
 the planned path, removed APIs still in use, PodDisruptionBudgets and pods that would block drains, a simulation of
@@ -31,6 +31,7 @@ the drains batch by batch, add-on compatibility, and the upgrade notes of every 
 Flags:
   --kubeconfig FILE          kubeconfig of the cluster (required)
   --context C                kubeconfig context (default: the current one)
+  --cluster NAME             a registered cluster instead (its kubeconfig and context; with --server, the service's)
   --to VERSION               target Kubernetes version, e.g. 1.31.4 (required)
   -o, --output table|json    report format (default table)
   --acknowledge RULE[/OBJECT]=REASON
@@ -47,7 +48,8 @@ Flags:
   --postcheck                post-upgrade validation: is the cluster healthy at VERSION?
   --baseline FILE            with --postcheck: the precheck's JSON report, to tell new Pending pods from old ones
   --timeout D                give up after D (e.g. 90s, 5m; default 10m): a stuck API server fails the run
-  --data-dir D               kup's data directory (for the catalog in force)
+  --data-dir D               kup's data directory (for the catalog in force, and the registry of --cluster)
+  --db URL                   with --cluster: the registry in that PostgreSQL database
 
 Exit codes: 0 no blocker (or all acknowledged), 1 blockers, 2 bad input.`;
 
@@ -59,8 +61,12 @@ export interface PrecheckCommandOptions {
   readonly now?: () => number;
 }
 
-interface PrecheckArgs {
-  kubeconfig: string;
+/** `kup precheck`'s arguments, checked. */
+export interface PrecheckArgs {
+  /** Absent with `cluster`: the registry gives it. */
+  kubeconfig?: string;
+  cluster?: string;
+  db?: string;
   context?: string;
   to: string;
   output: 'table' | 'json';
@@ -87,7 +93,8 @@ function parseTimeout(text: string): number {
   return n * unit;
 }
 
-function parse(args: string[]): PrecheckArgs | 'help' {
+/** Parses `kup precheck`'s arguments; refusals are usage errors. */
+export function parsePrecheckArgs(args: string[]): PrecheckArgs | 'help' {
   let values;
   try {
     values = parseArgs({
@@ -95,6 +102,8 @@ function parse(args: string[]): PrecheckArgs | 'help' {
       options: {
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
+        cluster: { type: 'string' },
+        db: { type: 'string' },
         to: { type: 'string' },
         output: { type: 'string', short: 'o' },
         acknowledge: { type: 'string', multiple: true },
@@ -116,7 +125,11 @@ function parse(args: string[]): PrecheckArgs | 'help' {
     throw new UsageError((err as Error).message);
   }
   if (values.help === true) return 'help';
-  if (values.kubeconfig === undefined) throw new UsageError('--kubeconfig FILE is required');
+  if (values.cluster !== undefined && (values.kubeconfig !== undefined || values.context !== undefined))
+    throw new UsageError('--cluster excludes --kubeconfig and --context (the registry gives them)');
+  if (values.kubeconfig === undefined && values.cluster === undefined)
+    throw new UsageError('--kubeconfig FILE is required (or --cluster NAME)');
+  if (values.db !== undefined && values.cluster === undefined) throw new UsageError('--db goes with --cluster');
   if (values.to === undefined) throw new UsageError('--to VERSION is required');
   const output = values.output ?? 'table';
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
@@ -137,7 +150,9 @@ function parse(args: string[]): PrecheckArgs | 'help' {
     throw new UsageError(`--acknowledge: ${(err as Error).message}`);
   }
   return {
-    kubeconfig: values.kubeconfig,
+    ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+    ...(values.db !== undefined ? { db: values.db } : {}),
     ...(values.context !== undefined ? { context: values.context } : {}),
     to: values.to,
     output,
@@ -187,7 +202,7 @@ export async function runPrecheckCommand(
   };
   let parsed: PrecheckArgs | 'help';
   try {
-    parsed = parse(args);
+    parsed = parsePrecheckArgs(args);
   } catch (err) {
     if (err instanceof UsageError) return usageFail(err.message);
     throw err;
@@ -199,10 +214,23 @@ export async function runPrecheckCommand(
   try {
     const baseline = parsed.baseline !== undefined ? await readBaseline(parsed.baseline) : undefined;
     const { catalog } = await activeCatalog(dataDir(parsed.dataDir));
+    if (parsed.cluster !== undefined) {
+      // A registered cluster: its kubeconfig and context come from kup's registry.
+      const { openStore } = await import('../../persistence/store.ts');
+      const store = await openStore(storeLocation({ dataDir: dataDir(parsed.dataDir), db: parsed.db }));
+      try {
+        const row = await store.clusters.get(parsed.cluster);
+        if (!row) return usageFail(notRegistered(parsed.cluster));
+        parsed.kubeconfig = row.kubeconfigPath;
+        if (row.context) parsed.context = row.context;
+      } finally {
+        await store.close();
+      }
+    }
     let conn: ClusterConnection;
     try {
       conn = connect({
-        kubeconfigPath: parsed.kubeconfig,
+        kubeconfigPath: parsed.kubeconfig ?? '',
         ...(parsed.context !== undefined ? { context: parsed.context } : {}),
       });
     } catch (err) {
@@ -237,4 +265,9 @@ export async function runPrecheckCommand(
     io.stderr.write(`kup precheck: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+/** The refusal of a `--cluster` that is not registered (locally and with --server alike). */
+export function notRegistered(name: string): string {
+  return `--cluster: "${name}" is not registered (kup cluster list shows the registered ones)`;
 }

@@ -267,6 +267,15 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   }
 }
 
+/** `kup plan`'s arguments for the service (`--server`): the cluster and the request, checked as locally. */
+export function planArguments(args: string[]): { name: string; request: UpgradeRequest; json: boolean } {
+  const { values, positionals } = parse(args, PLAN_FLAGS);
+  const name = positionals[0];
+  if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
+  if (values['data-dir'] !== undefined || values['db'] !== undefined) throw new UsageError("with --server, the service's data is used: --data-dir and --db do not apply");
+  return { name, request: upgradeRequest(values), json: values['output'] === 'json' };
+}
+
 /** `kup upgrade`. */
 export async function runUpgradeCommand(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, UPGRADE_FLAGS);

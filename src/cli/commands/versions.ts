@@ -64,9 +64,26 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
     if (res.status !== 200) throw new ClusterError(ClusterErrorCode.api, `${conn.server}/version answered ${res.status}: ${res.body.slice(0, 200)}`, { status: res.status });
     const reported = (JSON.parse(res.body) as { gitVersion?: unknown }).gitVersion;
     const version = typeof reported === 'string' ? reported : '';
-    cluster = { name: conn.name, version, upgrades: availableUpgrades(version, catalog, now) };
+    // A registered cluster goes by its name in kup; a kubeconfig's by its context's cluster.
+    const name = typeof v['cluster'] === 'string' ? v['cluster'] : conn.name;
+    cluster = { name, version, upgrades: availableUpgrades(version, catalog, now) };
   }
-  const age = catalogAge(catalog, now);
+  writeVersions(io, { source, age: catalogAge(catalog, now), minors: overview, ...(cluster ? { cluster } : {}) }, output);
+  return 0;
+}
+
+/** What `kup versions` shows: the catalog in force, its age, its minors (already filtered), a cluster's way on. */
+export interface VersionsView {
+  source: string;
+  age: ReturnType<typeof catalogAge>;
+  minors: ReturnType<typeof catalogOverview>;
+  cluster?: { name: string; version: string; upgrades: ReturnType<typeof availableUpgrades> };
+}
+
+/** Prints `kup versions` (locally and with --server, so the two print the same). */
+export function writeVersions(io: CliIo, view: VersionsView, output: 'table' | 'json'): void {
+  const { source, age, cluster } = view;
+  const overview = view.minors;
   if (age.stale) {
     // On stderr, so `-o json` stays one document.
     io.stderr.write(
@@ -76,7 +93,7 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
   if (output === 'json') {
     const about = { source, since: age.since, ageDays: age.days, stale: age.stale };
     io.stdout.write(JSON.stringify({ catalogSource: source, catalog: about, minors: overview, ...(cluster ? { cluster } : {}) }, null, 2) + '\n');
-    return 0;
+    return;
   }
   const rows = [['MINOR', 'LATEST', 'CLASSIFICATION', 'RELEASED', 'END OF SUPPORT']];
   for (const m of overview) rows.push([m.minor, m.latest ?? '-', m.classification, m.releaseDate, m.endOfLife]);
@@ -101,7 +118,6 @@ export async function runVersionsCommand(args: string[], io: CliIo, now: Date = 
     line('next minor', u.nextMinor);
     io.stdout.write(`  downgrade: ${u.downgrade ? `${u.downgrade.version} (one patch back)` : 'none'}\n`);
   }
-  return 0;
 }
 
 /** `kup catalog update --from FILE|URL`. */
