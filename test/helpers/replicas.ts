@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { waitFor } from '../../src/clock/wait-for.ts';
 import type { RunEvent } from '../../src/persistence/events-repo.ts';
+import type { KupStore } from '../../src/persistence/store.ts';
 import type { RunState } from '../../src/rollout/machine/types.ts';
 import { describeRun } from './rollout.ts';
 
@@ -67,13 +69,15 @@ export function assertRunSurvived(
   // The service's availability samples (the console's PDB chart) are run events the machine did not write: the
   // machine's own events, in order, carry its seq 1..n.
   const machine = events.filter((e) => e.step !== 'availability');
-  machine.slice(1).forEach((e, i) =>
-    assert.equal(
-      (e.data as { seq?: number } | undefined)?.seq,
-      i + 1,
-      `${context}: event ${e.seq} carries the machine's seq`,
-    ),
-  );
+  machine
+    .slice(1)
+    .forEach((e, i) =>
+      assert.equal(
+        (e.data as { seq?: number } | undefined)?.seq,
+        i + 1,
+        `${context}: event ${e.seq} carries the machine's seq`,
+      ),
+    );
   assert.equal(state.seq, machine.length - 1, `${context}: the state's last seq is the machine's last event's`);
   for (const bad of ['failed', 'paused']) {
     assert.deepEqual(
@@ -114,4 +118,43 @@ export function assertRunSurvived(
     );
   }
   return segments.map((s) => s.owner);
+}
+
+/**
+ * Waits for a replica to drive a run into its pools (it has finished a worker node of it), then kills that replica
+ * with SIGKILL and asserts the kill landed while it held a run not yet ended: what each replica test does before
+ * it checks that every run survived.
+ */
+export async function killReplicaInPools<T extends { readonly child: ChildProcess; readonly exited: Promise<unknown> }>(
+  store: KupStore,
+  replicas: readonly T[],
+  runIds: readonly string[],
+  diagnostic: (message: string) => void,
+): Promise<{ readonly replica: T; readonly killed: Killed }> {
+  const victim = await waitFor(
+    async () => {
+      for (const runId of runIds) {
+        const run = await store.runs.get(runId);
+        if (run === undefined || !run.active || run.lease === undefined) continue;
+        const events = await store.events.list(runId);
+        const workerDone = events.some(
+          (e) => e.leaseOwner === run.lease?.owner && e.step.startsWith('pool/') && e.message === 'step done',
+        );
+        const replica = childOf(replicas, run.lease.owner);
+        if (workerDone && replica !== undefined) return { replica, owner: run.lease.owner };
+      }
+      return undefined;
+    },
+    { message: 'a replica to drive a run into its pools', timeoutMs: 120_000, intervalMs: 20 },
+  );
+  // The runs it drives at the moment it dies, not yet ended.
+  const held = (await store.runs.list({ active: true }))
+    .filter((r) => r.lease?.owner === victim.owner)
+    .map((r) => r.id);
+  victim.replica.child.kill('SIGKILL');
+  const killed = { owner: victim.owner, at: Date.now(), heldRuns: held };
+  assert.deepEqual(await victim.replica.exited, { code: null, signal: 'SIGKILL' }, 'the kill landed');
+  assert.ok(held.length > 0, 'the victim held a run not yet ended when it died');
+  diagnostic(`killed ${victim.owner} while it drove ${held.join(', ')}`);
+  return { replica: victim.replica, killed };
 }

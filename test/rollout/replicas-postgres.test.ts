@@ -15,7 +15,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '../../src/clock/wait-for.ts';
 import { ClusterRegistry } from '../../src/clusters/registry.ts';
 import { loadRun } from '../../src/engine/apply-event.ts';
 import { createRun, openCluster } from '../../src/engine/runs.ts';
@@ -25,7 +24,7 @@ import { openStore } from '../../src/persistence/store.ts';
 import { defaultCatalog } from '../../src/versions/index.ts';
 import type { PostgresServer } from '../helpers/postgres.ts';
 import { startPostgres } from '../helpers/postgres.ts';
-import { assertRunSurvived, childOf } from '../helpers/replicas.ts';
+import { assertRunSurvived, killReplicaInPools } from '../helpers/replicas.ts';
 import { FAST_TIMINGS, providers, wallClock } from '../helpers/rollout.ts';
 import { startFromYaml } from '../helpers/sim.ts';
 
@@ -110,33 +109,11 @@ describe('three kup replicas on one PostgreSQL, one killed with SIGKILL', { time
     for (let i = 0; i < REPLICAS; i++) replicas.push(startReplica(url, join(dir, 'data')));
 
     // The victim: the replica driving a run that is in its pools, once it has finished a worker node of it.
-    const victim = await waitFor(
-      async () => {
-        for (const runId of runIds) {
-          const run = await store.runs.get(runId);
-          if (run === undefined || !run.active || run.lease === undefined) continue;
-          const events = await store.events.list(runId);
-          const workerDone = events.some(
-            (e) => e.leaseOwner === run.lease?.owner && e.step.startsWith('pool/') && e.message === 'step done',
-          );
-          const replica = childOf(replicas, run.lease.owner);
-          if (workerDone && replica !== undefined) return { replica, owner: run.lease.owner };
-        }
-        return undefined;
-      },
-      { message: 'a replica to drive a run into its pools', timeoutMs: 120_000, intervalMs: 20 },
+    const { replica: victimReplica, killed } = await killReplicaInPools(store, replicas, runIds, (m) =>
+      t.diagnostic(m),
     );
-    // The runs it drives at the moment it dies, not yet ended.
-    const held = (await store.runs.list({ active: true }))
-      .filter((r) => r.lease?.owner === victim.owner)
-      .map((r) => r.id);
-    victim.replica.child.kill('SIGKILL');
-    const killed = { owner: victim.owner, at: Date.now(), heldRuns: held };
-    assert.deepEqual(await victim.replica.exited, { code: null, signal: 'SIGKILL' }, 'the kill landed');
-    assert.ok(held.length > 0, 'the victim held a run not yet ended when it died');
-    t.diagnostic(`killed ${victim.owner} while it drove ${held.join(', ')}`);
 
-    for (const r of replicas.filter((r) => r !== victim.replica)) {
+    for (const r of replicas.filter((r) => r !== victimReplica)) {
       const timer = setTimeout(() => r.child.kill('SIGKILL'), 180_000);
       const { code, signal } = await r.exited;
       clearTimeout(timer);

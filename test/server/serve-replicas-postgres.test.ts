@@ -23,7 +23,7 @@ import type { KupStore } from '../../src/persistence/store.ts';
 import { openStore } from '../../src/persistence/store.ts';
 import type { PostgresServer } from '../helpers/postgres.ts';
 import { startPostgres } from '../helpers/postgres.ts';
-import { assertRunSurvived, childOf } from '../helpers/replicas.ts';
+import { assertRunSurvived, killReplicaInPools } from '../helpers/replicas.ts';
 import { FAST_TIMINGS, providers } from '../helpers/rollout.ts';
 import { startFromYaml } from '../helpers/sim.ts';
 
@@ -147,30 +147,9 @@ describe('three kup serve replicas on one PostgreSQL, one killed with SIGKILL', 
     }
 
     // The victim: the replica driving a run that is in its pools, once it has finished a worker node of it.
-    const victim = await waitFor(
-      async () => {
-        for (const runId of runIds) {
-          const run = await store!.runs.get(runId);
-          if (run === undefined || !run.active || run.lease === undefined) continue;
-          const events = await store!.events.list(runId);
-          const workerDone = events.some(
-            (e) => e.leaseOwner === run.lease?.owner && e.step.startsWith('pool/') && e.message === 'step done',
-          );
-          const replica = childOf(replicas, run.lease.owner);
-          if (workerDone && replica !== undefined) return { replica, owner: run.lease.owner };
-        }
-        return undefined;
-      },
-      { message: 'a replica to drive a run into its pools', timeoutMs: 120_000, intervalMs: 20 },
+    const { replica: victimReplica, killed } = await killReplicaInPools(store, replicas, runIds, (m) =>
+      t.diagnostic(m),
     );
-    const held = (await store.runs.list({ active: true }))
-      .filter((r) => r.lease?.owner === victim.owner)
-      .map((r) => r.id);
-    victim.replica.child.kill('SIGKILL');
-    const killed = { owner: victim.owner, at: Date.now(), heldRuns: held };
-    assert.deepEqual(await victim.replica.exited, { code: null, signal: 'SIGKILL' }, 'the kill landed');
-    assert.ok(held.length > 0, 'the victim held a run not yet ended when it died');
-    t.diagnostic(`killed ${victim.owner} while it drove ${held.join(', ')}`);
 
     await waitFor(
       async () => {
@@ -191,7 +170,7 @@ describe('three kup serve replicas on one PostgreSQL, one killed with SIGKILL', 
     }
 
     // The survivors stop gracefully.
-    for (const r of replicas.filter((r) => r !== victim.replica)) {
+    for (const r of replicas.filter((r) => r !== victimReplica)) {
       r.child.kill('SIGTERM');
       const { code, signal } = await r.exited;
       assert.equal(code, 0, `a surviving replica exited ${code ?? signal} on SIGTERM:\n${r.output()}`);
