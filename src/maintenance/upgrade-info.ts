@@ -165,12 +165,25 @@ export function upgradeInformation(input: UpgradeInformationInput): UpgradeInfor
 
   const windowNow = scheduleStatus(input.schedule, { minor: false, nodes: false }, now);
   const window = { open: windowNow.window ?? null, next: nextWindowStart(input.schedule, now) };
+  // Pools left behind the control plane (a run that moved it and then ended early: cancelled, failed, rolled back
+  // on its pools) catch up with it under any Kubernetes channel, as GKE's node auto-upgrades follow the control
+  // plane: otherwise a channel satisfied by the control plane would never move them.
+  const behind =
+    policy.kubernetes !== 'none'
+      ? input.pools.filter((p) => compareVersions(parseVersion(p.version), cpVersion) < 0)
+      : [];
+  for (const p of behind)
+    reasons.push(
+      `pool ${p.name}: runs ${p.version}, behind the control plane's ${input.controlPlane}: its nodes move to it`,
+    );
   const k8sTarget =
     kubernetes.action === 'upgrade' && kubernetes.heldBy === undefined
       ? { to: kubernetes.to, minor: kubernetes.minor }
       : patchMeanwhile !== undefined
         ? { to: patchMeanwhile, minor: false }
-        : undefined;
+        : behind.length > 0
+          ? { to: input.controlPlane, minor: false }
+          : undefined;
   const imageMoves = Object.fromEntries(
     images.flatMap((i) =>
       i.action === 'upgrade' ? [[i.pool, { image: i.image, from: i.from, to: i.to }] as const] : [],
