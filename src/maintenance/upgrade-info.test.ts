@@ -225,6 +225,29 @@ describe('upgrade information', () => {
     assert.equal(upgradeInformation({ ...behind, policy: DEFAULT_POLICY }).run, null, 'auto-upgrade off: left alone');
   });
 
+  it('names the run that holds the cluster first: an automatic one paused between windows, or any other', () => {
+    const paused = upgradeInformation({
+      ...base,
+      activeRun: {
+        id: 'run-1',
+        trigger: 'automatic',
+        phase: 'paused',
+        pauseMessage: 'the maintenance window ended; resumes when the next window opens, 2025-09-27T00:00:00.000Z',
+      },
+    });
+    assert.equal(paused.activeRun?.id, 'run-1');
+    assert.equal(
+      paused.reasons[0],
+      'run run-1 (automatic) is paused: the maintenance window ended; resumes when the next window opens, 2025-09-27T00:00:00.000Z',
+    );
+    const manual = upgradeInformation({
+      ...base,
+      activeRun: { id: 'run-2', trigger: 'manual', phase: 'upgrading-pools' },
+    });
+    assert.equal(manual.reasons[0], 'run run-2 (manual) is upgrading-pools: no automatic run starts beside it');
+    assert.equal(upgradeInformation(base).activeRun, undefined);
+  });
+
   it('without a window nothing starts, and it says so', () => {
     const info = upgradeInformation({ ...base, schedule: EMPTY_SCHEDULE });
     assert.equal(info.run?.next, null);

@@ -192,6 +192,21 @@ describe('an automatic upgrade in maintenance windows, through the API', () => {
     );
     const pauseSeq = (await events(runId)).find((e) => e.outcome === 'paused')!.seq;
 
+    // The cluster's upgrade information names the paused run first, and what the next window does: the pools still
+    // behind the control plane move on.
+    const pausedInfo = (await svc.call('GET', '/api/v1/clusters/auto/upgrade-info')).body as {
+      activeRun?: { id: string; trigger: string };
+      run: { to?: string; next: { start: number } | null } | null;
+      reasons: string[];
+    };
+    assert.deepEqual([pausedInfo.activeRun?.id, pausedInfo.activeRun?.trigger], [runId, 'automatic']);
+    assert.match(
+      pausedInfo.reasons[0] ?? '',
+      new RegExp(`^run ${runId} \\(automatic\\) is paused: the maintenance window ended`),
+    );
+    assert.equal(pausedInfo.run?.to, target);
+    assert.equal(pausedInfo.run?.next?.start, second);
+
     // The batch in flight finishes: the replacement comes up, the old node is drained and deleted.
     assert.equal((await api(sim, 'PUT', '/sim/v1/faults', { nodesNeverReady: [] })).status, 200);
     assert.equal(
