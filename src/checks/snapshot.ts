@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import type { V1Namespace, V1Node, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { isRetryable, statusBodyOf, statusOf } from '../kube-api/errors.ts';
@@ -292,8 +293,11 @@ export async function gatherSnapshot(
 ): Promise<ClusterSnapshot> {
   const now = options.now ?? Date.now;
   const takenAt = now();
-  const reader = new SnapshotReader(conn, options);
-  const { signal } = options;
+  // Every read below listens on the signal at once (a dozen lists, pages and text reads): on a signal of its own
+  // with no listener cap, Node does not warn of a leak on the caller's (the service's gate checks read this often).
+  const signal = options.signal !== undefined ? AbortSignal.any([options.signal]) : undefined;
+  if (signal !== undefined) setMaxListeners(0, signal);
+  const reader = new SnapshotReader(conn, { ...options, ...(signal !== undefined ? { signal } : {}) });
   const workloadLists = [
     reader.workloadList('Deployment', '/apis/apps/v1/deployments'),
     reader.workloadList('StatefulSet', '/apis/apps/v1/statefulsets'),

@@ -79,7 +79,13 @@ export async function readUpgradeFacts(
     controlPlane,
     pools: topology.pools.map((p) => {
       const image = parseMachineImage(p.machineImage);
-      return { name: p.name, version: p.kubeletVersion.replace(/^v/, ''), ...(image ? { image } : {}) };
+      // The pool's oldest kubelet, not its template's: a run that ended half-way through the pool left the template
+      // at the target and some nodes behind it, and those are what an automatic upgrade still has to move.
+      const kubelets = p.nodes.map((n) => n.kubeletVersion.replace(/^v/, ''));
+      const version =
+        kubelets.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))[0] ??
+        p.kubeletVersion.replace(/^v/, '');
+      return { name: p.name, version, ...(image ? { image } : {}) };
     }),
     apisInUse: apisInUseOf(snapshot, catalog),
   };

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import type { UpgradeInformation } from '../maintenance/upgrade-info.ts';
+import type { ActiveRunFacts, UpgradeInformation } from '../maintenance/upgrade-info.ts';
 import { upgradeInformation } from '../maintenance/upgrade-info.ts';
 import type { KupStore } from '../persistence/store.ts';
 import type { Catalog } from '../versions/index.ts';
 import type { ClusterSettings } from './maintenance-scheduler.ts';
 import { clusterSettings } from './maintenance-scheduler.ts';
 import type { OpenCluster } from './runs.ts';
+import { loadRun } from './apply-event.ts';
 import { runRequest } from './runs.ts';
 import { readUpgradeFacts } from './upgrade-facts.ts';
 
@@ -27,14 +28,31 @@ export interface RunHistoryEntry {
   readonly trigger: RunTrigger;
 }
 
+function triggerOf(request: { trigger?: unknown; rollout?: unknown }): RunTrigger {
+  return request.trigger ? 'automatic' : request.rollout ? 'rollout' : 'manual';
+}
+
+/** The cluster's run that has not ended, if one, with who started it and, when paused, why. */
+export async function activeRunFacts(store: KupStore, cluster: string): Promise<ActiveRunFacts | undefined> {
+  const row = (await store.runs.list({ cluster, active: true }))[0];
+  if (row === undefined) return undefined;
+  const { state } = await loadRun(store, row.id);
+  const status = state.status;
+  return {
+    id: row.id,
+    trigger: triggerOf(await runRequest(store, row.id)),
+    phase: status.phase,
+    ...(status.phase === 'paused' ? { pauseMessage: status.message } : {}),
+  };
+}
+
 /** The newest `limit` runs of `cluster`, newest first, each with what started it. */
 export async function runHistory(store: KupStore, cluster: string, limit = 20): Promise<RunHistoryEntry[]> {
   const runs = await store.runs.list({ cluster, limit });
   return Promise.all(
     runs.map(async (r) => {
       const request = await runRequest(store, r.id);
-      const trigger: RunTrigger = request.trigger ? 'automatic' : request.rollout ? 'rollout' : 'manual';
-      return { id: r.id, phase: r.phase, target: r.target, createdAt: r.createdAt, trigger };
+      return { id: r.id, phase: r.phase, target: r.target, createdAt: r.createdAt, trigger: triggerOf(request) };
     }),
   );
 }
@@ -50,9 +68,11 @@ export async function clusterUpgradeInformation(
 ): Promise<{ settings: ClusterSettings; info: UpgradeInformation }> {
   const settings = await clusterSettings(store, name);
   const facts = await readUpgradeFacts(cluster, catalog, signal, now);
+  const activeRun = await activeRunFacts(store, name);
   const info = upgradeInformation({
     cluster: name,
     ...facts,
+    ...(activeRun !== undefined ? { activeRun } : {}),
     policy: settings.policy,
     schedule: settings.schedule,
     catalog,

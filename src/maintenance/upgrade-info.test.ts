@@ -211,6 +211,43 @@ describe('upgrade information', () => {
     assert.equal(iso(patch.run?.openNow?.end), '2025-09-27T04:00:00.000Z');
   });
 
+  it('moves pools left behind the control plane up to it, under any channel but none', () => {
+    // A run moved the control plane to 1.31.1 (the patch channel's answer) and ended before the pool.
+    const behind = { ...base, controlPlane: '1.31.1', pools: [{ name: 'default', version: '1.31.0' }] };
+    const info = upgradeInformation({ ...behind, policy: policy({ kubernetes: 'patch' }) });
+    assert.equal(info.kubernetes.action, 'none');
+    assert.equal(info.run?.to, '1.31.1');
+    assert.deepEqual(info.run?.kind, { minor: false, nodes: true });
+    assert.ok(
+      info.reasons.includes("pool default: runs 1.31.0, behind the control plane's 1.31.1: its nodes move to it"),
+      info.reasons.join('\n'),
+    );
+    assert.equal(upgradeInformation({ ...behind, policy: DEFAULT_POLICY }).run, null, 'auto-upgrade off: left alone');
+  });
+
+  it('names the run that holds the cluster first: an automatic one paused between windows, or any other', () => {
+    const paused = upgradeInformation({
+      ...base,
+      activeRun: {
+        id: 'run-1',
+        trigger: 'automatic',
+        phase: 'paused',
+        pauseMessage: 'the maintenance window ended; resumes when the next window opens, 2025-09-27T00:00:00.000Z',
+      },
+    });
+    assert.equal(paused.activeRun?.id, 'run-1');
+    assert.equal(
+      paused.reasons[0],
+      'run run-1 (automatic) is paused: the maintenance window ended; resumes when the next window opens, 2025-09-27T00:00:00.000Z',
+    );
+    const manual = upgradeInformation({
+      ...base,
+      activeRun: { id: 'run-2', trigger: 'manual', phase: 'upgrading-pools' },
+    });
+    assert.equal(manual.reasons[0], 'run run-2 (manual) is upgrading-pools: no automatic run starts beside it');
+    assert.equal(upgradeInformation(base).activeRun, undefined);
+  });
+
   it('without a window nothing starts, and it says so', () => {
     const info = upgradeInformation({ ...base, schedule: EMPTY_SCHEDULE });
     assert.equal(info.run?.next, null);

@@ -46,6 +46,17 @@ export interface PoolFacts {
   readonly image?: { readonly name: string; readonly version: string };
 }
 
+/** The cluster's run that has not ended, as the upgrade information names it. */
+export interface ActiveRunFacts {
+  readonly id: string;
+  /** Who started it: an operator, the maintenance scheduler, or a fleet rollout. */
+  readonly trigger: 'manual' | 'automatic' | 'rollout';
+  /** The run's status phase. */
+  readonly phase: string;
+  /** When paused: why, in the run's words (a window pause says when it resumes). */
+  readonly pauseMessage?: string;
+}
+
 /** What {@link upgradeInformation} reads. */
 export interface UpgradeInformationInput {
   readonly cluster: string;
@@ -58,6 +69,8 @@ export interface UpgradeInformationInput {
   readonly schedule: MaintenanceSchedule;
   readonly catalog: Catalog;
   readonly now: number;
+  /** The cluster's run that has not ended, if one: no automatic run starts beside it. */
+  readonly activeRun?: ActiveRunFacts;
 }
 
 /** A removed API that holds an automatic minor upgrade. */
@@ -107,6 +120,8 @@ export interface UpgradeInformation {
   readonly window: { readonly open: Interval | null; readonly next: Interval | null };
   /** What an automatic run would do, or null when nothing is due (or all of it is held). */
   readonly run: PlannedRun | null;
+  /** The cluster's run that has not ended, if one (an automatic run paused between windows included). */
+  readonly activeRun?: ActiveRunFacts;
   /** Why, in a few lines for people (the CLI and the console print them). */
   readonly reasons: readonly string[];
 }
@@ -116,6 +131,15 @@ export function upgradeInformation(input: UpgradeInformationInput): UpgradeInfor
   const { catalog, policy, now } = input;
   const at = new Date(now);
   const reasons: string[] = [];
+  const active = input.activeRun;
+  // First, since it decides what happens next: a run going on (or paused) holds the cluster, and an automatic run
+  // paused at its window's end is what the next window resumes.
+  if (active !== undefined)
+    reasons.push(
+      active.pauseMessage !== undefined
+        ? `run ${active.id} (${active.trigger}) is paused: ${active.pauseMessage}${active.trigger === 'automatic' ? '' : '; no automatic run starts beside it'}`
+        : `run ${active.id} (${active.trigger}) is ${active.phase}: no automatic run starts beside it`,
+    );
   const cpVersion = parseVersion(input.controlPlane);
   const cpMinor = minorOf(cpVersion);
   const endOfSupport = findMinor(catalog, cpMinor)?.endOfLife;
@@ -165,12 +189,25 @@ export function upgradeInformation(input: UpgradeInformationInput): UpgradeInfor
 
   const windowNow = scheduleStatus(input.schedule, { minor: false, nodes: false }, now);
   const window = { open: windowNow.window ?? null, next: nextWindowStart(input.schedule, now) };
+  // Pools left behind the control plane (a run that moved it and then ended early: cancelled, failed, rolled back
+  // on its pools) catch up with it under any Kubernetes channel, as GKE's node auto-upgrades follow the control
+  // plane: otherwise a channel satisfied by the control plane would never move them.
+  const behind =
+    policy.kubernetes !== 'none'
+      ? input.pools.filter((p) => compareVersions(parseVersion(p.version), cpVersion) < 0)
+      : [];
+  for (const p of behind)
+    reasons.push(
+      `pool ${p.name}: runs ${p.version}, behind the control plane's ${input.controlPlane}: its nodes move to it`,
+    );
   const k8sTarget =
     kubernetes.action === 'upgrade' && kubernetes.heldBy === undefined
       ? { to: kubernetes.to, minor: kubernetes.minor }
       : patchMeanwhile !== undefined
         ? { to: patchMeanwhile, minor: false }
-        : undefined;
+        : behind.length > 0
+          ? { to: input.controlPlane, minor: false }
+          : undefined;
   const imageMoves = Object.fromEntries(
     images.flatMap((i) =>
       i.action === 'upgrade' ? [[i.pool, { image: i.image, from: i.from, to: i.to }] as const] : [],
@@ -207,6 +244,7 @@ export function upgradeInformation(input: UpgradeInformationInput): UpgradeInfor
     images,
     window,
     run,
+    ...(active !== undefined ? { activeRun: active } : {}),
     reasons,
   };
 }

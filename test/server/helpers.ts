@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import type { Clock } from '../../src/clock/clock.ts';
 import { systemClock } from '../../src/clock/clock.ts';
 import { openSqliteStore } from '../../src/persistence/store.ts';
 import { builtInProviders } from '../../src/providers/registry.ts';
@@ -35,10 +36,21 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/** Options of {@link startService}. */
+export interface StartServiceOptions {
+  readonly dataDir?: string;
+  readonly maxConcurrentRuns?: number;
+  readonly adminToken?: string;
+  /** The service's clock (a ManualClock moves windows and soaks without waiting). @default systemClock */
+  readonly clock?: Clock;
+  /** @default 500 */
+  readonly scanEveryMs?: number;
+  /** @default 200 */
+  readonly eventPollMs?: number;
+}
+
 /** Starts a service over `dataDir` (a new one by default). */
-export async function startService(
-  options: { dataDir?: string; maxConcurrentRuns?: number; adminToken?: string } = {},
-): Promise<TestService> {
+export async function startService(options: StartServiceOptions = {}): Promise<TestService> {
   const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'kup-serve-')), 'data');
   const logs: string[] = [];
   const sink = new Writable({
@@ -51,12 +63,12 @@ export async function startService(
   const service = new KupService({
     dataDir,
     store: openSqliteStore({ dataDir }),
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
     providers: builtInProviders(),
     secrets: new SecretBox(loadSecretKey(dataDir, {}).key),
     log,
-    scanEveryMs: 500,
-    eventPollMs: 200,
+    scanEveryMs: options.scanEveryMs ?? 500,
+    eventPollMs: options.eventPollMs ?? 200,
     ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
   });
   // A second service on the same data directory finds the first one's admin token and creates none.
