@@ -186,6 +186,39 @@ function progressSplit(stdout: string): { progress: string[]; others: string[] }
   };
 }
 
+describe('KUP_SERVER', () => {
+  it('stands for --server in every command that talks to a service; the commands of local data refuse, naming it', async () => {
+    const byFlag = await kupProcess(svc.dataDir, ['cluster', 'list', '--server', svc.url]);
+    process.env['KUP_SERVER'] = svc.url;
+    try {
+      // The service's own data directory would print the same list: a local one that is empty shows the difference.
+      const empty = join(svc.dataDir, 'elsewhere');
+      const byEnv = await kupProcess(empty, ['cluster', 'list']);
+      assert.deepEqual(byEnv, byFlag);
+      assert.match(byEnv.stdout, /^NAME/);
+      for (const args of [['work'], ['catalog', 'update', '--from', 'x.json'], ['maintenance', 'show', 'shop'], ['rollout', 'list']]) {
+        const refused = await kupProcess(empty, args);
+        assert.equal(refused.code, 2, `kup ${args.join(' ')}: ${refused.stderr}`);
+        assert.equal(
+          refused.stderr,
+          `kup: kup ${args[0]} does not talk to a service yet, and KUP_SERVER is set (${svc.url}): unset it to work on the local data directory (env -u KUP_SERVER kup ${args[0]} ...)\n`,
+        );
+      }
+      const add = await kupProcess(empty, ['cluster', 'remove', 'x']);
+      assert.equal(add.code, 2);
+      assert.match(add.stderr, /with --server, kup cluster does list only\n\(KUP_SERVER is set: kup cluster asked http/);
+      // Commands with no data of kup's to read ignore it.
+      const help = await kupProcess(empty, ['serve', '--help']);
+      assert.equal(help.code, 0, help.stderr);
+    } finally {
+      delete process.env['KUP_SERVER'];
+    }
+    const flagged = await kupProcess(svc.dataDir, ['work', '--server', svc.url]);
+    assert.equal(flagged.code, 2);
+    assert.match(flagged.stderr, /kup work does not talk to a service yet: run it without --server/);
+  });
+});
+
 describe('kup upgrade --server', { timeout: 300_000 }, () => {
   /** The same scenario twice: one cluster in a data directory of its own for the local kup, one for the service. */
   async function clusters(name: string, yaml: string): Promise<{ local: RolloutFixture; remote: RolloutFixture }> {
@@ -218,6 +251,9 @@ describe('kup upgrade --server', { timeout: 300_000 }, () => {
         },
         { timeoutMs: 120_000, message: 'the CLI following the run in its pools' },
       );
+      // kup status --watch follows it too, from another process, to its end.
+      const watching = kupProcess(remote.dataDir, ['status', run, '--watch', '--server', svc.url]);
+      await waitFor(() => streamsOpened(run) > 1, { timeoutMs: 60_000, message: 'kup status --watch following' });
       svc.app.server.closeAllConnections();
       // This test's own pooled connections were dropped too: the first request may meet a closed socket.
       const dropped = await waitFor(
@@ -228,7 +264,14 @@ describe('kup upgrade --server', { timeout: 300_000 }, () => {
       );
       assert.equal(dropped.active, true, 'the drop landed mid-run');
       const there = await following;
-      assert.ok(streamsOpened(run) >= 2, 'the CLI opened the stream again');
+      assert.ok(streamsOpened(run) >= 4, 'both followers opened the stream again');
+      const watched = await watching;
+      assert.equal(watched.code, 0, watched.stderr);
+      assert.match(watched.stdout, /succeeded[^\n]*\n$/);
+      // Every event once, in order: the lines of the run's whole log, as kup status prints it at the end.
+      const eventLines = (text: string) => text.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l));
+      const final = await kupProcess(remote.dataDir, ['status', run, '--server', svc.url]);
+      assert.deepEqual(eventLines(watched.stdout), eventLines(final.stdout));
 
       const [a, b] = [runMasked(here), runMasked(there)];
       assert.equal(b.code, a.code, `${there.stdout}${there.stderr}`);
