@@ -26,17 +26,18 @@ Usage:
   kup work [--run RUN]           execute runs (resumes runs whose executor died)
   kup catalog update --from SRC  install a newer version catalog (file or URL)
   kup serve [--listen H:P] [--demo]  kup as a service: REST API, live events, metrics; see 'kup serve --help'
+  kup webhook add|list|show|remove   a service's webhooks: signed CloudEvents of runs and rollouts
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
   kup help                       this text
 
-versions, precheck, plan, upgrade, status, pause, resume, cancel, rollback and cluster list take --server URL to ask
+versions, precheck, plan, upgrade, status, pause, resume, cancel, rollback, cluster list and webhook take --server URL to ask
 a running kup serve instead of the local data directory; KUP_SERVER=URL does the same for every one of them, and the
 other commands of kup's data (work, catalog, maintenance, rollout) refuse to run while it is set rather than read
 the local data behind its back. The token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
 
 /** The commands that can talk to a running service (`--server URL`, or KUP_SERVER). */
-const REMOTE_COMMANDS = new Set(['versions', 'precheck', 'plan', 'upgrade', 'status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
+const REMOTE_COMMANDS = new Set(['versions', 'precheck', 'plan', 'upgrade', 'status', 'pause', 'resume', 'cancel', 'rollback', 'cluster', 'webhook']);
 
 /**
  * The commands of kup's data (the data directory or the database) that do not talk to a service yet: told one, by
@@ -127,6 +128,11 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         if (command === 'work') return await runs.runWorkCommand(rest, io, interruptSignal(io));
         if (command === 'status') return await runs.runStatusCommand(rest, io, interruptSignal(io));
         return await runs.runControlCommand(command, rest, io);
+      }
+      case 'webhook': {
+        const { WEBHOOK_USAGE } = await import('./commands/webhooks.ts');
+        if (wantsHelp) return help(io, WEBHOOK_USAGE);
+        throw new UsageError('kup webhook configures the webhooks of a service: give --server URL or set KUP_SERVER (kup serve delivers them)');
       }
       case 'serve': {
         const { SERVE_USAGE, runServeCommand } = await import('./commands/serve.ts');

@@ -216,13 +216,15 @@ export async function runRemoteCommand(
       return versions(client, args, io);
     case 'precheck':
       return precheck(client, args, io);
+    case 'webhook':
+      return (await import('./commands/webhooks.ts')).runWebhookCommand(client, args, io);
     default:
       throw new UsageError(`kup ${command} does not talk to a service yet (${REMOTE_LIST} do)`);
   }
 }
 
 /** What talks to a service, for the messages of what does not. */
-const REMOTE_LIST = 'versions, precheck, plan, upgrade, status, pause, resume, cancel, rollback and cluster list';
+const REMOTE_LIST = 'versions, precheck, plan, upgrade, status, pause, resume, cancel, rollback, cluster list and webhook';
 
 async function status(client: RemoteClient, args: string[], io: CliIo, signal: () => AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, {

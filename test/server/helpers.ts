@@ -37,7 +37,13 @@ export interface TestService {
 
 /** Starts a service over `dataDir` (a new one by default). */
 export async function startService(
-  options: { dataDir?: string; maxConcurrentRuns?: number; adminToken?: string } = {},
+  options: {
+    dataDir?: string;
+    maxConcurrentRuns?: number;
+    adminToken?: string;
+    /** The webhook worker's passes and first retry delay (default the service's: 1 s and 5 s). */
+    webhooks?: { pollMs: number; retryBaseMs: number };
+  } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'kup-serve-')), 'data');
   const logs: string[] = [];
@@ -58,6 +64,9 @@ export async function startService(
     scanEveryMs: 500,
     eventPollMs: 200,
     ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
+    ...(options.webhooks
+      ? { webhookPollMs: options.webhooks.pollMs, webhookRetryBaseMs: options.webhooks.retryBaseMs }
+      : {}),
   });
   // A second service on the same data directory finds the first one's admin token and creates none.
   const adminToken = (await service.ensureAdminToken()) ?? options.adminToken ?? '';
