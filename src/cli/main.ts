@@ -26,26 +26,53 @@ Usage:
   kup work [--run RUN]           execute runs (resumes runs whose executor died)
   kup catalog update --from SRC  install a newer version catalog (file or URL)
   kup serve [--listen H:P] [--demo]  kup as a service: REST API, live events, metrics; see 'kup serve --help'
+  kup webhook add|list|show|remove   a service's webhooks: signed CloudEvents of runs and rollouts
   kup sim start [flags]          start a simulated cluster (kube-sim); see 'kup sim start --help'
   kup local start --version V    start a real control plane with kwok nodes on this host; see 'kup local start --help'
   kup help                       this text
 
-cluster list, status, pause, resume, cancel and rollback take --server URL (or KUP_SERVER) to ask a running
-kup serve instead of the local data directory; the token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
+versions, precheck, plan, upgrade, status, pause, resume, cancel, rollback, cluster list and webhook take --server URL to ask
+a running kup serve instead of the local data directory; KUP_SERVER=URL does the same for every one of them, and the
+other commands of kup's data (work, catalog, maintenance, rollout) refuse to run while it is set rather than read
+the local data behind its back. The token comes from KUP_TOKEN or ~/.config/kup/config.json.`;
 
-/** The commands that can talk to a running service (`--server URL`). */
-const REMOTE_COMMANDS = new Set(['versions', 'precheck', 'plan', 'status', 'pause', 'resume', 'cancel', 'rollback', 'cluster']);
+/** The commands that can talk to a running service (`--server URL`, or KUP_SERVER). */
+const REMOTE_COMMANDS = new Set(['versions', 'precheck', 'plan', 'upgrade', 'status', 'pause', 'resume', 'cancel', 'rollback', 'cluster', 'webhook']);
+
+/**
+ * The commands of kup's data (the data directory or the database) that do not talk to a service yet: told one, by
+ * `--server` or KUP_SERVER, they refuse rather than work on the local data the user did not mean. The others (help,
+ * demo, drain, serve, sim, local) have no data of kup's to read and ignore KUP_SERVER.
+ */
+const LOCAL_ONLY_COMMANDS = new Set(['work', 'catalog', 'maintenance', 'rollout']);
 
 /** Runs kup with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   try {
-    if (command !== undefined && REMOTE_COMMANDS.has(command) && !wantsHelp) {
+    if (command !== undefined && (REMOTE_COMMANDS.has(command) || LOCAL_ONLY_COMMANDS.has(command)) && !wantsHelp) {
       // `--server URL` (or KUP_SERVER): the command asks a running kup service instead of the local data directory.
       const { remoteServer, runRemoteCommand } = await import('./remote.ts');
       const remote = remoteServer(rest);
-      if (remote !== undefined) return await runRemoteCommand(command, remote.args, remote.url, io);
+      if (remote !== undefined) {
+        const fromEnv = remote.from === 'KUP_SERVER';
+        if (!REMOTE_COMMANDS.has(command)) {
+          throw new UsageError(
+            fromEnv
+              ? `kup ${command} does not talk to a service yet, and KUP_SERVER is set (${remote.url}): unset it to work on the local data directory (env -u KUP_SERVER kup ${command} ...)`
+              : `kup ${command} does not talk to a service yet: run it without --server, on the data directory or database of the service`,
+          );
+        }
+        try {
+          return await runRemoteCommand(command, remote.args, remote.url, io, () => interruptSignal(io));
+        } catch (err) {
+          // Told by the environment, the user may not know a service was asked: say so.
+          if (err instanceof UsageError && fromEnv)
+            throw new UsageError(`${err.message}\n(KUP_SERVER is set: kup ${command} asked ${remote.url}; unset it to use the local data directory)`);
+          throw err;
+        }
+      }
     }
     switch (command) {
       case undefined:
@@ -101,6 +128,11 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         if (command === 'work') return await runs.runWorkCommand(rest, io, interruptSignal(io));
         if (command === 'status') return await runs.runStatusCommand(rest, io, interruptSignal(io));
         return await runs.runControlCommand(command, rest, io);
+      }
+      case 'webhook': {
+        const { WEBHOOK_USAGE } = await import('./commands/webhooks.ts');
+        if (wantsHelp) return help(io, WEBHOOK_USAGE);
+        throw new UsageError('kup webhook configures the webhooks of a service: give --server URL or set KUP_SERVER (kup serve delivers them)');
       }
       case 'serve': {
         const { SERVE_USAGE, runServeCommand } = await import('./commands/serve.ts');

@@ -23,7 +23,7 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
 export function remoteServer(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
-): { url: string; args: string[] } | undefined {
+): { url: string; args: string[]; from: '--server' | 'KUP_SERVER' } | undefined {
   const rest: string[] = [];
   let url: string | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -35,10 +35,11 @@ export function remoteServer(
     } else if (arg.startsWith('--server=')) url = arg.slice('--server='.length);
     else rest.push(arg);
   }
+  const from = url !== undefined ? '--server' : 'KUP_SERVER';
   url ??= env['KUP_SERVER'] || undefined;
   if (url === undefined) return undefined;
-  if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--server: "${url}" is not an http(s) URL`);
-  return { url: url.replace(/\/+$/, ''), args: rest };
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`${from}: "${url}" is not an http(s) URL`);
+  return { url: url.replace(/\/+$/, ''), args: rest, from };
 }
 
 /** An error the service answered with, as the CLI reports it (its kind gives the exit code). */
@@ -75,16 +76,54 @@ export class RemoteClient {
         cause: err,
       });
     }
-    const text = await res.text();
-    let parsed: unknown;
+    if (res.ok) return (await this.#json(res)) as T;
+    throw await this.#refusal(res);
+  }
+
+  /**
+   * Opens a Server-Sent Events stream at `path`, after event `lastEventId` (sent as `Last-Event-ID` when not 0).
+   * Rejects as {@link call} does: an error envelope as its RemoteError, an unreachable service as KUP-CLI-010.
+   */
+  async openStream(path: string, lastEventId: number, signal: AbortSignal): Promise<Response> {
+    let res: Response;
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new RemoteError('KUP-CLI-011', `the service at ${this.#url} answered ${res.status} with no JSON`, {
-        kind: 'failed',
+      res = await fetch(`${this.#url}${path}`, {
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          accept: 'text/event-stream',
+          ...(lastEventId > 0 ? { 'last-event-id': String(lastEventId) } : {}),
+        },
+        signal,
+      });
+    } catch (err) {
+      throw new RemoteError('KUP-CLI-010', `cannot reach the service at ${this.#url}: ${(err as Error).message}`, {
+        kind: 'unavailable',
+        cause: err,
       });
     }
-    if (res.ok) return parsed as T;
+    if (res.ok) return res;
+    throw await this.#refusal(res);
+  }
+
+  async #json(res: Response): Promise<unknown> {
+    const text = await res.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new RemoteError('KUP-CLI-011', `the service at ${this.#url} answered ${res.status} with no JSON`, {
+        kind: res.status === 502 || res.status === 503 || res.status === 504 ? 'unavailable' : 'failed',
+      });
+    }
+  }
+
+  /** The RemoteError of an answer that is not 2xx: the service's envelope, its code, kind and message. */
+  async #refusal(res: Response): Promise<RemoteError> {
+    let parsed: unknown;
+    try {
+      parsed = await this.#json(res);
+    } catch (err) {
+      return err as RemoteError;
+    }
     const error = (parsed as { error?: { code?: string; kind?: string; message?: string } }).error;
     const kind = (KUP_ERROR_KINDS as readonly string[]).includes(error?.kind ?? '')
       ? (error?.kind as KupErrorKind)
@@ -93,7 +132,7 @@ export class RemoteClient {
       ? (error?.code as `KUP-${string}-${number}`)
       : 'KUP-CLI-011';
     // The message already starts with its code.
-    throw new RemoteError(code, error?.message ?? `the service answered ${res.status}`, { kind, plainMessage: true });
+    return new RemoteError(code, error?.message ?? `the service answered ${res.status}`, { kind, plainMessage: true });
   }
 }
 
@@ -122,12 +161,16 @@ export function remoteToken(env: NodeJS.ProcessEnv = process.env): string {
 
 interface RunDetail {
   id: string;
+  phase: string;
   summary: string;
   notice: string;
   active: boolean;
+  status: unknown;
+  progress: unknown;
 }
 
 interface EventDoc {
+  id: number;
   at: string;
   outcome: string;
   step: string;
@@ -147,11 +190,19 @@ function parse<O extends NonNullable<Parameters<typeof parseArgs>[0]>['options']
 }
 
 /** Runs a command against the service; resolves to its exit code. */
-export async function runRemoteCommand(command: string, args: string[], url: string, io: CliIo): Promise<number> {
+export async function runRemoteCommand(
+  command: string,
+  args: string[],
+  url: string,
+  io: CliIo,
+  signal: () => AbortSignal,
+): Promise<number> {
   const client = new RemoteClient(url, remoteToken());
   switch (command) {
     case 'status':
-      return status(client, args, io);
+      return status(client, args, io, signal);
+    case 'upgrade':
+      return (await import('./remote-upgrade.ts')).remoteUpgrade(client, args, io, signal);
     case 'pause':
     case 'resume':
     case 'cancel':
@@ -165,15 +216,21 @@ export async function runRemoteCommand(command: string, args: string[], url: str
       return versions(client, args, io);
     case 'precheck':
       return precheck(client, args, io);
+    case 'webhook':
+      return (await import('./commands/webhooks.ts')).runWebhookCommand(client, args, io);
     default:
-      throw new UsageError(
-        `kup ${command} does not talk to a service yet: run it without --server (versions, precheck, plan, status, pause, resume, cancel, rollback and cluster list do)`,
-      );
+      throw new UsageError(`kup ${command} does not talk to a service yet (${REMOTE_LIST} do)`);
   }
 }
 
-async function status(client: RemoteClient, args: string[], io: CliIo): Promise<number> {
-  const { positionals } = parse(args, {});
+/** What talks to a service, for the messages of what does not. */
+const REMOTE_LIST = 'versions, precheck, plan, upgrade, status, pause, resume, cancel, rollback, cluster list and webhook';
+
+async function status(client: RemoteClient, args: string[], io: CliIo, signal: () => AbortSignal): Promise<number> {
+  const { values, positionals } = parse(args, {
+    watch: { type: 'boolean', short: 'w' },
+    output: { type: 'string', short: 'o' },
+  });
   const target = positionals[0];
   if (!target) throw new UsageError('kup status needs a RUN id or a CLUSTER');
   let runId = target;
@@ -187,21 +244,45 @@ async function status(client: RemoteClient, args: string[], io: CliIo): Promise<
     if (!latest) throw new UsageError(`no run for cluster "${target}"`);
     runId = latest.id;
   }
-  const detail = await client.call<RunDetail>('GET', `/api/v1/runs/${encodeURIComponent(runId)}`);
-  for (let after = 0; ;) {
+  const path = `/api/v1/runs/${encodeURIComponent(runId)}`;
+  let detail = await client.call<RunDetail>('GET', path);
+  if (values.output === 'json') {
+    io.stdout.write(`${JSON.stringify({ runId, status: detail.status, progress: detail.progress }, null, 2)}\n`);
+    return 0;
+  }
+  const print = (e: EventDoc) =>
+    io.stdout.write(
+      `${e.at.slice(11, 19)} ${e.outcome.padEnd(10)} ${e.step}${e.node ? ` ${e.node}` : ''}: ${e.message}\n`,
+    );
+  let after = 0;
+  for (;;) {
     const page = await client.call<{ items: EventDoc[]; next: number }>(
       'GET',
-      `/api/v1/runs/${encodeURIComponent(runId)}/events?after=${after}&limit=1000`,
+      `${path}/events?after=${after}&limit=1000`,
     );
-    for (const e of page.items)
-      io.stdout.write(
-        `${e.at.slice(11, 19)} ${e.outcome.padEnd(10)} ${e.step}${e.node ? ` ${e.node}` : ''}: ${e.message}\n`,
-      );
-    if (page.items.length < 1000) break;
+    page.items.forEach(print);
     after = page.next;
+    if (page.items.length < 1000) break;
   }
   io.stdout.write(`${detail.summary}\n`);
-  if (detail.notice) io.stdout.write(detail.notice.split('\n').slice(1).join('\n'));
+  if (values.watch === true && detail.active) {
+    // --watch: the run's live events from the last one printed, each batch followed by the run's line, to its end.
+    const { followRunEvents } = await import('./remote-events.ts');
+    const { systemClock } = await import('../clock/clock.ts');
+    const stop = new AbortController();
+    for await (const item of followRunEvents(client, runId, {
+      clock: systemClock,
+      signal: AbortSignal.any([signal(), stop.signal]),
+      after,
+    })) {
+      if (item.type === 'open') continue;
+      item.events.forEach(print);
+      detail = await client.call<RunDetail>('GET', path);
+      io.stdout.write(`${detail.summary}\n`);
+      if (!detail.active) stop.abort();
+    }
+  }
+  if (detail.phase === 'paused' && detail.notice) io.stdout.write(detail.notice.split('\n').slice(1).join('\n'));
   return 0;
 }
 

@@ -38,10 +38,10 @@ export interface OpenCluster {
 }
 
 /** A cluster not in the registry. */
-export class ClusterNotRegisteredError extends KupError<'KUP-RUN-001', { readonly cluster: string }> {
+export class ClusterNotRegisteredError extends KupError<'KUP-RUN-012', { readonly cluster: string }> {
   override readonly name = 'ClusterNotRegisteredError';
   constructor(readonly cluster: string) {
-    super('KUP-RUN-001', `cluster "${cluster}" is not registered (kup cluster add ${cluster} --kubeconfig F --provider sim)`, {
+    super('KUP-RUN-012', `cluster "${cluster}" is not registered (kup cluster add ${cluster} --kubeconfig F --provider sim)`, {
       kind: 'not-found',
       details: { cluster },
     });
@@ -174,7 +174,7 @@ export async function planUpgrade(
   } else if (images) {
     change = { kind: 'image', images };
   } else {
-    throw new KupError('KUP-RUN-002', 'nothing to do: give --to VERSION, --image IMAGE, or both', { kind: 'invalid-input' });
+    throw new KupError('KUP-RUN-013', 'nothing to do: give --to VERSION, --image IMAGE, or both', { kind: 'invalid-input' });
   }
   refuseWhatTheProviderCannot(cluster, change, request);
   const pools = Object.fromEntries(topology.pools.map((p) => [p.name, request.poolOptions ?? {}]));

@@ -105,6 +105,12 @@ const samples: Record<string, readonly Error[]> = {
 /** Classes whose message is another tool's words or the usage text, without the code in front. */
 const PLAIN_MESSAGES = new Set(['UsageError', 'DrainUsageError', 'LabelSelectorSyntaxError']);
 
+/** Codes two classes raise for one and the same refusal. */
+const SHARED_CODES = new Set([
+  // A bad label selector: the parser's own error, quoted by kup drain as kubectl quotes it, or the drain's.
+  'KUP-DRAIN-007',
+]);
+
 /** Error classes that no test can construct (not exported); the scan below still holds them to KupError. */
 const UNEXPORTED = new Set(['DeadlineReached']);
 
@@ -143,6 +149,26 @@ describe('KupError subclasses', () => {
         assert.equal(typeof err.retryable, 'boolean', what);
         if (PLAIN_MESSAGES.has(className)) assert.doesNotMatch(err.message, /^KUP-/, what);
         else assert.ok(err.message.startsWith(`${code}: `), what);
+      }
+    }
+  });
+
+  it('each own their codes: no code names two different errors', () => {
+    const owner = new Map<string, Error>();
+    for (const [className, errors] of Object.entries(samples)) {
+      // A RemoteError carries the code the service answered with: the code belongs to the service's error.
+      if (className === 'RemoteError') continue;
+      for (const err of errors) {
+        const code: string = (err as KupError).code;
+        const other = owner.get(code);
+        // One class and its subclasses (a StoreError and its RunConflictError) are one error.
+        const related =
+          other === undefined ||
+          err instanceof other.constructor ||
+          other instanceof (err.constructor as typeof Error) ||
+          SHARED_CODES.has(code);
+        assert.ok(related, `${code} is used by ${other?.name ?? ''} and ${className}`);
+        owner.set(code, err);
       }
     }
   });

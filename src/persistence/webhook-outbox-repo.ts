@@ -53,6 +53,12 @@ export interface WebhookOutboxRepo {
   due(now: number, limit: number): Promise<readonly OutboxItem[]>;
   /** The earliest next try of an undelivered, live item. */
   nextDue(): Promise<number | undefined>;
+  /**
+   * Takes a due item for one delivery attempt: moves its next try to `until` if it still is `nextAt` (as read by
+   * {@link due}). False when another replica's worker took it first; a worker that dies mid-attempt leaves it to be
+   * taken again at `until`.
+   */
+  claim(webhook: string, eventId: string, nextAt: number, until: number): Promise<boolean>;
   delivered(webhook: string, eventId: string, at: number): Promise<void>;
   /** Records a failed attempt: tried again at `nextAt`, or never (`dead`). */
   failed(webhook: string, eventId: string, error: string, nextAt: number, dead: boolean): Promise<void>;
@@ -149,6 +155,15 @@ export class SqlWebhookOutboxRepo implements WebhookOutboxRepo {
       'SELECT MIN(next_at) AS next FROM webhook_outbox WHERE delivered_at IS NULL AND dead = 0',
     );
     return row?.next ?? undefined;
+  }
+
+  async claim(webhook: string, eventId: string, nextAt: number, until: number): Promise<boolean> {
+    const changed = await this.#db.run(
+      `UPDATE webhook_outbox SET next_at = ?
+       WHERE webhook = ? AND event_id = ? AND next_at = ? AND delivered_at IS NULL AND dead = 0`,
+      [until, webhook, eventId, nextAt],
+    );
+    return changed === 1;
   }
 
   async delivered(webhook: string, eventId: string, at: number): Promise<void> {

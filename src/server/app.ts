@@ -14,6 +14,7 @@ import { ForbiddenError, allows } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import type { KupService } from './service.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerConsoleRoutes } from './routes/console.ts';
@@ -153,6 +154,7 @@ export async function buildApp(service: KupService, options: BuildAppOptions = {
   registerAuditRoutes(app, service);
   registerLifecycleRoutes(app, service);
   registerConsoleRoutes(app, service);
+  registerWebhookRoutes(app, service);
 
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => app.swagger());
   return app;

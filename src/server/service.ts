@@ -4,6 +4,7 @@
  * this object; they hold no state of their own.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/clock.ts';
 import { activeCatalog } from '../catalog/catalog-file.ts';
@@ -24,6 +25,7 @@ import { ClusterStatusCache } from './cluster-status.ts';
 import { EventHub } from './event-hub.ts';
 import { ServiceMetrics } from './metrics.ts';
 import type { SecretBox } from './secrets.ts';
+import { WebhookWorker } from './webhooks.ts';
 
 /**
  * The kubeconfig path recorded for a cluster whose kubeconfig was uploaded: the document itself is sealed in the
@@ -50,6 +52,12 @@ export interface KupServiceOptions {
   readonly availabilityEveryMs?: number;
   /** How often other replicas' events are looked for. @default 1000 */
   readonly eventPollMs?: number;
+  /** How often the webhook worker looks for new events and due deliveries. @default 1000 */
+  readonly webhookPollMs?: number;
+  /** The first retry delay of a failed webhook delivery (it doubles, with jitter). @default 5000 */
+  readonly webhookRetryBaseMs?: number;
+  /** The CloudEvents `source` of this service's notifications. @default `urn:kup:<host name>` */
+  readonly eventSource?: string;
 }
 
 /** A cluster whose uploaded kubeconfig is gone from the store (or was never sealed). */
@@ -77,6 +85,8 @@ export class KupService {
   readonly events: EventHub;
   readonly status: ClusterStatusCache;
   readonly metrics: ServiceMetrics;
+  /** Delivers run and rollout events to the configured webhooks (the outbox), beside the engine. */
+  readonly webhooks: WebhookWorker;
   readonly log: Logger;
   readonly #secrets: SecretBox;
   #ready = false;
@@ -152,6 +162,15 @@ export class KupService {
       clusters: () => options.store.clusters.list(),
       inspect: (row) => this.inspect(row),
     });
+    this.webhooks = new WebhookWorker({
+      store: options.store,
+      clock: options.clock,
+      source: options.eventSource ?? `urn:kup:${hostname()}`,
+      secretOf: (hook) => this.#secrets.open(hook.secret, webhookSecretContext(hook.name)),
+      ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
+      ...(options.webhookRetryBaseMs !== undefined ? { retryBaseMs: options.webhookRetryBaseMs } : {}),
+      onProblem: (message) => this.log.warn({ component: 'webhooks' }, message),
+    });
     this.metrics = new ServiceMetrics({
       store: options.store,
       activeSessions: () => supervisor.sessions.size,
@@ -163,6 +182,7 @@ export class KupService {
   async start(): Promise<void> {
     this.events.start();
     this.status.start();
+    this.webhooks.start();
     await this.supervisor.start();
     this.#ready = true;
   }
@@ -181,6 +201,8 @@ export class KupService {
     this.status.close();
     await this.supervisor.stop();
     await this.availability.stopAll();
+    // A delivery under way finishes (each has its time limit); what is left waits in the outbox for the next start.
+    await this.webhooks.stop();
     this.events.close();
     await this.store.close();
   }
@@ -207,6 +229,11 @@ export class KupService {
   /** Seals and stores a cluster's uploaded kubeconfig. */
   async storeKubeconfig(cluster: string, document: string): Promise<void> {
     await this.store.credentials.put(cluster, this.#secrets.seal(document, cluster), this.clock.now());
+  }
+
+  /** Seals a webhook's signing secret for the store (bound to the webhook's name). */
+  sealWebhookSecret(name: string, secret: string): string {
+    return this.#secrets.seal(secret, webhookSecretContext(name));
   }
 
   /** Opens a registered cluster as the engine does. */
@@ -271,6 +298,11 @@ export class KupService {
     if (tokenFile !== undefined) writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     return token;
   }
+}
+
+/** What a webhook's sealed secret is bound to: a cluster's kubeconfig does not open as a webhook's secret. */
+function webhookSecretContext(name: string): string {
+  return `webhook:${name}`;
 }
 
 function readTokenFile(path: string): string | undefined {

@@ -3,7 +3,8 @@
  * global id) and every rollout's log (after its cursor), enqueues a CloudEvent per webhook that wants its type (the
  * enqueue and the cursor move in one transaction), and delivers what is due, signed, retrying with exponential
  * backoff and jitter until `maxAttempts`. It runs beside the engine and is never awaited by it: a dead receiver only
- * grows the outbox.
+ * grows the outbox. Several replicas on one database each run one: enqueuing is idempotent, and an item is claimed in
+ * the database before it is sent, so it is sent by one of them.
  *
  * @module
  */
@@ -27,6 +28,8 @@ export interface WebhookWorkerOptions {
   readonly maxAttempts?: number;
   /** Each attempt's time limit. @default 10000 */
   readonly timeoutMs?: number;
+  /** The wait before the first retry; it doubles with each attempt, capped at an hour. @default 5000 */
+  readonly retryBaseMs?: number;
   /** [0, 1): the jitter. @default Math.random */
   readonly random?: () => number;
   /** Told of a notification given up, or of a failed pass (the service logs it). */
@@ -118,20 +121,33 @@ export class WebhookWorker {
     await Promise.all(
       due.map(async (item) => {
         const hook = hooks.get(item.webhook);
-        if (hook === undefined) return;
-        const outcome = await deliverOnce(
-          { url: hook.url, secret: this.#o.secretOf(hook) },
-          item.event as CloudEvent,
-          clock.now(),
-          this.#o.timeoutMs ?? 10_000,
-        );
+        if (hook === undefined) {
+          // Enqueued by a pass that read the webhook just before it was removed: never sent, never picked again.
+          await store.webhookOutbox.failed(item.webhook, item.eventId, 'the webhook was removed', clock.now(), true);
+          return;
+        }
+        const timeoutMs = this.#o.timeoutMs ?? 10_000;
+        // Replicas on one database each run a worker: the one that claims the item sends it.
+        if (!(await store.webhookOutbox.claim(item.webhook, item.eventId, item.nextAt, clock.now() + 2 * timeoutMs)))
+          return;
+        let secret: string;
+        try {
+          secret = this.#o.secretOf(hook);
+        } catch (err) {
+          // The service's key changed since the webhook was added: no attempt can sign it.
+          const reason = `its signing secret does not open: ${err instanceof Error ? err.message : String(err)}`;
+          await store.webhookOutbox.failed(item.webhook, item.eventId, reason, clock.now(), true);
+          this.#o.onProblem?.(`webhook ${hook.name}: notification ${item.eventId} given up: ${reason}`);
+          return;
+        }
+        const outcome = await deliverOnce({ url: hook.url, secret }, item.event as CloudEvent, clock.now(), timeoutMs);
         if (outcome.delivered) {
           await store.webhookOutbox.delivered(item.webhook, item.eventId, clock.now());
           return;
         }
         const attempts = item.attempts + 1;
         const dead = !outcome.retry || attempts >= maxAttempts;
-        const nextAt = clock.now() + retryDelayMs(attempts, (this.#o.random ?? Math.random)());
+        const nextAt = clock.now() + retryDelayMs(attempts, (this.#o.random ?? Math.random)(), this.#o.retryBaseMs);
         await store.webhookOutbox.failed(item.webhook, item.eventId, outcome.reason, nextAt, dead);
         if (dead)
           this.#o.onProblem?.(

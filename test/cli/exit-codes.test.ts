@@ -46,7 +46,7 @@ describe('kup exit codes', () => {
     {
       args: ['plan', 'prod', '--to', '1.31.0', '--data-dir', dataDir],
       code: 1,
-      stderr: /^kup: KUP-RUN-001: cluster "prod" is not registered/,
+      stderr: /^kup: KUP-RUN-012: cluster "prod" is not registered/,
     },
     {
       args: ['cluster', 'remove', 'prod', '--data-dir', dataDir],

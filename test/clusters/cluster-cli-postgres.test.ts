@@ -95,6 +95,50 @@ timings: { zeroDelay: true }
     }
   });
 
+  it('kup maintenance and kup rollout work on the database too (--db, or KUP_DB)', async () => {
+    const set = await kup([
+      'maintenance',
+      'set',
+      'prod',
+      '--window',
+      'sat 02:00 4h UTC',
+      '--label',
+      'env=prod',
+      '--db',
+      url,
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    const shown = await kup(['maintenance', 'show', 'prod', '-o', 'json', '--data-dir', dataDir], { KUP_DB: url });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /"env": "prod"/);
+    const spec = join(dir, 'rollout.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'to-1-36',
+        target: { to: '1.36.1' },
+        stages: [{ name: 'prod', clusters: { labels: { env: 'prod' } } }],
+      }),
+    );
+    const created = await kup(['rollout', 'create', '-f', spec, '--db', url, '--data-dir', dataDir]);
+    assert.equal(created.code, 0, created.stderr);
+    const listed = await kup(['rollout', 'list', '-o', 'json', '--data-dir', dataDir], { KUP_DB: url });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /"name": "to-1-36"/);
+    assert.ok(!existsSync(databasePath(dataDir)), 'nothing was written to the SQLite file of the data directory');
+    const store = await openStore({ url });
+    try {
+      assert.deepEqual(
+        (await store.rollouts.list()).map((r) => r.name),
+        ['to-1-36'],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a URL that is not a PostgreSQL one as bad input, without printing its password', async () => {
     const bad = await kup(['cluster', 'list', '--db', 'mysql://kup:s3cret@db.example/kup', '--data-dir', dataDir]);
     assert.equal(bad.code, 2, bad.stderr);

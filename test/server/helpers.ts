@@ -47,6 +47,8 @@ export interface StartServiceOptions {
   readonly scanEveryMs?: number;
   /** @default 200 */
   readonly eventPollMs?: number;
+  /** The webhook worker's passes and first retry delay (default the service's: 1 s and 5 s). */
+  readonly webhooks?: { readonly pollMs: number; readonly retryBaseMs: number };
 }
 
 /** Starts a service over `dataDir` (a new one by default). */
@@ -70,6 +72,9 @@ export async function startService(options: StartServiceOptions = {}): Promise<T
     scanEveryMs: options.scanEveryMs ?? 500,
     eventPollMs: options.eventPollMs ?? 200,
     ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
+    ...(options.webhooks
+      ? { webhookPollMs: options.webhooks.pollMs, webhookRetryBaseMs: options.webhooks.retryBaseMs }
+      : {}),
   });
   // A second service on the same data directory finds the first one's admin token and creates none.
   const adminToken = (await service.ensureAdminToken()) ?? options.adminToken ?? '';

@@ -16,10 +16,10 @@ import { parseSchedule } from '../../maintenance/schedule.ts';
 import type { UpgradeInformation } from '../../maintenance/upgrade-info.ts';
 import type { MaintenanceWindow } from '../../maintenance/windows.ts';
 import type { KupStore } from '../../persistence/store.ts';
-import { openSqliteStore } from '../../persistence/store.ts';
+import { openStore } from '../../persistence/store.ts';
 import { builtInProviders } from '../../providers/registry.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir } from '../io.ts';
+import { UsageError, dataDir, storeLocation } from '../io.ts';
 import { settingsLines, upgradeInfoLines } from '../upgrade-info-text.ts';
 
 /** Usage of `kup maintenance`. */
@@ -34,7 +34,8 @@ Maintenance windows: automatic upgrades start only inside one (a cluster without
 going when its window ends pauses at its next safe point and resumes in the next window. Windows are local time in
 their zone, across DST changes. Exclusions hold upgrades of a scope for a period: no-upgrades, no-minor-upgrades,
 no-node-upgrades. A version past its end of support is upgraded in the next window even with auto-upgrade off.
-'show' reads the cluster for its upgrade information; 'kup serve' on this data directory runs the upgrades.
+'show' reads the cluster for its upgrade information; 'kup serve' on this data directory runs the upgrades. With
+--db postgres://... (default $KUP_DB) the clusters are those of that database, shared by the service's replicas.
 
   --window 'sat,sun 02:00 4h Europe/Berlin'     days, local start, duration (30m, 4h, 1h30m), IANA zone;
                                                  the --window flags given replace the cluster's windows
@@ -60,6 +61,7 @@ export async function runMaintenanceCommand(args: string[], io: CliIo, now: () =
         label: { type: 'string', multiple: true },
         output: { type: 'string', short: 'o' },
         'data-dir': { type: 'string' },
+        db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -71,7 +73,7 @@ export async function runMaintenanceCommand(args: string[], io: CliIo, now: () =
     if (sub !== 'show' && sub !== 'set') throw new UsageError(`unknown maintenance command "${sub ?? ''}" (show, set)`);
     if (cluster === undefined) throw new UsageError(`kup maintenance ${sub} needs the cluster's name`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] ?? ''}"`);
-    store = openSqliteStore({ dataDir: dataDir(values['data-dir']), now });
+    store = await openStore({ ...storeLocation({ dataDir: values['data-dir'], db: values.db }), now });
     if ((await store.clusters.get(cluster)) === undefined)
       throw new UsageError(`cluster ${cluster} is not registered (kup cluster list)`);
     const current = await clusterSettings(store, cluster);

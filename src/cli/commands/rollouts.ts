@@ -9,10 +9,10 @@ import { applyRolloutEvent, createRollout, loadRollout } from '../../engine/roll
 import { exitCodeOf } from '../../errors/codes.ts';
 import type { RolloutEvent, RolloutState } from '../../fleet-rollouts/index.ts';
 import { RolloutError, RolloutErrorCode, reviveRolloutState } from '../../fleet-rollouts/index.ts';
-import { openSqliteStore } from '../../persistence/store.ts';
+import { openStore } from '../../persistence/store.ts';
 import type { KupStore } from '../../persistence/store.ts';
 import type { CliIo } from '../io.ts';
-import { UsageError, dataDir } from '../io.ts';
+import { UsageError, storeLocation } from '../io.ts';
 
 /** Usage of `kup rollout`. */
 export const ROLLOUT_USAGE = `Usage:
@@ -42,6 +42,7 @@ Flags:
   --message TEXT             why it is paused
   -o, --output table|json    output format of list and show (default table)
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
+  --db postgres://...        the PostgreSQL database of the service's replicas (default $KUP_DB)
 
 Exit codes: 0 done, 1 refused or failed, 2 bad input.`;
 
@@ -62,6 +63,7 @@ export async function runRolloutCommand(args: string[], io: CliIo, now: () => nu
         message: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'data-dir': { type: 'string' },
+        db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -77,7 +79,7 @@ export async function runRolloutCommand(args: string[], io: CliIo, now: () => nu
     if (output !== 'table' && output !== 'json') throw new UsageError(`--output: "${output}" is not table or json`);
     if (sub !== 'create' && sub !== 'list' && id === undefined)
       throw new UsageError(`kup rollout ${sub} needs the rollout's ID`);
-    store = openSqliteStore({ dataDir: dataDir(values['data-dir']), now });
+    store = await openStore({ ...storeLocation({ dataDir: values['data-dir'], db: values.db }), now });
     return await dispatch(sub as Sub, id ?? '', { ...values, output }, store, io, now);
   } catch (err) {
     const usage =

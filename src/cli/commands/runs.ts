@@ -23,6 +23,7 @@ import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
 import type { RunState } from '../../rollout/machine/types.ts';
+import type { RolloutPlan } from '../../rollout/plan-types.ts';
 import { planDirection } from '../../rollout/plan-direction.ts';
 import { formatPlan, pausedNotice, progressBar, progressLine } from '../../rollout/run-text.ts';
 import type { CliIo } from '../io.ts';
@@ -282,7 +283,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   const name = positionals[0];
   if (!name) throw new UsageError(`kup upgrade needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
-  if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
+  refuseUnconfirmed(values);
   const { activeCatalog, createRun, measuredEstimates, openCluster, planUpgrade, providers, refuseBusyCluster } = await loadEngine();
   const dir = dataDir(values['data-dir'] as string | undefined);
   const store = await openStore(values);
@@ -302,8 +303,7 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
     }
     const state = await createRun(store, cluster, request, catalog, clock, signal);
     runId = state.runId;
-    const downgrade = planDirection(state.plan) === 'downgrade' ? ' (downgrade)' : '';
-    io.stdout.write(`run ${runId} created: ${name} ${state.plan.from} -> ${state.plan.to}${downgrade}, expected ${formatDuration(state.plan.expectedDurationMs)}\n`);
+    io.stdout.write(createdLine(runId, name, state.plan));
     if (values['wait']) return await work(store, dir, [runId], io, signal, { verbose: true, returnWhenPaused: true });
   } finally {
     if (!values['wait']) await store.close();
@@ -311,6 +311,27 @@ export async function runUpgradeCommand(args: string[], io: CliIo, signal: Abort
   const child = spawnWorker(dir, runId, dbOf(values));
   io.stdout.write(`executing in the background (pid ${child}); follow it with: kup status ${runId} --watch\n`);
   return 0;
+}
+
+/** `kup upgrade`'s arguments for the service (`--server`): the cluster, the request and the switches, checked as locally. */
+export function upgradeArguments(args: string[]): { name: string; request: UpgradeRequest; yes: boolean; wait: boolean } {
+  const { values, positionals } = parse(args, UPGRADE_FLAGS);
+  const name = positionals[0];
+  if (!name) throw new UsageError(`kup upgrade needs a CLUSTER\n\n${RUN_USAGE}`);
+  if (values['data-dir'] !== undefined || values['db'] !== undefined) throw new UsageError("with --server, the service's data is used: --data-dir and --db do not apply");
+  const request = upgradeRequest(values);
+  refuseUnconfirmed(values);
+  return { name, request, yes: values['yes'] === true, wait: values['wait'] === true };
+}
+
+function refuseUnconfirmed(values: Values): void {
+  if (!values['yes'] && !process.stdin.isTTY) throw new UsageError('kup upgrade changes the cluster: confirm with --yes (no terminal to ask on)');
+}
+
+/** The line `kup upgrade` prints when it created a run. */
+export function createdLine(runId: string, cluster: string, plan: RolloutPlan): string {
+  const downgrade = planDirection(plan) === 'downgrade' ? ' (downgrade)' : '';
+  return `run ${runId} created: ${cluster} ${plan.from} -> ${plan.to}${downgrade}, expected ${formatDuration(plan.expectedDurationMs)}\n`;
 }
 
 /** `kup work`: step the given run, or every active run whose executor is gone. */
@@ -513,7 +534,8 @@ function asOf(state: RunState, now: number): RunState {
   return isTerminal(state) ? state : transition(state, { type: 'tick' }, now).state;
 }
 
-async function confirm(io: CliIo, question: string): Promise<boolean> {
+/** Asks `question` on the terminal; true for y or yes. */
+export async function confirm(io: CliIo, question: string): Promise<boolean> {
   io.stdout.write(question);
   const answer = await new Promise<string>((resolve) => process.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
   process.stdin.pause();

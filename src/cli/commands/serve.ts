@@ -143,12 +143,13 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     ...(leaseTtlMs !== undefined && Number.isFinite(leaseTtlMs) && leaseTtlMs > 0 ? { leaseTtlMs } : {}),
   });
   let stopDemo: (() => Promise<void>) | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     if (options.demo) stopDemo = await startDemo(service, options.dataDir, io);
     const adminToken = await service.ensureAdminToken(options.adminTokenFile);
     if (options.adminTokenFile !== undefined) chmodSync(options.adminTokenFile, 0o600);
     await service.start();
-    const app = await buildApp(service, https ? { https } : {});
+    app = await buildApp(service, https ? { https } : {});
     const address = await app.listen({ host: options.host, port: options.port });
     io.stdout.write(
       `kup serve: listening on ${address} (API ${address}/api/v1, OpenAPI ${address}/api/v1/openapi.json)\n`,
@@ -183,7 +184,11 @@ export async function runServeCommand(args: string[], io: CliIo): Promise<number
     io.stdout.write('kup serve: stopped\n');
     return 0;
   } catch (err) {
+    // What started before the failure stops: the app's listener and what its ready hook started (the maintenance
+    // scheduler, the rollout driver), the service, the demo fleet; else their timers would keep the process alive.
+    const closing = app?.close().catch(() => undefined);
     await service.stop().catch(() => undefined);
+    await closing;
     await stopDemo?.().catch(() => undefined);
     throw err;
   }

@@ -12,6 +12,7 @@ import { measuredEstimates } from '../../engine/measured-estimates.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
 import { commandRun, createRun, planUpgrade, replacementImages } from '../../engine/runs.ts';
 import type { RunRow, RunSummary as StoredRunSummary } from '../../persistence/runs-repo.ts';
+import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
 import { isTerminal } from '../../rollout/machine/state.ts';
 import { transition } from '../../rollout/machine/transition.ts';
@@ -242,6 +243,7 @@ export async function runDetail(service: KupService, runId: string) {
     ...summaryDocument(row, now),
     summary: progressLine(current, now),
     notice: pausedNotice(current),
+    inFlight: pendingEffects(current).length,
     status: current.status as unknown as Record<string, unknown>,
     progress: progressOf(current, current.plan, now) as unknown as Record<string, unknown>,
     plan: current.plan as unknown as Record<string, unknown>,

@@ -127,6 +127,8 @@ export const RunDetail = Type.Object({
   summary: Type.String(),
   /** What `kup status` adds for a paused run: the cause and the commands that go on (empty otherwise). */
   notice: Type.String(),
+  /** Steps under way now: a paused run with none has stopped moving (kup upgrade --wait returns then). */
+  inFlight: Type.Integer({ minimum: 0 }),
   status: Document,
   progress: Document,
   plan: Document,
