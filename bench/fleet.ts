@@ -14,6 +14,7 @@
  *   npm run bench:fleet -- [--clusters 100] [--nodes 50] [--sim-processes 4] [--max-runs N] [--keep]
  *
  * `--max-runs` is passed to `kup serve` when given; without it the service runs with its default bound.
+ * `--cpu-prof DIR` writes a V8 CPU profile of each phase's `kup serve` to DIR (open it in Chrome's DevTools).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '50' },
     'sim-processes': { type: 'string', default: '4' },
     'max-runs': { type: 'string' },
+    'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -196,6 +198,8 @@ interface Phase {
   readonly simCores: number;
   readonly load: readonly number[];
   readonly steps: Map<string, { count: number; mean: number }>;
+  /** kup serve's event-loop delay over the phase, seconds: p50, p99, max (prom-client's default metrics). */
+  readonly loopDelay: readonly number[];
   readonly failed: readonly string[];
 }
 
@@ -212,10 +216,14 @@ async function phase(label: string, count: number, processes: number): Promise<P
   try {
     const started = await startChild(
       [
+        ...(values['cpu-prof'] === undefined
+          ? []
+          : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${label}.cpuprofile`]),
         'bin/kup.mjs',
         'serve',
         ...['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--admin-token-file', tokenFile],
-        ...['--log-level', 'warn'],
+        // Warnings are expected by the thousand here (a PDB sample refused while a sim's API server restarts).
+        ...['--log-level', 'error'],
         ...(values['max-runs'] !== undefined ? ['--max-runs', values['max-runs']] : []),
       ],
       (out) => /listening on http:\/\/127\.0\.0\.1:\d+/.test(out),
@@ -291,6 +299,9 @@ async function phase(label: string, count: number, processes: number): Promise<P
       simCores: simCpu / (wallMs / 1000),
       load: loadavg(),
       steps: stepMeans(metrics),
+      loopDelay: ['p50', 'p99', 'max'].map((q) =>
+        Number(new RegExp(`^kup_process_nodejs_eventloop_lag_${q}_seconds (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN),
+      ),
       failed: [
         ...[...ended].filter(([, e]) => e.phase !== 'succeeded').map(([id, e]) => `${id}: ${e.phase}`),
         ...[...created.keys()].filter((id) => !ended.has(id)).map((id) => `${id}: not ended`),
@@ -311,15 +322,17 @@ const alone = await phase('alone', 1, 1);
 const fleet = await phase('fleet', clusters, hosts);
 const sorted = [...fleet.runMs].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const lag = (p: Phase) =>
+  `event-loop delay p50 ${(p.loopDelay[0] ?? 0) * 1000 | 0} ms, p99 ${((p.loopDelay[1] ?? 0) * 1000) | 0} ms, max ${((p.loopDelay[2] ?? 0) * 1000) | 0} ms`;
 const steps = [...fleet.steps].map(
   ([action, f]) =>
     `  ${action.padEnd(24)} ${f.count.toString().padStart(6)} steps, mean ${f.mean.toFixed(2)} s` +
     ` (alone ${(alone.steps.get(action)?.mean ?? 0).toFixed(2)} s)\n`,
 );
 process.stdout.write(
-  `\none cluster alone:      ${s(alone.wallMs)} wall, kup serve ${alone.kupCores.toFixed(2)} cores, sims ${alone.simCores.toFixed(2)} cores\n` +
+  `\none cluster alone:      ${s(alone.wallMs)} wall, kup serve ${alone.kupCores.toFixed(2)} cores, sims ${alone.simCores.toFixed(2)} cores; kup serve ${lag(alone)}\n` +
     `${clusters} clusters at once: ${s(fleet.wallMs)} wall (runs: median ${s(pct(50))}, p90 ${s(pct(90))}, max ${s(pct(100))}), ` +
-    `kup serve ${fleet.kupCores.toFixed(2)} cores on average, sims ${fleet.simCores.toFixed(2)} cores\n` +
+    `kup serve ${fleet.kupCores.toFixed(2)} cores on average, sims ${fleet.simCores.toFixed(2)} cores; kup serve ${lag(fleet)}\n` +
     `ratio: ${(fleet.wallMs / alone.wallMs).toFixed(3)}x the single cluster (goal <= 1.1); kup CPU goal <= 1 core\n` +
     `load average at the fleet's end: ${fleet.load.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)\n` +
     `step durations in the fleet (kup_step_duration_seconds):\n${steps.join('')}` +
