@@ -8,7 +8,8 @@
  * confirmed with `GET /api/v1/runs/{id}`. Wall time runs from the first run's creation to the last run's end.
  *
  * Prints each phase's wall time and their ratio (goal <= 1.1), kup serve's CPU (from /proc, goal: at most one core
- * on average) and the sims' CPU apart, the machine's load average, and the mean step duration per action from the
+ * on average) and the sims' CPU apart, the CPU each cluster costs (and so the least wall time the machine's cores
+ * allow the fleet, whatever kup does), the machine's load average, and the mean step duration per action from the
  * service's `/metrics` (where the time went when the fleet is slower than one cluster).
  *
  *   npm run bench:fleet -- [--clusters 100] [--nodes 50] [--sim-processes 4] [--max-runs N] [--keep]
@@ -20,7 +21,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catalogOverview, defaultCatalog } from '../src/versions/index.ts';
@@ -193,6 +194,9 @@ function stepMeans(metrics: string): Map<string, { count: number; mean: number }
 
 interface Phase {
   readonly wallMs: number;
+  /** CPU seconds used over the phase by kup serve and by the sims together. */
+  readonly kupCpuS: number;
+  readonly simCpuS: number;
   readonly runMs: readonly number[];
   readonly kupCores: number;
   readonly simCores: number;
@@ -294,6 +298,8 @@ async function phase(label: string, count: number, processes: number): Promise<P
     });
     return {
       wallMs,
+      kupCpuS: kupCpu,
+      simCpuS: simCpu,
       runMs: [...ended].map(([id, e]) => e.at - (created.get(id) ?? t0)),
       kupCores: kupCpu / (wallMs / 1000),
       simCores: simCpu / (wallMs / 1000),
@@ -317,6 +323,7 @@ async function phase(label: string, count: number, processes: number): Promise<P
   }
 }
 
+const cpus = availableParallelism();
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const alone = await phase('alone', 1, 1);
 const fleet = await phase('fleet', clusters, hosts);
@@ -334,6 +341,10 @@ process.stdout.write(
     `${clusters} clusters at once: ${s(fleet.wallMs)} wall (runs: median ${s(pct(50))}, p90 ${s(pct(90))}, max ${s(pct(100))}), ` +
     `kup serve ${fleet.kupCores.toFixed(2)} cores on average, sims ${fleet.simCores.toFixed(2)} cores; kup serve ${lag(fleet)}\n` +
     `ratio: ${(fleet.wallMs / alone.wallMs).toFixed(3)}x the single cluster (goal <= 1.1); kup CPU goal <= 1 core\n` +
+    `CPU per cluster: kup serve ${(fleet.kupCpuS / clusters).toFixed(2)} s (alone ${alone.kupCpuS.toFixed(2)} s), ` +
+    `sims ${(fleet.simCpuS / clusters).toFixed(2)} s (alone ${alone.simCpuS.toFixed(2)} s); on ${cpus} cores the fleet's ` +
+    `CPU alone takes at least ${s(((fleet.kupCpuS + fleet.simCpuS) / cpus) * 1000)}, ` +
+    `${((fleet.kupCpuS + fleet.simCpuS) / cpus / (alone.wallMs / 1000)).toFixed(2)}x the single cluster\n` +
     `load average at the fleet's end: ${fleet.load.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)\n` +
     `step durations in the fleet (kup_step_duration_seconds):\n${steps.join('')}` +
     (alone.failed.length + fleet.failed.length > 0
