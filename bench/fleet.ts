@@ -119,7 +119,22 @@ class Api {
   ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    let reply: { status: number; text: string };
+    try {
+      reply = await this.#send(method, path, body);
+    } catch (err) {
+      // A GET on a kept-alive socket the server closed meanwhile (a run's end comes minutes after the last request):
+      // asked again, on a new socket.
+      if (method !== 'GET' || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+      reply = await this.#send(method, path, body);
+    }
+    const { status, text } = reply;
+    if (status >= 300) throw new Error(`${method} ${path}: ${status} ${text.slice(0, 400)}`);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  #send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    return new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
         `${this.base}${path}`,
         {
@@ -140,8 +155,6 @@ class Api {
       req.on('error', reject);
       req.end(body !== undefined ? JSON.stringify(body) : undefined);
     });
-    if (status >= 300) throw new Error(`${method} ${path}: ${status} ${text.slice(0, 400)}`);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /**
