@@ -27,6 +27,14 @@ import type { ProviderFactory } from './provider-factory.ts';
 import { actionSettings, engineContext, openCluster, runRequest } from './runs.ts';
 import { SessionPool } from './session-pool.ts';
 
+/**
+ * How many runs one process drives at once unless told otherwise. A run spends nearly all its time waiting on its
+ * cluster (nodes booting, pods evicted and started), so the bound is not there to share the processor: it caps the
+ * sockets, watches and memory of the sessions held open at once. At 16, a fleet of 100 clusters upgraded together
+ * went through in seven waves, each as long as one run (`bench/fleet.ts`); 256 drives such a fleet at once.
+ */
+export const DEFAULT_MAX_CONCURRENT_RUNS = 256;
+
 /** What the supervisor reports as it works (the service logs it and counts it). */
 export interface SupervisorObserver {
   /** A run is driven by this process now. */
@@ -55,7 +63,7 @@ export interface RunSupervisorOptions {
   readonly clock: Clock;
   /** The lease owner id of this process (unique: host, pid, random). */
   readonly owner: string;
-  /** How many runs this process drives at once; others wait their turn. @default 16 */
+  /** How many runs this process drives at once; others wait their turn. @default {@link DEFAULT_MAX_CONCURRENT_RUNS} */
   readonly maxConcurrentRuns?: number;
   /** @default 15000 */
   readonly leaseTtlMs?: number;
@@ -177,7 +185,7 @@ export class RunSupervisor {
   }
 
   #fill(): void {
-    const max = this.#options.maxConcurrentRuns ?? 16;
+    const max = this.#options.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
     while (!this.#stopping && this.#driven.size < max) {
       const runId = this.#queue.shift();
       if (runId === undefined) return;

@@ -42,7 +42,7 @@ export interface KupServiceOptions {
   readonly providers: ProviderRegistry;
   readonly secrets: SecretBox;
   readonly log: Logger;
-  /** @default 16 */
+  /** @default DEFAULT_MAX_CONCURRENT_RUNS (engine/supervisor.ts) */
   readonly maxConcurrentRuns?: number;
   /** @default 15000 */
   readonly leaseTtlMs?: number;

@@ -1,7 +1,8 @@
 /**
  * The service drives runs through leases and hands them back on a graceful stop: a service stopped in the middle of
  * a run releases its lease at once (it does not wait to expire), and the next service on the same data directory
- * resumes the run to its end.
+ * resumes the run to its end. Its bound on runs driven at once is a setting: runs beyond it wait their turn, and by
+ * default it is wide enough for a fleet upgraded together.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +12,7 @@ import { FAST_TIMINGS } from '../helpers/rollout.ts';
 import { startFromYaml } from '../helpers/sim.ts';
 import type { TestService } from './helpers.ts';
 import { startService } from './helpers.ts';
+import { DEFAULT_MAX_CONCURRENT_RUNS } from '../../src/engine/supervisor.ts';
 
 const SCENARIO = `
 kubernetesVersion: '1.35.5'
@@ -82,5 +84,71 @@ describe('the service supervisor', () => {
     const detail = await second.call('GET', `/api/v1/runs/${runId}`);
     assert.equal(detail.body.phase, 'succeeded', String(detail.body.summary));
     assert.equal((await second.call('GET', '/api/v1/clusters/shop')).body.version, 'v1.36.1');
+  });
+
+  it('drives the runs beyond its bound in turn: with a bound of 1, a second run waits until the first ends', async () => {
+    const own = await startFromYaml(SCENARIO);
+    const service = await startService({ maxConcurrentRuns: 1 });
+    try {
+      const runs: string[] = [];
+      // Two registrations of one cluster: the runs are driven one after the other, never on the cluster together.
+      for (const name of ['one', 'two']) {
+        const registered = await service.call('POST', '/api/v1/clusters', {
+          body: { name, provider: 'sim', kubeconfig: own.kubeconfig },
+        });
+        assert.equal(registered.status, 201, JSON.stringify(registered.body));
+        const created = await service.call('POST', '/api/v1/runs', { body: { cluster: name, to: '1.36.1' } });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        runs.push(created.body.id as string);
+      }
+      const [first, second] = runs;
+      assert.deepEqual(service.service.supervisor.driving, [first]);
+      assert.deepEqual(service.service.supervisor.queued, [second]);
+      await waitFor(async () => (await service.call('GET', `/api/v1/runs/${first}`)).body.active === false, {
+        timeoutMs: 90_000,
+        message: 'the first run to end',
+      });
+      assert.equal((await service.call('GET', `/api/v1/runs/${first}`)).body.phase, 'succeeded');
+      // Its slot went to the queued run at once.
+      assert.deepEqual(service.service.supervisor.queued, []);
+      await waitFor(async () => (await service.call('GET', `/api/v1/runs/${second}`)).body.phase !== 'pending', {
+        timeoutMs: 30_000,
+        message: 'the second run to be taken up',
+      });
+    } finally {
+      await service.close();
+      await own.stop();
+    }
+  });
+
+  it(`drives more than the old bound of 16 runs at once by default (${DEFAULT_MAX_CONCURRENT_RUNS})`, async () => {
+    const own = await startFromYaml(SCENARIO);
+    // The runs are created by a service that drives none (a bound of 0: all 17 queue, the cluster stays as it is),
+    // and taken up together by the next one's start: its first scan hands every active run to the supervisor at once.
+    const creator = await startService({ maxConcurrentRuns: 0 });
+    let taker: TestService | undefined;
+    try {
+      const runs: string[] = [];
+      // One cluster registered under 17 names: the bound counts runs (the service stops before they meet on it).
+      for (let i = 0; i < 17; i++) {
+        const registered = await creator.call('POST', '/api/v1/clusters', {
+          body: { name: `fleet-${i}`, provider: 'sim', kubeconfig: own.kubeconfig },
+        });
+        assert.equal(registered.status, 201, JSON.stringify(registered.body));
+        const created = await creator.call('POST', '/api/v1/runs', { body: { cluster: `fleet-${i}`, to: '1.36.1' } });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        runs.push(created.body.id as string);
+      }
+      assert.equal(creator.service.supervisor.queued.length, 17, 'the creator queues every run');
+      const { dataDir, adminToken } = creator;
+      await creator.close();
+      taker = await startService({ dataDir, adminToken });
+      assert.deepEqual(taker.service.supervisor.queued, []);
+      assert.deepEqual([...taker.service.supervisor.driving].sort(), [...runs].sort());
+    } finally {
+      await creator.close().catch(() => undefined);
+      await taker?.close();
+      await own.stop();
+    }
   });
 });

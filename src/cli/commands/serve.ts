@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { systemClock } from '../../clock/clock.ts';
+import { DEFAULT_MAX_CONCURRENT_RUNS } from '../../engine/supervisor.ts';
 import { ensurePrivateDir } from '../../persistence/private-files.ts';
 import { openStore } from '../../persistence/store.ts';
 import type { KupStore, StoreLocation } from '../../persistence/store.ts';
@@ -36,7 +37,7 @@ Flags:
                              registered, and rebuilt at their recorded versions on the next start
   --admin-token-file F       write the admin token to F (0600), and create a new one when F holds none that is live
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this certificate and key (PEM)
-  --max-runs N               runs driven at once (default 16)
+  --max-runs N               runs driven at once (default 256)
   --log-level L              pino level: trace, debug, info, warn, error (default info); logs are JSON on stderr`;
 
 interface ServeArgs {
@@ -83,7 +84,7 @@ function parse(args: string[]): ServeArgs {
   const key = values['tls-key'];
   if ((typeof cert === 'string') !== (typeof key === 'string'))
     throw new UsageError('--tls-cert and --tls-key go together');
-  const maxRuns = typeof values['max-runs'] === 'string' ? Number(values['max-runs']) : 16;
+  const maxRuns = typeof values['max-runs'] === 'string' ? Number(values['max-runs']) : DEFAULT_MAX_CONCURRENT_RUNS;
   if (!Number.isInteger(maxRuns) || maxRuns < 1 || maxRuns > 10_000)
     throw new UsageError(`--max-runs: "${String(values['max-runs'])}" is not a whole number from 1 to 10000`);
   const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'info';
