@@ -251,8 +251,8 @@ describe('sim provider: one control-plane node and a pool of three', () => {
       { node: 'workers-9', target, key: 'run-2/pool/workers/workers-9' },
     ];
     const outcomes = await provider.replaceWorkerNodes(items, never());
-    const single = await provider.replaceWorkerNode('workers-0', target, 'run-1/pool/workers/workers-0', never());
-    assert.deepEqual(outcomes[0], { ok: true, value: single });
+    const alone = await provider.replaceWorkerNode('workers-0', target, 'run-1/pool/workers/workers-0', never());
+    assert.deepEqual(outcomes[0], { ok: true, value: alone });
     assert.ok(outcomes[1]?.ok && /^workers-[0-9a-f]{5}$/.test(outcomes[1].value.newNode), JSON.stringify(outcomes[1]));
     const refused = outcomes[2];
     assert.ok(refused && !refused.ok);
@@ -260,6 +260,13 @@ describe('sim provider: one control-plane node and a pool of three', () => {
     assert.equal(refused.error.node, 'workers-9');
     assert.match(refused.error.message, /replace node workers-9 with one at 1\.31\.2: .*workers-9/);
     assert.deepEqual(await provider.replaceWorkerNodes(items.slice(0, 2), never()), outcomes.slice(0, 2), 'the same call again');
+    // An infrastructure API without node-batches (the local provider's) gets the single calls: the same outcomes.
+    const single = createSimProvider({ kubeconfigPath: join(dir, 'kubeconfig'), pollIntervalMs: 20, nodeBatches: false });
+    try {
+      assert.deepEqual(await single.replaceWorkerNodes(items, never()), outcomes);
+    } finally {
+      single.close();
+    }
 
     const made = outcomes[1].value.newNode;
     const deleted = await provider.deleteWorkerNodes(

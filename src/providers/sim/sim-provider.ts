@@ -68,6 +68,11 @@ export interface SimProviderOptions {
   /** Connections to the infrastructure API open at once; more requests wait for one. @default 16 */
   readonly maxConnections?: number;
   /**
+   * Whether the infrastructure API has kube-sim's `node-batches` (many node calls in one request). Without them, the
+   * batched calls send the single ones. @default true for kube-sim's own API, false for an `infrastructure` elsewhere
+   */
+  readonly nodeBatches?: boolean;
+  /**
    * Where the infrastructure API is when it is not kube-sim's beside the Kubernetes API: the local provider's
    * control API speaks the same protocol on a port of its own. @default kube-sim's (`/sim/v1` on the API server)
    */
@@ -126,6 +131,7 @@ class SimInfraProvider implements SimProvider {
   private readonly apiHealthTimeoutMs: number;
   private readonly retry: RetryPolicy;
   private readonly client: InfraClient;
+  private readonly nodeBatches: boolean;
 
   /** @throws ProviderError `KUP-PROVIDER-001` when the kubeconfig cannot be read or has no such context. */
   constructor(options: SimProviderOptions) {
@@ -141,6 +147,7 @@ class SimInfraProvider implements SimProvider {
     this.retry = retry;
     this.name = options.infrastructure?.provider ?? SIM_PROVIDER_NAME;
     this.prefix = options.infrastructure?.pathPrefix ?? '/sim/v1';
+    this.nodeBatches = options.nodeBatches ?? options.infrastructure === undefined;
     const clientOptions = {
       kubeConfig: kc,
       provider: this.name,
@@ -343,6 +350,7 @@ class SimInfraProvider implements SimProvider {
 
   async replaceWorkerNodes(items: readonly NodeReplacement[], signal: AbortSignal): Promise<readonly Outcome<ReplaceResult>[]> {
     signal.throwIfAborted();
+    if (!this.nodeBatches) return oneByOne(items, signal, (i) => this.replaceWorkerNode(i.node, i.target, i.key, signal));
     return this.inChunks(items, signal, async (chunk) => {
       const reply = await this.client.send({
         method: 'POST',
@@ -374,6 +382,7 @@ class SimInfraProvider implements SimProvider {
     signal: AbortSignal,
   ): Promise<readonly Outcome<void>[]> {
     signal.throwIfAborted();
+    if (!this.nodeBatches) return oneByOne(items, signal, (i) => this.deleteWorkerNode(i.node, i.key, signal));
     return this.inChunks(items, signal, async (chunk) => {
       const reply = await this.client.send({
         method: 'POST',
@@ -468,6 +477,25 @@ class SimInfraProvider implements SimProvider {
       subject: { snapshot: id },
     });
   }
+}
+
+/** Each item's single call, all at once (the client bounds its connections), as one outcome per item. */
+async function oneByOne<T, R>(
+  items: readonly T[],
+  signal: AbortSignal,
+  call: (item: T) => Promise<R>,
+): Promise<Outcome<R>[]> {
+  return Promise.all(
+    items.map((item) =>
+      call(item).then(
+        (value): Outcome<R> => ({ ok: true, value }),
+        (err: unknown): Outcome<R> => {
+          if (signal.aborted || !(err instanceof ProviderError)) throw err;
+          return { ok: false, error: err };
+        },
+      ),
+    ),
+  );
 }
 
 function loadKubeConfig(options: SimProviderOptions): KubeConfig {
