@@ -152,9 +152,6 @@ async function batchNodes(conn: ClusterConnection, nodes: readonly string[], sig
   return byName;
 }
 
-/** Batches of more nodes read their pods in one list of the cluster's pods rather than a list per node. */
-const NODES_LISTED_ONE_BY_ONE = 50;
-
 /** How often, at most, a waiting batch reads its nodes' pods for failing containers. */
 const FAILURE_SCAN_MS = 1000;
 
@@ -163,21 +160,14 @@ const FAILURE_SCAN_MS = 1000;
  * one node), as JSON without client-node's typed mapping: a batch is a few nodes, and their pods are what it moved.
  */
 async function batchPodFailures(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<BatchPodFailure[]> {
-  const wanted = new Set(nodes);
-  // A blue-green move validates its whole green pool at once: hundreds of lists, each of which the API server answers
-  // by going through every pod, cost more than one list of every pod kept to the batch's nodes here.
-  const onNodes =
-    wanted.size > NODES_LISTED_ONE_BY_ONE
-      ? [await getJson<{ items: V1Pod[] }>(conn, '/api/v1/pods', signal)]
-      : await Promise.all(
-          [...wanted].map((node) =>
-            getJson<{ items: V1Pod[] }>(conn, `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`, signal),
-          ),
-        );
+  const onNodes = await Promise.all(
+    [...new Set(nodes)].map((node) =>
+      getJson<{ items: V1Pod[] }>(conn, `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`, signal),
+    ),
+  );
   const failures: BatchPodFailure[] = [];
   for (const list of onNodes) {
     for (const pod of list.items) {
-      if (!wanted.has(pod.spec?.nodeName ?? '')) continue;
       if (pod.metadata?.deletionTimestamp) continue;
       const namespace = pod.metadata?.namespace ?? '';
       const name = pod.metadata?.name ?? '';
