@@ -25,6 +25,11 @@ export interface ActionSettings {
   slowStepNoticeMs?: number;
   /** How long a new or upgraded node may take to be Ready, ms. @default 900000 */
   nodeReadyTimeoutMs: number;
+  /**
+   * Requests a group of like effects has in flight at once (a blue-green move cordons its whole blue pool in one
+   * group; `--api-concurrency`). @default 32
+   */
+  apiConcurrency?: number;
   /** How long a batch's validation waits for workloads to be healthy again, ms. @default 600000 */
   validateTimeoutMs: number;
   /**

@@ -15,6 +15,8 @@ import { pendingEffects } from '../rollout/machine/effects.ts';
 import { isTerminal } from '../rollout/machine/state.ts';
 import type { ActionEffect, RunEvent, RunState } from '../rollout/machine/types.ts';
 import { performEffect } from './actions/perform.ts';
+import type { BatchKind } from './actions/perform-batch.ts';
+import { batchKindOf, performEffects } from './actions/perform-batch.ts';
 import { applyEvents, loadRun } from './apply-event.ts';
 import type { EngineContext } from './context.ts';
 import type { RunPhaseForProvider } from './provider.ts';
@@ -187,7 +189,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       // An effect the machine no longer asks for (a pause dropped a step not yet started) is stopped here.
       for (const [key, controller] of running) if (!due.has(key)) controller.abort(new Error('no longer asked for by the run'));
       if (isTerminal(state) && running.size === 0) break;
-      for (const effect of due.values()) if (!running.has(effect.idempotencyKey)) start(effect);
+      startDue([...due.values()].filter((effect) => !running.has(effect.idempotencyKey)));
       // A nudge that came while the loop was busy is not waited out.
       reread = nudged ? false : await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean) => {
@@ -215,7 +217,60 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
   }
   return state;
 
-  function start(effect: ActionEffect): void {
+  /**
+   * Starts the effects that became due: those of one kind that can go together (a batch's replacements, deletes,
+   * cordons) in one group, the others alone.
+   */
+  function startDue(effects: readonly ActionEffect[]): void {
+    const groups = new Map<BatchKind, ActionEffect[]>();
+    for (const effect of effects) {
+      const kind = batchKindOf(effect, clock.now());
+      if (kind === undefined) {
+        start(effect);
+        continue;
+      }
+      const group = groups.get(kind) ?? [];
+      group.push(effect);
+      groups.set(kind, group);
+    }
+    for (const [kind, group] of groups) {
+      if (group.length === 1) start(group[0]!);
+      else startGroup(kind, group);
+    }
+  }
+
+  /**
+   * Starts a group: one call performs them all, and each effect reports its own event from it, as if alone. The call
+   * is aborted once every effect of the group is (each may be aborted alone, when the machine no longer asks for it).
+   */
+  function startGroup(kind: BatchKind, effects: readonly ActionEffect[]): void {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    let left = effects.length;
+    const events = performEffects(kind, effects, ctx, controller.signal);
+    // Each member awaits it; a rejection (the abort) is theirs to see.
+    events.catch(() => undefined);
+    for (const effect of effects) {
+      start(effect, async (signal) => {
+        const drop = () => {
+          left -= 1;
+          if (left === 0) controller.abort(signal.reason);
+        };
+        if (signal.aborted) drop();
+        else signal.addEventListener('abort', drop, { once: true });
+        try {
+          const event = (await untilAborted(events, signal)).get(effect.idempotencyKey);
+          if (event === undefined) throw new Error(`the group of ${kind} effects did not report ${effect.idempotencyKey}`);
+          return event;
+        } finally {
+          signal.removeEventListener('abort', drop);
+        }
+      });
+    }
+  }
+
+  /** Starts one effect: performed alone, or through `perform` (its share of a group's call). */
+  function start(effect: ActionEffect, perform?: (signal: AbortSignal) => Promise<RunEvent>): void {
     const controller = new AbortController();
     // An effect's requests (a drain's evictions, a precheck's lists) all listen on its signal at once.
     setMaxListeners(0, controller.signal);
@@ -253,7 +308,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
             wake();
           });
         }
-        const event = await performEffect(effect, ctx, controller.signal, (detail) => (waitingFor = detail));
+        const event = await (perform?.(controller.signal) ??
+          performEffect(effect, ctx, controller.signal, (detail) => (waitingFor = detail)));
         await apply(event);
       } catch (err) {
         // Aborted effects are re-issued by whoever executes next; a lost lease stops this executor.
@@ -267,6 +323,25 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       }
     })();
   }
+}
+
+/** `promise`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** How long a step is expected to take: the override, else the plan's estimate for its action, at least a minute. */

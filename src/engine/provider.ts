@@ -198,6 +198,24 @@ export interface Provider {
   /** Deletes a worker node's machine (its Node object goes with it). A node already gone resolves. */
   deleteWorkerNode(node: string, key: string, signal: AbortSignal): Promise<void>;
 
+  /**
+   * Many {@link Provider.replaceWorkerNode} calls in one (a cloud's node-group API creates a set of machines in one
+   * request): the engine uses it when a batch makes many nodes at once, as a blue-green move makes its green pool.
+   * Each item keeps the promises of the single call under its own key (a repeated item gets its first node back);
+   * the answer has one outcome per item, in order: one item refused does not fail the others. Rejects only when
+   * `signal` aborts or the whole request fails. @default the engine calls replaceWorkerNode per node
+   */
+  replaceWorkerNodes?(items: readonly NodeReplacement[], signal: AbortSignal): Promise<readonly Outcome<ReplaceResult>[]>;
+
+  /**
+   * Many {@link Provider.deleteWorkerNode} calls in one, one outcome per item in order (a node already gone is
+   * done). @default the engine calls deleteWorkerNode per node
+   */
+  deleteWorkerNodes?(
+    items: readonly { readonly node: string; readonly key: string }[],
+    signal: AbortSignal,
+  ): Promise<readonly Outcome<void>[]>;
+
   /** Upgrades a worker node's kubelet (and image) in place; resolves when the node reports the target version. */
   upgradeWorkerNodeInPlace(node: string, target: WorkerNodeTarget, key: string, signal: AbortSignal): Promise<void>;
 
@@ -220,6 +238,16 @@ export interface Provider {
   /** Releases what the provider holds open (idle connections); the engine calls it when it is done with it. */
   close?(): void;
 }
+
+/** One replacement of {@link Provider.replaceWorkerNodes}: the node, what its replacement runs, the step's key. */
+export interface NodeReplacement {
+  readonly node: string;
+  readonly target: WorkerNodeTarget;
+  readonly key: string;
+}
+
+/** What one item of a batched provider call came to: its value, or the error the single call would have thrown. */
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ProviderError };
 
 /** One finding of {@link Provider.precheck}. */
 export interface ProviderFinding {

@@ -109,6 +109,11 @@ export interface UpgradeRequest {
   nodeReadyTimeoutMs?: number;
   /** How long the API server may be unreachable before the run pauses, ms (`--unreachable-timeout`). @default 300000 */
   unreachableTimeoutMs?: number;
+  /**
+   * Requests a group of like effects (a blue-green move's cordons of its whole blue pool) has in flight at once
+   * (`--api-concurrency`); kept with the run, so every executor of it keeps to it. @default 32
+   */
+  apiConcurrency?: number;
   workerStrategy?: WorkerStrategy;
   allowPreview?: boolean;
   allowExpired?: boolean;

@@ -73,7 +73,7 @@ describe('the sim provider descriptor', () => {
     });
     assert.deepEqual(SIM_PROVIDER.validate({ url: 'https://x' }, TARGET), {
       problem:
-        'provider sim has no setting "url" (its settings: pollIntervalMs, operationTimeoutMs, apiHealthTimeoutMs, requestTimeoutMs, retryBudgetMs)',
+        'provider sim has no setting "url" (its settings: pollIntervalMs, operationTimeoutMs, apiHealthTimeoutMs, requestTimeoutMs, retryBudgetMs, maxConnections)',
     });
     assert.deepEqual(SIM_PROVIDER.validate({ pollIntervalMs: 0 }, TARGET), {
       problem: 'provider sim setting "pollIntervalMs" must be a number of milliseconds > 0, got 0',
@@ -96,6 +96,7 @@ describe('the sim provider descriptor', () => {
       {},
       { pollIntervalMs: 10 },
       { operationTimeoutMs: 1, apiHealthTimeoutMs: 2, requestTimeoutMs: 3, retryBudgetMs: 4 },
+      { maxConnections: 8 },
     ]) {
       const verdict = SIM_PROVIDER.validate(settings, TARGET);
       assert.ok('settings' in verdict, JSON.stringify(verdict));
@@ -109,7 +110,7 @@ describe('the sim provider descriptor', () => {
         err instanceof ProviderError &&
         err.code === ProviderErrorCode.configuration &&
         err.message ===
-          'KUP-PROVIDER-001: cluster dev: provider sim has no setting "url" (its settings: pollIntervalMs, operationTimeoutMs, apiHealthTimeoutMs, requestTimeoutMs, retryBudgetMs)',
+          'KUP-PROVIDER-001: cluster dev: provider sim has no setting "url" (its settings: pollIntervalMs, operationTimeoutMs, apiHealthTimeoutMs, requestTimeoutMs, retryBudgetMs, maxConnections)',
     );
   });
 });

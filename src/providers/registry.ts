@@ -62,13 +62,17 @@ const SIM_SETTINGS = [
   'apiHealthTimeoutMs',
   'requestTimeoutMs',
   'retryBudgetMs',
+  'maxConnections',
 ] as const;
+
+/** The one sim setting that is a count, not milliseconds: connections to the infrastructure API open at once. */
+const SIM_COUNT_SETTING = 'maxConnections';
 type SimSetting = (typeof SIM_SETTINGS)[number];
 
 /**
  * The `sim` provider: kube-sim's infrastructure API. It derives the infrastructure URL from the kubeconfig's server
  * and authenticates with the kubeconfig's bearer token, so that token must be there; its settings are optional
- * timings ({@link SIM_SETTINGS}).
+ * timings and the connections it opens at once ({@link SIM_SETTINGS}).
  */
 export const SIM_PROVIDER: ProviderDescriptor = {
   name: SIM_PROVIDER_NAME,
@@ -85,7 +89,11 @@ export const SIM_PROVIDER: ProviderDescriptor = {
       if (!(SIM_SETTINGS as readonly string[]).includes(key)) {
         return { problem: `provider sim has no setting "${key}" (its settings: ${SIM_SETTINGS.join(', ')})` };
       }
-      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      if (key === SIM_COUNT_SETTING) {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1024) {
+          return { problem: `provider sim setting "${key}" must be a whole number from 1 to 1024, got ${JSON.stringify(value)}` };
+        }
+      } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
         return {
           problem: `provider sim setting "${key}" must be a number of milliseconds > 0, got ${JSON.stringify(value)}`,
         };

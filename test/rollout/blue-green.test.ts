@@ -112,9 +112,14 @@ describe('blue-green pool upgrades', { timeout: 300_000 }, () => {
       planned.stdout,
       /^ {2}pool workers -> 1\.36\.1 \(blue-green: 4 green nodes, then blue cordoned and drained in 2 batch\(es\), soak 1s between drain batches, final soak 2s, until blue is deleted a rollback uncordons blue and drains green back\): green\[workers-0 workers-1 workers-2 workers-3\] cordon-blue\[workers-0 workers-1 workers-2 workers-3\] drain-1\[workers-0 workers-1\] drain-2\[workers-2 workers-3\] final-soak delete-blue\[workers-0 workers-1 workers-2 workers-3\], expected /m,
     );
+    const refused = await kupProcess(fx.dataDir, ['upgrade', 'bg-run', '--to', TO, '--strategy', 'blue-green', '--api-concurrency', '0', '--yes']);
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /--api-concurrency: "0" is not a whole number from 1 to 1024/);
+    // The whole blue pool is cordoned in one group, two requests at a time.
     const run = await steerRun(fx, {
       to: TO,
       soakMs: 1_000,
+      apiConcurrency: 2,
       poolOptions: { strategy: 'blue-green', drainBatchSize: '50%', finalSoakMs: 2_000 },
     });
     await withRun(fx, run, async () => {

@@ -34,7 +34,7 @@ import { api } from '../helpers/sim.ts';
 const KUP_BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'kup.mjs');
 const FROM = '1.35.5';
 const TO = '1.36.1';
-const KILLS = 20;
+const KILLS = 21;
 /** A short lease, so that the restarted kup takes over from the dead one within a second. */
 const LEASE_TTL_MS = 1000;
 
@@ -55,11 +55,19 @@ ${FAST_TIMINGS}
 `;
 }
 
-/** The two runs, one after the other: batches of one surge node, then batches of a surge and a drain-first node. */
+/**
+ * The three runs, one after the other: batches of one surge node; batches of a surge and a drain-first node; blue-green,
+ * whose green, cordon and delete batches each perform their four nodes' actions in one group (one provider call for
+ * the replacements and for the deletes): a kill inside one must neither repeat nor skip a node.
+ */
 const RUNS: readonly { cluster: string; request: UpgradeRequest }[] = [
   { cluster: 'alpha', request: { to: TO } },
   { cluster: 'beta', request: { to: TO, poolOptions: { batchPolicy: 'fixed:2', maxSurge: 1, maxUnavailable: 1 } } },
+  { cluster: 'gamma', request: { to: TO, poolOptions: { strategy: 'blue-green', drainBatchSize: 2 } } },
 ];
+
+/** The batches of a blue-green move that act on every slot at once: each run's kills land in each of them once. */
+const GROUPED_BATCHES = ['green', 'cordon-blue', 'delete-blue'];
 
 /** A small seeded generator (the same as the store's crash test), so a failing sequence can be replayed. */
 function seeded(seed: number): () => number {
@@ -82,9 +90,21 @@ function positions(plan: RolloutPlan): Position[] {
   const out: Position[] = [{ rank: 0, label: 'precheck', maxDelayMs: 150 }];
   for (const phase of plan.phases) {
     for (const batch of phase.batches) {
-      const label = phase.kind === 'pool' ? `pool ${phase.pool} batch ${batch.index}` : phase.kind;
+      const stage = batch.key.split('/').pop() ?? '';
+      const label =
+        phase.kind !== 'pool'
+          ? phase.kind
+          : GROUPED_BATCHES.includes(stage)
+            ? `pool ${phase.pool} ${stage}`
+            : `pool ${phase.pool} batch ${batch.index}`;
       // Delays stay well inside each position's length so a kill lands before the run moves past it (or ends).
-      const maxDelayMs = phase.kind === 'snapshot' ? 10 : phase.kind === 'validation' ? 10 : phase.kind === 'control-plane' ? 400 : 300;
+      // A blue-green move's grouped batches last tens of ms (a group of four cordons or deletes): kills there come soon.
+      const maxDelayMs =
+        phase.kind === 'snapshot' || phase.kind === 'validation' || GROUPED_BATCHES.includes(stage)
+          ? 10
+          : phase.kind === 'control-plane'
+            ? 400
+            : 300;
       out.push({ rank: out.length, label, maxDelayMs });
     }
   }
@@ -108,7 +128,13 @@ interface Kill {
 
 /** The kills of one run: the snapshot, the control plane and the validation once each, the rest anywhere. */
 function planKills(all: readonly Position[], count: number, random: () => number): Kill[] {
-  const must = all.filter((p) => p.label === 'snapshot' || p.label === 'control-plane' || p.label === 'validation');
+  const must = all.filter(
+    (p) =>
+      p.label === 'snapshot' ||
+      p.label === 'control-plane' ||
+      p.label === 'validation' ||
+      GROUPED_BATCHES.some((stage) => p.label === `pool blue ${stage}`),
+  );
   const chosen = [...must.slice(0, count)];
   while (chosen.length < count) chosen.push(all[Math.floor(random() * all.length)]!);
   chosen.sort((a, b) => a.rank - b.rank);
@@ -266,6 +292,8 @@ function assertEventLog(state: RunState, events: readonly StoredRunEvent[], cont
         assert.ok(done[0]!.seq > Math.max(...own.filter((e) => e !== done[0]).map((e) => e.seq)), `${context}: ${step.key} ended after its actions`);
         if (step.kind === 'worker-node') {
           assert.equal(own.filter((e) => e.outcome === 'started').length, 1, `${context}: ${step.key} started once`);
+          // A blue-green slot's node is made by its green step only.
+          if (!stepActions(step).includes('replace-node')) continue;
           const replaced = own.find((e) => (e.data as { action?: string }).action === 'replace-node');
           const newNode = /new node (\S+)$/.exec(replaced?.message ?? '')?.[1];
           assert.ok(newNode, `${context}: ${step.key}: replace-node names the new node (${replaced?.message})`);
@@ -286,7 +314,7 @@ function assertEventLog(state: RunState, events: readonly StoredRunEvent[], cont
   return newNodes;
 }
 
-describe('kup killed with SIGKILL during upgrades', { timeout: 300_000 }, () => {
+describe('kup killed with SIGKILL during upgrades', { timeout: 420_000 }, () => {
   it('finishes every run as if nothing happened: no node replaced twice, none left cordoned, no event lost, no outage', async (t) => {
     const seed = Number(process.env['KUP_CRASH_SEED'] ?? Date.now() % 1_000_000);
     const random = seeded(seed);

@@ -41,7 +41,7 @@ export const RUN_USAGE = `Usage:
   kup upgrade CLUSTER (same flags) [--drain-timeout-policy pause|quarantine|force] [--max-blocked-nodes N]
                    [--drain-timeout 10m]
                    [--node-ready-timeout 15m] [--unreachable-timeout 5m] [--max-pause 15d]
-                   [--yes] [--wait]
+                   [--api-concurrency N] [--yes] [--wait]
   kup status RUN|CLUSTER [--watch] [-o json]
   kup pause RUN | kup resume RUN [--replace-node] | kup cancel RUN | kup rollback RUN
   kup work [--run RUN]        step runs (every active one whose executor is gone) until they end
@@ -132,6 +132,7 @@ const UPGRADE_FLAGS = {
   'node-ready-timeout': { type: 'string' },
   'unreachable-timeout': { type: 'string' },
   'max-pause': { type: 'string' },
+  'api-concurrency': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   wait: { type: 'boolean' },
 } as const;
@@ -170,6 +171,10 @@ function upgradeRequest(v: Values): UpgradeRequest {
   if (maxBlocked !== undefined) {
     if (typeof maxBlocked !== 'string' || !/^\d+$/.test(maxBlocked)) throw new UsageError(`--max-blocked-nodes: "${String(maxBlocked)}" is not a whole number >= 0`);
     if (policy !== 'quarantine') throw new UsageError('--max-blocked-nodes bounds --drain-timeout-policy quarantine: give both');
+  }
+  const apiConcurrency = v['api-concurrency'];
+  if (apiConcurrency !== undefined && (typeof apiConcurrency !== 'string' || !/^\d+$/.test(apiConcurrency) || Number(apiConcurrency) < 1 || Number(apiConcurrency) > 1024)) {
+    throw new UsageError(`--api-concurrency: "${String(apiConcurrency)}" is not a whole number from 1 to 1024`);
   }
   const workerStrategy = v['worker-strategy'];
   if (workerStrategy !== undefined && workerStrategy !== 'follow' && workerStrategy !== 'minimal') throw new UsageError(`--worker-strategy: "${String(workerStrategy)}" is not follow or minimal`);
@@ -215,6 +220,7 @@ function upgradeRequest(v: Values): UpgradeRequest {
     ...(typeof v['drain-timeout'] === 'string' ? { drainTimeoutMs: parseDuration('--drain-timeout', v['drain-timeout']) } : {}),
     ...(typeof v['node-ready-timeout'] === 'string' ? { nodeReadyTimeoutMs: parseDuration('--node-ready-timeout', v['node-ready-timeout']) } : {}),
     ...(typeof v['unreachable-timeout'] === 'string' ? { unreachableTimeoutMs: parseDuration('--unreachable-timeout', v['unreachable-timeout']) } : {}),
+    ...(typeof apiConcurrency === 'string' ? { apiConcurrency: Number(apiConcurrency) } : {}),
   };
 }
 

@@ -190,7 +190,8 @@ export async function performEffect(
   }
 }
 
-function failed(effect: ActionEffect, err: unknown): RunEvent {
+/** The event of an effect that failed with `err`: its code, its message, and whether the machine may retry it. */
+export function failed(effect: ActionEffect, err: unknown): RunEvent {
   const e = err instanceof Error ? err : new Error(String(err));
   const ownCode: unknown = (e as unknown as { code?: unknown }).code;
   const code = typeof ownCode === 'string' ? ownCode : /^(KUP-[A-Z]+-\d+)/.exec(e.message)?.[1];
@@ -207,7 +208,7 @@ function failed(effect: ActionEffect, err: unknown): RunEvent {
 }
 
 /** The provider's and the node check's view of a plan target (`image` is the machine image). */
-function workerTarget(target: NodeTarget): { version: string; machineImage?: string } {
+export function workerTarget(target: NodeTarget): { version: string; machineImage?: string } {
   return { version: target.version, ...(target.image ? { machineImage: target.image } : {}) };
 }
 

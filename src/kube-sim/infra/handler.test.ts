@@ -169,6 +169,37 @@ describe('infrastructure API', () => {
     assert.equal(pool?.['machineImage'], 'ubuntu-2204-kube-v1.30.4-r2', 'the pool now creates machines with the new image');
   });
 
+  it('POST /sim/v1/node-batches/replace and /delete answer each item as its single call would, in order', async () => {
+    const machines = runtime.machines.size;
+    // general-1's item repeats the single call above under its key: the same reply, no machine made.
+    const single = { version: '1.30.4', machineImage: 'ubuntu-2204-kube-v1.30.4-r2', idempotencyKey: 'replace-general-1' };
+    const items = [
+      { node: 'general-0', version: '1.30.4', idempotencyKey: 'batch-general-0' },
+      { node: 'general-1', ...single },
+      { node: 'gone-0', version: '1.30.4', idempotencyKey: 'batch-gone-0' },
+    ];
+    const answer = await call('POST', '/sim/v1/node-batches/replace', { items });
+    assertStatus(answer, 200);
+    const replies = answer.body['items'] as { code: number; body: Record<string, unknown> }[];
+    assert.deepEqual(replies.map((r) => r.code), [202, 202, 404]);
+    assert.equal(replies[0]?.body['replaces'], 'general-0');
+    const again = await call('POST', '/sim/v1/nodes/general-1/replace', single);
+    assert.deepEqual(replies[1]?.body, again.body, "general-1's first reply");
+    assert.match(String(replies[2]?.body['message']), /gone-0/);
+    assert.equal(runtime.machines.size, machines + 1, 'one machine made: general-0 the only new replacement');
+    const repeated = await call('POST', '/sim/v1/node-batches/replace', { items: items.slice(0, 1) });
+    assert.deepEqual((repeated.body['items'] as unknown[])[0], replies[0], 'a batch sent again gets its first replies');
+    assert.equal(runtime.machines.size, machines + 1, 'and makes nothing');
+
+    const made = String((replies[0]?.body['newNode'] as Record<string, unknown>)['name']);
+    const deleted = await call('POST', '/sim/v1/node-batches/delete', { nodes: [made, 'gone-0'] });
+    assertStatus(deleted, 200);
+    assert.deepEqual((deleted.body['items'] as { code: number }[]).map((r) => r.code), [200, 404]);
+    assert.equal(runtime.machines.has(made), false);
+    assertStatus(await call('POST', '/sim/v1/node-batches/delete', { nodes: [] }), 400, 'field "nodes"');
+    assertStatus(await call('POST', '/sim/v1/node-batches/replace', { items: 'general-0' }), 400, 'field "items"');
+  });
+
   it('DELETE /sim/v1/nodes/<name> removes the node; pod GC deletes its pods and controllers replace them', async () => {
     const before = runtime.store.byIndex('core/pods', 'spec.nodeName', 'general-1');
     assert.ok(before.length > 0, 'general-1 runs pods');

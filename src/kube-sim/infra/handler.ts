@@ -37,6 +37,8 @@ export interface InfraHandlerDeps {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Items of one node-batches request. */
+const MAX_BATCH_ITEMS = 1000;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const TIMING_KEYS: readonly (keyof Timings)[] = [
   'podStart',
@@ -416,6 +418,41 @@ class InfraApi {
     return reply;
   }
 
+  /**
+   * `POST /sim/v1/node-batches/replace {"items": [{"node", "version", "machineImage"?, "idempotencyKey"?}]}`: many
+   * replacements in one request, as a cloud's node-group API creates a set of machines in one call. Each item is
+   * answered as `POST /sim/v1/nodes/{node}/replace` would answer it alone (same idempotency: an item repeated with its
+   * key, here or on the single path, gets its first reply), in `items` in the same order: `{code, body}`.
+   */
+  private replaceNodes(req: Request): Reply {
+    onlyFields(req.body, ['items']);
+    const items = batchItems(req.body);
+    return {
+      code: 200,
+      body: {
+        items: items.map((item) => {
+          const { node, ...body } = item;
+          if (typeof node !== 'string' || node === '') return statusReply(badRequest('field "node": a node name is required'));
+          const path = `/sim/v1/nodes/${encodeURIComponent(node)}/replace`;
+          return settle(() => this.withIdempotency({ method: 'POST', path, body }, () => this.replaceNode(node, body)));
+        }),
+      },
+    };
+  }
+
+  /**
+   * `POST /sim/v1/node-batches/delete {"nodes": [...]}`: many machines terminated in one request; each answered as
+   * `DELETE /sim/v1/nodes/{node}` would answer it (404 for one already gone), in `items` in the same order.
+   */
+  private deleteNodes(body: Record<string, unknown>): Reply {
+    onlyFields(body, ['nodes']);
+    const nodes = body['nodes'];
+    if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > MAX_BATCH_ITEMS || !nodes.every((n) => typeof n === 'string' && n !== '')) {
+      throw badRequest(`field "nodes": a list of 1 to ${MAX_BATCH_ITEMS} node names is required`);
+    }
+    return { code: 200, body: { items: (nodes as string[]).map((node) => settle(() => this.deleteNode(node))) } };
+  }
+
   // ---- routing -------------------------------------------------------------------------------------------------
 
   private route(req: Request): Reply {
@@ -428,6 +465,10 @@ class InfraApi {
     };
     if (parts.length === 1 && a === 'topology') return only('GET', () => this.topology());
     if (a === 'pools' && b !== undefined && c === 'nodes' && parts.length === 3) return only('POST', () => this.addNode(b, req.body));
+    if (a === 'node-batches' && parts.length === 2) {
+      if (b === 'replace') return only('POST', () => this.replaceNodes(req));
+      if (b === 'delete') return only('POST', () => this.deleteNodes(req.body));
+    }
     if (a === 'nodes' && b !== undefined) {
       if (parts.length === 2) return only('DELETE', () => this.deleteNode(b));
       if (parts.length === 3 && c === 'replace') return only('POST', () => this.withIdempotency(req, () => this.replaceNode(b, req.body)));
@@ -633,4 +674,27 @@ function decodeSegment(segment: string): string {
   } catch {
     throw badRequest(`the path segment "${segment}" is not a valid percent-encoding`);
   }
+}
+
+/** The items of a node-batches request: 1 to MAX_BATCH_ITEMS objects. */
+function batchItems(body: Record<string, unknown>): Record<string, unknown>[] {
+  const items = body['items'];
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS || !items.every(isRecord)) {
+    throw badRequest(`field "items": a list of 1 to ${MAX_BATCH_ITEMS} objects is required`);
+  }
+  return items;
+}
+
+/** A batch item's reply: what `act` answers, or the Status of what it threw. */
+function settle(act: () => Reply): Reply {
+  try {
+    return act();
+  } catch (err) {
+    if (err instanceof StatusError) return statusReply(err);
+    throw err;
+  }
+}
+
+function statusReply(err: StatusError): Reply {
+  return { code: err.code, body: err.toStatus() };
 }

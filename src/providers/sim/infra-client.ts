@@ -79,6 +79,11 @@ export interface InfraClientOptions {
   readonly retry: RetryPolicy;
   /** Longest a single request may take before it counts as a network failure. */
   readonly requestTimeoutMs: number;
+  /**
+   * Connections open at once (requests beyond wait for one): a batch of a thousand node calls must not open a
+   * thousand TLS connections to the infrastructure at the same moment. @default 16
+   */
+  readonly maxConnections?: number;
 }
 
 /** A client of one kube-sim; reuses connections until {@link InfraClient.close}. */
@@ -168,7 +173,7 @@ export class InfraClient {
       // client-node builds an agent without keep-alive; a provider polls, so reuse connections (unless a proxy
       // agent is in the way, which is left as client-node made it).
       if (opts.agent instanceof Agent) {
-        this.agent = new Agent({ ...opts.agent.options, keepAlive: true });
+        this.agent = new Agent({ ...opts.agent.options, keepAlive: true, maxSockets: this.options.maxConnections ?? 16 });
         opts.agent = this.agent;
       }
       return opts;
@@ -264,7 +269,7 @@ export function replyMessage(reply: SimReply): string {
  * Maps an error reply of the sim to a ProviderError. The object the sim names (`details.kind` nodes, pools,
  * snapshots, operations) fills the matching field; what the caller knew fills the rest.
  */
-function statusToProviderError(provider: string, action: string, reply: SimReply, subject: Subject): ProviderError {
+export function statusToProviderError(provider: string, action: string, reply: SimReply, subject: Subject): ProviderError {
   const status = statusBody(reply.body);
   const named: Subject = {};
   const name = status.details?.name;

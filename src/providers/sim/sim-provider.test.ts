@@ -242,6 +242,41 @@ describe('sim provider: one control-plane node and a pool of three', () => {
     );
   });
 
+  it('replaces and deletes many workers in one call, each item as its single call (same key, same node)', async () => {
+    const target = { version: '1.31.2', machineImage: 'ubuntu-2204-kube-v1.31.2' };
+    const items = [
+      // workers-0's replacement was made above under this key: its node comes back, no second one.
+      { node: 'workers-0', target, key: 'run-1/pool/workers/workers-0' },
+      { node: 'workers-1', target, key: 'run-2/pool/workers/workers-1' },
+      { node: 'workers-9', target, key: 'run-2/pool/workers/workers-9' },
+    ];
+    const outcomes = await provider.replaceWorkerNodes(items, never());
+    const alone = await provider.replaceWorkerNode('workers-0', target, 'run-1/pool/workers/workers-0', never());
+    assert.deepEqual(outcomes[0], { ok: true, value: alone });
+    assert.ok(outcomes[1]?.ok && /^workers-[0-9a-f]{5}$/.test(outcomes[1].value.newNode), JSON.stringify(outcomes[1]));
+    const refused = outcomes[2];
+    assert.ok(refused && !refused.ok);
+    assert.equal(refused.error.code, ProviderErrorCode.notFound);
+    assert.equal(refused.error.node, 'workers-9');
+    assert.match(refused.error.message, /replace node workers-9 with one at 1\.31\.2: .*workers-9/);
+    assert.deepEqual(await provider.replaceWorkerNodes(items.slice(0, 2), never()), outcomes.slice(0, 2), 'the same call again');
+    // An infrastructure API without node-batches (the local provider's) gets the single calls: the same outcomes.
+    const single = createSimProvider({ kubeconfigPath: join(dir, 'kubeconfig'), pollIntervalMs: 20, nodeBatches: false });
+    try {
+      assert.deepEqual(await single.replaceWorkerNodes(items, never()), outcomes);
+    } finally {
+      single.close();
+    }
+
+    const made = outcomes[1].value.newNode;
+    const deleted = await provider.deleteWorkerNodes(
+      [made, 'workers-9'].map((node) => ({ node, key: `run-1/delete/${node}` })),
+      never(),
+    );
+    assert.deepEqual(deleted, [{ ok: true, value: undefined }, { ok: true, value: undefined }], 'a node already gone is deleted');
+    assert.ok(!poolNodes(await provider.describeTopology(never()), 'workers').some((n) => n.node === made));
+  });
+
   it('deletes a worker, and deleting it again is a no-op', async () => {
     await provider.deleteWorkerNode('workers-0', 'run-1/pool/workers/workers-0/delete', never());
     assert.equal(await kubeletOf(cluster, 'workers-0'), undefined);
@@ -395,6 +430,12 @@ current-context: x
         err instanceof ProviderError &&
         /"pollIntervalMs" must be a number of milliseconds > 0, got -1/.test(err.message),
     );
+    assert.throws(
+      () => providerFor('sim', { maxConnections: 2.5 }, { name: 'dev', kubeconfig }),
+      (err: unknown) =>
+        err instanceof ProviderError && /"maxConnections" must be a whole number from 1 to 1024, got 2.5/.test(err.message),
+    );
+    assert.ok(providerFor('sim', { maxConnections: 4 }, { name: 'dev', kubeconfig }));
     assert.throws(
       () => providerFor('sim', {}, { name: 'dev', kubeconfig, context: 'y' }),
       (err: unknown) =>

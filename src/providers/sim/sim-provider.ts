@@ -18,6 +18,8 @@ import { systemClock } from '../../clock/clock.ts';
 import type {
   ControlPlaneProgress,
   ControlPlaneProgressListener,
+  NodeReplacement,
+  Outcome,
   Provider,
   ProviderCapabilities,
   ReplaceResult,
@@ -26,10 +28,17 @@ import type {
   WorkerNodeTarget,
 } from '../../engine/provider.ts';
 import { ProviderError, ProviderErrorCode } from '../../engine/provider.ts';
-import { DEFAULT_RETRY_POLICY, InfraClient, replyMessage } from './infra-client.ts';
+import { DEFAULT_RETRY_POLICY, InfraClient, replyMessage, statusToProviderError } from './infra-client.ts';
 import type { RetryPolicy, Subject } from './infra-client.ts';
 import type { SimOperation } from './wire.ts';
-import { parseOperation, parseReplacement, parseSnapshotList, parseSnapshot, parseTopology } from './wire.ts';
+import {
+  parseBatchReplies,
+  parseOperation,
+  parseReplacement,
+  parseSnapshotList,
+  parseSnapshot,
+  parseTopology,
+} from './wire.ts';
 
 /** The provider's name in the cluster registry. */
 export const SIM_PROVIDER_NAME = 'sim';
@@ -56,6 +65,13 @@ export interface SimProviderOptions {
   readonly apiHealthTimeoutMs?: number;
   /** Longest a single HTTP request may take. @default 30000 */
   readonly requestTimeoutMs?: number;
+  /** Connections to the infrastructure API open at once; more requests wait for one. @default 16 */
+  readonly maxConnections?: number;
+  /**
+   * Whether the infrastructure API has kube-sim's `node-batches` (many node calls in one request). Without them, the
+   * batched calls send the single ones. @default true for kube-sim's own API, false for an `infrastructure` elsewhere
+   */
+  readonly nodeBatches?: boolean;
   /**
    * Where the infrastructure API is when it is not kube-sim's beside the Kubernetes API: the local provider's
    * control API speaks the same protocol on a port of its own. @default kube-sim's (`/sim/v1` on the API server)
@@ -75,8 +91,13 @@ export interface InfrastructureEndpoint {
 
 /** The sim provider; `close` releases its idle connections (it stays usable: the next call opens new ones). */
 export interface SimProvider extends Provider {
+  replaceWorkerNodes: NonNullable<Provider['replaceWorkerNodes']>;
+  deleteWorkerNodes: NonNullable<Provider['deleteWorkerNodes']>;
   close(): void;
 }
+
+/** Items of one node-batches request (the sim takes up to 1,000; smaller requests spread over the connections). */
+const BATCH_CHUNK = 100;
 
 /** Path segments are escaped: node and snapshot names go into URLs. */
 const seg = encodeURIComponent;
@@ -110,6 +131,7 @@ class SimInfraProvider implements SimProvider {
   private readonly apiHealthTimeoutMs: number;
   private readonly retry: RetryPolicy;
   private readonly client: InfraClient;
+  private readonly nodeBatches: boolean;
 
   /** @throws ProviderError `KUP-PROVIDER-001` when the kubeconfig cannot be read or has no such context. */
   constructor(options: SimProviderOptions) {
@@ -125,6 +147,7 @@ class SimInfraProvider implements SimProvider {
     this.retry = retry;
     this.name = options.infrastructure?.provider ?? SIM_PROVIDER_NAME;
     this.prefix = options.infrastructure?.pathPrefix ?? '/sim/v1';
+    this.nodeBatches = options.nodeBatches ?? options.infrastructure === undefined;
     const clientOptions = {
       kubeConfig: kc,
       provider: this.name,
@@ -132,6 +155,7 @@ class SimInfraProvider implements SimProvider {
       random: options.random ?? Math.random,
       retry,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
     };
     this.api = new InfraClient({ ...clientOptions, server: cluster.server });
     // kube-sim serves its infrastructure API beside the Kubernetes API; a local cluster's control API has a port of
@@ -324,6 +348,73 @@ class SimInfraProvider implements SimProvider {
     return parseReplacement(reply.body);
   }
 
+  async replaceWorkerNodes(items: readonly NodeReplacement[], signal: AbortSignal): Promise<readonly Outcome<ReplaceResult>[]> {
+    signal.throwIfAborted();
+    if (!this.nodeBatches) return oneByOne(items, signal, (i) => this.replaceWorkerNode(i.node, i.target, i.key, signal));
+    return this.inChunks(items, signal, async (chunk) => {
+      const reply = await this.client.send({
+        method: 'POST',
+        path: `${this.prefix}/node-batches/replace`,
+        body: {
+          items: chunk.map(({ node, target, key }) => ({
+            node,
+            version: target.version,
+            ...(target.machineImage !== undefined ? { machineImage: target.machineImage } : {}),
+            idempotencyKey: key,
+          })),
+        },
+        signal,
+        // Every item carries its key: the whole request may go again.
+        idempotent: true,
+        action: `replace ${chunk.length} node(s)`,
+      });
+      return parseBatchReplies(reply.body, chunk.length).map((item, i): Outcome<ReplaceResult> => {
+        const { node, target } = chunk[i]!;
+        const action = `replace node ${node} with one at ${target.version}`;
+        if (item.status >= 300) return { ok: false, error: statusToProviderError(this.name, action, item, { node }) };
+        return { ok: true, value: parseReplacement(item.body) };
+      });
+    });
+  }
+
+  async deleteWorkerNodes(
+    items: readonly { readonly node: string; readonly key: string }[],
+    signal: AbortSignal,
+  ): Promise<readonly Outcome<void>[]> {
+    signal.throwIfAborted();
+    if (!this.nodeBatches) return oneByOne(items, signal, (i) => this.deleteWorkerNode(i.node, i.key, signal));
+    return this.inChunks(items, signal, async (chunk) => {
+      const reply = await this.client.send({
+        method: 'POST',
+        path: `${this.prefix}/node-batches/delete`,
+        body: { nodes: chunk.map((i) => i.node) },
+        signal,
+        idempotent: true,
+        action: `delete ${chunk.length} node(s)`,
+      });
+      return parseBatchReplies(reply.body, chunk.length).map((item, i): Outcome<void> => {
+        const node = chunk[i]!.node;
+        // A node already gone is deleted.
+        if (item.status >= 300 && item.status !== 404)
+          return { ok: false, error: statusToProviderError(this.name, `delete node ${node}`, item, { node }) };
+        return { ok: true, value: undefined };
+      });
+    });
+  }
+
+  /** Sends `items` in requests of BATCH_CHUNK items, all at once (the client bounds its connections). */
+  private async inChunks<T, R>(
+    items: readonly T[],
+    signal: AbortSignal,
+    send: (chunk: readonly T[]) => Promise<R[]>,
+  ): Promise<R[]> {
+    const chunks: T[][] = [];
+    for (let i = 0; i < items.length; i += BATCH_CHUNK) chunks.push(items.slice(i, i + BATCH_CHUNK));
+    const replies = await Promise.all(chunks.map((chunk) => send(chunk)));
+    signal.throwIfAborted();
+    return replies.flat();
+  }
+
   async deleteWorkerNode(node: string, _key: string, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     // No key on the sim's side: deleting is idempotent by nature, and a node already gone (404) is done.
@@ -386,6 +477,25 @@ class SimInfraProvider implements SimProvider {
       subject: { snapshot: id },
     });
   }
+}
+
+/** Each item's single call, all at once (the client bounds its connections), as one outcome per item. */
+async function oneByOne<T, R>(
+  items: readonly T[],
+  signal: AbortSignal,
+  call: (item: T) => Promise<R>,
+): Promise<Outcome<R>[]> {
+  return Promise.all(
+    items.map((item) =>
+      call(item).then(
+        (value): Outcome<R> => ({ ok: true, value }),
+        (err: unknown): Outcome<R> => {
+          if (signal.aborted || !(err instanceof ProviderError)) throw err;
+          return { ok: false, error: err };
+        },
+      ),
+    ),
+  );
 }
 
 function loadKubeConfig(options: SimProviderOptions): KubeConfig {

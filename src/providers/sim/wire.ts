@@ -146,3 +146,18 @@ export function parseReplacement(body: unknown): SimReplacement {
   const machine = record(reply['newNode'], 'replacement.newNode');
   return { newNode: text(machine, 'name', 'replacement.newNode'), pool: text(machine, 'pool', 'replacement.newNode') };
 }
+
+/**
+ * The replies of a node-batches request (`{"items": [{"code", "body"}]}`), one per item sent, in order: each as the
+ * single call would have answered it.
+ */
+export function parseBatchReplies(body: unknown, expected: number): { readonly status: number; readonly body: unknown }[] {
+  const items = list(record(body, 'node batch reply')['items'], 'node batch reply.items');
+  if (items.length !== expected) throw malformed('node batch reply.items', `${expected} replies, one per item sent`);
+  return items.map((item, i) => {
+    const reply = record(item, `node batch reply.items[${i}]`);
+    const code = reply['code'];
+    if (typeof code !== 'number' || !Number.isInteger(code)) throw malformed(`node batch reply.items[${i}].code`, 'an HTTP status');
+    return { status: code, body: reply['body'] };
+  });
+}

@@ -52,6 +52,9 @@ export const UpgradeOptions = Type.Object(
     drainTimeoutMs: Type.Optional(Millis("A node's drain deadline (--drain-timeout)")),
     nodeReadyTimeoutMs: Type.Optional(Millis('How long a new node may take to be Ready')),
     unreachableTimeoutMs: Type.Optional(Millis('How long the API server may be unreachable before the run pauses')),
+    apiConcurrency: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1024, description: 'Requests a group of like node actions has in flight at once (--api-concurrency)' }),
+    ),
     workerStrategy: Type.Optional(Type.Union([Type.Literal('minimal'), Type.Literal('follow')])),
     allowPreview: Type.Optional(Type.Boolean()),
     allowExpired: Type.Optional(Type.Boolean()),
