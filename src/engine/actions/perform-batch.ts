@@ -4,7 +4,7 @@
  * group: one provider request makes or deletes a hundred machines, and the cordons go through a bounded set of
  * workers instead of a thousand requests queued at once. Each effect still reports its own event under its own
  * idempotency key, so the run's state, crash recovery and the event log are those of effects performed one by one
- * (see docs/adr/020-like-effects-performed-together.md).
+ * (see docs/adr/021-like-effects-performed-together.md).
  *
  * @module
  */
