@@ -275,9 +275,16 @@ async function status(client: RemoteClient, args: string[], io: CliIo, signal: (
       signal: AbortSignal.any([signal(), stop.signal]),
       after,
     })) {
+      // The run's end writes an event: what happened while the stream was down comes with the stream open again.
       if (item.type === 'open') continue;
       item.events.forEach(print);
-      detail = await client.call<RunDetail>('GET', path);
+      try {
+        detail = await client.call<RunDetail>('GET', path);
+      } catch (err) {
+        // The service went away between the event and the read: the next events (or the last ones again) tell.
+        if (err instanceof RemoteError && err.kind === 'unavailable') continue;
+        throw err;
+      }
       io.stdout.write(`${detail.summary}\n`);
       if (!detail.active) stop.abort();
     }
