@@ -38,6 +38,8 @@ import type { DryRun, ImplicitBudget, PodRef } from './types.ts';
 import { formatPod, podRef } from './types.ts';
 import type { PodPresence } from './wait.ts';
 import { watchNodePods } from './wait.ts';
+import type { EvictionSupport } from './eviction-support.ts';
+import { readEvictionSupport } from './eviction-support.ts';
 
 /** Options of drainNode: kubectl drain's flags, and kup's own (rate and concurrency come with the connection). */
 export interface DrainOptions {
@@ -57,6 +59,11 @@ export interface DrainOptions {
   disableEviction?: boolean;
   /** `--dry-run`. @default 'none' */
   dryRun?: DryRun;
+  /**
+   * Whether the API server serves `pods/eviction` (kubectl's discovery check): when it does not, pods are deleted, as
+   * kubectl drain does. A caller running many drains may read it once for all. @default {@link readEvictionSupport}
+   */
+  evictionSupport?: (signal: AbortSignal) => Promise<EvictionSupport>;
   /**
    * Keep all but one of a workload's replicas Ready when no PDB selects its pods and its ReplicaSet or StatefulSet
    * wants more than one (`--implicit-budget off` turns it off, as kubectl has no such thing): the pods of one workload
@@ -108,6 +115,8 @@ export type DrainEvent =
   | { type: 'cordoned'; node: string; alreadyCordoned: boolean; dryRun: DryRun }
   | { type: 'filtered'; node: string; pods: PodRef[]; skipped: SkippedPod[]; warnings: FilterWarning[] }
   | { type: 'evicting'; pod: PodRef; method: RemovalMethod; dryRun: DryRun }
+  /** The API server serves no Eviction API: the drain deletes its pods (as kubectl does), `reason` says so. */
+  | { type: 'eviction-unsupported'; node: string; reason: string }
   /**
    * An eviction held by a budget: refused (`status` 429, or a 5xx being retried) and about to be retried, or held back
    * before its first request because its budget has no disruption left (`status` undefined). Sent when the pod is
@@ -249,6 +258,7 @@ class NodeDrain {
   private listVersion = '';
   private presence: PodPresence | undefined;
   private gate: PdbGate | undefined;
+  private evictionServed = true;
 
   constructor(
     private readonly conn: ClusterConnection,
@@ -289,6 +299,7 @@ class NodeDrain {
     if (!('delete' in verdict)) return verdict;
     const { skipped, warnings } = this;
     this.emit({ type: 'filtered', node: this.nodeName, pods: verdict.delete.map(podRef), skipped, warnings });
+    if (verdict.delete.length > 0) await this.checkEvictionSupport();
     if (this.dryRun === 'client') return this.sayWhatWouldBeEvicted(verdict);
     return this.evictAndWait(verdict);
   }
@@ -400,7 +411,15 @@ class NodeDrain {
   }
 
   private get method(): RemovalMethod {
-    return this.options.disableEviction ? 'delete' : 'eviction';
+    return this.options.disableEviction || !this.evictionServed ? 'delete' : 'eviction';
+  }
+
+  /** Asks discovery whether evictions are served (not asked with `disableEviction`, which deletes anyway). */
+  private async checkEvictionSupport(): Promise<void> {
+    if (this.options.disableEviction) return;
+    const support = await (this.options.evictionSupport ?? ((s) => readEvictionSupport(this.conn, s)))(this.signal);
+    this.evictionServed = support.served;
+    if (!support.served) this.emit({ type: 'eviction-unsupported', node: this.nodeName, reason: support.reason ?? '' });
   }
 
   // 4. Client dry-run: say what would be evicted, send nothing.

@@ -99,7 +99,14 @@ export function createCapiProvider(options: CapiProviderOptions): Provider {
 
 class CapiProvider implements Provider {
   readonly name = CAPI_PROVIDER_NAME;
-  readonly capabilities = { replace: true, inPlace: false, snapshot: false, controlPlaneDowngrade: false };
+  readonly capabilities = {
+    replace: true,
+    inPlace: false,
+    snapshot: false,
+    controlPlaneDowngrade: false,
+    // Cluster API's control-plane providers drain each old Machine before deleting it (KubeadmControlPlane does).
+    drainsControlPlane: true,
+  };
   readonly #client: ManagementClient;
   readonly #namespace: string;
   readonly #cluster: string;
@@ -166,7 +173,19 @@ class CapiProvider implements Provider {
           machineImage: templateOf(m),
         })),
     }));
-    return { controlPlane, pools };
+    const reported = kubeVersion(cp.object.status?.version ?? cp.object.spec.version);
+    return {
+      controlPlane,
+      pools,
+      ...(reported !== ''
+        ? {
+            controlPlaneVersion: {
+              version: reported,
+              source: `provider capi (${cp.object.kind} ${this.#namespace}/${cp.object.metadata.name} ${cp.object.status?.version !== undefined ? 'status' : 'spec'}.version)`,
+            },
+          }
+        : {}),
+    };
   }
 
   takeSnapshot(): Promise<SnapshotInfo> {
