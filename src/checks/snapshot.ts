@@ -54,12 +54,12 @@ export interface GatherSnapshotOptions {
 
 /** Versions the provider reports, and whose word they are. */
 export interface ProviderVersions {
-  /** Who says so: `provider capi (KubeadmControlPlane team-a/shop-cp status.version)`. */
-  readonly source: string;
-  /** The control plane's version, `1.35.8`. */
-  readonly controlPlane?: string;
+  /** The control plane's version, `1.35.8`, and who says so: `provider capi (KubeadmControlPlane ... status.version)`. */
+  readonly controlPlane?: { readonly version: string; readonly source: string };
   /** Each node's kubelet version, `1.35.8`, by node name. */
   readonly nodes: Readonly<Record<string, string>>;
+  /** Who says so of the nodes: `provider capi (Machine spec.version)`. */
+  readonly nodesSource: string;
 }
 
 /**
@@ -464,8 +464,8 @@ class SnapshotReader {
       const reported = await this.providerVersions?.(this.signal);
       if (this.versionNotServed) {
         if (reported?.controlPlane === undefined) throw new Error('HTTP 404: the API server does not serve /version');
-        this.gitVersion = `v${reported.controlPlane.replace(/^v/, '')}`;
-        this.versionFrom = { source: reported.source };
+        this.gitVersion = `v${reported.controlPlane.version.replace(/^v/, '')}`;
+        this.versionFrom = { source: reported.controlPlane.source };
       }
       const filled = blank.filter((name) => reported?.nodes[name] !== undefined);
       if (reported === undefined || filled.length === 0) return;
@@ -473,7 +473,7 @@ class SnapshotReader {
         const version = n.kubeletVersion === '' ? reported.nodes[n.name] : undefined;
         return version === undefined ? n : { ...n, kubeletVersion: `v${version.replace(/^v/, '')}` };
       });
-      this.kubeletsFrom = { source: reported.source, nodes: filled };
+      this.kubeletsFrom = { source: reported.nodesSource, nodes: filled };
     });
   }
 

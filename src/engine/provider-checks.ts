@@ -58,9 +58,9 @@ export function providerVersions(provider: Provider): NonNullable<RunChecksOptio
     for (const n of topology.controlPlane) nodes[n.node] = n.kubeletVersion;
     for (const pool of topology.pools) for (const n of pool.nodes) nodes[n.node] = n.kubeletVersion;
     return {
-      source: topology.controlPlaneVersion?.source ?? `provider ${provider.name}`,
-      ...(topology.controlPlaneVersion ? { controlPlane: topology.controlPlaneVersion.version } : {}),
+      ...(topology.controlPlaneVersion ? { controlPlane: topology.controlPlaneVersion } : {}),
       nodes,
+      nodesSource: topology.nodeVersionSource ?? `provider ${provider.name}`,
     };
   };
 }

@@ -87,6 +87,8 @@ export interface Topology {
    * plane's `status.version`). The prechecks use it when the API server does not serve `/version`.
    */
   readonly controlPlaneVersion?: { readonly version: string; readonly source: string };
+  /** Where the nodes' versions above come from, for messages: `provider capi (Machine spec.version)`. */
+  readonly nodeVersionSource?: string;
 }
 
 /** A snapshot of the cluster's state (etcd) and of what its hosts run, taken before the first change of a run. */

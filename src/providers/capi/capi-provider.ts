@@ -177,6 +177,7 @@ class CapiProvider implements Provider {
     return {
       controlPlane,
       pools,
+      nodeVersionSource: 'provider capi (Machine spec.version)',
       ...(reported !== ''
         ? {
             controlPlaneVersion: {
