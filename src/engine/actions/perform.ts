@@ -67,7 +67,8 @@ export async function performEffect(
         return ok({ snapshot: snap.id, message: `snapshot ${snap.id} (${snap.sizeBytes} bytes)` });
       }
       case 'upgrade-cp-node':
-        await ctx.provider.upgradeControlPlaneNode(effect.node, effect.version, effect.idempotencyKey, signal);
+        // What the provider says it waits for is what a slow step's notice says.
+        await ctx.provider.upgradeControlPlaneNode(effect.node, effect.version, effect.idempotencyKey, signal, (p) => onWaiting?.(p.message));
         return ok({ message: `${effect.node} runs ${effect.version}` });
       case 'check-api-health': {
         const deadline = ctx.clock.now() + 60_000;
