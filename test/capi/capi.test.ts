@@ -124,13 +124,19 @@ describe('the capi provider on real Cluster API controllers', { skip: SKIP_CAPI,
 
   before(async () => {
     stack = await startCapiStack();
-    // The suite's three workload clusters come up together: one for the two-minor run, one for the cancel, one
-    // built from a ClusterClass.
+    // The suite's four workload clusters come up together: one for the two-minor run, one for the cancel, one in
+    // delegate mode, one built from a ClusterClass.
     const spec = { namespace: 'team-a', version: '1.35.8', controlPlaneReplicas: 1 };
     await stack.kubectl(['apply', '-f', '-'], { input: classicCluster({ ...spec, name: 'shop', workers: 3 }) });
     await stack.kubectl(['apply', '-f', '-'], { input: classicCluster({ ...spec, name: 'cart', workers: 3 }) });
+    await stack.kubectl(['apply', '-f', '-'], { input: classicCluster({ ...spec, name: 'pay', workers: 2 }) });
     await stack.kubectl(['apply', '-f', '-'], { input: topologyCluster({ ...spec, name: 'web', workers: 2 }) });
-    await Promise.all([settled('shop', '1.35.8', 4), settled('cart', '1.35.8', 4), settled('web', '1.35.8', 3)]);
+    await Promise.all([
+      settled('shop', '1.35.8', 4),
+      settled('cart', '1.35.8', 4),
+      settled('pay', '1.35.8', 3),
+      settled('web', '1.35.8', 3),
+    ]);
   });
 
   after(async () => {
@@ -391,6 +397,59 @@ describe('the capi provider on real Cluster API controllers', { skip: SKIP_CAPI,
       await settled('cart', '1.35.9', 4);
       const nodes = await workloadNodes(join(stack.dir, 'kup', 'kubeconfigs', 'cart.kubeconfig'));
       assert.equal(nodes.size, 4);
+      assert.ok([...nodes.values()].every(Boolean));
+    },
+  );
+
+  it(
+    'kup upgrade in delegate mode (cluster add --delegate): the control plane hop sets the MachineDeployment version and Cluster API rolls it with its own strategy',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const added = await stack.kup([
+        'cluster',
+        'add',
+        'pay',
+        '--provider',
+        'capi',
+        '--kubeconfig',
+        stack.kubeconfigPath,
+        '--cluster',
+        'team-a/pay',
+        '--delegate',
+      ]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.match(added.stdout, /Cluster API rolls its MachineDeployments \(--delegate\)/);
+      const wrong = await stack.kup(['cluster', 'add', 'x', '--provider', 'sim', '--kubeconfig', stack.kubeconfigPath, '--delegate']);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /--delegate: only with --provider capi/);
+
+      const plan = await stack.kup(['plan', 'pay', '--to', '1.36.5']);
+      assert.equal(plan.code, 0, plan.stdout);
+      assert.match(plan.stdout, /pool pay-md-0 is rolled out by the infrastructure \(provider capi\)/);
+      assert.doesNotMatch(plan.stdout, /pool pay-md-0 -> /);
+
+      const upgraded = await stack.kup(['upgrade', 'pay', '--to', '1.36.5', '--yes', '--wait'], {
+        timeoutMs: TEST_TIMEOUT_MS,
+      });
+      assert.equal(upgraded.code, 0, `${upgraded.stdout}\n${upgraded.stderr}`);
+      // Cluster API's own rolling update: the strategy is the one its owner wrote, never OnDelete, no kup annotation.
+      const after = await md('pay-md-0');
+      assert.equal(after.spec.template.spec.version, 'v1.36.5');
+      assert.equal(after.spec.replicas, 2);
+      assert.deepEqual(after.spec.rollout?.strategy, {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      });
+      assert.equal(after.metadata.annotations?.['kup.dev/capi-rollout'], undefined);
+      // The run ended once the pool was rolled: every Machine at the new version when `kup upgrade --wait` returned.
+      const now = (await machines('pay')).filter((m) => !m.metadata.deletionTimestamp);
+      assert.equal(now.length, 3);
+      assert.ok(
+        now.every((m) => m.spec.version === 'v1.36.5' && m.status?.phase === 'Running'),
+        JSON.stringify(now.map((m) => [m.metadata.name, m.spec.version, m.status?.phase])),
+      );
+      const nodes = await workloadNodes(join(stack.dir, 'kup', 'kubeconfigs', 'pay.kubeconfig'));
+      assert.deepEqual([...nodes.keys()].sort(), now.map((m) => m.status?.nodeRef?.name ?? '').sort());
       assert.ok([...nodes.values()].every(Boolean));
     },
   );
