@@ -5,6 +5,9 @@
  *   evict every pod concurrently (bounded requests in flight, the connection's rate limiter) -> wait on one watch
  *   until every evicted pod is gone (deleted, or replaced under a new UID).
  *
+ * An API server whose discovery serves no `pods/eviction` gets its pods deleted instead, as kubectl drain does
+ * (eviction-support.ts); the drain says so in an `eviction-unsupported` event.
+ *
  * PodDisruptionBudgets are honoured through the Eviction API, and watched (pdb-gate.ts): a pod whose budget has no
  * disruption left waits for the budget's status to allow one instead of being refused again and again, and every
  * pod left at a timeout is named with the budget holding it. A Ready pod no budget selects, whose ReplicaSet or

@@ -1,6 +1,6 @@
 /**
  * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
- * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet); a pod on the
+ * desired healthy pods again (where the server serves the `policy` group at all), and no pod is Pending (unschedulable, or re-created and not running yet); a pod on the
  * batch's nodes whose containers keep failing (CrashLoopBackOff, image pull errors) fails the batch, unless its
  * workload was failing before the upgrade: those pods are read (a list per node) when a round finds nothing else
  * wrong, so a batch never passes over one, and at most once a second while it waits for the rest. It polls
