@@ -296,13 +296,15 @@ class NodeDrain {
     const daemonSetList = (this.options.daemonSets ?? listDaemonSets)(this.conn, this.signal, this.clock).catch(
       () => new Set<string>(), // a failed list: every DaemonSet is looked up on its own
     );
+    // Discovery is read alongside the pods (not after them): the evictions start as soon as the filters are done.
+    const evictionSupport = this.readEvictionSupport();
     const notListed = await this.listPods(podSelector);
     if (notListed) return notListed;
     const verdict = await this.filterPods(daemonSetList);
     if (!('delete' in verdict)) return verdict;
     const { skipped, warnings } = this;
     this.emit({ type: 'filtered', node: this.nodeName, pods: verdict.delete.map(podRef), skipped, warnings });
-    if (verdict.delete.length > 0) await this.checkEvictionSupport();
+    if (verdict.delete.length > 0) await this.useEvictionSupport(evictionSupport);
     if (this.dryRun === 'client') return this.sayWhatWouldBeEvicted(verdict);
     return this.evictAndWait(verdict);
   }
@@ -418,11 +420,18 @@ class NodeDrain {
   }
 
   /** Asks discovery whether evictions are served (not asked with `disableEviction`, which deletes anyway). */
-  private async checkEvictionSupport(): Promise<void> {
-    if (this.options.disableEviction) return;
-    const support = await (this.options.evictionSupport ?? ((s) => readEvictionSupport(this.conn, s)))(this.signal);
-    this.evictionServed = support.served;
-    if (!support.served) this.emit({ type: 'eviction-unsupported', node: this.nodeName, reason: support.reason ?? '' });
+  private readEvictionSupport(): Promise<EvictionSupport> {
+    if (this.options.disableEviction) return Promise.resolve({ served: true });
+    const read = this.options.evictionSupport ?? ((s: AbortSignal) => readEvictionSupport(this.conn, s));
+    // A failed read counts as served, as readEvictionSupport does: no budget is bypassed on a guess.
+    return read(this.signal).catch((): EvictionSupport => ({ served: true }));
+  }
+
+  /** Removes pods by DELETE from here on when discovery said evictions are not served, and says so. */
+  private async useEvictionSupport(support: Promise<EvictionSupport>): Promise<void> {
+    const { served, reason } = await support;
+    this.evictionServed = served;
+    if (!served) this.emit({ type: 'eviction-unsupported', node: this.nodeName, reason: reason ?? '' });
   }
 
   // 4. Client dry-run: say what would be evicted, send nothing.
