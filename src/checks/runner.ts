@@ -17,6 +17,7 @@ import { applyAcknowledgements } from './acknowledge.ts';
 import { PrecheckError } from './errors.ts';
 import { checkTarget, planChecks } from './plan.ts';
 import { rulesFor } from './rule-list.ts';
+import type { GatherSnapshotOptions } from './snapshot.ts';
 import { failingWorkloadKeys } from './rules/failing-pods.ts';
 import { pendingWorkloadKeys } from './rules/pending-pods.ts';
 import { cancelled, gatherSnapshot } from './snapshot.ts';
@@ -66,6 +67,11 @@ export interface EvaluateChecksOptions {
    * `node-runtime` rule blocks on what the target does not support; replaced, they boot a new image. @default 'replace'
    */
   readonly nodeStrategy?: UpgradeStrategy;
+  /**
+   * Nodes the run does not drain: control-plane nodes planned without a drain (nothing beyond static and DaemonSet
+   * pods, or a provider whose control plane drains its own machines). Their pods are not drain refusals. @default none
+   */
+  readonly undrainedNodes?: readonly string[];
   /** The machine image worker replacements boot, by pool (`--image`); absent: the provider's image for the target. */
   readonly images?: Readonly<Record<string, string>>;
 }
@@ -74,6 +80,8 @@ export interface EvaluateChecksOptions {
 export interface RunChecksOptions extends EvaluateChecksOptions {
   /** Cancels the run. */
   readonly signal?: AbortSignal;
+  /** The provider's versions, for what the API server does not say: see `GatherSnapshotOptions.providerVersions`. */
+  readonly providerVersions?: GatherSnapshotOptions['providerVersions'];
 }
 
 const RANK: Record<Severity, number> = { blocker: 0, warning: 1, info: 2 };
@@ -125,6 +133,7 @@ export function evaluateChecks(
     ...(options.implicitBudget !== undefined ? { implicitBudget: options.implicitBudget } : {}),
     ...(options.nodeStrategy !== undefined ? { nodeStrategy: options.nodeStrategy } : {}),
     ...(options.images !== undefined ? { images: options.images } : {}),
+    ...(options.undrainedNodes !== undefined ? { undrainedNodes: options.undrainedNodes } : {}),
   };
   const raw: Finding[] = [];
   const perRule = new Map<string, Finding[]>();
@@ -196,6 +205,7 @@ export async function runChecks(conn: ClusterConnection, options: RunChecksOptio
     ...(options.signal ? { signal: options.signal } : {}),
     now,
     removedApis: catalog.removedApis,
+    ...(options.providerVersions ? { providerVersions: options.providerVersions } : {}),
   });
   return evaluateChecks(snapshot, { ...options, catalog }, { startedAt });
 }

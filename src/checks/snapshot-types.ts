@@ -200,6 +200,18 @@ export interface ClusterSnapshot {
   /** `/version`'s gitVersion, when it answered. */
   readonly gitVersion?: string;
   readonly readyz: EndpointResult;
+  /**
+   * Set when the API server serves no `/readyz` (404, as a partial API server answers): `readyz` is then the answer of
+   * the endpoint named here (`/healthz`, else the `/api` discovery document), and `api-health` warns.
+   */
+  readonly readyzFallback?: { readonly endpoint: string };
+  /**
+   * Set when the API server serves no `/version` (404) and the provider reported the control-plane version:
+   * `gitVersion` is then the provider's, `source` says whose (for `api-health`'s warning).
+   */
+  readonly versionFrom?: { readonly source: string };
+  /** Nodes that report no kubelet version, whose version (in `nodes`) is the provider's word, and whose word it is. */
+  readonly kubeletsFrom?: { readonly source: string; readonly nodes: readonly string[] };
   /** False when /metrics could not be read (then `deprecatedApiRequests` is empty for want of data). */
   readonly metricsRead: boolean;
   readonly deprecatedApiRequests: readonly DeprecatedApiRequest[];

@@ -45,7 +45,29 @@ export interface GatherSnapshotOptions {
    * listed are listed for this, through discovery, when the cluster serves them. @default none
    */
   readonly removedApis?: readonly RemovedApi[];
+  /**
+   * The versions the infrastructure reports (a Cluster API control plane's `status.version`, its Machines' versions),
+   * asked only when the API server does not say: no `/version` (404), or nodes with no kubelet version (a partial
+   * API server's nodes). @default none: those versions stay unknown
+   */
+  readonly providerVersions?: (signal?: AbortSignal) => Promise<ProviderVersions | undefined>;
 }
+
+/** Versions the provider reports, and whose word they are. */
+export interface ProviderVersions {
+  /** The control plane's version, `1.35.8`, and who says so: `provider capi (KubeadmControlPlane ... status.version)`. */
+  readonly controlPlane?: { readonly version: string; readonly source: string };
+  /** Each node's kubelet version, `1.35.8`, by node name. */
+  readonly nodes: Readonly<Record<string, string>>;
+  /** Who says so of the nodes: `provider capi (Machine spec.version)`. */
+  readonly nodesSource: string;
+}
+
+/**
+ * Where a server that does not serve `/readyz` (404) is asked instead, in order: `/healthz` (its predecessor), then
+ * the core group's discovery, which every API server serves: any answer but 404 is the server's health.
+ */
+const READYZ_FALLBACKS = ['/healthz', '/api'] as const;
 
 /** Kinds never stored (reviews) or not applied by people (events): not worth listing for last-applied evidence. */
 const NOT_APPLIED_KINDS = new Set([
@@ -327,6 +349,7 @@ export async function gatherSnapshot(
     ),
     ...workloadLists.map((w) => w.read),
   ]);
+  await reader.fillFromProvider();
   const workloads = workloadLists.flatMap((w) => w.records);
   reader.lastApplied.push(...reader.pdbApplied, ...workloadLists.flatMap((w) => w.applied));
 
@@ -335,7 +358,10 @@ export async function gatherSnapshot(
     server: conn.server,
     takenAt,
     ...(reader.gitVersion !== undefined ? { gitVersion: reader.gitVersion } : {}),
+    ...(reader.versionFrom !== undefined ? { versionFrom: reader.versionFrom } : {}),
+    ...(reader.kubeletsFrom !== undefined ? { kubeletsFrom: reader.kubeletsFrom } : {}),
     readyz: reader.readyz,
+    ...(reader.readyzFallback !== undefined ? { readyzFallback: reader.readyzFallback } : {}),
     metricsRead: reader.metricsRead,
     deprecatedApiRequests: reader.deprecatedApiRequests,
     nodes: reader.nodes,
@@ -362,7 +388,12 @@ class SnapshotReader {
   /** Whether a removed API's object keeps its last-applied configuration for the scan. */
   readonly keep: (apiVersion: string, kind: string) => boolean;
   readyz: EndpointResult = { ok: false, error: 'not read' };
+  readyzFallback: { endpoint: string } | undefined;
   gitVersion: string | undefined;
+  versionFrom: { source: string } | undefined;
+  kubeletsFrom: { source: string; nodes: string[] } | undefined;
+  /** `/version` answered 404: the provider may know the version. */
+  private versionNotServed = false;
   metricsRead = false;
   deprecatedApiRequests: DeprecatedApiRequest[] = [];
   nodes: NodeRecord[] = [];
@@ -373,12 +404,14 @@ class SnapshotReader {
   readonly lastApplied: LastAppliedRecord[] = [];
   readonly pdbApplied: LastAppliedRecord[] = [];
   private readonly signal: AbortSignal | undefined;
+  private readonly providerVersions: GatherSnapshotOptions['providerVersions'];
 
   constructor(
     private readonly conn: ClusterConnection,
     options: GatherSnapshotOptions,
   ) {
     this.signal = options.signal;
+    this.providerVersions = options.providerVersions;
     this.pageSize = options.pageSize ?? 500;
     const removedSet = new Set(
       (options.removedApis ?? []).map((a) => `${a.group ? `${a.group}/` : ''}${a.version}|${a.kind}`),
@@ -399,7 +432,12 @@ class SnapshotReader {
 
   async readReadyz(): Promise<void> {
     try {
-      const res = await getText(this.conn, '/readyz?verbose', this.signal);
+      let res = await getText(this.conn, '/readyz?verbose', this.signal);
+      for (const endpoint of READYZ_FALLBACKS) {
+        if (res.status !== 404) break;
+        res = await getText(this.conn, endpoint, this.signal);
+        this.readyzFallback = { endpoint };
+      }
       this.readyz = { ok: true, status: res.status, body: res.body };
     } catch (err) {
       if (this.signal?.aborted) throw err;
@@ -409,9 +447,38 @@ class SnapshotReader {
 
   async readVersion(): Promise<void> {
     const res = await getText(this.conn, '/version', this.signal);
+    if (res.status === 404 && this.providerVersions !== undefined) {
+      // Filled in from the provider once every part is read (fillFromProvider).
+      this.versionNotServed = true;
+      return;
+    }
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
     const parsed = JSON.parse(res.body) as { gitVersion?: unknown };
     if (typeof parsed.gitVersion === 'string') this.gitVersion = parsed.gitVersion;
+  }
+
+  /**
+   * Asks the provider, once, for what the API server did not say: the control-plane version (no `/version`) and the
+   * kubelet versions of nodes that report none. What the provider does not know either stays unknown.
+   */
+  async fillFromProvider(): Promise<void> {
+    const blank = this.nodes.filter((n) => n.kubeletVersion === '').map((n) => n.name);
+    if (this.providerVersions === undefined || (!this.versionNotServed && blank.length === 0)) return;
+    await this.part('/version', async () => {
+      const reported = await this.providerVersions?.(this.signal);
+      if (this.versionNotServed) {
+        if (reported?.controlPlane === undefined) throw new Error('HTTP 404: the API server does not serve /version');
+        this.gitVersion = `v${reported.controlPlane.version.replace(/^v/, '')}`;
+        this.versionFrom = { source: reported.controlPlane.source };
+      }
+      const filled = blank.filter((name) => reported?.nodes[name] !== undefined);
+      if (reported === undefined || filled.length === 0) return;
+      this.nodes = this.nodes.map((n) => {
+        const version = n.kubeletVersion === '' ? reported.nodes[n.name] : undefined;
+        return version === undefined ? n : { ...n, kubeletVersion: `v${version.replace(/^v/, '')}` };
+      });
+      this.kubeletsFrom = { source: reported.nodesSource, nodes: filled };
+    });
   }
 
   async readMetrics(): Promise<void> {

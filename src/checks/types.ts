@@ -134,6 +134,8 @@ export interface RuleInput {
   readonly nodeStrategy?: UpgradeStrategy;
   /** The machine image replacements boot, by pool: see `EvaluateChecksOptions.images`. */
   readonly images?: Readonly<Record<string, string>>;
+  /** Nodes the run does not drain: see `EvaluateChecksOptions.undrainedNodes`. */
+  readonly undrainedNodes?: readonly string[];
 }
 
 /** One check. */

@@ -5,6 +5,9 @@
  *   evict every pod concurrently (bounded requests in flight, the connection's rate limiter) -> wait on one watch
  *   until every evicted pod is gone (deleted, or replaced under a new UID).
  *
+ * An API server whose discovery serves no `pods/eviction` gets its pods deleted instead, as kubectl drain does
+ * (eviction-support.ts); the drain says so in an `eviction-unsupported` event.
+ *
  * PodDisruptionBudgets are honoured through the Eviction API, and watched (pdb-gate.ts): a pod whose budget has no
  * disruption left waits for the budget's status to allow one instead of being refused again and again, and every
  * pod left at a timeout is named with the budget holding it. A Ready pod no budget selects, whose ReplicaSet or
@@ -38,6 +41,8 @@ import type { DryRun, ImplicitBudget, PodRef } from './types.ts';
 import { formatPod, podRef } from './types.ts';
 import type { PodPresence } from './wait.ts';
 import { watchNodePods } from './wait.ts';
+import type { EvictionSupport } from './eviction-support.ts';
+import { readEvictionSupport } from './eviction-support.ts';
 
 /** Options of drainNode: kubectl drain's flags, and kup's own (rate and concurrency come with the connection). */
 export interface DrainOptions {
@@ -57,6 +62,11 @@ export interface DrainOptions {
   disableEviction?: boolean;
   /** `--dry-run`. @default 'none' */
   dryRun?: DryRun;
+  /**
+   * Whether the API server serves `pods/eviction` (kubectl's discovery check): when it does not, pods are deleted, as
+   * kubectl drain does. A caller running many drains may read it once for all. @default {@link readEvictionSupport}
+   */
+  evictionSupport?: (signal: AbortSignal) => Promise<EvictionSupport>;
   /**
    * Keep all but one of a workload's replicas Ready when no PDB selects its pods and its ReplicaSet or StatefulSet
    * wants more than one (`--implicit-budget off` turns it off, as kubectl has no such thing): the pods of one workload
@@ -108,6 +118,8 @@ export type DrainEvent =
   | { type: 'cordoned'; node: string; alreadyCordoned: boolean; dryRun: DryRun }
   | { type: 'filtered'; node: string; pods: PodRef[]; skipped: SkippedPod[]; warnings: FilterWarning[] }
   | { type: 'evicting'; pod: PodRef; method: RemovalMethod; dryRun: DryRun }
+  /** The API server serves no Eviction API: the drain deletes its pods (as kubectl does), `reason` says so. */
+  | { type: 'eviction-unsupported'; node: string; reason: string }
   /**
    * An eviction held by a budget: refused (`status` 429, or a 5xx being retried) and about to be retried, or held back
    * before its first request because its budget has no disruption left (`status` undefined). Sent when the pod is
@@ -249,6 +261,7 @@ class NodeDrain {
   private listVersion = '';
   private presence: PodPresence | undefined;
   private gate: PdbGate | undefined;
+  private evictionServed = true;
 
   constructor(
     private readonly conn: ClusterConnection,
@@ -283,12 +296,15 @@ class NodeDrain {
     const daemonSetList = (this.options.daemonSets ?? listDaemonSets)(this.conn, this.signal, this.clock).catch(
       () => new Set<string>(), // a failed list: every DaemonSet is looked up on its own
     );
+    // Discovery is read alongside the pods (not after them): the evictions start as soon as the filters are done.
+    const evictionSupport = this.readEvictionSupport();
     const notListed = await this.listPods(podSelector);
     if (notListed) return notListed;
     const verdict = await this.filterPods(daemonSetList);
     if (!('delete' in verdict)) return verdict;
     const { skipped, warnings } = this;
     this.emit({ type: 'filtered', node: this.nodeName, pods: verdict.delete.map(podRef), skipped, warnings });
+    if (verdict.delete.length > 0) await this.useEvictionSupport(evictionSupport);
     if (this.dryRun === 'client') return this.sayWhatWouldBeEvicted(verdict);
     return this.evictAndWait(verdict);
   }
@@ -400,7 +416,22 @@ class NodeDrain {
   }
 
   private get method(): RemovalMethod {
-    return this.options.disableEviction ? 'delete' : 'eviction';
+    return this.options.disableEviction || !this.evictionServed ? 'delete' : 'eviction';
+  }
+
+  /** Asks discovery whether evictions are served (not asked with `disableEviction`, which deletes anyway). */
+  private readEvictionSupport(): Promise<EvictionSupport> {
+    if (this.options.disableEviction) return Promise.resolve({ served: true });
+    const read = this.options.evictionSupport ?? ((s: AbortSignal) => readEvictionSupport(this.conn, s));
+    // A failed read counts as served, as readEvictionSupport does: no budget is bypassed on a guess.
+    return read(this.signal).catch((): EvictionSupport => ({ served: true }));
+  }
+
+  /** Removes pods by DELETE from here on when discovery said evictions are not served, and says so. */
+  private async useEvictionSupport(support: Promise<EvictionSupport>): Promise<void> {
+    const { served, reason } = await support;
+    this.evictionServed = served;
+    if (!served) this.emit({ type: 'eviction-unsupported', node: this.nodeName, reason: reason ?? '' });
   }
 
   // 4. Client dry-run: say what would be evicted, send nothing.

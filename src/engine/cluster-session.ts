@@ -17,6 +17,8 @@ import type { Cancel, Clock } from '../clock/clock.ts';
 import type { ClusterConnection } from '../kube-api/connect.ts';
 import { getJson } from '../kube-api/requests.ts';
 import { listDaemonSets } from '../drain/drain.ts';
+import type { EvictionSupport } from '../drain/eviction-support.ts';
+import { readEvictionSupport } from '../drain/eviction-support.ts';
 import type { PdbGate } from '../drain/pdb-gate.ts';
 import { RoundEstimate, createPdbGate } from '../drain/pdb-gate.ts';
 import type { NodeSubscriber } from './node-watch.ts';
@@ -110,6 +112,7 @@ export class ClusterSession {
   readonly #rounds = new RoundEstimate();
   readonly #forecasts = new Map<string, Forecast>();
   #daemonSets: { readonly at: number; readonly list: Promise<ReadonlySet<string>> } | undefined;
+  #evictionSupport: { readonly at: number; readonly support: Promise<EvictionSupport> } | undefined;
   #nodeWatch: NodeWatch | undefined;
 
   constructor(options: ClusterSessionOptions) {
@@ -251,6 +254,21 @@ export class ClusterSession {
   }
 
   /**
+   * Whether the cluster serves `pods/eviction` (discovery), shared by the drains of a batch as the DaemonSet list is:
+   * a discovery read per drain would add a request per node to a batch that starts all its drains at once.
+   */
+  evictionSupport(signal: AbortSignal): Promise<EvictionSupport> {
+    const last = this.#evictionSupport;
+    if (last && this.clock.now() - last.at < DAEMONSETS_SHARED_MS) return last.support;
+    const support = readEvictionSupport(this.conn, signal);
+    this.#evictionSupport = { at: this.clock.now(), support };
+    support.catch(() => {
+      if (this.#evictionSupport?.support === support) this.#evictionSupport = undefined;
+    });
+    return support;
+  }
+
+  /**
    * Subscribes a wait to the session's watch of the nodes (started on first use; it stops once no wait has used it
    * for a while). Returns the unsubscribe.
    */
@@ -299,6 +317,7 @@ export class ClusterSession {
     shared?.stop.abort(new Error(`the session of cluster ${this.cluster} closed`));
     this.#cordons.clear();
     this.#daemonSets = undefined;
+    this.#evictionSupport = undefined;
     this.#onClose?.(this);
     await Promise.all([nodeWatch?.ended, shared?.gate.close()]);
   }

@@ -57,6 +57,8 @@ export interface ActionSettings {
     readonly nodeStrategy?: UpgradeStrategy;
     /** The machine image replacements boot, by pool (`--image`). */
     readonly images?: Readonly<Record<string, string>>;
+    /** Control-plane nodes the plan does not drain (see `undrainedNodes` in runs.ts). */
+    readonly undrainedNodes?: readonly string[];
   };
 }
 

@@ -160,4 +160,30 @@ describe('the executor on a ManualClock', () => {
     assert.equal((await running).status.phase, 'cancelled');
     assert.deepEqual(told, ['paused', 'ended']);
   });
+
+  it('tells the provider again when it fails (a transient error must not leave the end of the run untold)', async () => {
+    const clock = new ManualClock(T0);
+    const told: RunPhaseForProvider[] = [];
+    let failures = 2;
+    const provider: Provider = {
+      ...uncalledProvider('capi-like', { replace: true, inPlace: false, snapshot: false }),
+      syncRunPhase: (phase) => {
+        if (phase === 'ended' && failures > 0) {
+          failures -= 1;
+          return Promise.reject(new Error('409 Conflict'));
+        }
+        told.push(phase);
+        return Promise.resolve();
+      },
+    };
+    await applyEvents(store, RUN, [{ type: 'cancel-requested' }], T0);
+    const running = executeRun({ store, runId: RUN, owner: 'kup-a', ctx: context(clock, provider), signal: new AbortController().signal, pollMs: 250 });
+    await clock.advance(0);
+    assert.deepEqual(told, [], 'the first try failed');
+    await clock.advance(1_000);
+    assert.deepEqual(told, [], 'the second try (1 s later) failed');
+    await clock.advance(2_000);
+    assert.equal((await running).status.phase, 'cancelled');
+    assert.deepEqual(told, ['ended'], 'told on the third try, 2 s after the second');
+  });
 });

@@ -175,7 +175,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunState> 
       // The infrastructure hears of a pause, a resume and the end before anyone waiting on the run does.
       const providerPhase = phaseForProvider(state);
       if (providerPhase !== undefined && providerPhase !== toldProvider && (providerPhase !== 'ended' || running.size === 0)) {
-        await ctx.provider.syncRunPhase?.(providerPhase, signal);
+        await tellProvider(ctx, providerPhase, signal);
         toldProvider = providerPhase;
       }
       options.onState?.(state);
@@ -349,4 +349,25 @@ function expectedMs(effect: ActionEffect, state: RunState, override: number | un
   if (override !== undefined) return override;
   const estimate = (state.plan.estimates as Partial<Record<ActionEffect['type'], number>>)[effect.type] ?? 0;
   return Math.max(60_000, estimate);
+}
+
+/** Tries of {@link tellProvider} before the executor fails: about two and a half minutes of a provider not answering. */
+const TELL_PROVIDER_TRIES = 8;
+
+/**
+ * Tells the provider where the run stands, again after a failure (1 s, doubling to 30 s): a transient error of the
+ * infrastructure (a conflict, a management cluster restarting) must not leave it holding what only this executor
+ * will undo; once the run has ended no other executor takes it up (a Cluster API MachineDeployment would stay OnDelete).
+ */
+async function tellProvider(ctx: EngineContext, phase: RunPhaseForProvider, signal: AbortSignal): Promise<void> {
+  if (ctx.provider.syncRunPhase === undefined) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.provider.syncRunPhase(phase, signal);
+      return;
+    } catch (err) {
+      if (signal.aborted || attempt >= TELL_PROVIDER_TRIES) throw err;
+      await ctx.clock.sleep(Math.min(30_000, 1_000 * 2 ** (attempt - 1)), signal);
+    }
+  }
 }

@@ -4,6 +4,7 @@
  * cluster's do.
  */
 import { objectMatches } from '../checks/acknowledge.ts';
+import type { RunChecksOptions } from '../checks/runner.ts';
 import type { Acknowledgement, Finding, Report } from '../checks/types.ts';
 import type { Provider } from './provider.ts';
 
@@ -43,5 +44,23 @@ export async function withProviderFindings(
     findings: all,
     blockers: all.filter((f) => f.severity === 'blocker' && f.acknowledged === undefined),
     acknowledged: all.filter((f) => f.severity === 'blocker' && f.acknowledged !== undefined),
+  };
+}
+
+/**
+ * The provider's word on the versions the API server does not report (no `/version`, nodes with no kubelet version),
+ * for the prechecks and postchecks: read only then, since a topology read of a Cluster API cluster lists its machines.
+ */
+export function providerVersions(provider: Provider): NonNullable<RunChecksOptions['providerVersions']> {
+  return async (signal) => {
+    const topology = await provider.describeTopology(signal ?? new AbortController().signal);
+    const nodes: Record<string, string> = {};
+    for (const n of topology.controlPlane) nodes[n.node] = n.kubeletVersion;
+    for (const pool of topology.pools) for (const n of pool.nodes) nodes[n.node] = n.kubeletVersion;
+    return {
+      ...(topology.controlPlaneVersion ? { controlPlane: topology.controlPlaneVersion } : {}),
+      nodes,
+      nodesSource: topology.nodeVersionSource ?? `provider ${provider.name}`,
+    };
   };
 }

@@ -82,6 +82,13 @@ export interface PoolTopology {
 export interface Topology {
   readonly controlPlane: readonly ControlPlaneNodeTopology[];
   readonly pools: readonly PoolTopology[];
+  /**
+   * The control plane's version as the infrastructure reports it, and whose word it is (Cluster API: the control
+   * plane's `status.version`). The prechecks use it when the API server does not serve `/version`.
+   */
+  readonly controlPlaneVersion?: { readonly version: string; readonly source: string };
+  /** Where the nodes' versions above come from, for messages: `provider capi (Machine spec.version)`. */
+  readonly nodeVersionSource?: string;
 }
 
 /** A snapshot of the cluster's state (etcd) and of what its hosts run, taken before the first change of a run. */
@@ -144,6 +151,12 @@ export interface ProviderCapabilities {
    * node it replaces (a green pool beside the blue one): the blue-green strategy needs it. Absent: it cannot.
    */
   readonly blueGreen?: boolean;
+  /**
+   * The provider's control-plane upgrade replaces the machines and drains each old one itself (Cluster API's
+   * control-plane providers do, before deleting a Machine): kup plans no cordon or drain of control-plane nodes.
+   * Absent: kup drains a control-plane node that runs workloads (ADR 009).
+   */
+  readonly drainsControlPlane?: boolean;
 }
 
 /**

@@ -150,7 +150,7 @@ export async function planUpgrade(
   const topology: Topology = { ...described, pools: described.pools.filter((p) => p.rolloutBy !== 'infrastructure') };
   // A control-plane node that runs workloads is drained before its components move (kubeadm's runbook); an
   // image-only upgrade leaves the control plane alone.
-  const workloads = request.to ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal, clock) : new Map<string, number>();
+  const workloads = request.to && cluster.provider.capabilities.drainsControlPlane !== true ? await workloadPodCounts(cluster.conn, topology.controlPlane.map((n) => n.node), signal, clock) : new Map<string, number>();
   const planTopology = toPlanTopology(topology, workloads);
   const chosen = (name: string) => request.pools === undefined || request.pools.length === 0 || request.pools.includes(name);
   const images = request.image ? Object.fromEntries(topology.pools.filter((p) => chosen(p.name)).map((p) => [p.name, request.image as string])) : undefined;
@@ -345,9 +345,19 @@ export function actionSettings(request: UpgradeRequest, overrides: Partial<Actio
       ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
       ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
       ...(Object.keys(images).length > 0 ? { images } : {}),
+      ...(plan && undrainedNodes(plan).length > 0 ? { undrainedNodes: undrainedNodes(plan) } : {}),
     },
     ...overrides,
   };
+}
+
+/** The control-plane nodes the plan does not drain: their pods are not the drain's to refuse (the precheck). */
+export function undrainedNodes(plan: Pick<RolloutPlan, 'phases'>): string[] {
+  return plan.phases.flatMap((phase) =>
+    phase.kind === 'control-plane'
+      ? phase.batches.flatMap((b) => b.steps.flatMap((s) => (s.kind === 'control-plane-node' && s.drain !== true ? [s.node] : [])))
+      : [],
+  );
 }
 
 /** The machine image each pool's replacements boot, where the plan names one (`--image`), by pool. */

@@ -48,9 +48,13 @@ describe('the capi provider descriptor', () => {
     assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, pollIntervalMs: 0 }), {
       problem: 'provider capi setting "pollIntervalMs" must be a number of milliseconds > 0, got 0',
     });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, workerRollout: 'cluster-api' }), {
+      problem: 'provider capi setting "workerRollout" must be "kup" or "delegate", got "cluster-api"',
+    });
+    assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, workerRollout: 'delegate' }), { settings: { ...settings, workerRollout: 'delegate' } });
     assert.deepEqual(CAPI_PROVIDER.validate({ ...settings, mode: 'fast' }), {
       problem:
-        'provider capi has no setting "mode" (its settings: managementKubeconfig, cluster, managementContext, pollIntervalMs, operationTimeoutMs)',
+        'provider capi has no setting "mode" (its settings: managementKubeconfig, cluster, managementContext, pollIntervalMs, operationTimeoutMs, workerRollout)',
     });
   });
 
@@ -60,7 +64,7 @@ describe('the capi provider descriptor', () => {
     writeFileSync(kubeconfig, OFFLINE_KUBECONFIG);
     const provider = CAPI_PROVIDER.create({ ...settings, managementKubeconfig: kubeconfig }, { name: 'shop' }, {});
     assert.equal(provider.name, 'capi');
-    assert.deepEqual(provider.capabilities, { replace: true, inPlace: false, snapshot: false, controlPlaneDowngrade: false });
+    assert.deepEqual(provider.capabilities, { replace: true, inPlace: false, snapshot: false, controlPlaneDowngrade: false, drainsControlPlane: true });
   });
 });
 

@@ -165,12 +165,13 @@ export const LOCAL_PROVIDER: ProviderDescriptor = {
 };
 
 /** The settings the `capi` provider accepts besides `managementKubeconfig` and `cluster`. */
-const CAPI_OPTIONAL_SETTINGS = ['managementContext', 'pollIntervalMs', 'operationTimeoutMs'] as const;
+const CAPI_OPTIONAL_SETTINGS = ['managementContext', 'pollIntervalMs', 'operationTimeoutMs', 'workerRollout'] as const;
 
 /**
  * The `capi` provider: a workload cluster Cluster API manages, through its objects on the management cluster. Its
  * settings: `managementKubeconfig` (an absolute path), `cluster` (`NAMESPACE/NAME` of the Cluster object), and
- * optionally `managementContext` and the timings `pollIntervalMs`, `operationTimeoutMs`. `kup cluster add --provider
+ * optionally `managementContext`, `workerRollout` (`kup` or `delegate`, see `CapiProviderOptions`) and the timings
+ * `pollIntervalMs`, `operationTimeoutMs`. `kup cluster add --provider
  * capi --kubeconfig MGMT --cluster NS/NAME` fills them in (and registers the workload cluster's own kubeconfig).
  */
 export const CAPI_PROVIDER: ProviderDescriptor = {
@@ -188,6 +189,10 @@ export const CAPI_PROVIDER: ProviderDescriptor = {
       if (key === 'pollIntervalMs' || key === 'operationTimeoutMs') {
         if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
           return { problem: `provider capi setting "${key}" must be a number of milliseconds > 0, got ${JSON.stringify(value)}` };
+        }
+      } else if (key === 'workerRollout') {
+        if (value !== 'kup' && value !== 'delegate') {
+          return { problem: `provider capi setting "workerRollout" must be "kup" or "delegate", got ${JSON.stringify(value)}` };
         }
       } else if (typeof value !== 'string' || value === '') {
         return { problem: `provider capi setting "${key}" must be a non-empty string, got ${JSON.stringify(value)}` };
@@ -216,6 +221,7 @@ export const CAPI_PROVIDER: ProviderDescriptor = {
       cluster: ref.name,
       ...number('pollIntervalMs'),
       ...number('operationTimeoutMs'),
+      ...(settings['workerRollout'] === 'delegate' ? { workerRollout: 'delegate' as const } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
   },

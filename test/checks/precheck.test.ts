@@ -16,6 +16,7 @@ import { runPrecheckCommand } from '../../src/cli/commands/precheck.ts';
 import { connect } from '../../src/kube-api/connect.ts';
 import type { SimCluster } from '../../src/kube-sim/sim-cluster.ts';
 import { defaultCatalog, knownMinors, latestPatch, releaseClassification } from '../../src/versions/index.ts';
+import { partialApi } from '../helpers/partial-api.ts';
 import { api, startFromYaml } from '../helpers/sim.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kup-precheck-'));
@@ -506,5 +507,77 @@ timings: { zeroDelay: true }
     } finally {
       await cluster.stop();
     }
+  });
+});
+
+describe(`precheck: a partial API server (no /readyz, /healthz, /version; nodes without kubelet versions)`, () => {
+  let cluster: SimCluster;
+  let nodeNames: string[];
+
+  before(async () => {
+    cluster = await startFromYaml(`
+name: partial
+kubernetesVersion: '${FROM}'
+pools:
+  - { name: workers, nodes: 2 }
+workloads:
+  - { kind: Deployment, name: web, namespace: shop, replicas: 2, pdb: { maxUnavailable: 1 } }
+systemComponents: { cni: { name: flannel, version: v0.26.1 } }
+timings: { zeroDelay: true }
+`);
+    const nodes = await api(cluster, 'GET', '/api/v1/nodes');
+    nodeNames = ((nodes.body as { items: { metadata: { name: string } }[] }).items ?? []).map((n) => n.metadata.name);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('health from /api, versions from the provider: warnings that name what was missing and whose word replaced it', async () => {
+    const conn = partialApi(connect({ kubeconfig: cluster.kubeconfig }));
+    let asked = 0;
+    const report = await runChecks(conn, {
+      target: TO,
+      providerVersions: () => {
+        asked += 1;
+        return Promise.resolve({
+          controlPlane: { version: FROM, source: 'provider test (the control plane object)' },
+          nodes: Object.fromEntries(nodeNames.map((n) => [n, FROM])),
+          nodesSource: 'provider test (its machines)',
+        });
+      },
+    });
+    assert.equal(asked, 1, 'the provider is asked once for everything');
+    assert.deepEqual(report.blockers.map((f) => `${f.rule}: ${f.message}`), []);
+    assert.equal(report.from, FROM);
+    assert.ok(report.path !== undefined, 'the path is planned from the provider’s versions');
+    const health = findingsOf(report, 'api-health', 'warning').map((f) => f.message);
+    assert.ok(health.includes('the API server serves no /readyz (HTTP 404): its health is judged from /api, which answered 200'), health.join('\n'));
+    assert.ok(
+      health.includes(`the API server serves no /version (HTTP 404): the control-plane version v${FROM} is the word of provider test (the control plane object)`),
+      health.join('\n'),
+    );
+    assert.ok(
+      health.includes(`${nodeNames.length} nodes report no kubelet version (status.nodeInfo): their versions are the word of provider test (its machines)`),
+      health.join('\n'),
+    );
+  });
+
+  it('without a provider that knows the versions, the missing /version blocks: no path can be planned', async () => {
+    const report = await runChecks(partialApi(connect({ kubeconfig: cluster.kubeconfig })), { target: TO });
+    assertFinding(report, 'api-health', 'blocker');
+    assert.match(findingsOf(report, 'api-health', 'blocker')[0]?.message ?? '', /did not report its version \(\/version\)/);
+    assertFinding(report, 'upgrade-path', 'blocker');
+  });
+
+  it('a server that serves /healthz but no /readyz is judged from /healthz', async () => {
+    const conn = connect({ kubeconfig: cluster.kubeconfig });
+    const noReadyz = { ...conn, getText: (path: string, signal?: AbortSignal) => (path.startsWith('/readyz') ? Promise.resolve({ status: 404, body: 'not found' }) : conn.getText(path, signal)) };
+    const report = await runChecks(noReadyz, { target: TO });
+    assert.ok(
+      findingsOf(report, 'api-health', 'warning').some((f) => f.message === 'the API server serves no /readyz (HTTP 404): its health is judged from /healthz, which answered 200'),
+      report.findings.map((f) => f.message).join('\n'),
+    );
+    assert.deepEqual(findingsOf(report, 'api-health', 'blocker'), []);
   });
 });

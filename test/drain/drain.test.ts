@@ -14,6 +14,7 @@ import { DrainError, DrainErrorCode } from '../../src/drain/errors.ts';
 import { watchNodePods } from '../../src/drain/wait.ts';
 import { systemClock } from '../../src/drain/clock.ts';
 import { kubectlFor } from '../helpers/kubectl.ts';
+import { partialApi } from '../helpers/partial-api.ts';
 import { api, requestCount, simIdle } from '../helpers/sim.ts';
 import {
   TARGET,
@@ -735,6 +736,40 @@ describe('kup drain against kube-sim, as kubectl drain', { timeout: 180_000 }, (
       assert.equal(r.error.code, DrainErrorCode.nodeNotFound);
       assert.equal(r.error.message, 'KUP-DRAIN-001: node "workers-9" not found');
       assert.equal(r.nodeCordoned, false);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('deletes the pods, as kubectl does, on an API server whose discovery serves no pods/eviction: a PDB cannot hold them there', async () => {
+    const c = await startCase(
+      drainScenario('no-eviction', `${DS}\n  - { kind: Deployment, name: web, replicas: 2, pdb: { minAvailable: 2 } }`),
+      { expectOnTarget: 3 },
+    );
+    try {
+      const was = await before(c);
+      await openSpare(c.cluster);
+      const events: DrainEvent[] = [];
+      const r = await drainNode(partialApi(c.conn, { noEviction: true, noReadyz: false, noVersion: false, blankKubelets: false }), TARGET, {
+        ignoreDaemonSets: true,
+        timeoutMs: 20_000,
+        onProgress: (e) => events.push(e),
+      });
+      drained(r);
+      const webPods = was.onTarget.filter((p) => p.app === 'web').map((p) => p.name).sort();
+      assert.deepEqual(r.deleted.filter((p) => p.namespace === 'default').map((p) => p.name).sort(), webPods);
+      assert.deepEqual(r.evicted, []);
+      const unsupported = events.find((e) => e.type === 'eviction-unsupported');
+      assert.ok(unsupported, 'the drain says it deletes');
+      assert.match(unsupported.reason, /serves no pods\/eviction \(discovery of \/api\/v1\)/);
+      assert.ok(events.every((e) => e.type !== 'evicting' || e.method === 'delete'));
+      // The cluster: the web pods are gone from the node (deleted past their budget) and replaced on the spare.
+      const now = await allPods(c.cluster);
+      for (const name of webPods) assert.ok(!now.some((p) => p.name === name), `${name} is gone`);
+      await waitFor(async () => (await allPods(c.cluster)).filter((p) => p.app === 'web' && p.ready && p.node === 'spare-0').length === 2, {
+        timeoutMs: 10_000,
+        message: 'web replaced on spare-0',
+      });
     } finally {
       await c.stop();
     }

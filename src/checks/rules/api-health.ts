@@ -44,6 +44,35 @@ export const apiHealthRule: Rule = {
         });
       }
     }
+    if (snapshot.readyzFallback !== undefined && readyz.ok) {
+      findings.push({
+        rule: 'api-health',
+        severity: 'warning',
+        objects: [],
+        message: `the API server serves no /readyz (HTTP 404): its health is judged from ${snapshot.readyzFallback.endpoint}, which answered ${readyz.status}`,
+        remediation:
+          'A partial API server (a simulator, some proxies) is upgraded with less evidence of its health: check the control plane yourself after each hop.',
+      });
+    }
+    if (snapshot.versionFrom !== undefined) {
+      findings.push({
+        rule: 'api-health',
+        severity: 'warning',
+        objects: [],
+        message: `the API server serves no /version (HTTP 404): the control-plane version ${snapshot.gitVersion ?? ''} is the word of ${snapshot.versionFrom.source}`,
+        remediation: 'Nothing to do if that is the version the control plane runs; kup plans the path from it.',
+      });
+    }
+    if (snapshot.kubeletsFrom !== undefined) {
+      const { nodes, source } = snapshot.kubeletsFrom;
+      findings.push({
+        rule: 'api-health',
+        severity: 'warning',
+        objects: nodes.slice(0, 10).map((name) => ({ kind: 'Node', name })),
+        message: `${nodes.length} node${nodes.length === 1 ? '' : 's'} report${nodes.length === 1 ? 's' : ''} no kubelet version (status.nodeInfo): ${nodes.length === 1 ? 'its version is' : 'their versions are'} the word of ${source}`,
+        remediation: 'Nothing to do if those are the versions the nodes run; kup plans the path from them.',
+      });
+    }
     if (snapshot.gitVersion === undefined && readyz.ok) {
       findings.push({
         rule: 'api-health',

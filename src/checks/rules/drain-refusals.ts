@@ -18,12 +18,14 @@ export const drainRefusalsRule: Rule = {
   id: 'drain-refusals',
   title: 'Pods drain would refuse (no controller, emptyDir)',
   phases: ['precheck'],
-  check({ snapshot }) {
+  check({ snapshot, undrainedNodes }) {
     const index = clusterIndex(snapshot);
+    const undrained = new Set(undrainedNodes ?? []);
     const findings: Finding[] = [];
     const emptyDir = new Map<string, { workload: ObjectRef; pods: string[]; nodes: Set<string> }>();
     for (const pod of snapshot.pods) {
       if (pod.node === undefined || !isActive(pod) || pod.deletingAt !== undefined || pod.mirror) continue;
+      if (undrained.has(pod.node)) continue;
       if (pod.owner?.kind === 'DaemonSet' || pod.owner?.kind === 'Node') continue;
       if (pod.owner === undefined) {
         findings.push({

@@ -40,7 +40,7 @@ const FACTS_TIMEOUT_MS = 30_000;
 /** Usage of `kup cluster`. */
 export const CLUSTER_USAGE = `Usage:
   kup cluster add NAME --kubeconfig FILE [--context C] --provider sim|local
-  kup cluster add NAME --provider capi --kubeconfig MGMT [--context C] --cluster NS/NAME
+  kup cluster add NAME --provider capi --kubeconfig MGMT [--context C] --cluster NS/NAME [--delegate]
   kup cluster list [-o table|json]
   kup cluster show NAME [-o table|json]
   kup cluster remove NAME [--purge-history]
@@ -58,6 +58,9 @@ Flags:
                              capi (Cluster API: --kubeconfig is the management cluster's)
   --cluster NS/NAME          capi: the Cluster object on the management cluster; its workload kubeconfig (Secret
                              NAME-kubeconfig) is saved under the data directory and registered
+  --delegate                 capi: Cluster API rolls the MachineDeployments (their strategy, maxSurge,
+                             maxUnavailable), each control-plane hop setting their version; default: kup in charge
+                             (OnDelete, one surge Machine per node, kup's drain, batches and budgets)
   -o, --output table|json    output format of list and show (default table)
   --purge-history            remove: also delete the cluster's finished runs and their events
   --data-dir D               kup's data directory (default $KUP_DATA_DIR, else .kup)
@@ -87,6 +90,8 @@ interface ParsedArgs {
   readonly provider?: string;
   /** `--cluster NS/NAME` (capi). */
   readonly capiCluster?: string;
+  /** `--delegate` (capi): Cluster API rolls the workers. */
+  readonly delegate?: boolean;
   readonly output: Output;
   readonly dataDir?: string;
   /** `--db`: a PostgreSQL URL. */
@@ -197,10 +202,11 @@ async function addCapi(args: ParsedArgs, registry: ClusterRegistry, io: CliIo, l
       managementKubeconfig: management,
       ...(args.context !== undefined ? { managementContext: args.context } : {}),
       cluster: `${ref.namespace}/${ref.name}`,
+      ...(args.delegate === true ? { workerRollout: 'delegate' } : {}),
     },
   });
   io.stdout.write(
-    `cluster ${cluster.name} added: provider capi, Cluster ${ref.namespace}/${ref.name} on ${management}, workload kubeconfig ${cluster.kubeconfigPath}\n`,
+    `cluster ${cluster.name} added: provider capi, Cluster ${ref.namespace}/${ref.name} on ${management}, workload kubeconfig ${cluster.kubeconfigPath}${args.delegate === true ? '; Cluster API rolls its MachineDeployments (--delegate)' : ''}\n`,
   );
   return 0;
 }
@@ -408,6 +414,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
         context: { type: 'string' },
         provider: { type: 'string' },
         cluster: { type: 'string' },
+        delegate: { type: 'boolean' },
         output: { type: 'string', short: 'o' },
         'data-dir': { type: 'string' },
         db: { type: 'string' },
@@ -427,7 +434,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: "${output}" is not one of table, json`);
 
   const allowed: Record<ParsedArgs['sub'], readonly string[]> = {
-    add: ['kubeconfig', 'context', 'provider', 'cluster', 'data-dir', 'db'],
+    add: ['kubeconfig', 'context', 'provider', 'cluster', 'delegate', 'data-dir', 'db'],
     list: ['output', 'data-dir', 'db'],
     show: ['output', 'data-dir', 'db'],
     remove: ['data-dir', 'db', 'purge-history'],
@@ -443,6 +450,9 @@ function parse(args: string[]): ParsedArgs | 'help' {
     if (str('provider') === undefined) throw new UsageError('--provider is required (sim, local or capi)');
     if (str('cluster') !== undefined && str('provider') !== CAPI_PROVIDER_NAME) {
       throw new UsageError('--cluster: only with --provider capi (the Cluster object on the management cluster)');
+    }
+    if (values['delegate'] === true && str('provider') !== CAPI_PROVIDER_NAME) {
+      throw new UsageError('--delegate: only with --provider capi (Cluster API rolls the MachineDeployments)');
     }
     if (str('provider') === CAPI_PROVIDER_NAME) {
       if (str('cluster') === undefined) throw new UsageError('--cluster NS/NAME is required with --provider capi');
@@ -465,6 +475,7 @@ function parse(args: string[]): ParsedArgs | 'help' {
     ...(context !== undefined ? { context } : {}),
     ...(provider !== undefined ? { provider } : {}),
     ...(capiCluster !== undefined ? { capiCluster } : {}),
+    ...(values['delegate'] === true ? { delegate: true } : {}),
     ...(dir !== undefined ? { dataDir: dir } : {}),
     ...(db !== undefined ? { db } : {}),
     ...(values['purge-history'] === true ? { purgeHistory: true } : {}),

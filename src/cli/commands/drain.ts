@@ -245,6 +245,9 @@ export function printDrainEvent(event: DrainEvent, io: CommandIo): void {
     case 'filtered':
       if (event.warnings.length > 0) io.stderr.write(`Warning: ${formatWarnings(event.warnings)}\n`);
       return;
+    case 'eviction-unsupported':
+      io.stderr.write(`Warning: ${event.reason}: deleting pods instead (no PodDisruptionBudget applies)\n`);
+      return;
     case 'evicting':
       if (event.method === 'eviction')
         io.stdout.write(`evicting pod ${event.pod.namespace}/${event.pod.name}${dryRunSuffix(event.dryRun)}\n`);

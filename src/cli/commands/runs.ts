@@ -240,7 +240,7 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
   const name = positionals[0];
   if (!name) throw new UsageError(`kup plan needs a CLUSTER\n\n${RUN_USAGE}`);
   const request = upgradeRequest(values);
-  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providers, replacementImages, reportDocument, runChecks, withProviderFindings } = await loadEngine();
+  const { activeCatalog, formatReportTable, measuredEstimates, openCluster, planUpgrade, providerVersions, providers, replacementImages, reportDocument, runChecks, undrainedNodes, withProviderFindings } = await loadEngine();
   const store = await openStore(values);
   try {
     const cluster = await openCluster(store, name, { providers, clock });
@@ -260,6 +260,8 @@ export async function runPlanCommand(args: string[], io: CliIo, signal: AbortSig
           ...(request.implicitBudget === false ? { implicitBudget: false } : {}),
           ...(request.poolOptions?.strategy ? { nodeStrategy: request.poolOptions.strategy } : {}),
           images: replacementImages(plan),
+          undrainedNodes: undrainedNodes(plan),
+          providerVersions: providerVersions(cluster.provider),
         }).then((r) => withProviderFindings(r, cluster.provider, signal, request.acknowledgements ?? []))
       : undefined;
     if (values['output'] === 'json') {

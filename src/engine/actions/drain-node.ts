@@ -20,6 +20,7 @@ export async function drainAction(effect: Extract<ActionEffect, { type: 'drain' 
       return await drainNode(ctx.conn, effect.node, {
         pdbGate,
         daemonSets: (_conn, daemonSetSignal) => session.daemonSets(daemonSetSignal),
+        evictionSupport: (supportSignal) => session.evictionSupport(supportSignal),
         clock: ctx.clock,
         ignoreDaemonSets: true,
         deleteEmptyDirData: true,
@@ -44,7 +45,7 @@ export async function drainAction(effect: Extract<ActionEffect, { type: 'drain' 
       forecast?.end();
     }
   });
-  if (result.status === 'drained') return { type: 'step-succeeded', key: effect.key, action: 'drain', result: { message: `${result.evicted.length + result.deleted.length} pods moved` } };
+  if (result.status === 'drained') return { type: 'step-succeeded', key: effect.key, action: 'drain', result: { message: `${result.evicted.length + result.deleted.length} pods moved${result.deleted.length > 0 && !effect.force ? ' (deleted: the API server serves no Eviction API)' : ''}` } };
   if (signal.aborted) throw signal.reason;
   if (result.error.code === DrainErrorCode.timedOut) {
     return { type: 'drain-timed-out', key: effect.key, pods: result.remaining.map(blockedPod), message: result.error.message };

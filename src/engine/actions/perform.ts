@@ -14,7 +14,7 @@ import { ProviderError } from '../provider.ts';
 import { drainAction } from './drain-node.ts';
 import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
-import { withProviderFindings } from '../provider-checks.ts';
+import { providerVersions, withProviderFindings } from '../provider-checks.ts';
 import { REPLACEMENT_TAINT, isReplacementTaint, removeReplacementTaint, taintNodes, untaintAll } from './replacement-taint.ts';
 
 /** Performs `effect`; resolves to the event that reports it. Rejects only when `signal` aborts. */
@@ -42,6 +42,7 @@ export async function performEffect(
             catalog: ctx.catalog,
             acknowledgements: ctx.settings.acknowledgements,
             ...ctx.settings.precheck,
+            providerVersions: providerVersions(ctx.provider),
             signal,
           }),
           ctx.provider,
@@ -66,14 +67,15 @@ export async function performEffect(
         return ok({ snapshot: snap.id, message: `snapshot ${snap.id} (${snap.sizeBytes} bytes)` });
       }
       case 'upgrade-cp-node':
-        await ctx.provider.upgradeControlPlaneNode(effect.node, effect.version, effect.idempotencyKey, signal);
+        // What the provider says it waits for is what a slow step's notice says.
+        await ctx.provider.upgradeControlPlaneNode(effect.node, effect.version, effect.idempotencyKey, signal, (p) => onWaiting?.(p.message));
         return ok({ message: `${effect.node} runs ${effect.version}` });
       case 'check-api-health': {
         const deadline = ctx.clock.now() + 60_000;
         for (;;) {
-          const res = await ctx.conn.getText('/readyz', signal).catch((err: unknown) => ({ status: 0, body: String(err) }));
-          if (res.status === 200) return ok();
-          if (ctx.clock.now() > deadline) throw new Error(`KUP-ENGINE-004: /readyz answered ${res.status} for 60s after ${effect.node}: ${res.body.slice(0, 200)}`);
+          const res = await readiness(ctx.conn, signal);
+          if (res.status === 200) return ok(res.endpoint === '/readyz' ? undefined : { message: `the API server serves no /readyz: ${res.endpoint} answered 200` });
+          if (ctx.clock.now() > deadline) throw new Error(`KUP-ENGINE-004: ${res.endpoint} answered ${res.status} for 60s after ${effect.node}: ${res.body.slice(0, 200)}`);
           await ctx.clock.sleep(500, signal);
         }
       }
@@ -152,6 +154,7 @@ export async function performEffect(
             target: effect.target,
             phase: 'postcheck',
             catalog: ctx.catalog,
+            providerVersions: providerVersions(ctx.provider),
             signal,
             ...(effect.quarantined ? { quarantined: effect.quarantined } : {}),
             ...(effect.pending ? { pending: effect.pending } : {}),
@@ -223,4 +226,18 @@ const POSTCHECK_SETTLE_MS = 120_000;
 function isRetryableFailure(err: unknown): boolean {
   if (err instanceof ProviderError) return err.retryable;
   return healsByRetry(err);
+}
+
+/**
+ * The API server's readiness: `/readyz`; where it is not served (404), `/healthz`, then the core group's discovery
+ * (`/api`), as the precheck's snapshot does. A request that fails counts as status 0.
+ */
+async function readiness(conn: EngineContext['conn'], signal: AbortSignal): Promise<{ endpoint: string; status: number; body: string }> {
+  let answer = { endpoint: '/readyz', status: 0, body: '' };
+  for (const endpoint of ['/readyz', '/healthz', '/api']) {
+    const res = await conn.getText(endpoint, signal).catch((err: unknown) => ({ status: 0, body: String(err) }));
+    answer = { endpoint, ...res };
+    if (res.status !== 404) break;
+  }
+  return answer;
 }

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from '../../kube-api/connect.ts';
 import type { ClusterConnection } from '../../kube-api/connect.ts';
 import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
+import { partialApi } from '../../../test/helpers/partial-api.ts';
 import { api, requestCount, startFromYaml } from '../../../test/helpers/sim.ts';
 import { systemClock } from '../../clock/clock.ts';
 import { waitFor } from '../../clock/wait-for.ts';
@@ -81,5 +82,29 @@ describe('validationProblems', () => {
     await validateBatch(conn, ['workers-1'], 60_000, systemClock, never(), ['Pod/default/cart']);
     // Another batch's nodes do not answer for it.
     await validateBatch(conn, ['workers-0'], 60_000, systemClock, never());
+  });
+});
+
+describe('validateBatch on a server that serves no PodDisruptionBudgets', () => {
+  let cluster: SimCluster;
+  let conn: ClusterConnection;
+
+  before(async () => {
+    // A budget that can never be met (minAvailable 2 of 1 replica): it holds every batch of a server that has it.
+    cluster = await startFromYaml(`${SCENARIO}workloads:\n  - { kind: Deployment, name: web, replicas: 1, pdb: { minAvailable: 2 } }\n`);
+    conn = connect({ kubeconfig: cluster.kubeconfig });
+    await waitFor(async () => ((await api(cluster, 'GET', '/apis/policy/v1/namespaces/default/poddisruptionbudgets/web')).body as { status?: { expectedPods?: number } }).status?.expectedPods === 1, {
+      message: 'the budget to count its pod',
+    });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('waits on the budget where policy is served, and reads none where discovery lists no policy group', async () => {
+    await assert.rejects(validateBatch(conn, ['workers-0'], 300, systemClock, never()), /pdb default\/web: 1 healthy pods, needs 2/);
+    const before = await requestCount(cluster, { verb: 'LIST', resource: 'poddisruptionbudgets' });
+    await validateBatch(partialApi(conn), ['workers-0'], 300, systemClock, never());
+    assert.equal(await requestCount(cluster, { verb: 'LIST', resource: 'poddisruptionbudgets' }), before, 'no budget read');
   });
 });

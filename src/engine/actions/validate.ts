@@ -1,6 +1,6 @@
 /**
  * Validation after each batch: the batch's nodes are Ready and schedulable, every PodDisruptionBudget has its
- * desired healthy pods again, and no pod is Pending (unschedulable, or re-created and not running yet); a pod on the
+ * desired healthy pods again (where the server serves the `policy` group at all), and no pod is Pending (unschedulable, or re-created and not running yet); a pod on the
  * batch's nodes whose containers keep failing (CrashLoopBackOff, image pull errors) fails the batch, unless its
  * workload was failing before the upgrade: those pods are read (a list per node) when a round finds nothing else
  * wrong, so a batch never passes over one, and at most once a second while it waits for the rest. It polls
@@ -18,6 +18,7 @@ import type { ClusterConnection } from '../../kube-api/connect.ts';
 import { isRetryable, statusOf } from '../../kube-api/errors.ts';
 import { getJson, send } from '../../kube-api/requests.ts';
 import type { Clock } from '../../clock/clock.ts';
+import { servesPodDisruptionBudgets } from '../../drain/eviction-support.ts';
 
 /** One problem found by a validation round. */
 export interface ValidationProblem {
@@ -91,11 +92,12 @@ export async function validateBatch(
   const known = new Set(failingBefore);
   let problems: ValidationProblem[] = [];
   let scannedAt = Number.NEGATIVE_INFINITY;
+  const pdbsServed = await servesPodDisruptionBudgets(conn, signal);
   for (;;) {
     let round: ValidationProblem[] | undefined;
     let failures: BatchPodFailure[] = [];
     try {
-      round = await validationProblems(conn, nodes, signal);
+      round = await validationProblems(conn, nodes, signal, pdbsServed);
       if (round.length === 0 || clock.now() - scannedAt >= FAILURE_SCAN_MS) {
         scannedAt = clock.now();
         failures = (await batchPodFailures(conn, nodes, signal)).filter((f) => !known.has(f.workload));
@@ -183,10 +185,16 @@ async function batchPodFailures(conn: ClusterConnection, nodes: readonly string[
 }
 
 /** One round: what is wrong now. */
-export async function validationProblems(conn: ClusterConnection, nodes: readonly string[], signal: AbortSignal): Promise<ValidationProblem[]> {
+export async function validationProblems(
+  conn: ClusterConnection,
+  nodes: readonly string[],
+  signal: AbortSignal,
+  /** Whether the server serves PodDisruptionBudgets (discovery): a partial API server has none to wait for. */
+  pdbsServed = true,
+): Promise<ValidationProblem[]> {
   const [byName, pdbList, pendingList] = await Promise.all([
     batchNodes(conn, nodes, signal),
-    send(conn, signal, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o)),
+    pdbsServed ? send(conn, signal, (o) => conn.policy.listPodDisruptionBudgetForAllNamespaces({}, o)) : { items: [] },
     send(conn, signal, (o) => conn.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }, o)),
   ]);
   const problems: ValidationProblem[] = [];

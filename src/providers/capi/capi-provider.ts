@@ -71,9 +71,19 @@ export interface CapiProviderOptions {
   readonly pollIntervalMs?: number;
   /** How long a control-plane hop or a new Machine may take. @default 1800000 (30 min) */
   readonly operationTimeoutMs?: number;
+  /**
+   * Who rolls the workers of a classic cluster's MachineDeployments. `kup` (kup in charge): OnDelete and one surge
+   * Machine per node, kup's drain and batches. `delegate`: each control-plane hop also sets the MachineDeployments'
+   * version, and Cluster API rolls them with their own strategy (maxSurge, maxUnavailable, its own drain); the hop ends
+   * when every one of them is up to date. @default 'kup'
+   */
+  readonly workerRollout?: CapiWorkerRollout;
   /** @default the wall clock */
   readonly clock?: Clock;
 }
+
+/** Who rolls a classic cluster's workers: see {@link CapiProviderOptions.workerRollout}. */
+export type CapiWorkerRollout = 'kup' | 'delegate';
 
 /** What kup keeps on a MachineDeployment while a run moves it (annotation {@link KupAnnotation.rollout}). */
 interface RolloutRecord {
@@ -99,13 +109,21 @@ export function createCapiProvider(options: CapiProviderOptions): Provider {
 
 class CapiProvider implements Provider {
   readonly name = CAPI_PROVIDER_NAME;
-  readonly capabilities = { replace: true, inPlace: false, snapshot: false, controlPlaneDowngrade: false };
+  readonly capabilities = {
+    replace: true,
+    inPlace: false,
+    snapshot: false,
+    controlPlaneDowngrade: false,
+    // Cluster API's control-plane providers drain each old Machine before deleting it (KubeadmControlPlane does).
+    drainsControlPlane: true,
+  };
   readonly #client: ManagementClient;
   readonly #namespace: string;
   readonly #cluster: string;
   readonly #pollMs: number;
   readonly #timeoutMs: number;
   readonly #clock: Clock;
+  readonly #delegate: boolean;
   /** Replacements in one MachineDeployment are claimed one at a time in this process (a surge Machine each). */
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -119,6 +137,7 @@ class CapiProvider implements Provider {
     this.#pollMs = options.pollIntervalMs ?? 1_000;
     this.#timeoutMs = options.operationTimeoutMs ?? 30 * 60_000;
     this.#clock = options.clock ?? systemClock;
+    this.#delegate = options.workerRollout === 'delegate';
   }
 
   async describeTopology(signal: AbortSignal): Promise<Topology> {
@@ -153,7 +172,8 @@ class CapiProvider implements Provider {
       name: poolName(md),
       // A ClusterClass cluster's MachineDeployments are the topology controller's: it rolls them after the control
       // plane, and would undo a strategy or version kup set on them.
-      ...(md.metadata.labels?.[CapiLabel.topologyDeploymentName] !== undefined
+      // In delegate mode Cluster API rolls every MachineDeployment, with the control plane's hops.
+      ...(md.metadata.labels?.[CapiLabel.topologyDeploymentName] !== undefined || this.#delegate
         ? { rolloutBy: 'infrastructure' as const }
         : {}),
       kubeletVersion: kubeVersion(md.spec.template.spec.version),
@@ -166,7 +186,20 @@ class CapiProvider implements Provider {
           machineImage: templateOf(m),
         })),
     }));
-    return { controlPlane, pools };
+    const reported = kubeVersion(cp.object.status?.version ?? cp.object.spec.version);
+    return {
+      controlPlane,
+      pools,
+      nodeVersionSource: 'provider capi (Machine spec.version)',
+      ...(reported !== ''
+        ? {
+            controlPlaneVersion: {
+              version: reported,
+              source: `provider capi (${cp.object.kind} ${this.#namespace}/${cp.object.metadata.name} ${cp.object.status?.version !== undefined ? 'status' : 'spec'}.version)`,
+            },
+          }
+        : {}),
+    };
   }
 
   takeSnapshot(): Promise<SnapshotInfo> {
@@ -240,7 +273,55 @@ class CapiProvider implements Provider {
       signal,
       { node },
     );
+    if (this.#delegate && cluster.spec.topology === undefined) {
+      await this.#rollDeployments(node, version, signal, onProgress);
+    }
     tell(onProgress, { node, step: 'done', message: `${cp.object.kind} ${cp.object.metadata.name} runs ${version}` });
+  }
+
+  /**
+   * Delegate mode: sets every MachineDeployment of the Cluster below `version` to it, and waits until Cluster API has
+   * rolled them all (its strategy, its drain), telling the progress it reports in their status.
+   */
+  async #rollDeployments(
+    node: string,
+    version: string,
+    signal: AbortSignal,
+    onProgress?: ControlPlaneProgressListener,
+  ): Promise<void> {
+    const target = capiVersion(version);
+    for (const md of await this.#deployments(signal)) {
+      const at = kubeVersion(md.spec.template.spec.version);
+      if (at !== '' && compareVersions(at, version) >= 0) continue;
+      tell(onProgress, {
+        node,
+        step: 'kubelet',
+        message: `setting MachineDeployment ${md.metadata.name} version to ${version}: Cluster API rolls it`,
+      });
+      await this.#client.patch(
+        capiPath(this.#namespace, 'machinedeployments', md.metadata.name),
+        { spec: { template: { spec: { version: target } } } },
+        signal,
+      );
+    }
+    let said = '';
+    await this.#waitUntil(
+      `the MachineDeployments of Cluster ${this.#ref()} to roll out ${version}`,
+      async () => {
+        const deployments = await this.#deployments(signal);
+        const behind = deployments.filter((md) => !deploymentAt(md, target));
+        const progress = deployments
+          .map((md) => `${md.metadata.name} ${md.status?.upToDateReplicas ?? 0}/${md.spec.replicas ?? 0} up to date`)
+          .join(', ');
+        if (progress !== said) {
+          said = progress;
+          tell(onProgress, { node, step: 'kubelet', message: `Cluster API rolling the workers: ${progress}` });
+        }
+        return behind.length === 0 ? true : undefined;
+      },
+      signal,
+      { node },
+    );
   }
 
   async replaceWorkerNode(
@@ -816,6 +897,19 @@ function controlPlaneAt(cp: ContractControlPlane, version: string): boolean {
     (status.readyReplicas ?? 0) >= replicas &&
     (status.replicas ?? replicas) === replicas &&
     !rolling
+  );
+}
+
+/** Whether Cluster API has rolled a MachineDeployment to `version` (`v1.36.5`): all its replicas up to date and ready. */
+function deploymentAt(md: MachineDeployment, version: string): boolean {
+  const replicas = md.spec.replicas ?? 1;
+  const status = md.status ?? {};
+  return (
+    md.spec.template.spec.version === version &&
+    (status.replicas ?? -1) === replicas &&
+    (status.upToDateReplicas ?? -1) === replicas &&
+    (status.readyReplicas ?? -1) === replicas &&
+    conditionOf(status.conditions, 'RollingOut')?.status !== 'True'
   );
 }
 

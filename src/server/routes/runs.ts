@@ -10,7 +10,8 @@ import { runChecks } from '../../checks/runner.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import { measuredEstimates } from '../../engine/measured-estimates.ts';
 import type { RunCommand, UpgradeRequest } from '../../engine/runs.ts';
-import { commandRun, createRun, planUpgrade, replacementImages } from '../../engine/runs.ts';
+import { commandRun, createRun, planUpgrade, replacementImages, undrainedNodes } from '../../engine/runs.ts';
+import { providerVersions } from '../../engine/provider-checks.ts';
 import type { RunRow, RunSummary as StoredRunSummary } from '../../persistence/runs-repo.ts';
 import { pendingEffects } from '../../rollout/machine/effects.ts';
 import { progressOf } from '../../rollout/machine/progress.ts';
@@ -70,6 +71,8 @@ export function registerRunRoutes(app: ServerApp, service: KupService): void {
             ...(upgrade.implicitBudget === false ? { implicitBudget: false } : {}),
             ...(upgrade.poolOptions?.strategy ? { nodeStrategy: upgrade.poolOptions.strategy } : {}),
             images: replacementImages(plan),
+            undrainedNodes: undrainedNodes(plan),
+            providerVersions: providerVersions(cluster.provider),
           })
         : undefined;
       return {
