@@ -18,18 +18,13 @@ import type { ProviderRegistry } from '../providers/registry.ts';
 import type { Catalog } from '../versions/index.ts';
 import type { Principal } from './auth.ts';
 import { AvailabilitySampler } from './availability-sampler.ts';
+import { UPLOADED_KUBECONFIG_PREFIX } from './cluster-document.ts';
 import { authenticate, hashToken, newToken } from './auth.ts';
 import type { ClusterStatus } from './cluster-status.ts';
 import { ClusterStatusCache } from './cluster-status.ts';
 import { EventHub } from './event-hub.ts';
 import { ServiceMetrics } from './metrics.ts';
 import type { SecretBox } from './secrets.ts';
-
-/**
- * The kubeconfig path recorded for a cluster whose kubeconfig was uploaded: the document itself is sealed in the
- * store's credentials, and a kup without the service's key (the CLI on the same data directory) is told so.
- */
-export const UPLOADED_KUBECONFIG_PREFIX = 'uploaded:';
 
 /** Options of {@link KupService}. */
 export interface KupServiceOptions {

@@ -4,17 +4,15 @@
  * snapshots its runs took.
  */
 import { Type } from 'typebox';
-import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 import { ClusterRegistryError } from '../../clusters/registry.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import type { ClusterRow } from '../../persistence/clusters-repo.ts';
 import { availableUpgrades } from '../../versions/index.ts';
 import type { ServerApp } from '../app.ts';
-import type { ClusterStatus } from '../cluster-status.ts';
+import { UPLOADED_KUBECONFIG_PREFIX, clusterDocument, clusterSummary } from '../cluster-document.ts';
 import { ClusterParams, Document, responses } from '../schemas/common.ts';
 import { Cluster, ClusterListQuery, ClusterPage, RegisterClusterBody, Snapshot } from '../schemas/clusters.ts';
 import type { KupService } from '../service.ts';
-import { UPLOADED_KUBECONFIG_PREFIX } from '../service.ts';
 import { ApiError, ApiErrorCode } from '../errors.ts';
 
 /** Registers the cluster routes. */
@@ -217,63 +215,6 @@ function continueAfter(token: string): string {
       details: { field: 'query.continue' },
     });
   return name;
-}
-
-/** A cluster in the fleet list: its document without the lists of versions it can move to. */
-function clusterSummary(row: ClusterRow, status: ClusterStatus, active: { id: string; phase: string } | undefined) {
-  const doc = clusterDocument(row, status, active);
-  if (doc.upgrades === null) return { ...doc, upgrades: null };
-  const { known, summary, newestPatch, newestNextMinor } = doc.upgrades;
-  return { ...doc, upgrades: { known, summary, newestPatch, newestNextMinor } };
-}
-
-/** A cluster as the API shows it: never its credentials. */
-function clusterDocument(row: ClusterRow, status: ClusterStatus, active: { id: string; phase: string } | undefined) {
-  const s = status.inspection;
-  const base = {
-    name: row.name,
-    provider: row.provider,
-    providerSettings: (typeof row.providerSettings === 'object' && row.providerSettings !== null
-      ? row.providerSettings
-      : {}) as Record<string, unknown>,
-    kubeconfig: row.kubeconfigPath.startsWith(UPLOADED_KUBECONFIG_PREFIX) ? ('uploaded' as const) : ('file' as const),
-    context: row.context ?? null,
-    addedAt: new Date(row.addedAt).toISOString(),
-    pools: status.pools ? [...status.pools] : null,
-    activeRun: active ?? null,
-  };
-  const health = {
-    reachable: s.reachable,
-    error: s.reachable ? null : s.error,
-    inspectedAt: new Date(status.inspectedAt).toISOString(),
-  };
-  if (!s.reachable)
-    return {
-      ...base,
-      server: s.server ?? null,
-      health,
-      version: null,
-      nodes: null,
-      kubeletVersions: {},
-      upgrades: null,
-    };
-  const u = s.upgrades;
-  return {
-    ...base,
-    server: s.server,
-    health,
-    version: s.version,
-    nodes: s.nodes,
-    kubeletVersions: { ...s.kubeletVersions },
-    upgrades: {
-      known: u.known,
-      summary: upgradeSummary(u),
-      newestPatch: u.patches[u.patches.length - 1]?.version ?? null,
-      newestNextMinor: u.nextMinor[u.nextMinor.length - 1]?.version ?? null,
-      patches: u.patches.map((p) => ({ ...p })),
-      nextMinor: u.nextMinor.map((p) => ({ ...p })),
-    },
-  };
 }
 
 /** A registry refusal names its field as the request's: body.kubeconfig, body.name. */
