@@ -36,6 +36,7 @@ const PAGE = 500;
 export class EventHub {
   readonly #options: EventHubOptions;
   readonly #subscribers = new Set<() => void>();
+  readonly #commitListeners = new Set<() => void>();
   #lastSeen = -1;
   #cancelPoll: Cancel = () => undefined;
   #scheduled = false;
@@ -72,8 +73,15 @@ export class EventHub {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
+      for (const listener of this.#commitListeners) listener();
       for (const wake of this.#subscribers) wake();
     });
+  }
+
+  /** Calls `listener` whenever something may have been committed (as subscribers are woken); returns the off. */
+  onCommit(listener: () => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   /** Follows events after `afterId`; returns the unsubscribe. Replays the backlog first. */

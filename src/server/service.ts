@@ -23,6 +23,7 @@ import { authenticate, hashToken, newToken } from './auth.ts';
 import type { ClusterStatus } from './cluster-status.ts';
 import { ClusterStatusCache } from './cluster-status.ts';
 import { EventHub } from './event-hub.ts';
+import { FleetList } from './fleet-list.ts';
 import { ServiceMetrics } from './metrics.ts';
 import type { SecretBox } from './secrets.ts';
 
@@ -71,6 +72,8 @@ export class KupService {
   readonly availability: AvailabilitySampler;
   readonly events: EventHub;
   readonly status: ClusterStatusCache;
+  /** The fleet list of GET /clusters, kept in memory. */
+  readonly fleet: FleetList;
   readonly metrics: ServiceMetrics;
   readonly log: Logger;
   readonly #secrets: SecretBox;
@@ -147,6 +150,16 @@ export class KupService {
       clusters: () => options.store.clusters.list(),
       inspect: (row) => this.inspect(row),
     });
+    this.fleet = new FleetList({
+      clock: options.clock,
+      clusters: () => options.store.clusters.list(),
+      activeRuns: () => options.store.runs.list({ active: true }),
+      status: this.status,
+      ...(options.eventPollMs !== undefined ? { pollMs: options.eventPollMs } : {}),
+    });
+    // Every commit the hub hears of (this replica's, or another's on its poll) may move a run: one read of the active
+    // runs serves them all.
+    this.events.onCommit(() => this.fleet.runsChanged());
     this.metrics = new ServiceMetrics({
       store: options.store,
       activeSessions: () => supervisor.sessions.size,
@@ -158,6 +171,7 @@ export class KupService {
   async start(): Promise<void> {
     this.events.start();
     this.status.start();
+    this.fleet.start();
     await this.supervisor.start();
     this.#ready = true;
   }
@@ -173,6 +187,7 @@ export class KupService {
     // Live streams end first: the HTTP server's close waits for every open connection.
     for (const end of this.#onStop) end();
     this.#onStop.clear();
+    this.fleet.close();
     this.status.close();
     await this.supervisor.stop();
     await this.availability.stopAll();
