@@ -4,9 +4,10 @@
  * this object; they hold no state of their own.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/clock.ts';
-import { activeCatalog } from '../catalog/catalog-file.ts';
+import { activeCatalog, catalogPath } from '../catalog/catalog-file.ts';
 import { ClusterRegistry, inspectCluster } from '../clusters/registry.ts';
 import type { OpenCluster } from '../engine/runs.ts';
 import { executorId, openCluster } from '../engine/runs.ts';
@@ -78,6 +79,8 @@ export class KupService {
   readonly log: Logger;
   readonly #secrets: SecretBox;
   #ready = false;
+  /** The catalog last read, and what its file looked like then. */
+  #catalog: { readonly stamp: string; readonly read: Promise<Catalog> } | undefined;
   readonly #onStop = new Set<() => void>();
 
   constructor(options: KupServiceOptions) {
@@ -201,9 +204,25 @@ export class KupService {
     return () => this.#onStop.delete(end);
   }
 
-  /** The catalog in force (an update through the API is read by the next call). */
+  /**
+   * The catalog in force. Its file is read again when it changed (an update through the API, or `kup catalog update`
+   * on the data directory, is read by the next call), not at every call: each inspection of each cluster asks for it.
+   */
   async catalog(): Promise<Catalog> {
-    return (await activeCatalog(this.dataDir)).catalog;
+    const stamp = await stat(catalogPath(this.dataDir)).then(
+      (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'shipped' : undefined),
+    );
+    // A file that cannot be looked at: the read says why.
+    if (stamp === undefined) return (await activeCatalog(this.dataDir)).catalog;
+    if (this.#catalog?.stamp !== stamp) {
+      const read = activeCatalog(this.dataDir).then((active) => active.catalog);
+      this.#catalog = { stamp, read };
+      read.catch(() => {
+        if (this.#catalog?.read === read) this.#catalog = undefined;
+      });
+    }
+    return this.#catalog.read;
   }
 
   /** The uploaded kubeconfig of a cluster, unsealed; undefined for a cluster registered with a file. */
