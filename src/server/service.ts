@@ -79,6 +79,8 @@ export class KupService {
   readonly log: Logger;
   readonly #secrets: SecretBox;
   #ready = false;
+  /** The clusters opened for inspections, by name, with the registration they were opened for. */
+  readonly #inspectors = new Map<string, { readonly key: string; readonly open: Promise<OpenCluster> }>();
   /** The catalog last read, and what its file looked like then. */
   #catalog: { readonly stamp: string; readonly read: Promise<Catalog> } | undefined;
   readonly #onStop = new Set<() => void>();
@@ -152,6 +154,10 @@ export class KupService {
       clock: options.clock,
       clusters: () => options.store.clusters.list(),
       inspect: (row) => this.inspect(row),
+    });
+    // A removed cluster's connection goes with it.
+    this.status.onChange((name, status) => {
+      if (status === undefined) this.#inspectors.delete(name);
     });
     this.fleet = new FleetList({
       clock: options.clock,
@@ -251,16 +257,18 @@ export class KupService {
   /** Asks a cluster for its version, nodes and pools (an unreachable cluster is an answer, not an error). */
   async inspect(row: ClusterRow): Promise<ClusterStatus> {
     const catalog = await this.catalog();
-    const kubeconfig = await this.kubeconfigOf(row).catch(() => undefined);
+    // The cluster as the last inspection opened it: its keep-alive connections, not a TLS handshake each round.
+    const open = await this.#inspected(row).catch(() => undefined);
+    const kubeconfig = open === undefined ? await this.kubeconfigOf(row).catch(() => undefined) : undefined;
     const inspection = await inspectCluster(row, {
       catalog,
       now: new Date(this.clock.now()),
+      ...(open !== undefined ? { connection: open.conn } : {}),
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     });
     let pools: ClusterStatus['pools'] = null;
-    if (inspection.reachable) {
+    if (inspection.reachable && open !== undefined) {
       try {
-        const open = await this.openCluster(row.name);
         const topology = await open.provider.describeTopology(AbortSignal.timeout(5000));
         pools = topology.pools.map((p) => ({
           name: p.name,
@@ -273,6 +281,28 @@ export class KupService {
       }
     }
     return { inspection, pools, inspectedAt: this.clock.now() };
+  }
+
+  /**
+   * The cluster opened for inspections, kept while its registration and its kubeconfig file stay the same (a
+   * cluster registered again, or whose kubeconfig was rewritten with new credentials, is opened again). Its
+   * connection's keep-alive pool is what saves the handshakes: an API server keeps an idle connection longer than
+   * the status cache waits between two rounds.
+   */
+  async #inspected(row: ClusterRow): Promise<OpenCluster> {
+    const file = row.kubeconfigPath.startsWith(UPLOADED_KUBECONFIG_PREFIX)
+      ? undefined
+      : await stat(row.kubeconfigPath).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`);
+    const key = JSON.stringify([row.kubeconfigPath, file, row.context, row.provider, row.providerSettings, row.addedAt]);
+    const held = this.#inspectors.get(row.name);
+    if (held?.key === key) return held.open;
+    const open = this.openCluster(row.name);
+    this.#inspectors.set(row.name, { key, open });
+    // A cluster that could not be opened (a kubeconfig not there yet) is opened again next time.
+    open.catch(() => {
+      if (this.#inspectors.get(row.name)?.open === open) this.#inspectors.delete(row.name);
+    });
+    return open;
   }
 
   /** The principal of a request's Authorization header. */
