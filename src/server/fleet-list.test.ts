@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../clock/manual-clock.ts';
+import { waitFor } from '../clock/wait-for.ts';
 import type { ClusterRow } from '../persistence/clusters-repo.ts';
 import type { RunSummary } from '../persistence/runs-repo.ts';
 import { ClusterStatusCache } from './cluster-status.ts';
@@ -129,5 +130,43 @@ describe('fleet list', () => {
     );
     h.fleet.close();
     h.status.close();
+  });
+
+  it('keeps a request waiting for two reads at most, however often commits come', async () => {
+    const clock = new ManualClock();
+    const pending: (() => void)[] = [];
+    const status = new ClusterStatusCache({
+      clock,
+      clusters: () => Promise.resolve([row('a')]),
+      inspect: () => Promise.resolve({ inspection: { reachable: false, error: 'x' }, pools: null, inspectedAt: 0 }),
+    });
+    const fleet = new FleetList({
+      clock,
+      clusters: () => Promise.resolve([row('a')]),
+      // Each read of the runs waits until the test lets it answer.
+      activeRuns: () => new Promise((resolve) => pending.push(() => resolve([]))),
+      status,
+    });
+    const first = fleet.page();
+    await waitFor(() => pending.length === 1, { message: 'the first read' });
+    pending.shift()?.();
+    await first;
+
+    fleet.runsChanged();
+    await waitFor(() => pending.length === 1, { message: 'a read to start' });
+    fleet.runsChanged();
+    let answered = false;
+    const asked = fleet.page().then(() => (answered = true));
+    // The read in progress started before the last commit: the request waits for the next one too.
+    pending.shift()?.();
+    await waitFor(() => pending.length === 1, { message: 'the next read to start' });
+    assert.equal(answered, false);
+    // Commits keep coming while that read runs: the request does not wait for the reads they ask for.
+    fleet.runsChanged();
+    pending.shift()?.();
+    await asked;
+    await waitFor(() => pending.length === 1, { message: 'the read of the last commit' });
+    pending.shift()?.();
+    fleet.close();
   });
 });

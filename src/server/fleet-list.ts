@@ -54,8 +54,10 @@ export class FleetList {
   #active = new Map<string, ActiveRunRef>();
   #wantRows = true;
   #wantRuns = true;
-  /** The reads in progress, until nothing more is wanted. */
-  #reading: Promise<void> | undefined;
+  /** Whether reads are in progress. */
+  #reading = false;
+  /** The read that starts next: it covers every change asked for until it starts. */
+  #next: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   /** What a request must wait for: the reads that a change started. */
   #fresh: Promise<void> | undefined;
   #cancelPoll: Cancel = () => undefined;
@@ -86,14 +88,12 @@ export class FleetList {
   registryChanged(): void {
     this.#wantRows = true;
     this.#fresh = this.#read();
-    this.#fresh.catch(() => undefined);
   }
 
   /** A run may have been created, changed phase or ended: the next request sees it. */
   runsChanged(): void {
     this.#wantRuns = true;
     this.#fresh = this.#read();
-    this.#fresh.catch(() => undefined);
   }
 
   /**
@@ -147,34 +147,55 @@ export class FleetList {
     return { lines, more: to < names.length };
   }
 
-  /** Reads what is wanted until nothing is: one read serves every change made before it started. */
+  /**
+   * Asks for a read: resolves once a read that started after this call is applied. Changes asked for while a read is
+   * in progress share the next one, so a request waits for two reads at most, however often commits come.
+   */
   #read(): Promise<void> {
-    this.#reading ??= (async () => {
-      try {
-        while (this.#wantRows || this.#wantRuns) {
-          const rows = this.#wantRows;
-          const runs = this.#wantRuns;
-          this.#wantRows = false;
-          this.#wantRuns = false;
-          try {
-            const [registered, active] = await Promise.all([
-              rows ? this.#options.clusters() : undefined,
-              runs ? this.#options.activeRuns() : undefined,
-            ]);
-            if (active !== undefined) this.#applyRuns(active);
-            if (registered !== undefined) this.#applyRows(registered);
-          } catch (err) {
-            // Read again by the next request, which gets this error if the store still fails.
-            this.#wantRows ||= rows;
-            this.#wantRuns ||= runs;
-            throw err;
-          }
+    if (this.#next === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      // Whoever asked handles the failure; a poll's is only retried.
+      promise.catch(() => undefined);
+      this.#next = { promise, resolve, reject };
+    }
+    const { promise } = this.#next;
+    if (!this.#reading) void this.#readAll();
+    return promise;
+  }
+
+  async #readAll(): Promise<void> {
+    this.#reading = true;
+    try {
+      for (let read = this.#next; read !== undefined; read = this.#next) {
+        this.#next = undefined;
+        const rows = this.#wantRows;
+        const runs = this.#wantRuns;
+        this.#wantRows = false;
+        this.#wantRuns = false;
+        try {
+          const [registered, active] = await Promise.all([
+            rows ? this.#options.clusters() : undefined,
+            runs ? this.#options.activeRuns() : undefined,
+          ]);
+          if (active !== undefined) this.#applyRuns(active);
+          if (registered !== undefined) this.#applyRows(registered);
+          read.resolve();
+        } catch (err) {
+          // Read again by the next change or request (which gets the error if the store still fails).
+          this.#wantRows ||= rows;
+          this.#wantRuns ||= runs;
+          if (this.#fresh === read.promise) this.#fresh = undefined;
+          read.reject(err);
         }
-      } finally {
-        this.#reading = undefined;
       }
-    })();
-    return this.#reading;
+    } finally {
+      this.#reading = false;
+    }
   }
 
   #applyRows(rows: readonly ClusterRow[]): void {
