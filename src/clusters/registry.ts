@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KupError } from '../errors/kup-error.ts';
 import type { KupErrorKind } from '../errors/kup-error.ts';
+import type { ClusterConnection } from '../kube-api/connect.ts';
 import type { ClusterRow, ClustersRepo } from '../persistence/clusters-repo.ts';
 import { StoreError, StoreErrorCode } from '../persistence/errors.ts';
 import type { KubeconfigTarget, ProviderRegistry } from '../providers/registry.ts';
@@ -318,6 +319,11 @@ export interface InspectClusterOptions {
   readonly timeoutMs?: number;
   /** The cluster's kubeconfig document, when it is not a file (uploaded to the service). @default its file */
   readonly kubeconfig?: string;
+  /**
+   * A connection to the cluster to ask over (the service keeps one per cluster, so that its rounds reuse the
+   * keep-alive connections instead of a TLS handshake each). @default a new one from the kubeconfig
+   */
+  readonly connection?: ClusterConnection;
 }
 
 /**
@@ -331,7 +337,8 @@ export async function inspectCluster(cluster: ClusterRow, options: InspectCluste
   try {
     const { connect } = await import('../kube-api/connect.ts');
     const source = options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : { kubeconfigPath: cluster.kubeconfigPath };
-    const conn = connect({ ...source, ...(cluster.context !== undefined ? { context: cluster.context } : {}) });
+    const conn =
+      options.connection ?? connect({ ...source, ...(cluster.context !== undefined ? { context: cluster.context } : {}) });
     server = conn.server;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;

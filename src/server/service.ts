@@ -5,9 +5,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/clock.ts';
-import { activeCatalog } from '../catalog/catalog-file.ts';
+import { activeCatalog, catalogPath } from '../catalog/catalog-file.ts';
 import { ClusterRegistry, inspectCluster } from '../clusters/registry.ts';
 import type { OpenCluster } from '../engine/runs.ts';
 import { executorId, openCluster } from '../engine/runs.ts';
@@ -19,19 +20,15 @@ import type { ProviderRegistry } from '../providers/registry.ts';
 import type { Catalog } from '../versions/index.ts';
 import type { Principal } from './auth.ts';
 import { AvailabilitySampler } from './availability-sampler.ts';
+import { UPLOADED_KUBECONFIG_PREFIX } from './cluster-document.ts';
 import { authenticate, hashToken, newToken } from './auth.ts';
 import type { ClusterStatus } from './cluster-status.ts';
 import { ClusterStatusCache } from './cluster-status.ts';
 import { EventHub } from './event-hub.ts';
+import { FleetList } from './fleet-list.ts';
 import { ServiceMetrics } from './metrics.ts';
 import type { SecretBox } from './secrets.ts';
 import { WebhookWorker } from './webhooks.ts';
-
-/**
- * The kubeconfig path recorded for a cluster whose kubeconfig was uploaded: the document itself is sealed in the
- * store's credentials, and a kup without the service's key (the CLI on the same data directory) is told so.
- */
-export const UPLOADED_KUBECONFIG_PREFIX = 'uploaded:';
 
 /** Options of {@link KupService}. */
 export interface KupServiceOptions {
@@ -84,12 +81,18 @@ export class KupService {
   readonly availability: AvailabilitySampler;
   readonly events: EventHub;
   readonly status: ClusterStatusCache;
+  /** The fleet list of GET /clusters, kept in memory. */
+  readonly fleet: FleetList;
   readonly metrics: ServiceMetrics;
   /** Delivers run and rollout events to the configured webhooks (the outbox), beside the engine. */
   readonly webhooks: WebhookWorker;
   readonly log: Logger;
   readonly #secrets: SecretBox;
   #ready = false;
+  /** The clusters opened for inspections, by name, with the registration they were opened for. */
+  readonly #inspectors = new Map<string, { readonly key: string; readonly open: Promise<OpenCluster> }>();
+  /** The catalog last read, and what its file looked like then. */
+  #catalog: { readonly stamp: string; readonly read: Promise<Catalog> } | undefined;
   readonly #onStop = new Set<() => void>();
 
   constructor(options: KupServiceOptions) {
@@ -171,6 +174,20 @@ export class KupService {
       ...(options.webhookRetryBaseMs !== undefined ? { retryBaseMs: options.webhookRetryBaseMs } : {}),
       onProblem: (message) => this.log.warn({ component: 'webhooks' }, message),
     });
+    // A removed cluster's connection goes with it.
+    this.status.onChange((name, status) => {
+      if (status === undefined) this.#inspectors.delete(name);
+    });
+    this.fleet = new FleetList({
+      clock: options.clock,
+      clusters: () => options.store.clusters.list(),
+      activeRuns: () => options.store.runs.list({ active: true }),
+      status: this.status,
+      ...(options.eventPollMs !== undefined ? { pollMs: options.eventPollMs } : {}),
+    });
+    // Every commit the hub hears of (this replica's, or another's on its poll) may move a run: one read of the active
+    // runs serves them all.
+    this.events.onCommit(() => this.fleet.runsChanged());
     this.metrics = new ServiceMetrics({
       store: options.store,
       activeSessions: () => supervisor.sessions.size,
@@ -183,6 +200,7 @@ export class KupService {
     this.events.start();
     this.status.start();
     this.webhooks.start();
+    this.fleet.start();
     await this.supervisor.start();
     this.#ready = true;
   }
@@ -198,6 +216,7 @@ export class KupService {
     // Live streams end first: the HTTP server's close waits for every open connection.
     for (const end of this.#onStop) end();
     this.#onStop.clear();
+    this.fleet.close();
     this.status.close();
     await this.supervisor.stop();
     await this.availability.stopAll();
@@ -213,9 +232,25 @@ export class KupService {
     return () => this.#onStop.delete(end);
   }
 
-  /** The catalog in force (an update through the API is read by the next call). */
+  /**
+   * The catalog in force. Its file is read again when it changed (an update through the API, or `kup catalog update`
+   * on the data directory, is read by the next call), not at every call: each inspection of each cluster asks for it.
+   */
   async catalog(): Promise<Catalog> {
-    return (await activeCatalog(this.dataDir)).catalog;
+    const stamp = await stat(catalogPath(this.dataDir)).then(
+      (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'shipped' : undefined),
+    );
+    // A file that cannot be looked at: the read says why.
+    if (stamp === undefined) return (await activeCatalog(this.dataDir)).catalog;
+    if (this.#catalog?.stamp !== stamp) {
+      const read = activeCatalog(this.dataDir).then((active) => active.catalog);
+      this.#catalog = { stamp, read };
+      read.catch(() => {
+        if (this.#catalog?.read === read) this.#catalog = undefined;
+      });
+    }
+    return this.#catalog.read;
   }
 
   /** The uploaded kubeconfig of a cluster, unsealed; undefined for a cluster registered with a file. */
@@ -249,16 +284,18 @@ export class KupService {
   /** Asks a cluster for its version, nodes and pools (an unreachable cluster is an answer, not an error). */
   async inspect(row: ClusterRow): Promise<ClusterStatus> {
     const catalog = await this.catalog();
-    const kubeconfig = await this.kubeconfigOf(row).catch(() => undefined);
+    // The cluster as the last inspection opened it: its keep-alive connections, not a TLS handshake each round.
+    const open = await this.#inspected(row).catch(() => undefined);
+    const kubeconfig = open === undefined ? await this.kubeconfigOf(row).catch(() => undefined) : undefined;
     const inspection = await inspectCluster(row, {
       catalog,
       now: new Date(this.clock.now()),
+      ...(open !== undefined ? { connection: open.conn } : {}),
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     });
     let pools: ClusterStatus['pools'] = null;
-    if (inspection.reachable) {
+    if (inspection.reachable && open !== undefined) {
       try {
-        const open = await this.openCluster(row.name);
         const topology = await open.provider.describeTopology(AbortSignal.timeout(5000));
         pools = topology.pools.map((p) => ({
           name: p.name,
@@ -271,6 +308,28 @@ export class KupService {
       }
     }
     return { inspection, pools, inspectedAt: this.clock.now() };
+  }
+
+  /**
+   * The cluster opened for inspections, kept while its registration and its kubeconfig file stay the same (a
+   * cluster registered again, or whose kubeconfig was rewritten with new credentials, is opened again). Its
+   * connection's keep-alive pool is what saves the handshakes: an API server keeps an idle connection longer than
+   * the status cache waits between two rounds.
+   */
+  async #inspected(row: ClusterRow): Promise<OpenCluster> {
+    const file = row.kubeconfigPath.startsWith(UPLOADED_KUBECONFIG_PREFIX)
+      ? undefined
+      : await stat(row.kubeconfigPath).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`);
+    const key = JSON.stringify([row.kubeconfigPath, file, row.context, row.provider, row.providerSettings, row.addedAt]);
+    const held = this.#inspectors.get(row.name);
+    if (held?.key === key) return held.open;
+    const open = this.openCluster(row.name);
+    this.#inspectors.set(row.name, { key, open });
+    // A cluster that could not be opened (a kubeconfig not there yet) is opened again next time.
+    open.catch(() => {
+      if (this.#inspectors.get(row.name)?.open === open) this.#inspectors.delete(row.name);
+    });
+    return open;
   }
 
   /** The principal of a request's Authorization header. */

@@ -3,18 +3,17 @@
  * each cluster's version, pools, health and upgrades, show one, remove one, the versions it can move to, and the
  * snapshots its runs took.
  */
+import type { Static } from 'typebox';
 import { Type } from 'typebox';
-import { upgradeSummary } from '../../clusters/upgrade-summary.ts';
 import { ClusterRegistryError } from '../../clusters/registry.ts';
 import { loadRun } from '../../engine/apply-event.ts';
 import type { ClusterRow } from '../../persistence/clusters-repo.ts';
 import { availableUpgrades } from '../../versions/index.ts';
 import type { ServerApp } from '../app.ts';
-import type { ClusterStatus } from '../cluster-status.ts';
+import { UPLOADED_KUBECONFIG_PREFIX, clusterDocument } from '../cluster-document.ts';
 import { ClusterParams, Document, responses } from '../schemas/common.ts';
 import { Cluster, ClusterListQuery, ClusterPage, RegisterClusterBody, Snapshot } from '../schemas/clusters.ts';
 import type { KupService } from '../service.ts';
-import { UPLOADED_KUBECONFIG_PREFIX } from '../service.ts';
 import { ApiError, ApiErrorCode } from '../errors.ts';
 
 /** Registers the cluster routes. */
@@ -31,22 +30,14 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
         response: responses({ 200: ClusterPage }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const after = request.query.continue === undefined ? undefined : continueAfter(request.query.continue);
-      // By code point, as the token compares: a database's collation may order names otherwise.
-      const rows = [...(await service.registry.list())].sort((a, b) =>
-        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-      );
-      const from = after === undefined ? 0 : rows.findIndex((r) => r.name > after);
-      const page =
-        from < 0 ? [] : rows.slice(from, request.query.limit === undefined ? undefined : from + request.query.limit);
-      const last = page.at(-1);
-      const more = last !== undefined && rows.at(-1) !== last;
-      const active = await activeRuns(service);
-      const items = await Promise.all(
-        page.map(async (row) => clusterSummary(row, await service.status.get(row), active.get(row.name))),
-      );
-      return { items, ...(more ? { continue: Buffer.from(last.name).toString('base64url') } : {}) };
+      const page = await service.fleet.page({
+        ...(after !== undefined ? { after } : {}),
+        ...(request.query.limit !== undefined ? { limit: request.query.limit } : {}),
+      });
+      // The page is JSON already, written from the documents the schema describes (fleet-list.ts): sent as it is.
+      return reply.type('application/json; charset=utf-8').send(page as unknown as Static<typeof ClusterPage>);
     },
   );
 
@@ -91,9 +82,11 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
         } catch (err) {
           // Nothing half-done: a cluster whose credentials were not stored is not left registered.
           await service.registry.remove(row.name, { purgeHistory: true }).catch(() => undefined);
+          service.fleet.registryChanged();
           throw err;
         }
       }
+      service.fleet.registryChanged();
       const status = await service.status.refresh(row);
       return reply.status(201).send(clusterDocument(row, status, undefined));
     },
@@ -134,6 +127,7 @@ export function registerClusterRoutes(app: ServerApp, service: KupService): void
       });
       await service.store.credentials.remove(request.params.name);
       service.status.forget(request.params.name);
+      service.fleet.registryChanged();
       return { name: removed.cluster.name, runsKept: removed.runsKept, runsRemoved: removed.runsRemoved };
     },
   );
@@ -217,63 +211,6 @@ function continueAfter(token: string): string {
       details: { field: 'query.continue' },
     });
   return name;
-}
-
-/** A cluster in the fleet list: its document without the lists of versions it can move to. */
-function clusterSummary(row: ClusterRow, status: ClusterStatus, active: { id: string; phase: string } | undefined) {
-  const doc = clusterDocument(row, status, active);
-  if (doc.upgrades === null) return { ...doc, upgrades: null };
-  const { known, summary, newestPatch, newestNextMinor } = doc.upgrades;
-  return { ...doc, upgrades: { known, summary, newestPatch, newestNextMinor } };
-}
-
-/** A cluster as the API shows it: never its credentials. */
-function clusterDocument(row: ClusterRow, status: ClusterStatus, active: { id: string; phase: string } | undefined) {
-  const s = status.inspection;
-  const base = {
-    name: row.name,
-    provider: row.provider,
-    providerSettings: (typeof row.providerSettings === 'object' && row.providerSettings !== null
-      ? row.providerSettings
-      : {}) as Record<string, unknown>,
-    kubeconfig: row.kubeconfigPath.startsWith(UPLOADED_KUBECONFIG_PREFIX) ? ('uploaded' as const) : ('file' as const),
-    context: row.context ?? null,
-    addedAt: new Date(row.addedAt).toISOString(),
-    pools: status.pools ? [...status.pools] : null,
-    activeRun: active ?? null,
-  };
-  const health = {
-    reachable: s.reachable,
-    error: s.reachable ? null : s.error,
-    inspectedAt: new Date(status.inspectedAt).toISOString(),
-  };
-  if (!s.reachable)
-    return {
-      ...base,
-      server: s.server ?? null,
-      health,
-      version: null,
-      nodes: null,
-      kubeletVersions: {},
-      upgrades: null,
-    };
-  const u = s.upgrades;
-  return {
-    ...base,
-    server: s.server,
-    health,
-    version: s.version,
-    nodes: s.nodes,
-    kubeletVersions: { ...s.kubeletVersions },
-    upgrades: {
-      known: u.known,
-      summary: upgradeSummary(u),
-      newestPatch: u.patches[u.patches.length - 1]?.version ?? null,
-      newestNextMinor: u.nextMinor[u.nextMinor.length - 1]?.version ?? null,
-      patches: u.patches.map((p) => ({ ...p })),
-      nextMinor: u.nextMinor.map((p) => ({ ...p })),
-    },
-  };
 }
 
 /** A registry refusal names its field as the request's: body.kubeconfig, body.name. */
