@@ -14,6 +14,7 @@ import type { ClusterSnapshot } from '../checks/snapshot-types.ts';
 import type { HealthObservation } from '../fleet-rollouts/index.ts';
 import type { ApiInUse, PoolFacts } from '../maintenance/upgrade-info.ts';
 import type { Catalog } from '../versions/index.ts';
+import type { PoolTopology } from './provider.ts';
 import type { OpenCluster } from './runs.ts';
 
 /** A cluster's versions and API usage. */
@@ -31,6 +32,27 @@ export function parseMachineImage(ref: string): { name: string; version: string 
   const at = ref.lastIndexOf(':');
   if (at <= 0 || at === ref.length - 1) return undefined;
   return { name: ref.slice(0, at), version: ref.slice(at + 1) };
+}
+
+/**
+ * A pool's version and machine image as its oldest node runs them, not as its template says: a run that ended
+ * half-way through the pool left the template at the target (version or image) and some nodes behind it, and those
+ * are what an automatic upgrade still has to move. A pool without nodes is its template.
+ */
+export function poolFactsOf(pool: PoolTopology): PoolFacts {
+  const version =
+    oldest(pool.nodes.map((n) => n.kubeletVersion.replace(/^v/, ''))) ?? pool.kubeletVersion.replace(/^v/, '');
+  // Nodes on another image than the template's are the ones left behind; among them (or all, when none is) the oldest.
+  const behind = pool.nodes.filter((n) => n.machineImage !== pool.machineImage);
+  const images = (behind.length > 0 ? behind : pool.nodes).flatMap((n) => parseMachineImage(n.machineImage) ?? []);
+  const oldestImage = oldest(images.map((i) => i.version));
+  const image = images.find((i) => i.version === oldestImage) ?? parseMachineImage(pool.machineImage);
+  return { name: pool.name, version, ...(image ? { image } : {}) };
+}
+
+/** The lowest of version-like strings, compared by their numbers (`1.33.9` before `1.33.10`). */
+function oldest(versions: readonly string[]): string | undefined {
+  return [...versions].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))[0];
 }
 
 /** The removed APIs a snapshot shows in use, by `apiVersion` and kind, with the objects applied with them. */
@@ -77,16 +99,7 @@ export async function readUpgradeFacts(
     '';
   return {
     controlPlane,
-    pools: topology.pools.map((p) => {
-      const image = parseMachineImage(p.machineImage);
-      // The pool's oldest kubelet, not its template's: a run that ended half-way through the pool left the template
-      // at the target and some nodes behind it, and those are what an automatic upgrade still has to move.
-      const kubelets = p.nodes.map((n) => n.kubeletVersion.replace(/^v/, ''));
-      const version =
-        kubelets.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))[0] ??
-        p.kubeletVersion.replace(/^v/, '');
-      return { name: p.name, version, ...(image ? { image } : {}) };
-    }),
+    pools: topology.pools.map(poolFactsOf),
     apisInUse: apisInUseOf(snapshot, catalog),
   };
 }
