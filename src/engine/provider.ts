@@ -157,6 +157,13 @@ export interface ProviderCapabilities {
    * Absent: kup drains a control-plane node that runs workloads (ADR 009).
    */
   readonly drainsControlPlane?: boolean;
+  /**
+   * A node's `status.nodeInfo.osImage` names the machine image the provider made it from, so a replacement counts as
+   * ready only once it reports the target image (kube-sim's and local nodes do). Cluster API's image is an
+   * infrastructure template that a node cannot report: the provider made the Machine from it, and the topology says
+   * so. @default true
+   */
+  readonly nodesReportImage?: boolean;
 }
 
 /**

@@ -9,7 +9,9 @@ import { systemClock } from '../../clock/clock.ts';
 import type { SimCluster } from '../../kube-sim/sim-cluster.ts';
 import { api, requestCount, startFromYaml } from '../../../test/helpers/sim.ts';
 import { ClusterSession } from '../cluster-session.ts';
-import { NodeWaitTimeout, waitForNodeReady } from './node-wait.ts';
+import type { V1Node, V1NodeSystemInfo } from '@kubernetes/client-node';
+import { NodeWaitTimeout, nodeNotReadyReason, waitForNodeReady } from './node-wait.ts';
+import { readyTarget } from './perform.ts';
 
 const SCENARIO = `
 name: node-wait
@@ -110,5 +112,28 @@ describe('waitForNodeReady, many at once', () => {
     } finally {
       await cluster.stop();
     }
+  });
+});
+
+describe('what a replacement must report to count as ready', () => {
+  const node = (osImage: string): V1Node => ({
+    metadata: { name: 'w-1' },
+    status: {
+      conditions: [{ type: 'Ready', status: 'True' }],
+      nodeInfo: { kubeletVersion: 'v1.33.2', osImage } as V1NodeSystemInfo,
+    },
+  });
+  const target = { version: '1.33.2', image: 'DevMachineTemplate/default/workers-v2' };
+
+  it('holds a node to the target image where nodes report the image they boot from', () => {
+    const ready = readyTarget(target, {});
+    assert.equal(nodeNotReadyReason(node('ubuntu:22.04.4'), ready), 'image ubuntu:22.04.4, expected DevMachineTemplate/default/workers-v2');
+  });
+
+  it("holds it to its version only where the image is the provider's template (Cluster API)", () => {
+    const ready = readyTarget(target, { nodesReportImage: false });
+    assert.deepEqual(ready, { version: '1.33.2' });
+    assert.equal(nodeNotReadyReason(node('Ubuntu 22.04.4 LTS'), ready), undefined);
+    assert.match(nodeNotReadyReason({ ...node('x'), status: { ...node('x').status, nodeInfo: { kubeletVersion: 'v1.32.9' } as V1NodeSystemInfo } }, ready) ?? '', /kubelet v1.32.9, expected v1.33.2/);
   });
 });

@@ -11,7 +11,9 @@ import type { NodeTarget } from '../../rollout/plan-types.ts';
 import type { ActionEffect, RunEvent } from '../../rollout/machine/types.ts';
 import type { EngineContext } from '../context.ts';
 import { ProviderError } from '../provider.ts';
+import type { ProviderCapabilities } from '../provider.ts';
 import { drainAction } from './drain-node.ts';
+import type { NodeReadyTarget } from './node-wait.ts';
 import { waitForNodeReady } from './node-wait.ts';
 import { validateBatch } from './validate.ts';
 import { providerVersions, withProviderFindings } from '../provider-checks.ts';
@@ -117,7 +119,7 @@ export async function performEffect(
           await waitForNodeReady(
             ctx.session,
             effect.node,
-            effect.target ? workerTarget(effect.target) : {},
+            readyTarget(effect.target, ctx.provider.capabilities),
             ctx.settings.nodeReadyTimeoutMs,
             signal,
             (why) => onWaiting?.(`node ${effect.node} ${why}`),
@@ -213,6 +215,19 @@ export function failed(effect: ActionEffect, err: unknown): RunEvent {
 /** The provider's and the node check's view of a plan target (`image` is the machine image). */
 export function workerTarget(target: NodeTarget): { version: string; machineImage?: string } {
   return { version: target.version, ...(target.image ? { machineImage: target.image } : {}) };
+}
+
+/**
+ * What a replacement must report to count as ready: the target's version, and its image where the provider's nodes
+ * report the image they boot from ({@link ProviderCapabilities.nodesReportImage}).
+ */
+export function readyTarget(
+  target: NodeTarget | undefined,
+  capabilities: Pick<ProviderCapabilities, 'nodesReportImage'>,
+): NodeReadyTarget {
+  if (target === undefined) return {};
+  const { version, machineImage } = workerTarget(target);
+  return { version, ...(machineImage !== undefined && capabilities.nodesReportImage !== false ? { machineImage } : {}) };
 }
 
 /** How long post-upgrade validation waits for transient blockers (pods still starting) to clear. */

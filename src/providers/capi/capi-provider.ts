@@ -116,6 +116,9 @@ class CapiProvider implements Provider {
     controlPlaneDowngrade: false,
     // Cluster API's control-plane providers drain each old Machine before deleting it (KubeadmControlPlane does).
     drainsControlPlane: true,
+    // A machine image is an infrastructure template (DevMachineTemplate/ns/name, AWSMachineTemplate/...), which no
+    // Node reports: the replacement Machine is made from it, and describeTopology reads it from its MachineSet.
+    nodesReportImage: false,
   };
   readonly #client: ManagementClient;
   readonly #namespace: string;
