@@ -54,8 +54,13 @@ export interface AvailabilitySamplerOptions {
   readonly everyMs?: number;
   /** Told after each sample is stored (the service wakes its event streams). */
   readonly sampled?: () => void;
-  /** Told when a sample could not be taken; sampling goes on. */
+  /**
+   * Told when a sample could not be taken after one that was (or as the first), not again for each failure that
+   * follows: an API server restarting during a control-plane upgrade answers 503 for a while. Sampling goes on.
+   */
   readonly failed?: (run: string, cluster: string, error: unknown) => void;
+  /** Told when a sample is taken again after failures, with how many samples were missed. */
+  readonly recovered?: (run: string, cluster: string, missed: number) => void;
 }
 
 /** Samples each driven run's PDBs until the service stops driving it. */
@@ -100,6 +105,7 @@ export class AvailabilitySampler {
       this.#options.failed?.(run, cluster, err);
       return;
     }
+    let missed = 0;
     while (!signal.aborted) {
       try {
         const list = await send(open.conn, signal, (o) =>
@@ -121,9 +127,12 @@ export class AvailabilitySampler {
           ]);
           this.#options.sampled?.();
         }
+        if (missed > 0) this.#options.recovered?.(run, cluster, missed);
+        missed = 0;
       } catch (err) {
         if (signal.aborted) return;
-        this.#options.failed?.(run, cluster, err);
+        if (missed === 0) this.#options.failed?.(run, cluster, err);
+        missed++;
       }
       try {
         await clock.sleep(everyMs, signal);

@@ -118,7 +118,10 @@ export class KupService {
       openCluster: (cluster) => this.openCluster(cluster),
       ...(options.availabilityEveryMs !== undefined ? { everyMs: options.availabilityEveryMs } : {}),
       sampled: () => this.events.poke(),
-      failed: (run, cluster, err) => this.log.warn({ run, cluster, err }, 'sampling the PDBs of a run failed'),
+      failed: (run, cluster, err) =>
+        this.log.warn({ run, cluster, err }, 'sampling the PDBs of a run failed; said again once it samples again'),
+      recovered: (run, cluster, missed) =>
+        this.log.info({ run, cluster, missed }, `sampling the PDBs of a run again, after ${missed} missed sample(s)`),
     });
     const supervisor = new RunSupervisor({
       store: options.store,

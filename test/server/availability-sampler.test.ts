@@ -93,4 +93,37 @@ describe('availability sampler', () => {
       return pdbSamples(list.items);
     }
   });
+
+  it('says once that sampling fails while the cluster does not answer, and once that it samples again', async () => {
+    const clock = new ManualClock();
+    let attempts = 0;
+    let stored = 0;
+    const store = {
+      events: {
+        append: () => {
+          if (++attempts <= 3) return Promise.reject(new Error('503 Service Unavailable'));
+          stored++;
+          return Promise.resolve([]);
+        },
+      },
+    } as unknown as KupStore;
+    const said: string[] = [];
+    const sampler = new AvailabilitySampler({
+      store,
+      clock,
+      everyMs: 1000,
+      openCluster: () => Promise.resolve({ conn: connect({ kubeconfig: sim.kubeconfig }) } as unknown as OpenCluster),
+      failed: (run, _cluster, err) => said.push(`${run} failed: ${(err as Error).message}`),
+      recovered: (run, _cluster, missed) => said.push(`${run} again after ${missed}`),
+    });
+    sampler.start('run-2', 'sampled');
+    // Five intervals: three refused, then two stored; each attempt waited for before the clock moves on.
+    for (let i = 1; i <= 5; i++) {
+      await waitFor(() => attempts === i, { message: `attempt ${i}` });
+      if (i < 5) await clock.advance(1000);
+    }
+    await waitFor(() => stored === 2, { message: 'two samples stored' });
+    await sampler.stop('run-2');
+    assert.deepEqual(said, ['run-2 failed: 503 Service Unavailable', 'run-2 again after 3']);
+  });
 });
