@@ -188,6 +188,8 @@ export interface SnapshotProblem {
   /** What was being read (`pods`, `/metrics`, `flowschemas.flowcontrol.apiserver.k8s.io`). */
   readonly part: string;
   readonly message: string;
+  /** The HTTP status the API server answered, when it answered. */
+  readonly status?: number;
 }
 
 /** Everything the rules read. */

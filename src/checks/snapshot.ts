@@ -247,7 +247,7 @@ async function scanLastApplied(
   if (wanted.size === 0) return;
   const groupsRes = await getListText(conn, '/apis', signal);
   if (groupsRes.status !== 200) {
-    problems.push({ part: 'discovery /apis', message: `HTTP ${groupsRes.status}` });
+    problems.push({ part: 'discovery /apis', message: `HTTP ${groupsRes.status}`, status: groupsRes.status });
     return;
   }
   // Each group is listed at a version the removal table does not name (preferred first), so that kup's own reads
@@ -286,7 +286,7 @@ async function scanLastApplied(
             signal,
           );
           if (res.status !== 200) {
-            problems.push({ part: `${kind} (last-applied scan)`, message: `HTTP ${res.status}` });
+            problems.push({ part: `${kind} (last-applied scan)`, message: `HTTP ${res.status}`, status: res.status });
             return;
           }
           const list = JSON.parse(res.body) as RawList;
@@ -298,7 +298,8 @@ async function scanLastApplied(
         } while (token !== undefined);
       } catch (err) {
         signal?.throwIfAborted();
-        problems.push({ part: `${kind} (last-applied scan)`, message: describeError(err) });
+        const status = statusOf(err);
+        problems.push({ part: `${kind} (last-applied scan)`, message: describeError(err), ...(status !== undefined ? { status } : {}) });
       }
     }),
   );
@@ -426,7 +427,8 @@ class SnapshotReader {
       await read();
     } catch (err) {
       if (signal?.aborted) throw cancelled(signal);
-      this.problems.push({ part: name, message: describeError(err) });
+      const status = statusOf(err);
+      this.problems.push({ part: name, message: describeError(err), ...(status !== undefined ? { status } : {}) });
     }
   }
 

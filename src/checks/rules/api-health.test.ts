@@ -41,4 +41,27 @@ describe('api-health', () => {
     assert.deepEqual(summary(findings), ['blocker api-health', 'warning api-health']);
     assert.match(findings[0]?.message ?? '', /could not read pods: HTTP 403: forbidden/);
   });
+
+  it('says what to do about an unread part by the answer: credentials for 401/403, a partial server for 404, its logs for 5xx', () => {
+    const findings = run(
+      apiHealthRule,
+      testSnapshot({
+        problems: [
+          { part: 'pods', message: 'HTTP 403: forbidden', status: 403 },
+          { part: 'replicasets.apps', message: 'HTTP 500', status: 500 },
+          { part: 'flowschemas.flowcontrol.apiserver.k8s.io', message: 'HTTP 404', status: 404 },
+          { part: '/metrics', message: 'socket hang up' },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      findings.map((f) => f.remediation.split(/[:(]/)[0]),
+      [
+        'Check the credentials allow list on that resource ',
+        'The API server failed to answer ',
+        'The API server does not serve that resource ',
+        'Check that the API server answers that read ',
+      ],
+    );
+  });
 });

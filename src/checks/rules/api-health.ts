@@ -91,10 +91,20 @@ export const apiHealthRule: Rule = {
         severity: problem.part === 'nodes' || problem.part === 'pods' ? 'blocker' : 'warning',
         objects: [],
         message: `could not read ${problem.part}: ${problem.message}; the checks that need it are incomplete`,
-        remediation:
-          'Check the credentials allow list on that resource (kubectl auth can-i list <resource> -A) and run the precheck again.',
+        remediation: readRemediation(problem.status),
       });
     }
     return findings;
   },
 };
+
+/** What to do about a part of the cluster that could not be read, by the API server's answer. */
+function readRemediation(status: number | undefined): string {
+  if (status === 401 || status === 403)
+    return 'Check the credentials allow list on that resource (kubectl auth can-i list <resource> -A) and run the precheck again.';
+  if (status === 404)
+    return 'The API server does not serve that resource (a partial or older API server): check what the incomplete checks would have looked at yourself, or upgrade without them.';
+  if (status !== undefined && status >= 500)
+    return `The API server failed to answer (HTTP ${status}): look at its logs and events, then run the precheck again.`;
+  return 'Check that the API server answers that read (kubectl get <resource> -A) and run the precheck again.';
+}
