@@ -35,7 +35,7 @@ export function onPause(d: Draft, message: string | undefined): void {
       const running = d.allUnits().filter((u) => u.inFlight !== null).length;
       const text = message ?? 'paused by the operator';
       d.setStatus({ phase: 'paused', reason: 'requested', message: text, pausedAt: d.now, resumeTo: status.phase });
-      d.log('paused', `${text}${running > 0 ? ` (${running} started step(s) finish; nothing new starts)` : ''}`);
+      d.log('paused', `${text}${running > 0 ? ` (${running} started step(s) finish, each with its remaining actions (a replacement its drain and delete); nothing new starts)` : ''}`);
       return;
     }
     default:
@@ -62,7 +62,7 @@ export function onWindowClosed(d: Draft, resumesAt: number | undefined, message:
         resumeTo: status.phase,
         ...(resumesAt !== undefined ? { resumesAt } : {}),
       });
-      d.log('paused', `${text}${running > 0 ? ` (${running} started step(s) finish; nothing new starts)` : ''}${next}`);
+      d.log('paused', `${text}${running > 0 ? ` (${running} started step(s) finish, each with its remaining actions (a replacement its drain and delete); nothing new starts)` : ''}${next}`);
       return;
     }
     default:
