@@ -58,13 +58,20 @@ describe('the capi provider descriptor', () => {
     });
   });
 
-  it('creates a provider that replaces nodes and says it has no snapshot, in-place upgrade or downgrade', () => {
+  it('creates a provider that replaces nodes and says it has no snapshot, in-place upgrade or downgrade, and nodes that report no image', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kup-capi-'));
     const kubeconfig = join(dir, 'mgmt.kubeconfig');
     writeFileSync(kubeconfig, OFFLINE_KUBECONFIG);
     const provider = CAPI_PROVIDER.create({ ...settings, managementKubeconfig: kubeconfig }, { name: 'shop' }, {});
     assert.equal(provider.name, 'capi');
-    assert.deepEqual(provider.capabilities, { replace: true, inPlace: false, snapshot: false, controlPlaneDowngrade: false, drainsControlPlane: true });
+    assert.deepEqual(provider.capabilities, {
+      replace: true,
+      inPlace: false,
+      snapshot: false,
+      controlPlaneDowngrade: false,
+      drainsControlPlane: true,
+      nodesReportImage: false,
+    });
   });
 });
 
